@@ -1,0 +1,124 @@
+import { isAbsolute, resolve } from 'node:path';
+import { GatehouseError } from '../errors/gatehouse-error.js';
+import { SCHEMA, type Field, type ObjectField } from './schema.js';
+import type { Config } from './types.js';
+
+/**
+ * Validate a parsed configuration document against the schema, fill every default, resolve
+ * relative paths against `baseDir`, and freeze the result.
+ *
+ * @throws GatehouseError `ERR_CONFIG_INVALID` whose message names the key and what is wrong,
+ *   e.g. `config: policy.entrypoint: expected a slash-separated rule path such as envoy/authz/allow`.
+ */
+export function validateConfig(doc: unknown, baseDir: string): Config {
+  const problems: string[] = [];
+  const value = walk(SCHEMA, doc ?? {}, '', baseDir, problems);
+  if (problems.length === 0) checkCrossField(value as Config, problems);
+  if (problems.length > 0) {
+    throw new GatehouseError('ERR_CONFIG_INVALID', { message: problems.map((p) => `config: ${p}`).join('\n') });
+  }
+  return deepFreeze(value) as Config;
+}
+
+function walk(field: Field, value: unknown, key: string, baseDir: string, problems: string[]): unknown {
+  const at = key === '' ? '(top level)' : key;
+  switch (field.type) {
+    case 'object': {
+      if (value === undefined || value === null) value = {};
+      if (typeof value !== 'object' || Array.isArray(value)) {
+        problems.push(`${at}: expected a mapping, got ${describe(value)}`);
+        return undefined;
+      }
+      const input = value as Record<string, unknown>;
+      const out: Record<string, unknown> = {};
+      for (const name of Object.keys(input)) {
+        if (!Object.hasOwn(field.fields, name)) {
+          const known = Object.keys(field.fields).join(', ');
+          problems.push(`${join(key, name)}: unknown key (known keys here: ${known})`);
+        }
+      }
+      for (const [name, sub] of Object.entries(field.fields)) {
+        const v = walk(sub, input[name], join(key, name), baseDir, problems);
+        if (v !== undefined) out[name] = v;
+      }
+      return out;
+    }
+    case 'string': {
+      if (value === undefined || value === null) return field.default;
+      if (typeof value !== 'string' || value === '') {
+        problems.push(`${at}: expected a non-empty string, got ${describe(value)}`);
+        return undefined;
+      }
+      if (field.pattern && !field.pattern.test(value)) {
+        problems.push(`${at}: expected ${field.patternDoc ?? `a value matching ${String(field.pattern)}`}, got ${JSON.stringify(value)}`);
+        return undefined;
+      }
+      return field.path && !isAbsolute(value) ? resolve(baseDir, value) : value;
+    }
+    case 'integer': {
+      if (value === undefined || value === null) return field.default;
+      if (typeof value !== 'number' || !Number.isInteger(value)) {
+        problems.push(`${at}: expected an integer, got ${describe(value)}`);
+        return undefined;
+      }
+      if (value < field.min || value > field.max) {
+        problems.push(`${at}: expected an integer from ${field.min} to ${field.max}, got ${value}`);
+        return undefined;
+      }
+      return value;
+    }
+    case 'boolean': {
+      if (value === undefined || value === null) return field.default;
+      if (typeof value !== 'boolean') {
+        problems.push(`${at}: expected true or false, got ${describe(value)}`);
+        return undefined;
+      }
+      return value;
+    }
+    case 'enum': {
+      if (value === undefined || value === null) return field.default;
+      if (typeof value !== 'string' || !field.values.includes(value)) {
+        problems.push(`${at}: expected one of ${field.values.join(', ')}, got ${describe(value)}`);
+        return undefined;
+      }
+      return value;
+    }
+  }
+}
+
+function checkCrossField(config: Config, problems: string[]): void {
+  const { bundle, dir } = config.policy;
+  if (bundle === undefined && dir === undefined) problems.push('policy: set one of policy.bundle or policy.dir');
+  if (bundle !== undefined && dir !== undefined) problems.push('policy: set only one of policy.bundle and policy.dir, not both');
+}
+
+function join(prefix: string, name: string): string {
+  return prefix === '' ? name : `${prefix}.${name}`;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'string') return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeof value} ${String(value)}`;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Every documented key path (`grpc.port`, …), for the docs drift test. */
+export function configKeys(field: ObjectField = SCHEMA, prefix = ''): string[] {
+  const keys: string[] = [];
+  for (const [name, sub] of Object.entries(field.fields)) {
+    const key = join(prefix, name);
+    keys.push(key);
+    if (sub.type === 'object') keys.push(...configKeys(sub, key));
+  }
+  return keys;
+}

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseConfig } from '../../../src/config/load.js';
+import { GatehouseError } from '../../../src/errors/gatehouse-error.js';
+
+const BASE = 'policy:\n  bundle: b.tar.gz\n';
+
+const BAD: { name: string; yaml: string; key: RegExp }[] = [
+  { name: 'unknown top-level key', yaml: `${BASE}grpcc: {}\n`, key: /grpcc: unknown key/ },
+  { name: 'unknown nested key', yaml: `${BASE}grpc:\n  prot: 1\n`, key: /grpc\.prot: unknown key/ },
+  { name: 'port not an integer', yaml: `${BASE}grpc:\n  port: "9191"\n`, key: /grpc\.port: expected an integer/ },
+  { name: 'port out of range', yaml: `${BASE}grpc:\n  port: 70000\n`, key: /grpc\.port: expected an integer from 0 to 65535/ },
+  { name: 'message size too small', yaml: `${BASE}grpc:\n  max_receive_message_bytes: 10\n`, key: /grpc\.max_receive_message_bytes/ },
+  { name: 'bad address', yaml: `${BASE}http:\n  address: "a b"\n`, key: /http\.address: expected a host name or IP address/ },
+  { name: 'no policy source', yaml: 'policy:\n  entrypoint: envoy/authz/allow\n', key: /policy: set one of policy\.bundle or policy\.dir/ },
+  { name: 'two policy sources', yaml: 'policy:\n  bundle: a\n  dir: b\n', key: /policy: set only one/ },
+  { name: 'entrypoint in dot form', yaml: `${BASE}  entrypoint: envoy.authz.allow\n`, key: /policy\.entrypoint: expected a slash-separated rule path/ },
+  { name: 'watch not a boolean', yaml: `${BASE}  watch: "yes"\n`, key: /policy\.watch: expected true or false/ },
+  { name: 'log level unknown', yaml: `${BASE}log:\n  level: loud\n`, key: /log\.level: expected one of/ },
+  { name: 'section not a mapping', yaml: `${BASE}grpc: 9191\n`, key: /grpc: expected a mapping/ },
+  { name: 'duplicate key', yaml: `${BASE}grpc:\n  port: 1\n  port: 2\n`, key: /not valid YAML/ },
+  { name: 'not YAML', yaml: 'policy: [\n', key: /not valid YAML/ },
+];
+
+for (const c of BAD) {
+  test(`bad config is refused naming the key: ${c.name}`, () => {
+    assert.throws(
+      () => parseConfig(c.yaml, '/etc/gatehouse'),
+      (err: unknown) => err instanceof GatehouseError && err.code === 'ERR_CONFIG_INVALID' && c.key.test(err.message),
+    );
+  });
+}
+
+test('defaults are filled, paths resolved against the config folder, and the result frozen', () => {
+  const config = parseConfig(BASE, '/etc/gatehouse');
+  assert.equal(config.grpc.port, 9191);
+  assert.equal(config.http.address, '127.0.0.1');
+  assert.equal(config.policy.entrypoint, 'envoy/authz/allow');
+  assert.equal(config.policy.bundle, '/etc/gatehouse/b.tar.gz');
+  assert.ok(Object.isFrozen(config) && Object.isFrozen(config.grpc));
+});
