@@ -1,0 +1,54 @@
+import type { Registry } from '@bufbuild/protobuf';
+import { GatehouseError } from '../errors/gatehouse-error.js';
+import type { CheckRequest } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
+import { attributesToJson } from './attributes.js';
+import { requestHeader } from './headers.js';
+import { parseBody } from './parse-body.js';
+import { parsePath } from './parse-path.js';
+import { INPUT_VERSION, type Identity, type PolicyInput } from './types.js';
+
+/** Options for `buildInput`. */
+export interface BuildInputOptions {
+  /** Types available to unpack `google.protobuf.Any` values in the attributes. */
+  readonly registry?: Registry;
+}
+
+/**
+ * Turn a CheckRequest into the policy input document: the OPA-Envoy plugin's input (`attributes`,
+ * `parsed_path`, `parsed_query`, `parsed_body`, `truncated_body`, `version`) plus `identity`.
+ *
+ * The path is `attributes.request.http.path` (Envoy's `:path`, query included).
+ *
+ * @example
+ *   const input = buildInput(checkRequest, ANONYMOUS);
+ *   input.parsed_path; // ['api', 'v1', 'products']
+ * @throws {GatehouseError} `ERR_REQUEST_INVALID` when `attributes.request.http` is missing, the
+ *   attributes cannot be written as JSON, `content-length` is not a number, or `body` and
+ *   `raw_body` disagree.
+ * @throws {GatehouseError} `ERR_PATH_INVALID` when the path or query cannot be parsed safely.
+ * @throws {GatehouseError} `ERR_BODY_INVALID` when the body does not match its content type.
+ */
+export function buildInput(req: CheckRequest, identity: Identity, options: BuildInputOptions = {}): PolicyInput {
+  const attributes = req.attributes;
+  const http = attributes?.request?.http;
+  if (attributes === undefined || http === undefined) {
+    throw new GatehouseError('ERR_REQUEST_INVALID', { cause: new Error('missing attributes.request.http') });
+  }
+  const { parsedPath, parsedQuery } = parsePath(http.path);
+  const { parsedBody, truncated } = parseBody({
+    contentType: requestHeader(http, 'content-type'),
+    contentLength: requestHeader(http, 'content-length'),
+    partialBody: requestHeader(http, 'x-envoy-auth-partial-body'),
+    body: http.body,
+    rawBody: http.rawBody,
+  });
+  return {
+    attributes: attributesToJson(attributes, options.registry),
+    parsed_path: parsedPath,
+    parsed_query: parsedQuery,
+    parsed_body: parsedBody,
+    truncated_body: truncated,
+    version: INPUT_VERSION,
+    identity,
+  };
+}
