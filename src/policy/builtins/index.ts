@@ -1,0 +1,67 @@
+/**
+ * The builtins Gatehouse gives compiled policies.
+ *
+ * OPA's wasm compiler implements most builtins inside the module (e.g. `net.cidr_contains`,
+ * `glob.match`, `regex.match`, `base64.encode`, `json.marshal`); the rest are imported from the
+ * host by name. The host side is the SDK's small JS table ({@link SDK_BUILTINS}) plus the
+ * functions here ({@link GATEHOUSE_BUILTINS}). A policy needing anything else (`http.send`,
+ * `net.lookup_ip_addr`, …) is refused at load with `ERR_POLICY_BUILTIN_MISSING`.
+ *
+ * The SDK calls a builtin with its arguments as plain JSON values and serialises the return
+ * value back; `undefined` makes the Rego expression undefined, a thrown error aborts the
+ * evaluation.
+ */
+import { EvalContext } from './context.js';
+import * as crypto from './crypto.js';
+import * as jwt from './jwt.js';
+import { SDK_BUILTINS } from './sdk.js';
+import * as strings from './strings.js';
+import * as time from './time.js';
+import * as urlquery from './urlquery.js';
+
+export { EvalContext, systemClock, type NanoClock } from './context.js';
+export { SDK_BUILTINS } from './sdk.js';
+
+// The SDK's customBuiltins contract is `{ [name]: Function }` over JSON values; this is that boundary.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Builtin = (...args: any[]) => unknown;
+
+/** Builds the host builtins for one loaded policy, bound to its evaluation context. */
+export function createBuiltins(ctx: EvalContext): Record<string, Builtin> {
+  return {
+    'time.now_ns': time.nowNs(ctx),
+    'time.date': time.date,
+    'time.clock': time.clock,
+    'time.weekday': time.weekday,
+    'time.add_date': time.addDate,
+    'time.diff': time.diff,
+    'time.parse_rfc3339_ns': time.parseRfc3339Ns,
+    'time.parse_duration_ns': time.parseDurationNs,
+    'urlquery.encode': urlquery.encode,
+    'urlquery.decode': urlquery.decode,
+    'urlquery.encode_object': urlquery.encodeObject,
+    'urlquery.decode_object': urlquery.decodeObject,
+    'io.jwt.decode': jwt.decode,
+    'crypto.md5': crypto.digest('md5'),
+    'crypto.sha1': crypto.digest('sha1'),
+    'crypto.sha256': crypto.digest('sha256'),
+    'crypto.hmac.md5': crypto.hmac('md5'),
+    'crypto.hmac.sha1': crypto.hmac('sha1'),
+    'crypto.hmac.sha256': crypto.hmac('sha256'),
+    'crypto.hmac.sha512': crypto.hmac('sha512'),
+    'crypto.hmac.equal': crypto.hmacEqual,
+    'hex.encode': strings.hexEncode,
+    'hex.decode': strings.hexDecode,
+    'base64url.encode_no_pad': strings.base64urlEncodeNoPad,
+    'strings.any_prefix_match': strings.anyPrefixMatch,
+    'strings.any_suffix_match': strings.anySuffixMatch,
+    'strings.count': strings.count,
+    indexof_n: strings.indexofN,
+  };
+}
+
+/** Names of the builtins Gatehouse implements on the host. */
+export const GATEHOUSE_BUILTINS: readonly string[] = Object.freeze(Object.keys(createBuiltins(new EvalContext())).sort());
+
+/** Every builtin name the host can answer: the SDK's and Gatehouse's. */
+export const HOST_BUILTINS: ReadonlySet<string> = new Set([...SDK_BUILTINS, ...GATEHOUSE_BUILTINS]);

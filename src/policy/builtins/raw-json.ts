@@ -1,0 +1,24 @@
+/**
+ * Returning exact JSON text from a builtin.
+ *
+ * The SDK serialises a builtin's return value with `JSON.stringify`, unless it is an
+ * `ArrayBuffer`, which it hands to OPA's JSON parser as is. Nanosecond timestamps exceed
+ * 2^53, so builtins that return them use this to keep every digit.
+ */
+
+const encoder = new TextEncoder();
+
+/** Wraps JSON text so the SDK passes it to the policy verbatim. */
+export function rawJson(text: string): ArrayBuffer {
+  const bytes = encoder.encode(text);
+  // A fresh, exactly-sized ArrayBuffer (never a view into a pooled buffer).
+  const out = new ArrayBuffer(bytes.byteLength);
+  new Uint8Array(out).set(bytes);
+  return out;
+}
+
+/** An integer result: a plain number when exact, else its exact JSON text. */
+export function exactInteger(value: bigint): number | ArrayBuffer {
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : rawJson(value.toString());
+}

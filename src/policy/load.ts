@@ -1,0 +1,203 @@
+/**
+ * Loading a policy: an OPA wasm bundle, or a Rego directory compiled with `opa build`, into
+ * an evaluator bound to one entrypoint.
+ *
+ * Everything that can be checked is checked here, at start or reload, so the Check path never
+ * meets it: the entrypoint must exist in the module, and every builtin the module imports must
+ * be answerable by the host (SDK or Gatehouse). Evaluation itself is synchronous.
+ */
+import { createHash } from 'node:crypto';
+import { loadPolicy as instantiatePolicy, type LoadedPolicy as WasmPolicy } from '@open-policy-agent/opa-wasm';
+import { GatehouseError } from '../errors/gatehouse-error.js';
+import { readBundle, readBundleFile, type PolicyBundle } from './bundle.js';
+import { createBuiltins, EvalContext, HOST_BUILTINS, type NanoClock } from './builtins/index.js';
+import { compileRegoDir } from './compile.js';
+
+/** The default entrypoint, as in the OPA-Envoy plugin. */
+export const DEFAULT_ENTRYPOINT = 'envoy/authz/allow';
+
+/** Where a policy came from. */
+export type PolicySource = { readonly kind: 'bundle'; readonly path: string } | { readonly kind: 'dir'; readonly path: string } | { readonly kind: 'memory' };
+
+/** A policy ready to evaluate. Immutable; a reload produces a new one. */
+export interface LoadedPolicy {
+  /** The manifest revision, or `sha256:<hex>` of the wasm module and data when the bundle sets none. */
+  readonly revision: string;
+  /** The slash-separated entrypoint evaluated, e.g. `envoy/authz/allow`. */
+  readonly entrypoint: string;
+  /** Every entrypoint the module exports. */
+  readonly entrypoints: readonly string[];
+  /** Host builtins the module imports, sorted. */
+  readonly builtinsRequired: readonly string[];
+  /** Where it was loaded from. */
+  readonly source: PolicySource;
+  /**
+   * Evaluates the entrypoint for `input`: the decision value, or `undefined` when the rule is
+   * undefined. Synchronous; `time.now_ns()` is fixed for the duration of one call.
+   *
+   * @throws GatehouseError `ERR_POLICY_EVAL` when the policy aborts (e.g. conflicting rule
+   *   values) or a builtin throws; the original error is the `cause`.
+   */
+  evaluate(input: unknown): unknown;
+}
+
+/** wasm memory bounds, in 64 KiB pages. */
+export interface PolicyMemoryOptions {
+  /** Initial pages (default 32 = 2 MiB). */
+  readonly initialPages?: number;
+  /** Maximum pages (default 8192 = 512 MiB); an input needing more fails the evaluation. */
+  readonly maximumPages?: number;
+}
+
+/** Options shared by every way of loading a policy. */
+export interface EvaluatorOptions {
+  /** Slash-separated entrypoint; a leading `data/` or `/` is ignored. */
+  readonly entrypoint: string;
+  /** The wall clock for `time.now_ns` (tests freeze it). */
+  readonly clock?: NanoClock;
+  /** wasm memory bounds. */
+  readonly memory?: PolicyMemoryOptions;
+}
+
+/** Options for {@link loadPolicy}: exactly one of `bundle` and `dir`. */
+export interface LoadPolicyOptions extends EvaluatorOptions {
+  /** Path of a `bundle.tar.gz` built with `opa build -t wasm`. */
+  readonly bundle?: string;
+  /** A directory of `.rego` to compile with `opa build` (`*_test.rego` ignored). */
+  readonly dir?: string;
+  /** The `opa` binary for `dir` (default: `opa` on `PATH`). */
+  readonly opaPath?: string;
+  /** Time limit for `opa build`, in milliseconds. */
+  readonly compileTimeoutMs?: number;
+}
+
+/** The subset of the module's exports Gatehouse reads itself. */
+interface OpaExports {
+  builtins(): number;
+  opa_json_dump(addr: number): number;
+}
+
+/** Normalises `data.envoy.authz.allow`-free slash paths: strips `/` and a `data/` prefix. */
+export function normaliseEntrypoint(entrypoint: string): string {
+  let ep = entrypoint.trim().replace(/^\/+|\/+$/g, '');
+  if (ep.startsWith('data/')) ep = ep.slice('data/'.length);
+  return ep;
+}
+
+function readCString(memory: { readonly buffer: ArrayBufferLike }, addr: number): string {
+  const bytes = new Uint8Array(memory.buffer);
+  let end = addr;
+  while (end < bytes.length && bytes[end] !== 0) end++;
+  return new TextDecoder().decode(bytes.subarray(addr, end));
+}
+
+/** The `{name: id}` map of host builtins a module imports (its `builtins` export). */
+function importedBuiltins(policy: WasmPolicy): string[] {
+  // The SDK keeps this map private; the module exports it, so read it the way the SDK does.
+  const instance = policy.wasmInstance as unknown as { readonly exports: OpaExports };
+  const memory = policy.mem as unknown as { readonly buffer: ArrayBufferLike };
+  const map = JSON.parse(readCString(memory, instance.exports.opa_json_dump(instance.exports.builtins()))) as Record<string, number>;
+  return Object.keys(map).sort();
+}
+
+function revisionOf(bundle: PolicyBundle): string {
+  if (bundle.manifest !== undefined && bundle.manifest.revision !== '') return bundle.manifest.revision;
+  const hash = createHash('sha256').update(bundle.wasm).update('\0').update(JSON.stringify(bundle.data)).digest('hex');
+  return `sha256:${hash}`;
+}
+
+function evalCause(err: unknown): Error {
+  // The SDK throws bare strings (from `opa_abort`) or plain objects; keep them readable in logs.
+  if (err instanceof Error) return err;
+  if (typeof err === 'string') return new Error(err);
+  if (typeof err === 'object' && err !== null && 'message' in err) return new Error(String((err as { message: unknown }).message));
+  return new Error(String(err));
+}
+
+/**
+ * Instantiates a bundle's wasm module and binds it to one entrypoint.
+ *
+ * @throws GatehouseError `ERR_POLICY_LOAD` (module cannot be instantiated),
+ *   `ERR_POLICY_ENTRYPOINT` (no such entrypoint; the message lists the available ones),
+ *   `ERR_POLICY_BUILTIN_MISSING` (the module needs a builtin the host lacks; named).
+ */
+export async function loadPolicyFromBundle(bundle: PolicyBundle, options: EvaluatorOptions & { readonly source?: PolicySource }): Promise<LoadedPolicy> {
+  const entrypoint = normaliseEntrypoint(options.entrypoint);
+  const ctx = new EvalContext(options.clock);
+  const memory = { initial: options.memory?.initialPages ?? 32, maximum: options.memory?.maximumPages ?? 8192 };
+  let policy: WasmPolicy;
+  try {
+    // The SDK copies the bytes it needs; hand it an exact ArrayBuffer-backed view.
+    policy = await instantiatePolicy(new Uint8Array(bundle.wasm), memory, createBuiltins(ctx));
+  } catch (err) {
+    throw new GatehouseError('ERR_POLICY_LOAD', { cause: evalCause(err), message: `policy wasm module cannot be instantiated: ${evalCause(err).message}` });
+  }
+
+  const entrypoints = Object.keys(policy.entrypoints as Record<string, number>).sort();
+  const entrypointId = (policy.entrypoints as Record<string, number>)[entrypoint];
+  if (!Object.hasOwn(policy.entrypoints as object, entrypoint) || typeof entrypointId !== 'number') {
+    throw new GatehouseError('ERR_POLICY_ENTRYPOINT', {
+      message: `policy has no entrypoint \`${entrypoint}\`; it has: ${entrypoints.map((e) => `\`${e}\``).join(', ') || '(none)'}`,
+    });
+  }
+
+  const builtinsRequired = importedBuiltins(policy);
+  const missing = builtinsRequired.filter((name) => !HOST_BUILTINS.has(name));
+  if (missing.length > 0) {
+    const names = missing.map((m) => `\`${m}\``).join(', ');
+    throw new GatehouseError('ERR_POLICY_BUILTIN_MISSING', {
+      message: `policy needs builtin${missing.length > 1 ? 's' : ''} ${names}, which Gatehouse does not provide`,
+    });
+  }
+
+  if (Object.keys(bundle.data).length > 0) policy.setData(bundle.data);
+
+  const loaded = policy;
+  return Object.freeze({
+    revision: revisionOf(bundle),
+    entrypoint,
+    entrypoints: Object.freeze(entrypoints),
+    builtinsRequired: Object.freeze(builtinsRequired),
+    source: options.source ?? { kind: 'memory' },
+    evaluate(input: unknown): unknown {
+      ctx.begin();
+      let resultSet: unknown;
+      try {
+        resultSet = loaded.evaluate(input, entrypointId);
+      } catch (err) {
+        throw new GatehouseError('ERR_POLICY_EVAL', { cause: evalCause(err) });
+      }
+      if (!Array.isArray(resultSet) || resultSet.length === 0) return undefined;
+      const first: unknown = resultSet[0];
+      return typeof first === 'object' && first !== null ? (first as { result?: unknown }).result : undefined;
+    },
+  });
+}
+
+/**
+ * Loads a policy from a bundle file or a Rego directory.
+ *
+ * @throws GatehouseError `ERR_POLICY_LOAD` (unreadable or invalid bundle, or neither/both of
+ *   `bundle` and `dir`), `ERR_POLICY_COMPILE` (`opa build` failed or is missing),
+ *   `ERR_POLICY_ENTRYPOINT`, `ERR_POLICY_BUILTIN_MISSING`.
+ * @example
+ *   const policy = await loadPolicy({ bundle: 'policies/build/bundle.tar.gz', entrypoint: 'envoy/authz/allow' });
+ *   const decision = policy.evaluate(input); // e.g. { allowed: true, headers: {…} }
+ */
+export async function loadPolicy(options: LoadPolicyOptions): Promise<LoadedPolicy> {
+  const { bundle, dir } = options;
+  if ((bundle === undefined) === (dir === undefined)) {
+    throw new GatehouseError('ERR_POLICY_LOAD', { message: 'configure exactly one of a policy bundle and a policy directory' });
+  }
+  if (bundle !== undefined) {
+    return loadPolicyFromBundle(await readBundleFile(bundle), { ...options, source: { kind: 'bundle', path: bundle } });
+  }
+  const path = dir as string;
+  const bytes = await compileRegoDir({
+    dir: path,
+    entrypoints: [normaliseEntrypoint(options.entrypoint)],
+    ...(options.opaPath === undefined ? {} : { opaPath: options.opaPath }),
+    ...(options.compileTimeoutMs === undefined ? {} : { timeoutMs: options.compileTimeoutMs }),
+  });
+  return loadPolicyFromBundle(readBundle(bytes), { ...options, source: { kind: 'dir', path } });
+}

@@ -1,0 +1,3 @@
+package envoy.authz
+
+allow if {
