@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { toJson } from '@bufbuild/protobuf';
+import { anonymous, createCheckHandler } from '../check/handle.js';
+import { loadConfig } from '../config/load.js';
+import { CheckResponseSchema } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
+import { createLogger } from '../log/logger.js';
+import { PolicyEngine } from '../policy/engine.js';
+import { startGatehouse } from '../server/start.js';
+import { parseRecordedRequest } from './request-file.js';
+
+const USAGE = `Usage: gatehouse <command> [options]
+
+Commands:
+  serve [--config FILE]                     Serve ext_authz Check on gRPC (config also from GATEHOUSE_CONFIG)
+  check [--config FILE] --request FILE|-    Evaluate a recorded request against the configured policy and
+                                            print the input, decision, reasons and Envoy's response.
+                                            Exit 0 allowed, 1 denied, 2 error.
+  help                                      Show this help
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'check':
+      return check(rest);
+    case 'help':
+    case '--help':
+    case '-h':
+    case undefined:
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`gatehouse: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true });
+  const config = await loadConfig(values.config);
+  const log = createLogger({ level: config.log.level });
+  const gatehouse = await startGatehouse(config, log);
+
+  process.on('SIGHUP', () => void gatehouse.reload());
+  const stop = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    void gatehouse.stop().then(() => {
+      log.flush();
+      process.exit(0);
+    });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  // The Check path never throws; anything reaching here is a bug. Exit so the supervisor
+  // restarts us: while we are down Envoy denies (failure_mode_allow: false), so this fails closed.
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception');
+    log.flush();
+    process.exit(70);
+  });
+  process.on('unhandledRejection', (err) => {
+    log.fatal({ err }, 'unhandled rejection');
+    log.flush();
+    process.exit(70);
+  });
+  return new Promise<number>(() => {
+    // Runs until a signal.
+  });
+}
+
+async function check(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string', short: 'c' }, request: { type: 'string', short: 'r' } },
+    strict: true,
+  });
+  if (values.request === undefined) {
+    process.stderr.write('gatehouse check: --request FILE (or - for stdin) is required\n');
+    return 2;
+  }
+  const config = await loadConfig(values.config);
+  const text = values.request === '-' ? await readStdin() : await readFile(values.request, 'utf8');
+  const request = parseRecordedRequest(JSON.parse(text));
+  const policy = new PolicyEngine({
+    ...(config.policy.bundle === undefined ? {} : { bundle: config.policy.bundle }),
+    ...(config.policy.dir === undefined ? {} : { dir: config.policy.dir }),
+    entrypoint: config.policy.entrypoint,
+    opaPath: config.policy.opa,
+    watch: false,
+  });
+  await policy.start();
+  try {
+    const log = createLogger({ level: 'silent' });
+    const outcome = await createCheckHandler({ policy: () => policy.current(), identify: anonymous, log })(request);
+    const report = {
+      input: outcome.input ?? null,
+      decision: outcome.decision ?? null,
+      reasons: outcome.decision?.reasons ?? [],
+      error: outcome.error ? { code: outcome.error.code, detail: String(outcome.error.cause ?? outcome.error.message) } : null,
+      policy_revision: policy.current()?.revision ?? null,
+      response: toJson(CheckResponseSchema, outcome.response),
+    };
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return outcome.decision?.allowed === true ? 0 : 1;
+  } finally {
+    policy.stop();
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0 || process.argv[2] !== 'serve') process.exitCode = code;
+  },
+  (err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    const code = (err as { code?: string }).code;
+    process.stderr.write(`gatehouse: ${code ? `${code}: ` : ''}${message}\n`);
+    process.exitCode = code === 'ERR_CONFIG_INVALID' ? 2 : 1;
+  },
+);

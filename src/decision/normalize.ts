@@ -1,0 +1,147 @@
+import { GatehouseError } from '../errors/gatehouse-error.js';
+import type { Decision, HeaderEntry, JsonObject, QueryEntry } from './types.js';
+
+/** RFC 9110 token: the only characters a header name may have. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Header values may not carry CR, LF or NUL: no header injection through a policy. */
+const UNSAFE_VALUE = /[\r\n\0]/;
+
+const MAX_REASONS = 32;
+
+/**
+ * Validate and normalise the value of the policy's entrypoint into a {@link Decision}.
+ * Accepts the OPA-Envoy plugin's forms: `true`/`false`, or an object with a boolean `allowed`
+ * and optional `headers`, `response_headers_to_add`, `request_headers_to_remove`,
+ * `query_parameters_to_set`, `query_parameters_to_remove`, `http_status`, `body`,
+ * `dynamic_metadata`, plus Gatehouse's `reasons`. Unknown keys are ignored, as the plugin does.
+ *
+ * `isValidStatus` says which HTTP statuses Envoy accepts in a denied response.
+ *
+ * @throws GatehouseError `ERR_DECISION_UNDEFINED` when the rule produced no value;
+ *   `ERR_DECISION_INVALID` for any other shape (detail in `cause`).
+ */
+export function normalizeDecision(value: unknown, isValidStatus: (status: number) => boolean): Decision {
+  if (value === undefined) throw new GatehouseError('ERR_DECISION_UNDEFINED');
+  if (typeof value === 'boolean') return value ? ALLOW : DENY;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalid(`decision must be a boolean or an object, got ${kind(value)}`);
+  }
+  const d = value as Record<string, unknown>;
+  if (typeof d['allowed'] !== 'boolean') throw invalid(`decision.allowed must be a boolean, got ${kind(d['allowed'])}`);
+
+  // Like the plugin, http_status only matters on a deny; an allow ignores it.
+  const httpStatus = d['allowed'] ? undefined : d['http_status'];
+  if (httpStatus !== undefined && (typeof httpStatus !== 'number' || !Number.isInteger(httpStatus) || !isValidStatus(httpStatus))) {
+    throw invalid(`decision.http_status must be an HTTP status Envoy accepts, got ${kind(httpStatus)}`);
+  }
+  const body = d['body'];
+  if (body !== undefined && typeof body !== 'string') throw invalid(`decision.body must be a string, got ${kind(body)}`);
+  const metadata = d['dynamic_metadata'];
+  if (metadata !== undefined && (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))) {
+    throw invalid(`decision.dynamic_metadata must be an object, got ${kind(metadata)}`);
+  }
+
+  return {
+    allowed: d['allowed'],
+    headers: headerEntries(d['headers'], 'headers'),
+    responseHeadersToAdd: headerEntries(d['response_headers_to_add'], 'response_headers_to_add'),
+    requestHeadersToRemove: headerNames(d['request_headers_to_remove'], 'request_headers_to_remove'),
+    queryParametersToSet: queryEntries(d['query_parameters_to_set']),
+    queryParametersToRemove: stringList(d['query_parameters_to_remove'], 'query_parameters_to_remove'),
+    httpStatus: httpStatus as number | undefined,
+    body: body as string | undefined,
+    dynamicMetadata: metadata as JsonObject | undefined,
+    reasons: reasons(d['reasons']),
+  };
+}
+
+const EMPTY: Omit<Decision, 'allowed'> = Object.freeze({
+  headers: [],
+  responseHeadersToAdd: [],
+  requestHeadersToRemove: [],
+  queryParametersToSet: [],
+  queryParametersToRemove: [],
+  httpStatus: undefined,
+  body: undefined,
+  dynamicMetadata: undefined,
+  reasons: [],
+});
+const ALLOW: Decision = Object.freeze({ ...EMPTY, allowed: true });
+const DENY: Decision = Object.freeze({ ...EMPTY, allowed: false });
+
+/** `{name: value | [values]}` or a list of such objects, as the plugin accepts. */
+function headerEntries(value: unknown, field: string): HeaderEntry[] {
+  if (value === undefined) return [];
+  const maps = Array.isArray(value) ? value : [value];
+  const out: HeaderEntry[] = [];
+  for (const map of maps) {
+    if (map === null || typeof map !== 'object' || Array.isArray(map)) throw invalid(`decision.${field} must be an object or a list of objects`);
+    for (const [name, v] of Object.entries(map as Record<string, unknown>)) {
+      checkHeaderName(name, field);
+      const values = Array.isArray(v) ? v : [v];
+      for (const item of values) {
+        if (typeof item !== 'string') throw invalid(`decision.${field}.${name} must be a string or a list of strings`);
+        if (UNSAFE_VALUE.test(item)) throw invalid(`decision.${field}.${name} contains CR, LF or NUL`);
+        out.push({ name: name.toLowerCase(), value: item });
+      }
+    }
+  }
+  // Rego objects have no key order; sorting by name (stable, so a name's values keep their
+  // order) makes the response the same for the same decision.
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function headerNames(value: unknown, field: string): string[] {
+  const names = stringList(value, field);
+  for (const name of names) checkHeaderName(name, field);
+  return names.map((n) => n.toLowerCase());
+}
+
+function checkHeaderName(name: string, field: string): void {
+  if (!TOKEN.test(name)) throw invalid(`decision.${field}: ${JSON.stringify(name)} is not a valid header name`);
+}
+
+function queryEntries(value: unknown): QueryEntry[] {
+  if (value === undefined) return [];
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalid('decision.query_parameters_to_set must be an object');
+  }
+  const out: QueryEntry[] = [];
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    const values = Array.isArray(v) ? v : [v];
+    for (const item of values) {
+      if (typeof item !== 'string') throw invalid(`decision.query_parameters_to_set.${key} must be a string or a list of strings`);
+      if (UNSAFE_VALUE.test(item) || UNSAFE_VALUE.test(key)) throw invalid('decision.query_parameters_to_set contains CR, LF or NUL');
+      out.push({ key, value: item });
+    }
+  }
+  return out;
+}
+
+function stringList(value: unknown, field: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string')) {
+    throw invalid(`decision.${field} must be a list of strings`);
+  }
+  return value;
+}
+
+function reasons(value: unknown): string[] {
+  if (value === undefined) return [];
+  // A single string, a list of strings, or a Rego set (a JSON array once it leaves WASM).
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list) || !list.every((v): v is string => typeof v === 'string')) {
+    throw invalid('decision.reasons must be a string or a list of strings');
+  }
+  return list.slice(0, MAX_REASONS);
+}
+
+function invalid(detail: string): GatehouseError {
+  return new GatehouseError('ERR_DECISION_INVALID', { cause: new Error(detail) });
+}
+
+function kind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}

@@ -1,0 +1,69 @@
+import * as http from 'node:http';
+import { ServingStatus, type HealthState } from '../wire/health.js';
+
+export interface HttpListenerOptions {
+  readonly address: string;
+  readonly port: number;
+  readonly health: HealthState;
+}
+
+/** A running HTTP listener. */
+export interface HttpListener {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The operator's HTTP listener: `GET /healthz` (alive) and `GET /readyz` (ready to answer
+ * Checks: a policy is loaded and Gatehouse is not draining). Everything else is 404.
+ * Bind it to loopback or a private interface; it is not meant for Envoy's public listener.
+ */
+export async function startHttpListener(options: HttpListenerOptions): Promise<HttpListener> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
+      return;
+    }
+    switch (path) {
+      case '/healthz':
+        send(res, 200, { status: 'alive' });
+        return;
+      case '/readyz': {
+        const ready = options.health.status('') === ServingStatus.SERVING;
+        send(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
+        return;
+      }
+      default:
+        send(res, 404, { error: 'not found' });
+    }
+  });
+  server.keepAliveTimeout = 5_000;
+  server.headersTimeout = 10_000;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.address, () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address !== null ? address.port : options.port);
+    });
+  });
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}

@@ -1,0 +1,105 @@
+import { create } from '@bufbuild/protobuf';
+import { HeaderValueOptionSchema, QueryParameterSchema, type HeaderValueOption } from '../gen/envoy/config/core/v3/base_pb.js';
+import {
+  CheckResponseSchema,
+  DeniedHttpResponseSchema,
+  OkHttpResponseSchema,
+  type CheckResponse,
+} from '../gen/envoy/service/auth/v3/external_auth_pb.js';
+import { HttpStatusSchema, StatusCodeSchema } from '../gen/envoy/type/v3/http_status_pb.js';
+import { StatusSchema } from '../gen/google/rpc/status_pb.js';
+import type { Decision, HeaderEntry } from '../decision/types.js';
+import { GrpcCode } from '../errors/codes.js';
+import type { GatehouseError } from '../errors/gatehouse-error.js';
+
+/** HTTP statuses Envoy's `HttpStatus.code` accepts (its enum's defined values, never 0). */
+const ENVOY_STATUSES: ReadonlySet<number> = new Set(
+  StatusCodeSchema.values.map((v) => v.number).filter((n) => n !== 0),
+);
+
+/** Whether Envoy accepts `status` in a denied response. */
+export function isEnvoyHttpStatus(status: number): boolean {
+  return ENVOY_STATUSES.has(status);
+}
+
+/**
+ * Map a decision onto the CheckResponse Envoy expects.
+ *
+ * Allow: `status` OK and an `OkHttpResponse` with the policy's upstream headers, removals,
+ * response headers and query changes. Deny: `status` PERMISSION_DENIED and a
+ * `DeniedHttpResponse` with the policy's status (403 by default), headers and body.
+ * `dynamic_metadata` is set on both.
+ *
+ * Every header's `append` is set explicitly, because Envoy versions disagree on its default:
+ * the first value of a name replaces what the request carried (so a client cannot pre-seed a
+ * header the policy sets); further values of the same name are appended.
+ */
+export function decisionToCheckResponse(decision: Decision): CheckResponse {
+  const dynamicMetadata = decision.dynamicMetadata;
+  if (decision.allowed) {
+    return create(CheckResponseSchema, {
+      status: create(StatusSchema, { code: GrpcCode.OK }),
+      httpResponse: {
+        case: 'okResponse',
+        value: create(OkHttpResponseSchema, {
+          headers: headerOptions(decision.headers),
+          headersToRemove: [...decision.requestHeadersToRemove],
+          responseHeadersToAdd: headerOptions(decision.responseHeadersToAdd),
+          queryParametersToSet: decision.queryParametersToSet.map((q) => create(QueryParameterSchema, q)),
+          queryParametersToRemove: [...decision.queryParametersToRemove],
+        }),
+      },
+      ...(dynamicMetadata === undefined ? {} : { dynamicMetadata }),
+    });
+  }
+  return create(CheckResponseSchema, {
+    status: create(StatusSchema, { code: GrpcCode.PERMISSION_DENIED }),
+    httpResponse: {
+      case: 'deniedResponse',
+      value: create(DeniedHttpResponseSchema, {
+        status: create(HttpStatusSchema, { code: decision.httpStatus ?? 403 }),
+        headers: headerOptions(decision.headers),
+        body: decision.body ?? '',
+      }),
+    },
+    ...(dynamicMetadata === undefined ? {} : { dynamicMetadata }),
+  });
+}
+
+/**
+ * The deny Envoy sends when Gatehouse itself failed: the error's gRPC code in `status`, its
+ * HTTP status and a small JSON body with the stable code and the request id. The detail in
+ * `cause` never leaves the process.
+ */
+export function errorToCheckResponse(error: GatehouseError, requestId: string): CheckResponse {
+  const spec = error.spec;
+  const body = JSON.stringify({ error: error.code, message: spec.message, request_id: requestId });
+  return create(CheckResponseSchema, {
+    status: create(StatusSchema, { code: spec.grpc === GrpcCode.OK ? GrpcCode.INTERNAL : spec.grpc, message: error.code }),
+    httpResponse: {
+      case: 'deniedResponse',
+      value: create(DeniedHttpResponseSchema, {
+        status: create(HttpStatusSchema, { code: spec.http }),
+        headers: headerOptions([
+          { name: 'content-type', value: 'application/json' },
+          { name: 'cache-control', value: 'no-store' },
+          { name: 'x-gatehouse-error', value: error.code },
+        ]),
+        body,
+      }),
+    },
+  });
+}
+
+function headerOptions(entries: readonly HeaderEntry[]): HeaderValueOption[] {
+  const seen = new Set<string>();
+  return entries.map(({ name, value }) => {
+    const append = seen.has(name);
+    seen.add(name);
+    return create(HeaderValueOptionSchema, {
+      header: { key: name, value },
+      // A wrapper field: `false` is sent on the wire, not left unset.
+      append,
+    });
+  });
+}
