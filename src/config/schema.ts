@@ -35,9 +35,30 @@ export interface EnumField extends FieldBase {
 export interface ObjectField extends FieldBase {
   readonly type: 'object';
   readonly fields: Readonly<Record<string, Field>>;
+  /** When true the section is absent (undefined) unless given; its defaults apply only then. */
+  readonly optional?: boolean;
+}
+/** A list of non-empty strings. */
+export interface ListField extends FieldBase {
+  readonly type: 'list';
+  readonly default?: readonly string[];
+  readonly path?: boolean;
+  readonly pattern?: RegExp;
+  readonly patternDoc?: string;
+  readonly minItems?: number;
+}
+/**
+ * A secret: `{ file: PATH }` (read at start, trailing newline trimmed), `{ env: NAME }`, or a
+ * literal string (discouraged: config files are often world-readable).
+ */
+export interface SecretField extends FieldBase {
+  readonly type: 'secret';
 }
 
-export type Field = StringField | IntegerField | BooleanField | EnumField | ObjectField;
+export type Field = StringField | IntegerField | BooleanField | EnumField | ObjectField | ListField | SecretField;
+
+const HEADER_NAME = /^[a-z0-9!#$%&'*+\-.^_`|~]+$/;
+const HEADER_DOC = 'a lower-case HTTP header name';
 
 const HOST = /^[A-Za-z0-9.:\-[\]]+$/;
 
@@ -85,6 +106,63 @@ export const SCHEMA = {
         },
         watch: { type: 'boolean', default: true, doc: 'Reload when the bundle or a .rego file changes (SIGHUP always reloads).' },
         opa: { type: 'string', default: 'opa', doc: 'The `opa` binary used to compile `dir` (a path, or a name looked up on PATH).' },
+      },
+    },
+    development: {
+      type: 'boolean', default: false,
+      doc: 'Development mode: allows a generated signing key and session secret (sessions do not survive a restart) and an http:// identity provider on loopback. Never in production.',
+    },
+    identity: {
+      type: 'object',
+      optional: true,
+      doc: 'Who is asking: sign-in through an OIDC identity provider (sessions) and bearer JWTs. Without this section every caller is anonymous.',
+      fields: {
+        issuer: { type: 'string', pattern: /^https?:\/\/[^\s]+$/, patternDoc: 'an http(s) URL (the OIDC issuer; discovery at /.well-known/openid-configuration)', doc: 'The identity provider\'s issuer URL, exactly as in its discovery document.' },
+        client_id: { type: 'string', doc: 'Gatehouse\'s client id at the identity provider.' },
+        client_secret: { type: 'secret', doc: 'Gatehouse\'s client secret: `{file: PATH}`, `{env: NAME}` or a string.' },
+        scopes: { type: 'list', default: ['openid', 'email', 'profile', 'offline_access'], doc: 'Scopes requested at sign-in (`openid` is required; `offline_access` asks for a refresh token).' },
+        groups_claim: { type: 'string', default: 'groups', doc: 'The claim holding the user\'s groups (a dotted path such as `realm_access.roles` is allowed).' },
+        clock_tolerance_seconds: { type: 'integer', default: 30, min: 0, max: 300, doc: 'Allowed clock skew when checking exp, nbf and iat.' },
+        bearer: {
+          type: 'object',
+          doc: 'API clients: `Authorization: Bearer <JWT>` issued by the identity provider, verified against its JWKS.',
+          fields: {
+            enabled: { type: 'boolean', default: true, doc: 'Accept bearer tokens.' },
+            audiences: { type: 'list', default: [], doc: 'Accepted `aud` values; empty means the client id. Use your API\'s audience so ID tokens are not accepted as access tokens.' },
+            algorithms: { type: 'list', default: ['RS256', 'ES256', 'PS256', 'EdDSA'], pattern: /^(RS|PS|ES)(256|384|512)$|^EdDSA$/, patternDoc: 'an asymmetric JWS algorithm (RS*, PS*, ES*, EdDSA)', doc: 'Accepted signature algorithms (asymmetric only).' },
+          },
+        },
+        sign_in_host: { type: 'string', pattern: /^[a-z0-9.-]+(:\d+)?$/, patternDoc: 'a host name (optionally :port)', doc: 'Central sign-in host: the one redirect URI registered at the IdP is https://<sign_in_host>/.gatehouse/callback; other hosts hand off through it.' },
+        allowed_hosts: { type: 'list', default: [], pattern: /^(\*\.)?[a-z0-9.-]+(:\d+)?$/, patternDoc: 'a host name, optionally starting with *.', doc: 'Hosts the central sign-in host may hand a session to, and post-logout redirects may go to (`*.example.com` allowed).' },
+        post_logout_redirect_path: { type: 'string', default: '/.gatehouse/signed_out', pattern: /^\/[^\s]*$/, patternDoc: 'a path starting with /', doc: 'Where the IdP sends the user after sign-out (on the same host; register it at the IdP).' },
+      },
+    },
+    session: {
+      type: 'object',
+      doc: 'Browser sessions: a signed (and encrypted, when it holds tokens) JWT in a cookie.',
+      fields: {
+        cookie_name: { type: 'string', default: '__Host-gatehouse', pattern: /^__Host-[A-Za-z0-9_-]+$/, patternDoc: 'a cookie name starting with __Host-', doc: 'The session cookie (Secure, HttpOnly, SameSite=Lax, Path=/).' },
+        ttl_seconds: { type: 'integer', default: 8 * 3600, min: 60, max: 30 * 24 * 3600, doc: 'Session lifetime; with a refresh token it is renewed at expiry.' },
+        secret: { type: 'secret', doc: 'At least 32 random bytes (base64url) encrypting session and sign-in cookies: `{file: PATH}`, `{env: NAME}`. Generated in development mode only.' },
+      },
+    },
+    keys: {
+      type: 'object',
+      doc: 'Gatehouse\'s own signing keys (sessions, identity assertions), published at /.well-known/gatehouse/jwks.json.',
+      fields: {
+        signing: { type: 'list', default: [], path: true, doc: 'Private key files (PKCS#8 PEM or JWK): the first signs, all are published. Generated at start in development mode only.' },
+      },
+    },
+    headers: {
+      type: 'object',
+      doc: 'Identity headers added for the upstream on allow (client-supplied copies are always removed).',
+      fields: {
+        assertion: { type: 'string', default: 'x-gatehouse-jwt-assertion', pattern: HEADER_NAME, patternDoc: HEADER_DOC, doc: 'The signed identity assertion (JWT).' },
+        user: { type: 'string', default: 'x-gatehouse-user', pattern: HEADER_NAME, patternDoc: HEADER_DOC, doc: 'The user\'s `sub`.' },
+        email: { type: 'string', default: 'x-gatehouse-email', pattern: HEADER_NAME, patternDoc: HEADER_DOC, doc: 'The user\'s email.' },
+        groups: { type: 'string', default: 'x-gatehouse-groups', pattern: HEADER_NAME, patternDoc: HEADER_DOC, doc: 'The user\'s groups, comma-separated.' },
+        assertion_issuer: { type: 'string', default: 'gatehouse', doc: 'The `iss` of assertion JWTs.' },
+        assertion_ttl_seconds: { type: 'integer', default: 300, min: 10, max: 3600, doc: 'Lifetime of an assertion JWT.' },
       },
     },
     log: {

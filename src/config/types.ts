@@ -18,6 +18,39 @@ export interface Config {
     readonly watch: boolean;
     readonly opa: string;
   };
+  readonly development: boolean;
+  readonly identity?: {
+    readonly issuer?: string;
+    readonly client_id?: string;
+    readonly client_secret?: string;
+    readonly scopes: readonly string[];
+    readonly groups_claim: string;
+    readonly clock_tolerance_seconds: number;
+    readonly bearer: {
+      readonly enabled: boolean;
+      readonly audiences: readonly string[];
+      readonly algorithms: readonly string[];
+    };
+    readonly sign_in_host?: string;
+    readonly allowed_hosts: readonly string[];
+    readonly post_logout_redirect_path: string;
+  };
+  readonly session: {
+    readonly cookie_name: string;
+    readonly ttl_seconds: number;
+    readonly secret?: string;
+  };
+  readonly keys: {
+    readonly signing: readonly string[];
+  };
+  readonly headers: {
+    readonly assertion: string;
+    readonly user: string;
+    readonly email: string;
+    readonly groups: string;
+    readonly assertion_issuer: string;
+    readonly assertion_ttl_seconds: number;
+  };
   readonly log: {
     readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   };

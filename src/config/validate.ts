@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { SCHEMA, type Field, type ObjectField } from './schema.js';
@@ -24,6 +25,7 @@ function walk(field: Field, value: unknown, key: string, baseDir: string, proble
   const at = key === '' ? '(top level)' : key;
   switch (field.type) {
     case 'object': {
+      if ((value === undefined || value === null) && field.optional === true) return undefined;
       if (value === undefined || value === null) value = {};
       if (typeof value !== 'object' || Array.isArray(value)) {
         problems.push(`${at}: expected a mapping, got ${describe(value)}`);
@@ -75,6 +77,23 @@ function walk(field: Field, value: unknown, key: string, baseDir: string, proble
       }
       return value;
     }
+    case 'list': {
+      if (value === undefined || value === null) return field.default === undefined ? undefined : [...field.default];
+      if (!Array.isArray(value)) {
+        problems.push(`${at}: expected a list, got ${describe(value)}`);
+        return undefined;
+      }
+      const out: string[] = [];
+      value.forEach((item: unknown, i: number) => {
+        if (typeof item !== 'string' || item === '') problems.push(`${at}[${i}]: expected a non-empty string, got ${describe(item)}`);
+        else if (field.pattern && !field.pattern.test(item)) problems.push(`${at}[${i}]: expected ${field.patternDoc ?? 'a valid value'}, got ${JSON.stringify(item)}`);
+        else out.push(field.path && !isAbsolute(item) ? resolve(baseDir, item) : item);
+      });
+      if (field.minItems !== undefined && out.length < field.minItems) problems.push(`${at}: expected at least ${field.minItems} item(s)`);
+      return out;
+    }
+    case 'secret':
+      return secret(value, at, baseDir, problems);
     case 'enum': {
       if (value === undefined || value === null) return field.default;
       if (typeof value !== 'string' || !field.values.includes(value)) {
@@ -86,10 +105,60 @@ function walk(field: Field, value: unknown, key: string, baseDir: string, proble
   }
 }
 
+/** Resolve a secret now, so a missing file or variable stops the start naming the key. */
+function secret(value: unknown, at: string, baseDir: string, problems: string[]): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') {
+    if (value === '') problems.push(`${at}: expected a non-empty secret`);
+    return value === '' ? undefined : value;
+  }
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    problems.push(`${at}: expected {file: PATH}, {env: NAME} or a string, got ${describe(value)}`);
+    return undefined;
+  }
+  const spec = value as Record<string, unknown>;
+  const keys = Object.keys(spec);
+  if (keys.length !== 1 || (typeof spec['file'] !== 'string' && typeof spec['env'] !== 'string')) {
+    problems.push(`${at}: expected exactly one of {file: PATH} or {env: NAME}`);
+    return undefined;
+  }
+  if (typeof spec['env'] === 'string') {
+    const v = process.env[spec['env']];
+    if (v === undefined || v === '') problems.push(`${at}: environment variable ${spec['env']} is not set`);
+    return v === '' ? undefined : v;
+  }
+  const file = spec['file'] as string;
+  const path = isAbsolute(file) ? file : resolve(baseDir, file);
+  try {
+    const text = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    if (text === '') problems.push(`${at}: ${path} is empty`);
+    return text;
+  } catch (err) {
+    problems.push(`${at}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    return undefined;
+  }
+}
+
 function checkCrossField(config: Config, problems: string[]): void {
   const { bundle, dir } = config.policy;
   if (bundle === undefined && dir === undefined) problems.push('policy: set one of policy.bundle or policy.dir');
   if (bundle !== undefined && dir !== undefined) problems.push('policy: set only one of policy.bundle and policy.dir, not both');
+  const identity = config.identity;
+  if (identity !== undefined) {
+    if (identity.issuer === undefined) problems.push('identity.issuer: required when identity is configured');
+    if (identity.client_id === undefined) problems.push('identity.client_id: required when identity is configured');
+    if (!identity.scopes.includes('openid')) problems.push('identity.scopes: must include openid');
+    if (identity.issuer?.startsWith('http://') === true && !config.development) {
+      problems.push('identity.issuer: http:// is allowed only in development mode (development: true); use https');
+    }
+    if (!config.development) {
+      if (config.keys.signing.length === 0) problems.push('keys.signing: required (generated keys are allowed only in development mode)');
+      if (config.session.secret === undefined) problems.push('session.secret: required (a generated secret is allowed only in development mode)');
+    }
+  }
+  if (config.session.secret !== undefined && Buffer.byteLength(config.session.secret) < 32) {
+    problems.push('session.secret: must be at least 32 bytes');
+  }
 }
 
 function join(prefix: string, name: string): string {

@@ -20,6 +20,18 @@ const BAD: { name: string; yaml: string; key: RegExp }[] = [
   { name: 'section not a mapping', yaml: `${BASE}grpc: 9191\n`, key: /grpc: expected a mapping/ },
   { name: 'duplicate key', yaml: `${BASE}grpc:\n  port: 1\n  port: 2\n`, key: /not valid YAML/ },
   { name: 'not YAML', yaml: 'policy: [\n', key: /not valid YAML/ },
+  { name: 'identity without issuer', yaml: `${BASE}development: true\nidentity:\n  client_id: g\n`, key: /identity\.issuer: required/ },
+  { name: 'http issuer outside development', yaml: `${BASE}identity:\n  issuer: http://idp\n  client_id: g\nkeys:\n  signing: [k.pem]\nsession:\n  secret: ${'x'.repeat(32)}\n`, key: /identity\.issuer: http:\/\/ is allowed only in development/ },
+  { name: 'no signing keys outside development', yaml: `${BASE}identity:\n  issuer: https://idp\n  client_id: g\n`, key: /keys\.signing: required/ },
+  { name: 'no session secret outside development', yaml: `${BASE}identity:\n  issuer: https://idp\n  client_id: g\n`, key: /session\.secret: required/ },
+  { name: 'short session secret', yaml: `${BASE}session:\n  secret: short\n`, key: /session\.secret: must be at least 32 bytes/ },
+  { name: 'secret file missing', yaml: `${BASE}session:\n  secret: { file: /nonexistent/secret }\n`, key: /session\.secret: cannot read \/nonexistent\/secret: ENOENT/ },
+  { name: 'secret env unset', yaml: `${BASE}identity:\n  issuer: https://idp\n  client_id: g\n  client_secret: { env: GATEHOUSE_TEST_UNSET_VAR }\n`, key: /identity\.client_secret: environment variable GATEHOUSE_TEST_UNSET_VAR is not set/ },
+  { name: 'secret with two sources', yaml: `${BASE}session:\n  secret: { file: a, env: B }\n`, key: /session\.secret: expected exactly one of/ },
+  { name: 'scopes without openid', yaml: `${BASE}development: true\nidentity:\n  issuer: https://idp\n  client_id: g\n  scopes: [email]\n`, key: /identity\.scopes: must include openid/ },
+  { name: 'symmetric bearer algorithm', yaml: `${BASE}development: true\nidentity:\n  issuer: https://idp\n  client_id: g\n  bearer:\n    algorithms: [HS256]\n`, key: /identity\.bearer\.algorithms\[0\]: expected an asymmetric JWS algorithm/ },
+  { name: 'session cookie without __Host- prefix', yaml: `${BASE}session:\n  cookie_name: sid\n`, key: /session\.cookie_name: expected a cookie name starting with __Host-/ },
+  { name: 'identity header with upper case', yaml: `${BASE}headers:\n  user: X-User\n`, key: /headers\.user: expected a lower-case HTTP header name/ },
 ];
 
 for (const c of BAD) {
@@ -38,4 +50,19 @@ test('defaults are filled, paths resolved against the config folder, and the res
   assert.equal(config.policy.entrypoint, 'envoy/authz/allow');
   assert.equal(config.policy.bundle, '/etc/gatehouse/b.tar.gz');
   assert.ok(Object.isFrozen(config) && Object.isFrozen(config.grpc));
+  assert.equal(config.identity, undefined, 'no identity section: everyone is anonymous');
+});
+
+test('secrets are read from files and environment variables at start', () => {
+  process.env['GATEHOUSE_TEST_CLIENT_SECRET'] = 'from-env';
+  try {
+    const config = parseConfig(
+      `${BASE}development: true\nidentity:\n  issuer: http://127.0.0.1:9000\n  client_id: g\n  client_secret: { env: GATEHOUSE_TEST_CLIENT_SECRET }\n`,
+      '/etc/gatehouse',
+    );
+    assert.equal(config.identity?.client_secret, 'from-env');
+    assert.deepEqual(config.identity?.scopes, ['openid', 'email', 'profile', 'offline_access']);
+  } finally {
+    delete process.env['GATEHOUSE_TEST_CLIENT_SECRET'];
+  }
 });
