@@ -80,6 +80,10 @@ export const SCHEMA = {
           type: 'integer', default: 4 * 1024 * 1024, min: 1024, max: 64 * 1024 * 1024,
           doc: 'Largest CheckResponse sent.',
         },
+        drain_delay_ms: {
+          type: 'integer', default: 0, min: 0, max: 600_000,
+          doc: 'On SIGTERM: how long to keep answering Checks while health reports NOT_SERVING, before refusing new ones (give load balancers time to notice).',
+        },
         shutdown_grace_ms: {
           type: 'integer', default: 10_000, min: 0, max: 600_000,
           doc: 'On SIGTERM: how long in-flight Checks may take to finish before connections are closed.',

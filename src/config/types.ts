@@ -5,6 +5,7 @@ export interface Config {
     readonly port: number;
     readonly max_receive_message_bytes: number;
     readonly max_send_message_bytes: number;
+    readonly drain_delay_ms: number;
     readonly shutdown_grace_ms: number;
   };
   readonly http: {

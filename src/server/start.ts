@@ -95,7 +95,8 @@ export async function startGatehouse(config: Config, log: Logger): Promise<Gateh
     stop() {
       stopping ??= (async () => {
         health.set(ServingStatus.NOT_SERVING);
-        log.info('draining');
+        log.info({ drain_delay_ms: config.grpc.drain_delay_ms }, 'draining');
+        if (config.grpc.drain_delay_ms > 0) await new Promise((r) => setTimeout(r, config.grpc.drain_delay_ms));
         await grpcServer.shutdown(config.grpc.shutdown_grace_ms);
         await httpListener.close();
         policy.stop();

@@ -35,7 +35,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       void done.finally(() => inflight.delete(done));
     },
   });
-  server.addService(HEALTH, healthHandlers(options.health));
+  const watchers = new Set<grpc.ServerWritableStream<HealthCheckRequest, HealthCheckResponse>>();
+  server.addService(HEALTH, healthHandlers(options.health, watchers));
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${hostPort(options.address, options.port)}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
@@ -46,6 +47,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   return {
     port,
     async shutdown(graceMs: number): Promise<void> {
+      // Health Watch streams never end on their own; they have seen NOT_SERVING by now, so end
+      // them, or tryShutdown would wait for them for the whole grace period.
+      for (const call of watchers) call.end();
+      watchers.clear();
       // Stop accepting, let in-flight Checks finish, then force-close what is left.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -63,7 +68,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   };
 }
 
-function healthHandlers(health: HealthState): grpc.UntypedServiceImplementation {
+function healthHandlers(
+  health: HealthState,
+  watchers: Set<grpc.ServerWritableStream<HealthCheckRequest, HealthCheckResponse>>,
+): grpc.UntypedServiceImplementation {
   return {
     Check(call: grpc.ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, callback: grpc.sendUnaryData<HealthCheckResponse>) {
       const status = health.status(call.request.service);
@@ -86,7 +94,12 @@ function healthHandlers(health: HealthState): grpc.UntypedServiceImplementation 
         call.write(create(HealthCheckResponseSchema, { status: status ?? ServingStatus.SERVICE_UNKNOWN }));
       send(health.status(service));
       if (health.status(service) === undefined) return;
-      const stop = health.onChange(() => send(health.status(service)));
+      watchers.add(call);
+      const unsubscribe = health.onChange(() => send(health.status(service)));
+      const stop = () => {
+        unsubscribe();
+        watchers.delete(call);
+      };
       call.on('cancelled', stop);
       call.on('close', stop);
       call.on('error', stop);
