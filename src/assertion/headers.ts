@@ -1,0 +1,105 @@
+/**
+ * The request header changes Gatehouse makes on allow: spoofed identity headers out, Gatehouse's
+ * own cookies out, the verified identity in.
+ */
+import { removeCookies } from '../http/cookies.js';
+import type { AuthenticatedIdentity } from '../input/types.js';
+
+/** Names of the identity headers (configurable, so oauth2-proxy's or Pomerium's can be used). */
+export interface IdentityHeaderNames {
+  readonly assertion: string;
+  readonly user: string;
+  readonly email: string;
+  readonly groups: string;
+}
+
+/** Default identity header names. */
+export const DEFAULT_IDENTITY_HEADERS: IdentityHeaderNames = Object.freeze({
+  assertion: 'x-gatehouse-jwt-assertion',
+  user: 'x-gatehouse-user',
+  email: 'x-gatehouse-email',
+  groups: 'x-gatehouse-groups',
+});
+
+/** Options for {@link identityHeaderMutations}. */
+export interface IdentityHeaderOptions {
+  /** The request headers as Envoy sent them. */
+  readonly requestHeaders: Readonly<Record<string, string>>;
+  readonly names: IdentityHeaderNames;
+  /** The verified identity; absent for an anonymous caller (headers are then only stripped). */
+  readonly identity?: AuthenticatedIdentity;
+  /** The signed assertion for `names.assertion`. */
+  readonly assertion?: string;
+  /** Gatehouse's cookie names (session, sign-in transaction, …), removed from `cookie`. */
+  readonly sessionCookieNames: readonly string[];
+}
+
+/** Header changes for the CheckResponse. */
+export interface HeaderMutations {
+  /** Headers to set, overwriting any existing value (lowercase names). */
+  readonly set: readonly (readonly [string, string])[];
+  /** Client-supplied headers to remove (lowercase names); never a name that is also in `set` (which overwrites). */
+  readonly remove: readonly string[];
+  /** The new `cookie` header; `null` to remove it; absent to leave it as it is. */
+  readonly cookie?: string | null;
+}
+
+/** Characters no header value may contain: CR, LF, NUL and the other controls. */
+const UNSAFE_VALUE = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Compute the request header changes for an allowed request.
+ *
+ * Every request header whose name, lowercased with `_` read as `-`, equals one of the identity
+ * header names is removed, whatever its case or underscores (`X_Gatehouse-User`,
+ * `x_gatehouse_user`): a client can never supply an identity header, and an upstream that
+ * normalises `_` to `-` (as many CGI-style frameworks do) cannot be fooled either. When an
+ * identity is given its headers are set; a value that would contain CR, LF, NUL or another
+ * control character is not written at all (and a group with one is left out).
+ *
+ * `remove` never lists a name that `set` writes: `set` overwrites the client's copy, and a name
+ * in both lists would make the outcome depend on the order Envoy applies them in.
+ *
+ * @example
+ *   const { set, remove, cookie } = identityHeaderMutations({ requestHeaders, names: DEFAULT_IDENTITY_HEADERS, identity, assertion, sessionCookieNames: ['__Host-gatehouse'] });
+ */
+export function identityHeaderMutations(options: IdentityHeaderOptions): HeaderMutations {
+  const { names, identity } = options;
+  const protectedNames = new Set([names.assertion, names.user, names.email, names.groups].map(normalise));
+
+  const set: [string, string][] = [];
+  if (identity !== undefined) {
+    const put = (name: string, value: string | null | undefined) => {
+      if (value !== null && value !== undefined && value !== '' && !UNSAFE_VALUE.test(value)) set.push([name.toLowerCase(), value]);
+    };
+    if (options.assertion !== undefined) put(names.assertion, options.assertion);
+    put(names.user, identity.sub);
+    put(names.email, identity.email);
+    put(names.groups, identity.groups.filter((g) => !UNSAFE_VALUE.test(g)).join(','));
+  }
+  const written = new Set(set.map(([name]) => name));
+
+  const remove: string[] = [];
+  let cookieHeader: string | undefined;
+  for (const [name, value] of Object.entries(options.requestHeaders)) {
+    const lower = name.toLowerCase();
+    if (lower === 'cookie') cookieHeader = value;
+    if (protectedNames.has(normalise(name)) && !written.has(lower) && !remove.includes(lower)) remove.push(lower);
+  }
+
+  if (cookieHeader === undefined) return { set, remove };
+  const ours = new Set(options.sessionCookieNames);
+  let dropped = false;
+  const kept = removeCookies(cookieHeader, (name) => {
+    const drop = ours.has(name);
+    dropped ||= drop;
+    return drop;
+  });
+  if (!dropped) return { set, remove };
+  return { set, remove, cookie: kept ?? null };
+}
+
+/** Header name comparison key: lowercase, `_` read as `-`. */
+function normalise(name: string): string {
+  return name.toLowerCase().replaceAll('_', '-');
+}

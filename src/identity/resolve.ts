@@ -1,0 +1,94 @@
+/**
+ * Deciding who is asking, from the request headers.
+ *
+ * The rule, when both could apply: an `Authorization: Bearer` header, when bearer tokens are
+ * enabled, alone decides. A valid token gives a bearer identity; an invalid one makes the
+ * caller anonymous, and the session cookie is NOT consulted (a bad token must never be
+ * papered over by an ambient cookie, and an API client must never silently act as the browser
+ * user). Without such a header the session cookie decides. An `Authorization` header with another
+ * scheme (e.g. `Basic`) is left for the upstream and does not affect Gatehouse.
+ */
+import { extractBearer } from '../bearer/extract.js';
+import type { VerifiedClaims } from '../bearer/verify.js';
+import { GatehouseError } from '../errors/gatehouse-error.js';
+import { parseCookieHeader } from '../http/cookies.js';
+import { ANONYMOUS, type Identity } from '../input/types.js';
+import type { VerifiedSession } from '../session/types.js';
+import { SessionExpiredError } from '../session/verify.js';
+import { identityFromBearer } from './from-bearer.js';
+import { identityFromSession } from './from-session.js';
+
+/** The session behind an identity, or the authentic-but-expired session to refresh. */
+export interface SessionResult {
+  readonly data: VerifiedSession;
+  /** True when `data` is past `exp`: the identity is anonymous; refresh with `data.refresh_token`. */
+  readonly expired: boolean;
+}
+
+/** What {@link resolveIdentity} found. */
+export interface ResolvedIdentity {
+  readonly identity: Identity;
+  /** Which credential decided: `none` when the request carried neither. */
+  readonly source: 'bearer' | 'session' | 'none';
+  /** Why the presented credential was refused (the identity is then anonymous). */
+  readonly error?: GatehouseError;
+  /** The verified session (valid or expired) when the cookie decided. */
+  readonly session?: SessionResult;
+}
+
+/** Options for {@link resolveIdentity}. */
+export interface ResolveIdentityOptions {
+  /** Request headers, names in any case (Envoy sends them lowercase). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The session cookie's name. */
+  readonly cookieName: string;
+  /** Verifies a session cookie value (see `verifySession`, bound to the ring and secret). */
+  readonly verifySession: (token: string) => Promise<VerifiedSession>;
+  /** Verifies a bearer token; absent when bearer tokens are disabled. */
+  readonly verifyBearer?: (token: string) => Promise<VerifiedClaims>;
+  /** Claim (or dotted path) with bearer tokens' groups (default `groups`). */
+  readonly groupsClaim?: string;
+}
+
+/**
+ * Resolve `input.identity`. Never throws: every failure is an anonymous identity with `error`.
+ *
+ * @example
+ *   const { identity, error } = await resolveIdentity({ headers, cookieName: '__Host-gatehouse', verifySession: (t) => verifySession(ring, key, t) });
+ */
+export async function resolveIdentity(options: ResolveIdentityOptions): Promise<ResolvedIdentity> {
+  const { verifyBearer } = options;
+  if (verifyBearer !== undefined) {
+    let token: string | undefined;
+    try {
+      token = extractBearer(header(options.headers, 'authorization'));
+    } catch (err) {
+      return { identity: ANONYMOUS, source: 'bearer', error: GatehouseError.from(err, 'ERR_TOKEN_INVALID') };
+    }
+    if (token !== undefined) {
+      try {
+        const claims = await verifyBearer(token);
+        return { identity: identityFromBearer(claims, options.groupsClaim === undefined ? {} : { groupsClaim: options.groupsClaim }), source: 'bearer' };
+      } catch (err) {
+        return { identity: ANONYMOUS, source: 'bearer', error: GatehouseError.from(err, 'ERR_TOKEN_INVALID') };
+      }
+    }
+  }
+  const cookie = parseCookieHeader(header(options.headers, 'cookie')).get(options.cookieName);
+  if (cookie === undefined || cookie === '') return { identity: ANONYMOUS, source: 'none' };
+  try {
+    const data = await options.verifySession(cookie);
+    return { identity: identityFromSession(data), source: 'session', session: { data, expired: false } };
+  } catch (err) {
+    if (err instanceof SessionExpiredError) return { identity: ANONYMOUS, source: 'session', error: err, session: { data: err.session, expired: true } };
+    return { identity: ANONYMOUS, source: 'session', error: GatehouseError.from(err, 'ERR_SESSION_INVALID') };
+  }
+}
+
+/** A header by name, case-insensitively (the first match). */
+function header(headers: Readonly<Record<string, string>>, name: string): string | undefined {
+  const direct = headers[name];
+  if (direct !== undefined) return direct;
+  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return value;
+  return undefined;
+}
