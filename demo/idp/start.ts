@@ -1,0 +1,292 @@
+/**
+ * A real OpenID Connect provider (oidc-provider from npm) on loopback HTTP, for the tests and
+ * the demo. Its sign-in page is a small HTML form served by interaction routes in a plain
+ * `node:http` server that wraps `provider.callback()`.
+ *
+ * What it turns on, and why:
+ * - PKCE is required for every client (S256 is the only method oidc-provider 9 accepts);
+ * - `authorization_response_iss_parameter_supported` (RFC 9207): oidc-provider always
+ *   advertises it and adds `iss` to every authorization response;
+ * - RP-initiated logout with an auto-confirmed logout page;
+ * - refresh tokens for `offline_access`. Like Okta and Keycloak (and unlike oidc-provider's
+ *   default, which follows OIDC Core §11 to the letter), the demo IdP treats its registered
+ *   clients as first-party: a request for `offline_access` needs no explicit `prompt=consent`
+ *   (the IdP adds it itself) and consent is granted automatically;
+ * - `email`, `email_verified`, `name` and the custom `groups` claim in the ID token.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair } from 'jose';
+import Provider, { type KoaContextLike } from 'oidc-provider';
+import { errorPage, loginPage, logoutPage, signedOutPage } from './pages.js';
+import { DEFAULT_USERS, type DemoUser } from './users.js';
+
+/** A client registered at the demo IdP (OAuth 2.0 dynamic-registration names). */
+export interface IdpClient {
+  readonly client_id: string;
+  readonly client_secret: string;
+  readonly redirect_uris: readonly string[];
+  readonly post_logout_redirect_uris?: readonly string[];
+  /** Default `client_secret_basic`, the OIDC default (and Gatehouse's). */
+  readonly token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post';
+}
+
+/** Options for {@link startIdp}. */
+export interface StartIdpOptions {
+  /** TCP port; 0 (the default) lets the kernel pick a free one. */
+  readonly port?: number;
+  /** Loopback address to bind and to name in the issuer. Default `127.0.0.1`. */
+  readonly issuerHost?: string;
+  readonly clients: readonly IdpClient[];
+  /** Default {@link DEFAULT_USERS} (alice, bob). */
+  readonly users?: readonly DemoUser[];
+  /** Token lifetimes in seconds (defaults: ID/access token 3600, refresh token 1 day). */
+  readonly ttl?: { readonly idToken?: number; readonly accessToken?: number; readonly refreshToken?: number };
+}
+
+/** A running demo IdP. */
+export interface RunningIdp {
+  /** The issuer identifier, e.g. `http://127.0.0.1:9000` (no trailing slash). */
+  readonly issuer: string;
+  /** The issuer as a URL, for `createOidcClient`. */
+  readonly url: URL;
+  readonly users: readonly DemoUser[];
+  /** Close the listener and every open connection. */
+  stop(): Promise<void>;
+}
+
+const SCOPE_CLAIMS = {
+  openid: ['sub'],
+  email: ['email', 'email_verified'],
+  profile: ['name'],
+  groups: ['groups'],
+};
+const INTERACTION_PATH = /^\/interaction\/([A-Za-z0-9_-]{1,64})(\/login|\/abort)?$/;
+const MAX_FORM_BYTES = 8 * 1024;
+
+/**
+ * Start the demo OIDC provider.
+ *
+ * @example
+ *   const idp = await startIdp({ clients: [{ client_id: 'gatehouse', client_secret: 's3cret',
+ *     redirect_uris: ['https://app.example.test/.gatehouse/callback'] }] });
+ *   // … discovery at `${idp.issuer}/.well-known/openid-configuration`
+ *   await idp.stop();
+ */
+export async function startIdp(options: StartIdpOptions): Promise<RunningIdp> {
+  const host = options.issuerHost ?? '127.0.0.1';
+  const users = options.users ?? DEFAULT_USERS;
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port: options.port ?? 0 }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const provider = await createProvider(issuer, options, users);
+  const callback = provider.callback();
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const match = INTERACTION_PATH.exec(path);
+    if (match === null) {
+      callback(req, res);
+      return;
+    }
+    handleInteraction(provider, users, req, res, match[2]).catch((err: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      // An unknown or expired interaction is the visitor's problem, not a crash.
+      const name = err instanceof Error ? err.name : 'Error';
+      sendHtml(res, 400, errorPage({ error: name === 'SessionNotFound' ? 'session_not_found' : 'interaction_failed' }));
+    });
+  });
+
+  return {
+    issuer,
+    url: new URL(issuer),
+    users,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function createProvider(issuer: string, options: StartIdpOptions, users: readonly DemoUser[]): Promise<Provider> {
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const jwk = { ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: `demo-${randomBytes(6).toString('hex')}` };
+  const byName = new Map(users.map((u) => [u.username, u]));
+
+  const provider = new Provider(issuer, {
+    clients: options.clients.map((c) => ({
+      client_id: c.client_id,
+      client_secret: c.client_secret,
+      redirect_uris: [...c.redirect_uris],
+      post_logout_redirect_uris: [...(c.post_logout_redirect_uris ?? [])],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: c.token_endpoint_auth_method ?? 'client_secret_basic',
+    })),
+    jwks: { keys: [jwk] },
+    cookies: {
+      keys: [randomBytes(32).toString('base64url')],
+      long: { httpOnly: true, sameSite: 'lax' },
+      short: { httpOnly: true, sameSite: 'lax' },
+    },
+    scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
+    claims: SCOPE_CLAIMS,
+    // Put the scope claims in the ID token itself (Gatehouse reads identity from it).
+    conformIdTokenClaims: false,
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    features: {
+      devInteractions: { enabled: false },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx: KoaContextLike, form: string) => {
+          ctx.type = 'html';
+          ctx.body = logoutPage(form);
+        },
+        postLogoutSuccessSource: (ctx: KoaContextLike) => {
+          ctx.type = 'html';
+          ctx.body = signedOutPage();
+        },
+      },
+    },
+    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    findAccount: (_ctx: unknown, sub: string) => {
+      const user = byName.get(sub);
+      if (user === undefined) return undefined;
+      return {
+        accountId: sub,
+        claims: () => ({
+          sub,
+          email: user.email,
+          email_verified: user.emailVerified,
+          name: user.name,
+          groups: [...user.groups],
+        }),
+      };
+    },
+    renderError: (ctx: KoaContextLike, out: Record<string, unknown>) => {
+      ctx.type = 'html';
+      ctx.body = errorPage(out);
+    },
+    clientBasedCORS: () => false,
+    ttl: {
+      AccessToken: options.ttl?.accessToken ?? 3600,
+      AuthorizationCode: 60,
+      IdToken: options.ttl?.idToken ?? 3600,
+      RefreshToken: options.ttl?.refreshToken ?? 86_400,
+      Interaction: 600,
+      Session: 86_400,
+      Grant: 86_400,
+    },
+  });
+
+  // First-party clients get offline_access without an explicit prompt=consent (see the header).
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'GET' && ctx.path === '/auth') {
+      const scope = ctx.query['scope'];
+      const prompt = ctx.query['prompt'];
+      const prompts = typeof prompt === 'string' ? prompt.split(' ') : [];
+      if (typeof scope === 'string' && scope.split(' ').includes('offline_access') && !prompts.includes('consent') && !prompts.includes('none') && (prompt === undefined || typeof prompt === 'string')) {
+        ctx.query = { ...ctx.query, prompt: [...prompts, 'consent'].join(' ') };
+      }
+    }
+    await next();
+  });
+  return provider;
+}
+
+async function handleInteraction(
+  provider: Provider,
+  users: readonly DemoUser[],
+  req: IncomingMessage,
+  res: ServerResponse,
+  action: string | undefined,
+): Promise<void> {
+  const details = await provider.interactionDetails(req, res);
+  const clientId = details.params.client_id;
+
+  if (action === '/abort' && req.method === 'GET') {
+    await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' }, { mergeWithLastSubmission: false });
+    return;
+  }
+
+  if (action === '/login' && req.method === 'POST') {
+    const form = new URLSearchParams(await readBody(req));
+    const username = form.get('username') ?? '';
+    const user = users.find((u) => u.username === username);
+    if (user === undefined || !samePassword(form.get('password') ?? '', user.password)) {
+      sendHtml(res, 401, loginPage({ uid: details.uid, clientId, username, error: 'Wrong username or password.' }));
+      return;
+    }
+    await provider.interactionFinished(req, res, { login: { accountId: user.username } }, { mergeWithLastSubmission: false });
+    return;
+  }
+
+  if (action !== undefined || req.method !== 'GET') {
+    sendHtml(res, 405, errorPage({ error: 'method_not_allowed' }));
+    return;
+  }
+
+  if (details.prompt.name === 'login') {
+    sendHtml(res, 200, loginPage({ uid: details.uid, clientId }));
+    return;
+  }
+
+  if (details.prompt.name === 'consent') {
+    // Consent is automatic for the demo's first-party clients: grant exactly what is missing.
+    const accountId = details.session?.accountId;
+    if (accountId === undefined) throw new Error('consent without a login session');
+    const existing = details.grantId === undefined ? undefined : await provider.Grant.find(details.grantId);
+    const grant = existing ?? new provider.Grant({ accountId, clientId });
+    const missing = details.prompt.details;
+    if (missing.missingOIDCScope !== undefined) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims !== undefined) grant.addOIDCClaims(missing.missingOIDCClaims);
+    for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
+    const grantId = await grant.save();
+    await provider.interactionFinished(req, res, { consent: existing === undefined ? { grantId } : {} }, { mergeWithLastSubmission: true });
+    return;
+  }
+
+  sendHtml(res, 400, errorPage({ error: 'unsupported_prompt', prompt: details.prompt.name }));
+}
+
+function samePassword(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > MAX_FORM_BYTES) throw new Error('form too large');
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function sendHtml(res: ServerResponse, status: number, html: string): void {
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-frame-options': 'DENY',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    'referrer-policy': 'no-referrer',
+  });
+  res.end(html);
+}

@@ -1,0 +1,229 @@
+/**
+ * The OIDC relying party: discovery of the identity provider through `openid-client`, lazily
+ * and with retry, so Gatehouse starts (and keeps answering, failing closed) while the IdP is
+ * unreachable.
+ */
+import * as oidc from 'openid-client';
+import { GatehouseError } from '../errors/gatehouse-error.js';
+
+/** Options for {@link createOidcClient}. */
+export interface OidcClientOptions {
+  /** The issuer identifier; discovery reads `<issuer>/.well-known/openid-configuration`. */
+  readonly issuer: URL;
+  readonly clientId: string;
+  /** Omit for a public client (token endpoint auth `none`; PKCE still protects the code). */
+  readonly clientSecret?: string;
+  /** Scopes requested at sign-in. Default `['openid', 'email', 'profile']`; must include `openid`. */
+  readonly scopes?: readonly string[];
+  /**
+   * Allow an `http:` issuer. Only for loopback (127.0.0.0/8, ::1, localhost): the demo and the
+   * tests. Any other `http:` issuer is refused even with this set.
+   */
+  readonly allowInsecureIssuer?: boolean;
+  /** Timeout for each request to the IdP (discovery, token, JWKS). Default 5000 ms. */
+  readonly timeoutMs?: number;
+  /** Allowed clock skew for ID token `exp`/`iat` checks. Default 30 s. */
+  readonly clockToleranceSeconds?: number;
+  /** How the client authenticates at the token endpoint (with a secret). Default `client_secret_basic`. */
+  readonly tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
+  /** Smallest wait between two discovery attempts after a failure. Default 1000 ms. */
+  readonly retryMinDelayMs?: number;
+  /** Largest wait between two discovery attempts (exponential back-off). Default 30000 ms. */
+  readonly retryMaxDelayMs?: number;
+}
+
+/** The discovered provider metadata Gatehouse uses. */
+export interface OidcMetadata {
+  /** The issuer exactly as the IdP spells it (ID tokens and the RFC 9207 `iss` must equal it). */
+  readonly issuer: string;
+  readonly authorizationEndpoint: string;
+  readonly tokenEndpoint: string;
+  /** For the bearer-token verifier (`createRemoteJWKSet`). */
+  readonly jwksUri: string;
+  /** Absent when the IdP has no RP-initiated logout. */
+  readonly endSessionEndpoint?: string;
+  /** RFC 9207: the authorization response must then carry `iss`. */
+  readonly issParameterSupported: boolean;
+  readonly idTokenSigningAlgValues: readonly string[];
+}
+
+/** Discovery state: `pending` before the first success, then `ready`. */
+export type OidcClientState = 'pending' | 'ready';
+
+/** A configured OIDC client. Cheap to create; discovery happens on first use or on {@link OidcClient.warmUp}. */
+export interface OidcClient {
+  readonly issuer: URL;
+  readonly clientId: string;
+  readonly scopes: readonly string[];
+  readonly state: OidcClientState;
+  /** The last discovery failure, for readiness checks and logs; cleared on success. */
+  readonly lastError: unknown;
+  /**
+   * The openid-client configuration, discovering it first if needed.
+   *
+   * @throws GatehouseError `ERR_OIDC_UNAVAILABLE` when discovery fails or is backing off.
+   */
+  configuration(): Promise<oidc.Configuration>;
+  /**
+   * The provider metadata, discovering it first if needed.
+   *
+   * @throws GatehouseError `ERR_OIDC_UNAVAILABLE`
+   */
+  metadata(): Promise<OidcMetadata>;
+  /** The metadata if discovery already succeeded; never waits. */
+  metadataIfReady(): OidcMetadata | undefined;
+  /** Start discovery in the background and keep retrying (with back-off) until it succeeds. */
+  warmUp(): void;
+  /** Stop background retries. */
+  close(): void;
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
+
+/** True for 127.0.0.0/8, ::1 and localhost. */
+function isLoopback(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/**
+ * Create an OIDC client for one identity provider.
+ *
+ * @throws GatehouseError `ERR_CONFIG_INVALID` (naming the option) for an `http:` issuer without
+ *   `allowInsecureIssuer` or on a non-loopback host, scopes without `openid`, empty client id.
+ * @example
+ *   const client = createOidcClient({ issuer: new URL('https://accounts.google.com'),
+ *     clientId, clientSecret, scopes: ['openid', 'email', 'profile'] });
+ *   client.warmUp();
+ */
+export function createOidcClient(options: OidcClientOptions): OidcClient {
+  const issuer = new URL(options.issuer.href);
+  const insecure = issuer.protocol === 'http:';
+  if (issuer.protocol !== 'https:' && !insecure) configError(`oidc.issuer: must be an https URL, got ${issuer.protocol}`);
+  if (insecure && options.allowInsecureIssuer !== true) configError('oidc.issuer: http is only allowed with allowInsecureIssuer (loopback development)');
+  if (insecure && !isLoopback(issuer.hostname)) configError(`oidc.issuer: http is only allowed on loopback, not ${issuer.hostname}`);
+  if (issuer.search !== '' || issuer.hash !== '') configError('oidc.issuer: must not have a query or fragment');
+  if (options.clientId === '') configError('oidc.clientId: must not be empty');
+  const scopes = Object.freeze([...(options.scopes ?? ['openid', 'email', 'profile'])]);
+  if (!scopes.includes('openid')) configError('oidc.scopes: must include openid');
+  for (const scope of scopes) if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) configError(`oidc.scopes: invalid scope ${JSON.stringify(scope)}`);
+
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const minDelay = options.retryMinDelayMs ?? 1000;
+  const maxDelay = options.retryMaxDelayMs ?? 30_000;
+  const secret = options.clientSecret;
+  const clientAuth =
+    secret === undefined || secret === ''
+      ? oidc.None()
+      : options.tokenEndpointAuthMethod === 'client_secret_post'
+        ? oidc.ClientSecretPost(secret)
+        : oidc.ClientSecretBasic(secret);
+  const clockTolerance = options.clockToleranceSeconds ?? 30;
+  if (!Number.isInteger(clockTolerance) || clockTolerance < 0 || clockTolerance > 300) configError('oidc.clockToleranceSeconds: must be an integer from 0 to 300');
+
+  let config: oidc.Configuration | undefined;
+  let discoveredMetadata: OidcMetadata | undefined;
+  let inflight: Promise<oidc.Configuration> | undefined;
+  let lastError: unknown;
+  let failures = 0;
+  let notBefore = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  async function discover(): Promise<oidc.Configuration> {
+    const execute = insecure ? [oidc.allowInsecureRequests] : [];
+    const metadata: Partial<oidc.ClientMetadata> = {
+      ...(secret === undefined || secret === '' ? { token_endpoint_auth_method: 'none' } : { client_secret: secret }),
+      [oidc.clockTolerance]: clockTolerance,
+    };
+    const discovered = await oidc.discovery(issuer, options.clientId, metadata, clientAuth, {
+      execute,
+      timeout: Math.ceil(timeoutMs / 1000),
+    });
+    // ID tokens from the token endpoint are signature-checked too (openid-client skips that
+    // by default, relying on TLS): RFC 8725, and our tests run over plain loopback HTTP.
+    oidc.enableNonRepudiationChecks(discovered);
+    discovered.timeout = Math.ceil(timeoutMs / 1000);
+    const server = discovered.serverMetadata();
+    if (server.authorization_endpoint === undefined || server.token_endpoint === undefined || server.jwks_uri === undefined) {
+      throw new Error('discovery document lacks authorization_endpoint, token_endpoint or jwks_uri');
+    }
+    discoveredMetadata = Object.freeze({
+      issuer: server.issuer,
+      authorizationEndpoint: server.authorization_endpoint,
+      tokenEndpoint: server.token_endpoint,
+      jwksUri: server.jwks_uri,
+      ...(server.end_session_endpoint === undefined ? {} : { endSessionEndpoint: server.end_session_endpoint }),
+      issParameterSupported: server.authorization_response_iss_parameter_supported === true,
+      idTokenSigningAlgValues: Object.freeze([...(server.id_token_signing_alg_values_supported ?? ['RS256'])]),
+    });
+    return discovered;
+  }
+
+  function attempt(): Promise<oidc.Configuration> {
+    if (config !== undefined) return Promise.resolve(config);
+    if (inflight !== undefined) return inflight;
+    // Back off after failures so a down IdP is not hammered by every sign-in attempt.
+    if (Date.now() < notBefore) return Promise.reject(new GatehouseError('ERR_OIDC_UNAVAILABLE', { cause: lastError }));
+    inflight = discover().then(
+      (discovered) => {
+        config = discovered;
+        lastError = undefined;
+        failures = 0;
+        inflight = undefined;
+        return discovered;
+      },
+      (err: unknown) => {
+        lastError = err;
+        failures += 1;
+        notBefore = Date.now() + backoff();
+        inflight = undefined;
+        throw new GatehouseError('ERR_OIDC_UNAVAILABLE', { cause: err });
+      },
+    );
+    return inflight;
+  }
+
+  function backoff(): number {
+    return Math.min(maxDelay, minDelay * 2 ** Math.max(0, failures - 1));
+  }
+
+  function schedule(): void {
+    if (closed || config !== undefined || timer !== undefined) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      attempt().catch(() => schedule());
+    }, Math.max(0, notBefore - Date.now()));
+    timer.unref();
+  }
+
+  return {
+    issuer,
+    clientId: options.clientId,
+    scopes,
+    get state(): OidcClientState {
+      return config === undefined ? 'pending' : 'ready';
+    },
+    get lastError(): unknown {
+      return lastError;
+    },
+    configuration: attempt,
+    async metadata(): Promise<OidcMetadata> {
+      await attempt();
+      return discoveredMetadata as OidcMetadata;
+    },
+    metadataIfReady: () => (config === undefined ? undefined : discoveredMetadata),
+    warmUp(): void {
+      closed = false;
+      attempt().catch(() => schedule());
+    },
+    close(): void {
+      closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
+
+function configError(message: string): never {
+  throw new GatehouseError('ERR_CONFIG_INVALID', { message });
+}

@@ -1,0 +1,237 @@
+/**
+ * Central sign-in host: one redirect URI (`https://<central>/.gatehouse/callback`) registered at
+ * the IdP serves many protected hosts. See docs/reference/oidc.md for the sequence.
+ *
+ * Protected host P                     Central host C                         IdP
+ *  startHandoff → txn cookie (nonce) on P,
+ *  302 https://C/.gatehouse/sign_in?request=<JWE{host:P, return_to, nonce}>
+ *                                       acceptHandoffRequest → target
+ *                                       startSignIn({handoff: target}) ──────→ sign-in
+ *                                       completeSignIn → {handoff: target} ←── callback
+ *                                       issueHandoff → 302 https://P/.gatehouse/callback?handoff=<JWE>
+ *  completeHandoff: decrypt, aud = P, iss = C, exp (60 s), nonce = txn cookie's nonce, jti unused
+ *
+ * Both JWEs are `dir` + `A256GCM` under the hand-off key shared by every Gatehouse replica of the
+ * deployment; each has its own `typ` so neither can stand in for the other, nor for a
+ * transaction cookie.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { EncryptJWT, jwtDecrypt } from 'jose';
+import { GatehouseError } from '../errors/gatehouse-error.js';
+import type { IdTokenClaims, OidcTokens } from './callback.js';
+import { assertKey, epochSeconds } from './internal/keys.js';
+import { openTransaction, sealTransaction, type HandoffTarget, type TxnCookie } from './internal/transaction.js';
+import { defaultReplayCache, type ReplayCache } from './replay-cache.js';
+import { isAllowedHost, isSafeReturnPath, safeReturnPath } from './return-url.js';
+import { DEFAULT_TXN_TTL_SECONDS } from './sign-in.js';
+
+export type { HandoffTarget } from './internal/transaction.js';
+
+const REQUEST_TYP = 'gatehouse-handoff-request+jwt';
+const TOKEN_TYP = 'gatehouse-handoff+jwt';
+/** Lifetime of a hand-off token: long enough for one redirect. */
+export const HANDOFF_TTL_SECONDS = 60;
+/** Query parameter carrying the hand-off request to the central host. */
+export const HANDOFF_REQUEST_PARAM = 'request';
+/** Query parameter carrying the hand-off token back to the protected host. */
+export const HANDOFF_TOKEN_PARAM = 'handoff';
+
+// ── Protected host, step 1 ───────────────────────────────────────────────────────────────────
+
+/** Options for {@link startHandoff}. */
+export interface StartHandoffOptions {
+  /** The central host's sign-in URL, `https://<central>/.gatehouse/sign_in`. */
+  readonly centralSignInUrl: string | URL;
+  /** This protected host, `host[:port]` as in the request's `:authority`. */
+  readonly host: string;
+  /** Where to return on this host; anything unsafe becomes `/`. */
+  readonly returnTo: string | undefined;
+  readonly txnKey: Uint8Array;
+  readonly handoffKey: Uint8Array;
+  readonly now?: Date;
+  /** Lifetime of the transaction and the request. Default 600 s. */
+  readonly ttlSeconds?: number;
+}
+
+/**
+ * Protected host: start sign-in through the central host. Answer with a 302 to `location` and
+ * set `txnCookie` (with `txnSetCookie`) on this host.
+ *
+ * @throws GatehouseError `ERR_CONFIG_INVALID` for a bad key or TTL.
+ */
+export async function startHandoff(options: StartHandoffOptions): Promise<{ location: string; txnCookie: TxnCookie }> {
+  const handoffKey = assertKey(options.handoffKey, 'handoffKey');
+  const now = options.now ?? new Date();
+  const ttl = options.ttlSeconds ?? DEFAULT_TXN_TTL_SECONDS;
+  const central = new URL(options.centralSignInUrl);
+  const nonce = randomBytes(32).toString('base64url');
+  const returnTo = safeReturnPath(options.returnTo);
+  const host = options.host.toLowerCase();
+  const txnCookie = await sealTransaction({ kind: 'handoff', nonce, returnTo, host }, options.txnKey, now, ttl);
+  const iat = epochSeconds(now);
+  const request = await new EncryptJWT({ host, return_to: returnTo, nonce })
+    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', typ: REQUEST_TYP })
+    .setAudience(central.host)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + ttl)
+    .encrypt(handoffKey);
+  const location = new URL(central.href);
+  location.search = '';
+  location.searchParams.set(HANDOFF_REQUEST_PARAM, request);
+  return { location: location.href, txnCookie };
+}
+
+// ── Central host, step 2 ─────────────────────────────────────────────────────────────────────
+
+/** Options for {@link acceptHandoffRequest}. */
+export interface AcceptHandoffRequestOptions {
+  /** The `request` query parameter. */
+  readonly request: string | undefined;
+  readonly handoffKey: Uint8Array;
+  /** The central host itself (`host[:port]`): the request's audience. */
+  readonly centralHost: string;
+  /** Protected hosts this central host signs in for (exact, or `*.example.com`). */
+  readonly allowedHosts: readonly string[];
+  readonly now?: Date;
+}
+
+/**
+ * Central host: check a hand-off request; pass the result to `startSignIn({ handoff })`.
+ *
+ * @throws GatehouseError `ERR_HANDOFF_INVALID` (undecryptable, expired, another audience, a
+ *   host not allowed, an unsafe return path).
+ */
+export async function acceptHandoffRequest(options: AcceptHandoffRequestOptions): Promise<HandoffTarget> {
+  const key = assertKey(options.handoffKey, 'handoffKey');
+  const payload = await decrypt(options.request, key, REQUEST_TYP, options.now ?? new Date(), { audience: options.centralHost.toLowerCase() });
+  const host = payload['host'];
+  const returnTo = payload['return_to'];
+  const nonce = payload['nonce'];
+  if (typeof host !== 'string' || typeof returnTo !== 'string' || typeof nonce !== 'string' || nonce.length < 32) invalid('malformed hand-off request');
+  if (!isAllowedHost(host, options.allowedHosts)) invalid(`host ${host} is not allowed`);
+  if (!isSafeReturnPath(returnTo)) invalid('unsafe return path');
+  return { host, returnTo, nonce };
+}
+
+// ── Central host, step 3 ─────────────────────────────────────────────────────────────────────
+
+/** Options for {@link issueHandoff}. */
+export interface IssueHandoffOptions {
+  /** From `completeSignIn(...).handoff`. */
+  readonly target: HandoffTarget;
+  readonly claims: IdTokenClaims;
+  readonly tokens: OidcTokens;
+  readonly handoffKey: Uint8Array;
+  /** The central host (`host[:port]`): the token's issuer. */
+  readonly centralHost: string;
+  readonly now?: Date;
+  /** Default {@link HANDOFF_TTL_SECONDS}. */
+  readonly ttlSeconds?: number;
+}
+
+/**
+ * Central host: after `completeSignIn` returned a `handoff` target, the URL to send the browser
+ * to: `https://<protected>/.gatehouse/callback?handoff=<token>`.
+ */
+export async function issueHandoff(options: IssueHandoffOptions): Promise<{ location: string }> {
+  const key = assertKey(options.handoffKey, 'handoffKey');
+  const iat = epochSeconds(options.now ?? new Date());
+  const token = await new EncryptJWT({
+    nonce: options.target.nonce,
+    return_to: options.target.returnTo,
+    claims: options.claims,
+    tokens: options.tokens,
+  })
+    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', typ: TOKEN_TYP })
+    .setIssuer(options.centralHost.toLowerCase())
+    .setAudience(options.target.host.toLowerCase())
+    .setJti(randomBytes(16).toString('base64url'))
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + (options.ttlSeconds ?? HANDOFF_TTL_SECONDS))
+    .encrypt(key);
+  const location = new URL(`https://${options.target.host}/.gatehouse/callback`);
+  location.searchParams.set(HANDOFF_TOKEN_PARAM, token);
+  return { location: location.href };
+}
+
+// ── Protected host, step 4 ───────────────────────────────────────────────────────────────────
+
+/** Options for {@link completeHandoff}. */
+export interface CompleteHandoffOptions {
+  /** The `handoff` query parameter. */
+  readonly token: string | undefined;
+  /** This host's `__Host-gatehouse-txn` cookie. */
+  readonly txnCookieValue: string | undefined;
+  readonly txnKey: Uint8Array;
+  readonly handoffKey: Uint8Array;
+  /** This protected host (`host[:port]`): the token's audience. */
+  readonly host: string;
+  /** The central host (`host[:port]`): the token's issuer. */
+  readonly centralHost: string;
+  readonly now?: Date;
+  /** Default: the process-wide cache (per replica). */
+  readonly replayCache?: ReplayCache;
+}
+
+/**
+ * Protected host: accept a hand-off token. The caller clears the transaction cookie, starts a
+ * session from `claims`/`tokens` and redirects to `returnTo` with `Referrer-Policy: no-referrer`.
+ *
+ * @throws GatehouseError `ERR_OIDC_TXN_MISSING` / `_EXPIRED` / `_INVALID` (this host's
+ *   transaction), `ERR_HANDOFF_INVALID` (tampered, expired, another audience or issuer, nonce not
+ *   this browser's), `ERR_HANDOFF_REPLAYED` (jti already used).
+ */
+export async function completeHandoff(options: CompleteHandoffOptions): Promise<{ claims: IdTokenClaims; tokens: OidcTokens; returnTo: string }> {
+  const key = assertKey(options.handoffKey, 'handoffKey');
+  const now = options.now ?? new Date();
+  const host = options.host.toLowerCase();
+  const txn = await openTransaction(options.txnCookieValue, options.txnKey, host, now);
+  if (txn.kind !== 'handoff') throw new GatehouseError('ERR_OIDC_TXN_INVALID', { cause: new Error('OIDC transaction presented to a hand-off') });
+  const payload = await decrypt(options.token, key, TOKEN_TYP, now, { audience: host, issuer: options.centralHost.toLowerCase() });
+  const nonce = payload['nonce'];
+  // Binds the token to the browser that started the hand-off (login CSRF / token injection).
+  if (typeof nonce !== 'string' || !constantEquals(nonce, txn.nonce)) invalid('nonce differs from the transaction');
+  const claims = payload['claims'];
+  const tokens = payload['tokens'];
+  const jti = payload['jti'];
+  if (typeof claims !== 'object' || claims === null || typeof tokens !== 'object' || tokens === null || typeof jti !== 'string') invalid('malformed hand-off token');
+  if (!(options.replayCache ?? defaultReplayCache).claim(`handoff:${jti}`, (payload['exp'] as number) * 1000, now.getTime())) {
+    throw new GatehouseError('ERR_HANDOFF_REPLAYED');
+  }
+  return { claims: claims as IdTokenClaims, tokens: tokens as OidcTokens, returnTo: txn.returnTo };
+}
+
+async function decrypt(
+  value: string | undefined,
+  key: Uint8Array,
+  typ: string,
+  now: Date,
+  expected: { audience: string; issuer?: string },
+): Promise<Record<string, unknown>> {
+  if (value === undefined || value === '' || value.length > 16_384) invalid('hand-off value missing or too large');
+  try {
+    const { payload } = await jwtDecrypt(value, key, {
+      keyManagementAlgorithms: ['dir'],
+      contentEncryptionAlgorithms: ['A256GCM'],
+      typ,
+      currentDate: now,
+      audience: expected.audience,
+      ...(expected.issuer === undefined ? {} : { issuer: expected.issuer }),
+      requiredClaims: ['iat', 'exp', 'aud'],
+      maxTokenAge: typ === TOKEN_TYP ? '10 min' : '1 hour',
+    });
+    return payload;
+  } catch (err) {
+    throw new GatehouseError('ERR_HANDOFF_INVALID', { cause: err });
+  }
+}
+
+function invalid(why: string): never {
+  throw new GatehouseError('ERR_HANDOFF_INVALID', { cause: new Error(why) });
+}
+
+function constantEquals(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
