@@ -147,12 +147,27 @@ install_opa() {
   log "opa: $OPA_VERSION ($target)"
 }
 
-# --- Not needed yet -------------------------------------------------------------------------------
-# Chromium (browser sign-in journey, via playwright-core) and Redis (shared sessions/revocation)
-# go here when the tests that use them land. Pin their versions at the top with the others.
-# ---------------------------------------------------------------------------------------------------
+# --- Chromium (the browser sign-in journey, driven by playwright-core) -----------------------------
+# Debian's package: browsers are never downloaded by a test tool. The version is Debian's
+# (bookworm security updates); the tests only need a working headless Chromium.
+install_chromium() {
+  if [ -x /usr/bin/chromium ]; then
+    log "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -1)"
+    return
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    if is_ci; then die "chromium missing and not root: apt-get install chromium"; fi
+    warn "chromium missing (apt-get install chromium as root); browser tests will skip"
+    return
+  fi
+  log "chromium: apt-get install chromium (a minute or two)"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  log "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -1)"
+}
 
 install_node_modules
 install_envoy
 install_opa
+install_chromium
 log "tools ready"

@@ -1,11 +1,24 @@
+import { identityHeaderMutations } from '../assertion/headers.js';
 import type { CheckRequest, CheckResponse } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { normalizeDecision } from '../decision/normalize.js';
-import type { Decision } from '../decision/types.js';
+import type { Decision, HeaderEntry } from '../decision/types.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
+import type { ResolvedIdentity } from '../identity/resolve.js';
 import { buildInput } from '../input/build.js';
-import type { Identity, PolicyInput } from '../input/types.js';
+import { ANONYMOUS, type Identity, type PolicyInput } from '../input/types.js';
 import type { Logger } from '../log/logger.js';
-import { decisionToCheckResponse, errorToCheckResponse, isEnvoyHttpStatus } from '../response/check-response.js';
+import { denyPage } from '../pages/pages.js';
+import { isBrowserNavigation, jsonReply, type LocalReply } from '../reserved/reply.js';
+import {
+  decisionToCheckResponse,
+  errorToCheckResponse,
+  isEnvoyHttpStatus,
+  localReplyToCheckResponse,
+  type ResponseExtras,
+} from '../response/check-response.js';
+import type { IdentityRuntime } from './identity-runtime.js';
+import { handleReserved, isReservedPath } from './reserved.js';
+import { requestView, type RequestView } from './request-view.js';
 
 /** The policy as the Check path sees it: a revision and a synchronous evaluation. */
 export interface PolicyView {
@@ -17,8 +30,8 @@ export interface PolicyView {
 export interface CheckDeps {
   /** The policy serving now; `undefined` until the first load succeeds. */
   readonly policy: () => PolicyView | undefined;
-  /** Who is asking. The identity issue plugs sessions and bearer tokens in here. */
-  readonly identify: (request: CheckRequest) => Identity | Promise<Identity>;
+  /** Who is asking and what the upstream is told; `anonymousRuntime()` when identity is off. */
+  readonly identity: IdentityRuntime;
   readonly log: Logger;
 }
 
@@ -29,74 +42,148 @@ export interface CheckOutcome {
   readonly input: PolicyInput | undefined;
   readonly decision: Decision | undefined;
   readonly error: GatehouseError | undefined;
-}
-
-const ANONYMOUS: Identity = Object.freeze({ authenticated: false });
-
-/** The identity resolver used until sign-in is configured: everyone is anonymous. */
-export function anonymous(): Identity {
-  return ANONYMOUS;
+  readonly identity: Identity;
+  /** What answered: the policy, a reserved path, or the sign-in flow. */
+  readonly handledBy: 'policy' | 'reserved' | 'sign-in' | 'error';
 }
 
 /**
  * Build the Check handler: wire → input → identity → policy → response.
  *
- * It never throws and never allows on failure: any error along the way (unparsable request,
- * no policy, policy error, undefined or malformed decision, or anything unforeseen) becomes a
- * deny carrying the error's documented status and stable code.
+ * Order matters for security: Gatehouse's reserved paths are answered before the policy runs
+ * (they never reach the upstream); identity comes only from a verified session or bearer token;
+ * on allow, client-supplied identity headers and Gatehouse's cookies are always stripped.
+ *
+ * It never throws and never allows on failure: any error along the way (unparsable request, no
+ * policy, policy error, undefined or malformed decision, or anything unforeseen) becomes a deny
+ * carrying the error's documented status and stable code.
  *
  * @example
- *   const check = createCheckHandler({ policy: () => engine.current(), identify: anonymous, log });
- *   const response = await check(request);
+ *   const check = createCheckHandler({ policy: () => engine.current(), identity: anonymousRuntime(names), log });
+ *   const { response } = await check(request);
  */
 export function createCheckHandler(deps: CheckDeps): (request: CheckRequest) => Promise<CheckOutcome> {
   return async function check(request: CheckRequest): Promise<CheckOutcome> {
     const started = process.hrtime.bigint();
-    const http = request.attributes?.request?.http;
-    const requestId = http?.headers['x-request-id'] ?? http?.id ?? '';
+    const view = requestView(request);
     let outcome: CheckOutcome;
     let revision: string | undefined;
     let input: PolicyInput | undefined;
+    let identity: Identity = ANONYMOUS;
     try {
-      const identity = await deps.identify(request);
-      input = buildInput(request, identity);
-      const policy = deps.policy();
-      if (policy === undefined) throw new GatehouseError('ERR_POLICY_NOT_LOADED');
-      revision = policy.revision;
-      const decision = normalizeDecision(policy.evaluate(input), isEnvoyHttpStatus);
-      outcome = { response: decisionToCheckResponse(decision), input, decision, error: undefined };
+      if (isReservedPath(view.pathname)) {
+        const resolved = await deps.identity.resolve(view.headers);
+        identity = resolved.identity;
+        const reply = await handleReserved(view, resolved, deps.identity);
+        outcome = { response: localReplyToCheckResponse(reply), input, decision: undefined, error: undefined, identity, handledBy: 'reserved' };
+      } else {
+        const resolved = await deps.identity.resolve(view.headers);
+        const cookies: HeaderEntry[] = [];
+        ({ identity } = resolved);
+        if (resolved.session !== undefined && resolved.session.expired && deps.identity.signIn !== undefined) {
+          // An authentic but expired session: renew it with its refresh token, or drop it.
+          const renewed = await deps.identity.signIn.refresh(resolved.session.data);
+          if (renewed !== undefined) {
+            identity = renewed.identity;
+            cookies.push({ name: 'set-cookie', value: renewed.cookie });
+          } else {
+            cookies.push({ name: 'set-cookie', value: deps.identity.clearCookie() });
+          }
+        } else if (resolved.source === 'session' && resolved.error !== undefined) {
+          cookies.push({ name: 'set-cookie', value: deps.identity.clearCookie() });
+        }
+        input = buildInput(request, identity);
+        const policy = deps.policy();
+        if (policy === undefined) throw new GatehouseError('ERR_POLICY_NOT_LOADED');
+        revision = policy.revision;
+        const decision = normalizeDecision(policy.evaluate(input), isEnvoyHttpStatus);
+        outcome = await respond(deps.identity, view, resolved, identity, decision, cookies, input);
+      }
     } catch (thrown) {
       const error = GatehouseError.from(thrown);
-      outcome = { response: errorToCheckResponse(error, requestId), input, decision: undefined, error };
+      outcome = { response: errorToCheckResponse(error, view.requestId), input, decision: undefined, error, identity, handledBy: 'error' };
     }
-    logOutcome(deps.log, outcome, { requestId, http, revision, started });
+    logOutcome(deps.log, outcome, view, revision, started);
     return outcome;
   };
 }
 
-function logOutcome(
-  log: Logger,
-  outcome: CheckOutcome,
-  ctx: { requestId: string; http: { method: string; host: string; path: string } | undefined; revision: string | undefined; started: bigint },
-): void {
-  const { decision, error } = outcome;
-  const line = {
-    request_id: ctx.requestId,
-    method: ctx.http?.method,
-    host: ctx.http?.host,
-    // The path without its query: query values may carry secrets.
-    path: ctx.http?.path.split('?', 1)[0],
-    allowed: decision?.allowed ?? false,
-    status: statusOf(outcome),
-    reasons: decision?.reasons,
-    policy_revision: ctx.revision,
-    latency_us: Number((process.hrtime.bigint() - ctx.started) / 1000n),
-  };
-  if (error !== undefined) {
-    log.warn({ ...line, code: error.code, err: error.cause ?? error }, 'check failed');
-  } else {
-    log.info(line, 'check');
+async function respond(
+  runtime: IdentityRuntime,
+  view: RequestView,
+  resolved: ResolvedIdentity,
+  identity: Identity,
+  decision: Decision,
+  cookies: HeaderEntry[],
+  input: PolicyInput,
+): Promise<CheckOutcome> {
+  const base = { input, decision, error: undefined, identity } as const;
+  if (decision.allowed) {
+    const assertion = identity.authenticated ? await runtime.assertion(identity, view.host) : undefined;
+    const mutations = identityHeaderMutations({
+      requestHeaders: view.headers,
+      names: runtime.headerNames,
+      ...(identity.authenticated ? { identity } : {}),
+      ...(assertion === undefined ? {} : { assertion }),
+      sessionCookieNames: runtime.ownCookies,
+    });
+    const requestHeaders: HeaderEntry[] = mutations.set.map(([name, value]) => ({ name, value }));
+    const remove = [...mutations.remove];
+    if (typeof mutations.cookie === 'string') requestHeaders.push({ name: 'cookie', value: mutations.cookie });
+    else if (mutations.cookie === null) remove.push('cookie');
+    const extras: ResponseExtras = { requestHeaders, removeRequestHeaders: remove, responseHeaders: cookies };
+    return { ...base, response: decisionToCheckResponse(decision, extras), handledBy: 'policy' };
   }
+
+  // A deny the policy shaped itself (its own status or body) is sent as the policy wrote it.
+  const policyShaped = decision.httpStatus !== undefined || decision.body !== undefined;
+  const extras: ResponseExtras = { requestHeaders: [], removeRequestHeaders: [], responseHeaders: cookies };
+  if (policyShaped || !runtime.enabled) return { ...base, response: decisionToCheckResponse(decision, extras), handledBy: 'policy' };
+
+  const withCookies = (reply: LocalReply): LocalReply => ({ ...reply, headers: [...reply.headers, ...cookies.map((c) => [c.name, c.value] as const)] });
+  if (!identity.authenticated) {
+    // Unauthenticated: a browser goes to sign-in; anything else gets 401, never a redirect.
+    if (runtime.signIn !== undefined && isBrowserNavigation(view.method, view.headers) && resolved.source !== 'bearer') {
+      const reply = await runtime.signIn.start(view, view.path);
+      return { ...base, response: localReplyToCheckResponse(withCookies(reply)), handledBy: 'sign-in' };
+    }
+    return { ...base, response: localReplyToCheckResponse(withCookies(unauthorized(view, resolved))), handledBy: 'sign-in' };
+  }
+  const page = denyPage({ headers: view.headers, identity, method: view.method, url: `${view.scheme}://${view.host}${view.pathname}`, reasons: decision.reasons, requestId: view.requestId });
+  return { ...base, response: localReplyToCheckResponse(withCookies(page)), handledBy: 'policy' };
+}
+
+/** 401 with a `WWW-Authenticate` challenge (RFC 6750), naming a refused token's problem. */
+function unauthorized(view: RequestView, resolved: ResolvedIdentity): LocalReply {
+  const invalidToken = resolved.source === 'bearer' && resolved.error !== undefined;
+  const challenge = `Bearer realm="${view.host.replace(/["\\]/g, '')}"${invalidToken ? ', error="invalid_token"' : ''}`;
+  return jsonReply(
+    401,
+    { error: invalidToken ? resolved.error?.code : 'ERR_UNAUTHENTICATED', message: 'Authentication required.', request_id: view.requestId },
+    [['www-authenticate', challenge]],
+  );
+}
+
+function logOutcome(log: Logger, outcome: CheckOutcome, view: RequestView, revision: string | undefined, started: bigint): void {
+  const { decision, error, identity } = outcome;
+  const line = {
+    request_id: view.requestId,
+    method: view.method,
+    host: view.host,
+    // The path without its query: query values may carry secrets (codes, tokens).
+    path: view.pathname,
+    allowed: outcome.response.httpResponse.case === 'okResponse',
+    status: statusOf(outcome),
+    handled_by: outcome.handledBy,
+    sub: identity.authenticated ? identity.sub : undefined,
+    email: identity.authenticated ? identity.email : undefined,
+    auth: identity.authenticated ? identity.method : 'anonymous',
+    reasons: decision?.reasons,
+    policy_revision: revision,
+    latency_us: Number((process.hrtime.bigint() - started) / 1000n),
+  };
+  if (error !== undefined) log.warn({ ...line, code: error.code, err: error.cause ?? error }, 'check failed');
+  else log.info(line, 'check');
 }
 
 function statusOf(outcome: CheckOutcome): number {
@@ -105,3 +192,4 @@ function statusOf(outcome: CheckOutcome): number {
   if (r.case === 'deniedResponse' || r.case === 'errorResponse') return r.value.status?.code ?? 403;
   return 403;
 }
+

@@ -2,7 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { toJson } from '@bufbuild/protobuf';
-import { anonymous, createCheckHandler } from '../check/handle.js';
+import { anonymousRuntime } from '../check/anonymous-runtime.js';
+import { createCheckHandler } from '../check/handle.js';
 import { loadConfig } from '../config/load.js';
 import { CheckResponseSchema } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { createLogger } from '../log/logger.js';
@@ -95,7 +96,7 @@ async function check(args: string[]): Promise<number> {
   await policy.start();
   try {
     const log = createLogger({ level: 'silent' });
-    const outcome = await createCheckHandler({ policy: () => policy.current(), identify: anonymous, log })(request);
+    const outcome = await createCheckHandler({ policy: () => policy.current(), identity: anonymousRuntime(config.headers, config.session.cookie_name), log })(request);
     const report = {
       input: outcome.input ?? null,
       decision: outcome.decision ?? null,

@@ -156,9 +156,6 @@ function checkCrossField(config: Config, problems: string[]): void {
       if (config.session.secret === undefined) problems.push('session.secret: required (a generated secret is allowed only in development mode)');
     }
   }
-  if (config.session.secret !== undefined && Buffer.byteLength(config.session.secret) < 32) {
-    problems.push('session.secret: must be at least 32 bytes');
-  }
 }
 
 function join(prefix: string, name: string): string {

@@ -1,5 +1,10 @@
 import { create } from '@bufbuild/protobuf';
-import { HeaderValueOptionSchema, QueryParameterSchema, type HeaderValueOption } from '../gen/envoy/config/core/v3/base_pb.js';
+import {
+  HeaderValueOption_HeaderAppendAction,
+  HeaderValueOptionSchema,
+  QueryParameterSchema,
+  type HeaderValueOption,
+} from '../gen/envoy/config/core/v3/base_pb.js';
 import {
   CheckResponseSchema,
   DeniedHttpResponseSchema,
@@ -11,6 +16,7 @@ import { StatusSchema } from '../gen/google/rpc/status_pb.js';
 import type { Decision, HeaderEntry } from '../decision/types.js';
 import { GrpcCode } from '../errors/codes.js';
 import type { GatehouseError } from '../errors/gatehouse-error.js';
+import type { LocalReply } from '../reserved/reply.js';
 
 /** HTTP statuses Envoy's `HttpStatus.code` accepts (its enum's defined values, never 0). */
 const ENVOY_STATUSES: ReadonlySet<number> = new Set(
@@ -21,6 +27,18 @@ const ENVOY_STATUSES: ReadonlySet<number> = new Set(
 export function isEnvoyHttpStatus(status: number): boolean {
   return ENVOY_STATUSES.has(status);
 }
+
+/** Headers Gatehouse adds to a decision's response: identity headers, cookies. */
+export interface ResponseExtras {
+  /** Allow: set on the upstream request (replacing the policy's and the client's copies). */
+  readonly requestHeaders: readonly HeaderEntry[];
+  /** Allow: removed from the upstream request. */
+  readonly removeRequestHeaders: readonly string[];
+  /** Allow: added to the upstream's response; deny: added to the deny response (`set-cookie`). */
+  readonly responseHeaders: readonly HeaderEntry[];
+}
+
+const NO_EXTRAS: ResponseExtras = Object.freeze({ requestHeaders: [], removeRequestHeaders: [], responseHeaders: [] });
 
 /**
  * Map a decision onto the CheckResponse Envoy expects.
@@ -34,17 +52,21 @@ export function isEnvoyHttpStatus(status: number): boolean {
  * the first value of a name replaces what the request carried (so a client cannot pre-seed a
  * header the policy sets); further values of the same name are appended.
  */
-export function decisionToCheckResponse(decision: Decision): CheckResponse {
+export function decisionToCheckResponse(decision: Decision, extra: ResponseExtras = NO_EXTRAS): CheckResponse {
   const dynamicMetadata = decision.dynamicMetadata;
   if (decision.allowed) {
+    // Gatehouse's own request headers (identity, cookie) win over the policy's and over the
+    // client's: the policy's copies of those names are dropped.
+    const own = new Set([...extra.requestHeaders.map((h) => h.name), ...extra.removeRequestHeaders]);
+    const removals = [...decision.requestHeadersToRemove.filter((n) => !own.has(n)), ...extra.removeRequestHeaders];
     return create(CheckResponseSchema, {
       status: create(StatusSchema, { code: GrpcCode.OK }),
       httpResponse: {
         case: 'okResponse',
         value: create(OkHttpResponseSchema, {
-          headers: headerOptions(decision.headers),
-          headersToRemove: [...decision.requestHeadersToRemove],
-          responseHeadersToAdd: headerOptions(decision.responseHeadersToAdd),
+          headers: headerOptions([...decision.headers.filter((h) => !own.has(h.name)), ...extra.requestHeaders]),
+          headersToRemove: [...new Set(removals)],
+          responseHeadersToAdd: headerOptions([...decision.responseHeadersToAdd, ...extra.responseHeaders]),
           queryParametersToSet: decision.queryParametersToSet.map((q) => create(QueryParameterSchema, q)),
           queryParametersToRemove: [...decision.queryParametersToRemove],
         }),
@@ -58,7 +80,7 @@ export function decisionToCheckResponse(decision: Decision): CheckResponse {
       case: 'deniedResponse',
       value: create(DeniedHttpResponseSchema, {
         status: create(HttpStatusSchema, { code: decision.httpStatus ?? 403 }),
-        headers: headerOptions(decision.headers),
+        headers: headerOptions([...decision.headers, ...extra.responseHeaders]),
         body: decision.body ?? '',
       }),
     },
@@ -91,9 +113,36 @@ export function errorToCheckResponse(error: GatehouseError, requestId: string): 
   });
 }
 
+/**
+ * A response Gatehouse answers itself (reserved paths, sign-in redirects, its pages) as the
+ * DeniedHttpResponse Envoy sends to the client unchanged, whatever its status.
+ */
+export function localReplyToCheckResponse(reply: LocalReply): CheckResponse {
+  return create(CheckResponseSchema, {
+    status: create(StatusSchema, { code: reply.status === 401 ? GrpcCode.UNAUTHENTICATED : GrpcCode.PERMISSION_DENIED }),
+    httpResponse: {
+      case: 'deniedResponse',
+      value: create(DeniedHttpResponseSchema, {
+        status: create(HttpStatusSchema, { code: reply.status }),
+        headers: headerOptions(reply.headers.map(([name, value]) => ({ name, value }))),
+        body: reply.body,
+      }),
+    },
+  });
+}
+
 function headerOptions(entries: readonly HeaderEntry[]): HeaderValueOption[] {
   const seen = new Set<string>();
   return entries.map(({ name, value }) => {
+    if (name === 'set-cookie') {
+      // Each cookie must be its own header line, added to whatever is there. The deprecated
+      // `append: true` makes Envoy (1.40) use appendCopy, which on a local reply without the
+      // header adds nothing: the cookie would be lost. append_action ADD does the right thing.
+      return create(HeaderValueOptionSchema, {
+        header: { key: name, value },
+        appendAction: HeaderValueOption_HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD,
+      });
+    }
     const append = seen.has(name);
     seen.add(name);
     return create(HeaderValueOptionSchema, {

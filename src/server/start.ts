@@ -1,5 +1,6 @@
 import type { Config } from '../config/types.js';
-import { anonymous, createCheckHandler, type CheckDeps } from '../check/handle.js';
+import { createCheckHandler, type CheckDeps } from '../check/handle.js';
+import { setupIdentity } from './identity.js';
 import { startHttpListener, type HttpListener } from '../http/server.js';
 import type { Logger } from '../log/logger.js';
 import { PolicyEngine } from '../policy/engine.js';
@@ -59,7 +60,8 @@ export async function startGatehouse(config: Config, log: Logger): Promise<Gateh
   });
   await policy.start();
 
-  const deps: CheckDeps = { policy: () => policy.current(), identify: anonymous, log };
+  const identity = await setupIdentity(config, log);
+  const deps: CheckDeps = { policy: () => policy.current(), identity: identity.runtime, log };
   const check = createCheckHandler(deps);
   let grpc: GrpcServer | undefined;
   let http: HttpListener | undefined;

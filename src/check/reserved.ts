@@ -1,0 +1,56 @@
+import { GatehouseError } from '../errors/gatehouse-error.js';
+import type { ResolvedIdentity } from '../identity/resolve.js';
+import { PATHS, errorPage, signedOutPage, whoamiPage } from '../pages/pages.js';
+import { isBrowserNavigation, jsonReply, wantsJson, htmlReply, type LocalReply } from '../reserved/reply.js';
+import { html, page } from '../pages/html.js';
+import type { IdentityRuntime } from './identity-runtime.js';
+import type { RequestView } from './request-view.js';
+
+/** Paths Gatehouse answers itself, through the Check response; never forwarded upstream. */
+export function isReservedPath(pathname: string): boolean {
+  return pathname === '/.gatehouse' || pathname.startsWith('/.gatehouse/') || pathname === PATHS.jwks;
+}
+
+/**
+ * Answer a reserved path. Errors become Gatehouse's error page (HTML, or JSON when asked);
+ * the policy is not consulted: these paths are the sign-in machinery itself.
+ */
+export async function handleReserved(view: RequestView, resolved: ResolvedIdentity, runtime: IdentityRuntime): Promise<LocalReply> {
+  try {
+    return await route(view, resolved, runtime);
+  } catch (err) {
+    return errorPage({ headers: view.headers, error: GatehouseError.from(err), requestId: view.requestId });
+  }
+}
+
+async function route(view: RequestView, resolved: ResolvedIdentity, runtime: IdentityRuntime): Promise<LocalReply> {
+  const { pathname } = view;
+  if (pathname === PATHS.jwks) {
+    if (runtime.jwks === undefined) return notFound(view);
+    return { ...jsonReply(200, runtime.jwks), headers: [['content-type', 'application/jwk-set+json'], ['cache-control', 'public, max-age=300']] };
+  }
+  if (pathname === '/.gatehouse' || pathname === PATHS.whoami) {
+    const { identity } = resolved;
+    if (identity.authenticated) return whoamiPage(view.headers, identity, Math.floor(Date.now() / 1000));
+    if (runtime.signIn !== undefined && isBrowserNavigation(view.method, view.headers)) return runtime.signIn.start(view, PATHS.whoami);
+    return jsonReply(401, { authenticated: false }, [['www-authenticate', `Bearer realm="${view.host.replace(/["\\]/g, '')}"`]]);
+  }
+  if (pathname === PATHS.signedOut) return signedOutPage(view.headers);
+  const flow = runtime.signIn;
+  if (flow === undefined) return notFound(view);
+  switch (pathname) {
+    case PATHS.signIn:
+      return flow.signIn(view);
+    case PATHS.callback:
+      return flow.callback(view);
+    case PATHS.signOut:
+      return flow.signOut(view, resolved.session?.data);
+    default:
+      return notFound(view);
+  }
+}
+
+function notFound(view: RequestView): LocalReply {
+  if (wantsJson(view.headers)) return jsonReply(404, { error: 'not found' });
+  return htmlReply(404, page('Not found', html`<section class="card"><h1>Not found</h1><p>There is no Gatehouse page here.</p><p><a href="/">Home</a></p></section>`));
+}

@@ -1,0 +1,184 @@
+import { parseCookieHeader } from '../http/cookies.js';
+import { GatehouseError } from '../errors/gatehouse-error.js';
+import type { AuthenticatedIdentity } from '../input/types.js';
+import { groupsFromClaims, asJsonObject } from '../identity/groups.js';
+import { identityFromSession } from '../identity/from-session.js';
+import type { KeyRing } from '../keys/key-ring.js';
+import { completeSignIn } from '../oidc/callback.js';
+import type { OidcClient } from '../oidc/client.js';
+import { TXN_COOKIE_NAME, startSignIn, txnClearCookie, txnSetCookie } from '../oidc/sign-in.js';
+import { refreshSession } from '../oidc/refresh.js';
+import { isSameOriginRequest, signOutLocation } from '../oidc/sign-out.js';
+import { PATHS, errorPage } from '../pages/pages.js';
+import { html, page } from '../pages/html.js';
+import { htmlReply, redirectReply, type LocalReply } from '../reserved/reply.js';
+import { sessionClearCookie, sessionSetCookie } from '../session/cookie.js';
+import { issueSession } from '../session/issue.js';
+import type { SessionInput, VerifiedSession } from '../session/types.js';
+import type { SignInFlow } from './identity-runtime.js';
+import type { RequestView } from './request-view.js';
+
+export interface SignInFlowOptions {
+  readonly client: OidcClient;
+  readonly ring: KeyRing;
+  /** Encrypts session cookies (JWE dir/A256GCM). */
+  readonly sessionKey: Uint8Array;
+  /** Encrypts sign-in transaction cookies; a different key from `sessionKey`. */
+  readonly txnKey: Uint8Array;
+  readonly cookieName: string;
+  readonly sessionTtlSeconds: number;
+  readonly groupsClaim: string;
+  readonly postLogoutRedirectPath: string;
+  readonly log: (message: string, detail?: Record<string, unknown>) => void;
+}
+
+/** ID token claims not worth a place in the session cookie. */
+const PROTOCOL_CLAIMS = new Set(['iss', 'aud', 'azp', 'exp', 'iat', 'nbf', 'nonce', 'at_hash', 'c_hash', 's_hash', 'auth_time', 'sid', 'jti']);
+
+function origin(view: RequestView): string {
+  return `${view.scheme}://${view.host}`;
+}
+
+function callbackUri(view: RequestView): string {
+  return `${origin(view)}${PATHS.callback}`;
+}
+
+function sessionFromClaims(claims: Readonly<Record<string, unknown>>, options: SignInFlowOptions, tokens: { refresh_token?: string | undefined; id_token?: string | undefined }): SessionInput {
+  const kept: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(claims)) if (!PROTOCOL_CLAIMS.has(k)) kept[k] = v;
+  const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+  return {
+    sub: String(claims['sub']),
+    email: str(claims['email']),
+    email_verified: claims['email_verified'] === true,
+    name: str(claims['name']),
+    groups: groupsFromClaims(claims, options.groupsClaim),
+    idp_iss: String(claims['iss'] ?? options.client.issuer.href),
+    claims: asJsonObject(kept),
+    ...(tokens.refresh_token === undefined ? {} : { refresh_token: tokens.refresh_token }),
+    ...(tokens.id_token === undefined ? {} : { id_token: tokens.id_token }),
+  };
+}
+
+/**
+ * Sign-in, callback, refresh and sign-out for one identity provider, answered through the
+ * Check response: Envoy needs no route or cluster of its own for any of it.
+ */
+export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
+  const inflightRefresh = new Map<string, Promise<{ identity: AuthenticatedIdentity; cookie: string } | undefined>>();
+
+  async function start(view: RequestView, returnTo: string): Promise<LocalReply> {
+    const { location, txnCookie } = await startSignIn({
+      client: options.client,
+      redirectUri: callbackUri(view),
+      returnTo,
+      txnKey: options.txnKey,
+    });
+    return redirectReply(location, [['set-cookie', txnSetCookie(txnCookie)]]);
+  }
+
+  return {
+    start,
+
+    signIn(view) {
+      const query = new URLSearchParams(view.path.slice(view.pathname.length + 1));
+      return start(view, query.get('rd') ?? '/');
+    },
+
+    async callback(view) {
+      const cookies = parseCookieHeader(view.headers['cookie']);
+      const clearTxn: [string, string] = ['set-cookie', txnClearCookie()];
+      try {
+        const result = await completeSignIn({
+          client: options.client,
+          currentUrl: new URL(`${origin(view)}${view.path}`),
+          txnCookieValue: cookies.get(TXN_COOKIE_NAME),
+          txnKey: options.txnKey,
+          redirectUri: callbackUri(view),
+        });
+        // A new session (and session id) at every sign-in: no fixation.
+        const token = await issueSession(
+          options.ring,
+          options.sessionKey,
+          sessionFromClaims(result.claims, options, { refresh_token: result.tokens.refresh_token, id_token: result.tokens.id_token }),
+          { ttlSeconds: options.sessionTtlSeconds },
+        );
+        options.log('sign-in completed', { sub: result.claims.sub });
+        // Redirect to a URL without the code; no-referrer keeps the callback URL from leaking.
+        return redirectReply(result.returnTo, [['set-cookie', sessionSetCookie(options.cookieName, token, options.sessionTtlSeconds)], clearTxn]);
+      } catch (err) {
+        const error = GatehouseError.from(err);
+        options.log('sign-in failed', { code: error.code });
+        const reply = errorPage({ headers: view.headers, error, requestId: view.requestId, retryUrl: PATHS.signIn });
+        return { ...reply, headers: [...reply.headers, clearTxn] };
+      }
+    },
+
+    async signOut(view, session) {
+      if (view.method === 'GET' || view.method === 'HEAD') {
+        // A GET never signs out (a cross-site <img> or link could): it shows a POST form.
+        const body = html`<section class="card" aria-labelledby="title">
+<h1 id="title">Sign out?</h1>
+<p>This ends your session on ${view.host}${session?.email ? html` for ${session.email}` : html``}.</p>
+<form method="post" action="${PATHS.signOut}"><button class="button" type="submit">Sign out</button></form>
+</section>`;
+        return htmlReply(200, page('Sign out', body));
+      }
+      if (view.method !== 'POST') throw new GatehouseError('ERR_SIGN_OUT_FORBIDDEN');
+      if (!isSameOriginRequest(view.headers, view.host)) throw new GatehouseError('ERR_SIGN_OUT_FORBIDDEN');
+      const clear: [string, string] = ['set-cookie', sessionClearCookie(options.cookieName)];
+      const postLogout = `${origin(view)}${options.postLogoutRedirectPath}`;
+      let location = options.postLogoutRedirectPath;
+      try {
+        location = await signOutLocation({
+          client: options.client,
+          ...(session?.id_token === undefined ? {} : { idTokenHint: session.id_token }),
+          postLogoutRedirectUri: postLogout,
+          allowedPostLogout: (url) => url.href === new URL(postLogout).href,
+          localSignedOutPath: options.postLogoutRedirectPath,
+        });
+      } catch (err) {
+        // The IdP is unreachable: the local session still ends.
+        options.log('end-session unavailable; signed out locally', { code: GatehouseError.from(err).code });
+      }
+      options.log('signed out', { sub: session?.sub });
+      return { ...redirectReply(location, [clear]), status: 303 };
+    },
+
+    refresh(session: VerifiedSession) {
+      const refreshToken = session.refresh_token;
+      if (refreshToken === undefined) return Promise.resolve(undefined);
+      // Concurrent requests with the same expired session share one refresh: refresh tokens
+      // may be single-use (rotation), and the IdP should not see a burst.
+      const existing = inflightRefresh.get(session.sid);
+      if (existing !== undefined) return existing;
+      const run = (async () => {
+        try {
+          const { claims, tokens } = await refreshSession({ client: options.client, refreshToken });
+          const base = claims === undefined ? session : { ...session, ...sessionFromClaims(claims, options, {}) };
+          const next: SessionInput = {
+            ...base,
+            sid: session.sid,
+            auth_time: session.auth_time,
+            refresh_token: tokens.refresh_token ?? refreshToken,
+            ...(tokens.id_token === undefined ? (session.id_token === undefined ? {} : { id_token: session.id_token }) : { id_token: tokens.id_token }),
+          };
+          const cookie = await issueSession(options.ring, options.sessionKey, next, { ttlSeconds: options.sessionTtlSeconds });
+          const now = Math.floor(Date.now() / 1000);
+          options.log('session refreshed', { sub: session.sub });
+          return {
+            identity: identityFromSession({ ...next, sid: session.sid, auth_time: session.auth_time, iat: now, exp: now + options.sessionTtlSeconds } as VerifiedSession),
+            cookie: sessionSetCookie(options.cookieName, cookie, options.sessionTtlSeconds),
+          };
+        } catch (err) {
+          options.log('session refresh failed; signing in again', { code: GatehouseError.from(err).code });
+          return undefined;
+        } finally {
+          setTimeout(() => inflightRefresh.delete(session.sid), 5_000).unref();
+        }
+      })();
+      inflightRefresh.set(session.sid, run);
+      return run;
+    },
+  };
+}
