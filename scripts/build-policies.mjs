@@ -34,7 +34,7 @@ const src = join(root, 'policies');
 const out = join(src, 'build', 'bundle.tar.gz');
 mkdirSync(dirname(out), { recursive: true });
 try {
-  execFileSync(opa, ['build', '-t', 'wasm', '-e', entrypoint, '--ignore', '*_test.rego', '--ignore', 'build', '-o', out, '--', 'policies'], { stdio: 'inherit', cwd: root });
+  execFileSync(opa, ['build', '-t', 'wasm', '-e', entrypoint, '--ignore', '*_test.rego', '--ignore', 'build', '--ignore', 'examples', '-o', out, '--', 'policies'], { stdio: 'inherit', cwd: root });
 } catch {
   process.exit(1);
 }
