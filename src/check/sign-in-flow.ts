@@ -4,7 +4,8 @@ import type { AuthenticatedIdentity } from '../input/types.js';
 import { groupsFromClaims, asJsonObject } from '../identity/groups.js';
 import { identityFromSession } from '../identity/from-session.js';
 import type { KeyRing } from '../keys/key-ring.js';
-import { completeSignIn } from '../oidc/callback.js';
+import { completeSignIn, type IdTokenClaims, type OidcTokens } from '../oidc/callback.js';
+import { acceptHandoffRequest, completeHandoff, issueHandoff, startHandoff } from '../oidc/handoff.js';
 import type { OidcClient } from '../oidc/client.js';
 import { TXN_COOKIE_NAME, startSignIn, txnClearCookie, txnSetCookie } from '../oidc/sign-in.js';
 import { refreshSession } from '../oidc/refresh.js';
@@ -29,6 +30,15 @@ export interface SignInFlowOptions {
   readonly sessionTtlSeconds: number;
   readonly groupsClaim: string;
   readonly postLogoutRedirectPath: string;
+  /**
+   * Central sign-in host: the only host whose callback is registered at the IdP. Other hosts
+   * send the browser there and receive the identity back in an encrypted, single-use hand-off.
+   */
+  readonly centralHost?: string;
+  /** Hosts the central host may hand identities to (exact, or `*.example.com`). */
+  readonly allowedHosts: readonly string[];
+  /** Encrypts hand-off requests and tokens; shared by every Gatehouse replica. */
+  readonly handoffKey: Uint8Array;
   readonly log: (message: string, detail?: Record<string, unknown>) => void;
 }
 
@@ -67,7 +77,21 @@ function sessionFromClaims(claims: Readonly<Record<string, unknown>>, options: S
 export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
   const inflightRefresh = new Map<string, Promise<{ identity: AuthenticatedIdentity; cookie: string } | undefined>>();
 
+  const central = options.centralHost?.toLowerCase();
+  const isCentral = (view: RequestView) => central !== undefined && view.host === central;
+
   async function start(view: RequestView, returnTo: string): Promise<LocalReply> {
+    if (central !== undefined && !isCentral(view)) {
+      // Another host: sign in through the central host, bound to this browser by the txn cookie.
+      const { location, txnCookie } = await startHandoff({
+        centralSignInUrl: `${view.scheme}://${central}${PATHS.signIn}`,
+        host: view.host,
+        returnTo,
+        txnKey: options.txnKey,
+        handoffKey: options.handoffKey,
+      });
+      return redirectReply(location, [['set-cookie', txnSetCookie(txnCookie)]]);
+    }
     const { location, txnCookie } = await startSignIn({
       client: options.client,
       redirectUri: callbackUri(view),
@@ -77,18 +101,58 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
     return redirectReply(location, [['set-cookie', txnSetCookie(txnCookie)]]);
   }
 
+  async function signedIn(claims: IdTokenClaims, tokens: OidcTokens, returnTo: string, extra: [string, string][]): Promise<LocalReply> {
+    // A new session (and session id) at every sign-in: no fixation.
+    const token = await issueSession(
+      options.ring,
+      options.sessionKey,
+      sessionFromClaims(claims, options, { refresh_token: tokens.refresh_token, id_token: tokens.id_token }),
+      { ttlSeconds: options.sessionTtlSeconds },
+    );
+    options.log('sign-in completed', { sub: claims.sub });
+    // Redirect to a URL without the code; no-referrer keeps the callback URL from leaking.
+    return redirectReply(returnTo, [['set-cookie', sessionSetCookie(options.cookieName, token, options.sessionTtlSeconds)], ...extra]);
+  }
+
   return {
     start,
 
-    signIn(view) {
+    async signIn(view) {
       const query = new URLSearchParams(view.path.slice(view.pathname.length + 1));
+      const request = query.get('request');
+      if (request !== null && central !== undefined && isCentral(view)) {
+        // The central host, asked by a protected host to sign a user in for it.
+        const target = await acceptHandoffRequest({ request, handoffKey: options.handoffKey, centralHost: central, allowedHosts: options.allowedHosts });
+        const { location, txnCookie } = await startSignIn({
+          client: options.client,
+          redirectUri: callbackUri(view),
+          returnTo: '/',
+          txnKey: options.txnKey,
+          handoff: target,
+        });
+        return redirectReply(location, [['set-cookie', txnSetCookie(txnCookie)]]);
+      }
       return start(view, query.get('rd') ?? '/');
     },
 
     async callback(view) {
       const cookies = parseCookieHeader(view.headers['cookie']);
       const clearTxn: [string, string] = ['set-cookie', txnClearCookie()];
+      const query = new URLSearchParams(view.path.slice(view.pathname.length + 1));
       try {
+        const handoff = query.get('handoff');
+        if (handoff !== null) {
+          if (central === undefined || isCentral(view)) throw new GatehouseError('ERR_HANDOFF_INVALID');
+          const result = await completeHandoff({
+            token: handoff,
+            txnCookieValue: cookies.get(TXN_COOKIE_NAME),
+            txnKey: options.txnKey,
+            handoffKey: options.handoffKey,
+            host: view.host,
+            centralHost: central,
+          });
+          return await signedIn(result.claims, result.tokens, result.returnTo, [clearTxn]);
+        }
         const result = await completeSignIn({
           client: options.client,
           currentUrl: new URL(`${origin(view)}${view.path}`),
@@ -96,16 +160,13 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
           txnKey: options.txnKey,
           redirectUri: callbackUri(view),
         });
-        // A new session (and session id) at every sign-in: no fixation.
-        const token = await issueSession(
-          options.ring,
-          options.sessionKey,
-          sessionFromClaims(result.claims, options, { refresh_token: result.tokens.refresh_token, id_token: result.tokens.id_token }),
-          { ttlSeconds: options.sessionTtlSeconds },
-        );
-        options.log('sign-in completed', { sub: result.claims.sub });
-        // Redirect to a URL without the code; no-referrer keeps the callback URL from leaking.
-        return redirectReply(result.returnTo, [['set-cookie', sessionSetCookie(options.cookieName, token, options.sessionTtlSeconds)], clearTxn]);
+        if (result.handoff !== undefined && central !== undefined) {
+          const { location } = await issueHandoff({ target: result.handoff, claims: result.claims, tokens: result.tokens, handoffKey: options.handoffKey, centralHost: central });
+          options.log('sign-in handed off', { sub: result.claims.sub, host: result.handoff.host });
+          // Same scheme as this request (https in production; http only on a development loopback).
+          return redirectReply(view.scheme === 'http' ? location.replace(/^https:/, 'http:') : location, [clearTxn]);
+        }
+        return await signedIn(result.claims, result.tokens, result.returnTo, [clearTxn]);
       } catch (err) {
         const error = GatehouseError.from(err);
         options.log('sign-in failed', { code: error.code });

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { toJson } from '@bufbuild/protobuf';
 import { anonymousRuntime } from '../check/anonymous-runtime.js';
 import { createCheckHandler } from '../check/handle.js';
 import { loadConfig } from '../config/load.js';
 import { CheckResponseSchema } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
+import { generateKeyFiles } from '../keys/generate.js';
 import { createLogger } from '../log/logger.js';
 import { PolicyEngine } from '../policy/engine.js';
 import { startGatehouse } from '../server/start.js';
@@ -18,6 +19,8 @@ Commands:
   check [--config FILE] --request FILE|-    Evaluate a recorded request against the configured policy and
                                             print the input, decision, reasons and Envoy's response.
                                             Exit 0 allowed, 1 denied, 2 error.
+  keygen --out DIR                          Write a new ES256 signing key (signing-key.pem) and a session
+                                            secret (session-secret) for keys.signing / session.secret
   help                                      Show this help
 `;
 
@@ -28,6 +31,8 @@ async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case 'check':
       return check(rest);
+    case 'keygen':
+      return keygen(rest);
     case 'help':
     case '--help':
     case '-h':
@@ -110,6 +115,21 @@ async function check(args: string[]): Promise<number> {
   } finally {
     policy.stop();
   }
+}
+
+async function keygen(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { out: { type: 'string', short: 'o' } }, strict: true });
+  if (values.out === undefined) {
+    process.stderr.write('gatehouse keygen: --out DIR is required\n');
+    return 2;
+  }
+  await mkdir(values.out, { recursive: true, mode: 0o700 });
+  const files = await generateKeyFiles(values.out);
+  process.stdout.write(
+    `Wrote ${files.signingKeyFile} (ES256, kid ${files.kid}) and ${files.sessionSecretFile}.\n` +
+      `Configure:\n  keys:\n    signing: [${files.signingKeyFile}]\n  session:\n    secret: { file: ${files.sessionSecretFile} }\n`,
+  );
+  return 0;
 }
 
 async function readStdin(): Promise<string> {

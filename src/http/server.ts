@@ -5,6 +5,8 @@ export interface HttpListenerOptions {
   readonly address: string;
   readonly port: number;
   readonly health: HealthState;
+  /** Gatehouse's public keys, served at `/.well-known/gatehouse/jwks.json` when identity is on. */
+  readonly jwks?: { readonly keys: readonly object[] } | undefined;
 }
 
 /** A running HTTP listener. */
@@ -14,8 +16,10 @@ export interface HttpListener {
 }
 
 /**
- * The operator's HTTP listener: `GET /healthz` (alive) and `GET /readyz` (ready to answer
- * Checks: a policy is loaded and Gatehouse is not draining). Everything else is 404.
+ * The operator's HTTP listener: `GET /healthz` (alive), `GET /readyz` (ready to answer
+ * Checks: a policy is loaded and Gatehouse is not draining) and
+ * `GET /.well-known/gatehouse/jwks.json` (the keys upstreams verify assertions with, also
+ * answered through Envoy). Everything else is 404.
  * Bind it to loopback or a private interface; it is not meant for Envoy's public listener.
  */
 export async function startHttpListener(options: HttpListenerOptions): Promise<HttpListener> {
@@ -28,6 +32,10 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
     switch (path) {
       case '/healthz':
         send(res, 200, { status: 'alive' });
+        return;
+      case '/.well-known/gatehouse/jwks.json':
+        if (options.jwks === undefined) send(res, 404, { error: 'not found' });
+        else send(res, 200, options.jwks, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' });
         return;
       case '/readyz': {
         const ready = options.health.status('') === ServingStatus.SERVING;
@@ -62,8 +70,8 @@ function send(res: http.ServerResponse, status: number, body: unknown, headers: 
   res.writeHead(status, {
     'content-type': 'application/json',
     'cache-control': 'no-store',
-    'content-length': Buffer.byteLength(text),
     ...headers,
+    'content-length': Buffer.byteLength(text),
   });
   res.end(text);
 }

@@ -48,6 +48,7 @@ export async function setupIdentity(config: Config, log: Logger): Promise<Identi
   if (secret.generated) log.warn('DEVELOPMENT MODE: session secret generated at start; sessions will not survive a restart.');
   // The transaction cookie gets its own key, derived from the same secret for a different use.
   const txnKey = new Uint8Array(hkdfSync('sha256', secret.key, new Uint8Array(0), 'gatehouse sign-in transaction', 32));
+  const handoffKey = new Uint8Array(hkdfSync('sha256', secret.key, new Uint8Array(0), 'gatehouse sign-in hand-off', 32));
 
   const oidc = createOidcClient({
     issuer: new URL(identity.issuer),
@@ -85,6 +86,9 @@ export async function setupIdentity(config: Config, log: Logger): Promise<Identi
     sessionTtlSeconds: config.session.ttl_seconds,
     groupsClaim: identity.groups_claim,
     postLogoutRedirectPath: identity.post_logout_redirect_path,
+    ...(identity.sign_in_host === undefined ? {} : { centralHost: identity.sign_in_host }),
+    allowedHosts: identity.allowed_hosts,
+    handoffKey,
     log: (message, detail) => log.info(detail ?? {}, message),
   });
 

@@ -74,7 +74,7 @@ export async function startGatehouse(config: Config, log: Logger): Promise<Gateh
       check: async (request) => (await check(request)).response,
       health,
     });
-    http = await startHttpListener({ address: config.http.address, port: config.http.port, health });
+    http = await startHttpListener({ address: config.http.address, port: config.http.port, health, jwks: identity.runtime.jwks });
   } catch (err) {
     await grpc?.shutdown(0);
     policy.stop();
