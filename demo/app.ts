@@ -28,6 +28,7 @@ export function renderPage(req: http.IncomingMessage, extra = ''): string {
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f6f7f9;color:#1b1f24}
 main{max-width:60rem;margin:2rem auto;padding:0 1rem}
 h1{font-size:1.5rem}table{border-collapse:collapse;width:100%;background:#fff;font-size:.9rem}
+pre{background:#fff;border:1px solid #e3e6ea;padding:.75rem;overflow:auto;font-size:.85rem}
 th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #e3e6ea;vertical-align:top;word-break:break-all}
 th{width:16rem;font-weight:600}tr.hl{background:#eef6ee}code{background:#eef0f3;padding:.1rem .3rem;border-radius:3px}
 </style></head>

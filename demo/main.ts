@@ -1,19 +1,30 @@
 /**
- * The local demo (`npm run demo`): on loopback, Envoy (envoy/front-proxy.yaml) in front of a
- * demo app, with Gatehouse answering every Check from the example policy in policies/.
- * Ctrl-C stops everything.
+ * The local demo (`npm run demo`): on loopback, a local OIDC provider with demo users, Envoy
+ * (envoy/front-proxy.yaml) in front of a demo app, and Gatehouse answering every Check from the
+ * example policy in policies/. Ctrl-C stops everything.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startEnvoy } from '../test/support/envoy.js';
 import { findTool } from '../test/support/tools.js';
 import { repoPath } from '../test/support/paths.js';
+import { generateKeyFiles, SESSION_SECRET_FILE, SIGNING_KEY_FILE } from '../src/keys/generate.js';
 import { startDemoApp } from './app.js';
+import { assertionPanel } from './assertion.js';
+import { startIdp } from './idp/start.js';
 
-const PORTS = { envoy: 8080, app: 8081, grpc: 9191, http: 9192, envoyAdmin: 9901 };
+/** Fixed ports, so the printed URLs are stable; GATEHOUSE_DEMO_PORTS=envoy,app,idp,grpc,http,admin overrides them. */
+const PORTS = (() => {
+  const custom = process.env['GATEHOUSE_DEMO_PORTS']?.split(',').map(Number);
+  const [envoy = 8080, app = 8081, idp = 9000, grpc = 9191, http = 9192, envoyAdmin = 9901] = custom ?? [];
+  return { envoy, app, idp, grpc, http, envoyAdmin };
+})();
+/** The browser uses localhost: a secure context, so __Host- cookies work without TLS. */
+const ORIGIN = `http://localhost:${PORTS.envoy}`;
+const CLIENT = { id: 'gatehouse-demo', secret: 'gatehouse-demo-secret' };
 
 function step(message: string): void {
   process.stdout.write(`\u001b[1m==>\u001b[0m ${message}\n`);
@@ -36,19 +47,46 @@ async function main(): Promise<void> {
   const opa = findTool('opa');
   if (opa === undefined) throw new Error('opa not found: run scripts/install-tools.sh');
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-demo-'));
+
+  step(`local OIDC provider on 127.0.0.1:${PORTS.idp} (demo users alice and bob)`);
+  const idp = await startIdp({
+    port: PORTS.idp,
+    clients: [{
+      client_id: CLIENT.id,
+      client_secret: CLIENT.secret,
+      redirect_uris: [`${ORIGIN}/.gatehouse/callback`],
+      post_logout_redirect_uris: [`${ORIGIN}/.gatehouse/signed_out`],
+    }],
+  });
+
+  // Keys kept in .tools/ so demo sessions survive a restart of the demo.
+  const keyDir = repoPath('.tools', 'demo-keys');
+  if (!existsSync(join(keyDir, SIGNING_KEY_FILE))) {
+    mkdirSync(keyDir, { recursive: true, mode: 0o700 });
+    await generateKeyFiles(keyDir);
+  }
   const configFile = join(dir, 'config.yaml');
   writeFileSync(
     configFile,
     stringify({
+      development: true,
       grpc: { address: '127.0.0.1', port: PORTS.grpc },
       http: { address: '127.0.0.1', port: PORTS.http },
       policy: { dir: repoPath('policies'), opa, watch: true },
+      identity: {
+        issuer: idp.issuer,
+        client_id: CLIENT.id,
+        client_secret: CLIENT.secret,
+        scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
+      },
+      keys: { signing: [join(keyDir, SIGNING_KEY_FILE)] },
+      session: { secret: { file: join(keyDir, SESSION_SECRET_FILE) } },
       log: { level: 'info' },
     }),
   );
 
   step(`demo app on 127.0.0.1:${PORTS.app}`);
-  const app = await startDemoApp(PORTS.app);
+  const app = await startDemoApp(PORTS.app, (req) => assertionPanel(req, `http://127.0.0.1:${PORTS.http}/.well-known/gatehouse/jwks.json`));
 
   step(`Gatehouse on 127.0.0.1:${PORTS.grpc} (gRPC) and :${PORTS.http} (health); policy from policies/ (edit it: it reloads)`);
   const gatehouse: ChildProcess = spawn(process.execPath, [repoPath('dist', 'src', 'cli', 'main.js'), 'serve', '--config', configFile], {
@@ -82,22 +120,25 @@ async function main(): Promise<void> {
     await envoy.stop().catch(() => undefined);
     gatehouse.kill('SIGTERM');
     app.close();
+    await idp.stop().catch(() => undefined);
     process.exit(code);
   }
   process.once('SIGINT', () => void stop(0));
   process.once('SIGTERM', () => void stop(0));
 
-  const base = `http://127.0.0.1:${PORTS.envoy}`;
   process.stdout.write(`
 Gatehouse demo is running. Decision logs: ${logFile}
 
-  Open ${base}/public/        allowed for everyone (policy: public prefix)
-  Open ${base}/api/items      denied: authentication required (401)
+  Open ${ORIGIN}/            and sign in at the demo identity provider as
+      alice / alice   (group admins: may open everything)
+      bob   / bob     (group staff: may read /api and /docs; / shows why he is denied)
 
-  curl -i ${base}/public/hello
-  curl -i ${base}/api/items
+  ${ORIGIN}/api/items        an API path      ${ORIGIN}/.gatehouse/   who am I (and sign out)
+  ${ORIGIN}/public/          open to everyone
+  curl -i ${ORIGIN}/api/items   -> 401 with WWW-Authenticate (API clients never get a redirect)
 
-Press Ctrl-C to stop.
+The demo app's page shows the identity headers it received and the verified assertion JWT.
+Edit policies/authz.rego while it runs: Gatehouse reloads it. Press Ctrl-C to stop.
 `);
 }
 

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createLocalJWKSet, jwtVerify, decodeJwt } from 'jose';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { launchChromium } from '../support/browser.js';
 import { startIdp } from '../../demo/idp/start.js';
 import { startEnvoy } from '../support/envoy.js';
 import { startTestGatehouse } from '../support/gatehouse.js';
@@ -12,15 +13,6 @@ import { testdata } from '../support/paths.js';
 import { freePort } from '../support/ports.js';
 import { requireTool } from '../support/tools.js';
 import { startUpstream } from '../support/upstream.js';
-
-/** Chromium as the workplace allows it: headless, no sandbox (root), no background network. */
-export async function launchChromium(executablePath: string): Promise<Browser> {
-  return chromium.launch({
-    executablePath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-gpu'],
-  });
-}
 
 async function signIn(page: Page, user: string, password: string): Promise<void> {
   await page.getByLabel('Username').fill(user);

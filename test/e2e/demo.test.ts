@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { test } from 'node:test';
+import { launchChromium } from '../support/browser.js';
+import { repoPath } from '../support/paths.js';
+import { freePort } from '../support/ports.js';
+import { requireTool } from '../support/tools.js';
+
+test('the demo, as a new user tries it: open the URL it prints, sign in as alice, see the verified identity; Ctrl-C stops it', async (t) => {
+  const chromiumBin = requireTool(t, 'chromium');
+  if (requireTool(t, 'envoy') === undefined || requireTool(t, 'opa') === undefined || chromiumBin === undefined) return;
+  const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+  const demo = spawn(process.execPath, [repoPath('dist', 'demo', 'main.js')], {
+    env: { ...process.env, GATEHOUSE_DEMO_PORTS: ports.join(',') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  demo.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  demo.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
+  t.after(() => {
+    if (demo.exitCode === null) demo.kill('SIGKILL');
+  });
+
+  const deadline = Date.now() + 60_000;
+  while (!output.includes('Gatehouse demo is running')) {
+    if (Date.now() > deadline || demo.exitCode !== null) assert.fail(`demo did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const url = /Open (http:\/\/localhost:\d+\/) /.exec(output)?.[1];
+  assert.ok(url, `the demo prints the URL to open:\n${output}`);
+  assert.match(output, /alice \/ alice/);
+
+  const browser = await launchChromium(chromiumBin);
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(url);
+  assert.match(await page.title(), /Sign in/);
+  await page.getByLabel('Username').fill('alice');
+  await page.getByLabel('Password').fill('alice');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(url);
+  const html = await page.content();
+  assert.match(html, /Verified identity assertion/);
+  assert.match(html, /alice@example\.com/);
+  assert.match(html, /x-gatehouse-groups/);
+
+  demo.kill('SIGINT');
+  assert.equal(await exited, 0, output);
+});
