@@ -215,14 +215,16 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
       if (existing !== undefined) return existing;
       const run = (async () => {
         try {
-          const { claims, tokens } = await refreshSession({ client: options.client, refreshToken });
+          // The refreshed ID token must be for the same user as the session it renews.
+          const { claims, tokens } = await refreshSession({ client: options.client, refreshToken, expectedSubject: session.sub });
           const base = claims === undefined ? session : { ...session, ...sessionFromClaims(claims, options, {}) };
           const next: SessionInput = {
             ...base,
             sid: session.sid,
             auth_time: session.auth_time,
             refresh_token: tokens.refresh_token ?? refreshToken,
-            ...(tokens.id_token === undefined ? (session.id_token === undefined ? {} : { id_token: session.id_token }) : { id_token: tokens.id_token }),
+            // Keep the previous ID token (for id_token_hint) when the IdP sends none on refresh.
+            ...(tokens.id_token ? { id_token: tokens.id_token } : session.id_token === undefined ? {} : { id_token: session.id_token }),
           };
           const cookie = await issueSession(options.ring, options.sessionKey, next, { ttlSeconds: options.sessionTtlSeconds });
           const now = Math.floor(Date.now() / 1000);
