@@ -1,8 +1,7 @@
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { ResolvedIdentity } from '../identity/resolve.js';
-import { PATHS, errorPage, signedOutPage, whoamiPage } from '../pages/pages.js';
-import { isBrowserNavigation, jsonReply, wantsJson, htmlReply, type LocalReply } from '../reserved/reply.js';
-import { html, page } from '../pages/html.js';
+import { PATHS, errorPage, notFoundPage, signedOutPage, whoamiPage } from '../pages/pages.js';
+import { isBrowserNavigation, jsonReply, type LocalReply } from '../reserved/reply.js';
 import type { IdentityRuntime } from './identity-runtime.js';
 import type { RequestView } from './request-view.js';
 
@@ -51,6 +50,5 @@ async function route(view: RequestView, resolved: ResolvedIdentity, runtime: Ide
 }
 
 function notFound(view: RequestView): LocalReply {
-  if (wantsJson(view.headers)) return jsonReply(404, { error: 'not found' });
-  return htmlReply(404, page('Not found', html`<section class="card"><h1>Not found</h1><p>There is no Gatehouse page here.</p><p><a href="/">Home</a></p></section>`));
+  return notFoundPage(view.headers, view.requestId);
 }

@@ -10,9 +10,8 @@ import type { OidcClient } from '../oidc/client.js';
 import { TXN_COOKIE_NAME, startSignIn, txnClearCookie, txnSetCookie } from '../oidc/sign-in.js';
 import { refreshSession } from '../oidc/refresh.js';
 import { isSameOriginRequest, signOutLocation } from '../oidc/sign-out.js';
-import { PATHS, errorPage } from '../pages/pages.js';
-import { html, page } from '../pages/html.js';
-import { htmlReply, redirectReply, type LocalReply } from '../reserved/reply.js';
+import { PATHS, errorPage, signOutConfirmPage } from '../pages/pages.js';
+import { redirectReply, type LocalReply } from '../reserved/reply.js';
 import { sessionClearCookie, sessionSetCookie } from '../session/cookie.js';
 import { issueSession } from '../session/issue.js';
 import type { SessionInput, VerifiedSession } from '../session/types.js';
@@ -178,12 +177,7 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
     async signOut(view, session) {
       if (view.method === 'GET' || view.method === 'HEAD') {
         // A GET never signs out (a cross-site <img> or link could): it shows a POST form.
-        const body = html`<section class="card" aria-labelledby="title">
-<h1 id="title">Sign out?</h1>
-<p>This ends your session on ${view.host}${session?.email ? html` for ${session.email}` : html``}.</p>
-<form method="post" action="${PATHS.signOut}"><button class="button" type="submit">Sign out</button></form>
-</section>`;
-        return htmlReply(200, page('Sign out', body));
+        return signOutConfirmPage({ headers: view.headers, host: view.host, signedIn: session !== undefined, email: session?.email ?? null });
       }
       if (view.method !== 'POST') throw new GatehouseError('ERR_SIGN_OUT_FORBIDDEN');
       if (!isSameOriginRequest(view.headers, view.host)) throw new GatehouseError('ERR_SIGN_OUT_FORBIDDEN');

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { STYLE } from '../pages/html.js';
+
 /**
  * A response Gatehouse answers itself, through the Check response (a DeniedHttpResponse that
  * Envoy sends to the client as is): redirects, its own pages, JWKS.
@@ -9,22 +12,42 @@ export interface LocalReply {
   readonly body: string;
 }
 
+/**
+ * The Content-Security-Policy of every page: nothing loads, nothing runs, no framing; the one
+ * style allowed is the page shell's own stylesheet, by hash (an injected `<style>` or `style=`
+ * attribute does not apply). No `form-action`: Chromium applies it to the redirects after a
+ * submit, and sign-out's POST ends at the identity provider's end-session endpoint.
+ */
+export const CONTENT_SECURITY_POLICY = `default-src 'none'; style-src '${styleHash(STYLE)}'; frame-ancestors 'none'; base-uri 'none'`;
+
+function styleHash(css: string): string {
+  return `sha256-${createHash('sha256').update(css, 'utf8').digest('base64')}`;
+}
+
 /** Headers on everything Gatehouse renders itself: no caching, no framing, no scripts. */
 const PAGE_HEADERS: readonly (readonly [string, string])[] = [
   ['cache-control', 'no-store'],
   ['x-content-type-options', 'nosniff'],
   ['referrer-policy', 'no-referrer'],
-  ['content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"],
+  ['content-security-policy', CONTENT_SECURITY_POLICY],
 ];
 
+/** A page: `text/html`, with {@link PAGE_HEADERS} and then `headers`. */
 export function htmlReply(status: number, body: string, headers: readonly (readonly [string, string])[] = []): LocalReply {
   return { status, headers: [['content-type', 'text/html; charset=utf-8'], ...PAGE_HEADERS, ...headers], body };
 }
 
+/**
+ * A JSON answer (`value` serialised, newline-terminated), with the same headers as a page.
+ * `<`, `>` and `&` are written as `\u003c`, `\u003e`, `\u0026` (the same JSON): a hostile
+ * string inside, such as a policy reason, never reads as markup to anything that sniffs.
+ */
 export function jsonReply(status: number, value: unknown, headers: readonly (readonly [string, string])[] = []): LocalReply {
-  return { status, headers: [['content-type', 'application/json'], ...PAGE_HEADERS, ...headers], body: `${JSON.stringify(value)}\n` };
+  const body = JSON.stringify(value).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+  return { status, headers: [['content-type', 'application/json'], ...PAGE_HEADERS, ...headers], body: `${body}\n` };
 }
 
+/** A 302 to `location` (change the status for a 303), with the page headers. */
 export function redirectReply(location: string, headers: readonly (readonly [string, string])[] = []): LocalReply {
   return { status: 302, headers: [['location', location], ...PAGE_HEADERS, ...headers], body: '' };
 }
