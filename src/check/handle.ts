@@ -33,6 +33,37 @@ export interface CheckDeps {
   /** Who is asking and what the upstream is told; `anonymousRuntime()` when identity is off. */
   readonly identity: IdentityRuntime;
   readonly log: Logger;
+  /**
+   * Decision log, metrics and tracing hooks. Without one, a plain decision line is written to
+   * `log` (what `gatehouse check` and unit tests use).
+   */
+  readonly observer?: CheckObserver;
+}
+
+/** Facts about one finished Check that only the Check path knows, for logs, metrics and traces. */
+export interface CheckFacts {
+  readonly request: CheckRequest;
+  readonly view: RequestView;
+  /** The policy revision that decided, when the policy ran. */
+  readonly revision: string | undefined;
+  readonly latencyUs: number;
+  /** Why a presented session or bearer token was refused (the caller was then anonymous). */
+  readonly identityError: GatehouseError | undefined;
+}
+
+/** Watches one Check; see {@link CheckObserver}. Its methods must not throw. */
+export interface CheckObservation {
+  /** Runs the Check's stages (tracing makes its span current for them). */
+  run<T>(fn: () => Promise<T>): Promise<T>;
+  /** Evaluates the policy, timed and traced; rethrows the policy's error unchanged. */
+  evaluate(policy: PolicyView, input: PolicyInput): unknown;
+  /** The Check is answered: write the decision line, count it, end its span. */
+  end(outcome: CheckOutcome, facts: CheckFacts): void;
+}
+
+/** Observability hooks on the Check path; `begin` is called once per Check, first. */
+export interface CheckObserver {
+  begin(request: CheckRequest, view: RequestView): CheckObservation;
 }
 
 /** The outcome of one Check, for the decision log, metrics and tests. */
@@ -66,44 +97,52 @@ export function createCheckHandler(deps: CheckDeps): (request: CheckRequest) => 
   return async function check(request: CheckRequest): Promise<CheckOutcome> {
     const started = process.hrtime.bigint();
     const view = requestView(request);
-    let outcome: CheckOutcome;
+    const watch = deps.observer?.begin(request, view);
     let revision: string | undefined;
     let input: PolicyInput | undefined;
     let identity: Identity = ANONYMOUS;
-    try {
+    let identityError: GatehouseError | undefined;
+    const stages = async (): Promise<CheckOutcome> => {
       if (isReservedPath(view.pathname)) {
         const resolved = await deps.identity.resolve(view.headers);
         identity = resolved.identity;
+        identityError = resolved.error;
         const reply = await handleReserved(view, resolved, deps.identity);
-        outcome = { response: localReplyToCheckResponse(reply), input, decision: undefined, error: undefined, identity, handledBy: 'reserved' };
-      } else {
-        const resolved = await deps.identity.resolve(view.headers);
-        const cookies: HeaderEntry[] = [];
-        ({ identity } = resolved);
-        if (resolved.session !== undefined && resolved.session.expired && deps.identity.signIn !== undefined) {
-          // An authentic but expired session: renew it with its refresh token, or drop it.
-          const renewed = await deps.identity.signIn.refresh(resolved.session.data);
-          if (renewed !== undefined) {
-            identity = renewed.identity;
-            cookies.push({ name: 'set-cookie', value: renewed.cookie });
-          } else {
-            cookies.push({ name: 'set-cookie', value: deps.identity.clearCookie() });
-          }
-        } else if (resolved.source === 'session' && resolved.error !== undefined) {
+        return { response: localReplyToCheckResponse(reply), input, decision: undefined, error: undefined, identity, handledBy: 'reserved' };
+      }
+      const resolved = await deps.identity.resolve(view.headers);
+      const cookies: HeaderEntry[] = [];
+      ({ identity } = resolved);
+      identityError = resolved.error;
+      if (resolved.session !== undefined && resolved.session.expired && deps.identity.signIn !== undefined) {
+        // An authentic but expired session: renew it with its refresh token, or drop it.
+        const renewed = await deps.identity.signIn.refresh(resolved.session.data);
+        if (renewed !== undefined) {
+          identity = renewed.identity;
+          cookies.push({ name: 'set-cookie', value: renewed.cookie });
+        } else {
           cookies.push({ name: 'set-cookie', value: deps.identity.clearCookie() });
         }
-        input = buildInput(request, identity);
-        const policy = deps.policy();
-        if (policy === undefined) throw new GatehouseError('ERR_POLICY_NOT_LOADED');
-        revision = policy.revision;
-        const decision = normalizeDecision(policy.evaluate(input), isEnvoyHttpStatus);
-        outcome = await respond(deps.identity, view, resolved, identity, decision, cookies, input);
+      } else if (resolved.source === 'session' && resolved.error !== undefined) {
+        cookies.push({ name: 'set-cookie', value: deps.identity.clearCookie() });
       }
+      input = buildInput(request, identity);
+      const policy = deps.policy();
+      if (policy === undefined) throw new GatehouseError('ERR_POLICY_NOT_LOADED');
+      revision = policy.revision;
+      const value = watch === undefined ? policy.evaluate(input) : watch.evaluate(policy, input);
+      const decision = normalizeDecision(value, isEnvoyHttpStatus);
+      return respond(deps.identity, view, resolved, identity, decision, cookies, input);
+    };
+    let outcome: CheckOutcome;
+    try {
+      outcome = watch === undefined ? await stages() : await watch.run(stages);
     } catch (thrown) {
       const error = GatehouseError.from(thrown);
       outcome = { response: errorToCheckResponse(error, view.requestId), input, decision: undefined, error, identity, handledBy: 'error' };
     }
-    logOutcome(deps.log, outcome, view, revision, started);
+    if (watch === undefined) logOutcome(deps.log, outcome, view, revision, started);
+    else watch.end(outcome, { request, view, revision, latencyUs: Number((process.hrtime.bigint() - started) / 1000n), identityError });
     return outcome;
   };
 }
@@ -186,7 +225,8 @@ function logOutcome(log: Logger, outcome: CheckOutcome, view: RequestView, revis
   else log.info(line, 'check');
 }
 
-function statusOf(outcome: CheckOutcome): number {
+/** The HTTP status Envoy returns to the client for this outcome (200 when allowed). */
+export function statusOf(outcome: CheckOutcome): number {
   const r = outcome.response.httpResponse;
   if (r.case === 'okResponse') return 200;
   if (r.case === 'deniedResponse' || r.case === 'errorResponse') return r.value.status?.code ?? 403;

@@ -10,19 +10,26 @@ import { generateKeyFiles } from '../keys/generate.js';
 import { createLogger } from '../log/logger.js';
 import { PolicyEngine } from '../policy/engine.js';
 import { startGatehouse } from '../server/start.js';
+import type { IdentityRuntime } from '../check/identity-runtime.js';
+import { parseIdentityFile } from './identity-file.js';
 import { parseRecordedRequest } from './request-file.js';
 
 const USAGE = `Usage: gatehouse <command> [options]
 
 Commands:
   serve [--config FILE]                     Serve ext_authz Check on gRPC (config also from GATEHOUSE_CONFIG)
-  check [--config FILE] --request FILE|-    Evaluate a recorded request against the configured policy and
+  check [--config FILE] --request FILE|- [--identity FILE]
+                                            Evaluate a recorded request against the configured policy and
                                             print the input, decision, reasons and Envoy's response.
+                                            --identity: a SIMULATED signed-in user ({"sub","email","groups",...})
                                             Exit 0 allowed, 1 denied, 2 error.
   keygen --out DIR                          Write a new ES256 signing key (signing-key.pem) and a session
                                             secret (session-secret) for keys.signing / session.secret
   help                                      Show this help
 `;
+
+/** Start failures that mean "fix the configuration": exit status 2. */
+const CONFIG_CODES: ReadonlySet<string> = new Set(['ERR_CONFIG_INVALID', 'ERR_KEYS_INVALID', 'ERR_POLICY_ENTRYPOINT']);
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -49,9 +56,13 @@ async function serve(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true });
   const config = await loadConfig(values.config);
   const log = createLogger({ level: config.log.level });
-  const gatehouse = await startGatehouse(config, log);
+  const configFile = values.config ?? process.env['GATEHOUSE_CONFIG'];
+  const gatehouse = await startGatehouse(config, log, configFile === undefined ? {} : { configFile });
 
-  process.on('SIGHUP', () => void gatehouse.reload());
+  process.on('SIGHUP', () => {
+    log.info({ signal: 'SIGHUP' }, 'reloading');
+    void gatehouse.reload();
+  });
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down');
     void gatehouse.stop().then(() => {
@@ -81,7 +92,7 @@ async function serve(args: string[]): Promise<number> {
 async function check(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { config: { type: 'string', short: 'c' }, request: { type: 'string', short: 'r' } },
+    options: { config: { type: 'string', short: 'c' }, request: { type: 'string', short: 'r' }, identity: { type: 'string', short: 'i' } },
     strict: true,
   });
   if (values.request === undefined) {
@@ -91,6 +102,7 @@ async function check(args: string[]): Promise<number> {
   const config = await loadConfig(values.config);
   const text = values.request === '-' ? await readStdin() : await readFile(values.request, 'utf8');
   const request = parseRecordedRequest(JSON.parse(text));
+  const simulated = values.identity === undefined ? undefined : parseIdentityFile(JSON.parse(await readFile(values.identity, 'utf8')));
   const policy = new PolicyEngine({
     ...(config.policy.bundle === undefined ? {} : { bundle: config.policy.bundle }),
     ...(config.policy.dir === undefined ? {} : { dir: config.policy.dir }),
@@ -101,8 +113,17 @@ async function check(args: string[]): Promise<number> {
   await policy.start();
   try {
     const log = createLogger({ level: 'silent' });
-    const outcome = await createCheckHandler({ policy: () => policy.current(), identity: anonymousRuntime(config.headers, config.session.cookie_name), log })(request);
+    const base = anonymousRuntime(config.headers, config.session.cookie_name);
+    // With identity configured, denies take Gatehouse's shape (401 / 403 page) as when serving;
+    // no IdP is contacted, so an unauthenticated browser gets the 401 instead of the redirect.
+    const runtime: IdentityRuntime = {
+      ...base,
+      enabled: config.identity !== undefined,
+      ...(simulated === undefined ? {} : { resolve: () => Promise.resolve({ identity: simulated, source: 'session' as const }) }),
+    };
+    const outcome = await createCheckHandler({ policy: () => policy.current(), identity: runtime, log })(request);
     const report = {
+      simulated_identity: simulated !== undefined,
       input: outcome.input ?? null,
       decision: outcome.decision ?? null,
       reasons: outcome.decision?.reasons ?? [],
@@ -146,6 +167,7 @@ main(process.argv.slice(2)).then(
     const message = err instanceof Error ? err.message : String(err);
     const code = (err as { code?: string }).code;
     process.stderr.write(`gatehouse: ${code ? `${code}: ` : ''}${message}\n`);
-    process.exitCode = code === 'ERR_CONFIG_INVALID' ? 2 : 1;
+    // 2: the configuration is wrong (its message names the key); 1: anything else.
+    process.exitCode = code !== undefined && CONFIG_CODES.has(code) ? 2 : 1;
   },
 );

@@ -23,6 +23,13 @@ export interface IntegerField extends FieldBase {
   readonly min: number;
   readonly max: number;
 }
+/** A decimal number (e.g. a ratio). */
+export interface NumberField extends FieldBase {
+  readonly type: 'number';
+  readonly default?: number;
+  readonly min: number;
+  readonly max: number;
+}
 export interface BooleanField extends FieldBase {
   readonly type: 'boolean';
   readonly default?: boolean;
@@ -46,6 +53,8 @@ export interface ListField extends FieldBase {
   readonly pattern?: RegExp;
   readonly patternDoc?: string;
   readonly minItems?: number;
+  /** Every item names a file that must be readable at start (checked by the validator). */
+  readonly readable?: boolean;
 }
 /**
  * A secret: `{ file: PATH }` (read at start, trailing newline trimmed), `{ env: NAME }`, or a
@@ -55,7 +64,7 @@ export interface SecretField extends FieldBase {
   readonly type: 'secret';
 }
 
-export type Field = StringField | IntegerField | BooleanField | EnumField | ObjectField | ListField | SecretField;
+export type Field = StringField | IntegerField | NumberField | BooleanField | EnumField | ObjectField | ListField | SecretField;
 
 const HEADER_NAME = /^[a-z0-9!#$%&'*+\-.^_`|~]+$/;
 const HEADER_DOC = 'a lower-case HTTP header name';
@@ -154,7 +163,7 @@ export const SCHEMA = {
       type: 'object',
       doc: 'Gatehouse\'s own signing keys (sessions, identity assertions), published at /.well-known/gatehouse/jwks.json.',
       fields: {
-        signing: { type: 'list', default: [], path: true, doc: 'Private key files (PKCS#8 PEM or JWK): the first signs, all are published. Generated at start in development mode only.' },
+        signing: { type: 'list', default: [], path: true, readable: true, doc: 'Private key files (PKCS#8 PEM or JWK): the first signs, all are published. Generated at start in development mode only.' },
       },
     },
     headers: {
@@ -173,7 +182,19 @@ export const SCHEMA = {
       type: 'object',
       doc: 'Logging (pino JSON lines on stdout).',
       fields: {
-        level: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', doc: 'Minimum level written.' },
+        level: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', doc: 'Minimum level written (reloadable on SIGHUP). At debug, decision lines also carry the policy input, redacted.' },
+        sample_allowed: { type: 'number', default: 1, min: 0, max: 1, doc: 'Fraction of ALLOWED decisions written to the decision log (0 to 1); denies and errors are always written (reloadable on SIGHUP).' },
+        include_query: { type: 'boolean', default: false, doc: 'Keep the query string in the decision log `path` (values of credential-like parameters stay redacted; reloadable on SIGHUP).' },
+      },
+    },
+    tracing: {
+      type: 'object',
+      optional: true,
+      doc: 'OpenTelemetry spans exported over OTLP/HTTP. Without this section no OpenTelemetry SDK is loaded; W3C traceparent ids still reach the decision log.',
+      fields: {
+        otlp_endpoint: { type: 'string', pattern: /^https?:\/\/[^\s]+$/, patternDoc: 'an http(s) URL (the OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces)', doc: 'The OTLP/HTTP traces endpoint (JSON encoding), e.g. `http://otel-collector:4318/v1/traces`.' },
+        service_name: { type: 'string', default: 'gatehouse', doc: 'The `service.name` resource attribute.' },
+        sample_ratio: { type: 'number', default: 1, min: 0, max: 1, doc: 'Fraction of new traces recorded; a sampled/unsampled traceparent from Envoy is followed.' },
       },
     },
   },

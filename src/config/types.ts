@@ -54,5 +54,12 @@ export interface Config {
   };
   readonly log: {
     readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+    readonly sample_allowed: number;
+    readonly include_query: boolean;
+  };
+  readonly tracing?: {
+    readonly otlp_endpoint?: string;
+    readonly service_name: string;
+    readonly sample_ratio: number;
   };
 }

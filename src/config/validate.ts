@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { SCHEMA, type Field, type ObjectField } from './schema.js';
@@ -14,7 +14,10 @@ import type { Config } from './types.js';
 export function validateConfig(doc: unknown, baseDir: string): Config {
   const problems: string[] = [];
   const value = walk(SCHEMA, doc ?? {}, '', baseDir, problems);
-  if (problems.length === 0) checkCrossField(value as Config, problems);
+  if (problems.length === 0) {
+    checkCrossField(value as Config, problems);
+    checkFiles(SCHEMA, value, '', problems);
+  }
   if (problems.length > 0) {
     throw new GatehouseError('ERR_CONFIG_INVALID', { message: problems.map((p) => `config: ${p}`).join('\n') });
   }
@@ -65,6 +68,18 @@ function walk(field: Field, value: unknown, key: string, baseDir: string, proble
       }
       if (value < field.min || value > field.max) {
         problems.push(`${at}: expected an integer from ${field.min} to ${field.max}, got ${value}`);
+        return undefined;
+      }
+      return value;
+    }
+    case 'number': {
+      if (value === undefined || value === null) return field.default;
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        problems.push(`${at}: expected a number, got ${describe(value)}`);
+        return undefined;
+      }
+      if (value < field.min || value > field.max) {
+        problems.push(`${at}: expected a number from ${field.min} to ${field.max}, got ${value}`);
         return undefined;
       }
       return value;
@@ -139,7 +154,37 @@ function secret(value: unknown, at: string, baseDir: string, problems: string[])
   }
 }
 
+/**
+ * Files the configuration names that must be readable now (`readable` lists such as
+ * `keys.signing`): a key file that cannot be read stops the start naming the key, not later
+ * with only the file name.
+ */
+function checkFiles(field: ObjectField, value: unknown, prefix: string, problems: string[]): void {
+  if (value === undefined || value === null || typeof value !== 'object') return;
+  const section = value as Record<string, unknown>;
+  for (const [name, sub] of Object.entries(field.fields)) {
+    const key = join(prefix, name);
+    if (sub.type === 'object') checkFiles(sub, section[name], key, problems);
+    else if (sub.type === 'list' && sub.readable === true && Array.isArray(section[name])) {
+      (section[name] as string[]).forEach((file, i) => {
+        try {
+          if (!statSync(file).isFile()) {
+            problems.push(`${key}[${i}]: ${file} is not a file`);
+            return;
+          }
+          accessSync(file, constants.R_OK);
+        } catch (err) {
+          problems.push(`${key}[${i}]: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+        }
+      });
+    }
+  }
+}
+
 function checkCrossField(config: Config, problems: string[]): void {
+  if (config.tracing !== undefined && config.tracing.otlp_endpoint === undefined) {
+    problems.push('tracing.otlp_endpoint: required when tracing is configured');
+  }
   const { bundle, dir } = config.policy;
   if (bundle === undefined && dir === undefined) problems.push('policy: set one of policy.bundle or policy.dir');
   if (bundle !== undefined && dir !== undefined) problems.push('policy: set only one of policy.bundle and policy.dir, not both');

@@ -1,10 +1,14 @@
 import * as http from 'node:http';
-import { ServingStatus, type HealthState } from '../wire/health.js';
+import type { Registry } from 'prom-client';
+import type { ReadinessReport } from '../server/readiness.js';
 
 export interface HttpListenerOptions {
   readonly address: string;
   readonly port: number;
-  readonly health: HealthState;
+  /** Readiness now: a policy is loaded, the IdP discovered (when configured), not draining. */
+  readonly readiness: () => ReadinessReport;
+  /** Served at `/metrics` in the Prometheus text format. */
+  readonly metrics?: Registry | undefined;
   /** Gatehouse's public keys, served at `/.well-known/gatehouse/jwks.json` when identity is on. */
   readonly jwks?: { readonly keys: readonly object[] } | undefined;
 }
@@ -17,10 +21,13 @@ export interface HttpListener {
 
 /**
  * The operator's HTTP listener: `GET /healthz` (alive), `GET /readyz` (ready to answer
- * Checks: a policy is loaded and Gatehouse is not draining) and
+ * Checks: a policy is loaded, the identity provider discovered when sign-in is configured,
+ * and Gatehouse is not draining), `GET /metrics` (Prometheus) and
  * `GET /.well-known/gatehouse/jwks.json` (the keys upstreams verify assertions with, also
  * answered through Envoy). Everything else is 404.
- * Bind it to loopback or a private interface; it is not meant for Envoy's public listener.
+ * Bind it to loopback or a private interface; it is not meant for Envoy's public listener
+ * (`/metrics` and `/readyz` are not reserved paths: through Envoy they are ordinary requests
+ * the policy decides on, and Gatehouse never answers them there).
  */
 export async function startHttpListener(options: HttpListenerOptions): Promise<HttpListener> {
   const server = http.createServer((req, res) => {
@@ -38,8 +45,23 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
         else send(res, 200, options.jwks, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' });
         return;
       case '/readyz': {
-        const ready = options.health.status('') === ServingStatus.SERVING;
-        send(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
+        const report = options.readiness();
+        send(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', policy: report.policy, identity_provider: report.identity_provider, draining: report.draining });
+        return;
+      }
+      case '/metrics': {
+        const registry = options.metrics;
+        if (registry === undefined) {
+          send(res, 404, { error: 'not found' });
+          return;
+        }
+        registry.metrics().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+            res.end(text);
+          },
+          () => send(res, 500, { error: 'metrics unavailable' }),
+        );
         return;
       }
       default:

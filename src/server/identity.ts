@@ -3,13 +3,15 @@ import type { Config } from '../config/types.js';
 import { signAssertion } from '../assertion/sign.js';
 import { createBearerVerifier, type BearerVerifier } from '../bearer/verify.js';
 import { anonymousRuntime } from '../check/anonymous-runtime.js';
-import type { IdentityRuntime } from '../check/identity-runtime.js';
+import type { IdentityRuntime, SignInFlow } from '../check/identity-runtime.js';
 import { createSignInFlow } from '../check/sign-in-flow.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { resolveIdentity } from '../identity/resolve.js';
 import { loadSigningKeys } from '../keys/load.js';
 import { loadSessionSecret } from '../keys/session-secret.js';
 import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { NOOP_TRACER, type Tracer } from '../tracing/tracer.js';
 import { createOidcClient, type OidcClient } from '../oidc/client.js';
 import { TXN_COOKIE_NAME } from '../oidc/sign-in.js';
 import { sessionClearCookie } from '../session/cookie.js';
@@ -21,13 +23,21 @@ export interface IdentitySetup {
   readonly oidc: OidcClient | undefined;
 }
 
+/** Where the identity stage reports (metrics and spans); both optional. */
+export interface IdentityObservability {
+  readonly metrics?: Metrics | undefined;
+  readonly tracer?: Tracer | undefined;
+}
+
 /**
  * Build the identity runtime from configuration: keys, session secret, OIDC client (discovery
  * starts in the background), bearer verifier (its JWKS comes from discovery).
  *
- * @throws GatehouseError `ERR_KEYS_INVALID` naming the key file or secret, `ERR_CONFIG_INVALID`.
+ * @throws GatehouseError `ERR_KEYS_INVALID` naming `keys.signing` or `session.secret`, `ERR_CONFIG_INVALID`.
  */
-export async function setupIdentity(config: Config, log: Logger): Promise<IdentitySetup> {
+export async function setupIdentity(config: Config, log: Logger, observe: IdentityObservability = {}): Promise<IdentitySetup> {
+  const { metrics } = observe;
+  const tracer = observe.tracer ?? NOOP_TRACER;
   const names = config.headers;
   const cookieName = config.session.cookie_name;
   const identity = config.identity;
@@ -35,7 +45,10 @@ export async function setupIdentity(config: Config, log: Logger): Promise<Identi
     return { runtime: anonymousRuntime(names, cookieName), oidc: undefined };
   }
 
-  const ring = await loadSigningKeys({ files: config.keys.signing, development: config.development, log: (m) => log.info(m) });
+  const ring = await loadSigningKeys({ files: config.keys.signing, development: config.development, log: (m) => log.info(m) }).catch((err: unknown) => {
+    const error = GatehouseError.from(err, 'ERR_KEYS_INVALID');
+    throw new GatehouseError(error.code, { message: `keys.signing: ${error.message}`, cause: err });
+  });
   if (ring.generated) {
     log.warn('DEVELOPMENT MODE: signing key generated at start; sessions and assertions will not survive a restart. Never use this in production.');
   }
@@ -60,24 +73,45 @@ export async function setupIdentity(config: Config, log: Logger): Promise<Identi
   oidc.warmUp();
 
   let bearer: BearerVerifier | undefined;
+  const verifyBearerOnce = async (token: string) => {
+    if (bearer === undefined) {
+      const metadata = oidc.metadataIfReady() ?? (await oidc.metadata().catch((err: unknown) => {
+        throw new GatehouseError('ERR_JWKS_UNAVAILABLE', { cause: err });
+      }));
+      if (metadata.jwksUri === undefined) throw new GatehouseError('ERR_JWKS_UNAVAILABLE');
+      bearer = createBearerVerifier({
+        issuer: metadata.issuer,
+        audience: identity.bearer.audiences.length > 0 ? identity.bearer.audiences : [identity.client_id as string],
+        jwksUri: new URL(metadata.jwksUri),
+        algorithms: identity.bearer.algorithms,
+        clockToleranceSeconds: identity.clock_tolerance_seconds,
+      });
+    }
+    return bearer(token);
+  };
+  // Metrics and spans hook here, at the verifier's call site: the JWKS fetch itself happens
+  // inside jose's remote key set (src/bearer), which exposes no hook. A verification that
+  // succeeds used the JWKS (cached or freshly fetched); one refused with ERR_JWKS_UNAVAILABLE
+  // could not get it. Refusals for other reasons are not JWKS outcomes and are not counted.
   const verifyBearer = identity.bearer.enabled
     ? async (token: string) => {
-        if (bearer === undefined) {
-          const metadata = oidc.metadataIfReady() ?? (await oidc.metadata());
-          if (metadata.jwksUri === undefined) throw new GatehouseError('ERR_JWKS_UNAVAILABLE');
-          bearer = createBearerVerifier({
-            issuer: metadata.issuer,
-            audience: identity.bearer.audiences.length > 0 ? identity.bearer.audiences : [identity.client_id as string],
-            jwksUri: new URL(metadata.jwksUri),
-            algorithms: identity.bearer.algorithms,
-            clockToleranceSeconds: identity.clock_tolerance_seconds,
-          });
+        const span = tracer.current()?.child('gatehouse.bearer.verify');
+        try {
+          const claims = await verifyBearerOnce(token);
+          metrics?.jwksFetches.inc({ result: 'success' });
+          return claims;
+        } catch (err) {
+          const code = GatehouseError.from(err, 'ERR_TOKEN_INVALID').code;
+          if (code === 'ERR_JWKS_UNAVAILABLE') metrics?.jwksFetches.inc({ result: 'failure' });
+          span?.fail(code);
+          throw err;
+        } finally {
+          span?.end();
         }
-        return bearer(token);
       }
     : undefined;
 
-  const flow = createSignInFlow({
+  const baseFlow = createSignInFlow({
     client: oidc,
     ring,
     sessionKey: secret.key,
@@ -89,8 +123,12 @@ export async function setupIdentity(config: Config, log: Logger): Promise<Identi
     ...(identity.sign_in_host === undefined ? {} : { centralHost: identity.sign_in_host }),
     allowedHosts: identity.allowed_hosts,
     handoffKey,
-    log: (message, detail) => log.info(detail ?? {}, message),
+    log: (message, detail) => {
+      log.info(detail ?? {}, message);
+      countFlowEvent(metrics, message, detail);
+    },
   });
+  const flow = observeFlow(baseFlow, metrics, tracer);
 
   const runtime: IdentityRuntime = {
     enabled: true,
@@ -112,4 +150,68 @@ export async function setupIdentity(config: Config, log: Logger): Promise<Identi
     clearCookie: () => sessionClearCookie(cookieName),
   };
   return { runtime, oidc };
+}
+
+/**
+ * The sign-in flow reports its outcomes through its log callback (it is in src/check and
+ * catches its own errors); metrics count those same events.
+ */
+function countFlowEvent(metrics: Metrics | undefined, message: string, detail: Record<string, unknown> | undefined): void {
+  if (metrics === undefined) return;
+  const code = typeof detail?.['code'] === 'string' ? detail['code'] : 'ERR_INTERNAL';
+  switch (message) {
+    case 'sign-in completed':
+      metrics.signIns.inc({ stage: 'completed', reason: 'session_issued' });
+      return;
+    case 'sign-in handed off':
+      metrics.signIns.inc({ stage: 'completed', reason: 'handed_off' });
+      return;
+    case 'sign-in failed':
+      metrics.signIns.inc({ stage: 'failed', reason: code });
+      return;
+    case 'session refreshed':
+      metrics.sessionRefreshes.inc({ result: 'success' });
+      return;
+    case 'session refresh failed; signing in again':
+      metrics.sessionRefreshes.inc({ result: 'failure' });
+  }
+}
+
+/** Count sign-ins started and trace the token exchange (callback) and refresh grant. */
+function observeFlow(flow: SignInFlow, metrics: Metrics | undefined, tracer: Tracer): SignInFlow {
+  const traced = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const span = tracer.current()?.child(name);
+    try {
+      return await fn();
+    } catch (err) {
+      span?.fail(GatehouseError.from(err).code);
+      throw err;
+    } finally {
+      span?.end();
+    }
+  };
+  return {
+    async start(request, returnTo) {
+      const reply = await flow.start(request, returnTo).catch((err: unknown) => {
+        metrics?.signIns.inc({ stage: 'failed', reason: GatehouseError.from(err).code });
+        throw err;
+      });
+      metrics?.signIns.inc({ stage: 'started', reason: 'unauthenticated' });
+      return reply;
+    },
+    async signIn(request) {
+      const reply = await flow.signIn(request).catch((err: unknown) => {
+        metrics?.signIns.inc({ stage: 'failed', reason: GatehouseError.from(err).code });
+        throw err;
+      });
+      if (reply.status >= 300 && reply.status < 400) metrics?.signIns.inc({ stage: 'started', reason: 'sign_in_path' });
+      return reply;
+    },
+    callback: (request) => traced('gatehouse.oidc.callback', () => flow.callback(request)),
+    signOut: (request, session) => flow.signOut(request, session),
+    refresh(session) {
+      if (session.refresh_token === undefined) metrics?.sessionRefreshes.inc({ result: 'no_refresh_token' });
+      return traced('gatehouse.oidc.refresh', () => flow.refresh(session));
+    },
+  };
 }

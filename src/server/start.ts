@@ -1,70 +1,108 @@
+import { loadConfig } from '../config/load.js';
+import { diffConfig } from '../config/reload.js';
 import type { Config } from '../config/types.js';
 import { createCheckHandler, type CheckDeps } from '../check/handle.js';
+import { GatehouseError } from '../errors/gatehouse-error.js';
 import { setupIdentity } from './identity.js';
+import { createCheckObserver } from './observe-check.js';
+import { Readiness } from './readiness.js';
 import { startHttpListener, type HttpListener } from '../http/server.js';
+import { DecisionLog } from '../log/decision-log.js';
 import type { Logger } from '../log/logger.js';
-import { PolicyEngine } from '../policy/engine.js';
-import { HealthState, ServingStatus } from '../wire/health.js';
+import { createMetrics, type Metrics } from '../metrics/metrics.js';
+import { PolicyEngine, type ReloadResult } from '../policy/engine.js';
+import { createTracer } from '../tracing/tracer.js';
+import { HealthState } from '../wire/health.js';
 import { startGrpcServer } from '../wire/grpc-js/server.js';
 import type { GrpcServer } from '../wire/types.js';
+
+/** Options for {@link startGatehouse}. */
+export interface StartOptions {
+  /** The configuration file, re-read on {@link Gatehouse.reload} (SIGHUP). */
+  readonly configFile?: string;
+}
+
+/** What a reload did. */
+export interface ReloadReport {
+  /** The policy reload (or source switch) result. */
+  readonly policy: ReloadResult;
+  /** Changed config keys applied live. */
+  readonly applied: readonly string[];
+  /** Changed config keys refused: they need a restart. */
+  readonly refused: readonly string[];
+  /** Set when the config file could not be read or validated (nothing from it applied). */
+  readonly configError?: GatehouseError;
+}
 
 /** A running Gatehouse. */
 export interface Gatehouse {
   readonly grpcPort: number;
   readonly httpPort: number;
   readonly health: HealthState;
+  /** The policy engine serving now (a new one after a reload changed the policy source). */
   readonly policy: PolicyEngine;
-  /** Reload the policy now (what SIGHUP does). */
-  reload(): Promise<void>;
+  readonly metrics: Metrics;
   /**
-   * Drain and stop: report NOT_SERVING, stop accepting Checks, let in-flight ones finish
-   * within `grpc.shutdown_grace_ms`, then close every listener.
+   * What SIGHUP does: re-read the config file (when started with one) and apply what is safe
+   * live (`log.*`, `policy.*`), refusing the rest with an error log; then reload the policy.
+   * Never throws: a bad file or policy keeps the running ones.
+   */
+  reload(): Promise<ReloadReport>;
+  /**
+   * Drain and stop: report NOT_SERVING (gRPC health and `/readyz`), keep answering for
+   * `grpc.drain_delay_ms`, stop accepting Checks, let in-flight ones finish within
+   * `grpc.shutdown_grace_ms`, then close every listener and flush traces.
    */
   stop(): Promise<void>;
 }
 
 /**
- * Start Gatehouse from a validated configuration: load the policy (start fails when it cannot
- * be loaded), then serve gRPC (Check + health) and the HTTP listener.
+ * Start Gatehouse from a validated configuration: identity (keys are loaded now), the gRPC and
+ * HTTP listeners (not ready yet), then the policy; ready once the policy is loaded and the
+ * identity provider discovered. Start fails when the policy cannot be loaded.
  *
  * @throws GatehouseError `ERR_POLICY_LOAD`, `ERR_POLICY_COMPILE`, `ERR_POLICY_ENTRYPOINT`,
- *   `ERR_POLICY_BUILTIN_MISSING` when the initial policy is unusable; Error when a port
- *   cannot be bound.
+ *   `ERR_POLICY_BUILTIN_MISSING` (message naming `policy.bundle`, `policy.dir` or
+ *   `policy.entrypoint`) when the initial policy is unusable; `ERR_KEYS_INVALID` naming
+ *   `keys.signing` or `session.secret`; Error when a port cannot be bound.
  * @example
- *   const gatehouse = await startGatehouse(await loadConfig('config.yaml'), createLogger({ level: 'info' }));
+ *   const gatehouse = await startGatehouse(await loadConfig('config.yaml'), createLogger({ level: 'info' }), { configFile: 'config.yaml' });
+ *   process.on('SIGHUP', () => void gatehouse.reload());
  *   process.on('SIGTERM', () => void gatehouse.stop());
  */
-export async function startGatehouse(config: Config, log: Logger): Promise<Gatehouse> {
+export async function startGatehouse(config: Config, log: Logger, options: StartOptions = {}): Promise<Gatehouse> {
+  let running = config;
+  const metrics = createMetrics();
   const health = new HealthState();
-  const policy = new PolicyEngine({
-    ...(config.policy.bundle === undefined ? {} : { bundle: config.policy.bundle }),
-    ...(config.policy.dir === undefined ? {} : { dir: config.policy.dir }),
-    entrypoint: config.policy.entrypoint,
-    opaPath: config.policy.opa,
-    watch: config.policy.watch,
-  });
-  policy.on((event) => {
-    switch (event.type) {
-      case 'loaded':
-        log.info({ policy_revision: event.revision, previous_revision: event.previousRevision, trigger: event.trigger, duration_ms: event.durationMs }, 'policy loaded');
-        return;
-      case 'failed':
-        log.error(
-          { code: event.error.code, err: event.error, policy_revision: event.revision, trigger: event.trigger },
-          event.revision === undefined ? 'policy load failed' : 'policy reload refused; the last good policy keeps serving',
-        );
-        return;
-      case 'watch-error':
-        log.error({ err: event.error }, 'policy watch failed; SIGHUP still reloads');
-    }
-  });
-  await policy.start();
+  const decisions = new DecisionLog(log, { sampleAllowed: config.log.sample_allowed, includeQuery: config.log.include_query });
+  const tracer = await createTracer(config.tracing);
+  const identity = await setupIdentity(config, log, { metrics, tracer });
 
-  const identity = await setupIdentity(config, log);
-  const deps: CheckDeps = { policy: () => policy.current(), identity: identity.runtime, log };
+  let engine = createEngine(config, log, metrics);
+  const readiness = new Readiness({
+    health,
+    policyLoaded: () => engine.current() !== undefined,
+    identityProvider: () => identity.oidc?.state,
+  });
+  const deps: CheckDeps = {
+    policy: () => engine.current(),
+    identity: identity.runtime,
+    log,
+    observer: createCheckObserver({ decisions, metrics, tracer, log }),
+  };
   const check = createCheckHandler(deps);
+
+  // Listeners first, not ready: probes see "loading" instead of a refused connection, and a
+  // Check arriving now is denied (ERR_POLICY_NOT_LOADED), never allowed.
   let grpc: GrpcServer | undefined;
   let http: HttpListener | undefined;
+  const cleanUp = async () => {
+    await grpc?.shutdown(0);
+    await http?.close();
+    engine.stop();
+    identity.oidc?.close();
+    await tracer.shutdown().catch(() => undefined);
+  };
   try {
     grpc = await startGrpcServer({
       address: config.grpc.address,
@@ -74,37 +112,135 @@ export async function startGatehouse(config: Config, log: Logger): Promise<Gateh
       check: async (request) => (await check(request)).response,
       health,
     });
-    http = await startHttpListener({ address: config.http.address, port: config.http.port, health, jwks: identity.runtime.jwks });
+    http = await startHttpListener({
+      address: config.http.address,
+      port: config.http.port,
+      readiness: () => readiness.report(),
+      metrics: metrics.registry,
+      jwks: identity.runtime.jwks,
+    });
+    await engine.start().catch((err: unknown) => {
+      throw namePolicyKey(GatehouseError.from(err, 'ERR_POLICY_LOAD'), config);
+    });
   } catch (err) {
-    await grpc?.shutdown(0);
-    policy.stop();
+    await cleanUp();
     throw err;
   }
-  health.set(ServingStatus.SERVING);
-  log.info({ grpc_port: grpc.port, http_port: http.port, policy_revision: policy.current()?.revision }, 'gatehouse serving');
+  readiness.watch();
+  log.info({ grpc_port: grpc.port, http_port: http.port, policy_revision: engine.current()?.revision, ready: readiness.report() }, 'gatehouse serving');
 
   const grpcServer = grpc;
   const httpListener = http;
   let stopping: Promise<void> | undefined;
+
+  async function reload(): Promise<ReloadReport> {
+    let next: Config | undefined;
+    let configError: GatehouseError | undefined;
+    if (options.configFile !== undefined) {
+      try {
+        next = await loadConfig(options.configFile);
+      } catch (err) {
+        configError = GatehouseError.from(err, 'ERR_CONFIG_INVALID');
+        log.error({ code: configError.code, err: configError, policy_revision: engine.current()?.revision }, 'config reload refused: the file is invalid; the running configuration stays');
+      }
+    }
+    const diff = next === undefined ? { live: [], restart: [] } : diffConfig(running, next);
+    if (next !== undefined && diff.restart.length > 0) {
+      log.error(
+        { code: 'ERR_CONFIG_INVALID', refused: diff.restart, policy_revision: engine.current()?.revision },
+        'config reload: these changes need a restart and were not applied',
+      );
+    }
+    if (next !== undefined && diff.live.some((k) => k.startsWith('log.'))) {
+      log.level = next.log.level;
+      decisions.configure({ sampleAllowed: next.log.sample_allowed, includeQuery: next.log.include_query });
+      running = { ...running, log: next.log };
+    }
+    let policy: ReloadResult;
+    if (next !== undefined && diff.live.some((k) => k.startsWith('policy.'))) {
+      // A new source or entrypoint: load it off to the side; swap only when it loaded.
+      const candidate = createEngine(next, log, metrics);
+      try {
+        const loaded = await candidate.start();
+        const previous = engine;
+        engine = candidate;
+        previous.stop();
+        running = { ...running, policy: next.policy };
+        policy = { ok: true, revision: loaded.revision, previousRevision: previous.current()?.revision };
+      } catch (err) {
+        candidate.stop();
+        const error = namePolicyKey(GatehouseError.from(err, 'ERR_POLICY_LOAD'), next);
+        policy = { ok: false, error, revision: engine.current()?.revision };
+      }
+    } else {
+      policy = await engine.reload();
+    }
+    const applied = diff.live.filter((k) => !k.startsWith('policy.') || policy.ok);
+    const report: ReloadReport = { policy, applied, refused: diff.restart, ...(configError === undefined ? {} : { configError }) };
+    log.info({ applied, refused: diff.restart, policy_ok: policy.ok, policy_revision: engine.current()?.revision }, 'reloaded');
+    return report;
+  }
+
   return {
     grpcPort: grpcServer.port,
     httpPort: httpListener.port,
     health,
-    policy,
-    reload: async () => {
-      await policy.reload();
+    get policy() {
+      return engine;
     },
+    metrics,
+    reload,
     stop() {
       stopping ??= (async () => {
-        health.set(ServingStatus.NOT_SERVING);
+        readiness.drain();
         log.info({ drain_delay_ms: config.grpc.drain_delay_ms }, 'draining');
         if (config.grpc.drain_delay_ms > 0) await new Promise((r) => setTimeout(r, config.grpc.drain_delay_ms));
         await grpcServer.shutdown(config.grpc.shutdown_grace_ms);
         await httpListener.close();
-        policy.stop();
+        engine.stop();
+        identity.oidc?.close();
+        await tracer.shutdown().catch((err: unknown) => log.warn({ err }, 'trace export at shutdown failed'));
         log.info('stopped');
       })();
       return stopping;
     },
   };
+}
+
+/** A policy engine for `config.policy`, logging and counting its loads. */
+function createEngine(config: Config, log: Logger, metrics: Metrics): PolicyEngine {
+  const engine = new PolicyEngine({
+    ...(config.policy.bundle === undefined ? {} : { bundle: config.policy.bundle }),
+    ...(config.policy.dir === undefined ? {} : { dir: config.policy.dir }),
+    entrypoint: config.policy.entrypoint,
+    opaPath: config.policy.opa,
+    watch: config.policy.watch,
+  });
+  engine.on((event) => {
+    switch (event.type) {
+      case 'loaded':
+        metrics.policyReloads.inc({ result: 'success' });
+        metrics.setRevision(event.revision);
+        log.info({ policy_revision: event.revision, previous_revision: event.previousRevision, trigger: event.trigger, duration_ms: event.durationMs }, 'policy loaded');
+        return;
+      case 'failed':
+        metrics.policyReloads.inc({ result: 'failure' });
+        log.error(
+          { code: event.error.code, err: event.error, policy_revision: event.revision, trigger: event.trigger },
+          event.revision === undefined ? 'policy load failed' : 'policy reload refused; the last good policy keeps serving',
+        );
+        return;
+      case 'watch-error':
+        log.error({ err: event.error }, 'policy watch failed; SIGHUP still reloads');
+    }
+  });
+  return engine;
+}
+
+/** Prefix a policy load error with the config key at fault, so the operator knows what to fix. */
+function namePolicyKey(error: GatehouseError, config: Config): GatehouseError {
+  const key =
+    error.code === 'ERR_POLICY_ENTRYPOINT' ? 'policy.entrypoint' : config.policy.bundle !== undefined ? 'policy.bundle' : 'policy.dir';
+  if (error.message.startsWith(`${key}:`)) return error;
+  return new GatehouseError(error.code, { message: `${key}: ${error.message}`, cause: error.cause ?? error });
 }

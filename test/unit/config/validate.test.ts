@@ -30,6 +30,17 @@ const BAD: { name: string; yaml: string; key: RegExp }[] = [
   { name: 'scopes without openid', yaml: `${BASE}development: true\nidentity:\n  issuer: https://idp\n  client_id: g\n  scopes: [email]\n`, key: /identity\.scopes: must include openid/ },
   { name: 'symmetric bearer algorithm', yaml: `${BASE}development: true\nidentity:\n  issuer: https://idp\n  client_id: g\n  bearer:\n    algorithms: [HS256]\n`, key: /identity\.bearer\.algorithms\[0\]: expected an asymmetric JWS algorithm/ },
   { name: 'session cookie without __Host- prefix', yaml: `${BASE}session:\n  cookie_name: sid\n`, key: /session\.cookie_name: expected a cookie name starting with __Host-/ },
+  { name: 'issuer not a URL', yaml: `${BASE}development: true\nidentity:\n  issuer: idp.example.com\n  client_id: g\n`, key: /identity\.issuer: expected an http\(s\) URL/ },
+  { name: 'signing key file missing', yaml: `${BASE}keys:\n  signing: [/nonexistent/signing.pem]\n`, key: /keys\.signing\[0\]: cannot read \/nonexistent\/signing\.pem: ENOENT/ },
+  { name: 'signing key is a folder', yaml: `${BASE}keys:\n  signing: [/tmp]\n`, key: /keys\.signing\[0\]: \/tmp is not a file/ },
+  { name: 'signing keys not a list', yaml: `${BASE}keys:\n  signing: k.pem\n`, key: /keys\.signing: expected a list/ },
+  { name: 'sample_allowed above 1', yaml: `${BASE}log:\n  sample_allowed: 1.5\n`, key: /log\.sample_allowed: expected a number from 0 to 1, got 1\.5/ },
+  { name: 'sample_allowed not a number', yaml: `${BASE}log:\n  sample_allowed: "10%"\n`, key: /log\.sample_allowed: expected a number/ },
+  { name: 'include_query not a boolean', yaml: `${BASE}log:\n  include_query: 1\n`, key: /log\.include_query: expected true or false/ },
+  { name: 'tracing without an endpoint', yaml: `${BASE}tracing:\n  service_name: gh\n`, key: /tracing\.otlp_endpoint: required when tracing is configured/ },
+  { name: 'tracing endpoint not a URL', yaml: `${BASE}tracing:\n  otlp_endpoint: collector:4318\n`, key: /tracing\.otlp_endpoint: expected an http\(s\) URL/ },
+  { name: 'tracing sample ratio negative', yaml: `${BASE}tracing:\n  otlp_endpoint: http://c:4318/v1/traces\n  sample_ratio: -1\n`, key: /tracing\.sample_ratio: expected a number from 0 to 1/ },
+  { name: 'unknown tracing key', yaml: `${BASE}tracing:\n  otlp_endpoint: http://c:4318/v1/traces\n  exporter: grpc\n`, key: /tracing\.exporter: unknown key/ },
   { name: 'identity header with upper case', yaml: `${BASE}headers:\n  user: X-User\n`, key: /headers\.user: expected a lower-case HTTP header name/ },
 ];
 
@@ -50,6 +61,9 @@ test('defaults are filled, paths resolved against the config folder, and the res
   assert.equal(config.policy.bundle, '/etc/gatehouse/b.tar.gz');
   assert.ok(Object.isFrozen(config) && Object.isFrozen(config.grpc));
   assert.equal(config.identity, undefined, 'no identity section: everyone is anonymous');
+  assert.equal(config.log.sample_allowed, 1, 'every allowed decision is logged by default');
+  assert.equal(config.log.include_query, false);
+  assert.equal(config.tracing, undefined, 'no tracing section: tracing is off');
 });
 
 test('secrets are read from files and environment variables at start', () => {

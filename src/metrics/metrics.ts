@@ -1,0 +1,98 @@
+/**
+ * Gatehouse's Prometheus metrics, on a registry of their own (never prom-client's global one,
+ * so two Gatehouses in one process — tests — or an embedding application never collide).
+ * docs/operations.md lists what each one counts.
+ *
+ * Label cardinality is bounded: `route` comes only from Envoy's `context_extensions.route`
+ * (operator-defined, never from the request) and is capped at {@link MAX_ROUTES} distinct
+ * values; `code` only takes documented error codes; `status` only HTTP statuses Envoy accepts.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ERROR_CODES } from '../errors/codes.js';
+
+/** Distinct `route` label values kept; later routes are counted under {@link OTHER_ROUTE}. */
+export const MAX_ROUTES = 100;
+/** The `route` label of routes beyond {@link MAX_ROUTES}. */
+export const OTHER_ROUTE = '_other';
+/** Longest `route` label value kept; longer ones are cut. */
+const MAX_ROUTE_LENGTH = 64;
+const MAX_REVISION_LENGTH = 128;
+
+/** Check latency buckets, in seconds: 50 µs to 1 s. */
+export const CHECK_BUCKETS: readonly number[] = Object.freeze([
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+]);
+
+/** The metric set. */
+export interface Metrics {
+  readonly registry: Registry;
+  /** Seconds from receiving a CheckRequest to having its response. */
+  readonly checkDuration: Histogram;
+  /** Checks answered, by result (allowed, denied, error), HTTP status and route. */
+  readonly decisions: Counter<'result' | 'status' | 'route'>;
+  /** Seconds spent in the policy's wasm evaluation. */
+  readonly policyEvalDuration: Histogram;
+  /** Policy load attempts (start, file change, SIGHUP), by result (success, failure). */
+  readonly policyReloads: Counter<'result'>;
+  /** 1 for the revision serving now. */
+  readonly policyRevision: Gauge<'revision'>;
+  /** Sign-ins by stage (started, completed, failed) and reason. */
+  readonly signIns: Counter<'stage' | 'reason'>;
+  /** Session renewals with the refresh token, by result. */
+  readonly sessionRefreshes: Counter<'result'>;
+  /** Bearer verifications' key lookups against the IdP's JWKS, by result (see docs). */
+  readonly jwksFetches: Counter<'result'>;
+  /** Coded errors seen on the Check path, by code. */
+  readonly errors: Counter<'code'>;
+  /** The bounded `route` label for a route name. */
+  routeLabel(route: string | undefined): string;
+  /** Record the revision now serving. */
+  setRevision(revision: string): void;
+  /** Count a coded error (unknown codes count as ERR_INTERNAL). */
+  countError(code: string): void;
+}
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
+
+/**
+ * Create the metric set on a fresh registry, with prom-client's default process metrics.
+ *
+ * @example
+ *   const metrics = createMetrics();
+ *   res.end(await metrics.registry.metrics());
+ */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const routes = new Set<string>();
+  const policyRevision = new Gauge({ name: 'gatehouse_policy_revision_info', help: 'The policy revision serving now (value 1).', labelNames: ['revision'] as const, registers });
+  const errors = new Counter({ name: 'gatehouse_errors_total', help: 'Coded errors on the Check path (failed Checks and refused credentials), by code.', labelNames: ['code'] as const, registers });
+  return {
+    registry,
+    checkDuration: new Histogram({ name: 'gatehouse_check_duration_seconds', help: 'Time to answer one Check, from request to response.', buckets: [...CHECK_BUCKETS], registers }),
+    decisions: new Counter({ name: 'gatehouse_decisions_total', help: 'Checks answered, by result (allowed, denied, error), HTTP status returned and route.', labelNames: ['result', 'status', 'route'] as const, registers }),
+    policyEvalDuration: new Histogram({ name: 'gatehouse_policy_eval_duration_seconds', help: 'Time spent evaluating the policy for one Check.', buckets: [...CHECK_BUCKETS], registers }),
+    policyReloads: new Counter({ name: 'gatehouse_policy_reloads_total', help: 'Policy load attempts (start, file change, SIGHUP), by result.', labelNames: ['result'] as const, registers }),
+    policyRevision,
+    signIns: new Counter({ name: 'gatehouse_sign_ins_total', help: 'Sign-ins by stage (started, completed, failed) and reason.', labelNames: ['stage', 'reason'] as const, registers }),
+    sessionRefreshes: new Counter({ name: 'gatehouse_session_refreshes_total', help: 'Expired sessions renewed with their refresh token, by result.', labelNames: ['result'] as const, registers }),
+    jwksFetches: new Counter({ name: 'gatehouse_jwks_fetches_total', help: "Bearer verifications' key lookups in the identity provider's JWKS, by result.", labelNames: ['result'] as const, registers }),
+    errors,
+    routeLabel(route) {
+      if (route === undefined || route === '') return '';
+      const label = route.length > MAX_ROUTE_LENGTH ? route.slice(0, MAX_ROUTE_LENGTH) : route;
+      if (routes.has(label)) return label;
+      if (routes.size >= MAX_ROUTES) return OTHER_ROUTE;
+      routes.add(label);
+      return label;
+    },
+    setRevision(revision) {
+      policyRevision.reset();
+      policyRevision.set({ revision: revision.slice(0, MAX_REVISION_LENGTH) }, 1);
+    },
+    countError(code) {
+      errors.inc({ code: KNOWN_CODES.has(code) ? code : 'ERR_INTERNAL' });
+    },
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * The `gatehouse` binary as operators run it: `check` (the policy author's debugger, with an
+ * optional simulated identity), start failures that name the key and exit non-zero, and SIGHUP.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { freePort } from '../../support/ports.js';
+import { repoPath } from '../../support/paths.js';
+import { findTool } from '../../support/tools.js';
+import { configDoc, get, policyDir, until, writeConfig } from './support.js';
+
+const opa = findTool('opa');
+const skip = opa === undefined && 'opa not found';
+const MAIN = repoPath('dist', 'src', 'cli', 'main.js');
+
+const POLICY = `package envoy.authz
+
+import rego.v1
+
+default allow := {"allowed": false, "reasons": ["engineering only"]}
+
+allow := {"allowed": true, "reasons": [sprintf("%s is in engineering", [input.identity.sub])]} if {
+	input.identity.authenticated
+	"engineering" in input.identity.groups
+}
+`;
+
+// The printed report is untyped JSON; `any` at this one test boundary keeps the assertions readable.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Report = Record<string, any>;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], options: { onSpawn?: (child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GATEHOUSE_CONFIG: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    options.onSpawn?.(child);
+  });
+}
+
+function file(name: string, content: unknown): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'gatehouse-cli-')), name);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+test('gatehouse check: anonymous deny, then the same request allowed for a simulated identity', { skip }, async () => {
+  const config = writeConfig(configDoc(policyDir(POLICY), opa!));
+  const request = file('request.json', { method: 'GET', url: 'https://app.example.com/reports?q=1', headers: { accept: 'application/json' } });
+
+  const anonymous = await run(['check', '--config', config, '--request', request]);
+  assert.equal(anonymous.code, 1, anonymous.stderr);
+  const denied = JSON.parse(anonymous.stdout) as Report;
+  assert.equal(denied['simulated_identity'], false);
+  assert.deepEqual(denied['input']['identity'], { authenticated: false });
+  assert.deepEqual(denied['input']['parsed_query'], { q: ['1'] });
+  assert.equal(denied['decision']['allowed'], false);
+  assert.deepEqual(denied['reasons'], ['engineering only']);
+  assert.equal(denied['response']['deniedResponse']['status']['code'], 'Forbidden');
+
+  const identity = file('identity.json', { sub: 'alice', email: 'alice@example.com', groups: ['engineering'], department: 'r&d' });
+  const signedIn = await run(['check', '--config', config, '--request', request, '--identity', identity]);
+  assert.equal(signedIn.code, 0, signedIn.stderr);
+  const allowed = JSON.parse(signedIn.stdout) as Report;
+  assert.equal(allowed['simulated_identity'], true);
+  assert.equal(allowed['input']['identity']['method'], 'session');
+  assert.equal(allowed['input']['identity']['session_id'], 'simulated');
+  assert.equal(allowed['input']['identity']['claims']['department'], 'r&d');
+  assert.deepEqual(allowed['reasons'], ['alice is in engineering']);
+  const headers = (allowed['response']['okResponse']['headers'] as { header: { key: string; value: string } }[]).map((h) => [h.header.key, h.header.value]);
+  assert.deepEqual(headers.find(([k]) => k === 'x-gatehouse-user'), ['x-gatehouse-user', 'alice'], 'the upstream would be told who');
+});
+
+test('gatehouse check reads a CheckRequest as Envoy sends it', { skip }, async () => {
+  const config = writeConfig(configDoc(policyDir(POLICY), opa!));
+  const request = file('check-request.json', {
+    attributes: { request: { http: { method: 'POST', host: 'api.example.com', path: '/items', headers: { ':authority': 'api.example.com', 'content-type': 'application/json' }, body: '{"a":1}' } } },
+  });
+  const result = await run(['check', '--config', config, '--request', request]);
+  assert.equal(result.code, 1, result.stderr);
+  const report = JSON.parse(result.stdout) as Report;
+  assert.deepEqual(report['input']['parsed_body'], { a: 1 });
+  assert.equal(report['input']['attributes']['request']['http']['method'], 'POST');
+});
+
+const START_FAILURES: { name: string; doc: (dir: string) => Record<string, unknown>; key: RegExp }[] = [
+  { name: 'a signing key file that does not exist', doc: (dir) => configDoc(dir, opa ?? 'opa', { keys: { signing: ['/nonexistent/signing.pem'] } }), key: /keys\.signing\[0\]: cannot read \/nonexistent\/signing\.pem: ENOENT/ },
+  { name: 'an entrypoint the policy does not have', doc: (dir) => configDoc(dir, opa ?? 'opa', { policy: { dir, opa, entrypoint: 'envoy/authz/missing' } }), key: /ERR_POLICY_ENTRYPOINT: policy\.entrypoint: / },
+  { name: 'an unknown key', doc: (dir) => ({ ...configDoc(dir, opa ?? 'opa'), metrcs: {} }), key: /metrcs: unknown key/ },
+  { name: 'a tracing endpoint that is not a URL', doc: (dir) => configDoc(dir, opa ?? 'opa', { tracing: { otlp_endpoint: 'collector:4318' } }), key: /tracing\.otlp_endpoint: expected an http\(s\) URL/ },
+];
+
+for (const c of START_FAILURES) {
+  test(`gatehouse serve refuses to start, exit 2, naming the key: ${c.name}`, { skip }, async () => {
+    const result = await run(['serve', '--config', writeConfig(c.doc(policyDir(POLICY)))]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, c.key);
+  });
+}
+
+test('SIGHUP on a running gatehouse serve applies log.level and refuses a port change, logged with the revision', { skip }, async () => {
+  const httpPort = await freePort();
+  const doc = configDoc(policyDir(POLICY), opa!, { http: { address: '127.0.0.1', port: httpPort } });
+  const config = writeConfig(doc);
+  let child: ReturnType<typeof spawn> | undefined;
+  const done = run(['serve', '--config', config], { onSpawn: (c) => (child = c) });
+  await until(async () => (await get(httpPort, '/readyz').catch(() => ({ status: 0 }))).status === 200, 15_000, 'serve ready');
+  writeConfig({ ...doc, log: { level: 'debug' }, grpc: { ...(doc['grpc'] as object), port: 1 } }, config);
+  child!.kill('SIGHUP');
+  await new Promise((r) => setTimeout(r, 800));
+  child!.kill('SIGTERM');
+  const result = await done;
+  assert.equal(result.code, 0, result.stderr);
+  const lines = result.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const reloaded = lines.find((l) => l['msg'] === 'reloaded');
+  assert.deepEqual(reloaded?.['applied'], ['log.level']);
+  assert.deepEqual(reloaded?.['refused'], ['grpc.port']);
+  assert.match(String(reloaded?.['policy_revision']), /^sha256:/);
+  const refusal = lines.find((l) => l['level'] === 'error' && Array.isArray(l['refused']));
+  assert.deepEqual(refusal?.['refused'], ['grpc.port']);
+});

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DecisionLog, loggablePath, type DecisionRecord } from '../../../src/log/decision-log.js';
+import { createLogger, redactQueryValues, REDACT_PATHS } from '../../../src/log/logger.js';
+import { LogSink } from '../../support/gatehouse.js';
+
+const TOKEN = 'eyJhbGciOiJFUzI1NiJ9.c2VjcmV0LXRva2Vu.c2ln';
+const COOKIE = 'c2Vzc2lvbi1jb29raWUtdmFsdWU';
+
+function record(overrides: Partial<DecisionRecord> = {}): DecisionRecord {
+  return {
+    request_id: 'r1', trace_id: undefined, span_id: undefined, host: 'app.example.com', method: 'GET', path: '/x', route: undefined,
+    sub: undefined, email: undefined, auth: 'anonymous', allowed: true, status: 200, reasons: undefined, policy_revision: 'rev',
+    latency_us: 12, code: undefined, identity_error: undefined, handled_by: 'policy', ...overrides,
+  };
+}
+
+/** pino writes asynchronously to the sink; wait a tick for the line. */
+const settle = () => new Promise((r) => setImmediate(r));
+
+test('declared redaction paths: tokens, cookies, codes and bodies never reach the emitted line', async () => {
+  const sink = new LogSink();
+  const log = createLogger({ level: 'debug', destination: sink });
+  const input = {
+    attributes: { request: { http: { path: '/cb?code=ONE-TIME-CODE&state=S', headers: { authorization: `Bearer ${TOKEN}`, cookie: `__Host-gatehouse=${COOKIE}`, ':path': '/cb?code=ONE-TIME-CODE&state=S', 'x-gatehouse-jwt-assertion': TOKEN, accept: 'text/html' }, body: 'password=hunter2' } } },
+    parsed_query: { code: ['ONE-TIME-CODE'], state: ['S'] },
+    parsed_body: { password: 'hunter2' },
+  };
+  new DecisionLog(log, { sampleAllowed: 1, includeQuery: false }).write(record({ input }));
+  log.info({ headers: { authorization: `Bearer ${TOKEN}`, cookie: COOKIE, 'set-cookie': COOKIE }, detail: { refresh_token: TOKEN, client_secret: 'cs' } }, 'other');
+  await settle();
+  assert.equal(sink.lines.length, 2);
+  const raw = JSON.stringify(sink.lines);
+  for (const secret of [TOKEN, COOKIE, 'ONE-TIME-CODE', 'hunter2', '"cs"']) assert.ok(!raw.includes(secret), `${secret} leaked: ${raw}`);
+  const http = (sink.lines[0]!['input'] as typeof input).attributes.request.http;
+  assert.equal(http.headers.accept, 'text/html', 'harmless headers stay');
+  assert.equal(http.path, '/cb?code=[redacted]&state=[redacted]', 'the path stays readable');
+  assert.ok(REDACT_PATHS.includes('input.parsed_query.*'));
+});
+
+test('sampling drops only allowed decisions; denies and errors are always written', async () => {
+  const sink = new LogSink();
+  const decisions = new DecisionLog(createLogger({ level: 'info', destination: sink }), { sampleAllowed: 0.25, includeQuery: false }, () => 0.5);
+  assert.equal(decisions.write(record({ request_id: 'allowed' })), false, '0.5 >= 0.25: sampled out');
+  assert.equal(decisions.write(record({ request_id: 'denied', allowed: false, status: 403 })), true);
+  assert.equal(decisions.write(record({ request_id: 'error', allowed: false, status: 500, code: 'ERR_POLICY_EVAL' }), new Error('detail')), true);
+  decisions.configure({ sampleAllowed: 0, includeQuery: false });
+  assert.equal(decisions.write(record({ request_id: 'never' })), false);
+  decisions.configure({ sampleAllowed: 1, includeQuery: false });
+  assert.equal(decisions.write(record({ request_id: 'always' })), true);
+  await settle();
+  assert.deepEqual(sink.lines.map((l) => [l['request_id'], l['level']]), [['denied', 'info'], ['error', 'warn'], ['always', 'info']]);
+});
+
+test('the logged path drops the query, or with include_query masks credential-like values', () => {
+  assert.equal(loggablePath('/a/b?code=c&page=2', false), '/a/b');
+  assert.equal(loggablePath('/a/b?code=c&page=2&access_token=t', true), '/a/b?code=[redacted]&page=2&access_token=[redacted]');
+  assert.equal(redactQueryValues('/x'), '/x');
+  assert.equal(redactQueryValues('/x?a=1&flag'), '/x?a=[redacted]&flag');
+});
