@@ -1,0 +1,4 @@
+# Benchmark scenario "noop" (Gatehouse): allow everything.
+package envoy.authz
+
+default allow := true

@@ -1,0 +1,308 @@
+/**
+ * Turn a benchmark results file into the tables, target verdicts and latency plot of
+ * docs/performance.md (between the `bench:results` markers) and bench/results/<name>.svg.
+ *
+ * Usage (regenerate the docs from a stored run): node dist/bench/report.js bench/results/latest.json
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ROOT, type LoadResult } from './lib.js';
+
+type System = 'gatehouse' | 'plugin';
+type Scenario = 'noop' | 'rbac' | 'headers';
+
+export interface CheckRun {
+  readonly rss_idle_mb: number;
+  readonly max: LoadResult;
+  readonly rates: LoadResult[];
+  readonly rss_end_mb: number;
+}
+export interface E2eRun {
+  readonly rates: LoadResult[];
+}
+export interface SoakRun {
+  readonly checks: number;
+  readonly errors: number;
+  readonly duration_s: number;
+  readonly achieved_rps: number;
+  readonly rss_start_mb: number;
+  readonly rss_middle_mb: number;
+  readonly rss_end_mb: number;
+  readonly rss_max_mb: number;
+  readonly growth_second_half_pct: number;
+  readonly cpu_ms_per_1k: number;
+  readonly halves: LoadResult[];
+  readonly series: [number, number][];
+}
+export interface Results {
+  meta: {
+    name: string;
+    date: string;
+    commit: string;
+    cpu: string;
+    cores: number;
+    loadavg_at_start: number[];
+    versions: Record<string, string>;
+    cpus: { load_generator: number; server: number };
+    settings: { quick: boolean; soak_checks: number; gatehouse_log_level: string } & Record<string, unknown>;
+  };
+  check?: Record<Scenario, Record<System, CheckRun>>;
+  e2e?: Record<System | 'envoy', E2eRun>;
+  soak?: SoakRun;
+}
+
+const START = '<!-- bench:results:start -->';
+const END = '<!-- bench:results:end -->';
+const LABEL: Record<string, string> = { gatehouse: 'Gatehouse', plugin: 'OPA-Envoy plugin', envoy: 'Envoy alone' };
+const SCENARIO_LABEL: Record<Scenario, string> = {
+  noop: 'no-op allow',
+  rbac: 'role-based (JWT claims, path + method)',
+  headers: 'role-based + header injection',
+};
+const COLOR: Record<string, string> = { gatehouse: '#1f77b4', plugin: '#d62728', envoy: '#7f7f7f' };
+
+const ms = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '–' : x < 10 ? x.toFixed(2) : x.toFixed(1));
+const int = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '–' : Math.round(x).toLocaleString('en-US'));
+const at = (rates: readonly LoadResult[], rps: number): LoadResult | undefined => rates.find((r) => r.target_rps === rps);
+/** Highest fixed rate sustained (not broken). */
+const sustained = (rates: readonly LoadResult[]): number | undefined => {
+  const ok = rates.filter((r) => r.broken !== true).map((r) => r.target_rps ?? 0);
+  return ok.length === 0 ? undefined : Math.max(...ok);
+};
+
+interface Verdict {
+  target: string;
+  result: string;
+  status: string;
+}
+
+function verdicts(r: Results): Verdict[] {
+  const out: Verdict[] = [];
+  const rbac = r.check?.rbac;
+  if (rbac !== undefined) {
+    const ratio = rbac.gatehouse.max.achieved_rps / rbac.plugin.max.achieved_rps;
+    out.push({
+      target: 'Role-based max throughput ≥ 2× the plugin (one core each)',
+      result: `${ratio.toFixed(2)}× (${int(rbac.gatehouse.max.achieved_rps)} vs ${int(rbac.plugin.max.achieved_rps)} Checks/s)`,
+      status: ratio >= 2 ? 'met' : `**missed**: ${ratio.toFixed(2)}× of 2×; Gatehouse needs ${(2 / ratio).toFixed(1)}× its throughput`,
+    });
+    const p = at(rbac.gatehouse.rates, 1000);
+    out.push({
+      target: 'Role-based p99 at 1,000 rps ≤ 1 ms (Gatehouse)',
+      result: p === undefined ? 'not reached' : `${ms(p.p99_ms)} ms${p.broken === true ? ' (rate not sustained)' : ''}`,
+      status: p === undefined ? '**missed**' : p.p99_ms <= 1 ? 'met' : `**missed** by ${ms(p.p99_ms - 1)} ms (${(p.p99_ms / 1).toFixed(1)}× the target)`,
+    });
+  }
+  const e2e = r.e2e;
+  if (e2e !== undefined) {
+    const base = at(e2e.envoy.rates, 1000);
+    const gh = at(e2e.gatehouse.rates, 1000);
+    if (base !== undefined && gh !== undefined) {
+      const added = gh.p99_ms - base.p99_ms;
+      out.push({
+        target: 'End to end at 1,000 rps: p99 added over Envoy alone ≤ 1 ms',
+        result: `+${ms(added)} ms (${ms(gh.p99_ms)} vs ${ms(base.p99_ms)} ms)`,
+        status: added <= 1 ? 'met' : `**missed** by ${ms(added - 1)} ms`,
+      });
+    }
+  }
+  const s = r.soak;
+  if (s !== undefined) {
+    out.push({
+      target: `Soak (${int(s.checks)} Checks): no errors`,
+      result: `${int(s.errors)} errors`,
+      status: s.errors === 0 ? 'met' : '**missed**',
+    });
+    out.push({
+      target: 'Soak: resident memory < 150 MB',
+      result: `max ${ms(s.rss_max_mb)} MB (start ${ms(s.rss_start_mb)}, middle ${ms(s.rss_middle_mb)}, end ${ms(s.rss_end_mb)})`,
+      status: s.rss_max_mb < 150 ? 'met' : `**missed** by ${ms(s.rss_max_mb - 150)} MB`,
+    });
+    out.push({
+      target: 'Soak: RSS growth over the second half < 10%',
+      result: `${s.growth_second_half_pct.toFixed(1)}%`,
+      status: s.growth_second_half_pct < 10 ? 'met' : `**missed** by ${(s.growth_second_half_pct - 10).toFixed(1)} points`,
+    });
+  }
+  out.push({
+    target: 'Scaling from one core to two ≥ 1.7×',
+    result: 'not measured',
+    status: '**not measurable yet**: Gatehouse has no multi-core mode (worker threads / cluster); every figure here is one core',
+  });
+  return out;
+}
+
+export function renderMarkdown(r: Results, svgPath: string): string {
+  const m = r.meta;
+  const lines: string[] = [];
+  lines.push(`Generated by \`npm run bench\` from \`bench/results/${m.name}.json\` — do not edit by hand.`, '');
+  if (m.settings.quick) {
+    lines.push('> **Quick mode** (`--quick`): short runs to validate the harness, on a machine shared with other work. These numbers are indicative only; run `npm run bench` on a quiet machine for figures to quote.', '');
+  }
+  lines.push(
+    `Run ${m.date.slice(0, 16).replace('T', ' ')} UTC, commit ${m.commit}; ${m.cores} cores (${m.cpu}), load average at start ${m.loadavg_at_start.join(' / ')}. ` +
+      `Load generators on CPU ${m.cpus.load_generator}, everything under test on CPU ${m.cpus.server} (\`taskset\`). ` +
+      `Gatehouse ${m.versions['gatehouse']} on Node ${m.versions['node']} (log level \`${m.settings.gatehouse_log_level}\`: one decision-log line per Check); ` +
+      `OPA-Envoy plugin ${m.versions['opa_envoy_plugin']} (GOMAXPROCS=1, decision logs off); Envoy ${m.versions['envoy']}; ghz ${m.versions['ghz']}; h2load ${m.versions['h2load']}.`,
+    '',
+  );
+
+  lines.push('### Targets', '', '| Target | Result | Status |', '|---|---|---|');
+  for (const v of verdicts(r)) lines.push(`| ${v.target} | ${v.result} | ${v.status} |`);
+  lines.push('');
+
+  if (r.check !== undefined) {
+    lines.push(
+      '### Check level',
+      '',
+      'Same CheckRequest to both (ghz, 50 workers over 4 HTTP/2 connections). Max = closed loop; latency at a fixed rate (ghz `--rps`); ' +
+        'CPU = server user + system time per 1,000 Checks during the closed-loop run (/proc/<pid>/stat); RSS = VmRSS idle → after the run.',
+      '',
+      '| Scenario | System | Max Checks/s | × plugin | p50 / p99 / p99.9 at 1,000 rps (ms) | Highest sustained rate | CPU ms / 1k Checks | RSS (MB) | Errors |',
+      '|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const scenario of ['noop', 'rbac', 'headers'] as const) {
+      const runs = r.check[scenario];
+      for (const system of ['gatehouse', 'plugin'] as const) {
+        const run = runs[system];
+        const p = at(run.rates, 1000);
+        const ratio = system === 'gatehouse' ? `**${(run.max.achieved_rps / runs.plugin.max.achieved_rps).toFixed(2)}×**` : '1×';
+        const errors = run.max.errors + run.rates.reduce((a, x) => a + x.errors, 0);
+        lines.push(
+          `| ${system === 'gatehouse' ? SCENARIO_LABEL[scenario] : ''} | ${LABEL[system]} | ${int(run.max.achieved_rps)} | ${ratio} | ` +
+            `${p === undefined ? '–' : `${ms(p.p50_ms)} / ${ms(p.p99_ms)} / ${ms(p.p999_ms)}`} | ${int(sustained(run.rates))} rps | ${ms(run.max.cpu_ms_per_1k)} | ` +
+            `${ms(run.rss_idle_mb)} → ${ms(run.rss_end_mb)} | ${int(errors)} |`,
+        );
+      }
+    }
+    lines.push('', '<details><summary>Every fixed rate</summary>', '', '| Scenario | System | Asked rps | Achieved | p50 | p99 | p99.9 | CPU ms/1k | Errors | |', '|---|---|---|---|---|---|---|---|---|---|');
+    for (const scenario of ['noop', 'rbac', 'headers'] as const)
+      for (const system of ['gatehouse', 'plugin'] as const)
+        for (const x of r.check[scenario][system].rates)
+          lines.push(
+            `| ${scenario} | ${LABEL[system]} | ${int(x.target_rps)} | ${int(x.achieved_rps)} | ${ms(x.p50_ms)} | ${ms(x.p99_ms)} | ${ms(x.p999_ms)} | ${ms(x.cpu_ms_per_1k)} | ${int(x.errors)} | ${x.broken === true ? 'broken' : ''} |`,
+          );
+    lines.push('', '</details>', '');
+  }
+
+  if (r.e2e !== undefined) {
+    const e = r.e2e;
+    lines.push(
+      '### End to end',
+      '',
+      'HTTP/1.1 `GET /api/items?page=2` with the bearer token (h2load, 10 connections) through Envoy (`envoy/front-proxy.yaml`, one worker) to a trivial upstream; ' +
+        'the authorizers serve the role-based policy. Latency in ms; "added" is over Envoy alone at the same rate.',
+      '',
+      '| Rate | Envoy alone p50 / p99 | + Gatehouse p50 / p99 | added p50 / p99 | + plugin p50 / p99 | added p50 / p99 | Errors (E / G / P) |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const base of e.envoy.rates) {
+      const rps = base.target_rps ?? 0;
+      const g = at(e.gatehouse.rates, rps);
+      const p = at(e.plugin.rates, rps);
+      const pair = (x: LoadResult | undefined): string => (x === undefined ? '–' : `${ms(x.p50_ms)} / ${ms(x.p99_ms)}`);
+      const added = (x: LoadResult | undefined): string => (x === undefined ? '–' : `+${ms(x.p50_ms - base.p50_ms)} / +${ms(x.p99_ms - base.p99_ms)}`);
+      lines.push(`| ${int(rps)} rps | ${pair(base)} | ${pair(g)} | **${added(g)}** | ${pair(p)} | ${added(p)} | ${int(base.errors)} / ${int(g?.errors)} / ${int(p?.errors)} |`);
+    }
+    lines.push('');
+  }
+
+  if (r.soak !== undefined) {
+    const s = r.soak;
+    lines.push(
+      '### Soak',
+      '',
+      `${int(s.checks)} Checks through Gatehouse (role-based scenario, closed loop) in ${ms(s.duration_s)} s (${int(s.achieved_rps)} Checks/s), ${int(s.errors)} errors, ${ms(s.cpu_ms_per_1k)} CPU ms per 1,000 Checks.`,
+      '',
+      '| RSS at start | middle | end | max | growth over the second half |',
+      '|---|---|---|---|---|',
+      `| ${ms(s.rss_start_mb)} MB | ${ms(s.rss_middle_mb)} MB | ${ms(s.rss_end_mb)} MB | ${ms(s.rss_max_mb)} MB | ${s.growth_second_half_pct.toFixed(1)}% |`,
+      '',
+    );
+  }
+  lines.push('### Latency against request rate', '', `![p50 (dashed) and p99 (solid) latency against request rate, per system](${svgPath})`, '');
+  return lines.join('\n');
+}
+
+/** Small multiples: p99 (solid) and p50 (dashed) against the asked rate, log latency axis. */
+export function renderSvg(r: Results): string {
+  const panels: { title: string; series: { key: string; rates: LoadResult[] }[] }[] = [];
+  if (r.check !== undefined)
+    for (const scenario of ['noop', 'rbac', 'headers'] as const)
+      panels.push({ title: `Check: ${SCENARIO_LABEL[scenario]}`, series: (['gatehouse', 'plugin'] as const).map((k) => ({ key: k, rates: r.check![scenario][k].rates })) });
+  if (r.e2e !== undefined) panels.push({ title: 'End to end through Envoy (role-based)', series: (['envoy', 'gatehouse', 'plugin'] as const).map((k) => ({ key: k, rates: r.e2e![k].rates })) });
+  const W = 440;
+  const H = 300;
+  const pad = { l: 56, r: 14, t: 30, b: 44 };
+  const cols = 2;
+  const rows = Math.ceil(panels.length / cols);
+  const out: string[] = [];
+  const width = W * cols;
+  const height = H * rows + 30;
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
+  out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
+  panels.forEach((panel, i) => {
+    const x0 = (i % cols) * W;
+    const y0 = Math.floor(i / cols) * H;
+    const pts = panel.series.flatMap((s) => s.rates);
+    const maxX = Math.max(1000, ...pts.map((p) => p.target_rps ?? 0)) * 1.05;
+    const lat = pts.flatMap((p) => [p.p50_ms, p.p99_ms]).filter((v) => v > 0 && Number.isFinite(v));
+    const lo = Math.pow(10, Math.floor(Math.log10(Math.min(0.1, ...lat))));
+    const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(1, ...lat))));
+    const px = (v: number): number => x0 + pad.l + (v / maxX) * (W - pad.l - pad.r);
+    const py = (v: number): number => y0 + H - pad.b - ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (H - pad.t - pad.b);
+    out.push(`<text x="${x0 + pad.l}" y="${y0 + 18}" font-weight="bold" font-size="12">${panel.title}</text>`);
+    for (let d = lo; d <= hi * 1.001; d *= 10) {
+      out.push(`<line x1="${px(0)}" x2="${px(maxX)}" y1="${py(d)}" y2="${py(d)}" stroke="#ddd"/>`);
+      out.push(`<text x="${px(0) - 4}" y="${py(d) + 4}" text-anchor="end">${d >= 1 ? d : d.toPrecision(1)} ms</text>`);
+    }
+    const step = maxX > 20000 ? 5000 : maxX > 8000 ? 2000 : maxX > 4000 ? 1000 : 500;
+    for (let v = 0; v <= maxX; v += step) {
+      out.push(`<line x1="${px(v)}" x2="${px(v)}" y1="${py(lo)}" y2="${py(lo) + 4}" stroke="#444"/>`);
+      out.push(`<text x="${px(v)}" y="${py(lo) + 16}" text-anchor="middle">${v >= 1000 ? `${v / 1000}k` : v}</text>`);
+    }
+    out.push(`<line x1="${px(0)}" x2="${px(maxX)}" y1="${py(lo)}" y2="${py(lo)}" stroke="#444"/><line x1="${px(0)}" x2="${px(0)}" y1="${py(lo)}" y2="${py(hi)}" stroke="#444"/>`);
+    out.push(`<text x="${px(maxX / 2)}" y="${y0 + H - 8}" text-anchor="middle">requests per second (asked)</text>`);
+    for (const s of panel.series) {
+      const sorted = [...s.rates].filter((p) => p.target_rps !== undefined).sort((a, b) => (a.target_rps ?? 0) - (b.target_rps ?? 0));
+      for (const [field, dash] of [['p99_ms', ''], ['p50_ms', ' stroke-dasharray="4 3"']] as const) {
+        const d = sorted.map((p, j) => `${j === 0 ? 'M' : 'L'}${px(p.target_rps ?? 0).toFixed(1)},${py(p[field]).toFixed(1)}`).join(' ');
+        out.push(`<path d="${d}" fill="none" stroke="${COLOR[s.key]}" stroke-width="1.8"${dash}/>`);
+        for (const p of sorted)
+          out.push(`<circle cx="${px(p.target_rps ?? 0).toFixed(1)}" cy="${py(p[field]).toFixed(1)}" r="2.6" fill="${p.broken === true ? 'white' : COLOR[s.key]}" stroke="${COLOR[s.key]}"/>`);
+      }
+    }
+  });
+  // Legend.
+  let lx = 10;
+  const ly = height - 12;
+  for (const key of ['gatehouse', 'plugin', 'envoy']) {
+    out.push(`<line x1="${lx}" x2="${lx + 22}" y1="${ly - 4}" y2="${ly - 4}" stroke="${COLOR[key]}" stroke-width="2"/><text x="${lx + 26}" y="${ly}">${LABEL[key]}</text>`);
+    lx += 150;
+  }
+  out.push(`<text x="${lx}" y="${ly}">solid p99, dashed p50; hollow point = rate not sustained</text>`);
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}
+
+/** Write bench/results/<name>.svg and, unless `docs` is false, the section of docs/performance.md. */
+export function renderAndWrite(r: Results, options: { docs: boolean }): string {
+  const svgFile = join(ROOT, 'bench', 'results', `${r.meta.name}.svg`);
+  writeFileSync(svgFile, renderSvg(r));
+  const markdown = renderMarkdown(r, `../bench/results/${r.meta.name}.svg`);
+  if (options.docs) {
+    const docFile = join(ROOT, 'docs', 'performance.md');
+    const doc = readFileSync(docFile, 'utf8');
+    const i = doc.indexOf(START);
+    const j = doc.indexOf(END);
+    if (i < 0 || j < i) throw new Error(`docs/performance.md: markers ${START} … ${END} not found`);
+    writeFileSync(docFile, `${doc.slice(0, i + START.length)}\n${markdown}\n${doc.slice(j)}`);
+  }
+  return markdown;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const file = process.argv[2] ?? join(ROOT, 'bench', 'results', 'latest.json');
+  process.stdout.write(renderAndWrite(JSON.parse(readFileSync(file, 'utf8')) as Results, { docs: true }));
+}
