@@ -65,7 +65,7 @@ const UNSAFE_VALUE = /[\u0000-\u001f\u007f]/;
  */
 export function identityHeaderMutations(options: IdentityHeaderOptions): HeaderMutations {
   const { names, identity } = options;
-  const protectedNames = new Set([names.assertion, names.user, names.email, names.groups].map(normalise));
+  const { normalised: protectedNames, lengths } = protectedOf(names);
 
   const set: [string, string][] = [];
   if (identity !== undefined) {
@@ -77,26 +77,40 @@ export function identityHeaderMutations(options: IdentityHeaderOptions): HeaderM
     put(names.email, identity.email);
     put(names.groups, identity.groups.filter((g) => !UNSAFE_VALUE.test(g)).join(','));
   }
-  const written = new Set(set.map(([name]) => name));
 
   const remove: string[] = [];
   let cookieHeader: string | undefined;
-  for (const [name, value] of Object.entries(options.requestHeaders)) {
+  for (const name in options.requestHeaders) {
+    // Lowercasing and `_` → `-` keep the length: only names of a protected length can match.
+    if (name.length === 6 && name.toLowerCase() === 'cookie') cookieHeader = options.requestHeaders[name];
+    if (!lengths.has(name.length) || !protectedNames.has(normalise(name))) continue;
     const lower = name.toLowerCase();
-    if (lower === 'cookie') cookieHeader = value;
-    if (protectedNames.has(normalise(name)) && !written.has(lower) && !remove.includes(lower)) remove.push(lower);
+    if (!set.some(([written]) => written === lower) && !remove.includes(lower)) remove.push(lower);
   }
 
   if (cookieHeader === undefined) return { set, remove };
-  const ours = new Set(options.sessionCookieNames);
+  const ours = options.sessionCookieNames;
   let dropped = false;
   const kept = removeCookies(cookieHeader, (name) => {
-    const drop = ours.has(name);
+    const drop = ours.includes(name);
     dropped ||= drop;
     return drop;
   });
   if (!dropped) return { set, remove };
   return { set, remove, cookie: kept ?? null };
+}
+
+/** The protected header names, normalised, and their lengths; computed once per names object. */
+const PROTECTED = new WeakMap<IdentityHeaderNames, { readonly normalised: ReadonlySet<string>; readonly lengths: ReadonlySet<number> }>();
+
+function protectedOf(names: IdentityHeaderNames): { readonly normalised: ReadonlySet<string>; readonly lengths: ReadonlySet<number> } {
+  let found = PROTECTED.get(names);
+  if (found === undefined) {
+    const normalised = new Set([names.assertion, names.user, names.email, names.groups].map(normalise));
+    found = { normalised, lengths: new Set([...normalised].map((n) => n.length)) };
+    PROTECTED.set(names, found);
+  }
+  return found;
 }
 
 /** Header name comparison key: lowercase, `_` read as `-`. */

@@ -158,7 +158,9 @@ async function respond(
 ): Promise<CheckOutcome> {
   const base = { input, decision, error: undefined, identity } as const;
   if (decision.allowed) {
-    const assertion = identity.authenticated ? await runtime.assertion(identity, view.host) : undefined;
+    // The credential's key only when the identity is the one it gave (not a refreshed session).
+    const credential = identity === resolved.identity ? resolved.credential : undefined;
+    const assertion = identity.authenticated ? await runtime.assertion(identity, view.host, credential) : undefined;
     const mutations = identityHeaderMutations({
       requestHeaders: view.headers,
       names: runtime.headerNames,

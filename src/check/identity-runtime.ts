@@ -32,8 +32,13 @@ export interface IdentityRuntime {
   readonly headerNames: IdentityHeaderNames;
   /** Who is asking; never throws. */
   resolve(headers: Readonly<Record<string, string>>): Promise<ResolvedIdentity>;
-  /** The signed assertion for the upstream `host`; undefined when no keys are configured. */
-  assertion(identity: AuthenticatedIdentity, host: string): Promise<string | undefined>;
+  /**
+   * The signed assertion for the upstream `host`; undefined when no keys are configured.
+   * `credential` (the resolved identity's `credential`, when the identity is exactly what that
+   * credential gave) lets the runtime reuse an assertion it signed for the same credential and
+   * host while it has more than half its lifetime left.
+   */
+  assertion(identity: AuthenticatedIdentity, host: string, credential?: string): Promise<string | undefined>;
   /** The public keys, for `/.well-known/gatehouse/jwks.json`. */
   readonly jwks: { readonly keys: readonly object[] } | undefined;
   readonly signIn: SignInFlow | undefined;

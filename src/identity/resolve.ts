@@ -17,6 +17,7 @@ import type { VerifiedSession } from '../session/types.js';
 import { SessionExpiredError } from '../session/verify.js';
 import { identityFromBearer } from './from-bearer.js';
 import { identityFromSession } from './from-session.js';
+import { credentialKey, type VerifiedCache } from './verified-cache.js';
 
 /** The session behind an identity, or the authentic-but-expired session to refresh. */
 export interface SessionResult {
@@ -34,6 +35,17 @@ export interface ResolvedIdentity {
   readonly error?: GatehouseError;
   /** The verified session (valid or expired) when the cookie decided. */
   readonly session?: SessionResult;
+  /**
+   * When a valid credential decided and caching is on: the credential's cache key (SHA-256 of
+   * the exact token, see `credentialKey`), so later stages (the assertion cache) can key on it.
+   */
+  readonly credential?: string;
+}
+
+/** Caches of successful resolutions, by credential; see `VerifiedCache`. */
+export interface ResolvedIdentityCaches {
+  readonly bearer?: VerifiedCache<ResolvedIdentity>;
+  readonly session?: VerifiedCache<ResolvedIdentity>;
 }
 
 /** Options for {@link resolveIdentity}. */
@@ -48,6 +60,11 @@ export interface ResolveIdentityOptions {
   readonly verifyBearer?: (token: string) => Promise<VerifiedClaims>;
   /** Claim (or dotted path) with bearer tokens' groups (default `groups`). */
   readonly groupsClaim?: string;
+  /**
+   * Successful resolutions, reused for the same token until its `exp` (with the cache's clock
+   * tolerance); failures always go to the verifier. Absent: every request is verified.
+   */
+  readonly cache?: ResolvedIdentityCaches;
 }
 
 /**
@@ -66,9 +83,19 @@ export async function resolveIdentity(options: ResolveIdentityOptions): Promise<
       return { identity: ANONYMOUS, source: 'bearer', error: GatehouseError.from(err, 'ERR_TOKEN_INVALID') };
     }
     if (token !== undefined) {
+      const cache = options.cache?.bearer;
+      const key = cache === undefined ? undefined : credentialKey(token);
+      if (key !== undefined) {
+        const hit = cache?.get(key);
+        if (hit !== undefined) return hit;
+      }
       try {
         const claims = await verifyBearer(token);
-        return { identity: identityFromBearer(claims, options.groupsClaim === undefined ? {} : { groupsClaim: options.groupsClaim }), source: 'bearer' };
+        const identity = identityFromBearer(claims, options.groupsClaim === undefined ? {} : { groupsClaim: options.groupsClaim });
+        if (key === undefined) return { identity, source: 'bearer' };
+        const resolved: ResolvedIdentity = Object.freeze({ identity, source: 'bearer', credential: key });
+        cache?.set(key, resolved, claims.exp);
+        return resolved;
       } catch (err) {
         return { identity: ANONYMOUS, source: 'bearer', error: GatehouseError.from(err, 'ERR_TOKEN_INVALID') };
       }
@@ -76,9 +103,19 @@ export async function resolveIdentity(options: ResolveIdentityOptions): Promise<
   }
   const cookie = parseCookieHeader(header(options.headers, 'cookie')).get(options.cookieName);
   if (cookie === undefined || cookie === '') return { identity: ANONYMOUS, source: 'none' };
+  const cache = options.cache?.session;
+  const key = cache === undefined ? undefined : credentialKey(cookie);
+  if (key !== undefined) {
+    const hit = cache?.get(key);
+    if (hit !== undefined) return hit;
+  }
   try {
     const data = await options.verifySession(cookie);
-    return { identity: identityFromSession(data), source: 'session', session: { data, expired: false } };
+    const identity = identityFromSession(data);
+    if (key === undefined) return { identity, source: 'session', session: { data, expired: false } };
+    const resolved: ResolvedIdentity = Object.freeze({ identity, source: 'session', session: Object.freeze({ data, expired: false }), credential: key });
+    cache?.set(key, resolved, data.exp);
+    return resolved;
   } catch (err) {
     if (err instanceof SessionExpiredError) return { identity: ANONYMOUS, source: 'session', error: err, session: { data: err.session, expired: true } };
     return { identity: ANONYMOUS, source: 'session', error: GatehouseError.from(err, 'ERR_SESSION_INVALID') };

@@ -15,6 +15,7 @@ import {
   file_envoy_service_auth_v3_attribute_context,
   type AttributeContext,
 } from '../gen/envoy/service/auth/v3/attribute_context_pb.js';
+import { attributesJson } from './attributes-json.js';
 import type { JsonObject } from './types.js';
 
 /**
@@ -39,11 +40,23 @@ export const DEFAULT_ATTRIBUTES_REGISTRY: Registry = createRegistry(
  * `rawBody`), fields at their default value omitted, 64-bit integers as strings, bytes as base64,
  * enums by name, timestamps in RFC 3339.
  *
+ * Written by a hand-written converter (./attributes-json.ts) that produces exactly what
+ * `toJson(AttributeContextSchema, …)` does; {@link attributesToJsonReflective} is the reference.
+ *
  * @throws {GatehouseError} `ERR_REQUEST_INVALID` when the attributes cannot be written as JSON,
  *   e.g. a `typed_filter_metadata` entry whose type is not in `registry` (the plugin's protojson
  *   fails the same way).
  */
 export function attributesToJson(attributes: AttributeContext, registry: Registry = DEFAULT_ATTRIBUTES_REGISTRY): JsonObject {
+  try {
+    return attributesJson(attributes, registry);
+  } catch (err: unknown) {
+    throw new GatehouseError('ERR_REQUEST_INVALID', { cause: err });
+  }
+}
+
+/** The reference conversion: protobuf-es `toJson` (the differential test compares against it). */
+export function attributesToJsonReflective(attributes: AttributeContext, registry: Registry = DEFAULT_ATTRIBUTES_REGISTRY): JsonObject {
   try {
     return toJson(AttributeContextSchema, attributes, { registry }) as JsonObject;
   } catch (err: unknown) {

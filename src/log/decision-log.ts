@@ -50,18 +50,29 @@ export interface DecisionLogSettings {
  * Writes decision lines. The logger's destination is asynchronous, so writing never waits on
  * stdout; sampling drops only allowed, error-free decisions.
  *
+ * A plain decision line (no `input`, no error) carries no secret by construction: its fields are
+ * identifiers, the host, the method, a path without its query (or with credential-like values
+ * masked, see {@link loggablePath}), the caller's sub and email, reasons and codes — never
+ * headers, tokens or the input. It is therefore written through a child of the logger without
+ * redaction, which is most of the cost of a pino line with wildcard redaction paths. Lines with
+ * `input` (debug level) and failure lines (they carry an error object) still go through the
+ * redacting logger.
+ *
  * @example
  *   const decisions = new DecisionLog(log, { sampleAllowed: 0.1, includeQuery: false });
- *   decisions.write(record, cause);
+ *   if (decisions.wants(allowed, failed)) decisions.write(record, cause);
  */
 export class DecisionLog {
   readonly #log: Logger;
+  /** Same destination, bindings and formatters as `#log`, without redaction (plain lines only). */
+  readonly #plain: Logger;
   readonly #random: () => number;
   #settings: DecisionLogSettings;
 
   /** @param random replaces Math.random (tests). */
   constructor(log: Logger, settings: DecisionLogSettings, random: () => number = Math.random) {
     this.#log = log;
+    this.#plain = log.child({}, { redact: { paths: [] } });
     this.#settings = settings;
     this.#random = random;
   }
@@ -81,17 +92,39 @@ export class DecisionLog {
   }
 
   /**
-   * Write one decision line: `warn` with `err` (the detail, for operators only) on failure,
-   * else `info`. Returns whether a line was written (false when sampled out).
+   * Whether a decision with this outcome is written at all (level and sampling), so the caller
+   * can skip building its record. Sampling draws here: call once per decision, then
+   * {@link write} with `sampled: true`.
    */
-  write(record: DecisionRecord, cause?: unknown): boolean {
+  wants(allowed: boolean, failed: boolean): boolean {
+    if (failed) return this.#log.isLevelEnabled('warn');
+    if (!this.#log.isLevelEnabled('info')) return false;
+    const rate = this.#settings.sampleAllowed;
+    return !(allowed && rate < 1 && (rate <= 0 || this.#random() >= rate));
+  }
+
+  /**
+   * Write one decision line: `warn` with `err` (the detail, for operators only) on failure,
+   * else `info`. Returns whether a line was written (false when sampled out). `sampled`: the
+   * caller already asked {@link wants}, which said yes.
+   */
+  write(record: DecisionRecord, cause?: unknown, sampled = false): boolean {
     if (record.code !== undefined) {
       this.#log.warn({ ...record, err: cause }, 'check failed');
       return true;
     }
-    const rate = this.#settings.sampleAllowed;
-    if (record.allowed && rate < 1 && (rate <= 0 || this.#random() >= rate)) return false;
-    this.#log.info(record, 'check');
+    if (!sampled) {
+      const rate = this.#settings.sampleAllowed;
+      if (record.allowed && rate < 1 && (rate <= 0 || this.#random() >= rate)) return false;
+    }
+    if (record.input !== undefined) {
+      this.#log.info(record, 'check');
+      return true;
+    }
+    const plain = this.#plain;
+    // A child keeps the level it was created with; follow the service logger's (SIGHUP).
+    if (plain.level !== this.#log.level) plain.level = this.#log.level;
+    plain.info(record, 'check');
     return true;
   }
 }

@@ -100,6 +100,53 @@ function importedBuiltins(policy: WasmPolicy): string[] {
   return Object.keys(map).sort();
 }
 
+/** The SDK's LoadedPolicy fields the fast evaluation path reads (public properties, untyped). */
+interface WasmPolicyInternals {
+  readonly minorVersion: number;
+  readonly mem: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  readonly dataAddr: number;
+  readonly dataHeapPtr: number;
+  readonly wasmInstance: { readonly exports: { opa_eval(reserved: number, entrypoint: number, data: number, input: number, inputLen: number, heap: number, format: number): number } };
+}
+
+const WASM_PAGE = 65_536;
+
+/**
+ * The SDK's ABI 1.2 `evaluate` without its intermediate copies: the input is stringified once and
+ * UTF-8-encoded straight into wasm memory at the data heap pointer (the SDK encodes into a new
+ * buffer, then copies it in), and the result's NUL terminator is found natively (the SDK scans
+ * byte by byte in JavaScript). Same calls into the module (`opa_eval` with the same arguments),
+ * same result. `undefined` for modules older than ABI 1.2 (the SDK's evaluate is used).
+ */
+function fastEvaluator(policy: WasmPolicy): ((input: unknown, entrypoint: number) => unknown) | undefined {
+  const p = policy as unknown as WasmPolicyInternals;
+  if (!(p.minorVersion >= 2) || typeof p.wasmInstance?.exports?.opa_eval !== 'function') return undefined;
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+  return (input, entrypoint) => {
+    const memory = p.mem;
+    const inputAddr = p.dataHeapPtr;
+    let inputLen = 0;
+    if (input) {
+      const text = JSON.stringify(input);
+      // Room for the likely size first (ASCII), then for the worst case (3 bytes per UTF-16 unit).
+      let room = memory.buffer.byteLength - inputAddr;
+      if (room < text.length) memory.grow(Math.ceil((text.length - room) / WASM_PAGE));
+      let { read, written } = encoder.encodeInto(text, new Uint8Array(memory.buffer, inputAddr));
+      if (read < text.length) {
+        room = memory.buffer.byteLength - inputAddr;
+        memory.grow(Math.ceil((text.length * 3 - room) / WASM_PAGE));
+        ({ read, written } = encoder.encodeInto(text, new Uint8Array(memory.buffer, inputAddr)));
+      }
+      inputLen = written;
+    }
+    const ret = p.wasmInstance.exports.opa_eval(0, entrypoint, p.dataAddr, inputLen === 0 ? 0 : inputAddr, inputLen, inputAddr + inputLen, 0);
+    const bytes = new Uint8Array(memory.buffer);
+    const end = bytes.indexOf(0, ret);
+    return JSON.parse(decoder.decode(bytes.subarray(ret, end < 0 ? bytes.length : end)));
+  };
+}
+
 function revisionOf(bundle: PolicyBundle): string {
   if (bundle.manifest !== undefined && bundle.manifest.revision !== '') return bundle.manifest.revision;
   const hash = createHash('sha256').update(bundle.wasm).update('\0').update(JSON.stringify(bundle.data)).digest('hex');
@@ -153,6 +200,7 @@ export async function loadPolicyFromBundle(bundle: PolicyBundle, options: Evalua
   if (Object.keys(bundle.data).length > 0) policy.setData(bundle.data);
 
   const loaded = policy;
+  const fast = fastEvaluator(policy);
   return Object.freeze({
     revision: revisionOf(bundle),
     entrypoint,
@@ -163,7 +211,7 @@ export async function loadPolicyFromBundle(bundle: PolicyBundle, options: Evalua
       ctx.begin();
       let resultSet: unknown;
       try {
-        resultSet = loaded.evaluate(input, entrypointId);
+        resultSet = fast === undefined ? loaded.evaluate(input, entrypointId) : fast(input, entrypointId);
       } catch (err) {
         throw new GatehouseError('ERR_POLICY_EVAL', { cause: evalCause(err) });
       }

@@ -1,12 +1,14 @@
 import { hkdfSync } from 'node:crypto';
 import type { Config } from '../config/types.js';
+import { AssertionCache } from '../assertion/cache.js';
 import { signAssertion } from '../assertion/sign.js';
 import { createBearerVerifier, type BearerVerifier } from '../bearer/verify.js';
 import { anonymousRuntime } from '../check/anonymous-runtime.js';
 import type { IdentityRuntime, SignInFlow } from '../check/identity-runtime.js';
 import { createSignInFlow } from '../check/sign-in-flow.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import { resolveIdentity } from '../identity/resolve.js';
+import { resolveIdentity, type ResolvedIdentity } from '../identity/resolve.js';
+import { VerifiedCache } from '../identity/verified-cache.js';
 import { loadSigningKeys } from '../keys/load.js';
 import { loadSessionSecret } from '../keys/session-secret.js';
 import type { Logger } from '../log/logger.js';
@@ -130,6 +132,18 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
   });
   const flow = observeFlow(baseFlow, metrics, tracer);
 
+  // Verified credentials and signed assertions are reused (see src/identity/verified-cache.ts and
+  // src/assertion/cache.ts): one signature verification per token, one signing per
+  // (credential, upstream host) per half assertion lifetime.
+  const tolerance = identity.clock_tolerance_seconds;
+  const cache = {
+    bearer: new VerifiedCache<ResolvedIdentity>({ clockToleranceSeconds: tolerance }),
+    session: new VerifiedCache<ResolvedIdentity>({ clockToleranceSeconds: tolerance }),
+  };
+  const assertions = new AssertionCache({ ttlSeconds: names.assertion_ttl_seconds });
+  const sign = (who: Parameters<IdentityRuntime['assertion']>[0], host: string, now?: Date) =>
+    signAssertion(ring, { issuer: names.assertion_issuer, audience: host, identity: who, ttlSeconds: names.assertion_ttl_seconds, ...(now === undefined ? {} : { now }) });
+
   const runtime: IdentityRuntime = {
     enabled: true,
     cookieName,
@@ -139,12 +153,13 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
       resolveIdentity({
         headers,
         cookieName,
-        verifySession: (token) => verifySession(ring, secret.key, token, { clockToleranceSeconds: identity.clock_tolerance_seconds }),
+        verifySession: (token) => verifySession(ring, secret.key, token, { clockToleranceSeconds: tolerance }),
         ...(verifyBearer === undefined ? {} : { verifyBearer }),
         groupsClaim: identity.groups_claim,
+        cache,
       }),
-    assertion: (who, host) =>
-      signAssertion(ring, { issuer: names.assertion_issuer, audience: host, identity: who, ttlSeconds: names.assertion_ttl_seconds }),
+    assertion: (who, host, credential) =>
+      credential === undefined ? sign(who, host) : assertions.get(credential, host, (now) => sign(who, host, now)),
     jwks: ring.jwks,
     signIn: flow,
     clearCookie: () => sessionClearCookie(cookieName),

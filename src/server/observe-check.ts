@@ -75,6 +75,8 @@ export function createCheckObserver(options: CheckObserverOptions): CheckObserve
               if (code !== undefined) span.fail(code);
               span.end();
             }
+            // Sampling and level first: a line that is not written is not built.
+            if (!decisions.wants(allowed, code !== undefined)) return;
             const { identity } = outcome;
             const record: DecisionRecord = {
               request_id: view.requestId,
@@ -97,7 +99,7 @@ export function createCheckObserver(options: CheckObserverOptions): CheckObserve
               handled_by: outcome.handledBy,
               ...(decisions.withInput && outcome.input !== undefined ? { input: outcome.input } : {}),
             };
-            decisions.write(record, outcome.error?.cause ?? outcome.error);
+            decisions.write(record, outcome.error?.cause ?? outcome.error, true);
           } catch (err) {
             // Observability must never fail a Check; a bug here is logged, the answer stands.
             log.error({ err }, 'decision log or metrics failed');
