@@ -5,7 +5,8 @@
 #   npm run bench                      full run (~30 min): check level, end to end, 1,000,000-Check soak
 #   npm run bench -- --quick           short runs to validate the harness (~5 min)
 #   npm run bench -- --soak 200000     change the soak's Check count
-#   npm run bench -- --only check      any of check,e2e,soak
+#   npm run bench -- --only check      any of check,e2e,soak,scaling
+#   npm run bench -- --only scaling --merge   rerun one stage into the stored results (others kept)
 #   npm run bench -- --profile 10      node --cpu-prof on Gatehouse (role-based scenario) for 10 s
 #
 # Results: bench/results/<name>.json (+ .svg); tables and plot in docs/performance.md.

@@ -7,31 +7,42 @@
  *   2. End to end: HTTP (h2load) through the real Envoy (envoy/front-proxy.yaml) to a trivial
  *      upstream: Envoy alone, Envoy + Gatehouse, Envoy + plugin, at fixed rates.
  *   3. Soak: N Checks (default 1,000,000) through Gatehouse; RSS at start, middle and end.
+ *   4. Scaling: Gatehouse's role-based closed-loop maximum with `workers: 1` on CPU 1, then
+ *      `workers: 2` on CPUs 0-1 (and, for the cluster's own overhead, `workers: 2` on CPU 1).
+ *      The machine has two cores and ghz needs one, so in the two-core run the load generator
+ *      shares CPU 0 with a worker: the measured ratio is a lower bound on the scaling.
  *
  * The load generators run on CPU 0, everything under test on CPU 1 (taskset). Results go to
  * bench/results/<name>.json, and the tables and plot into docs/performance.md (bench/report.ts).
  *
- * Usage: node dist/bench/run.js [--quick] [--soak N] [--name NAME] [--only check,e2e,soak]
- *                               [--log-level info] [--no-docs] [--profile SECONDS]
+ * Usage: node dist/bench/run.js [--quick] [--soak N] [--name NAME] [--only check,e2e,soak,scaling]
+ *                               [--log-level info] [--no-docs] [--profile SECONDS] [--merge]
+ *
+ * --merge: keep the stages not run from the existing bench/results/<name>.json (e.g. rerun only
+ * `--only scaling --merge`); each merged stage keeps the date and commit it was measured at.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import * as http2 from 'node:http2';
+import { fromBinary, fromJson, toBinary } from '@bufbuild/protobuf';
+import { CheckRequestSchema, CheckResponseSchema } from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { startEnvoy } from '../test/support/envoy.js';
 import { summariseProfile } from './cpuprofile-summary.js';
-import { freePort, ghz, h2load, isBroken, LOAD_CPU, round, ROOT, sampleProc, SERVER_CPU, spawnPinned, waitFor, type LoadResult } from './lib.js';
-import { renderAndWrite, type Results, type CheckRun, type E2eRun, type SoakRun } from './report.js';
-import { PLUGIN_BIN, SCENARIOS, startIdp, startSystem, SYSTEMS, writeCheckRequest, type Idp, type RunningSystem, type ScenarioName, type SystemName } from './systems.js';
+import { freePort, ghz, h2load, isBroken, LOAD_CPU, round, ROOT, run, sampleProc, SERVER_CPU, spawnPinned, waitFor, type LoadResult } from './lib.js';
+import { renderAndWrite, type Results, type CheckRun, type E2eRun, type ScalingPoint, type ScalingRun, type SoakRun } from './report.js';
+import { checkRequestJson, PLUGIN_BIN, SCENARIOS, startIdp, startSystem, SYSTEMS, writeCheckRequest, type Idp, type RunningSystem, type ScenarioName, type SystemName } from './systems.js';
 
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     soak: { type: 'string' },
     name: { type: 'string' },
-    only: { type: 'string', default: 'check,e2e,soak' },
+    only: { type: 'string', default: 'check,e2e,soak,scaling' },
+    merge: { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'info' },
     'no-docs': { type: 'boolean', default: false },
     profile: { type: 'string' },
@@ -225,6 +236,194 @@ async function soak(idp: Idp): Promise<SoakRun> {
   }
 }
 
+/** CPU time and RSS summed over a process and its descendants (a cluster primary and its workers). */
+function sampleTree(pid: number): { cpuMs: number; rssMb: number; processes: number } {
+  let cpuMs = 0;
+  let rssMb = 0;
+  let processes = 0;
+  const visit = (p: number): void => {
+    try {
+      const s = sampleProc(p);
+      cpuMs += s.cpuMs;
+      rssMb += s.rssMb;
+      processes++;
+      for (const task of readdirSync(`/proc/${p}/task`)) {
+        for (const child of readFileSync(`/proc/${p}/task/${task}/children`, 'utf8').trim().split(/\s+/)) if (child !== '') visit(Number(child));
+      }
+    } catch {
+      // exited meanwhile
+    }
+  };
+  visit(pid);
+  return { cpuMs, rssMb, processes };
+}
+
+/** Busy jiffies and total jiffies per CPU, from /proc/stat. */
+function cpuTimes(): Map<string, { busy: number; total: number }> {
+  const out = new Map<string, { busy: number; total: number }>();
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const m = /^(cpu\d+)\s+(.*)$/.exec(line);
+    if (m === null) continue;
+    const f = m[2]!.split(/\s+/).map(Number);
+    const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    out.set(m[1]!, { busy: total - idle, total });
+  }
+  return out;
+}
+
+/**
+ * Role-based closed-loop maximum with one worker on the server CPU, two workers on both CPUs
+ * (ghz stays on CPU 0, sharing it with a worker: a lower bound), and two workers on the server
+ * CPU alone (what the cluster itself costs when it cannot use another core).
+ */
+async function scaling(idp: Idp): Promise<ScalingRun> {
+  const dataFile = writeCheckRequest(scratch, 'rbac', idp.token);
+  const bodyFile = writeGrpcBody(idp.token);
+  const both = `${LOAD_CPU},${SERVER_CPU}`;
+  const runs: { key: 'one_core' | 'two_cores' | 'two_workers_one_core'; workers: number; cpus: string }[] = [
+    { key: 'one_core', workers: 1, cpus: String(SERVER_CPU) },
+    { key: 'two_cores', workers: 2, cpus: both },
+    { key: 'two_workers_one_core', workers: 2, cpus: String(SERVER_CPU) },
+  ];
+  const points = {} as Record<(typeof runs)[number]['key'], ScalingPoint>;
+  for (const { key, workers, cpus } of runs) {
+    log(`scaling: workers ${workers} on CPU ${cpus}: starting`);
+    const system = await startSystem('gatehouse', 'rbac', { idp, dir: scratch, logLevel: settings.gatehouse_log_level, workers, cpus });
+    try {
+      const base = { port: system.port, dataFile, concurrency: settings.concurrency, connections: settings.connections };
+      await ghz({ ...base, seconds: settings.warmup_s });
+      const before = sampleTree(system.process.pid);
+      const cpuBefore = cpuTimes();
+      const t0 = Date.now();
+      const max = await ghz({ ...base, seconds: settings.max_s });
+      const wallMs = Date.now() - t0;
+      const after = sampleTree(system.process.pid);
+      const cpuAfter = cpuTimes();
+      const busy: Record<string, number> = {};
+      for (const [cpu, a] of cpuAfter) {
+        const b = cpuBefore.get(cpu);
+        if (b !== undefined && a.total > b.total) busy[cpu] = round((a.busy - b.busy) / (a.total - b.total), 2);
+      }
+      const serverMs = after.cpuMs - before.cpuMs;
+      // The same load from h2load (raw HTTP/2 gRPC frames; far cheaper per request than ghz).
+      const h2 = await h2loadGrpc(system.port, bodyFile, system.process.pid);
+      points[key] = {
+        workers,
+        cpus,
+        processes: after.processes,
+        max,
+        server_cores_used: round(serverMs / wallMs, 2),
+        cpu_ms_per_1k: round((serverMs / Math.max(1, max.requests)) * 1000, 1),
+        rss_mb: round(after.rssMb, 1),
+        cpu_busy: busy,
+        h2load: h2,
+      };
+      log(`  ghz ${fmt(max)}; Gatehouse used ${points[key].server_cores_used} cores (${after.processes} processes), CPU busy ${JSON.stringify(busy)}`);
+      log(`  h2load closed loop: ${h2.achieved_rps} rps, mean ${h2.mean_ms} ms, errors ${h2.errors}; Gatehouse used ${h2.server_cores_used} cores, CPU busy ${JSON.stringify(h2.cpu_busy)}`);
+    } finally {
+      await system.process.stop(15_000);
+    }
+  }
+  const ratio = round(points.two_cores.max.achieved_rps / points.one_core.max.achieved_rps, 2);
+  const h2Ratio = round(points.two_cores.h2load.achieved_rps / points.one_core.h2load.achieved_rps, 2);
+  log(`scaling: ${ratio}× with ghz, ${h2Ratio}× with h2load, from one core to two (lower bounds: the load generator shares CPU ${LOAD_CPU})`);
+  return { measured: { date: new Date().toISOString(), commit: commitNow(), quick }, ratio, h2load_ratio: h2Ratio, ...points };
+}
+
+/** The rbac CheckRequest as a gRPC unary request body (5-byte length prefix + protobuf), for h2load. */
+function writeGrpcBody(token: string): string {
+  const message = toBinary(CheckRequestSchema, fromJson(CheckRequestSchema, checkRequestJson('rbac', token)));
+  const body = Buffer.alloc(5 + message.length);
+  body.writeUInt32BE(message.length, 1);
+  body.set(message, 5);
+  const file = join(scratch, 'check-rbac.grpc');
+  writeFileSync(file, body);
+  return file;
+}
+
+/** One gRPC Check over raw HTTP/2 with `body`: true when grpc-status is 0 and Envoy would allow. */
+function grpcProbe(port: number, body: Buffer): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.once('error', reject);
+    const req = session.request({ ':method': 'POST', ':path': CHECK_PATH, 'content-type': 'application/grpc', te: 'trailers' });
+    const chunks: Buffer[] = [];
+    let status: string | undefined;
+    req.on('trailers', (t) => (status = String(t['grpc-status'])));
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.once('error', reject);
+    req.on('end', () => {
+      session.close();
+      const data = Buffer.concat(chunks);
+      if (status !== '0' || data.length < 5) return resolve(false);
+      const response = fromBinary(CheckResponseSchema, data.subarray(5, 5 + data.readUInt32BE(1)));
+      resolve((response.status?.code ?? 0) === 0 && response.httpResponse.case !== 'deniedResponse');
+    });
+    req.end(body);
+  });
+}
+
+const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
+
+/**
+ * Closed-loop h2load on the load CPU with the same shape as ghz (4 connections, ~50 streams in
+ * flight). h2load sees HTTP statuses, not grpc-status, so a probe proves the body is a Check
+ * Gatehouse allows, before and after.
+ */
+async function h2loadGrpc(port: number, bodyFile: string, pid: number): Promise<ScalingPoint['h2load']> {
+  const body = readFileSync(bodyFile);
+  if (!(await grpcProbe(port, body))) throw new Error('h2load body: the probe Check was not allowed with grpc-status 0');
+  const streams = Math.ceil(settings.concurrency / settings.connections);
+  const args = ['-c', String(settings.connections), '-m', String(streams), '-D', String(settings.max_s), '-d', bodyFile,
+    '-H', 'content-type: application/grpc', '-H', 'te: trailers', `http://127.0.0.1:${port}${CHECK_PATH}`];
+  const before = sampleTree(pid);
+  const cpuBefore = cpuTimes();
+  const t0 = Date.now();
+  const summary = await run('h2load', args, { cpu: LOAD_CPU });
+  const wallMs = Date.now() - t0;
+  const after = sampleTree(pid);
+  const cpuAfter = cpuTimes();
+  const busy: Record<string, number> = {};
+  for (const [cpu, a] of cpuAfter) {
+    const b = cpuBefore.get(cpu);
+    if (b !== undefined && a.total > b.total) busy[cpu] = round((a.busy - b.busy) / (a.total - b.total), 2);
+  }
+  if (!(await grpcProbe(port, body))) throw new Error('h2load: Gatehouse stopped allowing the probe Check after the run');
+  const rate = Number(/finished in [\d.]+\w*, ([\d.]+) req\/s/.exec(summary)?.[1] ?? NaN);
+  const req = /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(summary);
+  const mean = /time for request:\s+\S+\s+\S+\s+(\S+)/.exec(summary)?.[1] ?? '';
+  const meanMs = mean.endsWith('us') ? Number(mean.slice(0, -2)) / 1000 : mean.endsWith('ms') ? Number(mean.slice(0, -2)) : Number(mean.slice(0, -1)) * 1000;
+  return {
+    achieved_rps: Math.round(rate),
+    requests: Number(req?.[2] ?? 0),
+    errors: Number(req?.[4] ?? 0) + Number(req?.[5] ?? 0) + Number(req?.[6] ?? 0),
+    mean_ms: round(meanMs, 2),
+    server_cores_used: round((after.cpuMs - before.cpuMs) / wallMs, 2),
+    cpu_busy: busy,
+  };
+}
+
+function commitNow(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+    return head + (dirty ? ' (modified)' : '');
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** `--merge`: fill the stages this run did not measure from the stored results (and their meta). */
+function mergeInto(results: Results, stored: Results): void {
+  if (results.check === undefined && stored.check !== undefined) results.check = stored.check;
+  if (results.e2e === undefined && stored.e2e !== undefined) results.e2e = stored.e2e;
+  if (results.soak === undefined && stored.soak !== undefined) results.soak = stored.soak;
+  if (results.scaling === undefined && stored.scaling !== undefined) results.scaling = stored.scaling;
+  // The header describes the check / e2e / soak run it came from; the scaling section carries its own date.
+  if (!stages.has('check') && !stages.has('e2e') && !stages.has('soak')) results.meta = stored.meta;
+}
+
 /** Gatehouse under the rbac scenario with `node --cpu-prof`, closed loop for `seconds`. */
 async function profile(idp: Idp, seconds: number): Promise<void> {
   const dir = join(resultsDir, 'profile');
@@ -297,7 +496,9 @@ async function main(): Promise<void> {
     if (stages.has('check')) results.check = await checkLevel(idp);
     if (stages.has('e2e')) results.e2e = await endToEnd(idp);
     if (stages.has('soak')) results.soak = await soak(idp);
+    if (stages.has('scaling')) results.scaling = await scaling(idp);
     const file = join(resultsDir, `${name}.json`);
+    if (args.merge && existsSync(file)) mergeInto(results, JSON.parse(readFileSync(file, 'utf8')) as Results);
     writeFileSync(file, `${JSON.stringify(results, null, 1)}\n`);
     log(`results: ${file}`);
     const markdown = renderAndWrite(results, { docs: !args['no-docs'] });

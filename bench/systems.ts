@@ -129,6 +129,10 @@ export interface StartOptions {
   readonly logLevel: string;
   /** Extra node flags for Gatehouse (e.g. --cpu-prof). */
   readonly nodeFlags?: readonly string[];
+  /** Gatehouse's `workers` (default 1: one process, as every scenario but scaling runs it). */
+  readonly workers?: number;
+  /** The CPUs Gatehouse may use, as `taskset -c` takes them (default: the server CPU alone). */
+  readonly cpus?: string;
 }
 
 let started = 0;
@@ -152,10 +156,18 @@ export async function startSystem(name: SystemName, scenario: ScenarioName, opti
       keys: { signing: [join(dir, 'keys', 'signing-key.pem')] },
       session: { secret: { file: join(dir, 'keys', 'session-secret') } },
       log: { level: options.logLevel },
+      workers: options.workers ?? 1,
     };
     const configFile = join(dir, 'config.yaml');
     writeFileSync(configFile, stringify(config));
-    proc = spawnPinned(SERVER_CPU, process.execPath, [...(options.nodeFlags ?? []), cli, 'serve', '--config', configFile]);
+    const argv = [...(options.nodeFlags ?? []), cli, 'serve', '--config', configFile];
+    // Another CPU set: taskset (pinned to the server CPU) execs a second taskset that widens the
+    // mask and execs node, so the pid is still Gatehouse's (the primary, with workers > 1);
+    // cluster workers inherit the mask.
+    proc =
+      options.cpus === undefined || options.cpus === String(SERVER_CPU)
+        ? spawnPinned(SERVER_CPU, process.execPath, argv)
+        : spawnPinned(SERVER_CPU, 'taskset', ['-c', options.cpus, process.execPath, ...argv]);
   } else {
     const data = { bench: { jwks: JSON.stringify(options.idp.jwks), issuer: options.idp.issuer, audience: CLIENT_ID } };
     const dataFile = join(dir, 'data.json');

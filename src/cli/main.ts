@@ -1,7 +1,9 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
 import { mkdir, readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { toJson } from '@bufbuild/protobuf';
+import { pino } from 'pino';
 import { anonymousRuntime } from '../check/anonymous-runtime.js';
 import { createCheckHandler } from '../check/handle.js';
 import { loadConfig } from '../config/load.js';
@@ -9,6 +11,9 @@ import { CheckResponseSchema } from '../gen/envoy/service/auth/v3/external_auth_
 import { generateKeyFiles } from '../keys/generate.js';
 import { createLogger } from '../log/logger.js';
 import { PolicyEngine } from '../policy/engine.js';
+import { runPrimary } from '../server/cluster.js';
+import { resolveWorkers } from '../server/cluster-ipc.js';
+import { runWorker } from '../server/cluster-worker.js';
 import { startGatehouse } from '../server/start.js';
 import type { IdentityRuntime } from '../check/identity-runtime.js';
 import { parseIdentityFile } from './identity-file.js';
@@ -55,25 +60,23 @@ async function main(argv: string[]): Promise<number> {
 async function serve(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true });
   const config = await loadConfig(values.config);
-  const log = createLogger({ level: config.log.level });
   const configFile = values.config ?? process.env['GATEHOUSE_CONFIG'];
-  const gatehouse = await startGatehouse(config, log, configFile === undefined ? {} : { configFile });
-
-  process.on('SIGHUP', () => {
-    log.info({ signal: 'SIGHUP' }, 'reloading');
-    void gatehouse.reload();
+  const workers = resolveWorkers(config.workers);
+  // In a cluster every process writes to the same stdout: each write stays within PIPE_BUF
+  // (4096 bytes, whole lines) so the kernel never interleaves two processes' lines, and a
+  // quiet worker's lines still appear within a second. Every line says which process wrote it.
+  const clustered = cluster.isWorker || workers > 1;
+  const base = createLogger({
+    level: config.log.level,
+    ...(clustered ? { destination: pino.destination({ dest: 1, sync: false, minLength: 2048, maxWrite: 4096, periodicFlush: 1000 }) } : {}),
   });
-  const stop = (signal: string) => {
-    log.info({ signal }, 'shutting down');
-    void gatehouse.stop().then(() => {
-      log.flush();
-      process.exit(0);
-    });
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
-  // The Check path never throws; anything reaching here is a bug. Exit so the supervisor
-  // restarts us: while we are down Envoy denies (failure_mode_allow: false), so this fails closed.
+  const log = cluster.isWorker
+    ? base.child({ pid: process.pid, worker: cluster.worker?.id })
+    : workers > 1
+      ? base.child({ pid: process.pid, role: 'primary' })
+      : base;
+  // The Check path never throws; anything reaching here is a bug. Exit so the supervisor (or the
+  // cluster primary) restarts us: while we are down Envoy denies (failure_mode_allow: false).
   process.on('uncaughtException', (err) => {
     log.fatal({ err }, 'uncaught exception');
     log.flush();
@@ -84,6 +87,38 @@ async function serve(args: string[]): Promise<number> {
     log.flush();
     process.exit(70);
   });
+  const exit = (code: number): never => {
+    log.flush();
+    process.exit(code);
+  };
+
+  if (cluster.isWorker) {
+    // A worker's IPC channel keeps it alive: a failed start must exit explicitly (the primary
+    // sees the status and fails the cluster's start, or restarts the worker later on).
+    exit(await runWorker({ config, log, configFile }).catch(reportFailure));
+  }
+  if (workers > 1) {
+    const code = await runPrimary({ config, log, workers, configFile }).catch((err: unknown) => {
+      // The primary's own start failures (keys, HTTP port) are reported like a single process's.
+      if ((err as { exitCode?: number }).exitCode === undefined) throw err;
+      log.fatal({ err }, 'cluster start failed');
+      // Exit as the failing worker did (2: configuration), after it printed why.
+      return (err as { exitCode?: number }).exitCode ?? 1;
+    });
+    exit(code);
+  }
+
+  const gatehouse = await startGatehouse(config, log, configFile === undefined ? {} : { configFile });
+  process.on('SIGHUP', () => {
+    log.info({ signal: 'SIGHUP' }, 'reloading');
+    void gatehouse.reload();
+  });
+  const stop = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    void gatehouse.stop().then(() => exit(0));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
   return new Promise<number>(() => {
     // Runs until a signal.
   });
@@ -159,15 +194,19 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Print why a command failed; the exit status: 2 the configuration is wrong (its message names the key), 1 anything else. */
+function reportFailure(err: unknown): number {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: string }).code;
+  process.stderr.write(`gatehouse: ${code ? `${code}: ` : ''}${message}\n`);
+  return code !== undefined && CONFIG_CODES.has(code) ? 2 : 1;
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     if (code !== 0 || process.argv[2] !== 'serve') process.exitCode = code;
   },
   (err: unknown) => {
-    const message = err instanceof Error ? err.message : String(err);
-    const code = (err as { code?: string }).code;
-    process.stderr.write(`gatehouse: ${code ? `${code}: ` : ''}${message}\n`);
-    // 2: the configuration is wrong (its message names the key); 1: anything else.
-    process.exitCode = code !== undefined && CONFIG_CODES.has(code) ? 2 : 1;
+    process.exitCode = reportFailure(err);
   },
 );

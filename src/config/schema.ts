@@ -121,6 +121,10 @@ export const SCHEMA = {
         opa: { type: 'string', default: 'opa', doc: 'The `opa` binary used to compile `dir` (a path, or a name looked up on PATH).' },
       },
     },
+    workers: {
+      type: 'integer', default: 1, min: 0, max: 256,
+      doc: 'Check server processes: 1 serves from this process; N > 1 forks N workers (node:cluster) sharing the gRPC port, with health, readiness and metrics answered by the primary; 0 means one per available CPU. Needs a restart to change.',
+    },
     development: {
       type: 'boolean', default: false,
       doc: 'Development mode: allows a generated signing key and session secret (sessions do not survive a restart) and an http:// identity provider on loopback. Never in production.',

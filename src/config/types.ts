@@ -19,6 +19,8 @@ export interface Config {
     readonly watch: boolean;
     readonly opa: string;
   };
+  /** Check server processes: 1 = this process only; N > 1 = a node:cluster of N workers; 0 = one per CPU. */
+  readonly workers: number;
   readonly development: boolean;
   readonly identity?: {
     readonly issuer?: string;

@@ -196,6 +196,11 @@ function checkCrossField(config: Config, problems: string[]): void {
     if (identity.issuer?.startsWith('http://') === true && !config.development) {
       problems.push('identity.issuer: http:// is allowed only in development mode (development: true); use https');
     }
+    if (config.workers !== 1 && (config.keys.signing.length === 0 || config.session.secret === undefined)) {
+      // Each worker would generate its own key and secret: a session signed by one worker would
+      // be refused by the next. Generated keys are per process, so a cluster needs real ones.
+      problems.push('workers: more than one worker needs keys.signing and session.secret set (generated development keys differ per worker); run `gatehouse keygen`');
+    }
     if (!config.development) {
       if (config.keys.signing.length === 0) problems.push('keys.signing: required (generated keys are allowed only in development mode)');
       if (config.session.secret === undefined) problems.push('session.secret: required (a generated secret is allowed only in development mode)');

@@ -1,14 +1,25 @@
 import * as http from 'node:http';
-import type { Registry } from 'prom-client';
 import type { ReadinessReport } from '../server/readiness.js';
+
+/**
+ * Where `/metrics` comes from: a prom-client Registry, or (a cluster primary) anything that
+ * renders the Prometheus text on demand, e.g. the workers' registries aggregated.
+ */
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
+/** Readiness as `/readyz` reports it; a cluster primary adds how many workers are ready. */
+export type HttpReadiness = ReadinessReport & { readonly workers?: { readonly total: number; readonly ready: number } };
 
 export interface HttpListenerOptions {
   readonly address: string;
   readonly port: number;
   /** Readiness now: a policy is loaded, the IdP discovered (when configured), not draining. */
-  readonly readiness: () => ReadinessReport;
+  readonly readiness: () => HttpReadiness;
   /** Served at `/metrics` in the Prometheus text format. */
-  readonly metrics?: Registry | undefined;
+  readonly metrics?: MetricsSource | undefined;
   /** Gatehouse's public keys, served at `/.well-known/gatehouse/jwks.json` when identity is on. */
   readonly jwks?: { readonly keys: readonly object[] } | undefined;
 }
@@ -46,7 +57,7 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
         return;
       case '/readyz': {
         const report = options.readiness();
-        send(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', policy: report.policy, identity_provider: report.identity_provider, draining: report.draining });
+        send(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', policy: report.policy, identity_provider: report.identity_provider, draining: report.draining, ...(report.workers === undefined ? {} : { workers: report.workers }) });
         return;
       }
       case '/metrics': {

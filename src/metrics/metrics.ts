@@ -6,6 +6,10 @@
  * Label cardinality is bounded: `route` comes only from Envoy's `context_extensions.route`
  * (operator-defined, never from the request) and is capped at {@link MAX_ROUTES} distinct
  * values; `code` only takes documented error codes; `status` only HTTP statuses Envoy accepts.
+ *
+ * With `workers` > 1 each worker has its own registry and the primary serves their sum
+ * (src/server/cluster.ts, prom-client's `AggregatorRegistry.aggregate`): counters and
+ * histograms add up; `gatehouse_policy_revision_info` takes the max, so it stays 1 per revision.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ERROR_CODES } from '../errors/codes.js';
@@ -66,7 +70,7 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const routes = new Set<string>();
-  const policyRevision = new Gauge({ name: 'gatehouse_policy_revision_info', help: 'The policy revision serving now (value 1).', labelNames: ['revision'] as const, registers });
+  const policyRevision = new Gauge({ name: 'gatehouse_policy_revision_info', help: 'The policy revision serving now (value 1).', labelNames: ['revision'] as const, registers, aggregator: 'max' });
   const errors = new Counter({ name: 'gatehouse_errors_total', help: 'Coded errors on the Check path (failed Checks and refused credentials), by code.', labelNames: ['code'] as const, registers });
   return {
     registry,

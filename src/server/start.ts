@@ -5,7 +5,7 @@ import { createCheckHandler, type CheckDeps } from '../check/handle.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { setupIdentity } from './identity.js';
 import { createCheckObserver } from './observe-check.js';
-import { Readiness } from './readiness.js';
+import { Readiness, type ReadinessReport } from './readiness.js';
 import { startHttpListener, type HttpListener } from '../http/server.js';
 import { DecisionLog } from '../log/decision-log.js';
 import type { Logger } from '../log/logger.js';
@@ -20,6 +20,11 @@ import type { GrpcServer } from '../wire/types.js';
 export interface StartOptions {
   /** The configuration file, re-read on {@link Gatehouse.reload} (SIGHUP). */
   readonly configFile?: string;
+  /**
+   * Start the HTTP listener (health, readiness, metrics, JWKS). Default true; a cluster worker
+   * (src/server/cluster-worker.ts) passes false: its primary answers those for every worker.
+   */
+  readonly httpListener?: boolean;
 }
 
 /** What a reload did. */
@@ -37,11 +42,14 @@ export interface ReloadReport {
 /** A running Gatehouse. */
 export interface Gatehouse {
   readonly grpcPort: number;
+  /** The HTTP listener's port; 0 when started without it (`httpListener: false`). */
   readonly httpPort: number;
   readonly health: HealthState;
   /** The policy engine serving now (a new one after a reload changed the policy source). */
   readonly policy: PolicyEngine;
   readonly metrics: Metrics;
+  /** Readiness now, as `/readyz` reports it (also keeps the gRPC health status in step). */
+  readiness(): ReadinessReport;
   /**
    * What SIGHUP does: re-read the config file (when started with one) and apply what is safe
    * live (`log.*`, `policy.*`), refusing the rest with an error log; then reload the policy.
@@ -112,13 +120,15 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
       check: async (request) => (await check(request)).response,
       health,
     });
-    http = await startHttpListener({
-      address: config.http.address,
-      port: config.http.port,
-      readiness: () => readiness.report(),
-      metrics: metrics.registry,
-      jwks: identity.runtime.jwks,
-    });
+    if (options.httpListener !== false) {
+      http = await startHttpListener({
+        address: config.http.address,
+        port: config.http.port,
+        readiness: () => readiness.report(),
+        metrics: metrics.registry,
+        jwks: identity.runtime.jwks,
+      });
+    }
     await engine.start().catch((err: unknown) => {
       throw namePolicyKey(GatehouseError.from(err, 'ERR_POLICY_LOAD'), config);
     });
@@ -127,7 +137,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
     throw err;
   }
   readiness.watch();
-  log.info({ grpc_port: grpc.port, http_port: http.port, policy_revision: engine.current()?.revision, ready: readiness.report() }, 'gatehouse serving');
+  log.info({ grpc_port: grpc.port, http_port: http?.port, policy_revision: engine.current()?.revision, ready: readiness.report() }, 'gatehouse serving');
 
   const grpcServer = grpc;
   const httpListener = http;
@@ -183,12 +193,13 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
 
   return {
     grpcPort: grpcServer.port,
-    httpPort: httpListener.port,
+    httpPort: httpListener?.port ?? 0,
     health,
     get policy() {
       return engine;
     },
     metrics,
+    readiness: () => readiness.report(),
     reload,
     stop() {
       stopping ??= (async () => {
@@ -196,7 +207,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
         log.info({ drain_delay_ms: config.grpc.drain_delay_ms }, 'draining');
         if (config.grpc.drain_delay_ms > 0) await new Promise((r) => setTimeout(r, config.grpc.drain_delay_ms));
         await grpcServer.shutdown(config.grpc.shutdown_grace_ms);
-        await httpListener.close();
+        await httpListener?.close();
         engine.stop();
         identity.oidc?.close();
         await tracer.shutdown().catch((err: unknown) => log.warn({ err }, 'trace export at shutdown failed'));
