@@ -8,79 +8,24 @@
  * loopback, so Chromium treats them as secure contexts and keeps `__Host-` cookies without TLS.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { startIdp } from '../../demo/idp/start.js';
-import { startEnvoy } from '../support/envoy.js';
-import { startTestGatehouse } from '../support/gatehouse.js';
+import { signInAtIdp } from '../support/browser.js';
 import { testdata } from '../support/paths.js';
-import { freePort } from '../support/ports.js';
-import { requireTool } from '../support/tools.js';
-import { startUpstream } from '../support/upstream.js';
-
-/** Chromium as the workplace allows it: headless, no sandbox (root), no background network. */
-async function launchChromium(executablePath: string): Promise<Browser> {
-  return chromium.launch({
-    executablePath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-gpu'],
-  });
-}
-
-async function signIn(page: Page, user: string, password: string): Promise<void> {
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
+import { startBrowserStack } from '../support/stack.js';
 
 test('central sign-in host: a protected host signs in through localhost and gets a hand-off that cannot be replayed elsewhere', async (t) => {
-  const envoyBin = requireTool(t, 'envoy');
-  const opa = requireTool(t, 'opa');
-  const chromiumBin = requireTool(t, 'chromium');
-  if (envoyBin === undefined || opa === undefined || chromiumBin === undefined) return;
-
-  const port = await freePort();
+  const stack = await startBrowserStack(t, {
+    policy: testdata('identity', 'authz.rego'),
+    // Only the central host's callback is registered.
+    redirectUris: (port) => [`http://localhost:${port}/.gatehouse/callback`],
+    identity: (port) => ({ sign_in_host: `localhost:${port}`, allowed_hosts: [`127.0.0.1:${port}`] }),
+  });
+  if (stack === undefined) return;
+  const { port, idp, logs, upstream, browser } = stack;
   const central = `localhost:${port}`;
   const protectedHost = `127.0.0.1:${port}`;
-  const idp = await startIdp({
-    clients: [{
-      client_id: 'gatehouse',
-      client_secret: 'gatehouse-central-test-secret',
-      // Only the central host's callback is registered.
-      redirect_uris: [`http://${central}/.gatehouse/callback`],
-    }],
-  });
-  t.after(() => idp.stop());
 
-  const policyDir = mkdtempSync(join(tmpdir(), 'gatehouse-central-policy-'));
-  copyFileSync(testdata('identity', 'authz.rego'), join(policyDir, 'authz.rego'));
-  const { gatehouse, logs } = await startTestGatehouse(
-    { dir: policyDir, opa, watch: false },
-    {
-      development: true,
-      identity: {
-        issuer: idp.issuer,
-        client_id: 'gatehouse',
-        client_secret: 'gatehouse-central-test-secret',
-        scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
-        sign_in_host: central,
-        allowed_hosts: [protectedHost],
-      },
-    },
-  );
-  t.after(() => gatehouse.stop());
-
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const envoy = await startEnvoy({ gatehousePort: gatehouse.grpcPort, upstreams: { app: upstream.port, admin: upstream.port }, listenPort: port });
-  t.after(() => envoy.stop());
-
-  const browser = await launchChromium(chromiumBin);
-  t.after(() => browser.close());
   const context = await browser.newContext();
   const page = await context.newPage();
   const visited: string[] = [];
@@ -96,7 +41,7 @@ test('central sign-in host: a protected host signs in through localhost and gets
   await page.goto(target);
   assert.ok(page.url().startsWith(idp.issuer), `expected the IdP's login page, got ${page.url()}`);
   assert.ok(visited.some((u) => u.startsWith(`http://${central}/.gatehouse/sign_in?request=`)), 'went through the central host');
-  await signIn(page, 'alice', 'alice');
+  await signInAtIdp(page, 'alice', 'alice');
 
   // 2. Back at the original URL on the protected host, signed in.
   await page.waitForURL(target).catch(async (err: unknown) => {

@@ -8,21 +8,16 @@
  * for the pages a user meets most, through the real stack (demo IdP, Gatehouse, Envoy).
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startIdp } from '../../demo/idp/start.js';
 import type { LocalReply } from '../../src/reserved/reply.js';
 import { launchChromium } from '../support/browser.js';
-import { startEnvoy } from '../support/envoy.js';
-import { startTestGatehouse } from '../support/gatehouse.js';
 import { repoPath, testdata } from '../support/paths.js';
-import { freePort } from '../support/ports.js';
 import { requireTool } from '../support/tools.js';
-import { startUpstream } from '../support/upstream.js';
+import { startBrowserStack } from '../support/stack.js';
 import { BROWSER, HOSTILE_SAMPLES, SAMPLES } from '../unit/pages/samples.js';
 
 const SCREENSHOTS = repoPath('test-results', 'screenshots');
@@ -209,38 +204,17 @@ test('every page in Chromium, on a desktop and a phone: landmarks, named control
 });
 
 test('deny, who am I, sign-out, not-found and error pages through Envoy and Gatehouse, signed in at the demo IdP', async (t) => {
-  const envoyBin = requireTool(t, 'envoy');
-  const opa = requireTool(t, 'opa');
-  const chromiumBin = requireTool(t, 'chromium');
-  if (envoyBin === undefined || opa === undefined || chromiumBin === undefined) return;
-  mkdirSync(SCREENSHOTS, { recursive: true });
-
   // As test/e2e/sign-in-browser.test.ts: http://localhost is a secure context for __Host- cookies.
-  const port = await freePort();
-  const origin = `http://localhost:${port}`;
-  const idp = await startIdp({
-    clients: [{
-      client_id: 'gatehouse',
-      client_secret: 'gatehouse-test-secret',
-      redirect_uris: [`${origin}/.gatehouse/callback`],
-      post_logout_redirect_uris: [`${origin}/.gatehouse/signed_out`],
-    }],
+  const stack = await startBrowserStack(t, {
+    policy: testdata('e2e', 'identity', 'authz.rego'),
+    redirectUris: (port) => [`http://localhost:${port}/.gatehouse/callback`],
+    postLogoutRedirectUris: (port) => [`http://localhost:${port}/.gatehouse/signed_out`],
   });
-  t.after(() => idp.stop());
-  const policyDir = mkdtempSync(join(tmpdir(), 'gatehouse-pages-policy-'));
-  copyFileSync(testdata('e2e', 'identity', 'authz.rego'), join(policyDir, 'authz.rego'));
-  const { gatehouse } = await startTestGatehouse(
-    { dir: policyDir, opa, watch: false },
-    { development: true, identity: { issuer: idp.issuer, client_id: 'gatehouse', client_secret: 'gatehouse-test-secret', scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'] } },
-  );
-  t.after(() => gatehouse.stop());
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const envoy = await startEnvoy({ gatehousePort: gatehouse.grpcPort, upstreams: { app: upstream.port, admin: upstream.port }, listenPort: port });
-  t.after(() => envoy.stop());
+  if (stack === undefined) return;
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const { port, idp, browser } = stack;
+  const origin = `http://localhost:${port}`;
 
-  const browser = await launchChromium(chromiumBin);
-  t.after(() => browser.close());
   const { desktop, mobile } = await contexts(browser);
 
   // A callback nobody started: the error page, before signing in.

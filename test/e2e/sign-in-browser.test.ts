@@ -1,66 +1,30 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createLocalJWKSet, jwtVerify, decodeJwt } from 'jose';
-import type { Page } from 'playwright-core';
-import { launchChromium } from '../support/browser.js';
-import { startIdp } from '../../demo/idp/start.js';
-import { startEnvoy } from '../support/envoy.js';
-import { startTestGatehouse } from '../support/gatehouse.js';
+import { signInAtIdp } from '../support/browser.js';
 import { testdata } from '../support/paths.js';
-import { freePort } from '../support/ports.js';
-import { requireTool } from '../support/tools.js';
-import { startUpstream } from '../support/upstream.js';
-
-async function signIn(page: Page, user: string, password: string): Promise<void> {
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
+import { startBrowserStack } from '../support/stack.js';
 
 test('browser sign-in through Envoy: IdP login, back to the page, identity headers and a verified assertion, 403 with reasons, sign-out', async (t) => {
-  const envoyBin = requireTool(t, 'envoy');
-  const opa = requireTool(t, 'opa');
-  const chromiumBin = requireTool(t, 'chromium');
-  if (envoyBin === undefined || opa === undefined || chromiumBin === undefined) return;
-
   // The browser uses http://localhost: a secure context, so __Host- cookies work without TLS.
-  const port = await freePort();
-  const origin = `http://localhost:${port}`;
-  const idp = await startIdp({
-    clients: [{
-      client_id: 'gatehouse',
-      client_secret: 'gatehouse-test-secret',
-      redirect_uris: [`${origin}/.gatehouse/callback`],
-      post_logout_redirect_uris: [`${origin}/.gatehouse/signed_out`],
-    }],
+  const stack = await startBrowserStack(t, {
+    policy: testdata('e2e', 'identity', 'authz.rego'),
+    redirectUris: (port) => [`http://localhost:${port}/.gatehouse/callback`],
+    postLogoutRedirectUris: (port) => [`http://localhost:${port}/.gatehouse/signed_out`],
   });
-  t.after(() => idp.stop());
+  if (stack === undefined) return;
+  const { port, idp, logs, upstream, browser } = stack;
+  const origin = `http://localhost:${port}`;
 
-  const policyDir = mkdtempSync(join(tmpdir(), 'gatehouse-signin-policy-'));
-  copyFileSync(testdata('e2e', 'identity', 'authz.rego'), join(policyDir, 'authz.rego'));
-  const { gatehouse, logs } = await startTestGatehouse(
-    { dir: policyDir, opa, watch: false },
-    { development: true, identity: { issuer: idp.issuer, client_id: 'gatehouse', client_secret: 'gatehouse-test-secret', scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'] } },
-  );
-  t.after(() => gatehouse.stop());
-
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const envoy = await startEnvoy({ gatehousePort: gatehouse.grpcPort, upstreams: { app: upstream.port, admin: upstream.port }, listenPort: port });
-  t.after(() => envoy.stop());
-
-  const browser = await launchChromium(chromiumBin);
-  t.after(() => browser.close());
   const context = await browser.newContext();
   const page = await context.newPage();
 
   // 1. A protected URL sends the browser to the provider's sign-in page.
   await page.goto(`${origin}/app/hello?x=1`);
   assert.ok(page.url().startsWith(idp.issuer), `expected the IdP's login page, got ${page.url()}`);
-  await signIn(page, 'alice', 'alice');
+  await signInAtIdp(page, 'alice', 'alice');
 
   // 2. Back at the original URL, through Envoy, at the upstream.
   await page.waitForURL(`${origin}/app/hello?x=1`).catch(async (err: unknown) => {

@@ -1,0 +1,85 @@
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { startIdp, type RunningIdp } from '../../demo/idp/start.js';
+import type { Gatehouse } from '../../src/server/start.js';
+import { launchChromium } from './browser.js';
+import { startEnvoy, type RunningEnvoy } from './envoy.js';
+import { startTestGatehouse, type LogSink } from './gatehouse.js';
+import { freePort } from './ports.js';
+import { requireTool } from './tools.js';
+import { startUpstream } from './upstream.js';
+
+/** The whole sign-in stack a browser test runs against, every part stopped by `t.after`. */
+export interface BrowserStack {
+  readonly port: number;
+  readonly idp: RunningIdp;
+  readonly gatehouse: Gatehouse;
+  readonly logs: LogSink;
+  readonly upstream: Awaited<ReturnType<typeof startUpstream>>;
+  readonly envoy: RunningEnvoy;
+  readonly browser: Browser;
+}
+
+export interface BrowserStackOptions {
+  /** The policy (a .rego file) Gatehouse serves. */
+  readonly policy: string;
+  /** The redirect URIs registered at the IdP, given Envoy's port. */
+  readonly redirectUris: (port: number) => string[];
+  readonly postLogoutRedirectUris?: (port: number) => string[];
+  /** Extra `identity` config keys (e.g. sign_in_host), given Envoy's port. */
+  readonly identity?: (port: number) => Record<string, unknown>;
+}
+
+const CLIENT = { id: 'gatehouse', secret: 'gatehouse-test-secret' };
+
+/**
+ * Start the demo IdP, Gatehouse with identity, an upstream recorder, the real Envoy
+ * (envoy/front-proxy.yaml) and headless Chromium. Returns undefined when a tool is missing
+ * outside CI (the test is then skipped; under CI=true it fails).
+ */
+export async function startBrowserStack(t: TestContext, options: BrowserStackOptions): Promise<BrowserStack | undefined> {
+  const envoyBin = requireTool(t, 'envoy');
+  const opa = requireTool(t, 'opa');
+  const chromiumBin = requireTool(t, 'chromium');
+  if (envoyBin === undefined || opa === undefined || chromiumBin === undefined) return undefined;
+
+  const port = await freePort();
+  const idp = await startIdp({
+    clients: [{
+      client_id: CLIENT.id,
+      client_secret: CLIENT.secret,
+      redirect_uris: options.redirectUris(port),
+      post_logout_redirect_uris: options.postLogoutRedirectUris?.(port) ?? [],
+    }],
+  });
+  t.after(() => idp.stop());
+
+  const policyDir = mkdtempSync(join(tmpdir(), 'gatehouse-browser-policy-'));
+  copyFileSync(options.policy, join(policyDir, 'authz.rego'));
+  const { gatehouse, logs } = await startTestGatehouse(
+    { dir: policyDir, opa, watch: false },
+    {
+      development: true,
+      identity: {
+        issuer: idp.issuer,
+        client_id: CLIENT.id,
+        client_secret: CLIENT.secret,
+        scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
+        ...options.identity?.(port),
+      },
+    },
+  );
+  t.after(() => gatehouse.stop());
+
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const envoy = await startEnvoy({ gatehousePort: gatehouse.grpcPort, upstreams: { app: upstream.port, admin: upstream.port }, listenPort: port });
+  t.after(() => envoy.stop());
+
+  const browser = await launchChromium(chromiumBin);
+  t.after(() => browser.close());
+  return { port, idp, gatehouse, logs, upstream, envoy, browser };
+}
