@@ -2,7 +2,7 @@
  * The decision log: exactly one pino line per Check, with the fields an operator searches on.
  * docs/operations.md documents every field.
  */
-import type { Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import { redactQueryValues } from './logger.js';
 
 /** One Check, as the decision log records it. */
@@ -53,10 +53,11 @@ export interface DecisionLogSettings {
  * A plain decision line (no `input`, no error) carries no secret by construction: its fields are
  * identifiers, the host, the method, a path without its query (or with credential-like values
  * masked, see {@link loggablePath}), the caller's sub and email, reasons and codes — never
- * headers, tokens or the input. It is therefore written through a child of the logger without
- * redaction, which is most of the cost of a pino line with wildcard redaction paths. Lines with
- * `input` (debug level) and failure lines (they carry an error object) still go through the
- * redacting logger.
+ * headers, tokens or the input. It is therefore written without redaction, and serialised here
+ * in one `JSON.stringify` of the flat record between the logger's own prefix (level, time,
+ * bindings) and `msg`, straight to the logger's destination: the same line pino writes, at a
+ * fraction of its per-key cost. Lines with `input` (debug level) and failure lines (they carry
+ * an error object) still go through the redacting logger.
  *
  * @example
  *   const decisions = new DecisionLog(log, { sampleAllowed: 0.1, includeQuery: false });
@@ -64,15 +65,20 @@ export interface DecisionLogSettings {
  */
 export class DecisionLog {
   readonly #log: Logger;
-  /** Same destination, bindings and formatters as `#log`, without redaction (plain lines only). */
-  readonly #plain: Logger;
+  /** Where `#log` writes: plain lines go there directly. */
+  readonly #destination: DestinationStream;
+  /** `#log`'s bindings as JSON members (`"service":"gatehouse",…`), written after the time. */
+  readonly #bindings: string;
   readonly #random: () => number;
   #settings: DecisionLogSettings;
 
   /** @param random replaces Math.random (tests). */
   constructor(log: Logger, settings: DecisionLogSettings, random: () => number = Math.random) {
     this.#log = log;
-    this.#plain = log.child({}, { redact: { paths: [] } });
+    this.#destination = (log as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym]!;
+    // pino's serialised bindings (`,"service":"gatehouse","pid":…`), as it writes them itself.
+    const chindings = (log as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
+    this.#bindings = chindings === '' ? '' : `${chindings.slice(1)},`;
     this.#settings = settings;
     this.#random = random;
   }
@@ -121,10 +127,14 @@ export class DecisionLog {
       this.#log.info(record, 'check');
       return true;
     }
-    const plain = this.#plain;
-    // A child keeps the level it was created with; follow the service logger's (SIGHUP).
-    if (plain.level !== this.#log.level) plain.level = this.#log.level;
-    plain.info(record, 'check');
+    if (!this.#log.isLevelEnabled('info')) return false;
+    // pino's line for `log.info(record, 'check')` with the service logger's formatters: level
+    // label, ISO time, bindings, the record's defined fields, msg. JSON.stringify drops
+    // undefined members exactly as pino does.
+    const fields = JSON.stringify(record);
+    this.#destination.write(
+      `{"level":"info","time":"${new Date().toISOString()}",${this.#bindings}${fields.length > 2 ? `${fields.slice(1, -1)},` : ''}"msg":"check"}\n`,
+    );
     return true;
   }
 }
