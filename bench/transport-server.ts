@@ -6,13 +6,14 @@
 import { create } from '@bufbuild/protobuf';
 import { CheckResponseSchema } from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { HealthState, ServingStatus } from '../src/wire/health.js';
-import { startGrpcServer as startGrpcJs } from '../src/wire/grpc-js/server.js';
+import { startGrpcServer as startGrpcJs } from './transports/grpc-js-server.js';
+import { startGrpcServer as startHttp2 } from '../src/wire/http2/server.js';
 import { startGrpcServer as startConnect } from './transports/connect-server.js';
 
 const transport = process.argv[2];
 const port = Number(process.argv[3] ?? 0);
-const start = transport === 'connect' ? startConnect : transport === 'grpc-js' ? startGrpcJs : undefined;
-if (start === undefined) throw new Error('usage: transport-server.js grpc-js|connect PORT');
+const start = { 'grpc-js': startGrpcJs, connect: startConnect, http2: startHttp2 }[transport ?? ''];
+if (start === undefined) throw new Error('usage: transport-server.js http2|grpc-js|connect PORT');
 
 const allow = create(CheckResponseSchema, { status: { code: 0 }, httpResponse: { case: 'okResponse', value: {} } });
 const health = new HealthState();

@@ -3,7 +3,7 @@
  *
  * - **Workers.** `node:cluster` forks N copies of `gatehouse serve`; each runs the full Check
  *   server (src/server/cluster-worker.ts) and listens on the same gRPC address. In a cluster
- *   worker `net.Server#listen` (which grpc-js's `http2.createServer().listen()` ends in; it
+ *   worker `net.Server#listen` (which the gRPC server's `http2.createServer().listen()` is; it
  *   asks for neither `exclusive` nor `reusePort`) does not bind: the primary holds the one
  *   listening socket and hands accepted connections out, so there is no SO_REUSEPORT and no
  *   EADDRINUSE between workers, and `grpc.port: 0` gives every worker the same port.

@@ -13,7 +13,7 @@ import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import { PolicyEngine, type ReloadResult } from '../policy/engine.js';
 import { createTracer } from '../tracing/tracer.js';
 import { HealthState } from '../wire/health.js';
-import { startGrpcServer } from '../wire/grpc-js/server.js';
+import { startGrpcServer } from '../wire/http2/server.js';
 import type { GrpcServer } from '../wire/types.js';
 
 /** Options for {@link startGatehouse}. */

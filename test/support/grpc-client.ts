@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { CheckRequestSchema, type CheckResponse } from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { HealthCheckRequestSchema, type HealthCheckResponse } from '../../src/gen/grpc/health/v1/health_pb.js';
-import { AUTHORIZATION, HEALTH } from '../../src/wire/grpc-js/definitions.js';
+import { AUTHORIZATION, HEALTH } from './grpc-definitions.js';
 
 /** A real gRPC client over a real socket, for integration tests. */
 export interface TestClient {

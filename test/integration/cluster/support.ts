@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { stringify } from 'yaml';
 import { CheckRequestSchema, type CheckResponse } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
-import { AUTHORIZATION } from '../../../src/wire/grpc-js/definitions.js';
+import { AUTHORIZATION } from '../../support/grpc-definitions.js';
 import { httpRequest } from '../../support/grpc-client.js';
 import { repoPath } from '../../support/paths.js';
 import { freePort } from '../../support/ports.js';

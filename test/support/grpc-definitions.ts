@@ -1,12 +1,12 @@
 import type * as grpc from '@grpc/grpc-js';
 import { fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
-import { CheckRequestSchema, CheckResponseSchema } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
+import { CheckRequestSchema, CheckResponseSchema } from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import {
   HealthCheckRequestSchema,
   HealthCheckResponseSchema,
   HealthListRequestSchema,
   HealthListResponseSchema,
-} from '../../gen/grpc/health/v1/health_pb.js';
+} from '../../src/gen/grpc/health/v1/health_pb.js';
 
 /**
  * grpc-js service definitions for the two services Gatehouse serves, (de)serialised with

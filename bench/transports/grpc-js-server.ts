@@ -1,16 +1,16 @@
 import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
-import type { CheckRequest, CheckResponse } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
+import type { CheckRequest, CheckResponse } from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import {
   HealthCheckResponseSchema,
   HealthListResponseSchema,
   type HealthCheckRequest,
   type HealthCheckResponse,
   type HealthListResponse,
-} from '../../gen/grpc/health/v1/health_pb.js';
-import { HEALTH_SERVICES, ServingStatus, type HealthState } from '../health.js';
-import type { GrpcServer, GrpcServerOptions } from '../types.js';
-import { AUTHORIZATION, HEALTH } from './definitions.js';
+} from '../../src/gen/grpc/health/v1/health_pb.js';
+import { HEALTH_SERVICES, ServingStatus, type HealthState } from '../../src/wire/health.js';
+import type { GrpcServer, GrpcServerOptions } from '../../src/wire/types.js';
+import { AUTHORIZATION, HEALTH } from '../../test/support/grpc-definitions.js';
 
 /**
  * Serve ext_authz v3 Check and grpc.health.v1 on one port with `@grpc/grpc-js`.

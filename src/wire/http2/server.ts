@@ -1,0 +1,275 @@
+import * as http2 from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
+import { create, fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import { CheckRequestSchema, CheckResponseSchema } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
+import {
+  HealthCheckRequestSchema,
+  HealthCheckResponseSchema,
+  HealthListResponseSchema,
+  type HealthCheckResponse,
+} from '../../gen/grpc/health/v1/health_pb.js';
+import { HEALTH_SERVICES, ServingStatus, type HealthState } from '../health.js';
+import type { GrpcServer, GrpcServerOptions } from '../types.js';
+import { frame, GrpcStatus, readUnary, type GrpcError } from './framing.js';
+
+/**
+ * Serve ext_authz v3 Check and grpc.health.v1 on one port: gRPC over `node:http2` directly.
+ *
+ * Gatehouse serves four methods, three of them unary, over cleartext HTTP/2 to Envoy. A general
+ * gRPC library spends most of a Check's transport time on what those four never need (call
+ * objects, metadata maps, interceptors, per-call deadline timers, stream wrappers): this server
+ * reads the one length-prefixed message, decodes it with protobuf-es, and answers with HEADERS,
+ * one DATA frame and the trailers. Everything it refuses, it refuses with a gRPC status, so
+ * Envoy (failure_mode_allow: false) denies. `bench/transport.sh` measures it against grpc-js.
+ *
+ * Not supported, on purpose: message compression (Envoy's ext_authz client does not compress;
+ * a compressed message is refused with UNIMPLEMENTED and `grpc-accept-encoding: identity`), TLS
+ * (Gatehouse is reached over loopback or the mesh's mTLS), and client or bidi streaming.
+ *
+ * @throws Error when the address cannot be bound.
+ */
+export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
+  const server = http2.createServer({
+    // A Check is small; still, a peer may not make us buffer more than one message's worth.
+    maxSessionMemory: Math.max(10, Math.ceil((2 * options.maxReceiveMessageBytes) / (1 << 20))),
+    settings: { initialWindowSize: 1 << 20 },
+  });
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const inflight = new Set<Promise<unknown>>();
+  const watchers = new Set<http2.ServerHttp2Stream>();
+  const lifecycle = { closing: false };
+  const limits = { maxReceive: options.maxReceiveMessageBytes, maxSend: options.maxSendMessageBytes };
+
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+    // A peer's protocol error ends its session; it must never end the process.
+    session.on('error', () => session.destroy());
+  });
+  server.on('sessionError', () => undefined);
+  // Small frames go out at once: Nagle's algorithm would hold a response's trailers back until
+  // the peer acknowledges its DATA, a delayed-ACK wait on the hot path.
+  server.on('connection', (socket: Socket) => socket.setNoDelay(true));
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => undefined);
+    const path = headers[':path'];
+    const refusal = requestRefusal(headers);
+    if (refusal !== undefined) {
+      if (refusal.http !== undefined) respondHttpError(stream, refusal.http);
+      else respondError(stream, refusal);
+      return;
+    }
+    switch (path) {
+      case CHECK_PATH:
+        unary(stream, limits, CheckRequestSchema, CheckResponseSchema, (request) => {
+          const done = options.check(request);
+          inflight.add(done);
+          void done.finally(() => inflight.delete(done)).catch(() => undefined);
+          return done;
+        });
+        return;
+      case HEALTH_CHECK_PATH:
+        unary(stream, limits, HealthCheckRequestSchema, HealthCheckResponseSchema, (request) => {
+          const status = options.health.status(request.service);
+          if (status === undefined) return Promise.reject(grpcError(GrpcStatus.NOT_FOUND, 'unknown service'));
+          return Promise.resolve(create(HealthCheckResponseSchema, { status }));
+        });
+        return;
+      case HEALTH_LIST_PATH:
+        unary(stream, limits, HealthCheckRequestSchema, HealthListResponseSchema, () => {
+          const statuses: Record<string, HealthCheckResponse> = {};
+          for (const name of HEALTH_SERVICES) {
+            statuses[name] = create(HealthCheckResponseSchema, { status: options.health.status(name) ?? ServingStatus.UNKNOWN });
+          }
+          return Promise.resolve(create(HealthListResponseSchema, { statuses }));
+        });
+        return;
+      case HEALTH_WATCH_PATH:
+        watch(stream, limits, options.health, watchers, lifecycle);
+        return;
+      default:
+        respondError(stream, grpcError(GrpcStatus.UNIMPLEMENTED, `unknown method ${String(path)}`));
+    }
+  });
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.address, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+
+  return {
+    port,
+    async shutdown(graceMs: number): Promise<void> {
+      // Health Watch streams never end on their own; they have seen NOT_SERVING by now. A Watch
+      // whose request is still arriving is ended as soon as it is read (see watch()).
+      lifecycle.closing = true;
+      for (const stream of watchers) endWithStatus(stream, GrpcStatus.OK);
+      watchers.clear();
+      // Stop accepting; GOAWAY every session so in-flight Checks finish and no new ones start.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const session of sessions) session.close();
+      const timer = setTimeout(() => {
+        for (const session of sessions) session.destroy();
+      }, graceMs);
+      timer.unref();
+      await closed;
+      clearTimeout(timer);
+      await Promise.allSettled([...inflight]);
+    },
+  };
+}
+
+export const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
+const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
+const HEALTH_LIST_PATH = '/grpc.health.v1.Health/List';
+const HEALTH_WATCH_PATH = '/grpc.health.v1.Health/Watch';
+
+interface Limits {
+  readonly maxReceive: number;
+  readonly maxSend: number;
+}
+
+interface Refusal extends GrpcError {
+  /** Refused at the HTTP level (not gRPC at all), with this :status. */
+  readonly http?: number;
+}
+
+/** What is wrong with a request's headers for gRPC, if anything (gRPC over HTTP/2 spec). */
+function requestRefusal(headers: http2.IncomingHttpHeaders): Refusal | undefined {
+  if (headers[':method'] !== 'POST') return { code: GrpcStatus.UNIMPLEMENTED, message: 'gRPC requires POST', http: 405 };
+  const type = headers['content-type'];
+  if (type === undefined || !(type === 'application/grpc' || type.startsWith('application/grpc+proto') || type.startsWith('application/grpc;'))) {
+    return { code: GrpcStatus.UNIMPLEMENTED, message: 'unsupported content-type', http: 415 };
+  }
+  const encoding = headers['grpc-encoding'];
+  if (encoding !== undefined && encoding !== 'identity') {
+    return { code: GrpcStatus.UNIMPLEMENTED, message: `unsupported grpc-encoding ${encoding}` };
+  }
+  return undefined;
+}
+
+function grpcError(code: GrpcStatus, message: string): GrpcError {
+  return { code, message };
+}
+
+const RESPONSE_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc' });
+const OK_TRAILERS = Object.freeze({ 'grpc-status': '0' });
+
+/** A unary call: one message in, one message out (or a status). */
+function unary<I extends DescMessage, O extends DescMessage>(
+  stream: http2.ServerHttp2Stream,
+  limits: Limits,
+  input: I,
+  output: O,
+  handle: (request: MessageShape<I>) => Promise<MessageShape<O>>,
+): void {
+  readUnary(stream, limits.maxReceive, (err, bytes) => {
+    if (err !== undefined) {
+      respondError(stream, err);
+      return;
+    }
+    let request: MessageShape<I>;
+    try {
+      request = fromBinary(input, bytes!);
+    } catch {
+      respondError(stream, grpcError(GrpcStatus.INTERNAL, 'request message could not be decoded'));
+      return;
+    }
+    handle(request).then(
+      (response) => {
+        if (stream.destroyed || stream.closed) return; // the peer cancelled; nobody to answer
+        const body = toBinary(output, response);
+        if (body.byteLength > limits.maxSend) {
+          respondError(stream, grpcError(GrpcStatus.RESOURCE_EXHAUSTED, 'response message larger than the send limit'));
+          return;
+        }
+        stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+        stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
+        stream.end(frame(body));
+      },
+      (reason: unknown) => {
+        // check() never rejects; this is the last guard, and Envoy still denies on it.
+        const known = reason as Partial<GrpcError> | undefined;
+        respondError(stream, typeof known?.code === 'number' && typeof known.message === 'string' ? (known as GrpcError) : grpcError(GrpcStatus.INTERNAL, 'internal error'));
+      },
+    );
+  });
+}
+
+/** grpc.health.v1.Health/Watch: the current status at once, then every change, until cancelled. */
+function watch(
+  stream: http2.ServerHttp2Stream,
+  limits: Limits,
+  health: HealthState,
+  watchers: Set<http2.ServerHttp2Stream>,
+  lifecycle: { readonly closing: boolean },
+): void {
+  readUnary(stream, limits.maxReceive, (err, bytes) => {
+    if (err !== undefined) {
+      respondError(stream, err);
+      return;
+    }
+    let service: string;
+    try {
+      service = fromBinary(HealthCheckRequestSchema, bytes!).service;
+    } catch {
+      respondError(stream, grpcError(GrpcStatus.INTERNAL, 'request message could not be decoded'));
+      return;
+    }
+    if (stream.destroyed || stream.closed) return;
+    const send = (status: ServingStatus | undefined): void => {
+      if (stream.destroyed || stream.closed || stream.writableEnded) return;
+      stream.write(frame(toBinary(HealthCheckResponseSchema, create(HealthCheckResponseSchema, { status: status ?? ServingStatus.SERVICE_UNKNOWN }))));
+    };
+    stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+    send(health.status(service));
+    if (lifecycle.closing) {
+      // Shutdown has begun: the current status (NOT_SERVING), then the end of the stream.
+      endWithStatus(stream, GrpcStatus.OK);
+      return;
+    }
+    // An unknown service is reported as SERVICE_UNKNOWN and the stream stays open (the spec:
+    // it may become known later); Gatehouse's set never changes, so nothing more is sent.
+    watchers.add(stream);
+    const unsubscribe = health.status(service) === undefined ? () => undefined : health.onChange(() => send(health.status(service)));
+    stream.once('close', () => {
+      unsubscribe();
+      watchers.delete(stream);
+    });
+  });
+}
+
+/** End a stream whose headers are sent with `status` in the trailers. */
+function endWithStatus(stream: http2.ServerHttp2Stream, code: GrpcStatus): void {
+  if (stream.destroyed || stream.closed || stream.writableEnded) return;
+  stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': String(code) }));
+  stream.end();
+}
+
+/** A trailers-only response carrying a gRPC status (the spec's form for an immediate error). */
+function respondError(stream: http2.ServerHttp2Stream, error: GrpcError): void {
+  if (stream.destroyed || stream.closed) return;
+  if (stream.headersSent) {
+    endWithStatus(stream, error.code);
+    return;
+  }
+  const headers: http2.OutgoingHttpHeaders = {
+    ':status': 200,
+    'content-type': 'application/grpc',
+    'grpc-status': String(error.code),
+    'grpc-message': encodeURIComponent(error.message),
+  };
+  if (error.code === GrpcStatus.UNIMPLEMENTED) headers['grpc-accept-encoding'] = 'identity';
+  stream.respond(headers, { endStream: true });
+  // Whatever the peer still sends on this stream is not read.
+  stream.close(http2.constants.NGHTTP2_NO_ERROR);
+}
+
+function respondHttpError(stream: http2.ServerHttp2Stream, status: number): void {
+  if (stream.destroyed || stream.closed) return;
+  stream.respond({ ':status': status }, { endStream: true });
+  stream.close(http2.constants.NGHTTP2_NO_ERROR);
+}
