@@ -45,5 +45,7 @@ EXPOSE 9191 9192
 # `gatehouse` is the entrypoint; `serve` the default command (`docker run IMAGE check ...` and
 # `docker run IMAGE keygen --out DIR` work too). Config: --config FILE or GATEHOUSE_CONFIG.
 # No HEALTHCHECK: Kubernetes probes gRPC health on 9191 and /healthz on 9192 (deploy/kubernetes).
-ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
+# The V8 flags cap the heap's sizing for the allocation rate (src/server/node-flags.ts); they are
+# launch flags, not accepted in NODE_OPTIONS.
+ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=50", "/app/dist/src/cli/main.js"]
 CMD ["serve"]

@@ -15,6 +15,7 @@ import { stringify } from 'yaml';
 import { CheckRequestSchema, type CheckRequest, type CheckResponse } from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { connect } from '../test/support/grpc-client.js';
 import { freePort, ROOT, run, SERVER_CPU, spawnPinned, waitFor, type Pinned } from './lib.js';
+import { NODE_FLAGS } from '../src/server/node-flags.js';
 
 export type SystemName = 'gatehouse' | 'plugin';
 export type ScenarioName = 'noop' | 'rbac' | 'headers';
@@ -160,7 +161,8 @@ export async function startSystem(name: SystemName, scenario: ScenarioName, opti
     };
     const configFile = join(dir, 'config.yaml');
     writeFileSync(configFile, stringify(config));
-    const argv = [...(options.nodeFlags ?? []), cli, 'serve', '--config', configFile];
+    // As shipped (Dockerfile ENTRYPOINT, bin): Gatehouse's V8 flags, then any the caller adds.
+    const argv = [...NODE_FLAGS, ...(options.nodeFlags ?? []), cli, 'serve', '--config', configFile];
     // Another CPU set: taskset (pinned to the server CPU) execs a second taskset that widens the
     // mask and execs node, so the pid is still Gatehouse's (the primary, with workers > 1);
     // cluster workers inherit the mask.

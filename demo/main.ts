@@ -15,6 +15,7 @@ import { generateKeyFiles, SESSION_SECRET_FILE, SIGNING_KEY_FILE } from '../src/
 import { startDemoApp } from './app.js';
 import { assertionPanel } from './assertion.js';
 import { startIdp } from './idp/start.js';
+import { NODE_FLAGS } from '../src/server/node-flags.js';
 
 /** Fixed ports, so the printed URLs are stable; GATEHOUSE_DEMO_PORTS=envoy,app,idp,grpc,http,admin overrides them. */
 const PORTS = (() => {
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
   const app = await startDemoApp(PORTS.app, (req) => assertionPanel(req, `http://127.0.0.1:${PORTS.http}/.well-known/gatehouse/jwks.json`));
 
   step(`Gatehouse on 127.0.0.1:${PORTS.grpc} (gRPC) and :${PORTS.http} (health); policy from policies/ (edit it: it reloads)`);
-  const gatehouse: ChildProcess = spawn(process.execPath, [repoPath('dist', 'src', 'cli', 'main.js'), 'serve', '--config', configFile], {
+  const gatehouse: ChildProcess = spawn(process.execPath, [...NODE_FLAGS, repoPath('dist', 'src', 'cli', 'main.js'), 'serve', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const logFile = join(dir, 'gatehouse.log');

@@ -14,6 +14,7 @@ import { PolicyEngine, type ReloadResult } from '../policy/engine.js';
 import { createTracer } from '../tracing/tracer.js';
 import { HealthState } from '../wire/health.js';
 import { startGrpcServer } from '../wire/http2/server.js';
+import { missingNodeFlags } from './node-flags.js';
 import type { GrpcServer } from '../wire/types.js';
 
 /** Options for {@link startGatehouse}. */
@@ -137,7 +138,19 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
     throw err;
   }
   readiness.watch();
-  log.info({ grpc_port: grpc.port, http_port: http?.port, policy_revision: engine.current()?.revision, ready: readiness.report() }, 'gatehouse serving');
+  // Launched without Gatehouse's V8 flags (e.g. `node main.js` by hand), memory under load is
+  // V8's default sizing; say so once, next to where an operator looks.
+  const missingFlags = missingNodeFlags();
+  log.info(
+    {
+      grpc_port: grpc.port,
+      http_port: http?.port,
+      policy_revision: engine.current()?.revision,
+      ready: readiness.report(),
+      ...(missingFlags.length > 0 ? { node_flags_missing: missingFlags } : {}),
+    },
+    'gatehouse serving',
+  );
 
   const grpcServer = grpc;
   const httpListener = http;

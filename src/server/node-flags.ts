@@ -1,0 +1,20 @@
+/**
+ * The V8 flags Gatehouse is launched with: the Dockerfile's ENTRYPOINT, the `gatehouse` bin's
+ * shebang, `npm start`, the demo and the benchmark all pass exactly these (a drift test holds
+ * them together). They are launch flags: V8 sizes its heap when the process starts, and
+ * `--heap-growing-percent` is not accepted in NODE_OPTIONS.
+ *
+ * Under sustained load V8 sizes its heap for the allocation rate, not for what is live: left to
+ * itself it grows the young generation to 64 MiB and lets old space fill with promoted garbage
+ * up to ~4× the live heap before a full GC, and resident memory reaches ~290 MB at ~9,500
+ * Checks/s while ~25 MB is live. Capping each semi-space at 8 MiB and starting a full GC once old
+ * space has grown 50% over what the last one kept holds it at ~140 MB for ~5% more CPU per
+ * Check (docs/performance.md, "Memory"). Neither is a hard limit: a larger live heap (big policy
+ * data, full caches) still grows, it never fails an allocation.
+ */
+export const NODE_FLAGS: readonly string[] = Object.freeze(['--max-semi-space-size=8', '--heap-growing-percent=50']);
+
+/** The flags of {@link NODE_FLAGS} this process was not started with (for the startup log). */
+export function missingNodeFlags(execArgv: readonly string[] = process.execArgv): string[] {
+  return NODE_FLAGS.filter((flag) => !execArgv.includes(flag));
+}
