@@ -20,6 +20,7 @@ import { parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { repoPath } from '../support/paths.js';
 import { requireTool } from '../support/tools.js';
+import { NODE_FLAGS } from '../../src/server/node-flags.js';
 
 const run = promisify(execFile);
 
@@ -423,9 +424,9 @@ test('Dockerfile: multi-stage, pinned bases, non-root, only the runtime files', 
 
   assert.deepEqual(ins.filter((i) => i.op === 'EXPOSE').flatMap((i) => i.args.split(/\s+/)).sort(), ['9191', '9192']);
   const entrypoint = JSON.parse((runtime.find((i) => i.op === 'ENTRYPOINT') as Instruction).args) as string[];
-  assert.deepEqual(entrypoint, ['node', '/app/dist/src/cli/main.js']);
+  assert.deepEqual(entrypoint, ['node', ...NODE_FLAGS, '/app/dist/src/cli/main.js']);
   const pkg = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { bin: { gatehouse: string } };
-  assert.equal(entrypoint[1], `/app/${pkg.bin.gatehouse}`, 'ENTRYPOINT runs the package bin');
+  assert.equal(entrypoint.at(-1), `/app/${pkg.bin.gatehouse}`, 'ENTRYPOINT runs the package bin');
   assert.deepEqual(JSON.parse((runtime.find((i) => i.op === 'CMD') as Instruction).args), ['serve']);
 });
 
