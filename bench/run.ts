@@ -3,7 +3,9 @@
  *
  *   1. Check level: the same CheckRequests (ghz) to both systems, three scenarios (noop, rbac,
  *      headers): closed-loop maximum throughput, then fixed rates (500, 1,000, 2,000 rps and up
- *      until it breaks) with p50/p99/p99.9, CPU time per 1,000 Checks, resident memory, errors.
+ *      until it breaks; each after a short settling run at that rate) with p50/p99/p99.9, CPU
+ *      time per 1,000 Checks, resident memory, errors. The closed loop is measured with ghz and
+ *      with h2load, after each load generator's own ceiling against a constant-allow server.
  *   2. End to end: HTTP (h2load) through the real Envoy (envoy/front-proxy.yaml) to a trivial
  *      upstream: Envoy alone, Envoy + Gatehouse, Envoy + plugin, at fixed rates.
  *   3. Soak: N Checks (default 1,000,000) through Gatehouse; RSS at start, middle and end.
@@ -33,7 +35,7 @@ import { CheckRequestSchema, CheckResponseSchema } from '../src/gen/envoy/servic
 import { startEnvoy } from '../test/support/envoy.js';
 import { summariseProfile } from './cpuprofile-summary.js';
 import { freePort, ghz, h2load, isBroken, LOAD_CPU, round, ROOT, run, sampleProc, SERVER_CPU, spawnPinned, waitFor, type LoadResult } from './lib.js';
-import { renderAndWrite, type Results, type CheckRun, type E2eRun, type ScalingPoint, type ScalingRun, type SoakRun } from './report.js';
+import { renderAndWrite, type H2loadMax, type Results, type CheckRun, type E2eRun, type ScalingPoint, type ScalingRun, type SoakRun } from './report.js';
 import { checkRequestJson, PLUGIN_BIN, SCENARIOS, startIdp, startSystem, SYSTEMS, writeCheckRequest, type Idp, type RunningSystem, type ScenarioName, type SystemName } from './systems.js';
 
 const { values: args } = parseArgs({
@@ -56,6 +58,7 @@ const settings = {
   warmup_s: quick ? 1 : 3,
   max_s: quick ? 3 : 10,
   rate_s: quick ? 2 : 10,
+  rate_warmup_s: quick ? 1 : 2,
   e2e_s: quick ? 3 : 10,
   required_rates_up_to: 2000,
   rates: [500, 1000, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000, 32000],
@@ -94,6 +97,7 @@ async function checkLevel(idp: Idp): Promise<Record<ScenarioName, Record<SystemN
   for (const scenario of SCENARIOS) {
     out[scenario] = {} as Record<SystemName, CheckRun>;
     const dataFile = writeCheckRequest(scratch, scenario, idp.token);
+    const bodyFile = writeGrpcBody(scenario, idp.token);
     for (const systemName of SYSTEMS) {
       log(`check ${scenario} / ${systemName}: starting`);
       const system = await startSystem(systemName, scenario, { idp, dir: scratch, logLevel: settings.gatehouse_log_level });
@@ -103,21 +107,52 @@ async function checkLevel(idp: Idp): Promise<Record<ScenarioName, Record<SystemN
         await ghz({ ...base, seconds: settings.warmup_s });
         const max = await measured(system, () => ghz({ ...base, seconds: settings.max_s }));
         log(`  max ${fmt(max)}`);
+        const maxH2load = await h2loadGrpc(system.port, bodyFile, system.process.pid);
+        log(`  max (h2load) ${maxH2load.achieved_rps} rps, mean ${maxH2load.mean_ms} ms, cpu ${maxH2load.cpu_ms_per_1k} ms/1k, errors ${maxH2load.errors}`);
         const rates: LoadResult[] = [];
         for (const rps of settings.rates) {
+          // Settle at this rate first (the heap and queues left by the previous run), then measure.
+          await ghz({ ...base, rps, seconds: settings.rate_warmup_s });
           const r = await measured(system, () => ghz({ ...base, rps, seconds: settings.rate_s }));
           log(`  ${fmt(r)}`);
           rates.push(r);
           // 500, 1,000 and 2,000 rps are always measured; beyond, stop at the first rate that breaks.
           if (r.broken === true && rps >= settings.required_rates_up_to) break;
         }
-        out[scenario][systemName] = { rss_idle_mb: rssIdle, max, rates, rss_end_mb: round(sampleProc(system.process.pid).rssMb, 1) };
+        out[scenario][systemName] = { rss_idle_mb: rssIdle, max, max_h2load: maxH2load, rates, rss_end_mb: round(sampleProc(system.process.pid).rssMb, 1) };
       } finally {
         await system.process.stop();
       }
     }
   }
   return out;
+}
+
+/**
+ * What each load generator can drive at all: the closed loop against a server that answers every
+ * Check with one pre-built allow (bench/transport-server.ts, the same node:http2 gRPC server
+ * Gatehouse uses) on the server CPU. A system measured near this ceiling is bounded by the load
+ * generator's core, not by its own.
+ */
+async function loadGeneratorCeiling(idp: Idp): Promise<NonNullable<Results['ceiling']>> {
+  log('ceiling: ghz and h2load against a constant-allow server');
+  const port = await freePort();
+  const server = spawnPinned(SERVER_CPU, process.execPath, [join(ROOT, 'dist', 'bench', 'transport-server.js'), 'http2', String(port)]);
+  try {
+    await waitFor('constant-allow server', () => new Promise((resolve) => {
+      const s = netConnect(port, '127.0.0.1', () => (s.end(), resolve(true))).once('error', () => resolve(false));
+    }));
+    const base = { port, dataFile: writeCheckRequest(scratch, 'rbac', idp.token), concurrency: settings.concurrency, connections: settings.connections };
+    await ghz({ ...base, seconds: settings.warmup_s });
+    const ghzMax = await ghz({ ...base, seconds: settings.max_s });
+    const h2 = await h2loadGrpc(port, writeGrpcBody('rbac', idp.token), server.pid);
+    // The latency floor of this load generator, machine and Node.js HTTP/2 at 1,000 rps.
+    const floor = await ghz({ ...base, rps: 1000, seconds: settings.rate_s });
+    log(`  ghz ${ghzMax.achieved_rps} rps, h2load ${h2.achieved_rps} rps; at 1,000 rps ${fmt(floor)}`);
+    return { ghz: ghzMax, h2load: h2, floor_1000: floor };
+  } finally {
+    await server.stop();
+  }
 }
 
 /** An executable that runs Envoy pinned to the server CPU (startEnvoy spawns `bin` directly). */
@@ -279,7 +314,7 @@ function cpuTimes(): Map<string, { busy: number; total: number }> {
  */
 async function scaling(idp: Idp): Promise<ScalingRun> {
   const dataFile = writeCheckRequest(scratch, 'rbac', idp.token);
-  const bodyFile = writeGrpcBody(idp.token);
+  const bodyFile = writeGrpcBody('rbac', idp.token);
   const both = `${LOAD_CPU},${SERVER_CPU}`;
   const runs: { key: 'one_core' | 'two_cores' | 'two_workers_one_core'; workers: number; cpus: string }[] = [
     { key: 'one_core', workers: 1, cpus: String(SERVER_CPU) },
@@ -332,12 +367,12 @@ async function scaling(idp: Idp): Promise<ScalingRun> {
 }
 
 /** The rbac CheckRequest as a gRPC unary request body (5-byte length prefix + protobuf), for h2load. */
-function writeGrpcBody(token: string): string {
-  const message = toBinary(CheckRequestSchema, fromJson(CheckRequestSchema, checkRequestJson('rbac', token)));
+function writeGrpcBody(scenario: ScenarioName, token: string): string {
+  const message = toBinary(CheckRequestSchema, fromJson(CheckRequestSchema, checkRequestJson(scenario, token)));
   const body = Buffer.alloc(5 + message.length);
   body.writeUInt32BE(message.length, 1);
   body.set(message, 5);
-  const file = join(scratch, 'check-rbac.grpc');
+  const file = join(scratch, `check-${scenario}.grpc`);
   writeFileSync(file, body);
   return file;
 }
@@ -371,12 +406,12 @@ const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
  * flight). h2load sees HTTP statuses, not grpc-status, so a probe proves the body is a Check
  * Gatehouse allows, before and after.
  */
-async function h2loadGrpc(port: number, bodyFile: string, pid: number): Promise<ScalingPoint['h2load']> {
+async function h2loadGrpc(port: number, bodyFile: string, pid: number): Promise<H2loadMax> {
   const body = readFileSync(bodyFile);
   if (!(await grpcProbe(port, body))) throw new Error('h2load body: the probe Check was not allowed with grpc-status 0');
-  const streams = Math.ceil(settings.concurrency / settings.connections);
-  const args = ['-c', String(settings.connections), '-m', String(streams), '-D', String(settings.max_s), '-d', bodyFile,
-    '-H', 'content-type: application/grpc', '-H', 'te: trailers', `http://127.0.0.1:${port}${CHECK_PATH}`];
+  // Warm up the same connections' worth of code paths first, as ghz's runs are.
+  await run('h2load', [...h2loadArgs(port, bodyFile), '-D', String(settings.warmup_s)], { cpu: LOAD_CPU });
+  const args = [...h2loadArgs(port, bodyFile), '-D', String(settings.max_s)];
   const before = sampleTree(pid);
   const cpuBefore = cpuTimes();
   const t0 = Date.now();
@@ -389,19 +424,28 @@ async function h2loadGrpc(port: number, bodyFile: string, pid: number): Promise<
     const b = cpuBefore.get(cpu);
     if (b !== undefined && a.total > b.total) busy[cpu] = round((a.busy - b.busy) / (a.total - b.total), 2);
   }
-  if (!(await grpcProbe(port, body))) throw new Error('h2load: Gatehouse stopped allowing the probe Check after the run');
+  if (!(await grpcProbe(port, body))) throw new Error('h2load: the server stopped allowing the probe Check after the run');
   const rate = Number(/finished in [\d.]+\w*, ([\d.]+) req\/s/.exec(summary)?.[1] ?? NaN);
   const req = /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(summary);
   const mean = /time for request:\s+\S+\s+\S+\s+(\S+)/.exec(summary)?.[1] ?? '';
   const meanMs = mean.endsWith('us') ? Number(mean.slice(0, -2)) / 1000 : mean.endsWith('ms') ? Number(mean.slice(0, -2)) : Number(mean.slice(0, -1)) * 1000;
+  const requests = Number(req?.[2] ?? 0);
   return {
     achieved_rps: Math.round(rate),
-    requests: Number(req?.[2] ?? 0),
+    requests,
     errors: Number(req?.[4] ?? 0) + Number(req?.[5] ?? 0) + Number(req?.[6] ?? 0),
     mean_ms: round(meanMs, 2),
     server_cores_used: round((after.cpuMs - before.cpuMs) / wallMs, 2),
+    cpu_ms_per_1k: round(((after.cpuMs - before.cpuMs) / Math.max(1, requests)) * 1000, 1),
     cpu_busy: busy,
   };
+}
+
+/** h2load's closed loop with ghz's shape: 4 connections, ~50 streams in flight, the gRPC body. */
+function h2loadArgs(port: number, bodyFile: string): string[] {
+  const streams = Math.ceil(settings.concurrency / settings.connections);
+  return ['-c', String(settings.connections), '-m', String(streams), '-d', bodyFile,
+    '-H', 'content-type: application/grpc', '-H', 'te: trailers', `http://127.0.0.1:${port}${CHECK_PATH}`];
 }
 
 function commitNow(): string {
@@ -416,7 +460,10 @@ function commitNow(): string {
 
 /** `--merge`: fill the stages this run did not measure from the stored results (and their meta). */
 function mergeInto(results: Results, stored: Results): void {
-  if (results.check === undefined && stored.check !== undefined) results.check = stored.check;
+  if (results.check === undefined && stored.check !== undefined) {
+    results.check = stored.check;
+    if (stored.ceiling !== undefined) results.ceiling = stored.ceiling;
+  }
   if (results.e2e === undefined && stored.e2e !== undefined) results.e2e = stored.e2e;
   if (results.soak === undefined && stored.soak !== undefined) results.soak = stored.soak;
   if (results.scaling === undefined && stored.scaling !== undefined) results.scaling = stored.scaling;
@@ -493,7 +540,10 @@ async function main(): Promise<void> {
       return;
     }
     const results: Results = { meta: meta() };
-    if (stages.has('check')) results.check = await checkLevel(idp);
+    if (stages.has('check')) {
+      results.ceiling = await loadGeneratorCeiling(idp);
+      results.check = await checkLevel(idp);
+    }
     if (stages.has('e2e')) results.e2e = await endToEnd(idp);
     if (stages.has('soak')) results.soak = await soak(idp);
     if (stages.has('scaling')) results.scaling = await scaling(idp);
