@@ -5,6 +5,7 @@ import { CheckRequestSchema, CheckResponseSchema } from '../../gen/envoy/service
 import {
   HealthCheckRequestSchema,
   HealthCheckResponseSchema,
+  HealthListRequestSchema,
   HealthListResponseSchema,
   type HealthCheckResponse,
 } from '../../gen/grpc/health/v1/health_pb.js';
@@ -76,7 +77,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         });
         return;
       case HEALTH_LIST_PATH:
-        unary(stream, limits, HealthCheckRequestSchema, HealthListResponseSchema, () => {
+        unary(stream, limits, HealthListRequestSchema, HealthListResponseSchema, () => {
           const statuses: Record<string, HealthCheckResponse> = {};
           for (const name of HEALTH_SERVICES) {
             statuses[name] = create(HealthCheckResponseSchema, { status: options.health.status(name) ?? ServingStatus.UNKNOWN });
@@ -181,7 +182,14 @@ function unary<I extends DescMessage, O extends DescMessage>(
     handle(request).then(
       (response) => {
         if (stream.destroyed || stream.closed) return; // the peer cancelled; nobody to answer
-        const body = toBinary(output, response);
+        let body: Uint8Array;
+        try {
+          body = toBinary(output, response);
+        } catch {
+          // A response protobuf-es refuses to encode (an out-of-range number, say): still a deny.
+          respondError(stream, grpcError(GrpcStatus.INTERNAL, 'response message could not be encoded'));
+          return;
+        }
         if (body.byteLength > limits.maxSend) {
           respondError(stream, grpcError(GrpcStatus.RESOURCE_EXHAUSTED, 'response message larger than the send limit'));
           return;

@@ -446,6 +446,28 @@ describe('gRPC over node:http2 on the wire', () => {
   });
 });
 
+describe('a response protobuf-es cannot encode', () => {
+  test('is answered with INTERNAL (13), never an allow, and the server keeps serving', BOUNDED, async () => {
+    // int32 overflow in google.rpc.Status.code: toBinary throws.
+    const unencodable = create(CheckResponseSchema, { status: { code: 2 ** 40 }, httpResponse: { case: 'okResponse', value: {} } });
+    let bad = true;
+    const server = await start(() => Promise.resolve(bad ? unencodable : ALLOW));
+    const crashes = processErrors();
+    try {
+      const session = open(server.port);
+      assertRefused(await call(session, CHECK, checkRequest('/unencodable')), 13, 'response message could not be encoded');
+      await settle();
+      assert.deepEqual(crashes.errors, []);
+      bad = false;
+      assertAllowed(await call(session, CHECK, checkRequest('/after')));
+    } finally {
+      crashes.stop();
+      closeSessions();
+      await server.shutdown(1000);
+    }
+  });
+});
+
 describe('a client that cancels a Check in flight', () => {
   test('resetting the stream while check() is pending does not crash the server; later Checks are answered on the same and a new connection', BOUNDED, async () => {
     const held = heldCheck();
