@@ -87,7 +87,7 @@ export const SCHEMA = {
         },
         max_send_message_bytes: {
           type: 'integer', default: 4 * 1024 * 1024, min: 1024, max: 64 * 1024 * 1024,
-          doc: 'Largest CheckResponse sent.',
+          doc: 'Largest CheckResponse sent; a larger one is answered with RESOURCE_EXHAUSTED instead (Envoy then denies).',
         },
         drain_delay_ms: {
           type: 'integer', default: 0, min: 0, max: 600_000,

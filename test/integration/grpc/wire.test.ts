@@ -446,6 +446,24 @@ describe('gRPC over node:http2 on the wire', () => {
   });
 });
 
+describe('a response larger than maxSendMessageBytes', () => {
+  test('is answered with RESOURCE_EXHAUSTED (8), not sent', BOUNDED, async () => {
+    const big = create(CheckResponseSchema, {
+      status: { code: 7 },
+      httpResponse: { case: 'deniedResponse', value: { status: { code: 403 }, body: 'x'.repeat(SMALL_LIMIT * 2) } },
+    });
+    const server = await startGrpcServer({
+      address: '127.0.0.1', port: 0, maxReceiveMessageBytes: LIMIT, maxSendMessageBytes: SMALL_LIMIT, check: () => Promise.resolve(big), health: serving(),
+    });
+    try {
+      assertRefused(await call(open(server.port), CHECK, checkRequest('/big')), 8, 'response message larger than the send limit');
+    } finally {
+      closeSessions();
+      await server.shutdown(1000);
+    }
+  });
+});
+
 describe('a response protobuf-es cannot encode', () => {
   test('is answered with INTERNAL (13), never an allow, and the server keeps serving', BOUNDED, async () => {
     // int32 overflow in google.rpc.Status.code: toBinary throws.
