@@ -5,6 +5,7 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { Authorization } from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { Health, HealthCheckResponseSchema, type HealthCheckResponse } from '../../src/gen/grpc/health/v1/health_pb.js';
 import { HEALTH_SERVICES, ServingStatus, type HealthState } from '../../src/wire/health.js';
+import { closeGracefully } from '../../src/wire/http2/server.js';
 import type { GrpcServer, GrpcServerOptions } from '../../src/wire/types.js';
 
 /**
@@ -57,17 +58,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
 
   return {
     port,
-    async shutdown(graceMs: number): Promise<void> {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // GOAWAY lets clients finish in-flight streams and stop opening new ones.
-      for (const session of sessions) session.close();
-      const timer = setTimeout(() => {
-        for (const session of sessions) session.destroy();
-      }, graceMs);
-      timer.unref();
-      await closed;
-      clearTimeout(timer);
-    },
+    shutdown: (graceMs: number) => closeGracefully(server, sessions, graceMs),
   };
 }
 

@@ -109,18 +109,26 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       lifecycle.closing = true;
       for (const stream of watchers) endWithStatus(stream, GrpcStatus.OK);
       watchers.clear();
-      // Stop accepting; GOAWAY every session so in-flight Checks finish and no new ones start.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const session of sessions) session.close();
-      const timer = setTimeout(() => {
-        for (const session of sessions) session.destroy();
-      }, graceMs);
-      timer.unref();
-      await closed;
-      clearTimeout(timer);
+      await closeGracefully(server, sessions, graceMs);
       await Promise.allSettled([...inflight]);
     },
   };
+}
+
+/**
+ * Stop accepting connections and send every session GOAWAY, so streams in flight finish and no
+ * new ones start; sessions still open after `graceMs` are destroyed. Resolves once the server
+ * has closed.
+ */
+export async function closeGracefully(server: http2.Http2Server, sessions: ReadonlySet<http2.Http2Session>, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const session of sessions) session.close();
+  const timer = setTimeout(() => {
+    for (const session of sessions) session.destroy();
+  }, graceMs);
+  timer.unref();
+  await closed;
+  clearTimeout(timer);
 }
 
 export const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
