@@ -25,16 +25,18 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { connect as netConnect } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import * as http2 from 'node:http2';
 import { fromBinary, fromJson, toBinary } from '@bufbuild/protobuf';
 import { CheckRequestSchema, CheckResponseSchema } from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { startEnvoy } from '../test/support/envoy.js';
 import { summariseProfile } from './cpuprofile-summary.js';
-import { freePort, ghz, h2load, isBroken, LOAD_CPU, round, ROOT, run, sampleProc, SERVER_CPU, spawnPinned, waitFor, type LoadResult } from './lib.js';
+import { freePort, ghz, h2load, isBroken, LOAD_CPU, percentiles, round, ROOT, run, sampleProc, SERVER_CPU, spawnPinned, waitFor, type LoadResult } from './lib.js';
 import { renderAndWrite, type H2loadMax, type Results, type CheckRun, type E2eRun, type ScalingPoint, type ScalingRun, type SoakRun } from './report.js';
 import { checkRequestJson, PLUGIN_BIN, SCENARIOS, startIdp, startSystem, SYSTEMS, writeCheckRequest, type Idp, type RunningSystem, type ScenarioName, type SystemName } from './systems.js';
 
@@ -63,6 +65,7 @@ const settings = {
   required_rates_up_to: 2000,
   rates: [500, 1000, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000, 32000],
   e2e_rates: [500, 1000, 2000],
+  serial_requests: quick ? 1000 : 3000,
   soak_checks: Number(args.soak ?? (quick ? 20_000 : 1_000_000)),
   concurrency: 50,
   connections: 4,
@@ -214,7 +217,9 @@ async function endToEnd(idp: Idp): Promise<Record<SystemName | 'envoy', E2eRun>>
           log(`  ${fmt(result)}`);
           rates.push(result);
         }
-        out[which] = { rates };
+        const serial = await serialProbe(url, headers, settings.serial_requests);
+        log(`  one at a time: ${fmt(serial)}`);
+        out[which] = { rates, serial };
       } finally {
         await envoy.stop();
         await authz?.process.stop();
@@ -224,6 +229,41 @@ async function endToEnd(idp: Idp): Promise<Record<SystemName | 'envoy', E2eRun>>
     await upstream.stop();
   }
   return out;
+}
+
+/**
+ * `count` GETs one at a time on one keep-alive connection, 1 ms apart, from this process (on the
+ * load CPU): the latency of a single request through the chain with no queueing and no load
+ * generator's rate pacing, after 300 unmeasured ones.
+ */
+async function serialProbe(url: string, headers: readonly string[], count: number): Promise<LoadResult> {
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+  const headerObject = Object.fromEntries(headers.map((h) => [h.slice(0, h.indexOf(':')).trim(), h.slice(h.indexOf(':') + 1).trim()]));
+  const once = (): Promise<[number, number]> =>
+    new Promise((resolve, reject) => {
+      const started = process.hrtime.bigint();
+      const req = httpRequest(url, { agent, headers: headerObject }, (res) => {
+        res.resume();
+        res.once('end', () => resolve([res.statusCode ?? 0, Number(process.hrtime.bigint() - started) / 1e3]));
+      });
+      req.once('error', reject);
+      req.end();
+    });
+  try {
+    for (let i = 0; i < 300; i++) await once();
+    const latencies = new Float64Array(count);
+    let errors = 0;
+    const t0 = Date.now();
+    for (let i = 0; i < count; i++) {
+      const [status, latencyUs] = await once();
+      if (status !== 200) errors++;
+      latencies[i] = latencyUs;
+      await sleep(1);
+    }
+    return { achieved_rps: Math.round(count / ((Date.now() - t0) / 1000)), requests: count, errors, ...percentiles(latencies) };
+  } finally {
+    agent.destroy();
+  }
 }
 
 async function soak(idp: Idp): Promise<SoakRun> {
