@@ -6,10 +6,10 @@
  *
  * Under sustained load V8 sizes its heap for the allocation rate, not for what is live: left to
  * itself it grows the young generation to 64 MiB and lets old space fill with promoted garbage
- * up to ~4× the live heap before a full GC, and resident memory reaches ~290 MB at ~9,500
+ * to several times the live heap before a full GC, and resident memory reaches ~290 MB at ~9,500
  * Checks/s while ~25 MB is live. Capping each semi-space at 8 MiB and starting a full GC once old
  * space has grown 50% over what the last one kept holds it at ~140 MB for ~5% more CPU per
- * Check (docs/performance.md, "Memory"). Neither is a hard limit: a larger live heap (big policy
+ * Check (docs/operations.md, "Memory and the V8 flags"; docs/performance.md, second round). Neither is a hard limit: a larger live heap (big policy
  * data, full caches) still grows, it never fails an allocation.
  */
 export const NODE_FLAGS: readonly string[] = Object.freeze(['--max-semi-space-size=8', '--heap-growing-percent=50']);
