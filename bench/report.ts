@@ -88,6 +88,8 @@ export interface Results {
     versions: Record<string, string>;
     cpus: { load_generator: number; server: number };
     settings: { quick: boolean; soak_checks: number; gatehouse_log_level: string } & Record<string, unknown>;
+    /** Stages kept from earlier runs by `--merge`, with when and where they were measured. */
+    merged?: Partial<Record<'check' | 'e2e' | 'soak', { date: string; commit: string }>>;
   };
   /** Each load generator's own ceiling: closed loop against a server that answers a constant allow. */
   ceiling?: {
@@ -222,6 +224,13 @@ export function renderMarkdown(r: Results, svgPath: string): string {
       `OPA-Envoy plugin ${m.versions['opa_envoy_plugin']} (GOMAXPROCS=1, decision logs off); Envoy ${m.versions['envoy']}; ghz ${m.versions['ghz']}; h2load ${m.versions['h2load']}.`,
     '',
   );
+  const merged = Object.entries(m.merged ?? {});
+  if (merged.length > 0) {
+    lines.push(
+      `Kept from earlier runs (\`--merge\`): ${merged.map(([stage, at]) => `${stage} measured ${at.date.slice(0, 16).replace('T', ' ')} UTC at commit ${at.commit}`).join('; ')}.`,
+      '',
+    );
+  }
 
   lines.push('### Targets', '', '| Target | Result | Status |', '|---|---|---|');
   for (const v of verdicts(r)) lines.push(`| ${v.target} | ${v.result} | ${v.status} |`);

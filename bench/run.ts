@@ -500,15 +500,20 @@ function commitNow(): string {
 
 /** `--merge`: fill the stages this run did not measure from the stored results (and their meta). */
 function mergeInto(results: Results, stored: Results): void {
+  // Where each kept stage was measured: its own earlier stamp, or the stored run's.
+  const kept: Record<string, { date: string; commit: string }> = {};
+  const stamp = (stage: 'check' | 'e2e' | 'soak') => (kept[stage] = stored.meta.merged?.[stage] ?? { date: stored.meta.date, commit: stored.meta.commit });
   if (results.check === undefined && stored.check !== undefined) {
     results.check = stored.check;
     if (stored.ceiling !== undefined) results.ceiling = stored.ceiling;
+    stamp('check');
   }
-  if (results.e2e === undefined && stored.e2e !== undefined) results.e2e = stored.e2e;
-  if (results.soak === undefined && stored.soak !== undefined) results.soak = stored.soak;
+  if (results.e2e === undefined && stored.e2e !== undefined) (results.e2e = stored.e2e), stamp('e2e');
+  if (results.soak === undefined && stored.soak !== undefined) (results.soak = stored.soak), stamp('soak');
   if (results.scaling === undefined && stored.scaling !== undefined) results.scaling = stored.scaling;
   // The header describes the check / e2e / soak run it came from; the scaling section carries its own date.
   if (!stages.has('check') && !stages.has('e2e') && !stages.has('soak')) results.meta = stored.meta;
+  else if (Object.keys(kept).length > 0) results.meta = { ...results.meta, merged: kept };
 }
 
 /** Gatehouse under the rbac scenario with `node --cpu-prof`, closed loop for `seconds`. */
