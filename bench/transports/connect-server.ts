@@ -6,6 +6,7 @@ import { Authorization } from '../../src/gen/envoy/service/auth/v3/external_auth
 import { Health, HealthCheckResponseSchema, type HealthCheckResponse } from '../../src/gen/grpc/health/v1/health_pb.js';
 import { HEALTH_SERVICES, ServingStatus, type HealthState } from '../../src/wire/health.js';
 import { closeGracefully } from '../../src/wire/http2/server.js';
+import { listen } from '../../src/http/listen.js';
 import type { GrpcServer, GrpcServerOptions } from '../../src/wire/types.js';
 
 /**
@@ -48,13 +49,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.address, () => {
-      const address = server.address();
-      resolve(typeof address === 'object' && address !== null ? address.port : options.port);
-    });
-  });
+  const port = await listen(server, options.port, options.address);
 
   return {
     port,

@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import type { ReadinessReport } from '../server/readiness.js';
+import { listen } from './listen.js';
 
 /**
  * Where `/metrics` comes from: a prom-client Registry, or (a cluster primary) anything that
@@ -81,13 +82,7 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
   });
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 10_000;
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.address, () => {
-      const address = server.address();
-      resolve(typeof address === 'object' && address !== null ? address.port : options.port);
-    });
-  });
+  const port = await listen(server, options.port, options.address);
   return {
     port,
     close: () =>
