@@ -81,6 +81,10 @@ export interface Gatehouse {
  */
 export async function startGatehouse(config: Config, log: Logger, options: StartOptions = {}): Promise<Gatehouse> {
   let running = config;
+  if (config.development) {
+    // docs/reference/config.md promises this line: it must not be missed in a production log.
+    log.warn({ development: true }, 'DEVELOPMENT MODE (development: true): generated keys and an http:// identity provider are accepted. Never use this in production.');
+  }
   const metrics = createMetrics();
   const health = new HealthState();
   const decisions = new DecisionLog(log, { sampleAllowed: config.log.sample_allowed, includeQuery: config.log.include_query });
