@@ -44,6 +44,11 @@ export interface SignInFlowOptions {
 /** ID token claims not worth a place in the session cookie. */
 const PROTOCOL_CLAIMS = new Set(['iss', 'aud', 'azp', 'exp', 'iat', 'nbf', 'nonce', 'at_hash', 'c_hash', 's_hash', 'auth_time', 'sid', 'jti']);
 
+/** The request a sign-in log line is about, so it can be found next to its decision line. */
+function where(view: RequestView): { request_id: string; host: string } {
+  return { request_id: view.requestId, host: view.host };
+}
+
 function origin(view: RequestView): string {
   return `${view.scheme}://${view.host}`;
 }
@@ -100,7 +105,7 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
     return redirectReply(location, [['set-cookie', txnSetCookie(txnCookie)]]);
   }
 
-  async function signedIn(claims: IdTokenClaims, tokens: OidcTokens, returnTo: string, extra: [string, string][]): Promise<LocalReply> {
+  async function signedIn(view: RequestView, claims: IdTokenClaims, tokens: OidcTokens, returnTo: string, extra: [string, string][]): Promise<LocalReply> {
     // A new session (and session id) at every sign-in: no fixation.
     const token = await issueSession(
       options.ring,
@@ -108,7 +113,7 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
       sessionFromClaims(claims, options, { refresh_token: tokens.refresh_token, id_token: tokens.id_token }),
       { ttlSeconds: options.sessionTtlSeconds },
     );
-    options.log('sign-in completed', { sub: claims.sub });
+    options.log('sign-in completed', { sub: claims.sub, ...where(view) });
     // Redirect to a URL without the code; no-referrer keeps the callback URL from leaking.
     return redirectReply(returnTo, [['set-cookie', sessionSetCookie(options.cookieName, token, options.sessionTtlSeconds)], ...extra]);
   }
@@ -150,7 +155,7 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
             host: view.host,
             centralHost: central,
           });
-          return await signedIn(result.claims, result.tokens, result.returnTo, [clearTxn]);
+          return await signedIn(view, result.claims, result.tokens, result.returnTo, [clearTxn]);
         }
         const result = await completeSignIn({
           client: options.client,
@@ -161,14 +166,14 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
         });
         if (result.handoff !== undefined && central !== undefined) {
           const { location } = await issueHandoff({ target: result.handoff, claims: result.claims, tokens: result.tokens, handoffKey: options.handoffKey, centralHost: central });
-          options.log('sign-in handed off', { sub: result.claims.sub, host: result.handoff.host });
+          options.log('sign-in handed off', { sub: result.claims.sub, to_host: result.handoff.host, ...where(view) });
           // Same scheme as this request (https in production; http only on a development loopback).
           return redirectReply(view.scheme === 'http' ? location.replace(/^https:/, 'http:') : location, [clearTxn]);
         }
-        return await signedIn(result.claims, result.tokens, result.returnTo, [clearTxn]);
+        return await signedIn(view, result.claims, result.tokens, result.returnTo, [clearTxn]);
       } catch (err) {
         const error = GatehouseError.from(err);
-        options.log('sign-in failed', { code: error.code });
+        options.log('sign-in failed', { code: error.code, ...where(view) });
         const reply = errorPage({ headers: view.headers, error, requestId: view.requestId, retryUrl: PATHS.signIn });
         return { ...reply, headers: [...reply.headers, clearTxn] };
       }
@@ -194,9 +199,9 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
         });
       } catch (err) {
         // The IdP is unreachable: the local session still ends.
-        options.log('end-session unavailable; signed out locally', { code: GatehouseError.from(err).code });
+        options.log('end-session unavailable; signed out locally', { code: GatehouseError.from(err).code, ...where(view) });
       }
-      options.log('signed out', { sub: session?.sub });
+      options.log('signed out', { sub: session?.sub, idp_logout: location !== options.postLogoutRedirectPath, ...where(view) });
       return { ...redirectReply(location, [clear]), status: 303 };
     },
 

@@ -64,8 +64,9 @@ function inWords(seconds: number): string {
 
 /**
  * 403 for a signed-in caller the policy denied: who they are, what was denied, the policy's
- * reasons, the request id, and a way to sign out (to switch account). JSON:
- * `{"error":"forbidden","reasons":[…],"request_id":"…"}`.
+ * reasons, the request id, and a way to sign out (to switch account). JSON, the same shape as
+ * every JSON error Gatehouse sends (401s and error pages too):
+ * `{"error":"forbidden","message":"…","reasons":[…],"request_id":"…"}`.
  *
  * @example denyPage({ headers, identity, method: 'GET', url: 'https://app.example.com/vault', reasons, requestId })
  */
@@ -81,7 +82,7 @@ export function denyPage(options: {
 }): LocalReply {
   const status = options.status ?? 403;
   if (wantsJson(options.headers)) {
-    return jsonReply(status, { error: 'forbidden', reasons: options.reasons, request_id: options.requestId });
+    return jsonReply(status, { error: 'forbidden', message: 'The access rules do not allow this request.', reasons: options.reasons, request_id: options.requestId });
   }
   const { identity } = options;
   const reasons =
@@ -289,7 +290,7 @@ export function errorPage(options: { headers: Headers; error: GatehouseError; re
   const status = error.spec.http;
   const coded: ExtraHeaders = [['x-gatehouse-error', error.code]];
   if (wantsJson(options.headers)) {
-    return jsonReply(status, { error: error.code, message: error.spec.message, request_id: options.requestId }, coded);
+    return jsonReply(status, { error: error.code, message: error.spec.message, reasons: [], request_id: options.requestId }, coded);
   }
   const help = errorHelp(error.code);
   const { action } = help;

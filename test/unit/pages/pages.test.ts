@@ -125,7 +125,7 @@ describe('hostile input is escaped', () => {
 
   test('JSON reasons survive intact (escaping is only how they are written)', () => {
     const reply = denyPage({ headers: API, identity: MALLORY, method: 'GET', url: 'https://a.test/', reasons: HOSTILE_REASONS, requestId: REQUEST_ID });
-    assert.deepEqual(JSON.parse(reply.body), { error: 'forbidden', reasons: HOSTILE_REASONS, request_id: REQUEST_ID });
+    assert.deepEqual(JSON.parse(reply.body), { error: 'forbidden', message: 'The access rules do not allow this request.', reasons: HOSTILE_REASONS, request_id: REQUEST_ID });
     assert.equal(jsonReply(200, { a: '<&>' }).body, '{"a":"\\u003c\\u0026\\u003e"}\n');
   });
 });
@@ -158,7 +158,7 @@ describe('deny page', () => {
   test('JSON: error, reasons and request id only', () => {
     const reply = deny(ALICE, API);
     assert.equal(reply.status, 403);
-    assert.deepEqual(JSON.parse(reply.body), { error: 'forbidden', reasons: ['not in group vault-readers'], request_id: REQUEST_ID });
+    assert.deepEqual(JSON.parse(reply.body), { error: 'forbidden', message: 'The access rules do not allow this request.', reasons: ['not in group vault-readers'], request_id: REQUEST_ID });
   });
 
   test('a policy-chosen status is kept', () => {
@@ -217,7 +217,7 @@ describe('error pages', () => {
     const reply = errorPage({ headers: API, error, requestId: REQUEST_ID });
     assert.equal(reply.status, 401);
     assert.equal(header(reply, 'x-gatehouse-error'), 'ERR_OIDC_ID_TOKEN_INVALID');
-    assert.deepEqual(JSON.parse(reply.body), { error: 'ERR_OIDC_ID_TOKEN_INVALID', message: ERRORS.ERR_OIDC_ID_TOKEN_INVALID.message, request_id: REQUEST_ID });
+    assert.deepEqual(JSON.parse(reply.body), { error: 'ERR_OIDC_ID_TOKEN_INVALID', message: ERRORS.ERR_OIDC_ID_TOKEN_INVALID.message, reasons: [], request_id: REQUEST_ID });
   });
 });
 
