@@ -95,6 +95,8 @@ ${identity.name === null ? EMPTY : html`<dt>Name</dt><dd>${identity.name}</dd>`}
 <dt>Groups</dt><dd>${groupList(identity.groups)}</dd>`
     : html`<dt>Signed in as</dt><dd>Not signed in</dd>`;
   const canSignOut = identity.authenticated && identity.method === 'session';
+  // Denied the home page itself: a "home page" button would lead straight back here.
+  const deniedHome = /^[a-z][a-z0-9+.-]*:\/\/[^/]*\/?$/i.test(options.url);
   const body = card(
     'bad',
     'Access denied',
@@ -109,7 +111,7 @@ ${who}
 <dt>Request id</dt><dd><code>${options.requestId}</code></dd>
 </dl>
 <p>If you think you should have access, ask the site's administrator and include the request id.${canSignOut ? ' Signed in with the wrong account? Sign out, then sign in with the right one.' : ''}</p>
-<div class="actions">${link('/', 'Go to the home page')}${canSignOut ? signOutForm('secondary') : EMPTY}</div>`,
+<div class="actions">${deniedHome ? link(PATHS.whoami, 'See who you are signed in as') : link('/', 'Go to the home page')}${canSignOut ? signOutForm('secondary') : EMPTY}</div>`,
   );
   return htmlReply(status, page('Access denied', body));
 }

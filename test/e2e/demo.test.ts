@@ -44,6 +44,14 @@ test('the demo, as a new user tries it: open the URL it prints, sign in as alice
   assert.match(html, /Verified identity assertion/);
   assert.match(html, /alice@example\.com/);
   assert.match(html, /x-gatehouse-groups/);
+  // The app links to who am I and sign-out; who am I shows alice.
+  await page.getByRole('link', { name: 'Who am I' }).click();
+  assert.match(await page.content(), /alice@example\.com/);
+  await page.goBack();
+  await page.getByRole('link', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(/signed_out/);
+  assert.match(await page.content(), /signed out/i);
 
   demo.kill('SIGINT');
   assert.equal(await exited, 0, output);

@@ -145,6 +145,15 @@ describe('deny page', () => {
     assert.match(reply.body, /<form method="post" action="\/\.gatehouse\/sign_out"><button[^>]*>Sign out<\/button><\/form>/);
   });
 
+  test('the main button never leads back to the page just denied: home elsewhere, who-am-I when the home page was denied', () => {
+    assert.match(deny().body, /<div class="actions"><a class="button" href="\/">Go to the home page<\/a>/);
+    for (const url of ['https://app.example.com/', 'https://app.example.com']) {
+      const body = denyPage({ headers: BROWSER, identity: ALICE, method: 'GET', url, reasons: [], requestId: REQUEST_ID }).body;
+      assert.doesNotMatch(body, /href="\/"/, url);
+      assert.match(body, /<div class="actions"><a class="button" href="\/\.gatehouse\/">See who you are signed in as<\/a>/, url);
+    }
+  });
+
   test('no reasons: says so rather than showing an empty list', () => {
     const body = deny(ALICE, BROWSER, []).body;
     assert.match(body, /gave no reason/);
@@ -155,7 +164,7 @@ describe('deny page', () => {
     assert.doesNotMatch(deny(BEARER).body, /<form/);
   });
 
-  test('JSON: error, reasons and request id only', () => {
+  test('JSON: error, message, reasons and request id only', () => {
     const reply = deny(ALICE, API);
     assert.equal(reply.status, 403);
     assert.deepEqual(JSON.parse(reply.body), { error: 'forbidden', message: 'The access rules do not allow this request.', reasons: ['not in group vault-readers'], request_id: REQUEST_ID });
