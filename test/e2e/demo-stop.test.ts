@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -49,6 +49,7 @@ test('SIGTERM to `npm run demo` stops Gatehouse and Envoy and removes the tempor
   const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
   const [envoyPort, appPort, idpPort, grpcPort, httpPort, adminPort] = ports as [number, number, number, number, number, number];
   const tmp = mkdtempSync(join(tmpdir(), 'gatehouse-demo-stop-'));
+  t.after(() => rmSync(tmp, { recursive: true, force: true }));
   const npm = spawn('npm', ['run', 'demo'], {
     cwd: repoPath(),
     env: { ...process.env, GATEHOUSE_DEMO_PORTS: ports.join(','), GATEHOUSE_DEMO_PREPARED: '1', TMPDIR: tmp },

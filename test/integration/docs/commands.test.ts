@@ -9,10 +9,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { repoPath } from '../../support/paths.js';
 import { requireTool } from '../../support/tools.js';
 
@@ -149,9 +149,10 @@ function sh(command: string, cwd: string, env: NodeJS.ProcessEnv): Promise<Ran> 
   });
 }
 
-/** A scratch copy of the checkout as a clone has it after the README's `npm ci && npm run build`. */
-function scratchClone(): string {
+/** A scratch copy of the checkout as a clone has it after the README's install and build; removed after the test. */
+function scratchClone(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-docs-clone-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   for (const file of ['package.json', 'package-lock.json']) copyFileSync(repoPath(file), join(dir, file));
   for (const folder of ['node_modules', 'dist']) symlinkSync(repoPath(folder), join(dir, folder));
   cpSync(repoPath('policies'), join(dir, 'policies'), { recursive: true, filter: (src) => !src.endsWith(`${join('policies', 'build')}`) });
@@ -184,7 +185,7 @@ function blockAfter(file: string, heading: string, lang: string): string {
 test('the README walkthrough ("Run it"), as written, in a clone: --version, keygen, serve with the V8 flags, check', async (t) => {
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
-  const clone = scratchClone();
+  const clone = scratchClone(t);
   const env = readerEnv(opa, clone);
 
   const version = await sh(only('README.md', /^npx gatehouse --version$/).command, clone, env);
@@ -242,7 +243,7 @@ test('the README walkthrough ("Run it"), as written, in a clone: --version, keyg
 test('docs/deploy-kubernetes.md step 2 as written: cd deploy/kubernetes, keygen into secrets, the client secret file', async (t) => {
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
-  const clone = scratchClone();
+  const clone = scratchClone(t);
   const env = { ...readerEnv(opa, clone), CLIENT_SECRET: 'from-the-identity-provider' };
   const file = 'docs/deploy-kubernetes.md';
   const [cd] = commandsIn(file, /^cd deploy\/kubernetes$/);
@@ -279,7 +280,7 @@ test('docs/policy-guide.md: the opa test commands, as written', async (t) => {
 test('docs/policy-guide.md: the gatehouse check commands, as written, on the guide\'s example configuration and request', async (t) => {
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
-  const clone = scratchClone();
+  const clone = scratchClone(t);
   const file = 'docs/policy-guide.md';
   writeFileSync(join(clone, 'gatehouse.yaml'), `${blockAfter(file, 'A configuration for trying an example:', 'yaml')}  opa: ${opa}\n`);
   writeFileSync(join(clone, 'request.json'), blockAfter(file, '- **simple**:', 'json'));
@@ -299,7 +300,7 @@ test('docs/policy-guide.md: the gatehouse check commands, as written, on the gui
 test('docs/operations.md: the shown sessions ($ lines) give the output shown', async (t) => {
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
-  const clone = scratchClone();
+  const clone = scratchClone(t);
   const env = readerEnv(opa, clone);
   const file = 'docs/operations.md';
   const sessions = commandsIn(file, /./);
