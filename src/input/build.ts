@@ -45,7 +45,7 @@ export function buildInput(req: CheckRequest, identity: Identity): PolicyInput {
     version: INPUT_VERSION,
     identity,
   };
-  // As the plugin (since v1.6): the source peer's principal, only when there is one.
+  // As the plugin's RequestToInput: the source peer's principal, only when there is one.
   const principal = attributes.source?.principal ?? '';
   return principal === '' ? input : { ...input, source_principal: principal };
 }

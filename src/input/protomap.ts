@@ -1,6 +1,6 @@
 /**
  * A protobuf message as the OPA-Envoy plugin puts it in the policy input: its `protomap` mapper
- * (`envoyauth/protomap.go`, used for v3 CheckRequests since v1.1), not `protojson`.
+ * (`envoyauth/protomap.go`, which v1.10.0-envoy uses for v3 CheckRequests), not `protojson`.
  *
  * The reference for the hand-written fast path (./attributes-json.ts), which the differential
  * test compares against this over fixtures and random requests; the conformance test compares
