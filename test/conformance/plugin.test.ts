@@ -9,8 +9,9 @@
  *   gets, URL and headers the upstream gets.
  *
  * Cases: the requests of the plugin's envoyauth/request_test.go and internal/internal_test.go,
- * the policies of internal_test.go, the decisions of envoyauth/response_test.go, and the policies
- * and requests of the OPA docs' Envoy and Istio tutorials.
+ * the policies of internal_test.go and of its quick_start.yaml (Rego v0), the decisions of
+ * envoyauth/response_test.go, and the policies and requests of the OPA docs' Envoy and Istio
+ * tutorials.
  *
  * Every difference must be listed, with its reason, in test/conformance/known-differences.json;
  * an unlisted difference fails the test, and so does a listed one that no longer happens.
@@ -34,6 +35,7 @@ import {
   istioTutorialPolicy,
   pluginPolicies,
   pluginRequests,
+  quickStartPolicy,
   type PolicyCase,
   type Reference,
   type RequestCase,
@@ -147,6 +149,7 @@ function policies(ref: Reference): PolicyCase[] {
     },
     { ...envoyTutorialPolicy(ref), requests: envoyTutorialRequests(envoyTutorialTokens(ref)) },
     { ...istioTutorialPolicy(ref), requests: [...istio, ...requests] },
+    { ...quickStartPolicy(ref), requests: envoyTutorialRequests(envoyTutorialTokens(ref)) },
   ];
 }
 

@@ -155,3 +155,18 @@ export function envoyTutorialTokens(ref: Reference): { alice: string; bob: strin
   };
   return { alice: token('ALICE'), bob: token('BOB') };
 }
+
+/**
+ * The Rego v0 policy of the plugin's own `quick_start.yaml` (the `opa-policy` ConfigMap), run with
+ * `--v0-compatible` by the plugin and `policy.rego_version: v0` by Gatehouse.
+ */
+export function quickStartPolicy(ref: Reference): PolicyCase {
+  const file = 'quick_start.yaml';
+  const text = readFileSync(join(ref.pluginDir, file), 'utf8');
+  const m = /^( *)policy\.rego: \|\n((?:\1 +.*\n|\n)+)/m.exec(text);
+  if (m === null) throw new Error(`${file}: no policy.rego`);
+  const lines = (m[2] ?? '').split('\n');
+  const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length));
+  const rego = lines.map((l) => l.slice(indent)).join('\n');
+  return { id: `${file}:${text.slice(0, m.index).split('\n').length}`, rego, entrypoint: 'envoy/authz/allow', regoV0: true };
+}
