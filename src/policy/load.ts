@@ -11,7 +11,7 @@ import { loadPolicy as instantiatePolicy, type LoadedPolicy as WasmPolicy } from
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { readBundle, readBundleFile, type PolicyBundle } from './bundle.js';
 import { createBuiltins, EvalContext, HOST_BUILTINS, type NanoClock } from './builtins/index.js';
-import { compileRegoDir } from './compile.js';
+import { compileRegoDir, type RegoVersion } from './compile.js';
 
 /** The default entrypoint, as in the OPA-Envoy plugin. */
 export const DEFAULT_ENTRYPOINT = 'envoy/authz/allow';
@@ -69,6 +69,8 @@ export interface LoadPolicyOptions extends EvaluatorOptions {
   readonly opaPath?: string;
   /** Time limit for `opa build`, in milliseconds. */
   readonly compileTimeoutMs?: number;
+  /** Rego syntax of `dir` (default `v1`); `v0` compiles with `opa build --v0-compatible`. */
+  readonly regoVersion?: RegoVersion;
 }
 
 /** The subset of the module's exports Gatehouse reads itself. */
@@ -246,6 +248,7 @@ export async function loadPolicy(options: LoadPolicyOptions): Promise<LoadedPoli
     entrypoints: [normaliseEntrypoint(options.entrypoint)],
     ...(options.opaPath === undefined ? {} : { opaPath: options.opaPath }),
     ...(options.compileTimeoutMs === undefined ? {} : { timeoutMs: options.compileTimeoutMs }),
+    ...(options.regoVersion === undefined ? {} : { regoVersion: options.regoVersion }),
   });
   return loadPolicyFromBundle(readBundle(bytes), { ...options, source: { kind: 'dir', path } });
 }
