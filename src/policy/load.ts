@@ -13,6 +13,9 @@ import { readBundle, readBundleFile, type PolicyBundle } from './bundle.js';
 import { createBuiltins, EvalContext, HOST_BUILTINS, type NanoClock } from './builtins/index.js';
 import { compileRegoDir, type RegoVersion } from './compile.js';
 
+/** Builtins that would need the network in the middle of a synchronous evaluation. */
+const NETWORK_BUILTINS: ReadonlySet<string> = new Set(['http.send', 'net.lookup_ip_addr']);
+
 /** The default entrypoint, as in the OPA-Envoy plugin. */
 export const DEFAULT_ENTRYPOINT = 'envoy/authz/allow';
 
@@ -194,8 +197,13 @@ export async function loadPolicyFromBundle(bundle: PolicyBundle, options: Evalua
   const missing = builtinsRequired.filter((name) => !HOST_BUILTINS.has(name));
   if (missing.length > 0) {
     const names = missing.map((m) => `\`${m}\``).join(', ');
+    const network = missing.filter((m) => NETWORK_BUILTINS.has(m));
+    const advice =
+      network.length > 0
+        ? `; policies are evaluated synchronously and make no network calls: put the data ${network.map((m) => `\`${m}\``).join(' and ')} would fetch into the policy's data.json (a reload picks up changes), and leave token verification to Gatehouse's identity stage (input.identity)`
+        : '; see docs/reference/policy.md#builtins for the builtins Gatehouse provides';
     throw new GatehouseError('ERR_POLICY_BUILTIN_MISSING', {
-      message: `policy needs builtin${missing.length > 1 ? 's' : ''} ${names}, which Gatehouse does not provide`,
+      message: `policy needs builtin${missing.length > 1 ? 's' : ''} ${names}, which Gatehouse does not provide${advice}`,
     });
   }
 

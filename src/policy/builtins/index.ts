@@ -14,6 +14,8 @@
 import { EvalContext } from './context.js';
 import * as crypto from './crypto.js';
 import * as jwt from './jwt.js';
+import * as jwtSign from './jwt-sign.js';
+import * as jwtVerify from './jwt-verify.js';
 import { SDK_BUILTINS } from './sdk.js';
 import * as strings from './strings.js';
 import * as time from './time.js';
@@ -42,6 +44,22 @@ export function createBuiltins(ctx: EvalContext): Record<string, Builtin> {
     'urlquery.encode_object': urlquery.encodeObject,
     'urlquery.decode_object': urlquery.decodeObject,
     'io.jwt.decode': jwt.decode,
+    'io.jwt.decode_verify': jwtVerify.decodeVerify(ctx),
+    'io.jwt.verify_rs256': jwtVerify.verifyAsymmetric('RS256'),
+    'io.jwt.verify_rs384': jwtVerify.verifyAsymmetric('RS384'),
+    'io.jwt.verify_rs512': jwtVerify.verifyAsymmetric('RS512'),
+    'io.jwt.verify_ps256': jwtVerify.verifyAsymmetric('PS256'),
+    'io.jwt.verify_ps384': jwtVerify.verifyAsymmetric('PS384'),
+    'io.jwt.verify_ps512': jwtVerify.verifyAsymmetric('PS512'),
+    'io.jwt.verify_es256': jwtVerify.verifyAsymmetric('ES256'),
+    'io.jwt.verify_es384': jwtVerify.verifyAsymmetric('ES384'),
+    'io.jwt.verify_es512': jwtVerify.verifyAsymmetric('ES512'),
+    'io.jwt.verify_eddsa': jwtVerify.verifyAsymmetric('EdDSA'),
+    'io.jwt.verify_hs256': jwtVerify.verifyHmac('HS256'),
+    'io.jwt.verify_hs384': jwtVerify.verifyHmac('HS384'),
+    'io.jwt.verify_hs512': jwtVerify.verifyHmac('HS512'),
+    'io.jwt.encode_sign': jwtSign.encodeSignObjects,
+    'io.jwt.encode_sign_raw': jwtSign.encodeSignRaw,
     'crypto.md5': crypto.digest('md5'),
     'crypto.sha1': crypto.digest('sha1'),
     'crypto.sha256': crypto.digest('sha256'),
