@@ -13,13 +13,21 @@
  */
 import { EvalContext } from './context.js';
 import * as crypto from './crypto.js';
+import * as glob from './glob.js';
+import * as json from './json-marshal.js';
 import * as jwt from './jwt.js';
 import * as jwtSign from './jwt-sign.js';
 import * as jwtVerify from './jwt-verify.js';
+import * as net from './net.js';
+import * as numbers from './numbers.js';
+import * as opa from './opa.js';
+import * as semver from './semver.js';
 import { SDK_BUILTINS } from './sdk.js';
 import * as strings from './strings.js';
 import * as time from './time.js';
+import * as units from './units.js';
 import * as urlquery from './urlquery.js';
+import * as uuid from './uuid.js';
 
 export { EvalContext, systemClock, type NanoClock } from './context.js';
 export { SDK_BUILTINS } from './sdk.js';
@@ -75,6 +83,21 @@ export function createBuiltins(ctx: EvalContext): Record<string, Builtin> {
     'strings.any_suffix_match': strings.anySuffixMatch,
     'strings.count': strings.count,
     indexof_n: strings.indexofN,
+    'glob.quote_meta': glob.quoteMeta,
+    'net.cidr_is_valid': net.cidrIsValid,
+    'net.cidr_expand': net.cidrExpand,
+    'net.cidr_merge': net.cidrMerge,
+    'units.parse': units.parse,
+    'units.parse_bytes': units.parseBytes,
+    'uuid.rfc4122': uuid.rfc4122(ctx),
+    'uuid.parse': uuid.parse,
+    'semver.is_valid': semver.isValid,
+    'semver.compare': semver.compare,
+    'numbers.range_step': numbers.rangeStep,
+    'rand.intn': numbers.randIntn(ctx),
+    'json.marshal_with_options': json.marshalWithOptions,
+    'opa.runtime': opa.runtime,
+    trace: opa.trace,
   };
 }
 
