@@ -21,6 +21,7 @@ import * as jwtVerify from './jwt-verify.js';
 import * as net from './net.js';
 import * as numbers from './numbers.js';
 import * as opa from './opa.js';
+import * as regex from './regex.js';
 import * as semver from './semver.js';
 import { SDK_BUILTINS } from './sdk.js';
 import * as strings from './strings.js';
@@ -98,6 +99,9 @@ export function createBuiltins(ctx: EvalContext): Record<string, Builtin> {
     'json.marshal_with_options': json.marshalWithOptions,
     'opa.runtime': opa.runtime,
     trace: opa.trace,
+    'regex.replace': regex.replace,
+    'regex.find_n': regex.findN,
+    'regex.template_match': regex.templateMatch,
   };
 }
 

@@ -5,9 +5,10 @@
 import { EXISTING_CASES } from './existing.js';
 import { JWT_CASES } from './jwt.js';
 import { MISC_CASES } from './misc.js';
+import { REGEX_CASES } from './regex.js';
 
 /** Rego expressions; each is evaluated by Gatehouse (wasm + host builtins) and by `opa eval`. */
-export const CASES: readonly string[] = [...EXISTING_CASES, ...JWT_CASES, ...MISC_CASES];
+export const CASES: readonly string[] = [...EXISTING_CASES, ...JWT_CASES, ...MISC_CASES, ...REGEX_CASES];
 
 /**
  * Known differences; they run as `todo` so a fix shows up. Most come from values crossing the
