@@ -26,6 +26,7 @@ import * as semver from './semver.js';
 import { SDK_BUILTINS } from './sdk.js';
 import * as strings from './strings.js';
 import * as time from './time.js';
+import * as timeLayout from './time-layout.js';
 import * as units from './units.js';
 import * as urlquery from './urlquery.js';
 import * as uuid from './uuid.js';
@@ -48,6 +49,8 @@ export function createBuiltins(ctx: EvalContext): Record<string, Builtin> {
     'time.diff': time.diff,
     'time.parse_rfc3339_ns': time.parseRfc3339Ns,
     'time.parse_duration_ns': time.parseDurationNs,
+    'time.format': timeLayout.formatTime,
+    'time.parse_ns': timeLayout.parseNs,
     'urlquery.encode': urlquery.encode,
     'urlquery.decode': urlquery.decode,
     'urlquery.encode_object': urlquery.encodeObject,
