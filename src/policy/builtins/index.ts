@@ -30,6 +30,7 @@ import * as timeLayout from './time-layout.js';
 import * as units from './units.js';
 import * as urlquery from './urlquery.js';
 import * as uuid from './uuid.js';
+import * as x509 from './x509.js';
 
 export { EvalContext, systemClock, type NanoClock } from './context.js';
 export { SDK_BUILTINS } from './sdk.js';
@@ -105,6 +106,7 @@ export function createBuiltins(ctx: EvalContext): Record<string, Builtin> {
     'regex.replace': regex.replace,
     'regex.find_n': regex.findN,
     'regex.template_match': regex.templateMatch,
+    'crypto.x509.parse_certificates': x509.parseCertificates,
   };
 }
 

@@ -7,9 +7,10 @@ import { JWT_CASES } from './jwt.js';
 import { MISC_CASES } from './misc.js';
 import { REGEX_CASES } from './regex.js';
 import { TIME_LAYOUT_CASES } from './time-layout.js';
+import { X509_CASES, X509_FIELD_COUNT_CASE } from './x509.js';
 
 /** Rego expressions; each is evaluated by Gatehouse (wasm + host builtins) and by `opa eval`. */
-export const CASES: readonly string[] = [...EXISTING_CASES, ...JWT_CASES, ...MISC_CASES, ...REGEX_CASES, ...TIME_LAYOUT_CASES];
+export const CASES: readonly string[] = [...EXISTING_CASES, ...JWT_CASES, ...MISC_CASES, ...REGEX_CASES, ...TIME_LAYOUT_CASES, ...X509_CASES];
 
 /**
  * Known differences; they run as `todo` so a fix shows up. Most come from values crossing the
@@ -39,6 +40,10 @@ export const KNOWN_DIFFERENCES: ReadonlyMap<string, string> = new Map([
   [
     `time.format([1700000000123456768, "Asia/Tokyo", "RFC1123"])`,
     'Go prints the tz database abbreviation (JST); Intl has none for Asia/Tokyo, so Gatehouse prints +09',
+  ],
+  [
+    X509_FIELD_COUNT_CASE,
+    'Gatehouse returns the 16 fields of x509.Certificate that Node exposes; OPA returns 53 (KeyUsage, Extensions, SubjectKeyId, …)',
   ],
   [
     `count(net.cidr_expand("10.0.0.0/15"))`,
