@@ -15,6 +15,7 @@ import { EvalContext } from './context.js';
 import * as crypto from './crypto.js';
 import * as glob from './glob.js';
 import * as json from './json-marshal.js';
+import * as jsonPatch from './json-patch.js';
 import * as jwt from './jwt.js';
 import * as jwtSign from './jwt-sign.js';
 import * as jwtVerify from './jwt-verify.js';
@@ -101,6 +102,7 @@ export function createBuiltins(ctx: EvalContext): Record<string, Builtin> {
     'numbers.range_step': numbers.rangeStep,
     'rand.intn': numbers.randIntn(ctx),
     'json.marshal_with_options': json.marshalWithOptions,
+    'json.patch': jsonPatch.patch,
     'opa.runtime': opa.runtime,
     trace: opa.trace,
     'regex.replace': regex.replace,
