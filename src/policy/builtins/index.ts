@@ -16,6 +16,7 @@ import * as crypto from './crypto.js';
 import * as glob from './glob.js';
 import * as json from './json-marshal.js';
 import * as jsonPatch from './json-patch.js';
+import * as jsonSchema from './json-schema.js';
 import * as jwt from './jwt.js';
 import * as jwtSign from './jwt-sign.js';
 import * as jwtVerify from './jwt-verify.js';
@@ -103,6 +104,8 @@ export function createBuiltins(ctx: EvalContext): Record<string, Builtin> {
     'rand.intn': numbers.randIntn(ctx),
     'json.marshal_with_options': json.marshalWithOptions,
     'json.patch': jsonPatch.patch,
+    'json.verify_schema': jsonSchema.verifySchema,
+    'json.match_schema': jsonSchema.matchSchema,
     'opa.runtime': opa.runtime,
     trace: opa.trace,
     'regex.replace': regex.replace,
