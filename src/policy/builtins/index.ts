@@ -27,6 +27,7 @@ import * as regex from './regex.js';
 import * as semver from './semver.js';
 import { SDK_BUILTINS } from './sdk.js';
 import * as strings from './strings.js';
+import * as template from './template.js';
 import * as time from './time.js';
 import * as timeLayout from './time-layout.js';
 import * as units from './units.js';
@@ -90,6 +91,7 @@ export function createBuiltins(ctx: EvalContext): Record<string, Builtin> {
     'strings.any_suffix_match': strings.anySuffixMatch,
     'strings.count': strings.count,
     indexof_n: strings.indexofN,
+    'strings.render_template': template.renderTemplate,
     'glob.quote_meta': glob.quoteMeta,
     'net.cidr_is_valid': net.cidrIsValid,
     'net.cidr_expand': net.cidrExpand,

@@ -7,11 +7,12 @@ import { JSON_SCHEMA_CASES } from './json-schema.js';
 import { JWT_CASES } from './jwt.js';
 import { MISC_CASES } from './misc.js';
 import { REGEX_CASES } from './regex.js';
+import { TEMPLATE_CASES } from './template.js';
 import { TIME_LAYOUT_CASES } from './time-layout.js';
 import { X509_CASES, X509_FIELD_COUNT_CASE } from './x509.js';
 
 /** Rego expressions; each is evaluated by Gatehouse (wasm + host builtins) and by `opa eval`. */
-export const CASES: readonly string[] = [...EXISTING_CASES, ...JWT_CASES, ...MISC_CASES, ...REGEX_CASES, ...TIME_LAYOUT_CASES, ...X509_CASES, ...JSON_SCHEMA_CASES];
+export const CASES: readonly string[] = [...EXISTING_CASES, ...JWT_CASES, ...MISC_CASES, ...REGEX_CASES, ...TIME_LAYOUT_CASES, ...X509_CASES, ...JSON_SCHEMA_CASES, ...TEMPLATE_CASES];
 
 /**
  * Known differences; they run as `todo` so a fix shows up. Most come from values crossing the
