@@ -14,6 +14,7 @@
 import { EvalContext } from './context.js';
 import * as crypto from './crypto.js';
 import * as glob from './glob.js';
+import * as globIntersect from './glob-intersect.js';
 import * as json from './json-marshal.js';
 import * as jsonPatch from './json-patch.js';
 import * as jsonSchema from './json-schema.js';
@@ -113,6 +114,7 @@ export function createBuiltins(ctx: EvalContext): Record<string, Builtin> {
     'regex.replace': regex.replace,
     'regex.find_n': regex.findN,
     'regex.template_match': regex.templateMatch,
+    'regex.globs_match': globIntersect.globsMatch,
     'crypto.x509.parse_certificates': x509.parseCertificates,
   };
 }
