@@ -6,8 +6,10 @@
  * flag groups `(?i)`/`(?s)`/`(?m)`, `\A`, `\z`, `\Q…\E`, POSIX classes `[[:alpha:]]`, RE2's
  * ASCII `\s`, `.` excluding only `\n`, and escaped punctuation. Anything not translated that
  * JavaScript rejects (e.g. `(?U)`) makes the builtin undefined, as an invalid pattern does in
- * OPA. RE2 never backtracks; JavaScript may on pathological patterns, which RE2 would refuse to
- * compile only when they use backreferences (RE2 has none, so translated patterns have none).
+ * OPA. RE2 is linear-time; JavaScript's engine backtracks, so a pattern with nested quantifiers
+ * (`^(a+)+$`) is exponential on hostile input (measured: 28 characters, over 60 s). V8's linear
+ * engine (`--enable-experimental-regexp-engine`, the `l` flag) avoids that but is experimental
+ * and refuses `u`-mode and lookaheads, so it is not used; docs/reference/policy.md warns.
  */
 
 const POSIX: Record<string, string> = {
