@@ -9,6 +9,7 @@ import { acceptHandoffRequest, completeHandoff, issueHandoff, startHandoff } fro
 import type { OidcClient } from '../oidc/client.js';
 import { TXN_COOKIE_NAME, startSignIn, txnClearCookie, txnSetCookie } from '../oidc/sign-in.js';
 import { refreshSession } from '../oidc/refresh.js';
+import { requireReturnPath } from '../oidc/return-url.js';
 import { isSameOriginRequest, signOutLocation } from '../oidc/sign-out.js';
 import { PATHS, errorPage, signOutConfirmPage } from '../pages/pages.js';
 import { redirectReply, type LocalReply } from '../reserved/reply.js';
@@ -105,12 +106,14 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
     const token = await issueSession(
       options.ring,
       options.sessionKey,
-      sessionFromClaims(claims, options, { refresh_token: tokens.refresh_token, id_token: tokens.id_token }),
+      // The ID token is not kept: it served its purpose at sign-in, and sign-out no longer sends it.
+      sessionFromClaims(claims, options, { refresh_token: tokens.refresh_token }),
       { ttlSeconds: options.sessionTtlSeconds },
     );
     options.log('sign-in completed', { sub: claims.sub });
-    // Redirect to a URL without the code; no-referrer keeps the callback URL from leaking.
-    return redirectReply(returnTo, [['set-cookie', sessionSetCookie(options.cookieName, token, options.sessionTtlSeconds)], ...extra]);
+    // Redirect to a URL without the code; no-referrer keeps the callback URL from leaking. The
+    // path is checked once more at the moment it becomes a Location (issue 12 point 8).
+    return redirectReply(requireReturnPath(returnTo), [['set-cookie', sessionSetCookie(options.cookieName, token, options.sessionTtlSeconds)], ...extra]);
   }
 
   return {
@@ -185,9 +188,9 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
       const postLogout = `${origin(view)}${options.postLogoutRedirectPath}`;
       let location = options.postLogoutRedirectPath;
       try {
+        // No id_token_hint: this is a URL the browser keeps (issue 12 point 1); client_id stands in.
         location = await signOutLocation({
           client: options.client,
-          ...(session?.id_token === undefined ? {} : { idTokenHint: session.id_token }),
           postLogoutRedirectUri: postLogout,
           allowedPostLogout: (url) => url.href === new URL(postLogout).href,
           localSignedOutPath: options.postLogoutRedirectPath,
@@ -217,8 +220,6 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
             sid: session.sid,
             auth_time: session.auth_time,
             refresh_token: tokens.refresh_token ?? refreshToken,
-            // Keep the previous ID token (for id_token_hint) when the IdP sends none on refresh.
-            ...(tokens.id_token ? { id_token: tokens.id_token } : session.id_token === undefined ? {} : { id_token: session.id_token }),
           };
           const cookie = await issueSession(options.ring, options.sessionKey, next, { ttlSeconds: options.sessionTtlSeconds });
           const now = Math.floor(Date.now() / 1000);

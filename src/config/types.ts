@@ -30,8 +30,10 @@ export interface Config {
     readonly groups_claim: string;
     readonly clock_tolerance_seconds: number;
     readonly bearer: {
+      /** Resolved at validation: on when `audiences` is set unless configured otherwise. */
       readonly enabled: boolean;
       readonly audiences: readonly string[];
+      readonly allow_untyped: boolean;
       readonly algorithms: readonly string[];
     };
     readonly sign_in_host?: string;

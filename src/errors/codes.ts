@@ -33,6 +33,7 @@ export const ERRORS = {
   ERR_REQUEST_INVALID: { grpc: GrpcCode.INVALID_ARGUMENT, http: 400, message: 'The request could not be parsed.' },
   ERR_PATH_INVALID: { grpc: GrpcCode.INVALID_ARGUMENT, http: 400, message: 'The request path is not valid.' },
   ERR_BODY_INVALID: { grpc: GrpcCode.INVALID_ARGUMENT, http: 400, message: 'The request body does not match its content type.' },
+  ERR_COOKIE_AMBIGUOUS: { grpc: GrpcCode.INVALID_ARGUMENT, http: 400, message: 'The request cookies are ambiguous.' },
   // Policy evaluation.
   ERR_POLICY_NOT_LOADED: { grpc: GrpcCode.UNAVAILABLE, http: 503, message: 'No policy is loaded.' },
   ERR_POLICY_EVAL: { grpc: GrpcCode.INTERNAL, http: 500, message: 'The policy failed to evaluate.' },

@@ -22,7 +22,7 @@ import type { IdTokenClaims, OidcTokens } from './callback.js';
 import { assertKey, epochSeconds } from './internal/keys.js';
 import { openTransaction, sealTransaction, type HandoffTarget, type TxnCookie } from './internal/transaction.js';
 import { defaultReplayCache, type ReplayCache } from './replay-cache.js';
-import { isAllowedHost, isSafeReturnPath, safeReturnPath } from './return-url.js';
+import { isAllowedHost, isSafeReturnPath, requireReturnPath, safeReturnPath } from './return-url.js';
 import { DEFAULT_TXN_TTL_SECONDS } from './sign-in.js';
 
 export type { HandoffTarget } from './internal/transaction.js';
@@ -198,7 +198,8 @@ export async function completeHandoff(options: CompleteHandoffOptions): Promise<
   if (!(options.replayCache ?? defaultReplayCache).claim(`handoff:${jti}`, (payload['exp'] as number) * 1000, now.getTime())) {
     throw new GatehouseError('ERR_HANDOFF_REPLAYED');
   }
-  return { claims: claims as IdTokenClaims, tokens: tokens as OidcTokens, returnTo: txn.returnTo };
+  // The return path is checked again where it is used (a forged transaction must not redirect off-origin).
+  return { claims: claims as IdTokenClaims, tokens: tokens as OidcTokens, returnTo: requireReturnPath(txn.returnTo) };
 }
 
 async function decrypt(

@@ -17,6 +17,7 @@ import type { Decision, HeaderEntry } from '../decision/types.js';
 import { GrpcCode } from '../errors/codes.js';
 import type { GatehouseError } from '../errors/gatehouse-error.js';
 import type { LocalReply } from '../reserved/reply.js';
+import { isSafeHeader } from '../http/header-safety.js';
 
 /** HTTP statuses Envoy's `HttpStatus.code` accepts (its enum's defined values, never 0). */
 const ENVOY_STATUSES: ReadonlySet<number> = new Set(
@@ -131,9 +132,16 @@ export function localReplyToCheckResponse(reply: LocalReply): CheckResponse {
   });
 }
 
+/**
+ * The one place every header Gatehouse writes passes through. A header whose name is not a token
+ * or whose value holds a control character (CR, LF, NUL, …) is never written, whoever produced
+ * it (the policy, a page, a claim, the request's `:authority`): dropping it is the safe answer
+ * (a header cannot be split into two, a response cannot be smuggled), and the rest of the
+ * decision stands.
+ */
 function headerOptions(entries: readonly HeaderEntry[]): HeaderValueOption[] {
   const seen = new Set<string>();
-  return entries.map(({ name, value }) => {
+  return entries.filter(({ name, value }) => isSafeHeader(name, value)).map(({ name, value }) => {
     if (name === 'set-cookie') {
       // Each cookie must be its own header line, added to whatever is there. The deprecated
       // `append: true` makes Envoy (1.40) use appendCopy, which on a local reply without the
