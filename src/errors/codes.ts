@@ -32,6 +32,7 @@ export const ERRORS = {
   // Requests Envoy sent that cannot be turned into a policy input.
   ERR_REQUEST_INVALID: { grpc: GrpcCode.INVALID_ARGUMENT, http: 400, message: 'The request could not be parsed.' },
   ERR_PATH_INVALID: { grpc: GrpcCode.INVALID_ARGUMENT, http: 400, message: 'The request path is not valid.' },
+  ERR_PATH_NOT_NORMAL: { grpc: GrpcCode.INVALID_ARGUMENT, http: 400, message: 'The request path is not in normal form.' },
   ERR_BODY_INVALID: { grpc: GrpcCode.INVALID_ARGUMENT, http: 400, message: 'The request body does not match its content type.' },
   ERR_COOKIE_AMBIGUOUS: { grpc: GrpcCode.INVALID_ARGUMENT, http: 400, message: 'The request cookies are ambiguous.' },
   // Policy evaluation.
