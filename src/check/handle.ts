@@ -105,13 +105,13 @@ export function createCheckHandler(deps: CheckDeps): (request: CheckRequest) => 
     let identityError: GatehouseError | undefined;
     const stages = async (): Promise<CheckOutcome> => {
       if (isReservedPath(view.pathname)) {
-        const resolved = await deps.identity.resolve(view.headers);
+        const resolved = await deps.identity.resolve(view.headers, view.host);
         identity = resolved.identity;
         identityError = resolved.error;
         const reply = await handleReserved(view, resolved, deps.identity);
         return { response: localReplyToCheckResponse(reply), input, decision: undefined, error: undefined, identity, handledBy: 'reserved' };
       }
-      const resolved = await deps.identity.resolve(view.headers);
+      const resolved = await deps.identity.resolve(view.headers, view.host);
       const cookies: HeaderEntry[] = [];
       ({ identity } = resolved);
       identityError = resolved.error;

@@ -37,7 +37,7 @@ export interface SignInFlowOptions {
   readonly centralHost?: string;
   /** Hosts the central host may hand identities to (exact, or `*.example.com`). */
   readonly allowedHosts: readonly string[];
-  /** Encrypts hand-off requests and tokens; shared by every Gatehouse replica. */
+  /** Encrypts hand-off tokens (which are signed by `ring`); shared by every Gatehouse replica. */
   readonly handoffKey: Uint8Array;
   readonly log: (message: string, detail?: Record<string, unknown>) => void;
 }
@@ -88,7 +88,7 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
         host: view.host,
         returnTo,
         txnKey: options.txnKey,
-        handoffKey: options.handoffKey,
+        ring: options.ring,
       });
       return redirectReply(location, [['set-cookie', txnSetCookie(txnCookie)]]);
     }
@@ -101,13 +101,13 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
     return redirectReply(location, [['set-cookie', txnSetCookie(txnCookie)]]);
   }
 
-  async function signedIn(claims: IdTokenClaims, tokens: OidcTokens, returnTo: string, extra: [string, string][]): Promise<LocalReply> {
-    // A new session (and session id) at every sign-in: no fixation.
+  async function signedIn(view: RequestView, claims: IdTokenClaims, tokens: OidcTokens, returnTo: string, extra: [string, string][]): Promise<LocalReply> {
+    // A new session (and session id) at every sign-in: no fixation. Bound to this host.
     const token = await issueSession(
       options.ring,
       options.sessionKey,
       // The ID token is not kept: it served its purpose at sign-in, and sign-out no longer sends it.
-      sessionFromClaims(claims, options, { refresh_token: tokens.refresh_token }),
+      { ...sessionFromClaims(claims, options, { refresh_token: tokens.refresh_token }), host: view.host },
       { ttlSeconds: options.sessionTtlSeconds },
     );
     options.log('sign-in completed', { sub: claims.sub });
@@ -124,7 +124,7 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
       const request = query.get('request');
       if (request !== null && central !== undefined && isCentral(view)) {
         // The central host, asked by a protected host to sign a user in for it.
-        const target = await acceptHandoffRequest({ request, handoffKey: options.handoffKey, centralHost: central, allowedHosts: options.allowedHosts });
+        const target = await acceptHandoffRequest({ request, ring: options.ring, centralHost: central, allowedHosts: options.allowedHosts });
         const { location, txnCookie } = await startSignIn({
           client: options.client,
           redirectUri: callbackUri(view),
@@ -150,10 +150,11 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
             txnCookieValue: cookies.get(TXN_COOKIE_NAME),
             txnKey: options.txnKey,
             handoffKey: options.handoffKey,
+            ring: options.ring,
             host: view.host,
             centralHost: central,
           });
-          return await signedIn(result.claims, result.tokens, result.returnTo, [clearTxn]);
+          return await signedIn(view, result.claims, result.tokens, result.returnTo, [clearTxn]);
         }
         const result = await completeSignIn({
           client: options.client,
@@ -163,12 +164,12 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
           redirectUri: callbackUri(view),
         });
         if (result.handoff !== undefined && central !== undefined) {
-          const { location } = await issueHandoff({ target: result.handoff, claims: result.claims, tokens: result.tokens, handoffKey: options.handoffKey, centralHost: central });
+          const { location } = await issueHandoff({ target: result.handoff, claims: result.claims, tokens: result.tokens, ring: options.ring, handoffKey: options.handoffKey, centralHost: central });
           options.log('sign-in handed off', { sub: result.claims.sub, host: result.handoff.host });
           // Same scheme as this request (https in production; http only on a development loopback).
           return redirectReply(view.scheme === 'http' ? location.replace(/^https:/, 'http:') : location, [clearTxn]);
         }
-        return await signedIn(result.claims, result.tokens, result.returnTo, [clearTxn]);
+        return await signedIn(view, result.claims, result.tokens, result.returnTo, [clearTxn]);
       } catch (err) {
         const error = GatehouseError.from(err);
         options.log('sign-in failed', { code: error.code });

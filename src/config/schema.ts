@@ -161,6 +161,7 @@ export const SCHEMA = {
       fields: {
         cookie_name: { type: 'string', default: '__Host-gatehouse', pattern: /^__Host-[A-Za-z0-9_-]+$/, patternDoc: 'a cookie name starting with __Host-', doc: 'The session cookie (Secure, HttpOnly, SameSite=Lax, Path=/).' },
         ttl_seconds: { type: 'integer', default: 8 * 3600, min: 60, max: 30 * 24 * 3600, doc: 'Session lifetime; with a refresh token it is renewed at expiry.' },
+        bind_to_host: { type: 'boolean', default: true, doc: 'Accept a session only on the host it was issued for (a cookie copied to another host behind the same Gatehouse is refused). Turn off only if hosts share sessions on purpose.' },
         secret: { type: 'secret', doc: 'At least 32 random bytes (base64url) encrypting session and sign-in cookies: `{file: PATH}`, `{env: NAME}`. Generated in development mode only.' },
       },
     },

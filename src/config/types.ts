@@ -43,6 +43,7 @@ export interface Config {
   readonly session: {
     readonly cookie_name: string;
     readonly ttl_seconds: number;
+    readonly bind_to_host: boolean;
     readonly secret?: string;
   };
   readonly keys: {

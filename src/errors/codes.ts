@@ -48,6 +48,7 @@ export const ERRORS = {
   // Identity: the session cookie and bearer tokens. A failure makes the caller anonymous; the
   // policy still decides, and an unauthenticated deny starts sign-in (browser) or answers 401.
   ERR_SESSION_INVALID: { grpc: GrpcCode.UNAUTHENTICATED, http: 401, message: 'The session is not valid.' },
+  ERR_SESSION_HOST_MISMATCH: { grpc: GrpcCode.UNAUTHENTICATED, http: 401, message: 'The session was issued for another host.' },
   ERR_SESSION_EXPIRED: { grpc: GrpcCode.UNAUTHENTICATED, http: 401, message: 'The session has expired.' },
   ERR_SESSION_TOO_LARGE: { grpc: GrpcCode.INTERNAL, http: 500, message: 'The session does not fit in a cookie.' },
   ERR_TOKEN_INVALID: { grpc: GrpcCode.UNAUTHENTICATED, http: 401, message: 'The bearer token is not valid.' },

@@ -154,10 +154,11 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
     cookieName,
     ownCookies: [cookieName, TXN_COOKIE_NAME],
     headerNames: names,
-    resolve: (headers) =>
+    resolve: (headers, host) =>
       resolveIdentity({
         headers,
         cookieName,
+        ...(config.session.bind_to_host && host !== undefined ? { host } : {}),
         verifySession: (token) => verifySession(ring, secret.key, token, { clockToleranceSeconds: tolerance }),
         ...(verifyBearer === undefined ? {} : { verifyBearer }),
         groupsClaim: identity.groups_claim,

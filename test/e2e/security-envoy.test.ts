@@ -113,7 +113,7 @@ test('issue 12 point 2: through the shipped Envoy, a session cookie in a second 
   if (s === undefined) return;
   const ring = await loadSigningKeys({ files: [keyFile], development: false });
   const { key } = await loadSessionSecret({ file: secretFile, development: false });
-  const session = await issueSession(ring, key, { sub: 'alice', email: 'alice@example.com', email_verified: true, name: 'Alice', groups: ['staff'], idp_iss: idp.issuer, claims: {} }, { ttlSeconds: 3600 });
+  const session = await issueSession(ring, key, { sub: 'alice', email: 'alice@example.com', email_verified: true, name: 'Alice', groups: ['staff'], idp_iss: idp.issuer, claims: {}, host: HOST }, { ttlSeconds: 3600 });
 
   const variants = [
     ['theme=dark', `__Host-gatehouse=${session}`],

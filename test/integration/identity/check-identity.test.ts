@@ -254,6 +254,7 @@ function aliceSession(extra: Partial<SessionInput> = {}): SessionInput {
     groups: ['admins', 'staff'],
     idp_iss: 'http://127.0.0.1',
     claims: {},
+    host: HOST,
     ...extra,
   };
 }
@@ -459,6 +460,20 @@ test('identity through the Check path against the real demo IdP', async (t) => {
       assert.match(one(denied(res).headers, 'www-authenticate') ?? '', /error="invalid_token"/);
       assert.equal(bodyJson(res)['error'], 'ERR_TOKEN_INVALID');
     }
+  });
+
+  await t.test('issue 12 point 4: a session is accepted only on the host it was issued for', async () => {
+    const cookie = await session();
+    allowed(await client.check(req('/app/x', { ...JSON_ACCEPT, cookie: `${SESSION_COOKIE}=${cookie}` })));
+    for (const other of ['other.example.test', `${HOST}.evil.example`, `${HOST}:8443`]) {
+      const res = await client.check(httpRequest({ method: 'GET', path: '/app/x', host: other, headers: { ...JSON_ACCEPT, cookie: `${SESSION_COOKIE}=${cookie}` } }));
+      assert.equal(statusOf(res), 401, other);
+      assertSessionCleared(denied(res).headers);
+    }
+    // A session issued before binding (no host) is not accepted either.
+    const { host: _host, ...unbound } = aliceSession();
+    const legacy = await issueSession(f.ring, f.sessionKey, unbound, { ttlSeconds: 3600 });
+    assert.equal(statusOf(await client.check(req('/app/x', { ...JSON_ACCEPT, cookie: `${SESSION_COOKIE}=${legacy}` }))), 401);
   });
 
   await t.test('refresh: an expired session holding a real refresh token is renewed (allowed, new session cookie)', async () => {
