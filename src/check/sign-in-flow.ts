@@ -9,7 +9,7 @@ import { acceptHandoffRequest, completeHandoff, issueHandoff, startHandoff } fro
 import type { OidcClient } from '../oidc/client.js';
 import { TXN_COOKIE_NAME, startSignIn, txnClearCookie, txnSetCookie } from '../oidc/sign-in.js';
 import { refreshSession } from '../oidc/refresh.js';
-import { requireReturnPath } from '../oidc/return-url.js';
+import { isAllowedHost, isSafeReturnPath, requireReturnPath } from '../oidc/return-url.js';
 import { isSameOriginRequest, signOutLocation } from '../oidc/sign-out.js';
 import { PATHS, errorPage, signOutConfirmPage } from '../pages/pages.js';
 import { redirectReply, type LocalReply } from '../reserved/reply.js';
@@ -164,6 +164,11 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
           redirectUri: callbackUri(view),
         });
         if (result.handoff !== undefined && central !== undefined) {
+          // Checked again where it is used, like the return path: a forged transaction (a leaked
+          // secret) must not hand an identity to a host this deployment does not protect.
+          if (!isAllowedHost(result.handoff.host, options.allowedHosts) || !isSafeReturnPath(result.handoff.returnTo)) {
+            throw new GatehouseError('ERR_HANDOFF_INVALID', { cause: new Error('hand-off target not allowed') });
+          }
           const { location } = await issueHandoff({ target: result.handoff, claims: result.claims, tokens: result.tokens, ring: options.ring, handoffKey: options.handoffKey, centralHost: central });
           options.log('sign-in handed off', { sub: result.claims.sub, host: result.handoff.host });
           // Same scheme as this request (https in production; http only on a development loopback).

@@ -476,6 +476,21 @@ test('identity through the Check path against the real demo IdP', async (t) => {
     assert.equal(statusOf(await client.check(req('/app/x', { ...JSON_ACCEPT, cookie: `${SESSION_COOKIE}=${legacy}` }))), 401);
   });
 
+  await t.test('issue 12 point 7: CR/LF in :authority never reaches a header Gatehouse writes (401 challenge, who-am-I, sign-in redirect)', async () => {
+    const evil = 'app.example.test\r\nset-cookie: pwned=1\r\nx: "\\';
+    for (const [path, headers] of [['/app/x', JSON_ACCEPT], ['/.gatehouse/', JSON_ACCEPT], ['/app/x', NAV], ['/.gatehouse/sign_in', NAV]] as const) {
+      const res = await client.check(httpRequest({ method: 'GET', path, host: evil, headers: { ...headers } }));
+      const d = denied(res);
+      for (const [name, value] of pairs(d.headers)) {
+        assert.doesNotMatch(value, /[\u0000-\u001f\u007f]/, `${path}: ${name}: ${JSON.stringify(value)}`);
+        assert.notEqual(name, 'pwned');
+      }
+      assert.equal(values(d.headers, 'set-cookie').some((c) => c.startsWith('pwned')), false);
+    }
+    const challenge = one(denied(await client.check(httpRequest({ method: 'GET', path: '/app/x', host: evil, headers: { ...JSON_ACCEPT } }))).headers, 'www-authenticate');
+    assert.equal(challenge, 'Bearer realm="app.example.testset-cookie: pwned=1x: "');
+  });
+
   await t.test('refresh: an expired session holding a real refresh token is renewed (allowed, new session cookie)', async () => {
     const { refreshToken } = await idpTokens(f);
     assert.ok(refreshToken, 'the IdP gave a refresh token (offline_access)');

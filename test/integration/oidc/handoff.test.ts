@@ -17,6 +17,7 @@ import {
   type HandoffTarget,
 } from '../../../src/oidc/handoff.js';
 import { createReplayCache } from '../../../src/oidc/replay-cache.js';
+import { createSignInFlow } from '../../../src/check/sign-in-flow.js';
 import { startSignIn } from '../../../src/oidc/sign-in.js';
 import { browseToCallback, startTestIdp, type TestIdp } from '../../support/idp.js';
 import { ringOf } from '../../unit/keys/support.js';
@@ -84,6 +85,24 @@ describe('central sign-in host hand-off', () => {
       completeHandoff({ token, txnCookieValue: start.txnCookie.value, txnKey: appTxnKey, handoffKey, ring, host: APP, centralHost: CENTRAL, replayCache }),
       { code: 'ERR_HANDOFF_REPLAYED' },
     );
+  });
+
+  test('a forged central transaction naming a host outside allowed_hosts never gets a hand-off (checked again at the callback)', async () => {
+    const sessionKey = key();
+    const flow = createSignInFlow({
+      client: t.client, ring, sessionKey, txnKey: centralTxnKey, cookieName: '__Host-gatehouse', sessionTtlSeconds: 3600, groupsClaim: 'groups',
+      postLogoutRedirectPath: '/.gatehouse/signed_out', centralHost: CENTRAL, allowedHosts: ALLOWED, handoffKey, log: () => undefined,
+    });
+    // What someone holding the transaction key could seal: a hand-off to a host not allowed.
+    const forged = await startSignIn({ client: t.client, redirectUri: CENTRAL_CALLBACK, returnTo: '/', txnKey: centralTxnKey, handoff: { host: 'evil.test', returnTo: '/', nonce: 'n'.repeat(43) } });
+    const callback = await browseToCallback({ authorizationUrl: forged.location, redirectUri: CENTRAL_CALLBACK, username: 'alice', password: 'alice' });
+    const reply = await flow.callback({
+      method: 'GET', host: CENTRAL, scheme: 'https', path: `${callback.pathname}${callback.search}`, pathname: callback.pathname,
+      headers: { cookie: `__Host-gatehouse-txn=${forged.txnCookie.value}`, accept: 'application/json' }, requestId: 'r-1',
+    });
+    assert.equal(reply.status, 401);
+    assert.equal(reply.headers.some(([name, value]) => name === 'location' && value.includes('evil.test')), false);
+    assert.match(reply.body, /ERR_HANDOFF_INVALID/);
   });
 
   describe('attacks on the hand-off', () => {
