@@ -26,6 +26,14 @@ const PORTS = (() => {
 /** The browser uses localhost: a secure context, so __Host- cookies work without TLS. */
 const ORIGIN = `http://localhost:${PORTS.envoy}`;
 const CLIENT = { id: 'gatehouse-demo', secret: 'gatehouse-demo-secret' };
+/**
+ * Bearer tokens in the demo: the API's audience (an RFC 8707 resource indicator) the demo IdP
+ * issues RFC 9068 access tokens for, and a demo-only client allowed the password grant, so one
+ * command gets a token for alice (README, "Try a bearer token"; demo/idp/start.ts says why that
+ * grant exists only in the demo).
+ */
+const API = `${ORIGIN}/api`;
+const API_CLIENT = { client_id: 'demo-cli', client_secret: 'demo-cli-secret' };
 
 function step(message: string): void {
   process.stdout.write(`\u001b[1m==>\u001b[0m ${message}\n`);
@@ -57,7 +65,8 @@ async function main(): Promise<void> {
       client_secret: CLIENT.secret,
       redirect_uris: [`${ORIGIN}/.gatehouse/callback`],
       post_logout_redirect_uris: [`${ORIGIN}/.gatehouse/signed_out`],
-    }],
+    }, { ...API_CLIENT, redirect_uris: [], grant_types: ['password'] }],
+    api: { resource: API },
   });
 
   // Keys kept in .tools/ so demo sessions survive a restart of the demo.
@@ -79,6 +88,7 @@ async function main(): Promise<void> {
         client_id: CLIENT.id,
         client_secret: CLIENT.secret,
         scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
+        bearer: { audiences: [API] },
       },
       keys: { signing: [join(keyDir, SIGNING_KEY_FILE)] },
       session: { secret: { file: join(keyDir, SESSION_SECRET_FILE) } },
