@@ -27,6 +27,8 @@ export const SYSTEM_LABELS: Record<SystemName | 'envoy', string> = { gatehouse: 
 const ENTRYPOINT: Record<ScenarioName, string> = { noop: 'envoy/authz/allow', rbac: 'envoy/authz/allow', headers: 'envoy/authz/result' };
 export const PLUGIN_BIN = join(ROOT, '.tools', 'bench', 'opa-envoy-plugin');
 export const CLIENT_ID = 'gatehouse-bench';
+/** The API's audience: what its RFC 9068 access tokens name (never the client id, which is the ID token's). */
+export const API_AUDIENCE = 'https://api.bench.example';
 
 /** A local identity provider: OIDC discovery and a JWKS, plus the token it "issued". */
 export interface Idp {
@@ -65,10 +67,10 @@ export async function startIdp(): Promise<Idp> {
   const address = server.address();
   issuer = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
   const now = Math.floor(Date.now() / 1000);
-  const token = await new SignJWT({ email: 'alice@example.com', email_verified: true, name: 'Alice', groups: ['reader'] })
-    .setProtectedHeader({ alg: 'RS256', kid: 'bench-1', typ: 'JWT' })
+  const token = await new SignJWT({ email: 'alice@example.com', email_verified: true, name: 'Alice', groups: ['reader'], client_id: 'bench-client', jti: 'bench-token-1' })
+    .setProtectedHeader({ alg: 'RS256', kid: 'bench-1', typ: 'at+jwt' })
     .setIssuer(issuer)
-    .setAudience(CLIENT_ID)
+    .setAudience(API_AUDIENCE)
     .setSubject('alice')
     .setIssuedAt(now)
     .setExpirationTime(now + 86_400)
@@ -153,7 +155,7 @@ export async function startSystem(name: SystemName, scenario: ScenarioName, opti
       policy: { dir: policyDir, entrypoint: ENTRYPOINT[scenario], opa: join(ROOT, '.tools', 'bin', 'opa'), watch: false },
       // Only for the plain-http loopback identity provider; keys and secret are real files.
       development: true,
-      identity: { issuer: options.idp.issuer, client_id: CLIENT_ID, bearer: { audiences: [CLIENT_ID] } },
+      identity: { issuer: options.idp.issuer, client_id: CLIENT_ID, bearer: { audiences: [API_AUDIENCE] } },
       keys: { signing: [join(dir, 'keys', 'signing-key.pem')] },
       session: { secret: { file: join(dir, 'keys', 'session-secret') } },
       log: { level: options.logLevel },
@@ -171,7 +173,7 @@ export async function startSystem(name: SystemName, scenario: ScenarioName, opti
         ? spawnPinned(SERVER_CPU, process.execPath, argv)
         : spawnPinned(SERVER_CPU, 'taskset', ['-c', options.cpus, process.execPath, ...argv]);
   } else {
-    const data = { bench: { jwks: JSON.stringify(options.idp.jwks), issuer: options.idp.issuer, audience: CLIENT_ID } };
+    const data = { bench: { jwks: JSON.stringify(options.idp.jwks), issuer: options.idp.issuer, audience: API_AUDIENCE } };
     const dataFile = join(dir, 'data.json');
     writeFileSync(dataFile, JSON.stringify(data));
     const httpPort = await freePort();

@@ -37,6 +37,14 @@ const ORIGINS = [ORIGIN, `http://127.0.0.1:${PORTS.envoy}`];
 const CLIENT = { id: 'gatehouse-demo', secret: 'gatehouse-demo-secret' };
 /** Gatehouse's log (one JSON line per request, and its other events), kept after the demo stops. */
 const LOG_FILE = repoPath('.tools', 'demo', 'gatehouse.log');
+/**
+ * Bearer tokens in the demo: the API's audience (an RFC 8707 resource indicator) the demo IdP
+ * issues RFC 9068 access tokens for, and a demo-only client allowed the password grant, so one
+ * command gets a token for alice (README, "Try a bearer token"; demo/idp/start.ts says why that
+ * grant exists only in the demo).
+ */
+const API = `${ORIGIN}/api`;
+const API_CLIENT = { client_id: 'demo-cli', client_secret: 'demo-cli-secret' };
 
 const BOLD = process.stdout.isTTY === true ? ['\u001b[1m', '\u001b[0m'] : ['', ''];
 
@@ -119,7 +127,8 @@ async function main(): Promise<void> {
       client_secret: CLIENT.secret,
       redirect_uris: ORIGINS.map((o) => `${o}/.gatehouse/callback`),
       post_logout_redirect_uris: ORIGINS.map((o) => `${o}/.gatehouse/signed_out`),
-    }],
+    }, { ...API_CLIENT, redirect_uris: [], grant_types: ['password'] }],
+    api: { resource: API },
   });
   const idp = running.idp;
 
@@ -142,6 +151,7 @@ async function main(): Promise<void> {
         client_id: CLIENT.id,
         client_secret: CLIENT.secret,
         scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
+        bearer: { audiences: [API] },
       },
       keys: { signing: [join(keyDir, SIGNING_KEY_FILE)] },
       session: { secret: { file: join(keyDir, SESSION_SECRET_FILE) } },

@@ -55,10 +55,44 @@ declare module 'oidc-provider' {
     host: string;
   }
 
+  /** An access token being issued (the demo's password grant builds one itself). */
+  export interface AccessToken {
+    resourceServer: ResourceServer | undefined;
+    readonly expiration: number;
+    readonly scope?: string;
+    save(): Promise<string>;
+  }
+
+  export interface AccessTokenConstructor {
+    new (init: { accountId: string; client: unknown; grantId: string; gty: string; scope: string }): AccessToken;
+  }
+
+  /** A resource server (RFC 8707 resource indicator) and how its access tokens look. */
+  export type ResourceServer = object;
+
+  export interface ResourceServerConstructor {
+    new (identifier: string, info: Record<string, unknown>): ResourceServer;
+  }
+
+  /** What the demo's grant handler reads from oidc-provider's token-endpoint context. */
+  export interface TokenContextLike {
+    readonly oidc: { readonly params: Readonly<Record<string, unknown>>; readonly client?: { readonly clientId: string } };
+    body: unknown;
+  }
+
+  export const errors: {
+    InvalidGrant: new (description: string) => Error;
+    InvalidTarget: new (description?: string) => Error;
+    UnauthorizedClient: new (description?: string) => Error;
+  };
+
   export default class Provider {
     constructor(issuer: string, configuration: Record<string, unknown>);
     readonly issuer: string;
     readonly Grant: GrantConstructor;
+    readonly AccessToken: AccessTokenConstructor;
+    readonly ResourceServer: ResourceServerConstructor;
+    registerGrantType(name: string, handler: (ctx: TokenContextLike) => Promise<void>, params?: readonly string[]): void;
     proxy: boolean;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     use(middleware: (ctx: KoaContextLike, next: () => Promise<void>) => Promise<void>): void;

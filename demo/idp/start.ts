@@ -12,13 +12,20 @@
  *   default, which follows OIDC Core §11 to the letter), the demo IdP treats its registered
  *   clients as first-party: a request for `offline_access` needs no explicit `prompt=consent`
  *   (the IdP adds it itself) and consent is granted automatically;
- * - `email`, `email_verified`, `name` and the custom `groups` claim in the ID token.
+ * - `email`, `email_verified`, `name` and the custom `groups` claim in the ID token;
+ * - with `api`: RFC 8707 resource indicators for that one API, whose access tokens are RFC 9068
+ *   JWTs (`typ: at+jwt`, `aud` = the API, with the user's `email`, `name` and `groups`); and, for
+ *   clients registered with the `password` grant, a DEMO-ONLY password grant that issues such a
+ *   token for a demo user in one request. RFC 9700 forbids the password grant for real
+ *   deployments (the client sees the user's password); it exists here so a script on the
+ *   loopback demo can try a bearer token with one command. A real API client uses the
+ *   authorization code flow (users), the device flow or client credentials (machines).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
-import Provider, { type KoaContextLike } from 'oidc-provider';
+import Provider, { errors, type KoaContextLike, type TokenContextLike } from 'oidc-provider';
 import { errorPage, loginPage, logoutPage, signedOutPage } from './pages.js';
 import { DEFAULT_USERS, type DemoUser } from './users.js';
 
@@ -30,6 +37,19 @@ export interface IdpClient {
   readonly post_logout_redirect_uris?: readonly string[];
   /** Default `client_secret_basic`, the OIDC default (and Gatehouse's). */
   readonly token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post';
+  /**
+   * Default `['authorization_code', 'refresh_token']`. `['password']` registers a demo API
+   * client that may only use the demo password grant (needs `api`; no redirect URIs).
+   */
+  readonly grant_types?: readonly ('authorization_code' | 'refresh_token' | 'password')[];
+}
+
+/** The one API (resource server) the demo IdP issues JWT access tokens for. */
+export interface IdpApi {
+  /** Its resource indicator (RFC 8707), an absolute URI: the `aud` of its access tokens. */
+  readonly resource: string;
+  /** The scope its tokens carry. Default `api`. */
+  readonly scope?: string;
 }
 
 /** Options for {@link startIdp}. */
@@ -41,6 +61,8 @@ export interface StartIdpOptions {
   readonly clients: readonly IdpClient[];
   /** Default {@link DEFAULT_USERS} (alice, bob). */
   readonly users?: readonly DemoUser[];
+  /** An API whose access tokens are RFC 9068 JWTs (`typ: at+jwt`); see the module comment. */
+  readonly api?: IdpApi;
   /** Token lifetimes in seconds (defaults: ID/access token 3600, refresh token 1 day). */
   readonly ttl?: { readonly idToken?: number; readonly accessToken?: number; readonly refreshToken?: number };
 }
@@ -124,17 +146,23 @@ async function createProvider(issuer: string, options: StartIdpOptions, users: r
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const jwk = { ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: `demo-${randomBytes(6).toString('hex')}` };
   const byName = new Map(users.map((u) => [u.username, u]));
+  const api = options.api === undefined ? undefined : { resource: options.api.resource, scope: options.api.scope ?? 'api', ttl: options.ttl?.accessToken ?? 3600 };
+  if (api === undefined && options.clients.some((c) => c.grant_types?.includes('password') === true)) throw new Error('startIdp: a password-grant client needs `api`');
 
   const provider = new Provider(issuer, {
-    clients: options.clients.map((c) => ({
-      client_id: c.client_id,
-      client_secret: c.client_secret,
-      redirect_uris: [...c.redirect_uris],
-      post_logout_redirect_uris: [...(c.post_logout_redirect_uris ?? [])],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: c.token_endpoint_auth_method ?? 'client_secret_basic',
-    })),
+    clients: options.clients.map((c) => {
+      const grantTypes = c.grant_types ?? ['authorization_code', 'refresh_token'];
+      const codeFlow = grantTypes.includes('authorization_code');
+      return {
+        client_id: c.client_id,
+        client_secret: c.client_secret,
+        redirect_uris: [...c.redirect_uris],
+        post_logout_redirect_uris: [...(c.post_logout_redirect_uris ?? [])],
+        grant_types: [...grantTypes],
+        response_types: codeFlow ? ['code'] : [],
+        token_endpoint_auth_method: c.token_endpoint_auth_method ?? 'client_secret_basic',
+      };
+    }),
     jwks: { keys: [jwk] },
     cookies: {
       keys: [randomBytes(32).toString('base64url')],
@@ -149,6 +177,7 @@ async function createProvider(issuer: string, options: StartIdpOptions, users: r
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
+      ...(api === undefined ? {} : { resourceIndicators: resourceIndicators(api) }),
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: (ctx: KoaContextLike, form: string) => {
@@ -176,6 +205,11 @@ async function createProvider(issuer: string, options: StartIdpOptions, users: r
         }),
       };
     },
+    // The API's access tokens say who the user is, as the ID token does.
+    extraTokenClaims: (_ctx: unknown, token: { accountId?: string; resourceServer?: unknown }) => {
+      const user = token.resourceServer === undefined || token.accountId === undefined ? undefined : byName.get(token.accountId);
+      return user === undefined ? undefined : { email: user.email, email_verified: user.emailVerified, name: user.name, groups: [...user.groups] };
+    },
     renderError: (ctx: KoaContextLike, out: Record<string, unknown>) => {
       ctx.type = 'html';
       ctx.body = errorPage(out);
@@ -192,6 +226,8 @@ async function createProvider(issuer: string, options: StartIdpOptions, users: r
     },
   });
 
+  if (api !== undefined) registerDemoPasswordGrant(provider, api, users);
+
   // First-party clients get offline_access without an explicit prompt=consent (see the header).
   provider.use(async (ctx, next) => {
     if (ctx.method === 'GET' && ctx.path === '/auth') {
@@ -205,6 +241,60 @@ async function createProvider(issuer: string, options: StartIdpOptions, users: r
     await next();
   });
   return provider;
+}
+
+interface ApiSettings {
+  readonly resource: string;
+  readonly scope: string;
+  readonly ttl: number;
+}
+
+/** The resource server description oidc-provider needs: JWT (RFC 9068) access tokens, RS256. */
+function resourceServerInfo(api: ApiSettings): Record<string, unknown> {
+  return { scope: api.scope, audience: api.resource, accessTokenFormat: 'jwt', accessTokenTTL: api.ttl, jwt: { sign: { alg: 'RS256' } } };
+}
+
+/** RFC 8707 resource indicators for exactly one API; no default resource (sign-in tokens stay opaque, for userinfo). */
+function resourceIndicators(api: ApiSettings): Record<string, unknown> {
+  return {
+    enabled: true,
+    defaultResource: () => undefined,
+    useGrantedResource: () => false,
+    getResourceServerInfo: (_ctx: unknown, resource: string) => {
+      if (resource !== api.resource) throw new errors.InvalidTarget();
+      return resourceServerInfo(api);
+    },
+  };
+}
+
+/**
+ * DEMO ONLY: `grant_type=password` for clients registered with it (see the module comment for
+ * why it exists and why nothing real should). It issues one RFC 9068 access token for the API to
+ * a demo user whose password matches; no ID token, no refresh token.
+ */
+function registerDemoPasswordGrant(provider: Provider, api: ApiSettings, users: readonly DemoUser[]): void {
+  provider.registerGrantType(
+    'password',
+    async (ctx: TokenContextLike) => {
+      const params = ctx.oidc.params;
+      const client = ctx.oidc.client;
+      if (client === undefined) throw new errors.UnauthorizedClient();
+      const resource = params['resource'];
+      if (resource !== undefined && resource !== api.resource) throw new errors.InvalidTarget();
+      const username = typeof params['username'] === 'string' ? params['username'] : '';
+      const password = typeof params['password'] === 'string' ? params['password'] : '';
+      const user = users.find((u) => u.username === username);
+      if (user === undefined || !samePassword(password, user.password)) throw new errors.InvalidGrant('wrong username or password');
+      const grant = new provider.Grant({ accountId: user.username, clientId: client.clientId });
+      grant.addResourceScope(api.resource, api.scope);
+      const grantId = await grant.save();
+      const token = new provider.AccessToken({ accountId: user.username, client, grantId, gty: 'password', scope: api.scope });
+      token.resourceServer = new provider.ResourceServer(api.resource, resourceServerInfo(api));
+      const accessToken = await token.save();
+      ctx.body = { access_token: accessToken, token_type: 'Bearer', expires_in: token.expiration, scope: api.scope };
+    },
+    ['username', 'password', 'scope', 'resource'],
+  );
 }
 
 async function handleInteraction(

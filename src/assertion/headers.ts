@@ -2,7 +2,9 @@
  * The request header changes Gatehouse makes on allow: spoofed identity headers out, Gatehouse's
  * own cookies out, the verified identity in.
  */
-import { removeCookies } from '../http/cookies.js';
+import { GatehouseError } from '../errors/gatehouse-error.js';
+import { mentionsCookie, removeCookies } from '../http/cookies.js';
+import { structuredStringList } from './structured-list.js';
 import type { AuthenticatedIdentity } from '../input/types.js';
 
 /** Names of the identity headers (configurable, so oauth2-proxy's or Pomerium's can be used). */
@@ -55,11 +57,19 @@ const UNSAFE_VALUE = /[\u0000-\u001f\u007f]/;
  * `x_gatehouse_user`): a client can never supply an identity header, and an upstream that
  * normalises `_` to `-` (as many CGI-style frameworks do) cannot be fooled either. When an
  * identity is given its headers are set; a value that would contain CR, LF, NUL or another
- * control character is not written at all (and a group with one is left out).
+ * control character is not written at all. Groups are an RFC 8941 List of Strings
+ * (`"admins", "staff"`); a group that cannot be an sf-string (non-ASCII, control characters)
+ * is left out of the header and stays in the assertion JWT.
  *
  * `remove` never lists a name that `set` writes: `set` overwrites the client's copy, and a name
  * in both lists would make the outcome depend on the order Envoy applies them in.
  *
+ * Gatehouse's cookies are cut out of the `cookie` header however it was built: pairs are split
+ * on `;` and on `,` (a proxy merging two `cookie` lines joins them with `,`). When in doubt it
+ * refuses rather than guess: more than one `cookie` header, or a `cookie` header that still
+ * names one of Gatehouse's cookies (in any case) after they were cut out, is an error.
+ *
+ * @throws GatehouseError `ERR_COOKIE_AMBIGUOUS` when Gatehouse's cookies cannot be removed with certainty.
  * @example
  *   const { set, remove, cookie } = identityHeaderMutations({ requestHeaders, names: DEFAULT_IDENTITY_HEADERS, identity, assertion, sessionCookieNames: ['__Host-gatehouse'] });
  */
@@ -75,14 +85,18 @@ export function identityHeaderMutations(options: IdentityHeaderOptions): HeaderM
     if (options.assertion !== undefined) put(names.assertion, options.assertion);
     put(names.user, identity.sub);
     put(names.email, identity.email);
-    put(names.groups, identity.groups.filter((g) => !UNSAFE_VALUE.test(g)).join(','));
+    // An RFC 8941 List of Strings: no group name can read as two (issue 12 point 6).
+    put(names.groups, structuredStringList(identity.groups));
   }
 
   const remove: string[] = [];
   let cookieHeader: string | undefined;
   for (const name in options.requestHeaders) {
     // Lowercasing and `_` → `-` keep the length: only names of a protected length can match.
-    if (name.length === 6 && name.toLowerCase() === 'cookie') cookieHeader = options.requestHeaders[name];
+    if (name.length === 6 && name.toLowerCase() === 'cookie') {
+      if (cookieHeader !== undefined) throw ambiguous('more than one cookie header');
+      cookieHeader = options.requestHeaders[name];
+    }
     if (!lengths.has(name.length) || !protectedNames.has(normalise(name))) continue;
     const lower = name.toLowerCase();
     if (!set.some(([written]) => written === lower) && !remove.includes(lower)) remove.push(lower);
@@ -96,8 +110,13 @@ export function identityHeaderMutations(options: IdentityHeaderOptions): HeaderM
     dropped ||= drop;
     return drop;
   });
+  if (kept !== undefined && mentionsCookie(kept, ours)) throw ambiguous('a cookie header still names a Gatehouse cookie after removal');
   if (!dropped) return { set, remove };
   return { set, remove, cookie: kept ?? null };
+}
+
+function ambiguous(why: string): GatehouseError {
+  return new GatehouseError('ERR_COOKIE_AMBIGUOUS', { cause: new Error(why) });
 }
 
 /** The protected header names, normalised, and their lengths; computed once per names object. */

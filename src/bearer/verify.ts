@@ -1,5 +1,7 @@
 /**
- * Verifying `Authorization: Bearer` JWTs issued by the configured identity provider.
+ * Verifying `Authorization: Bearer` JWTs issued by the configured identity provider: RFC 9068
+ * access tokens for one of the configured audiences, and nothing else the IdP signs (see
+ * token-kind.ts).
  *
  * Keys come only from the configured JWKS URL through jose's `createRemoteJWKSet`: cached,
  * refetched on an unknown `kid` at most once per cooldown, so a flood of tokens with made-up
@@ -9,13 +11,25 @@
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { COMPACT_JWS, headerProblem } from '../keys/jose-header.js';
+import { claimsProblem, headerProblem as kindProblem, type TokenKindOptions } from './token-kind.js';
 
 /** Options for {@link createBearerVerifier}. */
 export interface BearerVerifierOptions {
   /** Exact expected `iss`. */
   readonly issuer: string;
-  /** Accepted `aud` values: the token must name at least one. Must not be empty. */
+  /** Accepted `aud` values: the token must name at least one. Must not be empty, nor name `clientId`. */
   readonly audience: readonly string[];
+  /**
+   * Gatehouse's client id at the IdP. A token whose `aud` names it is an ID token and is always
+   * refused; it may not be in `audience` either.
+   */
+  readonly clientId?: string;
+  /** Also accept access tokens without `typ: at+jwt` (no `typ`, or `JWT`). Default false. */
+  readonly allowUntyped?: boolean;
+  /** `iss` of Gatehouse's own tokens, refused. */
+  readonly ownIssuer?: string;
+  /** `kid`s of Gatehouse's own keys, refused. */
+  readonly ownKids?: ReadonlySet<string>;
   /** The identity provider's JWKS (from discovery: `jwks_uri`). */
   readonly jwksUri: URL;
   /** Accepted `alg` values (default RS256, ES256, PS256, EdDSA). Symmetric and `none` are never accepted. */
@@ -47,8 +61,6 @@ export type BearerVerifier = (token: string, now?: Date) => Promise<VerifiedClai
 export const DEFAULT_BEARER_ALGORITHMS: readonly string[] = Object.freeze(['RS256', 'ES256', 'PS256', 'EdDSA']);
 /** Algorithms that can never verify a bearer token: symmetric (the IdP's secret is not ours) and `none`. */
 const NEVER: ReadonlySet<string> = new Set(['none', 'HS256', 'HS384', 'HS512']);
-/** `typ` values of Gatehouse's own tokens, refused as bearer tokens whatever their iss/aud. */
-const GATEHOUSE_TYPES: ReadonlySet<string> = new Set(['gatehouse-session+jwt', 'gatehouse-session+jwe', 'application/gatehouse-session+jwt', 'application/gatehouse-session+jwe']);
 
 /**
  * Build a bearer token verifier for one identity provider.
@@ -64,6 +76,13 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
   for (const alg of algorithms) if (NEVER.has(alg) || alg.startsWith('HS')) throw new Error(`bearer: algorithm ${alg} is not allowed`);
   if (options.audience.length === 0) throw new Error('bearer: audience must not be empty');
   if (options.issuer === '') throw new Error('bearer: issuer must not be empty');
+  if (options.clientId !== undefined && options.audience.includes(options.clientId)) throw new Error('bearer: the audience must not be the client id (that is the ID token\'s audience)');
+  const kind: TokenKindOptions = {
+    allowUntyped: options.allowUntyped ?? false,
+    ...(options.clientId === undefined ? {} : { clientId: options.clientId }),
+    ...(options.ownIssuer === undefined ? {} : { ownIssuer: options.ownIssuer }),
+    ...(options.ownKids === undefined ? {} : { ownKids: options.ownKids }),
+  };
   const audience = [...options.audience];
   const tolerance = options.clockToleranceSeconds ?? 30;
   const maxBytes = options.maxTokenBytes ?? 8192;
@@ -86,7 +105,9 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
     const problem = headerProblem(header, { requireKid: false });
     if (problem !== undefined) throw invalid(problem);
     if (!algorithms.includes(header['alg'] as string)) throw invalid('"alg" not allowed');
-    if (typeof header['typ'] === 'string' && GATEHOUSE_TYPES.has(header['typ'].toLowerCase())) throw invalid('a Gatehouse session is not a bearer token');
+    // Only access tokens: never an ID token, a logout token or one of Gatehouse's (token-kind.ts).
+    const wrongKind = kindProblem(header, kind);
+    if (wrongKind !== undefined) throw invalid(wrongKind);
 
     let payload: JWTPayload;
     let expired: unknown;
@@ -109,6 +130,8 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
     // jose only checks iat against the clock with maxTokenAge; a future iat is refused here.
     if (typeof payload.iat !== 'number' || payload.iat > Math.floor(now.getTime() / 1000) + tolerance) throw invalid('"iat" is in the future');
     if (typeof payload.sub !== 'string' || typeof payload.iss !== 'string' || typeof payload.exp !== 'number') throw invalid('malformed claims');
+    const notAccess = claimsProblem(header, payload, kind);
+    if (notAccess !== undefined) throw invalid(notAccess);
     if (expired !== undefined) throw new GatehouseError('ERR_TOKEN_EXPIRED', { cause: detail('expired', expired) });
     return Object.freeze(payload) as VerifiedClaims;
   };

@@ -4,6 +4,7 @@ import type { CheckRequest, CheckResponse } from '../gen/envoy/service/auth/v3/e
 import { normalizeDecision } from '../decision/normalize.js';
 import type { Decision, HeaderEntry } from '../decision/types.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
+import { quotedStringContent } from '../http/header-safety.js';
 import type { ResolvedIdentity } from '../identity/resolve.js';
 import { buildInput } from '../input/build.js';
 import { ANONYMOUS, type Identity, type PolicyInput } from '../input/types.js';
@@ -115,13 +116,13 @@ export function createCheckHandler(deps: CheckDeps): (request: CheckRequest) => 
     let identityError: GatehouseError | undefined;
     const stages = async (): Promise<StageOutcome> => {
       if (isReservedPath(view.pathname)) {
-        const resolved = await deps.identity.resolve(view.headers);
+        const resolved = await deps.identity.resolve(view.headers, view.host);
         identity = resolved.identity;
         identityError = resolved.error;
         const reply = await handleReserved(view, resolved, deps.identity);
         return { response: localReplyToCheckResponse(reply), input, decision: undefined, error: undefined, identity, handledBy: 'reserved' };
       }
-      const resolved = await deps.identity.resolve(view.headers);
+      const resolved = await deps.identity.resolve(view.headers, view.host);
       const cookies: HeaderEntry[] = [];
       ({ identity } = resolved);
       identityError = resolved.error;
@@ -214,7 +215,7 @@ async function respond(
  */
 function unauthorized(view: RequestView, resolved: ResolvedIdentity): LocalReply {
   const refused = resolved.source === 'bearer' ? resolved.error : undefined;
-  const challenge = `Bearer realm="${view.host.replace(/["\\]/g, '')}"${refused !== undefined ? ', error="invalid_token"' : ''}`;
+  const challenge = `Bearer realm="${quotedStringContent(view.host)}"${refused !== undefined ? ', error="invalid_token"' : ''}`;
   return jsonReply(
     401,
     {

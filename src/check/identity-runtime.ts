@@ -30,8 +30,8 @@ export interface IdentityRuntime {
   /** Gatehouse's cookies, all removed from the `cookie` header sent upstream. */
   readonly ownCookies: readonly string[];
   readonly headerNames: IdentityHeaderNames;
-  /** Who is asking; never throws. */
-  resolve(headers: Readonly<Record<string, string>>): Promise<ResolvedIdentity>;
+  /** Who is asking; never throws. `host` is the request's `:authority` (sessions are bound to it). */
+  resolve(headers: Readonly<Record<string, string>>, host?: string): Promise<ResolvedIdentity>;
   /**
    * The signed assertion for the upstream `host`; undefined when no keys are configured.
    * `credential` (the resolved identity's `credential`, when the identity is exactly what that

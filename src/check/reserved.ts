@@ -1,4 +1,5 @@
 import { GatehouseError } from '../errors/gatehouse-error.js';
+import { quotedStringContent } from '../http/header-safety.js';
 import type { ResolvedIdentity } from '../identity/resolve.js';
 import { PATHS, errorPage, notFoundPage, signedOutPage, whoamiPage } from '../pages/pages.js';
 import { isBrowserNavigation, jsonReply, type LocalReply } from '../reserved/reply.js';
@@ -32,7 +33,7 @@ async function route(view: RequestView, resolved: ResolvedIdentity, runtime: Ide
     const { identity } = resolved;
     if (identity.authenticated) return whoamiPage(view.headers, identity, Math.floor(Date.now() / 1000));
     if (runtime.signIn !== undefined && isBrowserNavigation(view.method, view.headers)) return runtime.signIn.start(view, PATHS.whoami);
-    return jsonReply(401, { authenticated: false }, [['www-authenticate', `Bearer realm="${view.host.replace(/["\\]/g, '')}"`]]);
+    return jsonReply(401, { authenticated: false }, [['www-authenticate', `Bearer realm="${quotedStringContent(view.host)}"`]]);
   }
   if (pathname === PATHS.signedOut) return signedOutPage(view.headers);
   const flow = runtime.signIn;

@@ -9,6 +9,7 @@ import { acceptHandoffRequest, completeHandoff, issueHandoff, startHandoff } fro
 import type { OidcClient } from '../oidc/client.js';
 import { TXN_COOKIE_NAME, startSignIn, txnClearCookie, txnSetCookie } from '../oidc/sign-in.js';
 import { refreshSession } from '../oidc/refresh.js';
+import { isAllowedHost, isSafeReturnPath, requireReturnPath } from '../oidc/return-url.js';
 import { isSameOriginRequest, signOutLocation } from '../oidc/sign-out.js';
 import { PATHS, errorPage, signOutConfirmPage } from '../pages/pages.js';
 import { redirectReply, type LocalReply } from '../reserved/reply.js';
@@ -36,7 +37,7 @@ export interface SignInFlowOptions {
   readonly centralHost?: string;
   /** Hosts the central host may hand identities to (exact, or `*.example.com`). */
   readonly allowedHosts: readonly string[];
-  /** Encrypts hand-off requests and tokens; shared by every Gatehouse replica. */
+  /** Encrypts hand-off tokens (which are signed by `ring`); shared by every Gatehouse replica. */
   readonly handoffKey: Uint8Array;
   readonly log: (message: string, detail?: Record<string, unknown>) => void;
 }
@@ -92,7 +93,7 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
         host: view.host,
         returnTo,
         txnKey: options.txnKey,
-        handoffKey: options.handoffKey,
+        ring: options.ring,
       });
       return redirectReply(location, [['set-cookie', txnSetCookie(txnCookie)]]);
     }
@@ -106,16 +107,18 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
   }
 
   async function signedIn(view: RequestView, claims: IdTokenClaims, tokens: OidcTokens, returnTo: string, extra: [string, string][]): Promise<LocalReply> {
-    // A new session (and session id) at every sign-in: no fixation.
+    // A new session (and session id) at every sign-in: no fixation. Bound to this host.
     const token = await issueSession(
       options.ring,
       options.sessionKey,
-      sessionFromClaims(claims, options, { refresh_token: tokens.refresh_token, id_token: tokens.id_token }),
+      // The ID token is not kept: it served its purpose at sign-in, and sign-out no longer sends it.
+      { ...sessionFromClaims(claims, options, { refresh_token: tokens.refresh_token }), host: view.host },
       { ttlSeconds: options.sessionTtlSeconds },
     );
     options.log('sign-in completed', { sub: claims.sub, ...where(view) });
-    // Redirect to a URL without the code; no-referrer keeps the callback URL from leaking.
-    return redirectReply(returnTo, [['set-cookie', sessionSetCookie(options.cookieName, token, options.sessionTtlSeconds)], ...extra]);
+    // Redirect to a URL without the code; no-referrer keeps the callback URL from leaking. The
+    // path is checked once more at the moment it becomes a Location (issue 12 point 8).
+    return redirectReply(requireReturnPath(returnTo), [['set-cookie', sessionSetCookie(options.cookieName, token, options.sessionTtlSeconds)], ...extra]);
   }
 
   return {
@@ -126,7 +129,7 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
       const request = query.get('request');
       if (request !== null && central !== undefined && isCentral(view)) {
         // The central host, asked by a protected host to sign a user in for it.
-        const target = await acceptHandoffRequest({ request, handoffKey: options.handoffKey, centralHost: central, allowedHosts: options.allowedHosts });
+        const target = await acceptHandoffRequest({ request, ring: options.ring, centralHost: central, allowedHosts: options.allowedHosts });
         const { location, txnCookie } = await startSignIn({
           client: options.client,
           redirectUri: callbackUri(view),
@@ -152,6 +155,7 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
             txnCookieValue: cookies.get(TXN_COOKIE_NAME),
             txnKey: options.txnKey,
             handoffKey: options.handoffKey,
+            ring: options.ring,
             host: view.host,
             centralHost: central,
           });
@@ -165,7 +169,12 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
           redirectUri: callbackUri(view),
         });
         if (result.handoff !== undefined && central !== undefined) {
-          const { location } = await issueHandoff({ target: result.handoff, claims: result.claims, tokens: result.tokens, handoffKey: options.handoffKey, centralHost: central });
+          // Checked again where it is used, like the return path: a forged transaction (a leaked
+          // secret) must not hand an identity to a host this deployment does not protect.
+          if (!isAllowedHost(result.handoff.host, options.allowedHosts) || !isSafeReturnPath(result.handoff.returnTo)) {
+            throw new GatehouseError('ERR_HANDOFF_INVALID', { cause: new Error('hand-off target not allowed') });
+          }
+          const { location } = await issueHandoff({ target: result.handoff, claims: result.claims, tokens: result.tokens, ring: options.ring, handoffKey: options.handoffKey, centralHost: central });
           options.log('sign-in handed off', { sub: result.claims.sub, to_host: result.handoff.host, ...where(view) });
           // Same scheme as this request (https in production; http only on a development loopback).
           return redirectReply(view.scheme === 'http' ? location.replace(/^https:/, 'http:') : location, [clearTxn]);
@@ -190,9 +199,9 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
       const postLogout = `${origin(view)}${options.postLogoutRedirectPath}`;
       let location = options.postLogoutRedirectPath;
       try {
+        // No id_token_hint: this is a URL the browser keeps (issue 12 point 1); client_id stands in.
         location = await signOutLocation({
           client: options.client,
-          ...(session?.id_token === undefined ? {} : { idTokenHint: session.id_token }),
           postLogoutRedirectUri: postLogout,
           allowedPostLogout: (url) => url.href === new URL(postLogout).href,
           localSignedOutPath: options.postLogoutRedirectPath,
@@ -222,8 +231,6 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
             sid: session.sid,
             auth_time: session.auth_time,
             refresh_token: tokens.refresh_token ?? refreshToken,
-            // Keep the previous ID token (for id_token_hint) when the IdP sends none on refresh.
-            ...(tokens.id_token ? { id_token: tokens.id_token } : session.id_token === undefined ? {} : { id_token: session.id_token }),
           };
           const cookie = await issueSession(options.ring, options.sessionKey, next, { ttlSeconds: options.sessionTtlSeconds });
           const now = Math.floor(Date.now() / 1000);

@@ -10,6 +10,7 @@ import type { Config } from '../config/types.js';
 import type { SignInFlow } from '../check/identity-runtime.js';
 import type { RequestView } from '../check/request-view.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
+import { loadSigningKeys } from '../keys/load.js';
 import { startHandoff } from '../oidc/handoff.js';
 import { DEFAULT_TXN_TTL_SECONDS, TXN_COOKIE_NAME, txnSetCookie } from '../oidc/sign-in.js';
 import { PATHS } from '../pages/pages.js';
@@ -32,14 +33,14 @@ export function signInPreview(identity: NonNullable<Config['identity']>): SignIn
   return {
     async start(view: RequestView, returnTo: string) {
       if (central !== undefined && view.host !== central) {
-        // The hand-off request is sealed with a throwaway key: its shape is real, its content is not.
-        const key = new Uint8Array(randomBytes(32));
+        // The hand-off request is sealed and signed with throwaway keys: its shape is real, its
+        // content is not.
         const { location, txnCookie } = await startHandoff({
           centralSignInUrl: `${view.scheme}://${central}${PATHS.signIn}`,
           host: view.host,
           returnTo,
-          txnKey: key,
-          handoffKey: key,
+          txnKey: new Uint8Array(randomBytes(32)),
+          ring: await loadSigningKeys({ files: [], development: true }),
         });
         return redirectReply(location, [['set-cookie', txnSetCookie(txnCookie)]]);
       }

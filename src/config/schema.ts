@@ -145,8 +145,9 @@ export const SCHEMA = {
           type: 'object',
           doc: 'API clients: `Authorization: Bearer <JWT>` issued by the identity provider, verified against its JWKS.',
           fields: {
-            enabled: { type: 'boolean', default: true, doc: 'Accept bearer tokens.' },
-            audiences: { type: 'list', default: [], doc: 'Accepted `aud` values; empty means the client id. Use your API\'s audience so ID tokens are not accepted as access tokens.' },
+            enabled: { type: 'boolean', doc: 'Accept bearer tokens. Default: on when `audiences` is set, off otherwise; `true` without `audiences` refuses to start.' },
+            audiences: { type: 'list', default: [], doc: 'Accepted `aud` values: your API\'s own audience (resource indicator) at the IdP, never the client id (that is the ID token\'s audience). Required for bearer tokens.' },
+            allow_untyped: { type: 'boolean', default: false, doc: 'Also accept access tokens whose header has no `typ` or `typ: JWT` (IdPs that do not issue RFC 9068 `at+jwt`). ID tokens, logout tokens and Gatehouse\'s own tokens stay refused.' },
             algorithms: { type: 'list', default: ['RS256', 'ES256', 'PS256', 'EdDSA'], pattern: /^(RS|PS|ES)(256|384|512)$|^EdDSA$/, patternDoc: 'an asymmetric JWS algorithm (RS*, PS*, ES*, EdDSA)', doc: 'Accepted signature algorithms (asymmetric only).' },
           },
         },
@@ -161,6 +162,7 @@ export const SCHEMA = {
       fields: {
         cookie_name: { type: 'string', default: '__Host-gatehouse', pattern: /^__Host-[A-Za-z0-9_-]+$/, patternDoc: 'a cookie name starting with __Host-', doc: 'The session cookie (Secure, HttpOnly, SameSite=Lax, Path=/).' },
         ttl_seconds: { type: 'integer', default: 8 * 3600, min: 60, max: 30 * 24 * 3600, doc: 'Session lifetime; with a refresh token it is renewed at expiry.' },
+        bind_to_host: { type: 'boolean', default: true, doc: 'Accept a session only on the host it was issued for (a cookie copied to another host behind the same Gatehouse is refused). Turn off only if hosts share sessions on purpose.' },
         secret: { type: 'secret', doc: 'At least 32 random bytes (base64url) encrypting session and sign-in cookies: `{file: PATH}`, `{env: NAME}`. Generated in development mode only.' },
       },
     },
@@ -178,7 +180,7 @@ export const SCHEMA = {
         assertion: { type: 'string', default: 'x-gatehouse-jwt-assertion', pattern: HEADER_NAME, patternDoc: HEADER_DOC, doc: 'The signed identity assertion (JWT).' },
         user: { type: 'string', default: 'x-gatehouse-user', pattern: HEADER_NAME, patternDoc: HEADER_DOC, doc: 'The user\'s `sub`.' },
         email: { type: 'string', default: 'x-gatehouse-email', pattern: HEADER_NAME, patternDoc: HEADER_DOC, doc: 'The user\'s email.' },
-        groups: { type: 'string', default: 'x-gatehouse-groups', pattern: HEADER_NAME, patternDoc: HEADER_DOC, doc: 'The user\'s groups, comma-separated.' },
+        groups: { type: 'string', default: 'x-gatehouse-groups', pattern: HEADER_NAME, patternDoc: HEADER_DOC, doc: 'The user\'s groups, an RFC 8941 List of Strings (`"admins", "staff"`); the assertion JWT is the source of truth.' },
         assertion_issuer: { type: 'string', default: 'gatehouse', doc: 'The `iss` of assertion JWTs.' },
         assertion_ttl_seconds: { type: 'integer', default: 300, min: 10, max: 3600, doc: 'Lifetime of an assertion JWT.' },
       },

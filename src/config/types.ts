@@ -32,8 +32,10 @@ export interface Config {
     readonly groups_claim: string;
     readonly clock_tolerance_seconds: number;
     readonly bearer: {
+      /** Resolved at validation: on when `audiences` is set unless configured otherwise. */
       readonly enabled: boolean;
       readonly audiences: readonly string[];
+      readonly allow_untyped: boolean;
       readonly algorithms: readonly string[];
     };
     readonly sign_in_host?: string;
@@ -43,6 +45,7 @@ export interface Config {
   readonly session: {
     readonly cookie_name: string;
     readonly ttl_seconds: number;
+    readonly bind_to_host: boolean;
     readonly secret?: string;
   };
   readonly keys: {

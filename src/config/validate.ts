@@ -15,6 +15,7 @@ export function validateConfig(doc: unknown, baseDir: string): Config {
   const problems: string[] = [];
   const value = walk(SCHEMA, doc ?? {}, '', baseDir, problems);
   if (problems.length === 0) {
+    resolveDefaults(value as Record<string, unknown>);
     checkCrossField(value as Config, problems);
     checkFiles(SCHEMA, value, '', problems);
   }
@@ -181,6 +182,14 @@ function checkFiles(field: ObjectField, value: unknown, prefix: string, problems
   }
 }
 
+/** Defaults that depend on other keys, filled before the cross-field checks. */
+function resolveDefaults(value: Record<string, unknown>): void {
+  const identity = value['identity'] as { bearer?: Record<string, unknown> } | undefined;
+  const bearer = identity?.bearer;
+  // Bearer tokens are on when the operator named the API's audience, and only then by default.
+  if (bearer !== undefined && bearer['enabled'] === undefined) bearer['enabled'] = (bearer['audiences'] as readonly string[]).length > 0;
+}
+
 function checkCrossField(config: Config, problems: string[]): void {
   if (config.tracing !== undefined && config.tracing.otlp_endpoint === undefined) {
     problems.push('tracing.otlp_endpoint: required when tracing is configured');
@@ -193,6 +202,12 @@ function checkCrossField(config: Config, problems: string[]): void {
     if (identity.issuer === undefined) problems.push('identity.issuer: required when identity is configured');
     if (identity.client_id === undefined) problems.push('identity.client_id: required when identity is configured');
     if (!identity.scopes.includes('openid')) problems.push('identity.scopes: must include openid');
+    if (identity.bearer.enabled && identity.bearer.audiences.length === 0) {
+      problems.push('identity.bearer.audiences: required when identity.bearer.enabled is true: the audience your identity provider puts in access tokens for this API (never the client id); or set identity.bearer.enabled: false');
+    }
+    if (identity.client_id !== undefined && identity.bearer.audiences.includes(identity.client_id)) {
+      problems.push('identity.bearer.audiences: must not contain the client id: tokens for the client id are ID tokens, not access tokens for an API');
+    }
     if (identity.issuer?.startsWith('http://') === true && !config.development) {
       problems.push('identity.issuer: http:// is allowed only in development mode (development: true); use https');
     }

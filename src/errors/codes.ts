@@ -32,7 +32,9 @@ export const ERRORS = {
   // Requests Envoy sent that cannot be turned into a policy input.
   ERR_REQUEST_INVALID: { grpc: GrpcCode.INVALID_ARGUMENT, http: 400, message: 'The request could not be parsed.' },
   ERR_PATH_INVALID: { grpc: GrpcCode.INVALID_ARGUMENT, http: 400, message: 'The request path is not valid.' },
+  ERR_PATH_NOT_NORMAL: { grpc: GrpcCode.INVALID_ARGUMENT, http: 400, message: 'The request path is not in normal form.' },
   ERR_BODY_INVALID: { grpc: GrpcCode.INVALID_ARGUMENT, http: 400, message: 'The request body does not match its content type.' },
+  ERR_COOKIE_AMBIGUOUS: { grpc: GrpcCode.INVALID_ARGUMENT, http: 400, message: 'The request cookies are ambiguous.' },
   // Policy evaluation.
   ERR_POLICY_NOT_LOADED: { grpc: GrpcCode.UNAVAILABLE, http: 503, message: 'No policy is loaded.' },
   ERR_POLICY_EVAL: { grpc: GrpcCode.INTERNAL, http: 500, message: 'The policy failed to evaluate.' },
@@ -46,6 +48,7 @@ export const ERRORS = {
   // Identity: the session cookie and bearer tokens. A failure makes the caller anonymous; the
   // policy still decides, and an unauthenticated deny starts sign-in (browser) or answers 401.
   ERR_SESSION_INVALID: { grpc: GrpcCode.UNAUTHENTICATED, http: 401, message: 'The session is not valid.' },
+  ERR_SESSION_HOST_MISMATCH: { grpc: GrpcCode.UNAUTHENTICATED, http: 401, message: 'The session was issued for another host.' },
   ERR_SESSION_EXPIRED: { grpc: GrpcCode.UNAUTHENTICATED, http: 401, message: 'The session has expired.' },
   ERR_SESSION_TOO_LARGE: { grpc: GrpcCode.INTERNAL, http: 500, message: 'The session does not fit in a cookie.' },
   ERR_TOKEN_INVALID: { grpc: GrpcCode.UNAUTHENTICATED, http: 401, message: 'The bearer token is not valid.' },

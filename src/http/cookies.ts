@@ -18,20 +18,34 @@ export interface CookieAttributes {
 }
 
 /**
+ * The `name=value` pairs of a `cookie` header, split on `;` and on `,`. Browsers separate
+ * cookies with `; `, but a proxy that merges repeated `cookie` lines joins them with `,` (Envoy
+ * does, for HTTP/1.1), and RFC 6265 cookie values never contain a comma: so a comma always
+ * starts a new pair, whichever way the header was built.
+ */
+function pairs(header: string): { name: string; value: string }[] {
+  const out: { name: string; value: string }[] = [];
+  for (const part of header.split(/[;,]/)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    out.push({ name: part.slice(0, eq).trim(), value: part.slice(eq + 1).trim() });
+  }
+  return out;
+}
+
+/**
  * Parse a `cookie` request header into name → value. The first occurrence of a name wins, as
- * browsers send the most specific cookie first. Malformed pairs are skipped.
+ * browsers send the most specific cookie first. Malformed pairs are skipped. Pairs are split on
+ * `;` and `,` (see {@link pairs}): two `cookie` lines merged by a proxy are read as one list.
  */
 export function parseCookieHeader(header: string | undefined): Map<string, string> {
   const cookies = new Map<string, string>();
   if (header === undefined || header === '') return cookies;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) continue;
-    const name = part.slice(0, eq).trim();
-    let value = part.slice(eq + 1).trim();
+  for (const pair of pairs(header)) {
+    let value = pair.value;
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    if (!COOKIE_NAME.test(name) || cookies.has(name)) continue;
-    cookies.set(name, value);
+    if (!COOKIE_NAME.test(pair.name) || cookies.has(pair.name)) continue;
+    cookies.set(pair.name, value);
   }
   return cookies;
 }
@@ -39,18 +53,50 @@ export function parseCookieHeader(header: string | undefined): Map<string, strin
 /**
  * The `cookie` header without the cookies whose names `drop` matches, keeping every other
  * cookie byte for byte. Returns `undefined` when nothing is left.
+ *
+ * A `;`-separated part is kept whole unless it names a dropped cookie; a part holding several
+ * comma-separated pairs (two `cookie` lines merged by a proxy) loses only the dropped pairs.
  */
 export function removeCookies(header: string, drop: (name: string) => boolean): string | undefined {
-  const kept = header
-    .split(';')
-    .map((part) => part.trim())
-    .filter((part) => {
-      if (part === '') return false;
-      const eq = part.indexOf('=');
-      const name = (eq < 0 ? part : part.slice(0, eq)).trim();
-      return !drop(name);
-    });
+  const nameOf = (pair: string): string => {
+    const eq = pair.indexOf('=');
+    return (eq < 0 ? pair : pair.slice(0, eq)).trim();
+  };
+  const kept: string[] = [];
+  for (const raw of header.split(';')) {
+    const part = raw.trim();
+    if (part === '') continue;
+    if (!part.includes(',')) {
+      if (!drop(nameOf(part))) kept.push(part);
+      continue;
+    }
+    const crumbs = part.split(',').map((c) => c.trim());
+    if (!crumbs.some((c) => drop(nameOf(c)))) {
+      kept.push(part);
+      continue;
+    }
+    const rest = crumbs.filter((c) => c !== '' && !drop(nameOf(c)));
+    if (rest.length > 0) kept.push(rest.join(', '));
+  }
   return kept.length === 0 ? undefined : kept.join('; ');
+}
+
+/**
+ * True when `header` still mentions one of `names` as a cookie name (`name=` after the start,
+ * a `;`, a `,` or whitespace), compared case-insensitively: what an upstream with a lenient
+ * cookie parser could read as one of Gatehouse's cookies.
+ */
+export function mentionsCookie(header: string, names: readonly string[]): boolean {
+  const lower = header.toLowerCase();
+  for (const name of names) {
+    const n = name.toLowerCase();
+    for (let at = lower.indexOf(n); at >= 0; at = lower.indexOf(n, at + 1)) {
+      const before = at === 0 ? ';' : lower[at - 1]!;
+      if (!/[;,\s"]/.test(before)) continue;
+      if (/^\s*=/.test(lower.slice(at + n.length))) return true;
+    }
+  }
+  return false;
 }
 
 /**

@@ -54,6 +54,12 @@ export interface ResolveIdentityOptions {
   readonly headers: Readonly<Record<string, string>>;
   /** The session cookie's name. */
   readonly cookieName: string;
+  /**
+   * The request's host (`:authority`, lower case). When given, a session is accepted only on the
+   * host it was issued for (`ERR_SESSION_HOST_MISMATCH` otherwise): a cookie copied from one
+   * protected host to another behind the same Gatehouse is not a session there.
+   */
+  readonly host?: string;
   /** Verifies a session cookie value (see `verifySession`, bound to the ring and secret). */
   readonly verifySession: (token: string) => Promise<VerifiedSession>;
   /** Verifies a bearer token; absent when bearer tokens are disabled. */
@@ -107,19 +113,34 @@ export async function resolveIdentity(options: ResolveIdentityOptions): Promise<
   const key = cache === undefined ? undefined : credentialKey(cookie);
   if (key !== undefined) {
     const hit = cache?.get(key);
-    if (hit !== undefined) return hit;
+    // The host is checked on every use, cached or not: the cache is keyed by the cookie alone.
+    if (hit !== undefined) return hit.session === undefined || sameHost(hit.session.data, options.host) ? hit : wrongHost();
   }
   try {
     const data = await options.verifySession(cookie);
+    if (!sameHost(data, options.host)) return wrongHost();
     const identity = identityFromSession(data);
     if (key === undefined) return { identity, source: 'session', session: { data, expired: false } };
     const resolved: ResolvedIdentity = Object.freeze({ identity, source: 'session', session: Object.freeze({ data, expired: false }), credential: key });
     cache?.set(key, resolved, data.exp);
     return resolved;
   } catch (err) {
-    if (err instanceof SessionExpiredError) return { identity: ANONYMOUS, source: 'session', error: err, session: { data: err.session, expired: true } };
+    if (err instanceof SessionExpiredError) {
+      // An expired session for another host is not refreshed here either.
+      if (!sameHost(err.session, options.host)) return wrongHost();
+      return { identity: ANONYMOUS, source: 'session', error: err, session: { data: err.session, expired: true } };
+    }
     return { identity: ANONYMOUS, source: 'session', error: GatehouseError.from(err, 'ERR_SESSION_INVALID') };
   }
+}
+
+/** True when host binding is off (`host` undefined) or the session was issued for `host`. */
+function sameHost(session: VerifiedSession, host: string | undefined): boolean {
+  return host === undefined || (session.host !== undefined && session.host === host.toLowerCase());
+}
+
+function wrongHost(): ResolvedIdentity {
+  return { identity: ANONYMOUS, source: 'session', error: new GatehouseError('ERR_SESSION_HOST_MISMATCH') };
 }
 
 /** A header by name, case-insensitively (the first match). */

@@ -1,5 +1,6 @@
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { MAX_PATH_LENGTH } from './limits.js';
+import { assertNormalPath } from './path-form.js';
 import { percentDecode } from './percent-decode.js';
 import { parseUrlEncoded, type FormValues } from './url-encoded.js';
 
@@ -22,9 +23,9 @@ const CONTROL_OR_LONE_SURROGATE = /[\u0000-\u001f\u007f]|[\uD800-\uDBFF](?![\uDC
  * The string is only ever treated as a path: it is never resolved against a base URL, so
  * `//admin/x` cannot turn `admin` into a host. Leading slashes are dropped (as the plugin's
  * `strings.TrimLeft(path, "/")`), the rest is split on literal `/` and each segment is then
- * percent-decoded — so `%2F` stays inside its segment (`/%2F%2Fadmin` → `["//admin"]`). Dot
- * segments are reported as sent (Envoy's `normalize_path` resolves them before we see the path).
- * The fragment, if any, is ignored. `+` in the path is a literal `+`; in the query it is a space.
+ * percent-decoded. A path that is not in normal form after one decode (dot segments in any
+ * encoding, `%25`, `%2F`, `\`, `;`, control characters: see `path-form.ts`) is refused, whatever
+ * the proxy did or did not normalise. The fragment, if any, is ignored. `+` in the path is a literal `+`; in the query it is a space.
  *
  * @example
  *   parsePath('/api/v1/users?id=7&id=8&all')
@@ -32,6 +33,7 @@ const CONTROL_OR_LONE_SURROGATE = /[\u0000-\u001f\u007f]|[\uD800-\uDBFF](?![\uDC
  * @throws {GatehouseError} `ERR_PATH_INVALID` when the path is too long, holds a control
  *   character, does not start with `/` (other than `''` and `*`), or has a malformed, non-UTF-8
  *   or NUL escape or a `;` in its query.
+ * @throws {GatehouseError} `ERR_PATH_NOT_NORMAL` when the path is not in normal form.
  */
 export function parsePath(path: string): ParsedPath {
   if (path.length > MAX_PATH_LENGTH) {
@@ -49,6 +51,9 @@ export function parsePath(path: string): ParsedPath {
   if (rawPath !== '' && rawPath !== '*' && rawPath.charCodeAt(0) !== 0x2f) {
     throw new GatehouseError('ERR_PATH_INVALID', { cause: new Error('path is not origin-form') });
   }
+  // Assume the proxy did not normalise: a path an upstream could read differently from the
+  // policy never reaches the policy (src/input/path-form.ts).
+  assertNormalPath(rawPath);
   let start = 0;
   while (start < rawPath.length && rawPath.charCodeAt(start) === 0x2f) start++;
   const parsedPath = rawPath

@@ -12,6 +12,7 @@ import type { OidcClient } from './client.js';
 import { openTransaction, type HandoffTarget } from './internal/transaction.js';
 import { mapOidcError } from './internal/map-error.js';
 import { defaultReplayCache, type ReplayCache } from './replay-cache.js';
+import { requireReturnPath } from './return-url.js';
 
 /** Options for {@link completeSignIn}. */
 export interface CompleteSignInOptions {
@@ -68,6 +69,9 @@ export async function completeSignIn(options: CompleteSignInOptions): Promise<Si
   const redirectUri = new URL(options.redirectUri);
   const txn = await openTransaction(options.txnCookieValue, options.txnKey, redirectUri.host, now);
   if (txn.kind !== 'oidc') throw new GatehouseError('ERR_OIDC_TXN_INVALID', { cause: new Error('hand-off transaction presented to the OIDC callback') });
+  // Checked again now, not only when stored: a forged transaction (a leaked key) must not
+  // redirect anywhere but this origin.
+  const returnTo = requireReturnPath(txn.returnTo);
 
   const params = options.currentUrl.searchParams;
   for (const name of ['state', 'code', 'iss', 'error']) {
@@ -116,7 +120,7 @@ export async function completeSignIn(options: CompleteSignInOptions): Promise<Si
   return {
     claims,
     tokens: tokensOf(response),
-    returnTo: txn.returnTo,
+    returnTo,
     ...(txn.handoff === undefined ? {} : { handoff: txn.handoff }),
   };
 }

@@ -4,31 +4,42 @@
  *
  * Protected host P                     Central host C                         IdP
  *  startHandoff → txn cookie (nonce) on P,
- *  302 https://C/.gatehouse/sign_in?request=<JWE{host:P, return_to, nonce}>
+ *  302 https://C/.gatehouse/sign_in?request=<JWS{host:P, return_to, nonce}>
  *                                       acceptHandoffRequest → target
  *                                       startSignIn({handoff: target}) ──────→ sign-in
  *                                       completeSignIn → {handoff: target} ←── callback
- *                                       issueHandoff → 302 https://P/.gatehouse/callback?handoff=<JWE>
- *  completeHandoff: decrypt, aud = P, iss = C, exp (60 s), nonce = txn cookie's nonce, jti unused
+ *                                       issueHandoff → 302 https://P/.gatehouse/callback?handoff=<JWE(JWS)>
+ *  completeHandoff: consume the transaction, decrypt, verify the signature, aud = P, iss = C,
+ *  exp (60 s), nonce = txn cookie's nonce, jti unused
  *
- * Both JWEs are `dir` + `A256GCM` under the hand-off key shared by every Gatehouse replica of the
- * deployment; each has its own `typ` so neither can stand in for the other, nor for a
- * transaction cookie.
+ * Identity that crosses hosts is SIGNED with Gatehouse's signing key (the ring every replica of
+ * the deployment shares) and verified by the receiver: the request is a JWS, the token a JWS
+ * (sign-then-encrypt) inside a `dir` + `A256GCM` JWE under the hand-off key, which only keeps the
+ * tokens it carries confidential. Whoever holds the session secret alone (from which the
+ * transaction and hand-off keys are derived) can therefore decrypt, but never mint an identity.
+ * Each has its own `typ`, so neither can stand in for the other, nor for a transaction cookie or
+ * a session. A transaction is consumed by the first hand-off presented with it, whether that
+ * attempt succeeds or fails.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { EncryptJWT, jwtDecrypt } from 'jose';
+import { CompactEncrypt, compactDecrypt } from 'jose';
+import type { KeyRing } from '../keys/key-ring.js';
+import { COMPACT_JWE_DIR } from '../keys/jose-header.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { IdTokenClaims, OidcTokens } from './callback.js';
 import { assertKey, epochSeconds } from './internal/keys.js';
+import { signOwn, verifyOwn } from './internal/own-jws.js';
 import { openTransaction, sealTransaction, type HandoffTarget, type TxnCookie } from './internal/transaction.js';
 import { defaultReplayCache, type ReplayCache } from './replay-cache.js';
-import { isAllowedHost, isSafeReturnPath, safeReturnPath } from './return-url.js';
+import { isAllowedHost, isSafeReturnPath, requireReturnPath, safeReturnPath } from './return-url.js';
 import { DEFAULT_TXN_TTL_SECONDS } from './sign-in.js';
 
 export type { HandoffTarget } from './internal/transaction.js';
 
 const REQUEST_TYP = 'gatehouse-handoff-request+jwt';
 const TOKEN_TYP = 'gatehouse-handoff+jwt';
+/** `typ` of the JWE wrapping a hand-off token. */
+const TOKEN_JWE_TYP = 'gatehouse-handoff+jwe';
 /** Lifetime of a hand-off token: long enough for one redirect. */
 export const HANDOFF_TTL_SECONDS = 60;
 /** Query parameter carrying the hand-off request to the central host. */
@@ -47,7 +58,8 @@ export interface StartHandoffOptions {
   /** Where to return on this host; anything unsafe becomes `/`. */
   readonly returnTo: string | undefined;
   readonly txnKey: Uint8Array;
-  readonly handoffKey: Uint8Array;
+  /** Gatehouse's signing keys: the request is signed with the first. */
+  readonly ring: KeyRing;
   readonly now?: Date;
   /** Lifetime of the transaction and the request. Default 600 s. */
   readonly ttlSeconds?: number;
@@ -60,7 +72,6 @@ export interface StartHandoffOptions {
  * @throws GatehouseError `ERR_CONFIG_INVALID` for a bad key or TTL.
  */
 export async function startHandoff(options: StartHandoffOptions): Promise<{ location: string; txnCookie: TxnCookie }> {
-  const handoffKey = assertKey(options.handoffKey, 'handoffKey');
   const now = options.now ?? new Date();
   const ttl = options.ttlSeconds ?? DEFAULT_TXN_TTL_SECONDS;
   const central = new URL(options.centralSignInUrl);
@@ -69,12 +80,8 @@ export async function startHandoff(options: StartHandoffOptions): Promise<{ loca
   const host = options.host.toLowerCase();
   const txnCookie = await sealTransaction({ kind: 'handoff', nonce, returnTo, host }, options.txnKey, now, ttl);
   const iat = epochSeconds(now);
-  const request = await new EncryptJWT({ host, return_to: returnTo, nonce })
-    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', typ: REQUEST_TYP })
-    .setAudience(central.host)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + ttl)
-    .encrypt(handoffKey);
+  const request = await signOwn(options.ring, REQUEST_TYP, { host, return_to: returnTo, nonce }, (jwt) =>
+    jwt.setAudience(central.host).setIssuedAt(iat).setExpirationTime(iat + ttl));
   const location = new URL(central.href);
   location.search = '';
   location.searchParams.set(HANDOFF_REQUEST_PARAM, request);
@@ -87,7 +94,8 @@ export async function startHandoff(options: StartHandoffOptions): Promise<{ loca
 export interface AcceptHandoffRequestOptions {
   /** The `request` query parameter. */
   readonly request: string | undefined;
-  readonly handoffKey: Uint8Array;
+  /** Gatehouse's signing keys: the request must be signed by one of them. */
+  readonly ring: KeyRing;
   /** The central host itself (`host[:port]`): the request's audience. */
   readonly centralHost: string;
   /** Protected hosts this central host signs in for (exact, or `*.example.com`). */
@@ -102,8 +110,7 @@ export interface AcceptHandoffRequestOptions {
  *   host not allowed, an unsafe return path).
  */
 export async function acceptHandoffRequest(options: AcceptHandoffRequestOptions): Promise<HandoffTarget> {
-  const key = assertKey(options.handoffKey, 'handoffKey');
-  const payload = await decrypt(options.request, key, REQUEST_TYP, options.now ?? new Date(), { audience: options.centralHost.toLowerCase() });
+  const payload = await verifySigned(options.ring, options.request, REQUEST_TYP, options.now ?? new Date(), { audience: options.centralHost.toLowerCase() });
   const host = payload['host'];
   const returnTo = payload['return_to'];
   const nonce = payload['nonce'];
@@ -121,6 +128,9 @@ export interface IssueHandoffOptions {
   readonly target: HandoffTarget;
   readonly claims: IdTokenClaims;
   readonly tokens: OidcTokens;
+  /** Gatehouse's signing keys: the token is signed with the first. */
+  readonly ring: KeyRing;
+  /** Encrypts the signed token (it carries the user's tokens). */
   readonly handoffKey: Uint8Array;
   /** The central host (`host[:port]`): the token's issuer. */
   readonly centralHost: string;
@@ -136,18 +146,22 @@ export interface IssueHandoffOptions {
 export async function issueHandoff(options: IssueHandoffOptions): Promise<{ location: string }> {
   const key = assertKey(options.handoffKey, 'handoffKey');
   const iat = epochSeconds(options.now ?? new Date());
-  const token = await new EncryptJWT({
-    nonce: options.target.nonce,
-    return_to: options.target.returnTo,
-    claims: options.claims,
-    tokens: options.tokens,
-  })
-    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', typ: TOKEN_TYP })
-    .setIssuer(options.centralHost.toLowerCase())
-    .setAudience(options.target.host.toLowerCase())
-    .setJti(randomBytes(16).toString('base64url'))
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + (options.ttlSeconds ?? HANDOFF_TTL_SECONDS))
+  // Sign, then encrypt: the signature is what the receiver trusts, the encryption keeps the
+  // tokens inside confidential in the URL.
+  const jws = await signOwn(
+    options.ring,
+    TOKEN_TYP,
+    { nonce: options.target.nonce, return_to: options.target.returnTo, claims: options.claims, tokens: options.tokens },
+    (jwt) =>
+      jwt
+        .setIssuer(options.centralHost.toLowerCase())
+        .setAudience(options.target.host.toLowerCase())
+        .setJti(randomBytes(16).toString('base64url'))
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + (options.ttlSeconds ?? HANDOFF_TTL_SECONDS)),
+  );
+  const token = await new CompactEncrypt(new TextEncoder().encode(jws))
+    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', cty: 'JWT', typ: TOKEN_JWE_TYP })
     .encrypt(key);
   const location = new URL(`https://${options.target.host}/.gatehouse/callback`);
   location.searchParams.set(HANDOFF_TOKEN_PARAM, token);
@@ -164,6 +178,8 @@ export interface CompleteHandoffOptions {
   readonly txnCookieValue: string | undefined;
   readonly txnKey: Uint8Array;
   readonly handoffKey: Uint8Array;
+  /** Gatehouse's signing keys: the token must be signed by one of them. */
+  readonly ring: KeyRing;
   /** This protected host (`host[:port]`): the token's audience. */
   readonly host: string;
   /** The central host (`host[:port]`): the token's issuer. */
@@ -187,7 +203,11 @@ export async function completeHandoff(options: CompleteHandoffOptions): Promise<
   const host = options.host.toLowerCase();
   const txn = await openTransaction(options.txnCookieValue, options.txnKey, host, now);
   if (txn.kind !== 'handoff') throw new GatehouseError('ERR_OIDC_TXN_INVALID', { cause: new Error('OIDC transaction presented to a hand-off') });
-  const payload = await decrypt(options.token, key, TOKEN_TYP, now, { audience: host, issuer: options.centralHost.toLowerCase() });
+  const replay = options.replayCache ?? defaultReplayCache;
+  // The first hand-off presented with this transaction consumes it, whether it then succeeds or
+  // fails: a browser's transaction cannot be tried against several tokens.
+  if (!replay.claim(`handoff-txn:${txn.nonce}`, txn.exp * 1000, now.getTime())) throw new GatehouseError('ERR_HANDOFF_REPLAYED', { cause: new Error('transaction already used') });
+  const payload = await verifySigned(options.ring, await unwrap(options.token, key), TOKEN_TYP, now, { audience: host, issuer: options.centralHost.toLowerCase() });
   const nonce = payload['nonce'];
   // Binds the token to the browser that started the hand-off (login CSRF / token injection).
   if (typeof nonce !== 'string' || !constantEquals(nonce, txn.nonce)) invalid('nonce differs from the transaction');
@@ -195,32 +215,37 @@ export async function completeHandoff(options: CompleteHandoffOptions): Promise<
   const tokens = payload['tokens'];
   const jti = payload['jti'];
   if (typeof claims !== 'object' || claims === null || typeof tokens !== 'object' || tokens === null || typeof jti !== 'string') invalid('malformed hand-off token');
-  if (!(options.replayCache ?? defaultReplayCache).claim(`handoff:${jti}`, (payload['exp'] as number) * 1000, now.getTime())) {
+  if (!replay.claim(`handoff:${jti}`, (payload['exp'] as number) * 1000, now.getTime())) {
     throw new GatehouseError('ERR_HANDOFF_REPLAYED');
   }
-  return { claims: claims as IdTokenClaims, tokens: tokens as OidcTokens, returnTo: txn.returnTo };
+  // The return path is checked again where it is used (a forged transaction must not redirect off-origin).
+  return { claims: claims as IdTokenClaims, tokens: tokens as OidcTokens, returnTo: requireReturnPath(txn.returnTo) };
 }
 
-async function decrypt(
+/** The signed token inside a hand-off JWE (`dir` + `A256GCM`, exactly the header issueHandoff writes). */
+async function unwrap(value: string | undefined, key: Uint8Array): Promise<string> {
+  if (value === undefined || value === '' || value.length > 16_384) invalid('hand-off value missing or too large');
+  if (!COMPACT_JWE_DIR.test(value)) invalid('not a compact dir JWE');
+  try {
+    const { plaintext, protectedHeader } = await compactDecrypt(value, key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
+    if (protectedHeader.typ !== TOKEN_JWE_TYP || protectedHeader.cty !== 'JWT') invalid('unexpected JWE header');
+    return new TextDecoder('utf-8', { fatal: false }).decode(plaintext);
+  } catch (err) {
+    throw GatehouseError.from(err, 'ERR_HANDOFF_INVALID');
+  }
+}
+
+/** A JWS signed by Gatehouse's ring with exactly `typ`, audience (and issuer). */
+async function verifySigned(
+  ring: KeyRing,
   value: string | undefined,
-  key: Uint8Array,
   typ: string,
   now: Date,
   expected: { audience: string; issuer?: string },
 ): Promise<Record<string, unknown>> {
   if (value === undefined || value === '' || value.length > 16_384) invalid('hand-off value missing or too large');
   try {
-    const { payload } = await jwtDecrypt(value, key, {
-      keyManagementAlgorithms: ['dir'],
-      contentEncryptionAlgorithms: ['A256GCM'],
-      typ,
-      currentDate: now,
-      audience: expected.audience,
-      ...(expected.issuer === undefined ? {} : { issuer: expected.issuer }),
-      requiredClaims: ['iat', 'exp', 'aud'],
-      maxTokenAge: typ === TOKEN_TYP ? '10 min' : '1 hour',
-    });
-    return payload;
+    return await verifyOwn(ring, value, typ, { ...expected, now, maxTokenAge: typ === TOKEN_TYP ? '10 min' : '1 hour' });
   } catch (err) {
     throw new GatehouseError('ERR_HANDOFF_INVALID', { cause: err });
   }

@@ -9,8 +9,6 @@ export const LOCAL_SIGNED_OUT_PATH = '/.gatehouse/signed_out';
 /** Options for {@link signOutLocation}. */
 export interface SignOutOptions {
   readonly client: OidcClient;
-  /** The session's ID token: lets the IdP end the right session without asking. */
-  readonly idTokenHint?: string;
   /** Where the IdP sends the browser afterwards; must pass `allowedPostLogout` (and be registered at the IdP). */
   readonly postLogoutRedirectUri?: string;
   /** Decides whether a post-logout URI is acceptable (e.g. an exact allow-list from config). */
@@ -23,9 +21,15 @@ export interface SignOutOptions {
 
 /**
  * The URL to redirect to after the caller cleared the session cookie: the IdP's
- * `end_session_endpoint` with `client_id`, `id_token_hint`, `post_logout_redirect_uri` and
- * `state` when the IdP has one; otherwise the post-logout URI (if given) or the local page.
- * When the IdP is unreachable, sign-out still succeeds locally.
+ * `end_session_endpoint` with `client_id`, `post_logout_redirect_uri` and `state` when the IdP
+ * has one; otherwise the post-logout URI (if given) or the local page. When the IdP is
+ * unreachable, sign-out still succeeds locally.
+ *
+ * Never `id_token_hint`: this URL is a redirect the browser follows, so it lands in history,
+ * in the IdP's and every proxy's access logs, and in `Referer`; an ID token there is a
+ * credential on display. OIDC RP-Initiated Logout 1.0 §2 lets `client_id` stand in for it (the
+ * IdP then checks `post_logout_redirect_uri` against that client's registration); an IdP may
+ * ask the user to confirm, which for a sign-out they asked for is fine.
  *
  * @throws GatehouseError `ERR_RETURN_URL_INVALID` when `postLogoutRedirectUri` is not an
  *   absolute http(s) URL or `allowedPostLogout` refuses it.
@@ -50,8 +54,7 @@ export async function signOutLocation(options: SignOutOptions): Promise<string> 
     return local;
   }
   if (config.serverMetadata().end_session_endpoint === undefined) return local;
-  const params: Record<string, string> = {};
-  if (options.idTokenHint !== undefined && options.idTokenHint !== '') params['id_token_hint'] = options.idTokenHint;
+  const params: Record<string, string> = { client_id: config.clientMetadata().client_id };
   if (postLogout !== undefined) params['post_logout_redirect_uri'] = postLogout.href;
   if (options.state !== undefined) params['state'] = options.state;
   return oidc.buildEndSessionUrl(config, params).href;

@@ -17,6 +17,7 @@ import type { Decision, HeaderEntry, JsonObject } from '../decision/types.js';
 import { GrpcCode } from '../errors/codes.js';
 import type { GatehouseError } from '../errors/gatehouse-error.js';
 import type { LocalReply } from '../reserved/reply.js';
+import { isSafeHeader } from '../http/header-safety.js';
 
 /** HTTP statuses Envoy's `HttpStatus.code` accepts (its enum's defined values, never 0). */
 const ENVOY_STATUSES: ReadonlySet<number> = new Set(
@@ -147,10 +148,16 @@ export function localReplyToCheckResponse(reply: LocalReply): CheckResponse {
  *   its own line at the client (`append: true` would keep only the first).
  *
  * A `set-cookie` is always added as its own line.
+ *
+ * It is also the one place every header Gatehouse writes passes through (issue 12 point 7): a
+ * header whose name is not a token or whose value holds a control character (CR, LF, NUL, …) is
+ * never written, whoever produced it (the policy, a page, a claim, the request's `:authority`).
+ * Dropping it is the safe answer (a header cannot be split, a response cannot be smuggled) and
+ * the rest of the decision stands.
  */
 function headerOptions(entries: readonly HeaderEntry[], mode: 'upstream' | 'local-reply' | 'add' = 'local-reply'): HeaderValueOption[] {
   const seen = new Set<string>();
-  return entries.map(({ name, value }) => {
+  return entries.filter(({ name, value }) => isSafeHeader(name, value)).map(({ name, value }) => {
     const first = !seen.has(name);
     seen.add(name);
     const header = { key: name, value };

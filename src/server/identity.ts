@@ -83,7 +83,12 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
       if (metadata.jwksUri === undefined) throw new GatehouseError('ERR_JWKS_UNAVAILABLE');
       bearer = createBearerVerifier({
         issuer: metadata.issuer,
-        audience: identity.bearer.audiences.length > 0 ? identity.bearer.audiences : [identity.client_id as string],
+        // Never the client id (the config refuses it): that is the ID token's audience.
+        audience: identity.bearer.audiences,
+        clientId: identity.client_id as string,
+        allowUntyped: identity.bearer.allow_untyped,
+        ownIssuer: names.assertion_issuer,
+        ownKids: new Set(ring.verification.keys()),
         jwksUri: new URL(metadata.jwksUri),
         algorithms: identity.bearer.algorithms,
         clockToleranceSeconds: identity.clock_tolerance_seconds,
@@ -149,10 +154,11 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
     cookieName,
     ownCookies: [cookieName, TXN_COOKIE_NAME],
     headerNames: names,
-    resolve: (headers) =>
+    resolve: (headers, host) =>
       resolveIdentity({
         headers,
         cookieName,
+        ...(config.session.bind_to_host && host !== undefined ? { host } : {}),
         verifySession: (token) => verifySession(ring, secret.key, token, { clockToleranceSeconds: tolerance }),
         ...(verifyBearer === undefined ? {} : { verifyBearer }),
         groupsClaim: identity.groups_claim,

@@ -81,6 +81,7 @@ async function encode(ring: KeyRing, secret: Uint8Array, session: SessionInput, 
     idp_iss: session.idp_iss,
     auth_time: session.auth_time ?? now,
     claims: session.claims,
+    ...(session.host === undefined ? {} : { host: session.host.toLowerCase() }),
     ...(hasSecrets ? { secrets } : {}),
   })
     .setProtectedHeader({ alg: ring.signing.alg, kid: ring.signing.kid, typ: SESSION_JWS_TYP })

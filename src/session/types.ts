@@ -19,6 +19,11 @@ export interface SessionData {
   readonly auth_time: number;
   /** Verified ID token claims worth keeping (`{}` when dropped to fit the cookie). */
   readonly claims: JsonObject;
+  /**
+   * The host (`host[:port]`, lower case) the session was issued for: it is accepted on that
+   * host only (unless `session.bind_to_host` is off). Absent in sessions issued before binding.
+   */
+  readonly host?: string;
   /** Secret: only ever stored encrypted. */
   readonly refresh_token?: string;
   /** Secret: for `id_token_hint` at sign-out; only ever stored encrypted. */

@@ -144,6 +144,7 @@ function sessionFrom(payload: JWTPayload, encrypted: boolean): VerifiedSession {
     typeof p['idp_iss'] !== 'string' ||
     typeof p['auth_time'] !== 'number' ||
     !isPlainObject(p['claims']) ||
+    (p['host'] !== undefined && typeof p['host'] !== 'string') ||
     typeof p['iat'] !== 'number' ||
     typeof p['exp'] !== 'number'
   ) {
@@ -171,6 +172,7 @@ function sessionFrom(payload: JWTPayload, encrypted: boolean): VerifiedSession {
     idp_iss: p['idp_iss'],
     auth_time: p['auth_time'],
     claims: p['claims'] as JsonObject,
+    ...(typeof p['host'] === 'string' ? { host: p['host'] } : {}),
     iat: p['iat'],
     exp: p['exp'],
     ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),

@@ -34,7 +34,7 @@ test('browser sign-in through Envoy: IdP login, back to the page, identity heade
   assert.ok(seen, 'the upstream saw the request');
   assert.equal(seen.headers['x-gatehouse-user'] !== undefined, true);
   assert.equal(seen.headers['x-gatehouse-email'], 'alice@example.com');
-  assert.equal(seen.headers['x-gatehouse-groups'], 'admins,staff');
+  assert.equal(seen.headers['x-gatehouse-groups'], '"admins", "staff"');
   assert.equal(seen.headers['x-policy'], 'app');
   assert.doesNotMatch(String(seen.headers['cookie'] ?? ''), /__Host-gatehouse/, 'Gatehouse cookies never reach the upstream');
 
@@ -51,7 +51,7 @@ test('browser sign-in through Envoy: IdP login, back to the page, identity heade
   await page.setExtraHTTPHeaders({ 'x-gatehouse-email': 'mallory@evil.test', 'X-Gatehouse-Groups': 'admins' });
   await page.goto(`${origin}/app/again`);
   assert.equal(upstream.last()?.headers['x-gatehouse-email'], 'alice@example.com');
-  assert.equal(upstream.last()?.headers['x-gatehouse-groups'], 'admins,staff');
+  assert.equal(upstream.last()?.headers['x-gatehouse-groups'], '"admins", "staff"');
   await page.setExtraHTTPHeaders({});
 
   // 5. The session cookie has the attributes the brief fixes.
@@ -77,12 +77,17 @@ test('browser sign-in through Envoy: IdP login, back to the page, identity heade
   assert.match(whoami, /admins, staff/);
   assert.doesNotMatch(whoami, /eyJ[A-Za-z0-9_-]{10,}/, 'no JWT on the page');
 
-  // 8. Sign-out ends the session (POST from the page, RP-initiated logout at the IdP).
+  // 8. Sign-out ends the session (POST from the page, RP-initiated logout at the IdP). Issue 12
+  // point 1: no token in any URL the browser visits (client_id stands in for id_token_hint).
+  const urls: string[] = [];
+  page.on('request', (request) => urls.push(request.url()));
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(`${origin}/.gatehouse/signed_out`).catch(async (err: unknown) => {
     throw new Error(`not signed out: at ${page.url()}\n${(await page.content()).slice(0, 3000)}\n${JSON.stringify(logs.lines.slice(-3))}`, { cause: err });
   });
   assert.equal((await context.cookies(origin)).find((c) => c.name === '__Host-gatehouse'), undefined);
+  assert.ok(urls.some((u) => u.startsWith(`${idp.issuer}/session/end`)), `the IdP's end_session was reached: ${urls.join(' ')}`);
+  for (const url of urls) assert.doesNotMatch(url, /id_token_hint|eyJ[A-Za-z0-9_-]{10,}/, `no token in ${url}`);
   await page.goto(`${origin}/app/hello`);
   assert.ok(page.url().startsWith(idp.issuer), 'signed out: sign-in again');
 

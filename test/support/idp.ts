@@ -12,6 +12,26 @@ export const TEST_REDIRECT_URI = `https://${TEST_HOST}/.gatehouse/callback`;
 export const TEST_POST_LOGOUT_URI = `https://${TEST_HOST}/.gatehouse/signed_out`;
 export const TEST_CLIENT_ID = 'gatehouse-test';
 export const TEST_CLIENT_SECRET = 'gatehouse-test-secret-0123456789abcdef';
+/** The API (resource indicator) the test IdP issues RFC 9068 access tokens for: Gatehouse's bearer audience. */
+export const TEST_API = 'https://api.example.test/';
+/** A demo API client at the IdP, allowed only the demo password grant. */
+export const TEST_API_CLIENT = { client_id: 'api-cli', client_secret: 'api-cli-secret-0123456789', redirect_uris: [] as string[], grant_types: ['password'] as ('password')[] };
+
+/**
+ * A real RFC 9068 access token (`typ: at+jwt`, `aud` = `resource`) for a demo user, from the
+ * IdP's demo password grant (see demo/idp/start.ts for why that grant exists only there).
+ */
+export async function apiAccessToken(issuer: string, username: string, options: { resource?: string; client?: { client_id: string; client_secret: string } } = {}): Promise<string> {
+  const client = options.client ?? TEST_API_CLIENT;
+  const response = await fetch(`${issuer}/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'password', username, password: username, resource: options.resource ?? TEST_API }),
+  });
+  const body = (await response.json()) as Record<string, unknown>;
+  if (response.status !== 200 || typeof body['access_token'] !== 'string') throw new Error(`token endpoint answered ${response.status}: ${JSON.stringify(body)}`);
+  return body['access_token'];
+}
 
 /** A running IdP plus an OIDC client registered at it. */
 export interface TestIdp {
@@ -33,7 +53,9 @@ export async function startTestIdp(extraRedirectUris: readonly string[] = []): P
         redirect_uris: [TEST_REDIRECT_URI, ...extraRedirectUris],
         post_logout_redirect_uris: [TEST_POST_LOGOUT_URI],
       },
+      TEST_API_CLIENT,
     ],
+    api: { resource: TEST_API },
   });
   const client = createOidcClient({
     issuer: idp.url,

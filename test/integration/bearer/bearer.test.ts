@@ -7,7 +7,7 @@ import { createBearerVerifier, type BearerVerifier } from '../../../src/bearer/v
 import type { AuthenticatedIdentity } from '../../../src/input/types.js';
 import { issueSession } from '../../../src/session/issue.js';
 import { forge, NOW, NOW_S, rejectsWithCode, ringOf, SESSION_KEY, zeroSignature } from '../../unit/keys/support.js';
-import { accessToken, AUDIENCE, countingServer, idpKey, ISSUER, type CountingServer, type IdpKey } from './support.js';
+import { accessToken, AUDIENCE, CLIENT_ID, countingServer, idpKey, ISSUER, type CountingServer, type IdpKey } from './support.js';
 
 let jwks: CountingServer;
 let canary: CountingServer;
@@ -22,7 +22,7 @@ before(async () => {
   es384 = await idpKey('es384-1', 'ES384');
   jwks = await countingServer(() => ({ keys: [es256.jwk, rs256.jwk, es384.jwk] }));
   canary = await countingServer();
-  verify = createBearerVerifier({ issuer: ISSUER, audience: [AUDIENCE], jwksUri: jwks.url, cooldownMs: 30_000 });
+  verify = createBearerVerifier({ issuer: ISSUER, audience: [AUDIENCE], clientId: CLIENT_ID, ownIssuer: 'gatehouse', jwksUri: jwks.url, cooldownMs: 30_000 });
 });
 
 after(async () => {
@@ -98,7 +98,7 @@ test('bearer: unrecognised crit is rejected', () =>
   invalid(forge({ alg: 'ES256', kid: 'es-1', crit: ['exp-magic'], 'exp-magic': 1 }, { iss: ISSUER, aud: AUDIENCE, sub: 's', iat: NOW_S, exp: NOW_S + 60 }, es256Raw())));
 
 test('bearer: the forger produces a valid token (control for the raw-signed cases)', async () => {
-  await check(forge({ alg: 'ES256', kid: 'es-1' }, { iss: ISSUER, aud: AUDIENCE, sub: 's', iat: NOW_S, exp: NOW_S + 60 }, es256Raw()));
+  await check(forge({ alg: 'ES256', kid: 'es-1', typ: 'at+jwt' }, { iss: ISSUER, aud: AUDIENCE, sub: 's', client_id: 'c', jti: 'j', iat: NOW_S, exp: NOW_S + 60 }, es256Raw()));
 });
 
 test('bearer: expired is ERR_TOKEN_EXPIRED', async () => {
@@ -187,4 +187,62 @@ test('bearer: random tokens never crash the verifier', async () => {
     const parts = [randomBytes(20), randomBytes(40), randomBytes(64)].map((b) => base64url.encode(b));
     await invalid(parts.join('.'));
   }
+});
+
+// ── Issue 12 point 1: a bearer token is an access token meant for this resource ─────────────────
+
+/** An ID token as an IdP signs it for Gatehouse's client (OIDC Core §2). */
+const idTokenClaims = { aud: CLIENT_ID, nonce: 'n-0S6_WzA2Mj', at_hash: 'HK6E_P6Dh8Y93mRNtsDB1Q', auth_time: NOW_S - 5, azp: CLIENT_ID, client_id: undefined, jti: undefined };
+
+test('bearer kind: an ID token for Gatehouse (aud = client id, nonce, at_hash) is refused, typed or not, even if its aud also names the API', async () => {
+  await invalid(await accessToken(es256, NOW_S, idTokenClaims, { typ: 'JWT' }));
+  await invalid(await accessToken(es256, NOW_S, idTokenClaims, { typ: undefined }));
+  await invalid(await accessToken(es256, NOW_S, { ...idTokenClaims, aud: [CLIENT_ID, AUDIENCE] }, { typ: 'JWT' }));
+  const lenient = createBearerVerifier({ issuer: ISSUER, audience: [AUDIENCE], clientId: CLIENT_ID, allowUntyped: true, jwksUri: jwks.url });
+  for (const claims of [idTokenClaims, { ...idTokenClaims, aud: [CLIENT_ID, AUDIENCE] }, { aud: AUDIENCE, nonce: 'n' }, { aud: AUDIENCE, at_hash: 'h' }, { aud: [AUDIENCE, CLIENT_ID] }]) {
+    await rejectsWithCode(lenient(await accessToken(es256, NOW_S, claims, { typ: 'JWT' }), NOW), 'ERR_TOKEN_INVALID');
+  }
+});
+
+test('bearer kind: a back-channel logout token (typ logout+jwt, events) is refused', async () => {
+  const events = { 'http://schemas.openid.net/event/backchannel-logout': {} };
+  await invalid(await accessToken(es256, NOW_S, { events, sid: 'sid-1' }, { typ: 'logout+jwt' }));
+  await invalid(await accessToken(es256, NOW_S, { events, sid: 'sid-1' }, { typ: 'application/logout+jwt' }));
+  // Shaped like an access token but carrying events: still a security event token.
+  await invalid(await accessToken(es256, NOW_S, { events }));
+  const lenient = createBearerVerifier({ issuer: ISSUER, audience: [AUDIENCE], allowUntyped: true, jwksUri: jwks.url });
+  await rejectsWithCode(lenient(await accessToken(es256, NOW_S, { events }, { typ: 'JWT' }), NOW), 'ERR_TOKEN_INVALID');
+});
+
+test('bearer kind: untyped tokens (no typ, typ JWT) are refused unless allow_untyped', async () => {
+  await invalid(await accessToken(es256, NOW_S, {}, { typ: 'JWT' }));
+  await invalid(await accessToken(es256, NOW_S, {}, { typ: undefined }));
+  const lenient = createBearerVerifier({ issuer: ISSUER, audience: [AUDIENCE], allowUntyped: true, jwksUri: jwks.url });
+  assert.equal((await lenient(await accessToken(es256, NOW_S, {}, { typ: 'JWT' }), NOW)).sub, 'api-client-1');
+  assert.equal((await lenient(await accessToken(es256, NOW_S, {}, { typ: undefined }), NOW)).sub, 'api-client-1');
+});
+
+test('bearer kind: at+jwt accepted in both spellings; RFC 9068 client_id and jti required', async () => {
+  assert.equal((await check(await accessToken(es256, NOW_S, {}, { typ: 'application/at+jwt' }))).sub, 'api-client-1');
+  await invalid(await accessToken(es256, NOW_S, { client_id: undefined }));
+  await invalid(await accessToken(es256, NOW_S, { jti: undefined }));
+});
+
+test('bearer kind: other typ values and payload kinds (Keycloak typ ID, Cognito token_use id) are refused', async () => {
+  for (const typ of ['id_token+jwt', 'dpop+jwt', 'secevent+jwt', 'gatehouse-handoff+jwt', 'gatehouse-txn+jwt']) await invalid(await accessToken(es256, NOW_S, {}, { typ }));
+  await invalid(await accessToken(es256, NOW_S, { typ: 'ID' }));
+  await invalid(await accessToken(es256, NOW_S, { typ: 'Refresh' }));
+  await invalid(await accessToken(es256, NOW_S, { token_use: 'id' }));
+  assert.equal((await check(await accessToken(es256, NOW_S, { typ: 'Bearer', token_use: 'access' }))).sub, 'api-client-1');
+});
+
+test('bearer kind: a token with Gatehouse\'s own issuer or signed under a Gatehouse kid is refused', async () => {
+  const own = createBearerVerifier({ issuer: ISSUER, audience: [AUDIENCE], ownIssuer: ISSUER, jwksUri: jwks.url });
+  await rejectsWithCode(own(await accessToken(es256, NOW_S), NOW), 'ERR_TOKEN_INVALID');
+  const kids = createBearerVerifier({ issuer: ISSUER, audience: [AUDIENCE], ownKids: new Set(['es-1']), jwksUri: jwks.url });
+  await rejectsWithCode(kids(await accessToken(es256, NOW_S), NOW), 'ERR_TOKEN_INVALID');
+});
+
+test('bearer kind: the client id can never be a bearer audience', () => {
+  assert.throws(() => createBearerVerifier({ issuer: ISSUER, audience: [CLIENT_ID], clientId: CLIENT_ID, jwksUri: jwks.url }), /client id/);
 });

@@ -8,6 +8,8 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWT
 
 export const ISSUER = 'https://idp.example.test';
 export const AUDIENCE = 'api://gatehouse-test';
+/** Gatehouse's own client id at the fake IdP: the audience of its ID tokens. */
+export const CLIENT_ID = 'gatehouse-client';
 
 /** A key the fake IdP signs with. */
 export interface IdpKey {
@@ -70,9 +72,10 @@ export async function accessToken(
   key: IdpKey,
   now: number,
   claims: Record<string, unknown> = {},
-  header: Partial<JWTHeaderParameters> = {},
+  header: Readonly<Record<string, string | undefined>> = {},
 ): Promise<string> {
-  return new SignJWT({ iss: ISSUER, aud: AUDIENCE, sub: 'api-client-1', iat: now, exp: now + 300, scope: 'read', groups: ['api'], ...claims })
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt', ...header })
+  // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti.
+  return new SignJWT({ iss: ISSUER, aud: AUDIENCE, sub: 'api-client-1', client_id: 'api-client', jti: `jti-${now}-${Math.random()}`, iat: now, exp: now + 300, scope: 'read', groups: ['api'], ...claims })
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt', ...header } as JWTHeaderParameters)
     .sign(key.privateKey);
 }

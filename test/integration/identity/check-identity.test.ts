@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
-import { createLocalJWKSet, decodeJwt, exportPKCS8, generateKeyPair, jwtVerify, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportPKCS8, generateKeyPair, jwtVerify, type JSONWebKeySet } from 'jose';
 import { startIdp, type RunningIdp } from '../../../demo/idp/start.js';
 import type { HeaderValueOption } from '../../../src/gen/envoy/config/core/v3/base_pb.js';
 import type { CheckResponse, DeniedHttpResponse, OkHttpResponse } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
@@ -30,7 +30,7 @@ import { issueSession } from '../../../src/session/issue.js';
 import type { SessionInput } from '../../../src/session/types.js';
 import { startTestGatehouse } from '../../support/gatehouse.js';
 import { connect, httpRequest, type TestClient } from '../../support/grpc-client.js';
-import { browseToCallback } from '../../support/idp.js';
+import { apiAccessToken, browseToCallback, TEST_API, TEST_API_CLIENT } from '../../support/idp.js';
 import { testdata } from '../../support/paths.js';
 import { requireTool } from '../../support/tools.js';
 
@@ -166,7 +166,8 @@ async function writeKeyFile(dir: string, name: string): Promise<string> {
 
 async function setup(t: TestContext, opa: string): Promise<Fixture> {
   const idp = await startIdp({
-    clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [REDIRECT_URI], post_logout_redirect_uris: [POST_LOGOUT_URI] }],
+    clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [REDIRECT_URI], post_logout_redirect_uris: [POST_LOGOUT_URI] }, TEST_API_CLIENT],
+    api: { resource: TEST_API },
   });
   t.after(() => idp.stop());
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-identity-'));
@@ -193,9 +194,9 @@ function identityConfig(f: Fixture, extra: Record<string, unknown> = {}): Record
       client_id: CLIENT_ID,
       client_secret: CLIENT_SECRET,
       scopes: SCOPES,
-      // The client id as bearer audience: the IdP's ID tokens for Gatehouse are then accepted as
-      // bearer tokens. That is exactly why the docs tell users to configure their API's audience.
-      bearer: { audiences: [CLIENT_ID] },
+      // The API's own audience: the IdP's RFC 9068 access tokens for it are bearer tokens; its
+      // ID tokens for Gatehouse never are.
+      bearer: { audiences: [TEST_API] },
       ...extra,
     },
   };
@@ -253,6 +254,7 @@ function aliceSession(extra: Partial<SessionInput> = {}): SessionInput {
     groups: ['admins', 'staff'],
     idp_iss: 'http://127.0.0.1',
     claims: {},
+    host: HOST,
     ...extra,
   };
 }
@@ -326,7 +328,7 @@ test('identity through the Check path against the real demo IdP', async (t) => {
     const ok = allowed(await client.check(req('/app/x', { ...NAV, cookie: `a=1; ${SESSION_COOKIE}=${cookie}; b=2; ${TXN_COOKIE}=leftover` })));
     assert.equal(one(ok.headers, 'x-gatehouse-user'), 'alice');
     assert.equal(one(ok.headers, 'x-gatehouse-email'), 'alice@example.com');
-    assert.equal(one(ok.headers, 'x-gatehouse-groups'), 'admins,staff');
+    assert.equal(one(ok.headers, 'x-gatehouse-groups'), '"admins", "staff"');
     assert.equal(one(ok.headers, 'x-auth-method'), 'session');
     assert.equal(one(ok.headers, 'cookie'), 'a=1; b=2');
     assert.ok(!ok.headersToRemove.includes('cookie'));
@@ -425,10 +427,9 @@ test('identity through the Check path against the real demo IdP', async (t) => {
     assert.equal(one(basic.headers, 'x-auth-method'), 'session');
   });
 
-  await t.test('bearer: an ID token from the IdP (audience = client id) authenticates with method bearer; a tampered one is 401 invalid_token', async () => {
-    // With identity.bearer.audiences = [client id], the IdP's ID tokens for Gatehouse pass as
-    // bearer tokens. That is why the docs tell users to set their API's own audience.
-    const { idToken } = await idpTokens(f, 'bob');
+  await t.test('bearer: a real at+jwt access token from the IdP authenticates with method bearer; a tampered one is 401 invalid_token', async () => {
+    const idToken = await apiAccessToken(f.idp.issuer, 'bob');
+    assert.equal(decodeProtectedHeader(idToken).typ, 'at+jwt');
     const ok = allowed(await client.check(req('/app/x', { ...JSON_ACCEPT, authorization: `Bearer ${idToken}` })));
     assert.equal(one(ok.headers, 'x-auth-method'), 'bearer');
     assert.equal(one(ok.headers, 'x-gatehouse-user'), 'bob');
@@ -449,6 +450,45 @@ test('identity through the Check path against the real demo IdP', async (t) => {
         assert.equal(bodyJson(res)['error'], 'ERR_TOKEN_INVALID', name);
       }
     }
+  });
+
+  await t.test('issue 12 point 1: the IdP\'s real ID token for Gatehouse is never a bearer credential (401 invalid_token), nor the session cookie\'s ID token', async () => {
+    const { idToken } = await idpTokens(f, 'bob');
+    for (const headers of [NAV, JSON_ACCEPT]) {
+      const res = await client.check(req('/app/x', { ...headers, authorization: `Bearer ${idToken}` }));
+      assert.equal(statusOf(res), 401);
+      assert.match(one(denied(res).headers, 'www-authenticate') ?? '', /error="invalid_token"/);
+      assert.equal(bodyJson(res)['error'], 'ERR_TOKEN_INVALID');
+    }
+  });
+
+  await t.test('issue 12 point 4: a session is accepted only on the host it was issued for', async () => {
+    const cookie = await session();
+    allowed(await client.check(req('/app/x', { ...JSON_ACCEPT, cookie: `${SESSION_COOKIE}=${cookie}` })));
+    for (const other of ['other.example.test', `${HOST}.evil.example`, `${HOST}:8443`]) {
+      const res = await client.check(httpRequest({ method: 'GET', path: '/app/x', host: other, headers: { ...JSON_ACCEPT, cookie: `${SESSION_COOKIE}=${cookie}` } }));
+      assert.equal(statusOf(res), 401, other);
+      assertSessionCleared(denied(res).headers);
+    }
+    // A session issued before binding (no host) is not accepted either.
+    const { host: _host, ...unbound } = aliceSession();
+    const legacy = await issueSession(f.ring, f.sessionKey, unbound, { ttlSeconds: 3600 });
+    assert.equal(statusOf(await client.check(req('/app/x', { ...JSON_ACCEPT, cookie: `${SESSION_COOKIE}=${legacy}` }))), 401);
+  });
+
+  await t.test('issue 12 point 7: CR/LF in :authority never reaches a header Gatehouse writes (401 challenge, who-am-I, sign-in redirect)', async () => {
+    const evil = 'app.example.test\r\nset-cookie: pwned=1\r\nx: "\\';
+    for (const [path, headers] of [['/app/x', JSON_ACCEPT], ['/.gatehouse/', JSON_ACCEPT], ['/app/x', NAV], ['/.gatehouse/sign_in', NAV]] as const) {
+      const res = await client.check(httpRequest({ method: 'GET', path, host: evil, headers: { ...headers } }));
+      const d = denied(res);
+      for (const [name, value] of pairs(d.headers)) {
+        assert.doesNotMatch(value, /[\u0000-\u001f\u007f]/, `${path}: ${name}: ${JSON.stringify(value)}`);
+        assert.notEqual(name, 'pwned');
+      }
+      assert.equal(values(d.headers, 'set-cookie').some((c) => c.startsWith('pwned')), false);
+    }
+    const challenge = one(denied(await client.check(httpRequest({ method: 'GET', path: '/app/x', host: evil, headers: { ...JSON_ACCEPT } }))).headers, 'www-authenticate');
+    assert.equal(challenge, 'Bearer realm="app.example.testset-cookie: pwned=1x: "');
   });
 
   await t.test('refresh: an expired session holding a real refresh token is renewed (allowed, new session cookie)', async () => {
@@ -547,7 +587,7 @@ test('identity through the Check path against the real demo IdP', async (t) => {
     assert.equal(anon.status?.code, 401);
   });
 
-  await t.test('sign-out: GET shows a form and keeps the cookie; cross-site POST is 403 ERR_SIGN_OUT_FORBIDDEN; same-origin POST is 303 to end_session and clears the cookie', async () => {
+  await t.test('sign-out: GET shows a form and keeps the cookie; cross-site POST is 403 ERR_SIGN_OUT_FORBIDDEN; same-origin POST is 303 to end_session with client_id, never the ID token, and clears the cookie', async () => {
     const cookie = await session();
     const get = denied(await client.check(req('/.gatehouse/sign_out', { ...NAV, 'sec-fetch-site': 'cross-site', cookie: `${SESSION_COOKIE}=${cookie}` })));
     assert.equal(get.status?.code, 200);
@@ -575,7 +615,10 @@ test('identity through the Check path against the real demo IdP', async (t) => {
     assert.equal(out.status?.code, 303);
     const location = new URL(one(out.headers, 'location') ?? '');
     assert.equal(`${location.origin}${location.pathname}`, `${f.idp.issuer}/session/end`);
-    assert.ok((location.searchParams.get('id_token_hint') ?? '').split('.').length === 3, 'id_token_hint');
+    // Issue 12 point 1: the ID token never goes into a URL the browser keeps; client_id stands in.
+    assert.equal(location.searchParams.has('id_token_hint'), false);
+    assert.doesNotMatch(location.href, /eyJ/);
+    assert.equal(location.searchParams.get('client_id'), CLIENT_ID);
     assert.equal(location.searchParams.get('post_logout_redirect_uri'), POST_LOGOUT_URI);
     assertSessionCleared(out.headers);
     // Same attributes as when it was set, apart from the value and Max-Age.
@@ -623,8 +666,9 @@ test('bearer: an expired IdP token is 401 invalid_token with ERR_TOKEN_EXPIRED',
   if (opa === undefined) return;
   // An IdP whose ID tokens live 2 s, and a Gatehouse without clock tolerance.
   const idp = await startIdp({
-    clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [REDIRECT_URI], post_logout_redirect_uris: [POST_LOGOUT_URI] }],
-    ttl: { idToken: 2 },
+    clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [REDIRECT_URI], post_logout_redirect_uris: [POST_LOGOUT_URI] }, TEST_API_CLIENT],
+    api: { resource: TEST_API },
+    ttl: { idToken: 2, accessToken: 2 },
   });
   t.after(() => idp.stop());
   const base = await setup(t, opa);
@@ -638,7 +682,7 @@ test('bearer: an expired IdP token is 401 invalid_token with ERR_TOKEN_EXPIRED',
     await gatehouse.stop();
   });
 
-  const { idToken } = await idpTokens(f, 'bob');
+  const idToken = await apiAccessToken(f.idp.issuer, 'bob');
   const exp = decodeJwt(idToken).exp ?? 0;
   await sleep(Math.max(0, exp * 1000 - Date.now()) + 1500);
   for (const headers of [NAV, JSON_ACCEPT]) {

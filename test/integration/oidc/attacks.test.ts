@@ -181,6 +181,18 @@ describe('OIDC callback attacks', () => {
     assert.equal(result.returnTo, '/');
   });
 
+  // Issue 12 point 8: with the transaction key leaked, a forged transaction must still not
+  // redirect off-origin: the return path is checked again when the callback uses it.
+  for (const returnTo of ['//evil.example/x', 'https://evil.example/', '/\\evil.example', '/%2F%2Fevil.example', '/.gatehouse/sign_out', 'javascript:alert(1)']) {
+    test(`a forged transaction's return path ${JSON.stringify(returnTo)} is checked again at the callback (ERR_RETURN_URL_INVALID)`, async () => {
+      const { callback, cookie } = await signInToCallback();
+      const forged = await reseal(cookie, t.txnKey, (p) => {
+        p['return_to'] = returnTo;
+      });
+      await assert.rejects(complete(callback, forged), { code: 'ERR_RETURN_URL_INVALID' });
+    });
+  }
+
   test('the user cancelling at the IdP gives ERR_OIDC_PROVIDER_ERROR', async () => {
     const { location, txnCookie } = await startSignIn({ client: t.client, redirectUri: TEST_REDIRECT_URI, returnTo: '/', txnKey: t.txnKey });
     let cookies = '';

@@ -17,8 +17,11 @@ import {
   type HandoffTarget,
 } from '../../../src/oidc/handoff.js';
 import { createReplayCache } from '../../../src/oidc/replay-cache.js';
+import { createSignInFlow } from '../../../src/check/sign-in-flow.js';
 import { startSignIn } from '../../../src/oidc/sign-in.js';
 import { browseToCallback, startTestIdp, type TestIdp } from '../../support/idp.js';
+import { ringOf } from '../../unit/keys/support.js';
+import { EncryptJWT } from 'jose';
 
 const CENTRAL = 'login.example.test';
 const CENTRAL_SIGN_IN = `https://${CENTRAL}/.gatehouse/sign_in`;
@@ -27,6 +30,9 @@ const APP = 'app.example.test';
 const ALLOWED = ['*.example.test'];
 
 const key = (): Uint8Array => new Uint8Array(randomBytes(32));
+/** Gatehouse's signing keys (shared by every replica), and an attacker's. */
+const ring = await ringOf('p256.pem');
+const otherRing = await ringOf('p384.pem');
 
 describe('central sign-in host hand-off', () => {
   let t: TestIdp;
@@ -43,14 +49,14 @@ describe('central sign-in host hand-off', () => {
 
   test('a protected host signs in through the central host and receives the identity', async () => {
     // 1. Protected host: transaction cookie + redirect to the central host.
-    const start = await startHandoff({ centralSignInUrl: CENTRAL_SIGN_IN, host: APP, returnTo: '/dash?tab=2', txnKey: appTxnKey, handoffKey });
+    const start = await startHandoff({ centralSignInUrl: CENTRAL_SIGN_IN, host: APP, returnTo: '/dash?tab=2', txnKey: appTxnKey, ring });
     const toCentral = new URL(start.location);
     assert.equal(toCentral.origin + toCentral.pathname, CENTRAL_SIGN_IN);
     const request = toCentral.searchParams.get(HANDOFF_REQUEST_PARAM) ?? undefined;
-    assert.equal(request?.split('.').length, 5, 'the request is a JWE');
+    assert.equal(request?.split('.').length, 3, 'the request is a JWS signed by Gatehouse');
 
     // 2. Central host: check the request, run the OIDC flow with its own redirect URI.
-    const target = await acceptHandoffRequest({ request, handoffKey, centralHost: CENTRAL, allowedHosts: ALLOWED });
+    const target = await acceptHandoffRequest({ request, ring, centralHost: CENTRAL, allowedHosts: ALLOWED });
     assert.equal(target.host, APP);
     assert.equal(target.returnTo, '/dash?tab=2');
     const signIn = await startSignIn({ client: t.client, redirectUri: CENTRAL_CALLBACK, returnTo: '/', txnKey: centralTxnKey, handoff: target });
@@ -59,14 +65,14 @@ describe('central sign-in host hand-off', () => {
     assert.deepEqual(result.handoff, target);
 
     // 3. Central host: hand off to the protected host's callback.
-    const { location } = await issueHandoff({ target: result.handoff!, claims: result.claims, tokens: result.tokens, handoffKey, centralHost: CENTRAL });
+    const { location } = await issueHandoff({ target: result.handoff!, claims: result.claims, tokens: result.tokens, ring, handoffKey, centralHost: CENTRAL });
     const back = new URL(location);
     assert.equal(back.origin + back.pathname, `https://${APP}/.gatehouse/callback`);
     const token = back.searchParams.get(HANDOFF_TOKEN_PARAM) ?? undefined;
 
     // 4. Protected host: accept it.
     const replayCache = createReplayCache();
-    const done = await completeHandoff({ token, txnCookieValue: start.txnCookie.value, txnKey: appTxnKey, handoffKey, host: APP, centralHost: CENTRAL, replayCache });
+    const done = await completeHandoff({ token, txnCookieValue: start.txnCookie.value, txnKey: appTxnKey, handoffKey, ring, host: APP, centralHost: CENTRAL, replayCache });
     assert.equal(done.claims.sub, 'alice');
     assert.equal(done.claims['email'], 'alice@example.com');
     assert.deepEqual(done.claims['groups'], ['admins', 'staff']);
@@ -76,9 +82,27 @@ describe('central sign-in host hand-off', () => {
 
     // Replay of the same hand-off URL on the same replica.
     await assert.rejects(
-      completeHandoff({ token, txnCookieValue: start.txnCookie.value, txnKey: appTxnKey, handoffKey, host: APP, centralHost: CENTRAL, replayCache }),
+      completeHandoff({ token, txnCookieValue: start.txnCookie.value, txnKey: appTxnKey, handoffKey, ring, host: APP, centralHost: CENTRAL, replayCache }),
       { code: 'ERR_HANDOFF_REPLAYED' },
     );
+  });
+
+  test('a forged central transaction naming a host outside allowed_hosts never gets a hand-off (checked again at the callback)', async () => {
+    const sessionKey = key();
+    const flow = createSignInFlow({
+      client: t.client, ring, sessionKey, txnKey: centralTxnKey, cookieName: '__Host-gatehouse', sessionTtlSeconds: 3600, groupsClaim: 'groups',
+      postLogoutRedirectPath: '/.gatehouse/signed_out', centralHost: CENTRAL, allowedHosts: ALLOWED, handoffKey, log: () => undefined,
+    });
+    // What someone holding the transaction key could seal: a hand-off to a host not allowed.
+    const forged = await startSignIn({ client: t.client, redirectUri: CENTRAL_CALLBACK, returnTo: '/', txnKey: centralTxnKey, handoff: { host: 'evil.test', returnTo: '/', nonce: 'n'.repeat(43) } });
+    const callback = await browseToCallback({ authorizationUrl: forged.location, redirectUri: CENTRAL_CALLBACK, username: 'alice', password: 'alice' });
+    const reply = await flow.callback({
+      method: 'GET', host: CENTRAL, scheme: 'https', path: `${callback.pathname}${callback.search}`, pathname: callback.pathname,
+      headers: { cookie: `__Host-gatehouse-txn=${forged.txnCookie.value}`, accept: 'application/json' }, requestId: 'r-1',
+    });
+    assert.equal(reply.status, 401);
+    assert.equal(reply.headers.some(([name, value]) => name === 'location' && value.includes('evil.test')), false);
+    assert.match(reply.body, /ERR_HANDOFF_INVALID/);
   });
 
   describe('attacks on the hand-off', () => {
@@ -86,17 +110,18 @@ describe('central sign-in host hand-off', () => {
     const tokens = { id_token: 'x.y.z' };
 
     async function begin(host = APP): Promise<{ cookie: string; target: HandoffTarget }> {
-      const start = await startHandoff({ centralSignInUrl: CENTRAL_SIGN_IN, host, returnTo: '/r', txnKey: appTxnKey, handoffKey });
+      const start = await startHandoff({ centralSignInUrl: CENTRAL_SIGN_IN, host, returnTo: '/r', txnKey: appTxnKey, ring });
       const request = new URL(start.location).searchParams.get(HANDOFF_REQUEST_PARAM) ?? undefined;
-      const target = await acceptHandoffRequest({ request, handoffKey, centralHost: CENTRAL, allowedHosts: ALLOWED });
+      const target = await acceptHandoffRequest({ request, ring, centralHost: CENTRAL, allowedHosts: ALLOWED });
       return { cookie: start.txnCookie.value, target };
     }
 
-    async function tokenFor(target: HandoffTarget, extra: { now?: Date; centralHost?: string; handoffKey?: Uint8Array } = {}): Promise<string> {
+    async function tokenFor(target: HandoffTarget, extra: { now?: Date; centralHost?: string; handoffKey?: Uint8Array; ring?: typeof ring } = {}): Promise<string> {
       const { location } = await issueHandoff({
         target,
         claims,
         tokens,
+        ring: extra.ring ?? ring,
         handoffKey: extra.handoffKey ?? handoffKey,
         centralHost: extra.centralHost ?? CENTRAL,
         ...(extra.now === undefined ? {} : { now: extra.now }),
@@ -110,6 +135,7 @@ describe('central sign-in host hand-off', () => {
         txnCookieValue: cookie,
         txnKey: appTxnKey,
         handoffKey,
+        ring,
         host: extra.host ?? APP,
         centralHost: CENTRAL,
         replayCache: createReplayCache(),
@@ -162,6 +188,37 @@ describe('central sign-in host hand-off', () => {
       await assert.rejects(accept(await tokenFor(attacker.target), victim.cookie), { code: 'ERR_HANDOFF_INVALID' });
     });
 
+    // Issue 12 point 3: the session secret alone (hence the hand-off and transaction keys) must
+    // not mint an identity; only Gatehouse's signing key can.
+    test('a hand-off token signed by another key, though sealed with the right hand-off key, is rejected (ERR_HANDOFF_INVALID)', async () => {
+      const { cookie, target } = await begin();
+      await assert.rejects(accept(await tokenFor(target, { ring: otherRing }), cookie), { code: 'ERR_HANDOFF_INVALID' });
+    });
+
+    test('an encrypted-only hand-off token (what the session secret alone can mint) is rejected (ERR_HANDOFF_INVALID)', async () => {
+      const { cookie, target } = await begin();
+      const iat = Math.floor(Date.now() / 1000);
+      const forged = await new EncryptJWT({ nonce: target.nonce, return_to: '/', claims: { ...claims, sub: 'mallory-as-admin' }, tokens })
+        .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', typ: 'gatehouse-handoff+jwt' })
+        .setIssuer(CENTRAL).setAudience(APP).setJti('forged-jti-0001').setIssuedAt(iat).setExpirationTime(iat + 60)
+        .encrypt(handoffKey);
+      await assert.rejects(accept(forged, cookie), { code: 'ERR_HANDOFF_INVALID' });
+    });
+
+    test('a hand-off request signed by another key is rejected (ERR_HANDOFF_INVALID)', async () => {
+      const start = await startHandoff({ centralSignInUrl: CENTRAL_SIGN_IN, host: APP, returnTo: '/', txnKey: appTxnKey, ring: otherRing });
+      const request = new URL(start.location).searchParams.get(HANDOFF_REQUEST_PARAM) ?? undefined;
+      await assert.rejects(acceptHandoffRequest({ request, ring, centralHost: CENTRAL, allowedHosts: ALLOWED }), { code: 'ERR_HANDOFF_INVALID' });
+    });
+
+    test('a failed hand-off attempt consumes the transaction: the right token afterwards is refused (ERR_HANDOFF_REPLAYED)', async () => {
+      const { cookie, target } = await begin();
+      const replayCache = createReplayCache();
+      const attempt = (token: string) => completeHandoff({ token, txnCookieValue: cookie, txnKey: appTxnKey, handoffKey, ring, host: APP, centralHost: CENTRAL, replayCache });
+      await assert.rejects(attempt(await tokenFor(target, { ring: otherRing })), { code: 'ERR_HANDOFF_INVALID' });
+      await assert.rejects(attempt(await tokenFor(target)), { code: 'ERR_HANDOFF_REPLAYED' });
+    });
+
     test('a hand-off without the protected host transaction cookie is rejected (ERR_OIDC_TXN_MISSING)', async () => {
       const { target } = await begin();
       await assert.rejects(accept(await tokenFor(target), undefined), { code: 'ERR_OIDC_TXN_MISSING' });
@@ -171,38 +228,38 @@ describe('central sign-in host hand-off', () => {
       const { target } = await begin();
       const token = await tokenFor(target);
       await assert.rejects(
-        completeHandoff({ token, txnCookieValue: token, txnKey: handoffKey, handoffKey, host: APP, centralHost: CENTRAL, replayCache: createReplayCache() }),
+        completeHandoff({ token, txnCookieValue: token, txnKey: handoffKey, handoffKey, ring, host: APP, centralHost: CENTRAL, replayCache: createReplayCache() }),
         { code: 'ERR_OIDC_TXN_INVALID' },
       );
     });
 
     test('a hand-off request for a host that is not allowed is rejected (ERR_HANDOFF_INVALID)', async () => {
-      const start = await startHandoff({ centralSignInUrl: CENTRAL_SIGN_IN, host: 'evil.test', returnTo: '/', txnKey: appTxnKey, handoffKey });
+      const start = await startHandoff({ centralSignInUrl: CENTRAL_SIGN_IN, host: 'evil.test', returnTo: '/', txnKey: appTxnKey, ring });
       const request = new URL(start.location).searchParams.get(HANDOFF_REQUEST_PARAM) ?? undefined;
-      await assert.rejects(acceptHandoffRequest({ request, handoffKey, centralHost: CENTRAL, allowedHosts: ALLOWED }), { code: 'ERR_HANDOFF_INVALID' });
+      await assert.rejects(acceptHandoffRequest({ request, ring, centralHost: CENTRAL, allowedHosts: ALLOWED }), { code: 'ERR_HANDOFF_INVALID' });
       // `*.example.test` allows one label, not deeper names or the bare domain.
       for (const host of ['a.b.example.test', 'example.test', 'evil-example.test']) {
-        const s = await startHandoff({ centralSignInUrl: CENTRAL_SIGN_IN, host, returnTo: '/', txnKey: appTxnKey, handoffKey });
+        const s = await startHandoff({ centralSignInUrl: CENTRAL_SIGN_IN, host, returnTo: '/', txnKey: appTxnKey, ring });
         const r = new URL(s.location).searchParams.get(HANDOFF_REQUEST_PARAM) ?? undefined;
-        await assert.rejects(acceptHandoffRequest({ request: r, handoffKey, centralHost: CENTRAL, allowedHosts: ALLOWED }), { code: 'ERR_HANDOFF_INVALID' }, host);
+        await assert.rejects(acceptHandoffRequest({ request: r, ring, centralHost: CENTRAL, allowedHosts: ALLOWED }), { code: 'ERR_HANDOFF_INVALID' }, host);
       }
     });
 
     test('a tampered, foreign or expired hand-off request is rejected (ERR_HANDOFF_INVALID)', async () => {
-      const start = await startHandoff({ centralSignInUrl: CENTRAL_SIGN_IN, host: APP, returnTo: '/', txnKey: appTxnKey, handoffKey });
+      const start = await startHandoff({ centralSignInUrl: CENTRAL_SIGN_IN, host: APP, returnTo: '/', txnKey: appTxnKey, ring });
       const request = new URL(start.location).searchParams.get(HANDOFF_REQUEST_PARAM)!;
       const parts = request.split('.');
-      parts[3] = (parts[3]![0] === 'A' ? 'B' : 'A') + parts[3]!.slice(1);
-      await assert.rejects(acceptHandoffRequest({ request: parts.join('.'), handoffKey, centralHost: CENTRAL, allowedHosts: ALLOWED }), { code: 'ERR_HANDOFF_INVALID' });
-      await assert.rejects(acceptHandoffRequest({ request, handoffKey, centralHost: 'other-central.example.test', allowedHosts: ALLOWED }), { code: 'ERR_HANDOFF_INVALID' });
-      await assert.rejects(acceptHandoffRequest({ request, handoffKey, centralHost: CENTRAL, allowedHosts: ALLOWED, now: new Date(Date.now() + 601_000) }), { code: 'ERR_HANDOFF_INVALID' });
-      await assert.rejects(acceptHandoffRequest({ request: undefined, handoffKey, centralHost: CENTRAL, allowedHosts: ALLOWED }), { code: 'ERR_HANDOFF_INVALID' });
+      parts[1] = (parts[1]![0] === 'e' ? 'f' : 'e') + parts[1]!.slice(1);
+      await assert.rejects(acceptHandoffRequest({ request: parts.join('.'), ring, centralHost: CENTRAL, allowedHosts: ALLOWED }), { code: 'ERR_HANDOFF_INVALID' });
+      await assert.rejects(acceptHandoffRequest({ request, ring, centralHost: 'other-central.example.test', allowedHosts: ALLOWED }), { code: 'ERR_HANDOFF_INVALID' });
+      await assert.rejects(acceptHandoffRequest({ request, ring, centralHost: CENTRAL, allowedHosts: ALLOWED, now: new Date(Date.now() + 601_000) }), { code: 'ERR_HANDOFF_INVALID' });
+      await assert.rejects(acceptHandoffRequest({ request: undefined, ring, centralHost: CENTRAL, allowedHosts: ALLOWED }), { code: 'ERR_HANDOFF_INVALID' });
     });
 
     test('the return path in a hand-off is same-origin only', async () => {
-      const start = await startHandoff({ centralSignInUrl: CENTRAL_SIGN_IN, host: APP, returnTo: '//evil.example/', txnKey: appTxnKey, handoffKey });
+      const start = await startHandoff({ centralSignInUrl: CENTRAL_SIGN_IN, host: APP, returnTo: '//evil.example/', txnKey: appTxnKey, ring });
       const request = new URL(start.location).searchParams.get(HANDOFF_REQUEST_PARAM) ?? undefined;
-      const target = await acceptHandoffRequest({ request, handoffKey, centralHost: CENTRAL, allowedHosts: ALLOWED });
+      const target = await acceptHandoffRequest({ request, ring, centralHost: CENTRAL, allowedHosts: ALLOWED });
       assert.equal(target.returnTo, '/');
     });
   });

@@ -244,3 +244,16 @@ test('development: true is logged loudly at start (warn, first thing), as docs/r
   assert.equal(lines[0]?.['development'], true);
   assert.match(String(lines[0]?.['msg']), /^DEVELOPMENT MODE .*Never use this in production/);
 });
+
+test('gatehouse check with a central sign-in host: an anonymous browser on another host is sent to the central host, as live', { skip }, async () => {
+  const config = writeConfig(
+    configDoc(policyDir(POLICY), opa!, {
+      development: true,
+      identity: { issuer: 'https://idp.example.com', client_id: 'gatehouse', client_secret: 'x', sign_in_host: 'login.example.com', allowed_hosts: ['app.example.com'] },
+    }),
+  );
+  const browser = file('request.json', { method: 'GET', url: 'https://app.example.com/reports', headers: { accept: 'text/html' } });
+  const result = await run(['check', '--config', config, '--request', browser]);
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, /^gatehouse check: denied: GET https:\/\/app\.example\.com\/reports -> 302 redirect to sign-in: https:\/\/login\.example\.com\/\.gatehouse\/sign_in \(engineering only\)\n$/);
+});

@@ -50,13 +50,13 @@ test('identity headers: configured names (oauth2-proxy style) are stripped in an
   assert.deepEqual([...m.remove].sort(), ['x-auth-request-email', 'x_auth_request_user']);
 });
 
-test('identity headers: the identity is set, groups joined by commas, names lowercase', () => {
+test('identity headers: the identity is set, groups as an RFC 8941 list of strings, names lowercase', () => {
   const m = identityHeaderMutations({ requestHeaders: {}, names: NAMES, identity: IDENTITY, assertion: 'h.p.s', sessionCookieNames: [] });
   assert.deepEqual(m.set, [
     ['x-gatehouse-jwt-assertion', 'h.p.s'],
     ['x-gatehouse-user', 'alice-123'],
     ['x-gatehouse-email', 'alice@example.com'],
-    ['x-gatehouse-groups', 'admins,dev'],
+    ['x-gatehouse-groups', '"admins", "dev"'],
   ]);
   assert.deepEqual(m.remove, []);
   assert.equal(m.cookie, undefined);
@@ -74,7 +74,7 @@ test('identity headers: NUL, LF or other controls in sub or groups are never wri
   const evil = { ...IDENTITY, sub: 'alice\0', groups: ['ok', 'bad\ngroup', 'tab\tbad'] };
   const m = identityHeaderMutations({ requestHeaders: {}, names: NAMES, identity: evil, sessionCookieNames: [] });
   assert.equal(m.set.some(([name]) => name === 'x-gatehouse-user'), false);
-  assert.deepEqual(m.set.find(([name]) => name === 'x-gatehouse-groups'), ['x-gatehouse-groups', 'ok']);
+  assert.deepEqual(m.set.find(([name]) => name === 'x-gatehouse-groups'), ['x-gatehouse-groups', '"ok"']);
   for (const [, value] of m.set) assert.doesNotMatch(value, /[\u0000-\u001f\u007f]/);
 });
 
@@ -112,3 +112,84 @@ test('identity headers: unrelated headers are untouched', () => {
   const m = identityHeaderMutations({ requestHeaders: { 'x-gatehouse': '1', 'x-gatehouse-user-agent': '2', 'x-user': '3', authorization: 'Bearer x' }, names: NAMES, sessionCookieNames: [] });
   assert.deepEqual(m.remove, []);
 });
+
+// Issue 12 point 2: Envoy joins repeated `cookie` lines with `,`; Gatehouse's cookies must never
+// reach the upstream, however the header was split, merged or repeated.
+test('cookies: a session cookie in a second cookie line (merged with ",") is cut out', () => {
+  for (const header of [
+    'theme=dark, __Host-gatehouse=SESSION',
+    '__Host-gatehouse=SESSION, theme=dark',
+    'theme=dark,__Host-gatehouse=SESSION',
+    'a=1; theme=dark, __Host-gatehouse=SESSION; b=2',
+    'theme=dark, __Host-gatehouse-txn=TXN, __Host-gatehouse=SESSION',
+  ]) {
+    const m = identityHeaderMutations({ requestHeaders: { cookie: header }, names: NAMES, sessionCookieNames: GATEHOUSE_COOKIES });
+    assert.ok(m.cookie === null || typeof m.cookie === 'string', `${header}: the cookie header is rewritten`);
+    assert.doesNotMatch(m.cookie ?? '', /gatehouse/i, header);
+    assert.match(m.cookie ?? '', /theme=dark/, `${header}: the application's cookie is kept`);
+  }
+});
+
+test('cookies: when Gatehouse cannot be sure its cookies are out, it refuses (ERR_COOKIE_AMBIGUOUS)', () => {
+  for (const requestHeaders of [
+    { cookie: 'theme=dark', Cookie: '__Host-gatehouse=SESSION' },
+    { cookie: 'theme=dark; __HOST-GATEHOUSE=SESSION' },
+    { cookie: 'theme=dark, __host-gatehouse =SESSION' },
+  ]) {
+    assert.throws(
+      () => identityHeaderMutations({ requestHeaders, names: NAMES, sessionCookieNames: GATEHOUSE_COOKIES }),
+      (err: unknown) => (err as { code?: string }).code === 'ERR_COOKIE_AMBIGUOUS',
+      JSON.stringify(requestHeaders),
+    );
+  }
+});
+
+test('cookies: application cookies are passed on byte for byte when none of Gatehouse\'s are present', () => {
+  const m = identityHeaderMutations({ requestHeaders: { cookie: 'a=1,2; b="x y"' }, names: NAMES, sessionCookieNames: GATEHOUSE_COOKIES });
+  assert.equal(m.cookie, undefined);
+});
+
+// Issue 12 point 6: a group named `staff,admins` must never read as two groups.
+test('groups header: names with commas, quotes and backslashes stay one item each (RFC 8941 List of Strings)', () => {
+  const groups = ['staff,admins', 'say "hi"', 'back\\slash', ' spaced ', 'ok'];
+  const m = identityHeaderMutations({ requestHeaders: {}, names: NAMES, identity: { ...IDENTITY, groups }, sessionCookieNames: [] });
+  const value = m.set.find(([name]) => name === 'x-gatehouse-groups')?.[1] ?? '';
+  assert.equal(value, '"staff,admins", "say \\"hi\\"", "back\\\\slash", " spaced ", "ok"');
+  assert.deepEqual(parseSfStringList(value), groups);
+});
+
+test('groups header: a non-ASCII group is left out (the assertion JWT keeps it), never mangled', () => {
+  const m = identityHeaderMutations({ requestHeaders: {}, names: NAMES, identity: { ...IDENTITY, groups: ['Ingénieurs', 'staff'] }, sessionCookieNames: [] });
+  assert.equal(m.set.find(([name]) => name === 'x-gatehouse-groups')?.[1], '"staff"');
+});
+
+/** A strict RFC 8941 §4.2 parser for a List of sf-strings (what an upstream would run). */
+function parseSfStringList(input: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  const fail = (why: string): never => { throw new Error(`${why} at ${i} in ${input}`); };
+  while (i < input.length) {
+    if (input[i] !== '"') fail('expected "');
+    i++;
+    let item = '';
+    for (;;) {
+      if (i >= input.length) fail('unterminated');
+      const c = input[i++]!;
+      if (c === '\\') {
+        const next = input[i++];
+        if (next !== '"' && next !== '\\') fail('bad escape');
+        item += next;
+      } else if (c === '"') break;
+      else if (c < ' ' || c > '~') fail('not printable');
+      else item += c;
+    }
+    out.push(item);
+    while (input[i] === ' ') i++;
+    if (i >= input.length) break;
+    if (input[i] !== ',') fail('expected ,');
+    i++;
+    while (input[i] === ' ') i++;
+    if (i >= input.length) fail('trailing comma');
+  }
+  return out;
+}

@@ -28,6 +28,9 @@ const BAD: { name: string; yaml: string; key: RegExp }[] = [
   { name: 'secret file missing', yaml: `${BASE}session:\n  secret: { file: /nonexistent/secret }\n`, key: /session\.secret: cannot read \/nonexistent\/secret: ENOENT/ },
   { name: 'secret env unset', yaml: `${BASE}identity:\n  issuer: https://idp\n  client_id: g\n  client_secret: { env: GATEHOUSE_TEST_UNSET_VAR }\n`, key: /identity\.client_secret: environment variable GATEHOUSE_TEST_UNSET_VAR is not set/ },
   { name: 'secret with two sources', yaml: `${BASE}session:\n  secret: { file: a, env: B }\n`, key: /session\.secret: expected exactly one of/ },
+  // Issue 12 point 1: no bearer tokens without an audience of their own.
+  { name: 'bearer enabled without audiences', yaml: `${BASE}development: true\nidentity:\n  issuer: https://idp\n  client_id: g\n  bearer:\n    enabled: true\n`, key: /identity\.bearer\.audiences: required when identity\.bearer\.enabled is true/ },
+  { name: 'bearer audience is the client id', yaml: `${BASE}development: true\nidentity:\n  issuer: https://idp\n  client_id: g\n  bearer:\n    audiences: [api://x, g]\n`, key: /identity\.bearer\.audiences: must not contain the client id/ },
   { name: 'scopes without openid', yaml: `${BASE}development: true\nidentity:\n  issuer: https://idp\n  client_id: g\n  scopes: [email]\n`, key: /identity\.scopes: must include openid/ },
   { name: 'symmetric bearer algorithm', yaml: `${BASE}development: true\nidentity:\n  issuer: https://idp\n  client_id: g\n  bearer:\n    algorithms: [HS256]\n`, key: /identity\.bearer\.algorithms\[0\]: expected an asymmetric JWS algorithm/ },
   { name: 'session cookie without __Host- prefix', yaml: `${BASE}session:\n  cookie_name: sid\n`, key: /session\.cookie_name: expected a cookie name starting with __Host-/ },
@@ -81,4 +84,16 @@ test('secrets are read from files and environment variables at start', () => {
   } finally {
     delete process.env['GATEHOUSE_TEST_CLIENT_SECRET'];
   }
+});
+
+test('bearer tokens are off without audiences and on with them, unless configured (issue 12 point 1)', () => {
+  const base = `${BASE}development: true\nidentity:\n  issuer: https://idp\n  client_id: g\n`;
+  const off = parseConfig(base, '/etc/gatehouse');
+  assert.equal(off.identity?.bearer.enabled, false);
+  assert.deepEqual(off.identity?.bearer.audiences, []);
+  assert.equal(off.identity?.bearer.allow_untyped, false);
+  const on = parseConfig(`${base}  bearer:\n    audiences: [https://api.example.com]\n`, '/etc/gatehouse');
+  assert.equal(on.identity?.bearer.enabled, true);
+  const explicitOff = parseConfig(`${base}  bearer:\n    enabled: false\n    audiences: [https://api.example.com]\n`, '/etc/gatehouse');
+  assert.equal(explicitOff.identity?.bearer.enabled, false);
 });

@@ -48,3 +48,26 @@ test('an error becomes a deny with its documented statuses and code, never leaki
   assert.equal(body['request_id'], 'req-9');
   assert.doesNotMatch(json['deniedResponse'].body as string, /secret|token=abc/);
 });
+
+// Issue 12 point 7: no header Gatehouse writes ever carries a control character, from any input,
+// on any path: enforced where CheckResponses are built.
+test('headers: a value with CR, LF, NUL or another control character is never written (allow, deny, local reply)', async () => {
+  const { localReplyToCheckResponse } = await import('../../../src/response/check-response.js');
+  const hostile = ['a\r\nset-cookie: x=1', 'a\nb', 'a\rb', 'a\u0000b', 'a\u0085b', 'a\u2028b', 'a\tb', 'a\u007fb'];
+  for (const value of hostile) {
+    // Built directly, not through normalizeDecision (which refuses some of these itself): this
+    // is the last layer, and it must hold whatever reached it.
+    const base = normalizeDecision({ allowed: true }, isEnvoyHttpStatus);
+    const headers = [{ name: 'x-a', value }, { name: 'x-ok', value: 'fine' }];
+    const allow = decisionToCheckResponse({ ...base, headers }, { requestHeaders: [{ name: 'x-gatehouse-user', value }], removeRequestHeaders: [], responseHeaders: [] });
+    const deny = decisionToCheckResponse({ ...base, allowed: false, headers }, { requestHeaders: [], removeRequestHeaders: [], responseHeaders: [{ name: 'set-cookie', value }] });
+    const local = localReplyToCheckResponse({ status: 401, headers: [['www-authenticate', `Bearer realm="${value}"`], ['x-ok', 'fine']], body: '' });
+    for (const response of [allow, deny, local]) {
+      const headers = response.httpResponse.case === 'okResponse' || response.httpResponse.case === 'deniedResponse' ? response.httpResponse.value.headers : [];
+      assert.deepEqual(headers.map((h) => h.header?.key), ['x-ok'], JSON.stringify(value));
+      for (const h of headers) assert.doesNotMatch(h.header?.value ?? '', /[\u0000-\u001f\u007f]/);
+    }
+  }
+  const badName = localReplyToCheckResponse({ status: 302, headers: [['location\r\nx', '/'], ['x-ok', 'fine']], body: '' });
+  assert.equal(badName.httpResponse.case === 'deniedResponse' ? badName.httpResponse.value.headers.length : -1, 1);
+});

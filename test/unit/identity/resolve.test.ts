@@ -141,3 +141,23 @@ test('identity: identityFromSession maps every field', () => {
     claims: { locale: 'en' }, session_id: 'AAAAAAAAAAAAAAAAAAAAAA', issued_at: 10, expires_at: 20,
   });
 });
+
+// Issue 12 point 4: a session is bound to the host it was issued for.
+test('identity: a session is accepted only on the host it was issued for, cached or not', async () => {
+  const { VerifiedCache } = await import('../../../src/identity/verified-cache.js');
+  const bound = await issueSession(ring, SESSION_KEY, { ...ALICE_WITH_SECRETS, host: 'App.Example.com' }, { ttlSeconds: 3600, now: NOW });
+  const cache = { session: new VerifiedCache<Awaited<ReturnType<typeof resolveIdentity>>>({ clockToleranceSeconds: 30, now: () => NOW.getTime() }) };
+  const ask = (host: string | undefined, token = bound) =>
+    resolveIdentity({ headers: { cookie: `${COOKIE}=${token}` }, cookieName: COOKIE, ...deps(), cache, ...(host === undefined ? {} : { host }) });
+  assert.equal((await ask('app.example.com')).identity.authenticated, true);
+  for (const host of ['other.example.com', 'app.example.com:8443', 'app.example.com.evil.test']) {
+    const r = await ask(host);
+    assert.equal(r.identity.authenticated, false, host);
+    assert.equal(r.source, 'session');
+    assert.equal(r.error?.code, 'ERR_SESSION_HOST_MISMATCH', host);
+  }
+  // A session with no host (issued before binding) is refused where binding applies.
+  assert.equal((await ask('app.example.com', sessionToken)).error?.code, 'ERR_SESSION_HOST_MISMATCH');
+  // Binding off (no host given): as before.
+  assert.equal((await ask(undefined, sessionToken)).identity.authenticated, true);
+});
