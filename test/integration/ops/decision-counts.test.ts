@@ -45,7 +45,7 @@ allow := {"allowed": true} if input.parsed_path[0] == "public"
 `);
   const { gatehouse, logs } = await startTestGatehouse(
     { dir, opa, watch: false },
-    { development: true, identity: { issuer: idp.issuer, client_id: 'gatehouse', client_secret: 'counts-secret' } },
+    { development: true, identity: { issuer: idp.issuer, client_id: 'gatehouse', client_secret: 'counts-secret', bearer: { audiences: [`https://${HOST}/api`] } } },
   );
   t.after(() => gatehouse.stop());
   const client = connect(gatehouse.grpcPort);
