@@ -41,6 +41,11 @@ export interface StartIdpOptions {
   readonly clients: readonly IdpClient[];
   /** Default {@link DEFAULT_USERS} (alice, bob). */
   readonly users?: readonly DemoUser[];
+  /**
+   * The port named in the issuer when something else (a test's delaying proxy) listens there and
+   * forwards to this IdP; default: the port it listens on.
+   */
+  readonly issuerPort?: number;
   /** Token lifetimes in seconds (defaults: ID/access token 3600, refresh token 1 day). */
   readonly ttl?: { readonly idToken?: number; readonly accessToken?: number; readonly refreshToken?: number };
 }
@@ -86,7 +91,7 @@ export async function startIdp(options: StartIdpOptions): Promise<RunningIdp> {
     });
   });
   const { port } = server.address() as AddressInfo;
-  const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${options.issuerPort ?? port}`;
   const provider = await createProvider(issuer, options, users);
   const callback = provider.callback();
 

@@ -11,11 +11,11 @@ import { denyPage } from '../pages/pages.js';
 import { isBrowserNavigation, jsonReply, type LocalReply } from '../reserved/reply.js';
 import {
   decisionToCheckResponse,
-  errorToCheckResponse,
   isEnvoyHttpStatus,
   localReplyToCheckResponse,
   type ResponseExtras,
 } from '../response/check-response.js';
+import { failedCheckResponse } from './failed-check.js';
 import type { IdentityRuntime } from './identity-runtime.js';
 import { handleReserved, isReservedPath } from './reserved.js';
 import { requestView, type RequestView } from './request-view.js';
@@ -139,7 +139,7 @@ export function createCheckHandler(deps: CheckDeps): (request: CheckRequest) => 
       outcome = watch === undefined ? await stages() : await watch.run(stages);
     } catch (thrown) {
       const error = GatehouseError.from(thrown);
-      outcome = { response: errorToCheckResponse(error, view.requestId), input, decision: undefined, error, identity, handledBy: 'error' };
+      outcome = { response: failedCheckResponse(error, view), input, decision: undefined, error, identity, handledBy: 'error' };
     }
     if (watch === undefined) logOutcome(deps.log, outcome, view, revision, started);
     else watch.end(outcome, { request, view, revision, latencyUs: Number((process.hrtime.bigint() - started) / 1000n), identityError });

@@ -2,6 +2,7 @@ import { hkdfSync } from 'node:crypto';
 import type { Config } from '../config/types.js';
 import { AssertionCache } from '../assertion/cache.js';
 import { signAssertion } from '../assertion/sign.js';
+import { createIdpKeySource } from '../bearer/key-source.js';
 import { createBearerVerifier, type BearerVerifier } from '../bearer/verify.js';
 import { anonymousRuntime } from '../check/anonymous-runtime.js';
 import type { IdentityRuntime, SignInFlow } from '../check/identity-runtime.js';
@@ -18,11 +19,17 @@ import { createOidcClient, type OidcClient } from '../oidc/client.js';
 import { TXN_COOKIE_NAME } from '../oidc/sign-in.js';
 import { sessionClearCookie } from '../session/cookie.js';
 import { verifySession } from '../session/verify.js';
+import { createIdpEventLog, errorSummary } from './idp-events.js';
+import type { IdentityProviderStatus } from './readiness.js';
 
 /** The identity runtime and the OIDC client behind it (for readiness and shutdown). */
 export interface IdentitySetup {
   readonly runtime: IdentityRuntime;
   readonly oidc: OidcClient | undefined;
+  /** The identity provider for readiness; `undefined` when none is configured. */
+  status(): IdentityProviderStatus | undefined;
+  /** Stop discovery retries and key refreshes. */
+  close(): void;
 }
 
 /** Where the identity stage reports (metrics and spans); both optional. */
@@ -33,7 +40,8 @@ export interface IdentityObservability {
 
 /**
  * Build the identity runtime from configuration: keys, session secret, OIDC client (discovery
- * starts in the background), bearer verifier (its JWKS comes from discovery).
+ * starts in the background), bearer verifier (its keys from src/bearer/key-source.ts: the
+ * cache file at start, then the JWKS named by discovery).
  *
  * @throws GatehouseError `ERR_KEYS_INVALID` naming `keys.signing` or `session.secret`, `ERR_CONFIG_INVALID`.
  */
@@ -44,7 +52,7 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
   const cookieName = config.session.cookie_name;
   const identity = config.identity;
   if (identity === undefined || identity.issuer === undefined || identity.client_id === undefined) {
-    return { runtime: anonymousRuntime(names, cookieName), oidc: undefined };
+    return { runtime: anonymousRuntime(names, cookieName), oidc: undefined, status: () => undefined, close: () => undefined };
   }
 
   const ring = await loadSigningKeys({ files: config.keys.signing, development: config.development, log: (m) => log.info(m) }).catch((err: unknown) => {
@@ -65,26 +73,50 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
   const txnKey = new Uint8Array(hkdfSync('sha256', secret.key, new Uint8Array(0), 'gatehouse sign-in transaction', 32));
   const handoffKey = new Uint8Array(hkdfSync('sha256', secret.key, new Uint8Array(0), 'gatehouse sign-in hand-off', 32));
 
-  const oidc = createOidcClient({
+  const events = createIdpEventLog(log);
+  // The IdP's keys for bearer tokens: last good keys kept through an outage (up to
+  // keys_max_age_seconds) and, with cache_file, across a restart while the IdP is down.
+  const keys = createIdpKeySource({
+    configuredIssuer: identity.issuer,
+    cacheFile: identity.cache_file,
+    maxAgeMs: identity.keys_max_age_seconds * 1000,
+    timeoutMs: identity.timeout_ms,
+    backgroundTimeoutMs: identity.discovery_timeout_ms,
+    onEvent: (event) => events.keys(event),
+  });
+  await keys.load();
+  const oidc: OidcClient = createOidcClient({
     issuer: new URL(identity.issuer),
     clientId: identity.client_id,
     clientSecret: identity.client_secret ?? '',
     scopes: identity.scopes,
     allowInsecureIssuer: config.development,
+    timeoutMs: identity.timeout_ms,
+    discoveryTimeoutMs: identity.discovery_timeout_ms,
+    onEvent: (event) => {
+      events.discovery(event);
+      const document = event.type === 'discovered' ? oidc.discoveryDocument() : undefined;
+      if (document !== undefined) keys.discovered(document);
+    },
   });
   oidc.warmUp();
 
   let bearer: BearerVerifier | undefined;
   const verifyBearerOnce = async (token: string) => {
     if (bearer === undefined) {
-      const metadata = oidc.metadataIfReady() ?? (await oidc.metadata().catch((err: unknown) => {
-        throw new GatehouseError('ERR_JWKS_UNAVAILABLE', { cause: err });
-      }));
-      if (metadata.jwksUri === undefined) throw new GatehouseError('ERR_JWKS_UNAVAILABLE');
+      // The issuer tokens must carry: from the cached discovery document, or from discovery
+      // (waiting at most identity.timeout_ms for an attempt in flight).
+      if (keys.issuer() === undefined) {
+        await oidc.metadata().catch((err: unknown) => {
+          throw new GatehouseError('ERR_JWKS_UNAVAILABLE', { cause: err });
+        });
+      }
+      const issuer = keys.issuer() ?? oidc.metadataIfReady()?.issuer;
+      if (issuer === undefined) throw new GatehouseError('ERR_JWKS_UNAVAILABLE');
       bearer = createBearerVerifier({
-        issuer: metadata.issuer,
+        issuer,
         audience: identity.bearer.audiences.length > 0 ? identity.bearer.audiences : [identity.client_id as string],
-        jwksUri: new URL(metadata.jwksUri),
+        keys: keys.getKey,
         algorithms: identity.bearer.algorithms,
         clockToleranceSeconds: identity.clock_tolerance_seconds,
       });
@@ -125,6 +157,7 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
     ...(identity.sign_in_host === undefined ? {} : { centralHost: identity.sign_in_host }),
     allowedHosts: identity.allowed_hosts,
     handoffKey,
+    refreshMinIntervalMs: identity.refresh_min_interval_seconds * 1000,
     log: (message, detail) => {
       log.info(detail ?? {}, message);
       countFlowEvent(metrics, message, detail);
@@ -164,7 +197,25 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
     signIn: flow,
     clearCookie: () => sessionClearCookie(cookieName),
   };
-  return { runtime, oidc };
+  const status = (): IdentityProviderStatus => {
+    const discovered = oidc.state === 'ready';
+    const keyState = keys.state;
+    const error = oidc.lastError === undefined ? undefined : errorSummary(oidc.lastError);
+    return {
+      state: discovered ? 'ready' : keyState === 'cache' || keyState === 'idp' ? 'cached' : 'pending',
+      error,
+      keysFetchedAt: keys.fetchedAt,
+    };
+  };
+  return {
+    runtime,
+    oidc,
+    status,
+    close: () => {
+      oidc.close();
+      keys.close();
+    },
+  };
 }
 
 /**
