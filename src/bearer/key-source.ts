@@ -121,6 +121,7 @@ export function createIdpKeySource(options: IdpKeySourceOptions): IdpKeySource {
     if (inflight !== undefined) return inflight;
     const uri = document?.['jwks_uri'];
     if (typeof uri !== 'string') return Promise.resolve(false);
+    const startedAt = Date.now();
     const run = (async () => {
       try {
         const jwks = await download(uri, timeout);
@@ -138,7 +139,8 @@ export function createIdpKeySource(options: IdpKeySourceOptions): IdpKeySource {
         return true;
       } catch (error) {
         failures += 1;
-        const retryInMs = schedule(backoff());
+        // Counted from the attempt's start, like discovery's (a timed-out fetch already waited).
+        const retryInMs = schedule(Math.max(0, backoff() - (Date.now() - startedAt)));
         emit({ type: 'fetch-failed', error, failures, retryInMs });
         return false;
       } finally {

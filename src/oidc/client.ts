@@ -187,6 +187,7 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
   function attempt(): Promise<oidc.Configuration> {
     if (config !== undefined) return Promise.resolve(config);
     if (inflight !== undefined) return inflight;
+    const startedAt = Date.now();
     inflight = discover().then(
       (discovered) => {
         config = discovered;
@@ -201,7 +202,9 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
         lastError = err;
         failures += 1;
         inflight = undefined;
-        const retryInMs = closed ? -1 : schedule();
+        // The wait counts from the attempt's start: an attempt that hung until its timeout is
+        // followed at once by the next, so recovery takes at most max(timeout, cap) plus a request.
+        const retryInMs = closed ? -1 : schedule(Date.now() - startedAt);
         emit({ type: 'discovery-failed', error: err, failures, retryInMs });
         throw new GatehouseError('ERR_OIDC_UNAVAILABLE', { cause: err });
       },
@@ -223,10 +226,10 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
     return Math.round(base / 2 + Math.random() * (base / 2));
   }
 
-  function schedule(): number {
+  function schedule(elapsedMs: number): number {
     if (closed || config !== undefined) return -1;
     if (timer !== undefined) clearTimeout(timer);
-    const delay = backoff();
+    const delay = Math.max(0, backoff() - elapsedMs);
     timer = setTimeout(() => {
       timer = undefined;
       attempt().catch(() => undefined);

@@ -136,6 +136,10 @@ function sessionSetCookie(options: readonly HeaderValueOption[]): string | undef
     .find((v) => v.startsWith(`${SESSION_COOKIE}=`));
 }
 
+function readCache(file: string): { fetched_at: number; jwks: unknown } {
+  return JSON.parse(readFileSync(file, 'utf8')) as { fetched_at: number; jwks: unknown };
+}
+
 async function readyz(port: number): Promise<{ status: number; body: Record<string, unknown> }> {
   const { status, text } = await get(port, '/readyz');
   return { status, body: JSON.parse(text) as Record<string, unknown> };
@@ -162,6 +166,7 @@ test('the IdP down before Gatehouse starts: bearer tokens and sessions work from
   await first.gatehouse.stop();
   await idp.stop();
   idp = undefined;
+  const persisted = readCache(cacheFile);
 
   // 2. The IdP is down; a new Gatehouse starts from the cache file.
   const second = await startGatehouse(t, f, issuer, { cache_file: cacheFile });
@@ -199,8 +204,8 @@ test('the IdP down before Gatehouse starts: bearer tokens and sessions work from
   const after = await readyz(second.gatehouse.httpPort);
   assert.equal(after.body['identity_provider_error'], undefined, 'the error is cleared');
   // The restarted demo IdP has new keys; the key source picks them up and persists them.
-  const before = JSON.parse(readFileSync(cacheFile, 'utf8')) as { fetched_at: number };
-  await until(() => (JSON.parse(readFileSync(cacheFile, 'utf8')) as { fetched_at: number }).fetched_at > before.fetched_at, 15_000, 'the cache file rewritten with the new keys');
+  await until(() => readCache(cacheFile).fetched_at > persisted.fetched_at, 15_000, 'the cache file rewritten with the new keys');
+  assert.notDeepEqual(readCache(cacheFile).jwks, persisted.jwks);
   const { idToken: fresh } = await idpTokens(idp);
   allowed(await second.client.check(req('/app/reports', { ...JSON_ACCEPT, authorization: `Bearer ${fresh}` })));
   assert.ok(second.logs.lines.some((l) => l['msg'] === 'identity provider keys loaded from the cache file'));
