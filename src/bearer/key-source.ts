@@ -14,6 +14,9 @@
  *   successful fetch (src/oidc/provider-cache.ts) and read at start, so a Gatehouse that starts
  *   while the IdP is down still verifies tokens signed with known keys.
  *
+ * - Keys given in the configuration (`staticJwks`) are the last resort: used whenever no fetched
+ *   or cached keys are usable, with the configured issuer.
+ *
  * Nothing in a token chooses where keys come from: the JWKS URL is the discovery document's.
  */
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
@@ -39,6 +42,11 @@ export interface IdpKeySourceOptions {
   /** Back-off after failed background fetches: first wait, doubled to the cap. Default 500 and 5000 ms. */
   readonly retryMinDelayMs?: number;
   readonly retryMaxDelayMs?: number;
+  /**
+   * Keys the operator gave in the configuration (`identity.static_jwks_file`): used, with no
+   * age limit, whenever no fetched or cached keys are usable. Checked at creation.
+   */
+  readonly staticJwks?: JSONWebKeySet | undefined;
   /** Outcomes, for logs and metrics. Must not throw. */
   readonly onEvent?: (event: KeySourceEvent) => void;
 }
@@ -51,8 +59,11 @@ export type KeySourceEvent =
   | { readonly type: 'fetched'; readonly keys: number }
   | { readonly type: 'fetch-failed'; readonly error: unknown; readonly failures: number; readonly retryInMs: number };
 
-/** Where the keys in use come from: none yet, the cache file, the IdP, or too old to use. */
-export type KeySourceState = 'none' | 'cache' | 'idp' | 'expired';
+/**
+ * Where the keys in use come from: the IdP, the cache file, the configuration's static keys (no
+ * usable fetched ones), or nothing: none yet, or the last fetched ones are too old.
+ */
+export type KeySourceState = 'none' | 'cache' | 'idp' | 'static' | 'expired';
 
 /** The IdP's keys for the bearer verifier. */
 export interface IdpKeySource {
@@ -96,6 +107,8 @@ export function createIdpKeySource(options: IdpKeySourceOptions): IdpKeySource {
   const minDelay = options.retryMinDelayMs ?? 500;
   const maxDelay = options.retryMaxDelayMs ?? 5000;
 
+  // Throws JWKSInvalid for a malformed set: the caller names its configuration key.
+  const staticKeys = options.staticJwks === undefined ? undefined : createLocalJWKSet(options.staticJwks);
   let document: Readonly<Record<string, unknown>> | undefined;
   let current: Current | undefined;
   let inflight: Promise<boolean> | undefined;
@@ -190,6 +203,8 @@ export function createIdpKeySource(options: IdpKeySourceOptions): IdpKeySource {
 
   const getKey: JWTVerifyGetKey = async (header, token) => {
     let keys = usable();
+    // No usable fetched keys: the configured ones, at once (no waiting on the IdP), if any.
+    if (keys === undefined && staticKeys !== undefined) return staticKeys(header, token);
     if (keys === undefined) {
       await fetchForCheck();
       keys = usable();
@@ -209,11 +224,12 @@ export function createIdpKeySource(options: IdpKeySourceOptions): IdpKeySource {
   };
 
   return {
-    issuer: () => (typeof document?.['issuer'] === 'string' ? document['issuer'] : undefined),
+    issuer: () => (typeof document?.['issuer'] === 'string' ? document['issuer'] : staticKeys === undefined ? undefined : options.configuredIssuer),
     getKey,
     get state(): KeySourceState {
-      if (current === undefined) return 'none';
-      return usable() === undefined ? 'expired' : current.from;
+      if (current !== undefined && usable() !== undefined) return current.from;
+      if (staticKeys !== undefined) return 'static';
+      return current === undefined ? 'none' : 'expired';
     },
     get fetchedAt(): number | undefined {
       return current?.fetchedAt;

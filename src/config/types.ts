@@ -40,6 +40,7 @@ export interface Config {
     readonly timeout_ms: number;
     readonly discovery_timeout_ms: number;
     readonly cache_file?: string;
+    readonly static_jwks_file?: string;
     readonly keys_max_age_seconds: number;
     readonly refresh_min_interval_seconds: number;
   };

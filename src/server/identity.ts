@@ -1,4 +1,6 @@
 import { hkdfSync } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { JSONWebKeySet } from 'jose';
 import type { Config } from '../config/types.js';
 import { AssertionCache } from '../assertion/cache.js';
 import { signAssertion } from '../assertion/sign.js';
@@ -79,6 +81,7 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
   const keys = createIdpKeySource({
     configuredIssuer: identity.issuer,
     cacheFile: identity.cache_file,
+    staticJwks: identity.static_jwks_file === undefined ? undefined : await readStaticJwks(identity.static_jwks_file),
     maxAgeMs: identity.keys_max_age_seconds * 1000,
     timeoutMs: identity.timeout_ms,
     backgroundTimeoutMs: identity.discovery_timeout_ms,
@@ -202,7 +205,7 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
     const keyState = keys.state;
     const error = oidc.lastError === undefined ? undefined : errorSummary(oidc.lastError);
     return {
-      state: discovered ? 'ready' : keyState === 'cache' || keyState === 'idp' ? 'cached' : 'pending',
+      state: discovered ? 'ready' : keyState === 'cache' || keyState === 'idp' || keyState === 'static' ? 'cached' : 'pending',
       error,
       keysFetchedAt: keys.fetchedAt,
     };
@@ -280,4 +283,28 @@ function observeFlow(flow: SignInFlow, metrics: Metrics | undefined, tracer: Tra
       return traced('gatehouse.oidc.refresh', () => flow.refresh(session));
     },
   };
+}
+
+/**
+ * `identity.static_jwks_file`: a JWK Set of public keys only.
+ *
+ * @throws GatehouseError `ERR_CONFIG_INVALID` naming the key when the file cannot be read or is
+ *   not a JWK Set of public keys.
+ */
+async function readStaticJwks(file: string): Promise<JSONWebKeySet> {
+  const problem = (why: string, cause?: unknown) => new GatehouseError('ERR_CONFIG_INVALID', { message: `identity.static_jwks_file: ${file}: ${why}`, cause });
+  let doc: unknown;
+  try {
+    doc = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw problem(err instanceof SyntaxError ? 'not JSON' : `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, err);
+  }
+  const keys = typeof doc === 'object' && doc !== null ? (doc as { keys?: unknown }).keys : undefined;
+  if (!Array.isArray(keys) || keys.length === 0) throw problem('expected a JWK Set: {"keys": [ … ]} with at least one key');
+  for (const key of keys) {
+    if (typeof key !== 'object' || key === null || typeof (key as { kty?: unknown }).kty !== 'string') throw problem('every key needs a "kty"');
+    // A private or symmetric key here would be a mistake with a secret in a config file.
+    if ('d' in key || 'k' in key) throw problem('only public keys belong here (found "d" or "k")');
+  }
+  return doc as JSONWebKeySet;
 }

@@ -18,7 +18,7 @@ export interface ReadinessReport {
   readonly draining: boolean;
 }
 
-/** `ready`: discovered; `cached`: not discovered, but the last good keys are in use; `pending`: neither. */
+/** `ready`: discovered; `cached`: not discovered, but the last good (or the configured static) keys are in use; `pending`: neither. */
 export type IdentityProviderState = 'ready' | 'cached' | 'pending';
 
 /** The identity provider as readiness sees it. */

@@ -282,3 +282,31 @@ test('a client that ignores Set-Cookie on an expired session causes one IdP refr
   assert.equal(new Set(renewed).size, 1, 'the same renewed cookie each time');
   assert.ok(renewed[0]?.startsWith(`${SESSION_COOKIE}=ey`));
 });
+
+test('identity.static_jwks_file: bearer tokens verify with the configured keys while the IdP is down; a bad file stops the start naming the key', async (t) => {
+  const opa = requireTool(t, 'opa');
+  if (opa === undefined) return;
+  const f = await fixture(opa);
+  const idpPort = await freePort();
+  const idp = await startIdpAt(idpPort);
+  const discovery = (await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json()) as { jwks_uri: string };
+  const jwksFile = join(f.dir, 'idp-jwks.json');
+  writeFileSync(jwksFile, await (await fetch(discovery.jwks_uri)).text());
+  const { idToken } = await idpTokens(idp);
+  await idp.stop();
+
+  const { gatehouse, client } = await startGatehouse(t, f, idp.issuer, { static_jwks_file: jwksFile });
+  const ok = allowed(await client.check(req('/app/reports', { ...JSON_ACCEPT, authorization: `Bearer ${idToken}` })));
+  assert.equal(header(ok.headers, 'x-auth-method'), 'bearer');
+  const report = await readyz(gatehouse.httpPort);
+  assert.equal(report.status, 200);
+  assert.equal(report.body['identity_provider'], 'cached');
+
+  const bad = join(f.dir, 'bad-jwks.json');
+  writeFileSync(bad, JSON.stringify({ keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }));
+  await assert.rejects(startGatehouse(t, f, idp.issuer, { static_jwks_file: bad }), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'ERR_CONFIG_INVALID');
+    assert.match(err.message, /identity\.static_jwks_file: .*only public keys/);
+    return true;
+  });
+});

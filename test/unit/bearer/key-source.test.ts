@@ -143,3 +143,27 @@ test('a rotated key is picked up on its first token (one refetch), without waiti
   published = [k1.jwk, k2.jwk];
   assert.equal((await verifierFor(keys)(await accessToken(k2, now()))).sub, 'api-client-1');
 });
+
+test('static keys from the configuration verify tokens when no fetched or cached keys are usable, and only then', async (t) => {
+  const configured = await idpKey('static-1');
+  const fetched = await idpKey('fetched-1');
+  const jwks = await countingServer(() => ({ keys: [fetched.jwk] }));
+  t.after(() => jwks.close());
+  jwks.status = 503;
+  const keys = createIdpKeySource({ configuredIssuer: ISSUER, maxAgeMs: 3_600_000, staticJwks: { keys: [configured.jwk] }, retryMinDelayMs: 20, retryMaxDelayMs: 50 });
+  t.after(() => keys.close());
+  assert.equal(keys.state, 'static');
+  assert.equal(keys.issuer(), ISSUER, 'the configured issuer until discovery names one');
+  const verify = verifierFor(keys);
+  assert.equal((await verify(await accessToken(configured, now()))).sub, 'api-client-1');
+  // The IdP answers: its keys take over, and the static ones are no longer used.
+  keys.discovered(discoveryFor(jwks.url));
+  jwks.status = 200;
+  await until(() => keys.state === 'idp', 'fetched keys');
+  assert.equal((await verifierFor(keys)(await accessToken(fetched, now()))).sub, 'api-client-1');
+  await assert.rejects(verifierFor(keys)(await accessToken(configured, now(), { jti: 'x' })), { code: 'ERR_TOKEN_INVALID' });
+});
+
+test('a malformed static JWKS is refused when the key source is created', () => {
+  assert.throws(() => createIdpKeySource({ configuredIssuer: ISSUER, maxAgeMs: 1000, staticJwks: { keys: 'nope' } as never }), { code: 'ERR_JWKS_INVALID' });
+});
