@@ -31,7 +31,7 @@ export interface IdpKeySourceOptions {
   readonly cacheFile?: string | undefined;
   /** Longest the last good keys are used after they were fetched. */
   readonly maxAgeMs: number;
-  /** Longest a Check waits for a fetch (unknown `kid`, or no keys yet). Default 400 ms. */
+  /** Longest a Check waits for a fetch (unknown `kid`, or no keys yet). Default 300 ms. */
   readonly timeoutMs?: number;
   /** Timeout of a background fetch. Default 5000 ms. */
   readonly backgroundTimeoutMs?: number;
@@ -100,7 +100,7 @@ const MAX_JWKS_BYTES = 512 * 1024;
  *   oidcClient events: on 'discovered' → keys.discovered(client.discoveryDocument()!)
  */
 export function createIdpKeySource(options: IdpKeySourceOptions): IdpKeySource {
-  const timeoutMs = options.timeoutMs ?? 400;
+  const timeoutMs = options.timeoutMs ?? 300;
   const backgroundTimeoutMs = options.backgroundTimeoutMs ?? 5000;
   const refreshIntervalMs = options.refreshIntervalMs ?? 600_000;
   const cooldownMs = options.cooldownMs ?? 30_000;

@@ -27,7 +27,7 @@ export interface OidcClientOptions {
   readonly allowInsecureIssuer?: boolean;
   /**
    * Timeout for each IdP request a Check waits for (code exchange, refresh, the ID token's
-   * JWKS), and the longest a Check waits for a discovery attempt in flight. Default 400 ms:
+   * JWKS), and the longest a Check waits for a discovery attempt in flight. Default 300 ms:
    * inside Envoy's ext_authz timeout, so a slow IdP yields Gatehouse's own page.
    */
   readonly timeoutMs?: number;
@@ -79,9 +79,10 @@ export interface OidcClient {
   /** Failed discovery attempts since the last success (or since start). */
   readonly failures: number;
   /**
-   * The openid-client configuration, discovering it first if needed.
+   * The openid-client configuration once discovered; else the attempt in flight, waited for at
+   * most `timeoutMs`. The first call starts the retry loop when nobody called `warmUp`.
    *
-   * @throws GatehouseError `ERR_OIDC_UNAVAILABLE` when discovery fails or is backing off.
+   * @throws GatehouseError `ERR_OIDC_UNAVAILABLE` when discovery has not succeeded (yet).
    */
   configuration(): Promise<oidc.Configuration>;
   /**
@@ -129,7 +130,7 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
   if (!scopes.includes('openid')) configError('oidc.scopes: must include openid');
   for (const scope of scopes) if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) configError(`oidc.scopes: invalid scope ${JSON.stringify(scope)}`);
 
-  const timeoutMs = options.timeoutMs ?? 400;
+  const timeoutMs = options.timeoutMs ?? 300;
   const discoveryTimeoutMs = options.discoveryTimeoutMs ?? 5000;
   const minDelay = options.retryMinDelayMs ?? 500;
   const maxDelay = options.retryMaxDelayMs ?? 5000;

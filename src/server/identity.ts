@@ -104,9 +104,11 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
   });
   oidc.warmUp();
 
-  let bearer: BearerVerifier | undefined;
+  let bearer: { readonly issuer: string; readonly verify: BearerVerifier } | undefined;
   const verifyBearerOnce = async (token: string) => {
-    if (bearer === undefined) {
+    // Rebuilt when the expected issuer changes: static keys use identity.issuer as configured
+    // until a discovery document names it exactly.
+    if (bearer === undefined || bearer.issuer !== keys.issuer()) {
       // The issuer tokens must carry: from the cached discovery document, or from discovery
       // (waiting at most identity.timeout_ms for an attempt in flight).
       if (keys.issuer() === undefined) {
@@ -116,15 +118,18 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
       }
       const issuer = keys.issuer() ?? oidc.metadataIfReady()?.issuer;
       if (issuer === undefined) throw new GatehouseError('ERR_JWKS_UNAVAILABLE');
-      bearer = createBearerVerifier({
+      bearer = {
         issuer,
-        audience: identity.bearer.audiences.length > 0 ? identity.bearer.audiences : [identity.client_id as string],
-        keys: keys.getKey,
-        algorithms: identity.bearer.algorithms,
-        clockToleranceSeconds: identity.clock_tolerance_seconds,
-      });
+        verify: createBearerVerifier({
+          issuer,
+          audience: identity.bearer.audiences.length > 0 ? identity.bearer.audiences : [identity.client_id as string],
+          keys: keys.getKey,
+          algorithms: identity.bearer.algorithms,
+          clockToleranceSeconds: identity.clock_tolerance_seconds,
+        }),
+      };
     }
-    return bearer(token);
+    return bearer.verify(token);
   };
   // Metrics and spans hook here, at the verifier's call site: the JWKS fetch itself happens
   // inside jose's remote key set (src/bearer), which exposes no hook. A verification that

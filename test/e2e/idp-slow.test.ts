@@ -9,7 +9,7 @@ import { mkdtempSync, copyFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { startIdp } from '../../demo/idp/start.js';
 import { startEnvoy } from '../support/envoy.js';
 import { startTestGatehouse } from '../support/gatehouse.js';
@@ -69,11 +69,12 @@ test("a slow IdP: through Envoy, the browser gets Gatehouse's own page within En
   t.after(() => idp.stop());
   assert.equal(idp.issuer, `http://127.0.0.1:${proxy.port}`);
 
-  // 1. The IdP answers only after 3 s: discovery (5 s timeout, in the background) is in flight
-  //    when Gatehouse starts and when the browser arrives.
-  proxy.delayMs = 3000;
+  // 1. The IdP answers only after 20 s: every discovery attempt runs into its 5 s timeout, the
+  //    next one starts at once, so one is always in flight when the browser arrives.
+  proxy.delayMs = 20_000;
   const policyDir = mkdtempSync(join(tmpdir(), 'gatehouse-slow-idp-policy-'));
   copyFileSync(testdata('e2e', 'identity', 'authz.rego'), join(policyDir, 'authz.rego'));
+  // identity.timeout_ms is left at its default (300 ms).
   const { gatehouse, logs } = await startTestGatehouse(
     { dir: policyDir, opa, watch: false },
     { development: true, identity: { issuer: idp.issuer, client_id: 'gatehouse', client_secret: 'gatehouse-slow-idp-secret', scopes: ['openid', 'email', 'profile', 'groups'] } },
@@ -84,31 +85,56 @@ test("a slow IdP: through Envoy, the browser gets Gatehouse's own page within En
   const envoy = await startEnvoy({ bin: envoyBin, gatehousePort: gatehouse.grpcPort, upstreams: { app: upstream.port, admin: upstream.port }, listenPort: port });
   t.after(() => envoy.stop());
 
-  assertGatehousePage(await send(port, '/app/hello', NAV), 'while discovery is slow');
+  // Envoy connects to Gatehouse lazily: open that connection first with a request that needs no
+  // IdP, as a running proxy's would be.
+  assert.equal((await send(port, '/.well-known/gatehouse/jwks.json', { accept: 'application/json' })).status, 200);
+  await untilPage(t, 'a protected page while discovery hangs', () => send(port, '/app/hello', NAV));
   // An API client gets JSON instead.
   const api = await send(port, '/app/hello', { accept: 'application/json' });
   assert.equal(api.status, 401);
   assert.match(String(api.headers['content-type']), /^application\/json/);
 
-  // 2. Discovery completes on its own (slow, but inside its own timeout).
-  await waitFor(() => gatehouse.readiness().identity_provider === 'ready', 20_000, `discovery through the slow proxy: ${JSON.stringify(logs.lines.slice(-3))}`);
-
-  // 3. A sign-in started while the IdP was fast ...
+  // 2. The IdP is fast again: discovery completes on its own.
   proxy.delayMs = 0;
-  const start = await send(port, '/app/hello', NAV);
-  assert.equal(start.status, 302, `sign-in starts: ${start.body.slice(0, 200)}`);
-  const location = String(start.headers['location']);
-  assert.ok(location.startsWith(`${idp.issuer}/auth`), location);
-  const txn = (start.headers['set-cookie'] ?? []).map((c) => c.split(';')[0] ?? '').find((c) => c.startsWith('__Host-gatehouse-txn='));
-  assert.ok(txn, 'transaction cookie');
-  const callback = await browseToCallback({ authorizationUrl: location, redirectUri: `${origin}/.gatehouse/callback`, username: 'alice', password: 'alice' });
+  await waitFor(() => gatehouse.readiness().identity_provider === 'ready', 20_000, `discovery after the IdP sped up: ${JSON.stringify(logs.lines.slice(-3))}`);
 
-  // ... and finished while it is slow: the code exchange times out (identity.timeout_ms, 400 ms
-  // by default) inside Envoy's 0.5 s, and Gatehouse answers with its page.
-  proxy.delayMs = 2000;
-  assertGatehousePage(await send(port, `${callback.pathname}${callback.search}`, { ...NAV, 'sec-fetch-site': 'cross-site', cookie: txn }), 'callback while the IdP is slow');
+  // 3. A sign-in started while the IdP is fast, finished while it is slow: the code exchange
+  //    times out (identity.timeout_ms) inside Envoy's 0.5 s and Gatehouse answers with its page.
+  //    A callback can be used once, so each try signs in afresh.
+  await untilPage(t, 'the callback while the IdP is slow', async () => {
+    proxy.delayMs = 0;
+    const start = await send(port, '/app/hello', NAV);
+    assert.equal(start.status, 302, `sign-in starts: ${start.body.slice(0, 200)}`);
+    const location = String(start.headers['location']);
+    assert.ok(location.startsWith(`${idp.issuer}/auth`), location);
+    const txn = (start.headers['set-cookie'] ?? []).map((c) => c.split(';')[0] ?? '').find((c) => c.startsWith('__Host-gatehouse-txn='));
+    assert.ok(txn, 'transaction cookie');
+    const callback = await browseToCallback({ authorizationUrl: location, redirectUri: `${origin}/.gatehouse/callback`, username: 'alice', password: 'alice' });
+    proxy.delayMs = 2000;
+    return send(port, `${callback.pathname}${callback.search}`, { ...NAV, 'sec-fetch-site': 'cross-site', cookie: txn });
+  });
   assert.ok(logs.lines.some((l) => l['msg'] === 'sign-in failed' && l['code'] === 'ERR_OIDC_UNAVAILABLE'));
 });
+
+/**
+ * Gatehouse answers within its own timeout, but on a shared, overloaded test machine the rest of
+ * a Check can still miss Envoy's 0.5 s now and then (then Envoy's bare 503): up to five tries,
+ * each diagnosed with its latency; at least one must be Gatehouse's page. The previous code (a
+ * 5 s wait) never produces the page.
+ */
+async function untilPage(t: TestContext, what: string, attempt: () => Promise<Reply>): Promise<void> {
+  for (let i = 1; i <= 5; i++) {
+    const asked = Date.now();
+    const reply = await attempt();
+    t.diagnostic(`${what}: try ${i}, ${reply.status} ${reply.headers['x-gatehouse-error'] === undefined ? "(Envoy's)" : "(Gatehouse's)"} after ${Date.now() - asked} ms`);
+    if (reply.headers['x-gatehouse-error'] !== undefined) {
+      assertGatehousePage(reply, what);
+      return;
+    }
+    assert.equal(reply.status, 503, `${what}: otherwise only Envoy's timeout`);
+  }
+  assert.fail(`${what}: Envoy answered every time; Gatehouse never did within Envoy's timeout`);
+}
 
 async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
