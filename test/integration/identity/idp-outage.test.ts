@@ -6,7 +6,9 @@
  *   persisted keys (`identity.cache_file`), and discovery recovers by itself when the IdP returns;
  * - a wrong `identity.issuer` is logged and shown in `/readyz`;
  * - a browser gets Gatehouse's page, not JSON, when the IdP is unavailable on a protected path;
- * - a client that ignores Set-Cookie on an expired session does not cause a refresh per request.
+ * - a client that ignores Set-Cookie on an expired session does not cause a refresh per request;
+ * - a slow IdP during a refresh: the refresh gives up after identity.timeout_ms;
+ * - identity.static_jwks_file.
  *
  * No timing assertions: waits poll with a bounded deadline. The recovery time is printed as a
  * diagnostic (the figure in docs/operations.md comes from it).
@@ -36,6 +38,7 @@ import { connect, httpRequest, type TestClient } from '../../support/grpc-client
 import { browseToCallback } from '../../support/idp.js';
 import { testdata } from '../../support/paths.js';
 import { freePort } from '../../support/ports.js';
+import { startSlowProxy } from '../../support/slow-proxy.js';
 import { requireTool } from '../../support/tools.js';
 import { get, sample, until } from '../ops/support.js';
 
@@ -309,4 +312,31 @@ test('identity.static_jwks_file: bearer tokens verify with the configured keys w
     assert.match(err.message, /identity\.static_jwks_file: .*only public keys/);
     return true;
   });
+});
+
+test('a slow IdP during a session refresh: the refresh gives up after identity.timeout_ms and the browser is sent to sign in', async (t) => {
+  const opa = requireTool(t, 'opa');
+  if (opa === undefined) return;
+  const f = await fixture(opa);
+  const idpPort = await freePort();
+  const proxy = await startSlowProxy({ targetPort: () => idpPort });
+  t.after(() => proxy.close());
+  const idp = await startIdp({ port: idpPort, issuerPort: proxy.port, clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [REDIRECT_URI] }] });
+  t.after(() => idp.stop());
+  const { gatehouse, client } = await startGatehouse(t, f, idp.issuer);
+  await until(() => gatehouse.readiness().identity_provider === 'ready', 15_000, 'discovery');
+  const { refreshToken } = await idpTokens(idp);
+  assert.ok(refreshToken);
+  const expired = await sessionCookie(f, { refresh_token: refreshToken, idp_iss: idp.issuer }, { ttlSeconds: 60, now: new Date(Date.now() - 2 * 3600_000) });
+
+  // The token endpoint now answers after 3 s; the previous code waited 5 s and then renewed
+  // (long after Envoy's 0.5 s had run out).
+  proxy.delayMs = 3000;
+  const nav = denied(await client.check(req('/app/x', { ...NAV, cookie: `${SESSION_COOKIE}=${expired}` })));
+  assert.equal(nav.status?.code, 302, 'sent to sign in');
+  assert.ok(header(nav.headers, 'location')?.startsWith(`${idp.issuer}/auth`));
+  assert.match(sessionSetCookie(nav.headers) ?? '', /^__Host-gatehouse=;.*Max-Age=0/, 'the expired session is cleared');
+  const metrics = (await get(gatehouse.httpPort, '/metrics')).text;
+  assert.equal(sample(metrics, 'gatehouse_session_refreshes_total', { result: 'failure' }), 1);
+  assert.equal(sample(metrics, 'gatehouse_session_refreshes_total', { result: 'success' }), undefined);
 });
