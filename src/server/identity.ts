@@ -1,5 +1,7 @@
 import { hkdfSync } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { JSONWebKeySet } from 'jose';
 import type { Config } from '../config/types.js';
 import { AssertionCache } from '../assertion/cache.js';
@@ -75,6 +77,7 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
   const txnKey = new Uint8Array(hkdfSync('sha256', secret.key, new Uint8Array(0), 'gatehouse sign-in transaction', 32));
   const handoffKey = new Uint8Array(hkdfSync('sha256', secret.key, new Uint8Array(0), 'gatehouse sign-in hand-off', 32));
 
+  if (identity.cache_file !== undefined) await checkCacheFolder(identity.cache_file);
   const events = createIdpEventLog(log);
   // The IdP's keys for bearer tokens: last good keys kept through an outage (up to
   // keys_max_age_seconds) and, with cache_file, across a restart while the IdP is down.
@@ -312,4 +315,22 @@ async function readStaticJwks(file: string): Promise<JSONWebKeySet> {
     if ('d' in key || 'k' in key) throw problem('only public keys belong here (found "d" or "k")');
   }
   return doc as JSONWebKeySet;
+}
+
+/**
+ * `identity.cache_file`: its folder must exist and be writable now, not fail quietly at the
+ * first write ten minutes later.
+ *
+ * @throws GatehouseError `ERR_CONFIG_INVALID` naming the key.
+ */
+async function checkCacheFolder(file: string): Promise<void> {
+  const folder = dirname(file);
+  try {
+    await access(folder, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new GatehouseError('ERR_CONFIG_INVALID', {
+      message: `identity.cache_file: the folder ${folder} must exist and be writable by this user (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      cause: err,
+    });
+  }
 }

@@ -286,7 +286,7 @@ test('a client that ignores Set-Cookie on an expired session causes one IdP refr
   assert.ok(renewed[0]?.startsWith(`${SESSION_COOKIE}=ey`));
 });
 
-test('identity.static_jwks_file: bearer tokens verify with the configured keys while the IdP is down; a bad file stops the start naming the key', async (t) => {
+test('identity.static_jwks_file: bearer tokens verify with the configured keys while the IdP is down; a bad file, or a cache_file folder that does not exist, stops the start naming the key', async (t) => {
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
   const f = await fixture(opa);
@@ -304,6 +304,12 @@ test('identity.static_jwks_file: bearer tokens verify with the configured keys w
   const report = await readyz(gatehouse.httpPort);
   assert.equal(report.status, 200);
   assert.equal(report.body['identity_provider'], 'cached');
+
+  await assert.rejects(startGatehouse(t, f, idp.issuer, { cache_file: join(f.dir, 'no-such-folder', 'idp.json') }), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'ERR_CONFIG_INVALID');
+    assert.match(err.message, /identity\.cache_file: the folder .*no-such-folder must exist/);
+    return true;
+  });
 
   const bad = join(f.dir, 'bad-jwks.json');
   writeFileSync(bad, JSON.stringify({ keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }));
