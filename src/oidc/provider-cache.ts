@@ -7,7 +7,7 @@
  * issuer and younger than the configured maximum age; anything else is ignored with a reason.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { JSONWebKeySet } from 'jose';
 
@@ -30,12 +30,18 @@ const FORMAT = 'gatehouse-idp-cache/1';
 export type CacheRead = { readonly snapshot: ProviderSnapshot } | { readonly problem: string };
 
 /**
- * Read the cache file. Never throws: a missing, unreadable, malformed, foreign or too old file
- * is a `problem` (for the log), and Gatehouse carries on without it.
+ * Read the cache file. Never throws: a missing, unreadable, malformed, foreign or too old file,
+ * or one that another user owns or may write, is a `problem` (for the log), and Gatehouse
+ * carries on without it.
  */
 export async function readProviderCache(path: string, expect: { readonly issuer: string; readonly maxAgeMs: number; readonly now?: number }): Promise<CacheRead> {
   let text: string;
   try {
+    // Whoever can write this file chooses the keys Gatehouse trusts: only its own user may.
+    const info = await stat(path);
+    if ((info.mode & 0o022) !== 0) return { problem: `${path} is writable by other users (mode ${(info.mode & 0o777).toString(8)}); expected 0600` };
+    const uid = process.getuid?.();
+    if (uid !== undefined && info.uid !== uid) return { problem: `${path} belongs to user ${info.uid}, not to this process's user ${uid}` };
     text = await readFile(path, 'utf8');
   } catch (err) {
     return { problem: `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };

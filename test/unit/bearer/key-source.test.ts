@@ -4,7 +4,7 @@
  * or stale file is never used, and made-up `kid`s cannot flood the IdP.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -47,7 +47,7 @@ test('the cache file is written atomically, readable only by its owner, and read
   assert.equal(read.snapshot.fetchedAt, snapshot.fetchedAt);
 });
 
-test('a cache file for another issuer, older than the maximum age, or malformed is never used', async () => {
+test('a cache file for another issuer, older than the maximum age, writable by others, or malformed is never used', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-idp-cache-'));
   const file = join(dir, 'idp.json');
   const key = await idpKey('k1');
@@ -56,6 +56,10 @@ test('a cache file for another issuer, older than the maximum age, or malformed 
   assert.match(String(Object.values(await readProviderCache(file, { issuer: 'https://other.example.test', maxAgeMs: 60_000 }))[0]), /not https:\/\/other/);
   await writeProviderCache(file, { ...base, fetchedAt: Date.now() - 120_000 });
   assert.match(String(Object.values(await readProviderCache(file, { issuer: ISSUER, maxAgeMs: 60_000 }))[0]), /maximum age/);
+  await writeProviderCache(file, { ...base, fetchedAt: Date.now() });
+  chmodSync(file, 0o666);
+  assert.match(String(Object.values(await readProviderCache(file, { issuer: ISSUER, maxAgeMs: 60_000 }))[0]), /writable by other users/);
+  chmodSync(file, 0o600);
   writeFileSync(file, '{"format":"gatehouse-idp-cache/1","configured_issuer":1}');
   assert.ok('problem' in (await readProviderCache(file, { issuer: ISSUER, maxAgeMs: 60_000 })));
   writeFileSync(file, 'not json');
