@@ -3,7 +3,8 @@
 #
 #   .tools/bin/ghz                    ghz, the gRPC load generator (go install)
 #   .tools/bench/opa-envoy-plugin     the OPA-Envoy plugin ("opa_envoy_linux"), built from its
-#                                     Go module with the module's own go.sum
+#                                     Go module with the module's own go.sum (scripts/lib/opa-envoy-plugin.sh,
+#                                     which scripts/install-tools.sh runs too)
 #   h2load                            HTTP load generator, Debian package nghttp2-client
 #
 # Idempotent: a tool already present at the pinned version is reused. Needs go, and root for apt.
@@ -12,7 +13,7 @@ set -euo pipefail
 
 # --- Pinned versions ------------------------------------------------------------------------------
 GHZ_VERSION="0.121.0"                  # github.com/bojand/ghz
-OPA_ENVOY_VERSION="1.10.0-envoy"       # github.com/open-policy-agent/opa-envoy-plugin (embeds OPA v1.10.0)
+# OPA-Envoy plugin: pinned in scripts/lib/opa-envoy-plugin.sh (shared with scripts/install-tools.sh)
 NGHTTP2_VERSION="1.52.0"               # Debian bookworm nghttp2-client (h2load)
 # ---------------------------------------------------------------------------------------------------
 
@@ -39,29 +40,9 @@ install_ghz() {
   log "ghz: $GHZ_VERSION ($target)"
 }
 
-install_opa_envoy() {
-  local target="$BENCH_BIN/opa-envoy-plugin" stamp="$BENCH_BIN/opa-envoy-plugin.version"
-  if [ -x "$target" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$OPA_ENVOY_VERSION" ]; then
-    log "opa-envoy-plugin: $OPA_ENVOY_VERSION ($target)"
-    return
-  fi
-  command -v go >/dev/null 2>&1 || die "go not found: needed to build opa-envoy-plugin"
-  local module="github.com/open-policy-agent/opa-envoy-plugin"
-  # `go install module@version` fails here: it looks up the module's version list (to report a
-  # deprecation), which the module proxy we reach refuses for this module, and the checksum
-  # database has no entry for the -envoy tag. So download exactly the pinned version (skipping
-  # only that module's checksum-database lookup) and build it inside its own module, whose
-  # go.sum pins and verifies every dependency.
-  log "opa-envoy-plugin: building $module@v$OPA_ENVOY_VERSION (a few minutes)"
-  local dir
-  dir="$(GONOSUMDB="$module" GOFLAGS=-mod=mod go mod download -json "$module@v$OPA_ENVOY_VERSION" \
-    | awk -F'"' '/"Dir":/ { print $4 }')"
-  [ -d "$dir" ] || die "opa-envoy-plugin: go mod download gave no directory"
-  (cd "$dir" && go build -trimpath -o "$target.tmp" ./cmd/opa-envoy-plugin)
-  mv "$target.tmp" "$target"
-  printf '%s\n' "$OPA_ENVOY_VERSION" >"$stamp"
-  log "opa-envoy-plugin: $OPA_ENVOY_VERSION ($target)"
-}
+# The plugin build is shared with the tests (the conformance test's reference peer).
+# shellcheck source=../scripts/lib/opa-envoy-plugin.sh
+source "$ROOT/scripts/lib/opa-envoy-plugin.sh"
 
 install_h2load() {
   if command -v h2load >/dev/null 2>&1; then
@@ -77,7 +58,7 @@ install_h2load() {
 }
 
 install_ghz
-install_opa_envoy
+install_opa_envoy_plugin
 install_h2load
 command -v taskset >/dev/null 2>&1 || die "taskset not found (util-linux)"
 log "bench tools ready"

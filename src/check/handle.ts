@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { identityHeaderMutations } from '../assertion/headers.js';
 import type { CheckRequest, CheckResponse } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { normalizeDecision } from '../decision/normalize.js';
@@ -13,6 +14,7 @@ import {
   decisionToCheckResponse,
   isEnvoyHttpStatus,
   localReplyToCheckResponse,
+  withDecisionId,
   type ResponseExtras,
 } from '../response/check-response.js';
 import { failedCheckResponse } from './failed-check.js';
@@ -76,7 +78,15 @@ export interface CheckOutcome {
   readonly identity: Identity;
   /** What answered: the policy, a reserved path, or the sign-in flow. */
   readonly handledBy: 'policy' | 'reserved' | 'sign-in' | 'error';
+  /**
+   * A random UUID (v4) for this decision, as the OPA-Envoy plugin's `decision_id`: in the
+   * response's dynamic metadata (`decision_id`) and the decision log, so access logs correlate.
+   */
+  readonly decisionId: string;
 }
+
+/** An outcome before its decision id is stamped on. */
+type StageOutcome = Omit<CheckOutcome, 'decisionId'>;
 
 /**
  * Build the Check handler: wire → input → identity → policy → response.
@@ -102,7 +112,7 @@ export function createCheckHandler(deps: CheckDeps): (request: CheckRequest) => 
     let input: PolicyInput | undefined;
     let identity: Identity = ANONYMOUS;
     let identityError: GatehouseError | undefined;
-    const stages = async (): Promise<CheckOutcome> => {
+    const stages = async (): Promise<StageOutcome> => {
       if (isReservedPath(view.pathname)) {
         const resolved = await deps.identity.resolve(view.headers);
         identity = resolved.identity;
@@ -134,13 +144,15 @@ export function createCheckHandler(deps: CheckDeps): (request: CheckRequest) => 
       const decision = normalizeDecision(value, isEnvoyHttpStatus);
       return respond(deps.identity, view, resolved, identity, decision, cookies, input);
     };
-    let outcome: CheckOutcome;
+    let stage: StageOutcome;
     try {
-      outcome = watch === undefined ? await stages() : await watch.run(stages);
+      stage = watch === undefined ? await stages() : await watch.run(stages);
     } catch (thrown) {
       const error = GatehouseError.from(thrown);
-      outcome = { response: failedCheckResponse(error, view), input, decision: undefined, error, identity, handledBy: 'error' };
+      stage = { response: failedCheckResponse(error, view), input, decision: undefined, error, identity, handledBy: 'error' };
     }
+    const decisionId = randomUUID();
+    const outcome: CheckOutcome = { ...stage, response: withDecisionId(stage.response, decisionId), decisionId };
     if (watch === undefined) logOutcome(deps.log, outcome, view, revision, started);
     else watch.end(outcome, { request, view, revision, latencyUs: Number((process.hrtime.bigint() - started) / 1000n), identityError });
     return outcome;
@@ -155,7 +167,7 @@ async function respond(
   decision: Decision,
   cookies: HeaderEntry[],
   input: PolicyInput,
-): Promise<CheckOutcome> {
+): Promise<StageOutcome> {
   const base = { input, decision, error: undefined, identity } as const;
   if (decision.allowed) {
     // The credential's key only when the identity is the one it gave (not a refreshed session).
@@ -209,6 +221,7 @@ function logOutcome(log: Logger, outcome: CheckOutcome, view: RequestView, revis
   const { decision, error, identity } = outcome;
   const line = {
     request_id: view.requestId,
+    decision_id: outcome.decisionId,
     method: view.method,
     host: view.host,
     // The path without its query: query values may carry secrets (codes, tokens).

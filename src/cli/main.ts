@@ -143,6 +143,7 @@ async function check(args: string[]): Promise<number> {
     ...(config.policy.dir === undefined ? {} : { dir: config.policy.dir }),
     entrypoint: config.policy.entrypoint,
     opaPath: config.policy.opa,
+    regoVersion: config.policy.rego_version,
     watch: false,
   });
   await policy.start();

@@ -119,6 +119,7 @@ export const SCHEMA = {
         },
         watch: { type: 'boolean', default: true, doc: 'Reload when the bundle or a .rego file changes (SIGHUP always reloads).' },
         opa: { type: 'string', default: 'opa', doc: 'The `opa` binary used to compile `dir` (a path, or a name looked up on PATH).' },
+        rego_version: { type: 'enum', values: ['v0', 'v1'], default: 'v1', doc: 'Rego syntax of `dir`: v1 (OPA 1.x), or v0 for pre-1.0 policies (`opa build --v0-compatible`, as the OPA-Envoy plugin runs them).' },
       },
     },
     workers: {

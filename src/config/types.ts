@@ -18,6 +18,8 @@ export interface Config {
     readonly entrypoint: string;
     readonly watch: boolean;
     readonly opa: string;
+    /** Rego syntax of `dir`: `v0` compiles with `opa build --v0-compatible`. */
+    readonly rego_version: 'v0' | 'v1';
   };
   /** Check server processes: 1 = this process only; N > 1 = a node:cluster of N workers; 0 = one per CPU. */
   readonly workers: number;

@@ -13,7 +13,12 @@ const MAX_REASONS = 32;
  * Accepts the OPA-Envoy plugin's forms: `true`/`false`, or an object with a boolean `allowed`
  * and optional `headers`, `response_headers_to_add`, `request_headers_to_remove`,
  * `query_parameters_to_set`, `query_parameters_to_remove`, `http_status`, `body`,
- * `dynamic_metadata`, plus Gatehouse's `reasons`. Unknown keys are ignored, as the plugin does.
+ * `dynamic_metadata`, plus Gatehouse's `reasons`. Unknown keys are ignored, as the plugin does,
+ * and so are fields that have no effect for the decision's outcome (`body` and `http_status` on an
+ * allow; `response_headers_to_add`, `request_headers_to_remove` and the query fields on a deny).
+ *
+ * Stricter than the plugin where it is unsafe (test/conformance/known-differences.json): header
+ * names must be RFC 9110 tokens and header and query values may not carry CR, LF or NUL.
  *
  * `isValidStatus` says which HTTP statuses Envoy accepts in a denied response.
  *
@@ -29,12 +34,15 @@ export function normalizeDecision(value: unknown, isValidStatus: (status: number
   const d = value as Record<string, unknown>;
   if (typeof d['allowed'] !== 'boolean') throw invalid(`decision.allowed must be a boolean, got ${kind(d['allowed'])}`);
 
-  // Like the plugin, http_status only matters on a deny; an allow ignores it.
-  const httpStatus = d['allowed'] ? undefined : d['http_status'];
+  // Like the plugin, each field is read (and validated) only where it has an effect: `http_status`
+  // and `body` on a deny, the upstream-request and response-header fields on an allow. `headers`
+  // and `dynamic_metadata` count on both.
+  const allowed = d['allowed'];
+  const httpStatus = allowed ? undefined : d['http_status'];
   if (httpStatus !== undefined && (typeof httpStatus !== 'number' || !Number.isInteger(httpStatus) || !isValidStatus(httpStatus))) {
     throw invalid(`decision.http_status must be an HTTP status Envoy accepts, got ${kind(httpStatus)}`);
   }
-  const body = d['body'];
+  const body = allowed ? undefined : d['body'];
   if (body !== undefined && typeof body !== 'string') throw invalid(`decision.body must be a string, got ${kind(body)}`);
   const metadata = d['dynamic_metadata'];
   if (metadata !== undefined && (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))) {
@@ -42,12 +50,12 @@ export function normalizeDecision(value: unknown, isValidStatus: (status: number
   }
 
   return {
-    allowed: d['allowed'],
+    allowed,
     headers: headerEntries(d['headers'], 'headers'),
-    responseHeadersToAdd: headerEntries(d['response_headers_to_add'], 'response_headers_to_add'),
-    requestHeadersToRemove: headerNames(d['request_headers_to_remove'], 'request_headers_to_remove'),
-    queryParametersToSet: queryEntries(d['query_parameters_to_set']),
-    queryParametersToRemove: stringList(d['query_parameters_to_remove'], 'query_parameters_to_remove'),
+    responseHeadersToAdd: allowed ? headerEntries(d['response_headers_to_add'], 'response_headers_to_add') : [],
+    requestHeadersToRemove: allowed ? headerNames(d['request_headers_to_remove'], 'request_headers_to_remove') : [],
+    queryParametersToSet: allowed ? queryEntries(d['query_parameters_to_set']) : [],
+    queryParametersToRemove: allowed ? stringList(d['query_parameters_to_remove'], 'query_parameters_to_remove') : [],
     httpStatus: httpStatus as number | undefined,
     body: body as string | undefined,
     dynamicMetadata: metadata as JsonObject | undefined,

@@ -1,4 +1,3 @@
-import type { Registry } from '@bufbuild/protobuf';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { CheckRequest } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { attributesToJson } from './attributes.js';
@@ -7,15 +6,10 @@ import { parseBody } from './parse-body.js';
 import { parsePath } from './parse-path.js';
 import { INPUT_VERSION, type Identity, type PolicyInput } from './types.js';
 
-/** Options for `buildInput`. */
-export interface BuildInputOptions {
-  /** Types available to unpack `google.protobuf.Any` values in the attributes. */
-  readonly registry?: Registry;
-}
-
 /**
  * Turn a CheckRequest into the policy input document: the OPA-Envoy plugin's input (`attributes`,
- * `parsed_path`, `parsed_query`, `parsed_body`, `truncated_body`, `version`) plus `identity`.
+ * `parsed_path`, `parsed_query`, `parsed_body`, `truncated_body`, `version`, and `source_principal`
+ * when the source peer has one) plus `identity`.
  *
  * The path is `attributes.request.http.path` (Envoy's `:path`, query included).
  *
@@ -23,12 +17,12 @@ export interface BuildInputOptions {
  *   const input = buildInput(checkRequest, ANONYMOUS);
  *   input.parsed_path; // ['api', 'v1', 'products']
  * @throws {GatehouseError} `ERR_REQUEST_INVALID` when `attributes.request.http` is missing, the
- *   attributes cannot be written as JSON, `content-length` is not a number, or `body` and
+ *   attributes cannot be written as JSON (a non-finite number in metadata), `content-length` is not a number, or `body` and
  *   `raw_body` disagree.
  * @throws {GatehouseError} `ERR_PATH_INVALID` when the path or query cannot be parsed safely.
  * @throws {GatehouseError} `ERR_BODY_INVALID` when the body does not match its content type.
  */
-export function buildInput(req: CheckRequest, identity: Identity, options: BuildInputOptions = {}): PolicyInput {
+export function buildInput(req: CheckRequest, identity: Identity): PolicyInput {
   const attributes = req.attributes;
   const http = attributes?.request?.http;
   if (attributes === undefined || http === undefined) {
@@ -42,8 +36,8 @@ export function buildInput(req: CheckRequest, identity: Identity, options: Build
     body: http.body,
     rawBody: http.rawBody,
   });
-  return {
-    attributes: attributesToJson(attributes, options.registry),
+  const input: PolicyInput = {
+    attributes: attributesToJson(attributes),
     parsed_path: parsedPath,
     parsed_query: parsedQuery,
     parsed_body: parsedBody,
@@ -51,4 +45,7 @@ export function buildInput(req: CheckRequest, identity: Identity, options: Build
     version: INPUT_VERSION,
     identity,
   };
+  // As the plugin's RequestToInput: the source peer's principal, only when there is one.
+  const principal = attributes.source?.principal ?? '';
+  return principal === '' ? input : { ...input, source_principal: principal };
 }

@@ -62,7 +62,7 @@ export const ANONYMOUS: AnonymousIdentity = Object.freeze({ authenticated: false
 
 /** The whole policy input document. */
 export interface PolicyInput {
-  /** The CheckRequest's `AttributeContext` in protobuf-JSON (lowerCamelCase field names). */
+  /** The CheckRequest's `AttributeContext` as the plugin's protomap writes it (see attributes.ts). */
   readonly attributes: JsonObject;
   /** The request path split on `/`, leading slashes dropped, each segment percent-decoded. */
   readonly parsed_path: readonly string[];
@@ -73,5 +73,7 @@ export interface PolicyInput {
   /** True when Envoy sent only part of the body. */
   readonly truncated_body: boolean;
   readonly version: InputVersion;
+  /** `attributes.source.principal` (mTLS: the client certificate's URI SAN or subject), when set. */
+  readonly source_principal?: string;
   readonly identity: Identity;
 }

@@ -9,6 +9,8 @@ import { redactQueryValues } from './logger.js';
 export interface DecisionRecord {
   /** Envoy's `x-request-id` (or the CheckRequest's id). */
   readonly request_id: string;
+  /** The decision's id, also in the response's dynamic metadata (`decision_id`), as the plugin. */
+  readonly decision_id: string;
   /** From W3C `traceparent` (or Gatehouse's own span when tracing started a new trace). */
   readonly trace_id: string | undefined;
   /** Gatehouse's Check span when tracing is on, else the caller's span from `traceparent`. */

@@ -1,7 +1,7 @@
 /**
  * Compiling a directory of Rego to a wasm bundle with the `opa` CLI.
  *
- * Runs `opa build -t wasm -e <entrypoint>… --ignore '*_test.rego' <dir> -o <tmp>/bundle.tar.gz`
+ * Runs `opa build -t wasm -e <entrypoint>… --ignore '*_test.rego' [--v0-compatible] <dir> -o <tmp>/bundle.tar.gz`
  * without a shell, with a timeout, and reads the bundle back. OPA's own error text goes into
  * the thrown error's message: it reaches the operator at start or reload, never a client.
  */
@@ -23,7 +23,12 @@ export interface CompileOptions {
   readonly timeoutMs?: number;
   /** Sets the bundle revision (`opa build --revision`). */
   readonly revision?: string;
+  /** Rego syntax of the sources (default `v1`); `v0` adds `--v0-compatible`. */
+  readonly regoVersion?: RegoVersion;
 }
+
+/** The Rego syntax a directory is written in: OPA 1.x (`v1`) or pre-1.0 (`v0`). */
+export type RegoVersion = 'v0' | 'v1';
 
 /** Files and folders `opa build` must not load from a policy directory. */
 export const IGNORED_POLICY_FILES: readonly string[] = Object.freeze(['*_test.rego', '.*', 'build']);
@@ -68,6 +73,7 @@ export async function compileRegoDir(options: CompileOptions): Promise<Buffer> {
   for (const entrypoint of options.entrypoints) args.push('-e', entrypoint);
   for (const pattern of IGNORED_POLICY_FILES) args.push('--ignore', pattern);
   if (options.revision !== undefined) args.push('--revision', options.revision);
+  if (options.regoVersion === 'v0') args.push('--v0-compatible');
   args.push('-o', out, '--', options.dir);
   try {
     const { error, stderr, stdout } = await run(opa, args, timeout);

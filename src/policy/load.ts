@@ -11,7 +11,16 @@ import { loadPolicy as instantiatePolicy, type LoadedPolicy as WasmPolicy } from
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { readBundle, readBundleFile, type PolicyBundle } from './bundle.js';
 import { createBuiltins, EvalContext, HOST_BUILTINS, type NanoClock } from './builtins/index.js';
-import { compileRegoDir } from './compile.js';
+import { compileRegoDir, type RegoVersion } from './compile.js';
+
+/** Builtins that would need the network in the middle of a synchronous evaluation. */
+const NETWORK_BUILTINS: ReadonlySet<string> = new Set(['http.send', 'net.lookup_ip_addr']);
+
+/**
+ * X.509 path validation: node:crypto has no synchronous chain verifier, and a hand-written one
+ * is exactly what must not be written (a lenient one would allow what OPA denies).
+ */
+const CHAIN_BUILTINS: ReadonlySet<string> = new Set(['crypto.x509.parse_and_verify_certificates', 'crypto.x509.parse_and_verify_certificates_with_options']);
 
 /** The default entrypoint, as in the OPA-Envoy plugin. */
 export const DEFAULT_ENTRYPOINT = 'envoy/authz/allow';
@@ -69,6 +78,8 @@ export interface LoadPolicyOptions extends EvaluatorOptions {
   readonly opaPath?: string;
   /** Time limit for `opa build`, in milliseconds. */
   readonly compileTimeoutMs?: number;
+  /** Rego syntax of `dir` (default `v1`); `v0` compiles with `opa build --v0-compatible`. */
+  readonly regoVersion?: RegoVersion;
 }
 
 /** The subset of the module's exports Gatehouse reads itself. */
@@ -192,8 +203,18 @@ export async function loadPolicyFromBundle(bundle: PolicyBundle, options: Evalua
   const missing = builtinsRequired.filter((name) => !HOST_BUILTINS.has(name));
   if (missing.length > 0) {
     const names = missing.map((m) => `\`${m}\``).join(', ');
+    const network = missing.filter((m) => NETWORK_BUILTINS.has(m));
+    const chain = missing.filter((m) => CHAIN_BUILTINS.has(m));
+    let advice = '';
+    if (network.length > 0) {
+      advice += `; policies are evaluated synchronously and make no network calls: put the data ${network.map((m) => `\`${m}\``).join(' and ')} would fetch into the policy's data.json (a reload picks up changes), and leave token verification to Gatehouse's identity stage (input.identity)`;
+    }
+    if (chain.length > 0) {
+      advice += `; certificate chains are not verified inside policies: let Envoy verify client certificates (a TLS validation_context) and read them with crypto.x509.parse_certificates`;
+    }
+    if (advice === '') advice = '; see docs/reference/policy.md#builtins for the builtins Gatehouse provides';
     throw new GatehouseError('ERR_POLICY_BUILTIN_MISSING', {
-      message: `policy needs builtin${missing.length > 1 ? 's' : ''} ${names}, which Gatehouse does not provide`,
+      message: `policy needs builtin${missing.length > 1 ? 's' : ''} ${names}, which Gatehouse does not provide${advice}`,
     });
   }
 
@@ -246,6 +267,7 @@ export async function loadPolicy(options: LoadPolicyOptions): Promise<LoadedPoli
     entrypoints: [normaliseEntrypoint(options.entrypoint)],
     ...(options.opaPath === undefined ? {} : { opaPath: options.opaPath }),
     ...(options.compileTimeoutMs === undefined ? {} : { timeoutMs: options.compileTimeoutMs }),
+    ...(options.regoVersion === undefined ? {} : { regoVersion: options.regoVersion }),
   });
   return loadPolicyFromBundle(readBundle(bytes), { ...options, source: { kind: 'dir', path } });
 }

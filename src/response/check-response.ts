@@ -13,7 +13,7 @@ import {
 } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { HttpStatusSchema, StatusCodeSchema } from '../gen/envoy/type/v3/http_status_pb.js';
 import { StatusSchema } from '../gen/google/rpc/status_pb.js';
-import type { Decision, HeaderEntry } from '../decision/types.js';
+import type { Decision, HeaderEntry, JsonObject } from '../decision/types.js';
 import { GrpcCode } from '../errors/codes.js';
 import type { GatehouseError } from '../errors/gatehouse-error.js';
 import type { LocalReply } from '../reserved/reply.js';
@@ -48,9 +48,9 @@ const NO_EXTRAS: ResponseExtras = Object.freeze({ requestHeaders: [], removeRequ
  * `DeniedHttpResponse` with the policy's status (403 by default), headers and body.
  * `dynamic_metadata` is set on both.
  *
- * Every header's `append` is set explicitly, because Envoy versions disagree on its default:
- * the first value of a name replaces what the request carried (so a client cannot pre-seed a
- * header the policy sets); further values of the same name are appended.
+ * Every value of a multi-valued header reaches its target (see {@link headerOptions}): the first
+ * value of an upstream header replaces what the request carried (so a client cannot pre-seed a
+ * header the policy sets); further values are added.
  */
 export function decisionToCheckResponse(decision: Decision, extra: ResponseExtras = NO_EXTRAS): CheckResponse {
   const dynamicMetadata = decision.dynamicMetadata;
@@ -64,9 +64,9 @@ export function decisionToCheckResponse(decision: Decision, extra: ResponseExtra
       httpResponse: {
         case: 'okResponse',
         value: create(OkHttpResponseSchema, {
-          headers: headerOptions([...decision.headers.filter((h) => !own.has(h.name)), ...extra.requestHeaders]),
+          headers: headerOptions([...decision.headers.filter((h) => !own.has(h.name)), ...extra.requestHeaders], 'upstream'),
           headersToRemove: [...new Set(removals)],
-          responseHeadersToAdd: headerOptions([...decision.responseHeadersToAdd, ...extra.responseHeaders]),
+          responseHeadersToAdd: headerOptions([...decision.responseHeadersToAdd, ...extra.responseHeaders], 'add'),
           queryParametersToSet: decision.queryParametersToSet.map((q) => create(QueryParameterSchema, q)),
           queryParametersToRemove: [...decision.queryParametersToRemove],
         }),
@@ -131,24 +131,44 @@ export function localReplyToCheckResponse(reply: LocalReply): CheckResponse {
   });
 }
 
-function headerOptions(entries: readonly HeaderEntry[]): HeaderValueOption[] {
+/**
+ * How a list of header entries is written, so that every value of a name arrives (each measured
+ * through Envoy 1.40 by the conformance test, test/conformance/plugin.test.ts):
+ *
+ * - `upstream` (request headers on an allow): the first value of a name replaces what the request
+ *   carried (`append: false`: a client cannot pre-seed a header the policy sets); later values are
+ *   appended (`append: true`: Envoy joins them, `a,b`). The plugin sends no `append`, and Envoy
+ *   then keeps only the last value.
+ * - `local-reply` (the client's headers on a deny): the first value replaces (a policy's
+ *   `content-type` replaces Envoy's); later values are added as their own lines with the default
+ *   `append_action` (APPEND_IF_EXISTS_OR_ADD), as the plugin sends them. `append: true` would lose
+ *   them: Envoy applies it with appendCopy, which adds nothing to a local reply.
+ * - `add` (`response_headers_to_add`): every value with the default action, as the plugin: each is
+ *   its own line at the client (`append: true` would keep only the first).
+ *
+ * A `set-cookie` is always added as its own line.
+ */
+function headerOptions(entries: readonly HeaderEntry[], mode: 'upstream' | 'local-reply' | 'add' = 'local-reply'): HeaderValueOption[] {
   const seen = new Set<string>();
   return entries.map(({ name, value }) => {
-    if (name === 'set-cookie') {
-      // Each cookie must be its own header line, added to whatever is there. The deprecated
-      // `append: true` makes Envoy (1.40) use appendCopy, which on a local reply without the
-      // header adds nothing: the cookie would be lost. append_action ADD does the right thing.
-      return create(HeaderValueOptionSchema, {
-        header: { key: name, value },
-        appendAction: HeaderValueOption_HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD,
-      });
-    }
-    const append = seen.has(name);
+    const first = !seen.has(name);
     seen.add(name);
-    return create(HeaderValueOptionSchema, {
-      header: { key: name, value },
-      // A wrapper field: `false` is sent on the wire, not left unset.
-      append,
-    });
+    const header = { key: name, value };
+    if (name === 'set-cookie' || mode === 'add' || (mode === 'local-reply' && !first)) {
+      return create(HeaderValueOptionSchema, { header, appendAction: HeaderValueOption_HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD });
+    }
+    // A wrapper field: `false` is sent on the wire, not left unset.
+    return create(HeaderValueOptionSchema, { header, append: !first });
   });
+}
+
+/**
+ * `response` with `decision_id` set in its dynamic metadata, as the OPA-Envoy plugin sets it on
+ * every response (a top-level key, replacing one the policy may have set). Envoy's access log
+ * reads it as `%DYNAMIC_METADATA(envoy.filters.http.ext_authz:decision_id)%`.
+ */
+export function withDecisionId(response: CheckResponse, decisionId: string): CheckResponse {
+  const metadata: JsonObject = { ...(response.dynamicMetadata as JsonObject | undefined), decision_id: decisionId };
+  response.dynamicMetadata = metadata;
+  return response;
 }

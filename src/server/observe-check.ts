@@ -80,6 +80,7 @@ export function createCheckObserver(options: CheckObserverOptions): CheckObserve
             const { identity } = outcome;
             const record: DecisionRecord = {
               request_id: view.requestId,
+              decision_id: outcome.decisionId,
               trace_id: parent?.traceId ?? span?.traceId,
               span_id: span?.spanId ?? parent?.spanId,
               host: view.host,

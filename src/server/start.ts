@@ -238,6 +238,7 @@ function createEngine(config: Config, log: Logger, metrics: Metrics): PolicyEngi
     ...(config.policy.dir === undefined ? {} : { dir: config.policy.dir }),
     entrypoint: config.policy.entrypoint,
     opaPath: config.policy.opa,
+    regoVersion: config.policy.rego_version,
     watch: config.policy.watch,
   });
   engine.on((event) => {

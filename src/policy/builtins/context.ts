@@ -17,6 +17,7 @@ export const systemClock: NanoClock = () => BigInt(Date.now()) * 1_000_000n;
 export class EvalContext {
   readonly #clock: NanoClock;
   #now: bigint | undefined;
+  readonly #memo = new Map<string, unknown>();
 
   /** @param clock the wall clock; tests pass a frozen one. */
   constructor(clock: NanoClock = systemClock) {
@@ -26,6 +27,18 @@ export class EvalContext {
   /** Starts a new evaluation: the next {@link nowNs} reads the clock afresh. */
   begin(): void {
     this.#now = undefined;
+    this.#memo.clear();
+  }
+
+  /**
+   * The value computed for `key` in this evaluation, computing it on first use. OPA caches
+   * `rand.intn` and `uuid.rfc4122` per query this way: equal arguments, equal result.
+   */
+  memo<T>(key: string, compute: () => T): T {
+    if (this.#memo.has(key)) return this.#memo.get(key) as T;
+    const value = compute();
+    this.#memo.set(key, value);
+    return value;
   }
 
   /** "Now" for the current evaluation, stable until the next {@link begin}. */

@@ -13,11 +13,28 @@
  */
 import { EvalContext } from './context.js';
 import * as crypto from './crypto.js';
+import * as glob from './glob.js';
+import * as globIntersect from './glob-intersect.js';
+import * as json from './json-marshal.js';
+import * as jsonPatch from './json-patch.js';
+import * as jsonSchema from './json-schema.js';
 import * as jwt from './jwt.js';
+import * as jwtSign from './jwt-sign.js';
+import * as jwtVerify from './jwt-verify.js';
+import * as net from './net.js';
+import * as numbers from './numbers.js';
+import * as opa from './opa.js';
+import * as regex from './regex.js';
+import * as semver from './semver.js';
 import { SDK_BUILTINS } from './sdk.js';
 import * as strings from './strings.js';
+import * as template from './template.js';
 import * as time from './time.js';
+import * as timeLayout from './time-layout.js';
+import * as units from './units.js';
 import * as urlquery from './urlquery.js';
+import * as uuid from './uuid.js';
+import * as x509 from './x509.js';
 
 export { EvalContext, systemClock, type NanoClock } from './context.js';
 export { SDK_BUILTINS } from './sdk.js';
@@ -37,11 +54,29 @@ export function createBuiltins(ctx: EvalContext): Record<string, Builtin> {
     'time.diff': time.diff,
     'time.parse_rfc3339_ns': time.parseRfc3339Ns,
     'time.parse_duration_ns': time.parseDurationNs,
+    'time.format': timeLayout.formatTime,
+    'time.parse_ns': timeLayout.parseNs,
     'urlquery.encode': urlquery.encode,
     'urlquery.decode': urlquery.decode,
     'urlquery.encode_object': urlquery.encodeObject,
     'urlquery.decode_object': urlquery.decodeObject,
     'io.jwt.decode': jwt.decode,
+    'io.jwt.decode_verify': jwtVerify.decodeVerify(ctx),
+    'io.jwt.verify_rs256': jwtVerify.verifyAsymmetric('RS256'),
+    'io.jwt.verify_rs384': jwtVerify.verifyAsymmetric('RS384'),
+    'io.jwt.verify_rs512': jwtVerify.verifyAsymmetric('RS512'),
+    'io.jwt.verify_ps256': jwtVerify.verifyAsymmetric('PS256'),
+    'io.jwt.verify_ps384': jwtVerify.verifyAsymmetric('PS384'),
+    'io.jwt.verify_ps512': jwtVerify.verifyAsymmetric('PS512'),
+    'io.jwt.verify_es256': jwtVerify.verifyAsymmetric('ES256'),
+    'io.jwt.verify_es384': jwtVerify.verifyAsymmetric('ES384'),
+    'io.jwt.verify_es512': jwtVerify.verifyAsymmetric('ES512'),
+    'io.jwt.verify_eddsa': jwtVerify.verifyAsymmetric('EdDSA'),
+    'io.jwt.verify_hs256': jwtVerify.verifyHmac('HS256'),
+    'io.jwt.verify_hs384': jwtVerify.verifyHmac('HS384'),
+    'io.jwt.verify_hs512': jwtVerify.verifyHmac('HS512'),
+    'io.jwt.encode_sign': jwtSign.encodeSignObjects,
+    'io.jwt.encode_sign_raw': jwtSign.encodeSignRaw,
     'crypto.md5': crypto.digest('md5'),
     'crypto.sha1': crypto.digest('sha1'),
     'crypto.sha256': crypto.digest('sha256'),
@@ -57,6 +92,30 @@ export function createBuiltins(ctx: EvalContext): Record<string, Builtin> {
     'strings.any_suffix_match': strings.anySuffixMatch,
     'strings.count': strings.count,
     indexof_n: strings.indexofN,
+    'strings.render_template': template.renderTemplate,
+    'glob.quote_meta': glob.quoteMeta,
+    'net.cidr_is_valid': net.cidrIsValid,
+    'net.cidr_expand': net.cidrExpand,
+    'net.cidr_merge': net.cidrMerge,
+    'units.parse': units.parse,
+    'units.parse_bytes': units.parseBytes,
+    'uuid.rfc4122': uuid.rfc4122(ctx),
+    'uuid.parse': uuid.parse,
+    'semver.is_valid': semver.isValid,
+    'semver.compare': semver.compare,
+    'numbers.range_step': numbers.rangeStep,
+    'rand.intn': numbers.randIntn(ctx),
+    'json.marshal_with_options': json.marshalWithOptions,
+    'json.patch': jsonPatch.patch,
+    'json.verify_schema': jsonSchema.verifySchema,
+    'json.match_schema': jsonSchema.matchSchema,
+    'opa.runtime': opa.runtime,
+    trace: opa.trace,
+    'regex.replace': regex.replace,
+    'regex.find_n': regex.findN,
+    'regex.template_match': regex.templateMatch,
+    'regex.globs_match': globIntersect.globsMatch,
+    'crypto.x509.parse_certificates': x509.parseCertificates,
   };
 }
 

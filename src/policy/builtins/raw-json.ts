@@ -22,3 +22,15 @@ export function exactInteger(value: bigint): number | ArrayBuffer {
   const n = Number(value);
   return Number.isSafeInteger(n) ? n : rawJson(value.toString());
 }
+
+/** `JSON.rawJSON` (Node ≥ 21): a value `JSON.stringify` writes as the given text. */
+const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
+
+/**
+ * An integer result that may sit inside an object or array: a plain number when exact, else a
+ * `JSON.rawJSON` value, which the SDK's `JSON.stringify` writes digit for digit.
+ */
+export function exactNestedInteger(value: bigint): unknown {
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : rawJSON(value.toString());
+}

@@ -15,14 +15,17 @@ import { exactInteger } from './raw-json.js';
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const NS_PER_MS = 1_000_000n;
-const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'] as const;
+/** Go's weekday names, Sunday first. */
+export const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'] as const;
 
-function floorDiv(a: bigint, b: bigint): bigint {
+/** Integer division rounding toward negative infinity. */
+export function floorDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
   return (a % b !== 0n) && ((a < 0n) !== (b < 0n)) ? q - 1n : q;
 }
 
-function inInt64(ns: bigint): boolean {
+/** True when `ns` fits Go's int64. */
+export function inInt64(ns: bigint): boolean {
   return ns >= INT64_MIN && ns <= INT64_MAX;
 }
 
@@ -61,7 +64,8 @@ function formatterFor(zone: string): Intl.DateTimeFormat | undefined {
   return formatter;
 }
 
-function zoneOf(name: string): string | undefined | null {
+/** A zone argument: `undefined` for UTC, an IANA name, or `null` when unknown. */
+export function zoneOf(name: string): string | undefined | null {
   if (name === '' || name === 'UTC') return undefined;
   const zone = name === 'Local' ? Intl.DateTimeFormat().resolvedOptions().timeZone : name;
   if (zone === 'UTC' || zone === 'Etc/UTC') return undefined;
@@ -82,7 +86,7 @@ function zonedArg(value: unknown): ZonedInstant | undefined {
 }
 
 /** The zone's UTC offset, in milliseconds, at instant `ms`. */
-function offsetMs(ms: number, zone: string | undefined): number {
+export function offsetMs(ms: number, zone: string | undefined): number {
   if (zone === undefined) return 0;
   const formatter = formatterFor(zone);
   if (formatter === undefined) return 0;

@@ -47,6 +47,8 @@ import rego.v1
 allow if input.parsed_path == ["yes"]
 `;
 
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
 function writePolicy(source: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-policy-'));
   writeFileSync(join(dir, 'authz.rego'), source);
@@ -92,7 +94,10 @@ describe('Check over a real gRPC socket', { skip: findTool('opa') === undefined 
 
   test('object allow maps every field onto OkHttpResponse and dynamic_metadata', async () => {
     const response = await client.check(httpRequest({ path: '/object' }));
-    assert.deepEqual(toJson(CheckResponseSchema, response), {
+    const json = toJson(CheckResponseSchema, response) as { dynamicMetadata: Record<string, unknown> };
+    assert.match(String(json.dynamicMetadata['decision_id']), UUID_V4);
+    delete json.dynamicMetadata['decision_id'];
+    assert.deepEqual(json, {
       status: {},
       okResponse: {
         headers: [
@@ -101,12 +106,22 @@ describe('Check over a real gRPC socket', { skip: findTool('opa') === undefined 
           { header: { key: 'x-role', value: 'b' }, append: true },
         ],
         headersToRemove: ['x-debug'],
-        responseHeadersToAdd: [{ header: { key: 'x-frame-options', value: 'DENY' }, append: false }],
+        responseHeadersToAdd: [{ header: { key: 'x-frame-options', value: 'DENY' } }],
         queryParametersToSet: [{ key: 'tenant', value: 'acme' }],
         queryParametersToRemove: ['token'],
       },
       dynamicMetadata: { user: 'alice' },
     });
+  });
+
+  test('every response carries a decision_id (UUID v4) in its dynamic metadata, the same as its decision log line, as the plugin', async () => {
+    for (const [path, id] of [['/public', 'did-allow'], ['/private', 'did-deny'], ['/conflict', 'did-error']] as const) {
+      const response = await client.check(httpRequest({ path, headers: { 'x-request-id': id } }));
+      const decisionId = (toJson(CheckResponseSchema, response) as { dynamicMetadata?: Record<string, unknown> }).dynamicMetadata?.['decision_id'];
+      assert.match(String(decisionId), UUID_V4, path);
+      const line = logs.lines.find((l) => l['request_id'] === id);
+      assert.equal(line?.['decision_id'], decisionId, path);
+    }
   });
 
   test('object deny carries the policy status, body and headers; reasons reach the log', async () => {

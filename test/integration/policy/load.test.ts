@@ -66,7 +66,16 @@ describe('loadPolicy from a Rego directory', () => {
   test('a policy needing http.send is refused: ERR_POLICY_BUILTIN_MISSING names it', async (t) => {
     const opa = requireTool(t, 'opa');
     if (opa === undefined) return;
-    await assert.rejects(loadPolicy({ dir: fixture('http-send'), entrypoint: EP, opaPath: opa }), rejectsWith('ERR_POLICY_BUILTIN_MISSING', /`http\.send`/));
+    await assert.rejects(loadPolicy({ dir: fixture('http-send'), entrypoint: EP, opaPath: opa }), rejectsWith('ERR_POLICY_BUILTIN_MISSING', /`http\.send`.*no network calls: put the data .* into the policy's data\.json/));
+  });
+
+  test('a policy verifying certificate chains is refused, pointing at Envoy and parse_certificates', async (t) => {
+    const opa = requireTool(t, 'opa');
+    if (opa === undefined) return;
+    await assert.rejects(
+      loadPolicy({ dir: fixture('x509-verify'), entrypoint: EP, opaPath: opa }),
+      rejectsWith('ERR_POLICY_BUILTIN_MISSING', /`crypto\.x509\.parse_and_verify_certificates`.*let Envoy verify client certificates.*crypto\.x509\.parse_certificates/),
+    );
   });
 
   test('a missing entrypoint in a directory is ERR_POLICY_ENTRYPOINT naming it', async (t) => {

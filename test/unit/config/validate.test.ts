@@ -16,6 +16,7 @@ const BAD: { name: string; yaml: string; key: RegExp }[] = [
   { name: 'two policy sources', yaml: 'policy:\n  bundle: a\n  dir: b\n', key: /policy: set only one/ },
   { name: 'entrypoint in dot form', yaml: `${BASE}  entrypoint: envoy.authz.allow\n`, key: /policy\.entrypoint: expected a slash-separated rule path/ },
   { name: 'watch not a boolean', yaml: `${BASE}  watch: "yes"\n`, key: /policy\.watch: expected true or false/ },
+  { name: 'rego version unknown', yaml: `${BASE}  rego_version: v2\n`, key: /policy\.rego_version: expected one of v0, v1/ },
   { name: 'log level unknown', yaml: `${BASE}log:\n  level: loud\n`, key: /log\.level: expected one of/ },
   { name: 'section not a mapping', yaml: `${BASE}grpc: 9191\n`, key: /grpc: expected a mapping/ },
   { name: 'duplicate key', yaml: `${BASE}grpc:\n  port: 1\n  port: 2\n`, key: /not valid YAML/ },
@@ -59,6 +60,8 @@ test('defaults are filled, paths resolved against the config folder, and the res
   assert.equal(config.http.address, '127.0.0.1');
   assert.equal(config.policy.entrypoint, 'envoy/authz/allow');
   assert.equal(config.policy.bundle, '/etc/gatehouse/b.tar.gz');
+  assert.equal(config.policy.rego_version, 'v1', 'policies are Rego v1 unless told');
+  assert.equal(parseConfig(`${BASE}  rego_version: v0\n`, '/etc/gatehouse').policy.rego_version, 'v0');
   assert.ok(Object.isFrozen(config) && Object.isFrozen(config.grpc));
   assert.equal(config.identity, undefined, 'no identity section: everyone is anonymous');
   assert.equal(config.log.sample_allowed, 1, 'every allowed decision is logged by default');

@@ -4,10 +4,9 @@ import { create, fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { AnySchema } from '@bufbuild/protobuf/wkt';
 import { MetadataSchema } from '../../../src/gen/envoy/config/core/v3/base_pb.js';
 import { CheckRequestSchema } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
-import { DEFAULT_ATTRIBUTES_REGISTRY } from '../../../src/input/attributes.js';
 import { buildInput } from '../../../src/input/build.js';
 import { ANONYMOUS, type AuthenticatedIdentity } from '../../../src/input/types.js';
-import { assertCode, fixture, plain } from './support.js';
+import { assertCode, fixture, FIXTURE_REGISTRY, plain } from './support.js';
 
 interface BuildCase {
   name: string;
@@ -18,7 +17,7 @@ interface BuildCase {
 
 for (const c of fixture<BuildCase[]>('check-requests.json')) {
   test(`buildInput: ${c.name}`, () => {
-    const req = fromJson(CheckRequestSchema, c.request, { registry: DEFAULT_ATTRIBUTES_REGISTRY });
+    const req = fromJson(CheckRequestSchema, c.request, { registry: FIXTURE_REGISTRY });
     if (c.error !== undefined) {
       assertCode(() => buildInput(req, ANONYMOUS), c.error);
       return;
@@ -57,7 +56,7 @@ test('buildInput: the identity it is given is passed through unchanged', () => {
   assert.equal(input.identity, identity);
 });
 
-test('security: typed metadata of an unknown type fails closed', () => {
+test('typed metadata of a type Gatehouse does not know is passed on as {typeUrl, value}, as the plugin does', () => {
   const req = fromJson(CheckRequestSchema, { attributes: { request: { http: { path: '/' } } } });
   const attrs = req.attributes;
   assert.ok(attrs !== undefined);
@@ -66,5 +65,36 @@ test('security: typed metadata of an unknown type fails closed', () => {
       x: create(AnySchema, { typeUrl: 'type.googleapis.com/example.Unknown', value: new Uint8Array([8, 1]) }),
     },
   });
+  const input = buildInput(req, ANONYMOUS);
+  assert.deepEqual(plain(input.attributes['metadataContext']), {
+    typedFilterMetadata: { x: { typeUrl: 'type.googleapis.com/example.Unknown', value: 'CAE=' } },
+  });
+});
+
+test('a NaN in metadata fails closed (ERR_REQUEST_INVALID)', () => {
+  const req = fromJson(CheckRequestSchema, { attributes: { request: { http: { path: '/' } } } });
+  const attrs = req.attributes;
+  assert.ok(attrs !== undefined);
+  attrs.metadataContext = create(MetadataSchema, { filterMetadata: { f: { n: Number.NaN } } });
   assertCode(() => buildInput(req, ANONYMOUS), 'ERR_REQUEST_INVALID');
+});
+
+test('source_principal is set from the source peer as the plugin does, and absent without one', () => {
+  const withPrincipal = buildInput(
+    fromJson(CheckRequestSchema, { attributes: { source: { principal: 'spiffe://test-domain/test' }, request: { http: { path: '/' } } } }),
+    ANONYMOUS,
+  );
+  assert.equal(withPrincipal.source_principal, 'spiffe://test-domain/test');
+  const without = buildInput(fromJson(CheckRequestSchema, { attributes: { request: { http: { path: '/' } } } }), ANONYMOUS);
+  assert.ok(!Object.hasOwn(without, 'source_principal'));
+});
+
+test('request.http.size is a number and request.time is {seconds, nanos} (protomap, not protojson)', () => {
+  const input = buildInput(
+    fromJson(CheckRequestSchema, { attributes: { request: { time: '2024-05-01T12:00:00Z', http: { path: '/', size: '1023' } } } }),
+    ANONYMOUS,
+  );
+  const request = input.attributes['request'] as { time: unknown; http: { size: unknown } };
+  assert.equal(request.http.size, 1023);
+  assert.deepEqual(plain(request.time), { seconds: 1714564800 });
 });

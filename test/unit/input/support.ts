@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createRegistry, type Registry } from '@bufbuild/protobuf';
+import { file_google_protobuf_duration, file_google_protobuf_struct } from '@bufbuild/protobuf/wkt';
 import { GatehouseError } from '../../../src/errors/gatehouse-error.js';
 import { testdata } from '../../support/paths.js';
 
@@ -24,3 +26,6 @@ export function assertCode(fn: () => unknown, code: string): void {
     return true;
   });
 }
+
+/** Types the fixtures' `google.protobuf.Any` values (`"@type"`) are written in, for `fromJson`. */
+export const FIXTURE_REGISTRY: Registry = createRegistry(file_google_protobuf_duration, file_google_protobuf_struct);
