@@ -154,6 +154,12 @@ export const SCHEMA = {
         sign_in_host: { type: 'string', pattern: /^[a-z0-9.-]+(:\d+)?$/, patternDoc: 'a host name (optionally :port)', doc: 'Central sign-in host: the one redirect URI registered at the IdP is https://<sign_in_host>/.gatehouse/callback; other hosts hand off through it.' },
         allowed_hosts: { type: 'list', default: [], pattern: /^(\*\.)?[a-z0-9.-]+(:\d+)?$/, patternDoc: 'a host name, optionally starting with *.', doc: 'Hosts the central sign-in host may hand a session to, and post-logout redirects may go to (`*.example.com` allowed).' },
         post_logout_redirect_path: { type: 'string', default: '/.gatehouse/signed_out', pattern: /^\/[^\s]*$/, patternDoc: 'a path starting with /', doc: 'Where the IdP sends the user after sign-out (on the same host; register it at the IdP).' },
+        timeout_ms: { type: 'integer', default: 300, min: 50, max: 60_000, doc: 'Timeout of each IdP call a Check waits for (code exchange, refresh, JWKS on an unknown kid); keep it below Envoy\'s ext_authz timeout so a slow IdP gets Gatehouse\'s own page.' },
+        discovery_timeout_ms: { type: 'integer', default: 5000, min: 100, max: 60_000, doc: 'Timeout of background IdP calls no Check waits for: discovery and the periodic JWKS refresh.' },
+        cache_file: { type: 'string', path: true, doc: 'File keeping the last good discovery document and JWKS (written atomically, mode 0600), read at start so bearer tokens verify while the IdP is down.' },
+        static_jwks_file: { type: 'string', path: true, doc: 'A JWKS file of the IdP\'s public keys, read at start: used for bearer tokens whenever no fetched or cached keys are usable (no age limit; keep it current).' },
+        keys_max_age_seconds: { type: 'integer', default: 86_400, min: 60, max: 30 * 86_400, doc: 'Longest the last good IdP keys (from the IdP or cache_file) are used after they were fetched, while the IdP cannot be reached.' },
+        refresh_min_interval_seconds: { type: 'integer', default: 60, min: 1, max: 3600, doc: 'Least time between two refresh grants for the same session on one replica; meanwhile the last outcome is reused.' },
       },
     },
     session: {

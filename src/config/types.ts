@@ -41,6 +41,12 @@ export interface Config {
     readonly sign_in_host?: string;
     readonly allowed_hosts: readonly string[];
     readonly post_logout_redirect_path: string;
+    readonly timeout_ms: number;
+    readonly discovery_timeout_ms: number;
+    readonly cache_file?: string;
+    readonly static_jwks_file?: string;
+    readonly keys_max_age_seconds: number;
+    readonly refresh_min_interval_seconds: number;
   };
   readonly session: {
     readonly cookie_name: string;

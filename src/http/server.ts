@@ -58,7 +58,15 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
         return;
       case '/readyz': {
         const report = options.readiness();
-        send(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', policy: report.policy, identity_provider: report.identity_provider, draining: report.draining, ...(report.workers === undefined ? {} : { workers: report.workers }) });
+        send(res, report.ready ? 200 : 503, {
+          status: report.ready ? 'ready' : 'not ready',
+          policy: report.policy,
+          identity_provider: report.identity_provider,
+          ...(report.identity_provider_error === undefined ? {} : { identity_provider_error: report.identity_provider_error }),
+          ...(report.identity_keys_fetched_at === undefined ? {} : { identity_keys_fetched_at: report.identity_keys_fetched_at }),
+          draining: report.draining,
+          ...(report.workers === undefined ? {} : { workers: report.workers }),
+        });
         return;
       }
       case '/metrics': {

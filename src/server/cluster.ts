@@ -93,7 +93,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     return {
       ready: !draining && ready === workers,
       policy: reports.every((r) => r?.policy === 'loaded') ? 'loaded' : 'loading',
-      identity_provider: config.identity === undefined ? 'not configured' : idps.every((i) => i === 'ready') ? 'ready' : 'pending',
+      identity_provider: config.identity === undefined ? 'not configured' : idps.every((i) => i === 'ready') ? 'ready' : idps.every((i) => i === 'ready' || i === 'cached') ? 'cached' : 'pending',
+      ...firstError(reports),
       draining,
       workers: { total: workers, ready },
     };
@@ -279,4 +280,10 @@ async function primaryJwks(config: Config, log: Logger): Promise<{ readonly keys
     throw new GatehouseError(error.code, { message: `keys.signing: ${error.message}`, cause: err });
   });
   return ring.jwks;
+}
+
+/** The first worker's last identity provider error, for the primary's `/readyz`. */
+function firstError(reports: readonly (ReadinessReport | undefined)[]): { identity_provider_error?: string } {
+  const error = reports.find((r) => r?.identity_provider_error !== undefined)?.identity_provider_error;
+  return error === undefined ? {} : { identity_provider_error: error };
 }

@@ -91,7 +91,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
   const readiness = new Readiness({
     health,
     policyLoaded: () => engine.current() !== undefined,
-    identityProvider: () => identity.oidc?.state,
+    identityProvider: () => identity.status(),
   });
   const deps: CheckDeps = {
     policy: () => engine.current(),
@@ -109,7 +109,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
     await grpc?.shutdown(0);
     await http?.close();
     engine.stop();
-    identity.oidc?.close();
+    identity.close();
     await tracer.shutdown().catch(() => undefined);
   };
   try {
@@ -222,7 +222,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
         await grpcServer.shutdown(config.grpc.shutdown_grace_ms);
         await httpListener?.close();
         engine.stop();
-        identity.oidc?.close();
+        identity.close();
         await tracer.shutdown().catch((err: unknown) => log.warn({ err }, 'trace export at shutdown failed'));
         log.info('stopped');
       })();
