@@ -90,8 +90,8 @@ export const SCHEMA = {
           doc: 'Largest CheckResponse sent; a larger one is answered with RESOURCE_EXHAUSTED instead (Envoy then denies).',
         },
         drain_delay_ms: {
-          type: 'integer', default: 0, min: 0, max: 600_000,
-          doc: 'On SIGTERM: how long to keep answering Checks while health reports NOT_SERVING, before refusing new ones (give load balancers time to notice).',
+          type: 'integer', default: 3000, min: 0, max: 600_000,
+          doc: 'On SIGTERM: how long to keep answering Checks while health reports NOT_SERVING, before refusing new ones (long enough for Envoy\'s 1 s gRPC health check to notice).',
         },
         shutdown_grace_ms: {
           type: 'integer', default: 10_000, min: 0, max: 600_000,
