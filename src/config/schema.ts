@@ -97,6 +97,22 @@ export const SCHEMA = {
           type: 'integer', default: 10_000, min: 0, max: 600_000,
           doc: 'On SIGTERM: how long in-flight Checks may take to finish before connections are closed.',
         },
+        max_concurrent_streams: {
+          type: 'integer', default: 256, min: 1, max: 65_535,
+          doc: 'HTTP/2 streams (Checks in flight) per connection; more are refused with REFUSED_STREAM, which Envoy retries or spreads over another connection.',
+        },
+        max_connections: {
+          type: 'integer', default: 1000, min: 1, max: 1_000_000,
+          doc: 'Open connections per process; at the limit a new connection closes the longest-idle one, and is refused only when none is idle.',
+        },
+        idle_timeout_ms: {
+          type: 'integer', default: 60_000, min: 0, max: 86_400_000,
+          doc: 'A connection with no open stream (PINGs do not count) for this long is closed with GOAWAY; 0 never closes.',
+        },
+        message_read_timeout_ms: {
+          type: 'integer', default: 5000, min: 0, max: 600_000,
+          doc: 'A request message must arrive completely within this long of its stream opening, else DEADLINE_EXCEEDED (half-sent messages); 0 waits forever.',
+        },
       },
     },
     http: {

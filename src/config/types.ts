@@ -7,6 +7,10 @@ export interface Config {
     readonly max_send_message_bytes: number;
     readonly drain_delay_ms: number;
     readonly shutdown_grace_ms: number;
+    readonly max_concurrent_streams: number;
+    readonly max_connections: number;
+    readonly idle_timeout_ms: number;
+    readonly message_read_timeout_ms: number;
   };
   readonly http: {
     readonly address: string;

@@ -118,6 +118,12 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
       port: config.grpc.port,
       maxReceiveMessageBytes: config.grpc.max_receive_message_bytes,
       maxSendMessageBytes: config.grpc.max_send_message_bytes,
+      limits: {
+        maxConcurrentStreams: config.grpc.max_concurrent_streams,
+        maxConnections: config.grpc.max_connections,
+        idleTimeoutMs: config.grpc.idle_timeout_ms,
+        messageReadTimeoutMs: config.grpc.message_read_timeout_ms,
+      },
       check: async (request) => (await check(request)).response,
       health,
     });

@@ -11,7 +11,8 @@ import {
   type HealthCheckResponse,
 } from '../../gen/grpc/health/v1/health_pb.js';
 import { HEALTH_SERVICES, ServingStatus, type HealthState } from '../health.js';
-import type { GrpcServer, GrpcServerOptions } from '../types.js';
+import { DEFAULT_GRPC_LIMITS, type GrpcServer, type GrpcServerOptions } from '../types.js';
+import { guardConnections } from './connections.js';
 import { frame, GrpcStatus, readUnary, type GrpcError } from './framing.js';
 
 /**
@@ -24,6 +25,12 @@ import { frame, GrpcStatus, readUnary, type GrpcError } from './framing.js';
  * one DATA frame and the trailers. Everything it refuses, it refuses with a gRPC status, so
  * Envoy (failure_mode_allow: false) denies. `bench/transport.sh` measures it against grpc-js.
  *
+ * Bounded against hostile or broken peers (`limits`, config `grpc.*`): HTTP/2
+ * SETTINGS_MAX_CONCURRENT_STREAMS per connection, a cap on connections that evicts the
+ * longest-idle session before it refuses anyone (src/wire/http2/connections.ts), an idle timeout
+ * (no open stream), and a read deadline per request message (a half-sent message gets
+ * DEADLINE_EXCEEDED and its stream is closed).
+ *
  * Not supported, on purpose: message compression (Envoy's ext_authz client does not compress;
  * a compressed message is refused with UNIMPLEMENTED and `grpc-accept-encoding: identity`), TLS
  * (Gatehouse is reached over loopback or the mesh's mTLS), and client or bidi streaming.
@@ -31,20 +38,19 @@ import { frame, GrpcStatus, readUnary, type GrpcError } from './framing.js';
  * @throws Error when the address cannot be bound.
  */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
+  const bounds = { ...DEFAULT_GRPC_LIMITS, ...options.limits };
   const server = http2.createServer({
     // A Check is small; still, a peer may not make us buffer more than one message's worth.
     maxSessionMemory: Math.max(10, Math.ceil((2 * options.maxReceiveMessageBytes) / (1 << 20))),
-    settings: { initialWindowSize: 1 << 20 },
+    settings: { initialWindowSize: 1 << 20, maxConcurrentStreams: bounds.maxConcurrentStreams },
   });
-  const sessions = new Set<http2.ServerHttp2Session>();
+  const guard = guardConnections(server, { maxConnections: bounds.maxConnections, idleTimeoutMs: bounds.idleTimeoutMs });
   const inflight = new Set<Promise<unknown>>();
   const watchers = new Set<http2.ServerHttp2Stream>();
   const lifecycle = { closing: false };
-  const limits = { maxReceive: options.maxReceiveMessageBytes, maxSend: options.maxSendMessageBytes };
+  const limits: Limits = { maxReceive: options.maxReceiveMessageBytes, maxSend: options.maxSendMessageBytes, readTimeoutMs: bounds.messageReadTimeoutMs };
 
   server.on('session', (session) => {
-    sessions.add(session);
-    session.on('close', () => sessions.delete(session));
     // A peer's protocol error ends its session; it must never end the process.
     session.on('error', () => session.destroy());
   });
@@ -54,6 +60,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   server.on('connection', (socket: Socket) => socket.setNoDelay(true));
   server.on('stream', (stream, headers) => {
     stream.on('error', () => undefined);
+    guard.streamOpened(stream);
     const path = headers[':path'];
     const refusal = requestRefusal(headers);
     if (refusal !== undefined) {
@@ -104,7 +111,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       lifecycle.closing = true;
       for (const stream of watchers) endWithStatus(stream, GrpcStatus.OK);
       watchers.clear();
-      await closeGracefully(server, sessions, graceMs);
+      guard.stop();
+      await closeGracefully(server, () => guard.sessions(), graceMs);
       await Promise.allSettled([...inflight]);
     },
   };
@@ -115,11 +123,11 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
  * new ones start; sessions still open after `graceMs` are destroyed. Resolves once the server
  * has closed.
  */
-export async function closeGracefully(server: http2.Http2Server, sessions: ReadonlySet<http2.Http2Session>, graceMs: number): Promise<void> {
+export async function closeGracefully(server: http2.Http2Server, sessions: () => Iterable<http2.Http2Session>, graceMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  for (const session of sessions) session.close();
+  for (const session of sessions()) session.close();
   const timer = setTimeout(() => {
-    for (const session of sessions) session.destroy();
+    for (const session of sessions()) session.destroy();
   }, graceMs);
   timer.unref();
   await closed;
@@ -134,6 +142,8 @@ const HEALTH_WATCH_PATH = '/grpc.health.v1.Health/Watch';
 interface Limits {
   readonly maxReceive: number;
   readonly maxSend: number;
+  /** The read deadline per request message (0: none). */
+  readonly readTimeoutMs: number;
 }
 
 interface Refusal extends GrpcError {
@@ -207,7 +217,7 @@ function unary<I extends DescMessage, O extends DescMessage>(
         respondError(stream, typeof known?.code === 'number' && typeof known.message === 'string' ? (known as GrpcError) : grpcError(GrpcStatus.INTERNAL, 'internal error'));
       },
     );
-  });
+  }, limits.readTimeoutMs);
 }
 
 /** grpc.health.v1.Health/Watch: the current status at once, then every change, until cancelled. */
@@ -250,7 +260,7 @@ function watch(
       unsubscribe();
       watchers.delete(stream);
     });
-  });
+  }, limits.readTimeoutMs);
 }
 
 /** End a stream whose headers are sent with `status` in the trailers. */
