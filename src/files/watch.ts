@@ -27,7 +27,7 @@ export interface WatchFilesOptions {
   readonly skipDirs?: readonly string[];
   /** Called (debounced) after the fingerprint changed. */
   readonly onChange: () => void;
-  /** A watch could not be set up (the poll still covers it). */
+  /** A folder that exists could not be watched (the poll still covers it). */
   readonly onError?: (error: unknown) => void;
   /** Quiet period after the last event before comparing (default 200 ms). */
   readonly debounceMs?: number;
@@ -92,12 +92,12 @@ export function watchFiles(options: WatchFilesOptions): FileWatcher {
       if (watchers.has(dir)) continue;
       try {
         const watcher = watch(dir, { persistent: false }, schedule);
-        watcher.on('error', (error) => {
-          // The folder went away: forget this watch; the next event or poll re-arms.
+        watcher.on('error', () => {
+          // The folder went away (expected: deleted and re-created, or swapped): forget this
+          // watch; the next event or the poll re-arms it.
           watcher.close();
           if (watchers.get(dir)?.watcher === watcher) watchers.delete(dir);
           schedule();
-          options.onError?.(error);
         });
         watchers.set(dir, { watcher, ino });
       } catch (error) {
@@ -172,7 +172,7 @@ function fingerprintOf(paths: readonly string[], include: (name: string) => bool
         }
         return;
       }
-      lines.push(`${path}\t${real}\t${stat.ino}\t${stat.size}\t${stat.mtimeMs}`);
+      lines.push(`${path}\t${real}\t${stat.ino}\t${stat.size}\t${stat.mtimeMs}\t${stat.ctimeMs}`);
     } catch {
       if (top) lines.push(`${path}\tmissing`);
     }
