@@ -71,6 +71,24 @@ const HEADER_DOC = 'a lower-case HTTP header name';
 
 const HOST = /^[A-Za-z0-9.:\-[\]]+$/;
 
+/** A listener's TLS section (`grpc.tls`, `http.tls`). */
+function tlsSection(listener: string): ObjectField {
+  return {
+    type: 'object',
+    optional: true,
+    doc: `Serve the ${listener} listener over TLS; with \`client_ca_file\`, require client certificates (mTLS). The files are reloaded when they change.`,
+    fields: {
+      cert_file: { type: 'string', path: true, doc: 'PEM certificate chain (server certificate first).' },
+      key_file: { type: 'string', path: true, doc: 'PEM private key of the certificate.' },
+      client_ca_file: { type: 'string', path: true, doc: 'PEM CA bundle client certificates must chain to; setting it requires a client certificate (mTLS).' },
+      allowed_clients: {
+        type: 'list', default: [], pattern: /^\S+$/, patternDoc: 'a SPIFFE ID / URI SAN (with ://) or a subject common name / DNS SAN',
+        doc: 'With client_ca_file: the client identities accepted, exact: a URI SAN such as a SPIFFE ID (spiffe://…), or a subject CN or DNS SAN. Empty: any certificate from the CA.',
+      },
+    },
+  };
+}
+
 export const SCHEMA = {
   type: 'object',
   doc: 'Gatehouse configuration.',
@@ -79,7 +97,7 @@ export const SCHEMA = {
       type: 'object',
       doc: 'The gRPC listener Envoy calls: ext_authz v3 Check and grpc.health.v1.',
       fields: {
-        address: { type: 'string', default: '0.0.0.0', pattern: HOST, patternDoc: 'a host name or IP address', doc: 'Address to bind.' },
+        address: { type: 'string', default: '127.0.0.1', pattern: HOST, patternDoc: 'a host name or IP address', doc: 'Address to bind. A non-loopback address needs grpc.tls, or grpc.allow_cleartext: true.' },
         port: { type: 'integer', default: 9191, min: 0, max: 65535, doc: 'Port to bind (0 picks a free port).' },
         max_receive_message_bytes: {
           type: 'integer', default: 4 * 1024 * 1024, min: 1024, max: 64 * 1024 * 1024,
@@ -109,6 +127,11 @@ export const SCHEMA = {
           type: 'integer', default: 60_000, min: 0, max: 86_400_000,
           doc: 'A connection with no open stream (PINGs do not count) for this long is closed with GOAWAY; 0 never closes.',
         },
+        tls: tlsSection('gRPC'),
+        allow_cleartext: {
+          type: 'boolean', default: false,
+          doc: 'Allow a non-loopback grpc.address without grpc.tls: only where something else encrypts and authenticates the traffic (a mesh sidecar with mTLS).',
+        },
         message_read_timeout_ms: {
           type: 'integer', default: 5000, min: 0, max: 600_000,
           doc: 'A request message must arrive completely within this long of its stream opening, else DEADLINE_EXCEEDED (half-sent messages); 0 waits forever.',
@@ -121,6 +144,7 @@ export const SCHEMA = {
       fields: {
         address: { type: 'string', default: '127.0.0.1', pattern: HOST, patternDoc: 'a host name or IP address', doc: 'Address to bind.' },
         port: { type: 'integer', default: 9192, min: 0, max: 65535, doc: 'Port to bind (0 picks a free port).' },
+        tls: tlsSection('HTTP'),
       },
     },
     policy: {

@@ -14,6 +14,7 @@ import { PolicyEngine, type ReloadResult } from '../policy/engine.js';
 import { createTracer } from '../tracing/tracer.js';
 import { HealthState } from '../wire/health.js';
 import { startGrpcServer } from '../wire/http2/server.js';
+import { listenerTls } from './listener-tls.js';
 import { missingNodeFlags } from './node-flags.js';
 import type { GrpcServer } from '../wire/types.js';
 
@@ -126,9 +127,12 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
       },
       check: async (request) => (await check(request)).response,
       health,
+      tls: listenerTls(config.grpc.tls, 'grpc.tls', log),
+      onConnectionEvent: (event) => (event.type === 'unauthorized-client' ? log.warn : log.debug).call(log, { event: event.type }, 'grpc connection'),
     });
     if (options.httpListener !== false) {
       http = await startHttpListener({
+        tls: listenerTls(config.http.tls, 'http.tls', log),
         address: config.http.address,
         port: config.http.port,
         readiness: () => readiness.report(),

@@ -1,4 +1,6 @@
 import type { CheckRequest, CheckResponse } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
+import type { TlsSource } from '../tls/reload.js';
+import type { ConnectionEvent } from './http2/connections.js';
 import type { HealthState } from './health.js';
 
 /** What every gRPC transport needs to serve Gatehouse. */
@@ -12,6 +14,10 @@ export interface GrpcServerOptions {
   readonly health: HealthState;
   /** Bounds on connections, streams and slow peers; each defaults as in the config schema. */
   readonly limits?: Partial<GrpcListenerLimits>;
+  /** Serve over TLS (and mTLS when it has a client CA) instead of cleartext. */
+  readonly tls?: TlsSource | undefined;
+  /** What the connection limits and the client-identity check did (for logs). */
+  readonly onConnectionEvent?: (event: ConnectionEvent) => void;
 }
 
 /** Bounds that keep hostile or broken clients from starving Envoy (config `grpc.*`). */

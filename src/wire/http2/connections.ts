@@ -13,7 +13,9 @@ export interface ConnectionLimits {
 export type ConnectionEvent =
   | { readonly type: 'idle-closed' }
   | { readonly type: 'evicted' }
-  | { readonly type: 'refused' };
+  | { readonly type: 'refused' }
+  /** A TLS client whose certificate chains to the CA but carries no allowed identity. */
+  | { readonly type: 'unauthorized-client' };
 
 /** How long an idle session closed with GOAWAY has to go before it is destroyed. */
 const CLOSE_GRACE_MS = 1000;
@@ -56,7 +58,12 @@ export interface ConnectionGuard {
  * Sockets still in a TLS handshake count against the cap but are not evicted; the TLS
  * handshake timeout bounds them.
  */
-export function guardConnections(server: Server, limits: ConnectionLimits, onEvent: (event: ConnectionEvent) => void = () => undefined): ConnectionGuard {
+export function guardConnections(
+  server: Server,
+  limits: ConnectionLimits,
+  onEvent: (event: ConnectionEvent) => void = () => undefined,
+  admit: (socket: Socket) => boolean = () => true,
+): ConnectionGuard {
   const sockets = new Set<Socket>();
   const tracked = new Map<http2.ServerHttp2Session, Tracked>();
 
@@ -97,6 +104,11 @@ export function guardConnections(server: Server, limits: ConnectionLimits, onEve
     const entry: Tracked = { active: 0, streams: 0, idleSince: 0, timer: undefined, socket: arriving };
     arriving = undefined;
     tracked.set(session, entry);
+    if (entry.socket !== undefined && !admit(entry.socket)) {
+      onEvent({ type: 'unauthorized-client' });
+      cutOff(session);
+      return;
+    }
     arm(session, entry);
     session.once('close', () => {
       if (entry.timer !== undefined) clearTimeout(entry.timer);

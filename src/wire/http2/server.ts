@@ -1,5 +1,6 @@
 import * as http2 from 'node:http2';
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { listen } from '../../http/listen.js';
 import { create, fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import { CheckRequestSchema, CheckResponseSchema } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
@@ -22,7 +23,9 @@ import { frame, GrpcStatus, readUnary, type GrpcError } from './framing.js';
  * gRPC library spends most of a Check's transport time on what those four never need (call
  * objects, metadata maps, interceptors, per-call deadline timers, stream wrappers): this server
  * reads the one length-prefixed message, decodes it with protobuf-es, and answers with HEADERS,
- * one DATA frame and the trailers. Everything it refuses, it refuses with a gRPC status, so
+ * one DATA frame and the trailers. Over cleartext HTTP/2, or TLS with optional client
+ * certificates (`tls`: mTLS, identities checked as each connection arrives, files reloaded on
+ * change with setSecureContext). Everything it refuses, it refuses with a gRPC status, so
  * Envoy (failure_mode_allow: false) denies. `bench/transport.sh` measures it against grpc-js.
  *
  * Bounded against hostile or broken peers (`limits`, config `grpc.*`): HTTP/2
@@ -32,19 +35,39 @@ import { frame, GrpcStatus, readUnary, type GrpcError } from './framing.js';
  * DEADLINE_EXCEEDED and its stream is closed).
  *
  * Not supported, on purpose: message compression (Envoy's ext_authz client does not compress;
- * a compressed message is refused with UNIMPLEMENTED and `grpc-accept-encoding: identity`), TLS
- * (Gatehouse is reached over loopback or the mesh's mTLS), and client or bidi streaming.
+ * a compressed message is refused with UNIMPLEMENTED and `grpc-accept-encoding: identity`), and
+ * client or bidi streaming.
  *
  * @throws Error when the address cannot be bound.
  */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
   const bounds = { ...DEFAULT_GRPC_LIMITS, ...options.limits };
-  const server = http2.createServer({
+  const common: http2.ServerOptions = {
     // A Check is small; still, a peer may not make us buffer more than one message's worth.
     maxSessionMemory: Math.max(10, Math.ceil((2 * options.maxReceiveMessageBytes) / (1 << 20))),
     settings: { initialWindowSize: 1 << 20, maxConcurrentStreams: bounds.maxConcurrentStreams },
-  });
-  const guard = guardConnections(server, { maxConnections: bounds.maxConnections, idleTimeoutMs: bounds.idleTimeoutMs });
+  };
+  const tls = options.tls;
+  let server: http2.Http2Server;
+  if (tls === undefined) server = http2.createServer(common);
+  else {
+    const secure = http2.createSecureServer({
+      ...common,
+      ...tls.serverOptions(),
+      allowHTTP1: false,
+      // A TLS handshake that stalls is a half-sent message too.
+      ...(bounds.messageReadTimeoutMs > 0 ? { handshakeTimeout: bounds.messageReadTimeoutMs } : {}),
+    });
+    tls.attach(secure);
+    // The secure server emits the same session and stream events; only its construction differs.
+    server = secure as unknown as http2.Http2Server;
+  }
+  const guard = guardConnections(
+    server,
+    { maxConnections: bounds.maxConnections, idleTimeoutMs: bounds.idleTimeoutMs },
+    options.onConnectionEvent,
+    tls === undefined ? undefined : (socket) => tls.admits(socket as TLSSocket),
+  );
   const inflight = new Set<Promise<unknown>>();
   const watchers = new Set<http2.ServerHttp2Stream>();
   const lifecycle = { closing: false };
@@ -112,6 +135,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       for (const stream of watchers) endWithStatus(stream, GrpcStatus.OK);
       watchers.clear();
       guard.stop();
+      tls?.close();
       await closeGracefully(server, () => guard.sessions(), graceMs);
       await Promise.allSettled([...inflight]);
     },
@@ -123,7 +147,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
  * new ones start; sessions still open after `graceMs` are destroyed. Resolves once the server
  * has closed.
  */
-export async function closeGracefully(server: http2.Http2Server, sessions: () => Iterable<http2.Http2Session>, graceMs: number): Promise<void> {
+export async function closeGracefully(server: Server, sessions: () => Iterable<http2.Http2Session>, graceMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   for (const session of sessions()) session.close();
   const timer = setTimeout(() => {
