@@ -224,7 +224,7 @@ test('Envoy to Gatehouse over mTLS: certificates rotated under load cost nothing
   const intruder = ca.issue('intruder', ['URI:spiffe://gatehouse.test/ns/edge/sa/intruder']);
   const foreign = new TestCa('another-ca').issue('envoy', [`URI:${envoyId}`]);
   const tls = { cert_file: server.cert, key_file: server.key, client_ca_file: ca.cert, allowed_clients: [envoyId] };
-  const [a, b] = (await replicas(t, 2, { policy: { bundle, watch: false }, grpc: { shutdown_grace_ms: 1000, tls }, log: { level: 'info' } })) as [Replica, Replica];
+  const [a, b] = (await replicas(t, 2, { policy: { bundle, watch: false }, grpc: { shutdown_grace_ms: 1000, tls }, log: { level: 'info', sample_allowed: 0 } })) as [Replica, Replica];
   const upstream = await startUpstream();
   t.after(() => upstream.close());
   const ports = [a.grpcPort, b.grpcPort];
@@ -280,4 +280,30 @@ test('Envoy to Gatehouse over mTLS: certificates rotated under load cost nothing
   });
   assert.match(a.output() + b.output(), /unauthorized-client/, 'the certificate not in allowed_clients was refused by Gatehouse itself');
   t.diagnostic(`faults-mtls: ${JSON.stringify({ rotation: { ok: report.ok, failed: report.failed }, denials })}`);
+});
+
+test('workers: 2 behind the shipped front proxy: a SIGKILLed worker costs at most its in-flight Checks', { timeout: 120_000 }, async (t) => {
+  const opa = requireTool(t, 'opa');
+  const envoyBin = requireTool(t, 'envoy');
+  if (opa === undefined || envoyBin === undefined) return;
+  const bundle = await allowAllBundle(opa);
+  const [cluster] = (await replicas(t, 1, { policy: { bundle, watch: false }, workers: 2, log: { level: 'info', sample_allowed: 0 } })) as [Replica];
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const envoy = await startEnvoy({ gatehousePort: cluster.grpcPort, upstreams: { app: upstream.port, admin: upstream.port }, patch: withReplicas([cluster.grpcPort]) });
+  t.after(() => envoy.stop());
+  await waitHealth(envoy, cluster.grpcPort, true);
+  const load = startLoad(envoy.url, CONCURRENCY);
+  t.after(() => load.stop());
+  await load.okAtLeast(200);
+  const before = { ...load.report };
+  const pids = [...cluster.output().matchAll(/"worker_pid":(\d+)[^\n]*"msg":"worker started"/g)].map((m) => Number(m[1]));
+  assert.equal(pids.length, 2, `both workers logged their start:\n${cluster.output()}`);
+  process.kill(pids[0]!, 'SIGKILL');
+  await load.okAtLeast(400);
+  const failed = load.report.failed - before.failed;
+  const report = await load.stop();
+  t.diagnostic(`faults-workers: ${JSON.stringify({ requests: report.ok + report.failed - before.ok - before.failed, failed, statuses: Object.fromEntries(report.statuses) })}`);
+  assert.ok(failed <= CONCURRENCY, `a killed worker costs at most the ${CONCURRENCY} Checks that can be in flight; ${failed} failed`);
+  assert.match(cluster.output(), /worker died unexpectedly; restarting it/, 'the primary restarted the worker');
 });
