@@ -65,23 +65,32 @@ function report(sockets: readonly Closable[], counter: CloseCounter): FloodRepor
   };
 }
 
-/** `count` TCP connections that never send a byte (no HTTP/2 preface, no TLS hello). */
-export async function idleSocketFlood(target: FloodTarget, count: number): Promise<FloodReport> {
+/**
+ * `count` TCP connections that never send a byte (no HTTP/2 preface, no TLS hello), opened in
+ * batches: each batch waits until the server has accepted every connection in it (its HTTP/2
+ * server preface arrived, or it was closed). A burst larger than the listen backlog would
+ * otherwise leave connections in the kernel's handshake queue, "connected" for the client but
+ * never seen by the server, which no server-side limit can close.
+ */
+export async function idleSocketFlood(target: FloodTarget, count: number, batch = 250): Promise<FloodReport> {
   const sockets: net.Socket[] = [];
   const counter = new CloseCounter();
-  await Promise.all(
-    Array.from({ length: count }, () =>
-      new Promise<void>((resolve) => {
-        const socket = counter.track(net.connect(target.port, '127.0.0.1'));
-        socket.on('error', () => undefined);
-        // Read (and drop) whatever the server sends, so its FIN is seen and 'close' fires.
-        socket.resume();
-        sockets.push(socket);
-        socket.once('connect', () => resolve());
-        socket.once('close', () => resolve());
-      }),
-    ),
-  );
+  for (let start = 0; start < count; start += batch) {
+    await Promise.all(
+      Array.from({ length: Math.min(batch, count - start) }, () =>
+        new Promise<void>((resolve) => {
+          const socket = counter.track(net.connect(target.port, '127.0.0.1'));
+          socket.on('error', () => undefined);
+          // Read (and drop) whatever the server sends, so its FIN is seen and 'close' fires.
+          socket.once('data', () => resolve());
+          socket.resume();
+          sockets.push(socket);
+          socket.once('close', () => resolve());
+          setTimeout(resolve, 10_000).unref();
+        }),
+      ),
+    );
+  }
   return report(sockets, counter);
 }
 

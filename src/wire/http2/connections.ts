@@ -76,8 +76,9 @@ export function guardConnections(
     arriving = socket;
   };
   server.prependListener('secureConnection', noteSocket);
-  const cutOff = (session: http2.ServerHttp2Session): void => {
-    const entry = tracked.get(session);
+  // Takes the entry itself: the session may already have left `tracked` (its 'close' can come
+  // before a peer that does not read has let go of the socket).
+  const cutOff = (session: http2.ServerHttp2Session, entry: Tracked | undefined): void => {
     session.destroy(undefined, http2.constants.NGHTTP2_NO_ERROR);
     entry?.socket?.destroy();
   };
@@ -85,7 +86,13 @@ export function guardConnections(
     // GOAWAY, then the socket closes once no stream is left (there is none: it is idle). A peer
     // that does not read (so the close never completes) is cut off a moment later.
     session.close();
-    setTimeout(() => cutOff(session), CLOSE_GRACE_MS).unref();
+    const entry = tracked.get(session);
+    const finish = (): void => {
+      // A Check that raced the GOAWAY is let finish (the read deadline bounds a stalled one).
+      if (entry !== undefined && entry.active > 0 && !session.destroyed) setTimeout(finish, CLOSE_GRACE_MS).unref();
+      else cutOff(session, entry);
+    };
+    setTimeout(finish, CLOSE_GRACE_MS).unref();
   };
   const arm = (session: http2.ServerHttp2Session, entry: Tracked): void => {
     entry.idleSince = performance.now();
@@ -104,16 +111,16 @@ export function guardConnections(
     const entry: Tracked = { active: 0, streams: 0, idleSince: 0, timer: undefined, socket: arriving };
     arriving = undefined;
     tracked.set(session, entry);
-    if (entry.socket !== undefined && !admit(entry.socket)) {
-      onEvent({ type: 'unauthorized-client' });
-      cutOff(session);
-      return;
-    }
-    arm(session, entry);
     session.once('close', () => {
       if (entry.timer !== undefined) clearTimeout(entry.timer);
       tracked.delete(session);
     });
+    if (entry.socket !== undefined && !admit(entry.socket)) {
+      onEvent({ type: 'unauthorized-client' });
+      cutOff(session, entry);
+      return;
+    }
+    arm(session, entry);
   });
 
   // Runs before the HTTP/2 server's own connection listener, so the newcomer has no session yet
@@ -129,7 +136,7 @@ export function guardConnections(
       }
       onEvent({ type: 'evicted' });
       // GOAWAY (no error) as it goes, so a client like Envoy reads it as a drain, not a failure.
-      cutOff(idle);
+      cutOff(idle, tracked.get(idle));
     }
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
