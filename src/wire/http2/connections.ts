@@ -39,6 +39,8 @@ export interface ConnectionGuard {
   streamOpened(stream: http2.ServerHttp2Stream): void;
   /** Stop every idle timer (shutdown). */
   stop(): void;
+  /** Destroy every session and every socket under it (the end of a shutdown's grace). */
+  destroyAll(): void;
 }
 
 /**
@@ -159,6 +161,12 @@ export function guardConnections(
     },
     stop() {
       for (const entry of tracked.values()) if (entry.timer !== undefined) clearTimeout(entry.timer);
+    },
+    destroyAll() {
+      for (const [session, entry] of tracked) cutOff(session, entry);
+      // Sockets that never became a session (a TLS handshake in progress), or whose session
+      // closed while the peer still holds the socket: server.close() waits for them too.
+      for (const socket of sockets) socket.destroy();
     },
   };
 }

@@ -136,7 +136,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       watchers.clear();
       guard.stop();
       tls?.close();
-      await closeGracefully(server, () => guard.sessions(), graceMs);
+      await closeGracefully(server, () => guard.sessions(), graceMs, () => guard.destroyAll());
       await Promise.allSettled([...inflight]);
     },
   };
@@ -144,15 +144,22 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
 
 /**
  * Stop accepting connections and send every session GOAWAY, so streams in flight finish and no
- * new ones start; sessions still open after `graceMs` are destroyed. Resolves once the server
- * has closed.
+ * new ones start; after `graceMs`, `destroyAll` ends whatever is still open (by default every
+ * session is destroyed). Resolves once the server has closed.
  */
-export async function closeGracefully(server: Server, sessions: () => Iterable<http2.Http2Session>, graceMs: number): Promise<void> {
+export async function closeGracefully(
+  server: Server,
+  sessions: () => Iterable<http2.Http2Session>,
+  graceMs: number,
+  destroyAll: () => void = () => {
+    for (const session of sessions()) session.destroy();
+  },
+): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   for (const session of sessions()) session.close();
-  const timer = setTimeout(() => {
-    for (const session of sessions()) session.destroy();
-  }, graceMs);
+  // session.destroy() alone half-closes a socket and waits for the peer: one that never reads
+  // would hold server.close() forever, so the grace ends with the sockets themselves destroyed.
+  const timer = setTimeout(destroyAll, graceMs);
   timer.unref();
   await closed;
   clearTimeout(timer);

@@ -139,3 +139,25 @@ test('at max_connections with every connection holding a stream, a newcomer is r
   }
   assert.ok(answered, 'once a connection went away, a newcomer is answered');
 });
+
+test('shutdown ends even with connections whose peers never read', { timeout: 30_000 }, async () => {
+  const health = new HealthState();
+  health.set(ServingStatus.SERVING);
+  const server = await startGrpcServer({ address: '127.0.0.1', port: 0, maxReceiveMessageBytes: 1 << 20, maxSendMessageBytes: 1 << 20, check: () => Promise.resolve(ALLOW), health, limits: { ...LIMITS, idleTimeoutMs: 0 } });
+  // Paused sockets: they never read the server's SETTINGS or GOAWAY, nor its FIN.
+  const sockets = await Promise.all(
+    Array.from({ length: 20 }, () =>
+      new Promise<net.Socket>((resolve) => {
+        const socket = net.connect(server.port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        socket.pause();
+        socket.once('connect', () => resolve(socket));
+      }),
+    ),
+  );
+  const half = halfSentStreams({ port: server.port }, 1);
+  await new Promise<void>((resolve) => (half.session.connecting ? half.session.once('connect', () => resolve()) : resolve()));
+  await server.shutdown(200); // resolves only once the server has closed every connection
+  for (const socket of sockets) socket.destroy();
+  half.session.destroy();
+});
