@@ -33,6 +33,7 @@ import { startHttpListener, type HttpListener, type HttpReadiness } from '../htt
 import { loadSigningKeys } from '../keys/load.js';
 import type { Logger } from '../log/logger.js';
 import { isGatehouseMessage, type MetricsJson, type PrimaryMessage, type WorkerMessage } from './cluster-ipc.js';
+import { listenerTls } from './listener-tls.js';
 import type { ReadinessReport } from './readiness.js';
 
 /** Options for {@link runPrimary}. */
@@ -132,7 +133,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     },
   };
 
-  const http: HttpListener = await startHttpListener({ address: config.http.address, port: config.http.port, readiness, metrics, jwks });
+  const http: HttpListener = await startHttpListener({ address: config.http.address, port: config.http.port, readiness, metrics, jwks, tls: listenerTls(config.http.tls, 'http.tls', log) });
 
   // Start: fork every worker; the cluster has started when each has reported `started` once.
   let startedOnce = 0;

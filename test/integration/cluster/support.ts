@@ -63,7 +63,7 @@ export async function startCluster(opa: string, options: { workers?: number; wai
     configFile,
     stringify({
       workers: options.workers ?? 2,
-      grpc: { address: '127.0.0.1', port: grpcPort, shutdown_grace_ms: 2000 },
+      grpc: { address: '127.0.0.1', port: grpcPort, drain_delay_ms: 0, shutdown_grace_ms: 2000 },
       http: { address: '127.0.0.1', port: httpPort },
       policy: { dir: policyDir, opa, watch: false },
       log: { level: 'info' },
