@@ -53,7 +53,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
 
   return {
     port,
-    shutdown: (graceMs: number) => closeGracefully(server, sessions, graceMs),
+    shutdown: (graceMs: number) => closeGracefully(server, () => sessions, graceMs),
   };
 }
 

@@ -63,6 +63,11 @@ export interface StartIdpOptions {
   readonly users?: readonly DemoUser[];
   /** An API whose access tokens are RFC 9068 JWTs (`typ: at+jwt`); see the module comment. */
   readonly api?: IdpApi;
+  /**
+   * The port named in the issuer when something else (a test's delaying proxy) listens there and
+   * forwards to this IdP; default: the port it listens on.
+   */
+  readonly issuerPort?: number;
   /** Token lifetimes in seconds (defaults: ID/access token 3600, refresh token 1 day). */
   readonly ttl?: { readonly idToken?: number; readonly accessToken?: number; readonly refreshToken?: number };
 }
@@ -108,7 +113,7 @@ export async function startIdp(options: StartIdpOptions): Promise<RunningIdp> {
     });
   });
   const { port } = server.address() as AddressInfo;
-  const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${options.issuerPort ?? port}`;
   const provider = await createProvider(issuer, options, users);
   const callback = provider.callback();
 

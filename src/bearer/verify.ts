@@ -3,12 +3,13 @@
  * access tokens for one of the configured audiences, and nothing else the IdP signs (see
  * token-kind.ts).
  *
- * Keys come only from the configured JWKS URL through jose's `createRemoteJWKSet`: cached,
- * refetched on an unknown `kid` at most once per cooldown, so a flood of tokens with made-up
- * `kid`s cannot turn into a flood of fetches. Nothing in the token can point elsewhere:
+ * Keys come only from the configured JWKS URL through jose's `createRemoteJWKSet`, or from the
+ * caller's key source (Gatehouse's: src/bearer/key-source.ts): cached, refetched on an unknown
+ * `kid` at most once per cooldown, so a flood of tokens with made-up `kid`s cannot turn into a
+ * flood of fetches. Nothing in the token can point elsewhere:
  * `jku`/`x5u`/`jwk`/`x5c` are refused before any key is looked up (RFC 8725 §3.10).
  */
-import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { COMPACT_JWS, headerProblem } from '../keys/jose-header.js';
 import { claimsProblem, headerProblem as kindProblem, type TokenKindOptions } from './token-kind.js';
@@ -30,8 +31,13 @@ export interface BearerVerifierOptions {
   readonly ownIssuer?: string;
   /** `kid`s of Gatehouse's own keys, refused. */
   readonly ownKids?: ReadonlySet<string>;
-  /** The identity provider's JWKS (from discovery: `jwks_uri`). */
-  readonly jwksUri: URL;
+  /** The identity provider's JWKS (from discovery: `jwks_uri`), fetched through jose's remote key set. */
+  readonly jwksUri?: URL;
+  /**
+   * The keys, from a key source that manages fetching itself (src/bearer/key-source.ts: last good
+   * keys kept through an outage, persisted). Takes the place of `jwksUri`; exactly one is given.
+   */
+  readonly keys?: JWTVerifyGetKey;
   /** Accepted `alg` values (default RS256, ES256, PS256, EdDSA). Symmetric and `none` are never accepted. */
   readonly algorithms?: readonly string[];
   /** Leeway for `exp`, `nbf` and `iat`, in seconds (default 30). */
@@ -86,11 +92,14 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
   const audience = [...options.audience];
   const tolerance = options.clockToleranceSeconds ?? 30;
   const maxBytes = options.maxTokenBytes ?? 8192;
-  const jwks = createRemoteJWKSet(options.jwksUri, {
-    timeoutDuration: options.fetchTimeoutMs ?? 5000,
-    cooldownDuration: options.cooldownMs ?? 30_000,
-    cacheMaxAge: options.cacheMaxAgeMs ?? 600_000,
-  });
+  if ((options.jwksUri === undefined) === (options.keys === undefined)) throw new Error('bearer: give exactly one of jwksUri and keys');
+  const jwks: JWTVerifyGetKey =
+    options.keys ??
+    createRemoteJWKSet(options.jwksUri as URL, {
+      timeoutDuration: options.fetchTimeoutMs ?? 5000,
+      cooldownDuration: options.cooldownMs ?? 30_000,
+      cacheMaxAge: options.cacheMaxAgeMs ?? 600_000,
+    });
 
   return async function verifyBearer(token: string, now: Date = new Date()): Promise<VerifiedClaims> {
     // Size and shape before any parsing: a JWE (five segments), JSON serialisations and junk stop here.

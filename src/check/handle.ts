@@ -14,12 +14,12 @@ import { denyPage } from '../pages/pages.js';
 import { isBrowserNavigation, jsonReply, type LocalReply } from '../reserved/reply.js';
 import {
   decisionToCheckResponse,
-  errorToCheckResponse,
   isEnvoyHttpStatus,
   localReplyToCheckResponse,
   withDecisionId,
   type ResponseExtras,
 } from '../response/check-response.js';
+import { failedCheckResponse } from './failed-check.js';
 import type { IdentityRuntime } from './identity-runtime.js';
 import { handleReserved, isReservedPath } from './reserved.js';
 import { requestView, type RequestView } from './request-view.js';
@@ -151,7 +151,7 @@ export function createCheckHandler(deps: CheckDeps): (request: CheckRequest) => 
       stage = watch === undefined ? await stages() : await watch.run(stages);
     } catch (thrown) {
       const error = GatehouseError.from(thrown);
-      stage = { response: errorToCheckResponse(error, view.requestId), input, decision: undefined, error, identity, handledBy: 'error' };
+      stage = { response: failedCheckResponse(error, view), input, decision: undefined, error, identity, handledBy: 'error' };
     }
     const decisionId = randomUUID();
     const outcome: CheckOutcome = { ...stage, response: withDecisionId(stage.response, decisionId), decisionId };

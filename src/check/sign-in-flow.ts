@@ -39,8 +39,17 @@ export interface SignInFlowOptions {
   readonly allowedHosts: readonly string[];
   /** Encrypts hand-off tokens (which are signed by `ring`); shared by every Gatehouse replica. */
   readonly handoffKey: Uint8Array;
+  /**
+   * Least time between two refresh grants for one session (by `sid`): meanwhile the last
+   * outcome (the renewed cookie, or "failed") is reused, so a client that ignores `Set-Cookie`
+   * cannot make Gatehouse call the IdP on every request. Default 60000 ms.
+   */
+  readonly refreshMinIntervalMs?: number;
   readonly log: (message: string, detail?: Record<string, unknown>) => void;
 }
+
+/** Sessions whose last refresh outcome is remembered at most (oldest forgotten first). */
+const MAX_REMEMBERED_REFRESHES = 10_000;
 
 /** ID token claims not worth a place in the session cookie. */
 const PROTOCOL_CLAIMS = new Set(['iss', 'aud', 'azp', 'exp', 'iat', 'nbf', 'nonce', 'at_hash', 'c_hash', 's_hash', 'auth_time', 'sid', 'jti']);
@@ -80,7 +89,9 @@ function sessionFromClaims(claims: Readonly<Record<string, unknown>>, options: S
  * Check response: Envoy needs no route or cluster of its own for any of it.
  */
 export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
-  const inflightRefresh = new Map<string, Promise<{ identity: AuthenticatedIdentity; cookie: string } | undefined>>();
+  // Per session id: the refresh in flight or its outcome, until refreshMinIntervalMs after it settled.
+  const refreshes = new Map<string, { readonly run: Promise<{ identity: AuthenticatedIdentity; cookie: string } | undefined>; settledAt?: number }>();
+  const refreshWindowMs = options.refreshMinIntervalMs ?? 60_000;
 
   const central = options.centralHost?.toLowerCase();
   const isCentral = (view: RequestView) => central !== undefined && view.host === central;
@@ -217,10 +228,15 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
     refresh(session: VerifiedSession) {
       const refreshToken = session.refresh_token;
       if (refreshToken === undefined) return Promise.resolve(undefined);
-      // Concurrent requests with the same expired session share one refresh: refresh tokens
-      // may be single-use (rotation), and the IdP should not see a burst.
-      const existing = inflightRefresh.get(session.sid);
-      if (existing !== undefined) return existing;
+      // Concurrent requests with the same expired session share one refresh (refresh tokens may
+      // be single-use), and its outcome is reused for refreshMinIntervalMs after it settled: a
+      // client that ignores Set-Cookie gets the same renewed cookie (or the same refusal)
+      // without another call to the IdP. Sids come from authentic sessions only.
+      const now = Date.now();
+      const known = refreshes.get(session.sid);
+      if (known !== undefined && (known.settledAt === undefined || now - known.settledAt < refreshWindowMs)) return known.run;
+      refreshes.delete(session.sid);
+      if (refreshes.size >= MAX_REMEMBERED_REFRESHES) forgetOldRefreshes(refreshes, refreshWindowMs, now);
       const run = (async () => {
         try {
           // The refreshed ID token must be for the same user as the session it renews.
@@ -242,12 +258,24 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
         } catch (err) {
           options.log('session refresh failed; signing in again', { code: GatehouseError.from(err).code });
           return undefined;
-        } finally {
-          setTimeout(() => inflightRefresh.delete(session.sid), 5_000).unref();
         }
       })();
-      inflightRefresh.set(session.sid, run);
+      const entry: { readonly run: typeof run; settledAt?: number } = { run };
+      refreshes.set(session.sid, entry);
+      // `run` never rejects: its errors end as "failed" (undefined) above.
+      void run.then(() => {
+        entry.settledAt = Date.now();
+      });
       return run;
     },
   };
+}
+
+/** Make room: drop outcomes past their window, then the oldest entries (Map keeps insertion order). */
+function forgetOldRefreshes(refreshes: Map<string, { settledAt?: number }>, windowMs: number, now: number): void {
+  for (const [sid, entry] of refreshes) if (entry.settledAt !== undefined && now - entry.settledAt >= windowMs) refreshes.delete(sid);
+  for (const sid of refreshes.keys()) {
+    if (refreshes.size < MAX_REMEMBERED_REFRESHES) break;
+    refreshes.delete(sid);
+  }
 }

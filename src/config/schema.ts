@@ -71,6 +71,24 @@ const HEADER_DOC = 'a lower-case HTTP header name';
 
 const HOST = /^[A-Za-z0-9.:\-[\]]+$/;
 
+/** A listener's TLS section (`grpc.tls`, `http.tls`). */
+function tlsSection(listener: string): ObjectField {
+  return {
+    type: 'object',
+    optional: true,
+    doc: `Serve the ${listener} listener over TLS; with \`client_ca_file\`, require client certificates (mTLS). The files are reloaded when they change.`,
+    fields: {
+      cert_file: { type: 'string', path: true, doc: 'PEM certificate chain (server certificate first).' },
+      key_file: { type: 'string', path: true, doc: 'PEM private key of the certificate.' },
+      client_ca_file: { type: 'string', path: true, doc: 'PEM CA bundle client certificates must chain to; setting it requires a client certificate (mTLS).' },
+      allowed_clients: {
+        type: 'list', default: [], pattern: /^\S+$/, patternDoc: 'a SPIFFE ID / URI SAN (with ://) or a subject common name / DNS SAN',
+        doc: 'With client_ca_file: the client identities accepted, exact: a URI SAN such as a SPIFFE ID (spiffe://…), or a subject CN or DNS SAN. Empty: any certificate from the CA.',
+      },
+    },
+  };
+}
+
 export const SCHEMA = {
   type: 'object',
   doc: 'Gatehouse configuration.',
@@ -79,7 +97,7 @@ export const SCHEMA = {
       type: 'object',
       doc: 'The gRPC listener Envoy calls: ext_authz v3 Check and grpc.health.v1.',
       fields: {
-        address: { type: 'string', default: '0.0.0.0', pattern: HOST, patternDoc: 'a host name or IP address', doc: 'Address to bind.' },
+        address: { type: 'string', default: '127.0.0.1', pattern: HOST, patternDoc: 'a host name or IP address', doc: 'Address to bind. A non-loopback address needs grpc.tls, or grpc.allow_cleartext: true.' },
         port: { type: 'integer', default: 9191, min: 0, max: 65535, doc: 'Port to bind (0 picks a free port).' },
         max_receive_message_bytes: {
           type: 'integer', default: 4 * 1024 * 1024, min: 1024, max: 64 * 1024 * 1024,
@@ -90,12 +108,33 @@ export const SCHEMA = {
           doc: 'Largest CheckResponse sent; a larger one is answered with RESOURCE_EXHAUSTED instead (Envoy then denies).',
         },
         drain_delay_ms: {
-          type: 'integer', default: 0, min: 0, max: 600_000,
-          doc: 'On SIGTERM: how long to keep answering Checks while health reports NOT_SERVING, before refusing new ones (give load balancers time to notice).',
+          type: 'integer', default: 3000, min: 0, max: 600_000,
+          doc: 'On SIGTERM: how long to keep answering Checks while health reports NOT_SERVING, before refusing new ones (long enough for Envoy\'s 1 s gRPC health check to notice).',
         },
         shutdown_grace_ms: {
           type: 'integer', default: 10_000, min: 0, max: 600_000,
           doc: 'On SIGTERM: how long in-flight Checks may take to finish before connections are closed.',
+        },
+        max_concurrent_streams: {
+          type: 'integer', default: 256, min: 1, max: 65_535,
+          doc: 'HTTP/2 streams (Checks in flight) per connection; more are refused with REFUSED_STREAM, which Envoy retries or spreads over another connection.',
+        },
+        max_connections: {
+          type: 'integer', default: 1000, min: 1, max: 1_000_000,
+          doc: 'Open connections per process; at the limit a new connection closes the longest-idle one, and is refused only when none is idle.',
+        },
+        idle_timeout_ms: {
+          type: 'integer', default: 60_000, min: 0, max: 86_400_000,
+          doc: 'A connection with no open stream (PINGs do not count) for this long is closed with GOAWAY; 0 never closes.',
+        },
+        tls: tlsSection('gRPC'),
+        allow_cleartext: {
+          type: 'boolean', default: false,
+          doc: 'Allow a non-loopback grpc.address without grpc.tls: only where something else encrypts and authenticates the traffic (a mesh sidecar with mTLS).',
+        },
+        message_read_timeout_ms: {
+          type: 'integer', default: 5000, min: 0, max: 600_000,
+          doc: 'A request message must arrive completely within this long of its stream opening, else DEADLINE_EXCEEDED (half-sent messages); 0 waits forever.',
         },
       },
     },
@@ -105,6 +144,7 @@ export const SCHEMA = {
       fields: {
         address: { type: 'string', default: '127.0.0.1', pattern: HOST, patternDoc: 'a host name or IP address', doc: 'Address to bind.' },
         port: { type: 'integer', default: 9192, min: 0, max: 65535, doc: 'Port to bind (0 picks a free port).' },
+        tls: tlsSection('HTTP'),
       },
     },
     policy: {
@@ -154,6 +194,12 @@ export const SCHEMA = {
         sign_in_host: { type: 'string', pattern: /^[a-z0-9.-]+(:\d+)?$/, patternDoc: 'a host name (optionally :port)', doc: 'Central sign-in host: the one redirect URI registered at the IdP is https://<sign_in_host>/.gatehouse/callback; other hosts hand off through it.' },
         allowed_hosts: { type: 'list', default: [], pattern: /^(\*\.)?[a-z0-9.-]+(:\d+)?$/, patternDoc: 'a host name, optionally starting with *.', doc: 'Hosts the central sign-in host may hand a session to, and post-logout redirects may go to (`*.example.com` allowed).' },
         post_logout_redirect_path: { type: 'string', default: '/.gatehouse/signed_out', pattern: /^\/[^\s]*$/, patternDoc: 'a path starting with /', doc: 'Where the IdP sends the user after sign-out (on the same host; register it at the IdP).' },
+        timeout_ms: { type: 'integer', default: 300, min: 50, max: 60_000, doc: 'Timeout of each IdP call a Check waits for (code exchange, refresh, JWKS on an unknown kid); keep it below Envoy\'s ext_authz timeout so a slow IdP gets Gatehouse\'s own page.' },
+        discovery_timeout_ms: { type: 'integer', default: 5000, min: 100, max: 60_000, doc: 'Timeout of background IdP calls no Check waits for: discovery and the periodic JWKS refresh.' },
+        cache_file: { type: 'string', path: true, doc: 'File keeping the last good discovery document and JWKS (written atomically, mode 0600), read at start so bearer tokens verify while the IdP is down.' },
+        static_jwks_file: { type: 'string', path: true, doc: 'A JWKS file of the IdP\'s public keys, read at start: used for bearer tokens whenever no fetched or cached keys are usable (no age limit; keep it current).' },
+        keys_max_age_seconds: { type: 'integer', default: 86_400, min: 60, max: 30 * 86_400, doc: 'Longest the last good IdP keys (from the IdP or cache_file) are used after they were fetched, while the IdP cannot be reached.' },
+        refresh_min_interval_seconds: { type: 'integer', default: 60, min: 1, max: 3600, doc: 'Least time between two refresh grants for the same session on one replica; meanwhile the last outcome is reused.' },
       },
     },
     session: {

@@ -7,10 +7,17 @@ export interface Config {
     readonly max_send_message_bytes: number;
     readonly drain_delay_ms: number;
     readonly shutdown_grace_ms: number;
+    readonly max_concurrent_streams: number;
+    readonly max_connections: number;
+    readonly idle_timeout_ms: number;
+    readonly message_read_timeout_ms: number;
+    readonly tls?: TlsConfig;
+    readonly allow_cleartext: boolean;
   };
   readonly http: {
     readonly address: string;
     readonly port: number;
+    readonly tls?: TlsConfig;
   };
   readonly policy: {
     readonly bundle?: string;
@@ -41,6 +48,12 @@ export interface Config {
     readonly sign_in_host?: string;
     readonly allowed_hosts: readonly string[];
     readonly post_logout_redirect_path: string;
+    readonly timeout_ms: number;
+    readonly discovery_timeout_ms: number;
+    readonly cache_file?: string;
+    readonly static_jwks_file?: string;
+    readonly keys_max_age_seconds: number;
+    readonly refresh_min_interval_seconds: number;
   };
   readonly session: {
     readonly cookie_name: string;
@@ -69,4 +82,12 @@ export interface Config {
     readonly service_name: string;
     readonly sample_ratio: number;
   };
+}
+
+/** A listener's TLS (`grpc.tls`, `http.tls`); see src/tls/files.ts. */
+export interface TlsConfig {
+  readonly cert_file: string;
+  readonly key_file: string;
+  readonly client_ca_file?: string;
+  readonly allowed_clients: readonly string[];
 }

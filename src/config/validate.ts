@@ -190,7 +190,30 @@ function resolveDefaults(value: Record<string, unknown>): void {
   if (bearer !== undefined && bearer['enabled'] === undefined) bearer['enabled'] = (bearer['audiences'] as readonly string[]).length > 0;
 }
 
+/** Loopback: 127.0.0.0/8, ::1, localhost. */
+function isLoopback(address: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address) || address === '::1' || address === '[::1]' || address === 'localhost';
+}
+
+function checkTls(key: string, tls: Config['http']['tls'], problems: string[]): void {
+  if (tls === undefined) return;
+  if (tls.cert_file === undefined) problems.push(`${key}.cert_file: required when ${key} is configured`);
+  if (tls.key_file === undefined) problems.push(`${key}.key_file: required when ${key} is configured`);
+  if (tls.allowed_clients.length > 0 && tls.client_ca_file === undefined) {
+    problems.push(`${key}.allowed_clients: needs ${key}.client_ca_file (client identities are only known from verified client certificates)`);
+  }
+}
+
 function checkCrossField(config: Config, problems: string[]): void {
+  checkTls('grpc.tls', config.grpc.tls, problems);
+  checkTls('http.tls', config.http.tls, problems);
+  if (config.grpc.tls === undefined && !config.grpc.allow_cleartext && !isLoopback(config.grpc.address)) {
+    // Cookies and bearer tokens travel in every CheckRequest; in cleartext on a network, anyone
+    // on the path reads them, and anything that reaches the port can pose as Gatehouse to Envoy.
+    problems.push(
+      `grpc.address: ${config.grpc.address} is not a loopback address and grpc.tls is not set: Checks (with cookies and bearer tokens) would cross the network in cleartext; configure grpc.tls (mTLS with client_ca_file), or set grpc.allow_cleartext: true where a mesh sidecar encrypts and authenticates the traffic`,
+    );
+  }
   if (config.tracing !== undefined && config.tracing.otlp_endpoint === undefined) {
     problems.push('tracing.otlp_endpoint: required when tracing is configured');
   }

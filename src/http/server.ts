@@ -1,4 +1,7 @@
 import * as http from 'node:http';
+import * as https from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import type { TlsSource } from '../tls/reload.js';
 import type { ReadinessReport } from '../server/readiness.js';
 import { listen } from './listen.js';
 
@@ -23,6 +26,8 @@ export interface HttpListenerOptions {
   readonly metrics?: MetricsSource | undefined;
   /** Gatehouse's public keys, served at `/.well-known/gatehouse/jwks.json` when identity is on. */
   readonly jwks?: { readonly keys: readonly object[] } | undefined;
+  /** Serve HTTPS (with client certificates when it has a client CA) instead of HTTP. */
+  readonly tls?: TlsSource | undefined;
 }
 
 /** A running HTTP listener. */
@@ -42,7 +47,13 @@ export interface HttpListener {
  * the policy decides on, and Gatehouse never answers them there).
  */
 export async function startHttpListener(options: HttpListenerOptions): Promise<HttpListener> {
-  const server = http.createServer((req, res) => {
+  const tls = options.tls;
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (tls !== undefined && !tls.admits(req.socket as TLSSocket)) {
+      // The certificate chains to the CA but names no allowed client.
+      send(res, 403, { error: 'client certificate not allowed' }, { connection: 'close' });
+      return;
+    }
     const path = (req.url ?? '/').split('?', 1)[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       send(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
@@ -58,7 +69,15 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
         return;
       case '/readyz': {
         const report = options.readiness();
-        send(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', policy: report.policy, identity_provider: report.identity_provider, draining: report.draining, ...(report.workers === undefined ? {} : { workers: report.workers }) });
+        send(res, report.ready ? 200 : 503, {
+          status: report.ready ? 'ready' : 'not ready',
+          policy: report.policy,
+          identity_provider: report.identity_provider,
+          ...(report.identity_provider_error === undefined ? {} : { identity_provider_error: report.identity_provider_error }),
+          ...(report.identity_keys_fetched_at === undefined ? {} : { identity_keys_fetched_at: report.identity_keys_fetched_at }),
+          draining: report.draining,
+          ...(report.workers === undefined ? {} : { workers: report.workers }),
+        });
         return;
       }
       case '/metrics': {
@@ -79,7 +98,14 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
       default:
         send(res, 404, { error: 'not found' });
     }
-  });
+  };
+  let server: http.Server;
+  if (tls === undefined) server = http.createServer(handler);
+  else {
+    const secure = https.createServer(tls.serverOptions(), handler);
+    tls.attach(secure);
+    server = secure;
+  }
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 10_000;
   const port = await listen(server, options.port, options.address);
@@ -87,6 +113,7 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        tls?.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -1,7 +1,12 @@
 /**
- * The OIDC relying party: discovery of the identity provider through `openid-client`, lazily
- * and with retry, so Gatehouse starts (and keeps answering, failing closed) while the IdP is
- * unreachable.
+ * The OIDC relying party: discovery of the identity provider through `openid-client`, retried
+ * on its own schedule, so Gatehouse starts (and keeps answering, failing closed) while the IdP
+ * is unreachable, and notices within seconds when it comes back.
+ *
+ * Discovery is never driven by traffic: after the first attempt a timer retries with capped
+ * exponential back-off and jitter (0.5 s doubling to 5 s by default). A request that needs the
+ * IdP meanwhile waits for an attempt already in flight, at most `timeoutMs`, and otherwise
+ * fails at once with `ERR_OIDC_UNAVAILABLE`; it neither starts an attempt nor lengthens the wait.
  */
 import * as oidc from 'openid-client';
 import { GatehouseError } from '../errors/gatehouse-error.js';
@@ -20,17 +25,30 @@ export interface OidcClientOptions {
    * tests. Any other `http:` issuer is refused even with this set.
    */
   readonly allowInsecureIssuer?: boolean;
-  /** Timeout for each request to the IdP (discovery, token, JWKS). Default 5000 ms. */
+  /**
+   * Timeout for each IdP request a Check waits for (code exchange, refresh, the ID token's
+   * JWKS), and the longest a Check waits for a discovery attempt in flight. Default 300 ms:
+   * inside Envoy's ext_authz timeout, so a slow IdP yields Gatehouse's own page.
+   */
   readonly timeoutMs?: number;
+  /** Timeout for a discovery request, which runs in the background. Default 5000 ms. */
+  readonly discoveryTimeoutMs?: number;
   /** Allowed clock skew for ID token `exp`/`iat` checks. Default 30 s. */
   readonly clockToleranceSeconds?: number;
   /** How the client authenticates at the token endpoint (with a secret). Default `client_secret_basic`. */
   readonly tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
-  /** Smallest wait between two discovery attempts after a failure. Default 1000 ms. */
+  /** Wait after the first failed discovery; doubled after each further failure. Default 500 ms. */
   readonly retryMinDelayMs?: number;
-  /** Largest wait between two discovery attempts (exponential back-off). Default 30000 ms. */
+  /** Cap on the wait between two discovery attempts. Default 5000 ms. Each wait is jittered to 50–100 %. */
   readonly retryMaxDelayMs?: number;
+  /** Discovery outcomes, for logs and metrics. Must not throw. */
+  readonly onEvent?: (event: OidcClientEvent) => void;
 }
+
+/** What the discovery loop reports. */
+export type OidcClientEvent =
+  | { readonly type: 'discovery-failed'; readonly error: unknown; readonly failures: number; readonly retryInMs: number }
+  | { readonly type: 'discovered'; readonly failures: number; readonly metadata: OidcMetadata };
 
 /** The discovered provider metadata Gatehouse uses. */
 export interface OidcMetadata {
@@ -58,10 +76,13 @@ export interface OidcClient {
   readonly state: OidcClientState;
   /** The last discovery failure, for readiness checks and logs; cleared on success. */
   readonly lastError: unknown;
+  /** Failed discovery attempts since the last success (or since start). */
+  readonly failures: number;
   /**
-   * The openid-client configuration, discovering it first if needed.
+   * The openid-client configuration once discovered; else the attempt in flight, waited for at
+   * most `timeoutMs`. The first call starts the retry loop when nobody called `warmUp`.
    *
-   * @throws GatehouseError `ERR_OIDC_UNAVAILABLE` when discovery fails or is backing off.
+   * @throws GatehouseError `ERR_OIDC_UNAVAILABLE` when discovery has not succeeded (yet).
    */
   configuration(): Promise<oidc.Configuration>;
   /**
@@ -72,7 +93,9 @@ export interface OidcClient {
   metadata(): Promise<OidcMetadata>;
   /** The metadata if discovery already succeeded; never waits. */
   metadataIfReady(): OidcMetadata | undefined;
-  /** Start discovery in the background and keep retrying (with back-off) until it succeeds. */
+  /** The whole discovery document as the IdP served it, once discovered (to persist it). */
+  discoveryDocument(): Readonly<Record<string, unknown>> | undefined;
+  /** Start discovery now and keep retrying on the back-off schedule until it succeeds. */
   warmUp(): void;
   /** Stop background retries. */
   close(): void;
@@ -107,9 +130,10 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
   if (!scopes.includes('openid')) configError('oidc.scopes: must include openid');
   for (const scope of scopes) if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) configError(`oidc.scopes: invalid scope ${JSON.stringify(scope)}`);
 
-  const timeoutMs = options.timeoutMs ?? 5000;
-  const minDelay = options.retryMinDelayMs ?? 1000;
-  const maxDelay = options.retryMaxDelayMs ?? 30_000;
+  const timeoutMs = options.timeoutMs ?? 300;
+  const discoveryTimeoutMs = options.discoveryTimeoutMs ?? 5000;
+  const minDelay = options.retryMinDelayMs ?? 500;
+  const maxDelay = options.retryMaxDelayMs ?? 5000;
   const secret = options.clientSecret;
   const clientAuth =
     secret === undefined || secret === ''
@@ -125,7 +149,7 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
   let inflight: Promise<oidc.Configuration> | undefined;
   let lastError: unknown;
   let failures = 0;
-  let notBefore = 0;
+  let started = false;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
 
@@ -137,12 +161,13 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
     };
     const discovered = await oidc.discovery(issuer, options.clientId, metadata, clientAuth, {
       execute,
-      timeout: Math.ceil(timeoutMs / 1000),
+      timeout: discoveryTimeoutMs / 1000,
     });
     // ID tokens from the token endpoint are signature-checked too (openid-client skips that
     // by default, relying on TLS): RFC 8725, and our tests run over plain loopback HTTP.
     oidc.enableNonRepudiationChecks(discovered);
-    discovered.timeout = Math.ceil(timeoutMs / 1000);
+    // openid-client takes seconds and turns them into AbortSignal.timeout(ms): fractions work.
+    discovered.timeout = timeoutMs / 1000;
     const server = discovered.serverMetadata();
     if (server.authorization_endpoint === undefined || server.token_endpoint === undefined || server.jwks_uri === undefined) {
       throw new Error('discovery document lacks authorization_endpoint, token_endpoint or jwks_uri');
@@ -159,41 +184,92 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
     return discovered;
   }
 
+  /** One discovery attempt; on failure the next one is scheduled (never by a caller). */
   function attempt(): Promise<oidc.Configuration> {
     if (config !== undefined) return Promise.resolve(config);
     if (inflight !== undefined) return inflight;
-    // Back off after failures so a down IdP is not hammered by every sign-in attempt.
-    if (Date.now() < notBefore) return Promise.reject(new GatehouseError('ERR_OIDC_UNAVAILABLE', { cause: lastError }));
+    const startedAt = Date.now();
     inflight = discover().then(
       (discovered) => {
         config = discovered;
         lastError = undefined;
-        failures = 0;
         inflight = undefined;
+        const before = failures;
+        failures = 0;
+        emit({ type: 'discovered', failures: before, metadata: discoveredMetadata as OidcMetadata });
         return discovered;
       },
       (err: unknown) => {
         lastError = err;
         failures += 1;
-        notBefore = Date.now() + backoff();
         inflight = undefined;
+        // The wait counts from the attempt's start: an attempt that hung until its timeout is
+        // followed at once by the next, so recovery takes at most max(timeout, cap) plus a request.
+        const retryInMs = closed ? -1 : schedule(Date.now() - startedAt);
+        emit({ type: 'discovery-failed', error: err, failures, retryInMs });
         throw new GatehouseError('ERR_OIDC_UNAVAILABLE', { cause: err });
       },
     );
     return inflight;
   }
 
-  function backoff(): number {
-    return Math.min(maxDelay, minDelay * 2 ** Math.max(0, failures - 1));
+  function emit(event: OidcClientEvent): void {
+    try {
+      options.onEvent?.(event);
+    } catch {
+      // A listener's failure is not discovery's.
+    }
   }
 
-  function schedule(): void {
-    if (closed || config !== undefined || timer !== undefined) return;
+  /** Capped exponential back-off with "equal jitter": half fixed, half random. */
+  function backoff(): number {
+    const base = Math.min(maxDelay, minDelay * 2 ** Math.min(30, Math.max(0, failures - 1)));
+    return Math.round(base / 2 + Math.random() * (base / 2));
+  }
+
+  function schedule(elapsedMs: number): number {
+    if (closed || config !== undefined) return -1;
+    if (timer !== undefined) clearTimeout(timer);
+    const delay = Math.max(0, backoff() - elapsedMs);
     timer = setTimeout(() => {
       timer = undefined;
-      attempt().catch(() => schedule());
-    }, Math.max(0, notBefore - Date.now()));
+      attempt().catch(() => undefined);
+    }, delay);
     timer.unref();
+    return delay;
+  }
+
+  function start(): void {
+    if (started) return;
+    started = true;
+    closed = false;
+    attempt().catch(() => undefined);
+  }
+
+  /**
+   * What a request gets: the configuration, or the attempt in flight for at most `timeoutMs`,
+   * or ERR_OIDC_UNAVAILABLE at once. The first call starts the loop when nobody warmed it up.
+   */
+  function configuration(): Promise<oidc.Configuration> {
+    if (config !== undefined) return Promise.resolve(config);
+    start();
+    if (config !== undefined) return Promise.resolve(config);
+    const pending = inflight;
+    if (pending === undefined) return Promise.reject(new GatehouseError('ERR_OIDC_UNAVAILABLE', { cause: lastError }));
+    return new Promise((resolve, reject) => {
+      const deadline = setTimeout(() => reject(new GatehouseError('ERR_OIDC_UNAVAILABLE', { cause: new Error(`discovery still running after ${timeoutMs} ms`) })), timeoutMs);
+      deadline.unref();
+      pending.then(
+        (value) => {
+          clearTimeout(deadline);
+          resolve(value);
+        },
+        (err: unknown) => {
+          clearTimeout(deadline);
+          reject(err instanceof GatehouseError ? err : new GatehouseError('ERR_OIDC_UNAVAILABLE', { cause: err }));
+        },
+      );
+    });
   }
 
   return {
@@ -206,18 +282,20 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
     get lastError(): unknown {
       return lastError;
     },
-    configuration: attempt,
+    get failures(): number {
+      return failures;
+    },
+    configuration,
     async metadata(): Promise<OidcMetadata> {
-      await attempt();
+      await configuration();
       return discoveredMetadata as OidcMetadata;
     },
     metadataIfReady: () => (config === undefined ? undefined : discoveredMetadata),
-    warmUp(): void {
-      closed = false;
-      attempt().catch(() => schedule());
-    },
+    discoveryDocument: () => (config === undefined ? undefined : (config.serverMetadata() as unknown as Record<string, unknown>)),
+    warmUp: start,
     close(): void {
       closed = true;
+      started = false;
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
     },

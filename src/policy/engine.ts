@@ -7,9 +7,8 @@
  * and the last good one keeps serving. Reloads are serialised; calls arriving while one runs
  * coalesce into a single follow-up reload.
  */
-import { readdirSync, watch, type FSWatcher } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
 import { GatehouseError } from '../errors/gatehouse-error.js';
+import { watchFiles, type FileWatcher } from '../files/watch.js';
 import { loadPolicy, type LoadedPolicy, type LoadPolicyOptions } from './load.js';
 
 /** What a reload reports. */
@@ -45,6 +44,8 @@ export interface PolicyEngineOptions extends LoadPolicyOptions {
   readonly watch?: boolean;
   /** Quiet period after the last file event before reloading (default 200 ms). */
   readonly debounceMs?: number;
+  /** Safety-net poll period for the watch (default 2000 ms), see src/files/watch.ts. */
+  readonly pollMs?: number;
   /** Replaces {@link loadPolicy} (tests). */
   readonly load?: (options: LoadPolicyOptions) => Promise<LoadedPolicy>;
 }
@@ -72,9 +73,7 @@ export class PolicyEngine {
   #tail: Promise<unknown> = Promise.resolve();
   #queued: Promise<ReloadResult> | undefined;
   #queuedTrigger: ReloadTrigger = 'manual';
-  #watcher: FSWatcher | undefined;
-  readonly #dirWatchers = new Map<string, FSWatcher>();
-  #timer: NodeJS.Timeout | undefined;
+  #watcher: FileWatcher | undefined;
   #stopped = false;
 
   /** @param options where the policy lives, its entrypoint, and whether to watch it. */
@@ -103,9 +102,13 @@ export class PolicyEngine {
    */
   async start(): Promise<LoadedPolicy> {
     this.#stopped = false;
-    const result = await this.#enqueue('start');
-    if (!result.ok) throw result.error;
+    // Fingerprint the files before the first load, so a change made while it runs is seen.
     if (this.#options.watch === true) this.#startWatching();
+    const result = await this.#enqueue('start');
+    if (!result.ok) {
+      this.stop();
+      throw result.error;
+    }
     return this.#current as LoadedPolicy;
   }
 
@@ -120,12 +123,8 @@ export class PolicyEngine {
   /** Stops watching; the current policy stays available. */
   stop(): void {
     this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
     this.#watcher?.close();
     this.#watcher = undefined;
-    for (const watcher of this.#dirWatchers.values()) watcher.close();
-    this.#dirWatchers.clear();
   }
 
   #enqueue(trigger: ReloadTrigger): Promise<ReloadResult> {
@@ -166,62 +165,22 @@ export class PolicyEngine {
     }
   }
 
-  #schedule(): void {
-    if (this.#stopped) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      if (!this.#stopped) void this.#enqueue('watch');
-    }, this.#options.debounceMs ?? 200);
-    this.#timer.unref();
-  }
-
   #startWatching(): void {
-    if (this.#watcher !== undefined || this.#dirWatchers.size > 0) return;
-    try {
-      if (this.#options.bundle !== undefined) {
-        // Watch the directory, not the file: deploys replace bundles by rename, which would
-        // leave a file watch attached to the old inode.
-        const file = resolve(this.#options.bundle);
-        const name = basename(file);
-        this.#watcher = watch(dirname(file), { persistent: false }, (_event, changed) => {
-          if (changed === null || changed.toString() === name) this.#schedule();
-        });
-      } else if (this.#options.dir !== undefined) {
-        // One plain watch per folder: Node's `recursive: true` on Linux misses repeated
-        // replace-by-rename of the same file (seen with Node 24), which is how editors save.
-        this.#watchDirs(resolve(this.#options.dir));
-        return;
-      }
-      this.#watcher?.on('error', (error) => this.#emit({ type: 'watch-error', error }));
-    } catch (error) {
-      this.#emit({ type: 'watch-error', error });
-    }
+    if (this.#watcher !== undefined) return;
+    const bundle = this.#options.bundle;
+    const path = bundle ?? this.#options.dir;
+    if (path === undefined) return;
+    // Robust to replace-by-rename, a folder deleted and re-created, and a Kubernetes ConfigMap's
+    // `..data` symlink swap: see src/files/watch.ts.
+    this.#watcher = watchFiles({
+      paths: [path],
+      ...(bundle === undefined ? { include: (name: string) => WATCHED_DIR_FILE.test(name), skipDirs: ['build'] } : {}),
+      debounceMs: this.#options.debounceMs ?? 200,
+      ...(this.#options.pollMs === undefined ? {} : { pollMs: this.#options.pollMs }),
+      onChange: () => {
+        if (!this.#stopped) void this.#enqueue('watch');
+      },
+      onError: (error) => this.#emit({ type: 'watch-error', error }),
+    });
   }
-
-  #watchDirs(root: string): void {
-    for (const dir of listDirs(root)) {
-      if (this.#dirWatchers.has(dir)) continue;
-      const watcher = watch(dir, { persistent: false }, (_event, changed) => {
-        if (changed === null || WATCHED_DIR_FILE.test(changed.toString())) this.#schedule();
-        // A new sub-folder needs a watch of its own.
-        else if (!this.#stopped) this.#watchDirs(root);
-      });
-      watcher.on('error', (error) => this.#emit({ type: 'watch-error', error }));
-      this.#dirWatchers.set(dir, watcher);
-    }
-  }
-}
-
-/** `root` and every folder below it, except hidden ones and `build` (compiled output). */
-function listDirs(root: string): string[] {
-  const dirs = [root];
-  try {
-    for (const entry of readdirSync(root, { withFileTypes: true })) {
-      if (entry.isDirectory() && !entry.name.startsWith('.') && entry.name !== 'build') dirs.push(...listDirs(join(root, entry.name)));
-    }
-  } catch {
-    // A folder that vanished while we looked is simply not watched.
-  }
-  return dirs;
 }

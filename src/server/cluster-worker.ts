@@ -39,6 +39,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   const stop = (why: string): void => {
     stopping ??= (async () => {
       log.info({ reason: why }, 'worker shutting down');
+      clearInterval(readinessTimer);
       await gatehouse.stop();
       exit(0);
     })();
@@ -48,6 +49,17 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   };
 
   gatehouse.health.onChange(() => send({ type: 'gatehouse:readiness', readiness: gatehouse.readiness() }));
+  // Readiness details that do not flip health (the identity provider's last error, its keys'
+  // age) reach the primary's /readyz too: checked every second, sent when they changed.
+  let lastReadiness = JSON.stringify(gatehouse.readiness());
+  const readinessTimer = setInterval(() => {
+    const readiness = gatehouse.readiness();
+    const text = JSON.stringify(readiness);
+    if (text === lastReadiness) return;
+    lastReadiness = text;
+    send({ type: 'gatehouse:readiness', readiness });
+  }, 1000);
+  readinessTimer.unref();
   process.on('message', (message: unknown) => {
     if (!isGatehouseMessage<PrimaryMessage>(message)) return;
     switch (message.type) {

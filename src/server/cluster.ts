@@ -33,6 +33,7 @@ import { startHttpListener, type HttpListener, type HttpReadiness } from '../htt
 import { loadSigningKeys } from '../keys/load.js';
 import type { Logger } from '../log/logger.js';
 import { isGatehouseMessage, type MetricsJson, type PrimaryMessage, type WorkerMessage } from './cluster-ipc.js';
+import { listenerTls } from './listener-tls.js';
 import type { ReadinessReport } from './readiness.js';
 
 /** Options for {@link runPrimary}. */
@@ -93,7 +94,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     return {
       ready: !draining && ready === workers,
       policy: reports.every((r) => r?.policy === 'loaded') ? 'loaded' : 'loading',
-      identity_provider: config.identity === undefined ? 'not configured' : idps.every((i) => i === 'ready') ? 'ready' : 'pending',
+      identity_provider: config.identity === undefined ? 'not configured' : idps.every((i) => i === 'ready') ? 'ready' : idps.every((i) => i === 'ready' || i === 'cached') ? 'cached' : 'pending',
+      ...firstError(reports),
       draining,
       workers: { total: workers, ready },
     };
@@ -131,7 +133,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     },
   };
 
-  const http: HttpListener = await startHttpListener({ address: config.http.address, port: config.http.port, readiness, metrics, jwks });
+  const http: HttpListener = await startHttpListener({ address: config.http.address, port: config.http.port, readiness, metrics, jwks, tls: listenerTls(config.http.tls, 'http.tls', log) });
 
   // Start: fork every worker; the cluster has started when each has reported `started` once.
   let startedOnce = 0;
@@ -279,4 +281,10 @@ async function primaryJwks(config: Config, log: Logger): Promise<{ readonly keys
     throw new GatehouseError(error.code, { message: `keys.signing: ${error.message}`, cause: err });
   });
   return ring.jwks;
+}
+
+/** The first worker's last identity provider error, for the primary's `/readyz`. */
+function firstError(reports: readonly (ReadinessReport | undefined)[]): { identity_provider_error?: string } {
+  const error = reports.find((r) => r?.identity_provider_error !== undefined)?.identity_provider_error;
+  return error === undefined ? {} : { identity_provider_error: error };
 }

@@ -1,7 +1,12 @@
 import { hkdfSync } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { JSONWebKeySet } from 'jose';
 import type { Config } from '../config/types.js';
 import { AssertionCache } from '../assertion/cache.js';
 import { signAssertion } from '../assertion/sign.js';
+import { createIdpKeySource } from '../bearer/key-source.js';
 import { createBearerVerifier, type BearerVerifier } from '../bearer/verify.js';
 import { anonymousRuntime } from '../check/anonymous-runtime.js';
 import type { IdentityRuntime, SignInFlow } from '../check/identity-runtime.js';
@@ -18,11 +23,17 @@ import { createOidcClient, type OidcClient } from '../oidc/client.js';
 import { TXN_COOKIE_NAME } from '../oidc/sign-in.js';
 import { sessionClearCookie } from '../session/cookie.js';
 import { verifySession } from '../session/verify.js';
+import { createIdpEventLog, errorSummary } from './idp-events.js';
+import type { IdentityProviderStatus } from './readiness.js';
 
 /** The identity runtime and the OIDC client behind it (for readiness and shutdown). */
 export interface IdentitySetup {
   readonly runtime: IdentityRuntime;
   readonly oidc: OidcClient | undefined;
+  /** The identity provider for readiness; `undefined` when none is configured. */
+  status(): IdentityProviderStatus | undefined;
+  /** Stop discovery retries and key refreshes. */
+  close(): void;
 }
 
 /** Where the identity stage reports (metrics and spans); both optional. */
@@ -33,7 +44,8 @@ export interface IdentityObservability {
 
 /**
  * Build the identity runtime from configuration: keys, session secret, OIDC client (discovery
- * starts in the background), bearer verifier (its JWKS comes from discovery).
+ * starts in the background), bearer verifier (its keys from src/bearer/key-source.ts: the
+ * cache file at start, then the JWKS named by discovery).
  *
  * @throws GatehouseError `ERR_KEYS_INVALID` naming `keys.signing` or `session.secret`, `ERR_CONFIG_INVALID`.
  */
@@ -44,7 +56,7 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
   const cookieName = config.session.cookie_name;
   const identity = config.identity;
   if (identity === undefined || identity.issuer === undefined || identity.client_id === undefined) {
-    return { runtime: anonymousRuntime(names, cookieName), oidc: undefined };
+    return { runtime: anonymousRuntime(names, cookieName), oidc: undefined, status: () => undefined, close: () => undefined };
   }
 
   const ring = await loadSigningKeys({ files: config.keys.signing, development: config.development, log: (m) => log.info(m) }).catch((err: unknown) => {
@@ -65,36 +77,67 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
   const txnKey = new Uint8Array(hkdfSync('sha256', secret.key, new Uint8Array(0), 'gatehouse sign-in transaction', 32));
   const handoffKey = new Uint8Array(hkdfSync('sha256', secret.key, new Uint8Array(0), 'gatehouse sign-in hand-off', 32));
 
-  const oidc = createOidcClient({
+  if (identity.cache_file !== undefined) await checkCacheFolder(identity.cache_file);
+  const events = createIdpEventLog(log);
+  // The IdP's keys for bearer tokens: last good keys kept through an outage (up to
+  // keys_max_age_seconds) and, with cache_file, across a restart while the IdP is down.
+  const keys = createIdpKeySource({
+    configuredIssuer: identity.issuer,
+    cacheFile: identity.cache_file,
+    staticJwks: identity.static_jwks_file === undefined ? undefined : await readStaticJwks(identity.static_jwks_file),
+    maxAgeMs: identity.keys_max_age_seconds * 1000,
+    timeoutMs: identity.timeout_ms,
+    backgroundTimeoutMs: identity.discovery_timeout_ms,
+    onEvent: (event) => events.keys(event),
+  });
+  await keys.load();
+  const oidc: OidcClient = createOidcClient({
     issuer: new URL(identity.issuer),
     clientId: identity.client_id,
     clientSecret: identity.client_secret ?? '',
     scopes: identity.scopes,
     allowInsecureIssuer: config.development,
+    timeoutMs: identity.timeout_ms,
+    discoveryTimeoutMs: identity.discovery_timeout_ms,
+    onEvent: (event) => {
+      events.discovery(event);
+      const document = event.type === 'discovered' ? oidc.discoveryDocument() : undefined;
+      if (document !== undefined) keys.discovered(document);
+    },
   });
   oidc.warmUp();
 
-  let bearer: BearerVerifier | undefined;
+  let bearer: { readonly issuer: string; readonly verify: BearerVerifier } | undefined;
   const verifyBearerOnce = async (token: string) => {
-    if (bearer === undefined) {
-      const metadata = oidc.metadataIfReady() ?? (await oidc.metadata().catch((err: unknown) => {
-        throw new GatehouseError('ERR_JWKS_UNAVAILABLE', { cause: err });
-      }));
-      if (metadata.jwksUri === undefined) throw new GatehouseError('ERR_JWKS_UNAVAILABLE');
-      bearer = createBearerVerifier({
-        issuer: metadata.issuer,
-        // Never the client id (the config refuses it): that is the ID token's audience.
-        audience: identity.bearer.audiences,
-        clientId: identity.client_id as string,
-        allowUntyped: identity.bearer.allow_untyped,
-        ownIssuer: names.assertion_issuer,
-        ownKids: new Set(ring.verification.keys()),
-        jwksUri: new URL(metadata.jwksUri),
-        algorithms: identity.bearer.algorithms,
-        clockToleranceSeconds: identity.clock_tolerance_seconds,
-      });
+    // Rebuilt when the expected issuer changes: static keys use identity.issuer as configured
+    // until a discovery document names it exactly.
+    if (bearer === undefined || bearer.issuer !== keys.issuer()) {
+      // The issuer tokens must carry: from the cached discovery document, or from discovery
+      // (waiting at most identity.timeout_ms for an attempt in flight).
+      if (keys.issuer() === undefined) {
+        await oidc.metadata().catch((err: unknown) => {
+          throw new GatehouseError('ERR_JWKS_UNAVAILABLE', { cause: err });
+        });
+      }
+      const issuer = keys.issuer() ?? oidc.metadataIfReady()?.issuer;
+      if (issuer === undefined) throw new GatehouseError('ERR_JWKS_UNAVAILABLE');
+      bearer = {
+        issuer,
+        verify: createBearerVerifier({
+          issuer,
+          // Never the client id (the config refuses it): that is the ID token's audience.
+          audience: identity.bearer.audiences,
+          clientId: identity.client_id as string,
+          allowUntyped: identity.bearer.allow_untyped,
+          ownIssuer: names.assertion_issuer,
+          ownKids: new Set(ring.verification.keys()),
+          keys: keys.getKey,
+          algorithms: identity.bearer.algorithms,
+          clockToleranceSeconds: identity.clock_tolerance_seconds,
+        }),
+      };
     }
-    return bearer(token);
+    return bearer.verify(token);
   };
   // Metrics and spans hook here, at the verifier's call site: the JWKS fetch itself happens
   // inside jose's remote key set (src/bearer), which exposes no hook. A verification that
@@ -130,6 +173,7 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
     ...(identity.sign_in_host === undefined ? {} : { centralHost: identity.sign_in_host }),
     allowedHosts: identity.allowed_hosts,
     handoffKey,
+    refreshMinIntervalMs: identity.refresh_min_interval_seconds * 1000,
     log: (message, detail) => {
       log.info(detail ?? {}, message);
       countFlowEvent(metrics, message, detail);
@@ -170,7 +214,25 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
     signIn: flow,
     clearCookie: () => sessionClearCookie(cookieName),
   };
-  return { runtime, oidc };
+  const status = (): IdentityProviderStatus => {
+    const discovered = oidc.state === 'ready';
+    const keyState = keys.state;
+    const error = oidc.lastError === undefined ? undefined : errorSummary(oidc.lastError);
+    return {
+      state: discovered ? 'ready' : keyState === 'cache' || keyState === 'idp' || keyState === 'static' ? 'cached' : 'pending',
+      error,
+      keysFetchedAt: keys.fetchedAt,
+    };
+  };
+  return {
+    runtime,
+    oidc,
+    status,
+    close: () => {
+      oidc.close();
+      keys.close();
+    },
+  };
 }
 
 /**
@@ -238,4 +300,46 @@ function observeFlow(flow: SignInFlow, metrics: Metrics | undefined, tracer: Tra
       return traced('gatehouse.oidc.refresh', () => flow.refresh(session));
     },
   };
+}
+
+/**
+ * `identity.static_jwks_file`: a JWK Set of public keys only.
+ *
+ * @throws GatehouseError `ERR_CONFIG_INVALID` naming the key when the file cannot be read or is
+ *   not a JWK Set of public keys.
+ */
+async function readStaticJwks(file: string): Promise<JSONWebKeySet> {
+  const problem = (why: string, cause?: unknown) => new GatehouseError('ERR_CONFIG_INVALID', { message: `identity.static_jwks_file: ${file}: ${why}`, cause });
+  let doc: unknown;
+  try {
+    doc = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw problem(err instanceof SyntaxError ? 'not JSON' : `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, err);
+  }
+  const keys = typeof doc === 'object' && doc !== null ? (doc as { keys?: unknown }).keys : undefined;
+  if (!Array.isArray(keys) || keys.length === 0) throw problem('expected a JWK Set: {"keys": [ … ]} with at least one key');
+  for (const key of keys) {
+    if (typeof key !== 'object' || key === null || typeof (key as { kty?: unknown }).kty !== 'string') throw problem('every key needs a "kty"');
+    // A private or symmetric key here would be a mistake with a secret in a config file.
+    if ('d' in key || 'k' in key) throw problem('only public keys belong here (found "d" or "k")');
+  }
+  return doc as JSONWebKeySet;
+}
+
+/**
+ * `identity.cache_file`: its folder must exist and be writable now, not fail quietly at the
+ * first write ten minutes later.
+ *
+ * @throws GatehouseError `ERR_CONFIG_INVALID` naming the key.
+ */
+async function checkCacheFolder(file: string): Promise<void> {
+  const folder = dirname(file);
+  try {
+    await access(folder, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new GatehouseError('ERR_CONFIG_INVALID', {
+      message: `identity.cache_file: the folder ${folder} must exist and be writable by this user (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      cause: err,
+    });
+  }
 }

@@ -1,7 +1,8 @@
 /**
  * Readiness: Gatehouse is ready to answer Checks when a policy is loaded and, when sign-in is
- * configured, the identity provider's discovery document has been fetched; never while
- * draining. The gRPC health service and HTTP `/readyz` report the same thing.
+ * configured, the identity provider's discovery document has been fetched or its last good keys
+ * were loaded from the cache file (`cached`: bearer tokens and sessions work, sign-in waits for
+ * the IdP); never while draining. The gRPC health service and HTTP `/readyz` report the same thing.
  */
 import { ServingStatus, type HealthState } from '../wire/health.js';
 
@@ -9,16 +10,30 @@ import { ServingStatus, type HealthState } from '../wire/health.js';
 export interface ReadinessReport {
   readonly ready: boolean;
   readonly policy: 'loaded' | 'loading';
-  readonly identity_provider: 'ready' | 'pending' | 'not configured';
+  readonly identity_provider: IdentityProviderState | 'not configured';
+  /** The last failed discovery, in words; absent once discovery succeeded. */
+  readonly identity_provider_error?: string;
+  /** When the IdP keys in use were fetched (ISO 8601), when there are any. */
+  readonly identity_keys_fetched_at?: string;
   readonly draining: boolean;
+}
+
+/** `ready`: discovered; `cached`: not discovered, but the last good (or the configured static) keys are in use; `pending`: neither. */
+export type IdentityProviderState = 'ready' | 'cached' | 'pending';
+
+/** The identity provider as readiness sees it. */
+export interface IdentityProviderStatus {
+  readonly state: IdentityProviderState;
+  readonly error?: string | undefined;
+  readonly keysFetchedAt?: number | undefined;
 }
 
 /** Options for {@link Readiness}. */
 export interface ReadinessOptions {
   readonly health: HealthState;
   readonly policyLoaded: () => boolean;
-  /** The OIDC client's discovery state; `undefined` when no identity provider is configured. */
-  readonly identityProvider: () => 'pending' | 'ready' | undefined;
+  /** The identity provider's state; `undefined` when none is configured. */
+  readonly identityProvider: () => IdentityProviderStatus | undefined;
   /** How often to re-check while not ready (the OIDC client has no event to listen to). Default 200 ms. */
   readonly pollMs?: number;
 }
@@ -37,10 +52,17 @@ export class Readiness {
   report(): ReadinessReport {
     const idp = this.#options.identityProvider();
     const policy = this.#options.policyLoaded() ? 'loaded' : 'loading';
-    const identityProvider = idp === undefined ? 'not configured' : idp;
+    const identityProvider = idp === undefined ? 'not configured' : idp.state;
     const ready = !this.#draining && policy === 'loaded' && identityProvider !== 'pending';
     this.#options.health.set(ready ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
-    return { ready, policy, identity_provider: identityProvider, draining: this.#draining };
+    return {
+      ready,
+      policy,
+      identity_provider: identityProvider,
+      ...(idp?.error === undefined ? {} : { identity_provider_error: idp.error }),
+      ...(idp?.keysFetchedAt === undefined ? {} : { identity_keys_fetched_at: new Date(idp.keysFetchedAt).toISOString() }),
+      draining: this.#draining,
+    };
   }
 
   /** Re-check until ready (then stop polling: nothing un-readies Gatehouse but draining). */

@@ -14,6 +14,7 @@ import { PolicyEngine, type ReloadResult } from '../policy/engine.js';
 import { createTracer } from '../tracing/tracer.js';
 import { HealthState } from '../wire/health.js';
 import { startGrpcServer } from '../wire/http2/server.js';
+import { listenerTls } from './listener-tls.js';
 import { missingNodeFlags } from './node-flags.js';
 import type { GrpcServer } from '../wire/types.js';
 
@@ -97,7 +98,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
   const readiness = new Readiness({
     health,
     policyLoaded: () => engine.current() !== undefined,
-    identityProvider: () => identity.oidc?.state,
+    identityProvider: () => identity.status(),
   });
   const deps: CheckDeps = {
     policy: () => engine.current(),
@@ -115,7 +116,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
     await grpc?.shutdown(0);
     await http?.close();
     engine.stop();
-    identity.oidc?.close();
+    identity.close();
     await tracer.shutdown().catch(() => undefined);
   };
   try {
@@ -124,11 +125,20 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
       port: config.grpc.port,
       maxReceiveMessageBytes: config.grpc.max_receive_message_bytes,
       maxSendMessageBytes: config.grpc.max_send_message_bytes,
+      limits: {
+        maxConcurrentStreams: config.grpc.max_concurrent_streams,
+        maxConnections: config.grpc.max_connections,
+        idleTimeoutMs: config.grpc.idle_timeout_ms,
+        messageReadTimeoutMs: config.grpc.message_read_timeout_ms,
+      },
       check: async (request) => (await check(request)).response,
       health,
+      tls: listenerTls(config.grpc.tls, 'grpc.tls', log),
+      onConnectionEvent: (event) => (event.type === 'unauthorized-client' ? log.warn : log.debug).call(log, { event: event.type }, 'grpc connection'),
     });
     if (options.httpListener !== false) {
       http = await startHttpListener({
+        tls: listenerTls(config.http.tls, 'http.tls', log),
         address: config.http.address,
         port: config.http.port,
         readiness: () => readiness.report(),
@@ -228,7 +238,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
         await grpcServer.shutdown(config.grpc.shutdown_grace_ms);
         await httpListener?.close();
         engine.stop();
-        identity.oidc?.close();
+        identity.close();
         await tracer.shutdown().catch((err: unknown) => log.warn({ err }, 'trace export at shutdown failed'));
         log.info('stopped');
       })();

@@ -134,7 +134,7 @@ async function serve(t: TestContext, opa: string, grpcExtra: Record<string, unkn
   const grpcPort = await freePort();
   const httpPort = await freePort();
   const configFile = await workspace(t, (dir) => ({
-    grpc: { address: '127.0.0.1', port: grpcPort, ...grpcExtra },
+    grpc: { address: '127.0.0.1', port: grpcPort, drain_delay_ms: 0, ...grpcExtra },
     http: { address: '127.0.0.1', port: httpPort },
     policy: { dir, opa, watch: false },
     log: { level: 'info' },

@@ -23,7 +23,7 @@ export class LogSink extends Writable {
 export async function startTestGatehouse(policy: Record<string, unknown>, overrides: Record<string, unknown> = {}): Promise<{ gatehouse: Gatehouse; logs: LogSink; configFile: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const doc = {
-    grpc: { address: '127.0.0.1', port: 0, shutdown_grace_ms: 2000 },
+    grpc: { address: '127.0.0.1', port: 0, drain_delay_ms: 0, shutdown_grace_ms: 2000 },
     http: { address: '127.0.0.1', port: 0 },
     policy,
     log: { level: 'info' },

@@ -73,6 +73,14 @@ export async function startBrowserStack(t: TestContext, options: BrowserStackOpt
     },
   );
   t.after(() => gatehouse.stop());
+  // As behind a real load balancer: no traffic before Gatehouse is ready (the IdP discovered).
+  // A sign-in arriving earlier waits at most identity.timeout_ms for discovery and gets the
+  // "sign-in service can't be reached" page, which is not what these tests are about.
+  const readyBy = Date.now() + 20_000;
+  while (!gatehouse.readiness().ready) {
+    if (Date.now() > readyBy) throw new Error(`Gatehouse not ready after 20 s: ${JSON.stringify(gatehouse.readiness())}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 
   const upstream = await startUpstream();
   t.after(() => upstream.close());

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 /** gRPC status codes this server answers with (google.rpc.Code). */
 export enum GrpcStatus {
   OK = 0,
+  DEADLINE_EXCEEDED = 4,
   NOT_FOUND = 5,
   RESOURCE_EXHAUSTED = 8,
   UNIMPLEMENTED = 12,
@@ -31,19 +32,29 @@ export function frame(body: Uint8Array): Buffer {
  * Read the single message of a unary (or server-streaming) request: exactly one uncompressed
  * length-prefixed message, at most `maxBytes` long, then the end of the stream. A message
  * declared larger than the limit is refused as soon as its prefix arrives, before it is buffered.
- * `done` is called once, unless the peer resets the stream first (then nobody is waiting).
+ * The whole message must arrive within `deadlineMs` of the call (0: no deadline); a peer that
+ * sends half a message and stops gets DEADLINE_EXCEEDED instead of holding the stream and its
+ * buffer. `done` is called once, unless the peer resets the stream first (then nobody is waiting).
  */
-export function readUnary(stream: Duplex, maxBytes: number, done: (err: GrpcError | undefined, message?: Uint8Array) => void): void {
+export function readUnary(stream: Duplex, maxBytes: number, done: (err: GrpcError | undefined, message?: Uint8Array) => void, deadlineMs = 0): void {
   let chunks: Buffer[] | undefined;
   let first: Buffer | undefined;
   let received = 0;
   let finished = false;
+  let timer: NodeJS.Timeout | undefined;
   const finish = (err: GrpcError | undefined, message?: Uint8Array): void => {
     if (finished) return;
     finished = true;
+    if (timer !== undefined) clearTimeout(timer);
     stream.off('data', onData);
     stream.off('end', onEnd);
+    stream.off('close', onClose);
     done(err, message);
+  };
+  const onClose = (): void => {
+    // Reset by the peer before the message was complete: nobody is waiting for an answer.
+    finished = true;
+    if (timer !== undefined) clearTimeout(timer);
   };
   const onData = (chunk: Buffer): void => {
     if (first === undefined) first = chunk;
@@ -79,4 +90,9 @@ export function readUnary(stream: Duplex, maxBytes: number, done: (err: GrpcErro
   };
   stream.on('data', onData);
   stream.on('end', onEnd);
+  stream.once('close', onClose);
+  if (deadlineMs > 0) {
+    timer = setTimeout(() => finish({ code: GrpcStatus.DEADLINE_EXCEEDED, message: `request message not received within ${deadlineMs} ms` }), deadlineMs);
+    timer.unref();
+  }
 }

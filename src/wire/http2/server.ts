@@ -1,5 +1,6 @@
 import * as http2 from 'node:http2';
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { listen } from '../../http/listen.js';
 import { create, fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import { CheckRequestSchema, CheckResponseSchema } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
@@ -11,7 +12,8 @@ import {
   type HealthCheckResponse,
 } from '../../gen/grpc/health/v1/health_pb.js';
 import { HEALTH_SERVICES, ServingStatus, type HealthState } from '../health.js';
-import type { GrpcServer, GrpcServerOptions } from '../types.js';
+import { DEFAULT_GRPC_LIMITS, type GrpcServer, type GrpcServerOptions } from '../types.js';
+import { guardConnections } from './connections.js';
 import { frame, GrpcStatus, readUnary, type GrpcError } from './framing.js';
 
 /**
@@ -21,30 +23,57 @@ import { frame, GrpcStatus, readUnary, type GrpcError } from './framing.js';
  * gRPC library spends most of a Check's transport time on what those four never need (call
  * objects, metadata maps, interceptors, per-call deadline timers, stream wrappers): this server
  * reads the one length-prefixed message, decodes it with protobuf-es, and answers with HEADERS,
- * one DATA frame and the trailers. Everything it refuses, it refuses with a gRPC status, so
+ * one DATA frame and the trailers. Over cleartext HTTP/2, or TLS with optional client
+ * certificates (`tls`: mTLS, identities checked as each connection arrives, files reloaded on
+ * change with setSecureContext). Everything it refuses, it refuses with a gRPC status, so
  * Envoy (failure_mode_allow: false) denies. `bench/transport.sh` measures it against grpc-js.
  *
+ * Bounded against hostile or broken peers (`limits`, config `grpc.*`): HTTP/2
+ * SETTINGS_MAX_CONCURRENT_STREAMS per connection, a cap on connections that evicts the
+ * longest-idle session before it refuses anyone (src/wire/http2/connections.ts), an idle timeout
+ * (no open stream), and a read deadline per request message (a half-sent message gets
+ * DEADLINE_EXCEEDED and its stream is closed).
+ *
  * Not supported, on purpose: message compression (Envoy's ext_authz client does not compress;
- * a compressed message is refused with UNIMPLEMENTED and `grpc-accept-encoding: identity`), TLS
- * (Gatehouse is reached over loopback or the mesh's mTLS), and client or bidi streaming.
+ * a compressed message is refused with UNIMPLEMENTED and `grpc-accept-encoding: identity`), and
+ * client or bidi streaming.
  *
  * @throws Error when the address cannot be bound.
  */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
-  const server = http2.createServer({
+  const bounds = { ...DEFAULT_GRPC_LIMITS, ...options.limits };
+  const common: http2.ServerOptions = {
     // A Check is small; still, a peer may not make us buffer more than one message's worth.
     maxSessionMemory: Math.max(10, Math.ceil((2 * options.maxReceiveMessageBytes) / (1 << 20))),
-    settings: { initialWindowSize: 1 << 20 },
-  });
-  const sessions = new Set<http2.ServerHttp2Session>();
+    settings: { initialWindowSize: 1 << 20, maxConcurrentStreams: bounds.maxConcurrentStreams },
+  };
+  const tls = options.tls;
+  let server: http2.Http2Server;
+  if (tls === undefined) server = http2.createServer(common);
+  else {
+    const secure = http2.createSecureServer({
+      ...common,
+      ...tls.serverOptions(),
+      allowHTTP1: false,
+      // A TLS handshake that stalls is a half-sent message too.
+      ...(bounds.messageReadTimeoutMs > 0 ? { handshakeTimeout: bounds.messageReadTimeoutMs } : {}),
+    });
+    tls.attach(secure);
+    // The secure server emits the same session and stream events; only its construction differs.
+    server = secure as unknown as http2.Http2Server;
+  }
+  const guard = guardConnections(
+    server,
+    { maxConnections: bounds.maxConnections, idleTimeoutMs: bounds.idleTimeoutMs },
+    options.onConnectionEvent,
+    tls === undefined ? undefined : (socket) => tls.admits(socket as TLSSocket),
+  );
   const inflight = new Set<Promise<unknown>>();
   const watchers = new Set<http2.ServerHttp2Stream>();
   const lifecycle = { closing: false };
-  const limits = { maxReceive: options.maxReceiveMessageBytes, maxSend: options.maxSendMessageBytes };
+  const limits: Limits = { maxReceive: options.maxReceiveMessageBytes, maxSend: options.maxSendMessageBytes, readTimeoutMs: bounds.messageReadTimeoutMs };
 
   server.on('session', (session) => {
-    sessions.add(session);
-    session.on('close', () => sessions.delete(session));
     // A peer's protocol error ends its session; it must never end the process.
     session.on('error', () => session.destroy());
   });
@@ -54,6 +83,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   server.on('connection', (socket: Socket) => socket.setNoDelay(true));
   server.on('stream', (stream, headers) => {
     stream.on('error', () => undefined);
+    guard.streamOpened(stream);
     const path = headers[':path'];
     const refusal = requestRefusal(headers);
     if (refusal !== undefined) {
@@ -104,7 +134,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       lifecycle.closing = true;
       for (const stream of watchers) endWithStatus(stream, GrpcStatus.OK);
       watchers.clear();
-      await closeGracefully(server, sessions, graceMs);
+      guard.stop();
+      tls?.close();
+      await closeGracefully(server, () => guard.sessions(), graceMs, () => guard.destroyAll());
       await Promise.allSettled([...inflight]);
     },
   };
@@ -112,15 +144,22 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
 
 /**
  * Stop accepting connections and send every session GOAWAY, so streams in flight finish and no
- * new ones start; sessions still open after `graceMs` are destroyed. Resolves once the server
- * has closed.
+ * new ones start; after `graceMs`, `destroyAll` ends whatever is still open (by default every
+ * session is destroyed). Resolves once the server has closed.
  */
-export async function closeGracefully(server: http2.Http2Server, sessions: ReadonlySet<http2.Http2Session>, graceMs: number): Promise<void> {
+export async function closeGracefully(
+  server: Server,
+  sessions: () => Iterable<http2.Http2Session>,
+  graceMs: number,
+  destroyAll: () => void = () => {
+    for (const session of sessions()) session.destroy();
+  },
+): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  for (const session of sessions) session.close();
-  const timer = setTimeout(() => {
-    for (const session of sessions) session.destroy();
-  }, graceMs);
+  for (const session of sessions()) session.close();
+  // session.destroy() alone half-closes a socket and waits for the peer: one that never reads
+  // would hold server.close() forever, so the grace ends with the sockets themselves destroyed.
+  const timer = setTimeout(destroyAll, graceMs);
   timer.unref();
   await closed;
   clearTimeout(timer);
@@ -134,6 +173,8 @@ const HEALTH_WATCH_PATH = '/grpc.health.v1.Health/Watch';
 interface Limits {
   readonly maxReceive: number;
   readonly maxSend: number;
+  /** The read deadline per request message (0: none). */
+  readonly readTimeoutMs: number;
 }
 
 interface Refusal extends GrpcError {
@@ -207,7 +248,7 @@ function unary<I extends DescMessage, O extends DescMessage>(
         respondError(stream, typeof known?.code === 'number' && typeof known.message === 'string' ? (known as GrpcError) : grpcError(GrpcStatus.INTERNAL, 'internal error'));
       },
     );
-  });
+  }, limits.readTimeoutMs);
 }
 
 /** grpc.health.v1.Health/Watch: the current status at once, then every change, until cancelled. */
@@ -250,7 +291,7 @@ function watch(
       unsubscribe();
       watchers.delete(stream);
     });
-  });
+  }, limits.readTimeoutMs);
 }
 
 /** End a stream whose headers are sent with `status` in the trailers. */

@@ -49,10 +49,11 @@ export interface ClusterProcess {
 
 /**
  * Spawn `gatehouse serve --config FILE` with `workers` (default 2) on free loopback ports,
- * compiling `source` (default `policy('public')`) from a fresh folder with `opa`, and wait until the primary logs
+ * compiling `source` (default `policy('public')`) from a fresh folder with `opa`, with `config` keys
+ * added, and wait until the primary logs
  * `gatehouse cluster serving` (unless `wait` is false).
  */
-export async function startCluster(opa: string, options: { workers?: number; wait?: boolean; source?: string } = {}): Promise<ClusterProcess> {
+export async function startCluster(opa: string, options: { workers?: number; wait?: boolean; source?: string; config?: Record<string, unknown> } = {}): Promise<ClusterProcess> {
   const policyDir = mkdtempSync(join(tmpdir(), 'gatehouse-cluster-policy-'));
   writeFileSync(join(policyDir, 'authz.rego'), options.source ?? policy('public'));
   const grpcPort = await freePort();
@@ -62,10 +63,11 @@ export async function startCluster(opa: string, options: { workers?: number; wai
     configFile,
     stringify({
       workers: options.workers ?? 2,
-      grpc: { address: '127.0.0.1', port: grpcPort, shutdown_grace_ms: 2000 },
+      grpc: { address: '127.0.0.1', port: grpcPort, drain_delay_ms: 0, shutdown_grace_ms: 2000 },
       http: { address: '127.0.0.1', port: httpPort },
       policy: { dir: policyDir, opa, watch: false },
       log: { level: 'info' },
+      ...options.config,
     }),
   );
   const child = spawn(process.execPath, [MAIN, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GATEHOUSE_CONFIG: '' } });

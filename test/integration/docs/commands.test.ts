@@ -84,6 +84,8 @@ const VERDICTS: readonly (readonly [RegExp, Verdict])[] = [
   [/^npx gatehouse serve --config gatehouse\.yaml$/, { run: 'the README walkthrough' }],
   [/^echo '\{"method":"GET".*\| npx gatehouse check --config gatehouse\.yaml --request -$/, { run: 'the README walkthrough' }],
   [/^curl -si -H "Authorization: Bearer \$\(curl -s -u demo-cli:demo-cli-secret /, { coveredBy: 'test/e2e/demo-bearer.test.ts runs the README bearer one-liner against the demo (ports substituted)' }],
+  [/^source scripts\/lib\/env\.sh && npm run --silent build$/, { coveredBy: '`npm test` builds exactly so (scripts/test.sh sources env.sh, then npm run build)' }],
+  [/^node --test (--[\w-]+(=("[^"]*"|\S+))? )*dist\/test\/\S+\.test\.js( \| grep \w+)?$/, { coveredBy: '`npm test` runs every dist/test/**/*.test.js, this file included' }],
   [/^npm run bench( |$)/, { notRunnable: 'the benchmark: minutes to an hour on CPUs pinned for it, with tools tests never install (bench/install-bench-tools.sh)' }],
   [/^node dist\/bench\/report\.js /, { notRunnable: 'rewrites docs/performance.md from a stored benchmark run; the benchmark is not run by the tests' }],
   [/^envoy -c envoy\/front-proxy\.yaml$/, { coveredBy: 'test/e2e/envoy-validate.test.ts validates every shipped Envoy config; the demo and the e2e tests run front-proxy.yaml' }],

@@ -30,7 +30,7 @@ export function policyDir(source = POLICY): string {
 /** A config document for loopback, free ports, `policy` compiled from `dir` with `opa`. */
 export function configDoc(dir: string, opa: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    grpc: { address: '127.0.0.1', port: 0, shutdown_grace_ms: 1000 },
+    grpc: { address: '127.0.0.1', port: 0, drain_delay_ms: 0, shutdown_grace_ms: 1000 },
     http: { address: '127.0.0.1', port: 0 },
     policy: { dir, opa, watch: false },
     log: { level: 'info' },
