@@ -35,7 +35,7 @@ import { issueSession } from '../../../src/session/issue.js';
 import type { SessionInput } from '../../../src/session/types.js';
 import { startTestGatehouse, type LogSink } from '../../support/gatehouse.js';
 import { connect, httpRequest, type TestClient } from '../../support/grpc-client.js';
-import { browseToCallback } from '../../support/idp.js';
+import { apiAccessToken, browseToCallback, TEST_API, TEST_API_CLIENT } from '../../support/idp.js';
 import { testdata } from '../../support/paths.js';
 import { freePort } from '../../support/ports.js';
 import { startSlowProxy } from '../../support/slow-proxy.js';
@@ -72,7 +72,7 @@ async function fixture(opa: string): Promise<Fixture> {
 }
 
 function startIdpAt(port: number): Promise<RunningIdp> {
-  return startIdp({ port, clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [REDIRECT_URI] }] });
+  return startIdp({ port, clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [REDIRECT_URI] }, TEST_API_CLIENT], api: { resource: TEST_API } });
 }
 
 async function startGatehouse(t: TestContext, f: Fixture, issuer: string, identity: Record<string, unknown> = {}): Promise<{ gatehouse: Gatehouse; logs: LogSink; client: TestClient }> {
@@ -82,7 +82,7 @@ async function startGatehouse(t: TestContext, f: Fixture, issuer: string, identi
       development: true,
       keys: { signing: [f.keyFile] },
       session: { secret: { file: f.secretFile } },
-      identity: { issuer, client_id: CLIENT_ID, client_secret: CLIENT_SECRET, scopes: SCOPES, bearer: { audiences: [CLIENT_ID] }, ...identity },
+      identity: { issuer, client_id: CLIENT_ID, client_secret: CLIENT_SECRET, scopes: SCOPES, bearer: { audiences: [TEST_API] }, ...identity },
     },
   );
   const client = connect(gatehouse.grpcPort);
@@ -110,7 +110,7 @@ async function idpTokens(idp: RunningIdp): Promise<{ idToken: string; refreshTok
 async function sessionCookie(f: Fixture, extra: Partial<SessionInput> = {}, options: { ttlSeconds: number; now?: Date } = { ttlSeconds: 3600 }): Promise<string> {
   const ring = await loadSigningKeys({ files: [f.keyFile], development: false });
   const { key } = await loadSessionSecret({ file: f.secretFile, development: false });
-  const session: SessionInput = { sub: 'alice', email: 'alice@example.com', email_verified: true, name: 'Alice', groups: ['staff'], idp_iss: 'http://127.0.0.1', claims: {}, ...extra };
+  const session: SessionInput = { host: HOST, sub: 'alice', email: 'alice@example.com', email_verified: true, name: 'Alice', groups: ['staff'], idp_iss: 'http://127.0.0.1', claims: {}, ...extra };
   return issueSession(ring, key, session, options);
 }
 
@@ -164,7 +164,7 @@ test('the IdP down before Gatehouse starts: bearer tokens and sessions work from
   const first = await startGatehouse(t, f, issuer, { cache_file: cacheFile });
   await until(() => existsSync(cacheFile), 15_000, 'the cache file');
   assert.equal(statSync(cacheFile).mode & 0o777, 0o600, 'readable by the service user only');
-  const { idToken } = await idpTokens(idp);
+  const accessToken = await apiAccessToken(idp.issuer, 'alice');
   const session = await sessionCookie(f, { idp_iss: issuer });
   await first.gatehouse.stop();
   await idp.stop();
@@ -181,7 +181,7 @@ test('the IdP down before Gatehouse starts: bearer tokens and sessions work from
   assert.match(String(ready.body['identity_provider_error']), /ECONNREFUSED|fetch failed/);
   assert.equal(typeof ready.body['identity_keys_fetched_at'], 'string');
 
-  const bearer = allowed(await second.client.check(req('/app/reports', { ...JSON_ACCEPT, authorization: `Bearer ${idToken}` })));
+  const bearer = allowed(await second.client.check(req('/app/reports', { ...JSON_ACCEPT, authorization: `Bearer ${accessToken}` })));
   assert.equal(header(bearer.headers, 'x-auth-method'), 'bearer');
   assert.equal(header(bearer.headers, 'x-gatehouse-user'), 'alice');
   const cookie = allowed(await second.client.check(req('/app/reports', { ...NAV, cookie: `${SESSION_COOKIE}=${session}` })));
@@ -209,7 +209,7 @@ test('the IdP down before Gatehouse starts: bearer tokens and sessions work from
   // The restarted demo IdP has new keys; the key source picks them up and persists them.
   await until(() => readCache(cacheFile).fetched_at > persisted.fetched_at, 15_000, 'the cache file rewritten with the new keys');
   assert.notDeepEqual(readCache(cacheFile).jwks, persisted.jwks);
-  const { idToken: fresh } = await idpTokens(idp);
+  const fresh = await apiAccessToken(idp.issuer, 'alice');
   allowed(await second.client.check(req('/app/reports', { ...JSON_ACCEPT, authorization: `Bearer ${fresh}` })));
   assert.ok(second.logs.lines.some((l) => l['msg'] === 'identity provider keys loaded from the cache file'));
   assert.ok(second.logs.lines.some((l) => l['msg'] === 'identity provider discovered'));
@@ -221,10 +221,10 @@ test('without a cache file, the IdP down at start: not ready, bearer tokens refu
   const f = await fixture(opa);
   const idpPort = await freePort();
   const idp = await startIdpAt(idpPort);
-  const { idToken } = await idpTokens(idp);
+  const accessToken = await apiAccessToken(idp.issuer, 'alice');
   await idp.stop();
   const { gatehouse, client } = await startGatehouse(t, f, `http://127.0.0.1:${idpPort}`);
-  const res = denied(await client.check(req('/app/reports', { ...JSON_ACCEPT, authorization: `Bearer ${idToken}` })));
+  const res = denied(await client.check(req('/app/reports', { ...JSON_ACCEPT, authorization: `Bearer ${accessToken}` })));
   assert.equal(res.status?.code, 401);
   const report = await readyz(gatehouse.httpPort);
   assert.equal(report.status, 503);
@@ -295,11 +295,11 @@ test('identity.static_jwks_file: bearer tokens verify with the configured keys w
   const discovery = (await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json()) as { jwks_uri: string };
   const jwksFile = join(f.dir, 'idp-jwks.json');
   writeFileSync(jwksFile, await (await fetch(discovery.jwks_uri)).text());
-  const { idToken } = await idpTokens(idp);
+  const accessToken = await apiAccessToken(idp.issuer, 'alice');
   await idp.stop();
 
   const { gatehouse, client } = await startGatehouse(t, f, idp.issuer, { static_jwks_file: jwksFile });
-  const ok = allowed(await client.check(req('/app/reports', { ...JSON_ACCEPT, authorization: `Bearer ${idToken}` })));
+  const ok = allowed(await client.check(req('/app/reports', { ...JSON_ACCEPT, authorization: `Bearer ${accessToken}` })));
   assert.equal(header(ok.headers, 'x-auth-method'), 'bearer');
   const report = await readyz(gatehouse.httpPort);
   assert.equal(report.status, 200);
