@@ -30,9 +30,10 @@ main{max-width:60rem;margin:2rem auto;padding:0 1rem}
 h1{font-size:1.5rem}table{border-collapse:collapse;width:100%;background:#fff;font-size:.9rem}
 pre{background:#fff;border:1px solid #e3e6ea;padding:.75rem;overflow:auto;font-size:.85rem}
 th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #e3e6ea;vertical-align:top;word-break:break-all}
-th{width:16rem;font-weight:600}tr.hl{background:#eef6ee}code{background:#eef0f3;padding:.1rem .3rem;border-radius:3px}
+nav{font-size:.9rem}th{width:16rem;font-weight:600}tr.hl{background:#eef6ee}code{background:#eef0f3;padding:.1rem .3rem;border-radius:3px}
 </style></head>
 <body><main>
+<nav><a href="/.gatehouse/">Who am I</a> · <a href="/.gatehouse/sign_out">Sign out</a> · <a href="/api/items">/api/items</a> · <a href="/public/">/public/</a></nav>
 <h1>Demo app</h1>
 <p>This upstream is only reachable through Envoy, which asked Gatehouse before forwarding
 <code>${escapeHtml(req.method ?? 'GET')} ${escapeHtml(req.url ?? '/')}</code>.</p>

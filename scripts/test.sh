@@ -15,7 +15,7 @@ source "$ROOT/scripts/lib/env.sh"
 # shellcheck source=lib/log.sh
 source "$ROOT/scripts/lib/log.sh"
 
-bash "$ROOT/scripts/install-tools.sh"
+bash "$ROOT/scripts/install-tools.sh" full
 
 NODE="$ROOT/node_modules/.bin/node"
 [ -x "$NODE" ] || die "Node 24 not found at $NODE (scripts/install-tools.sh should have installed it)"

@@ -9,6 +9,7 @@ import type { ResolvedIdentity } from '../identity/resolve.js';
 import { buildInput } from '../input/build.js';
 import { ANONYMOUS, type Identity, type PolicyInput } from '../input/types.js';
 import type { Logger } from '../log/logger.js';
+import { decisionResult } from './result.js';
 import { denyPage } from '../pages/pages.js';
 import { isBrowserNavigation, jsonReply, type LocalReply } from '../reserved/reply.js';
 import {
@@ -207,13 +208,22 @@ async function respond(
   return { ...base, response: localReplyToCheckResponse(withCookies(page)), handledBy: 'policy' };
 }
 
-/** 401 with a `WWW-Authenticate` challenge (RFC 6750), naming a refused token's problem. */
+/**
+ * 401 with a `WWW-Authenticate` challenge (RFC 6750), naming a refused token's problem in words
+ * (its code's fixed message, e.g. "The bearer token has expired."). Same body shape as the 403;
+ * `reasons` stays empty: the policy's reasons are shown to signed-in callers only.
+ */
 function unauthorized(view: RequestView, resolved: ResolvedIdentity): LocalReply {
-  const invalidToken = resolved.source === 'bearer' && resolved.error !== undefined;
-  const challenge = `Bearer realm="${quotedStringContent(view.host)}"${invalidToken ? ', error="invalid_token"' : ''}`;
+  const refused = resolved.source === 'bearer' ? resolved.error : undefined;
+  const challenge = `Bearer realm="${quotedStringContent(view.host)}"${refused !== undefined ? ', error="invalid_token"' : ''}`;
   return jsonReply(
     401,
-    { error: invalidToken ? resolved.error?.code : 'ERR_UNAUTHENTICATED', message: 'Authentication required.', request_id: view.requestId },
+    {
+      error: refused?.code ?? 'ERR_UNAUTHENTICATED',
+      message: refused === undefined ? 'Authentication required.' : `${refused.spec.message} Authentication required.`,
+      reasons: [],
+      request_id: view.requestId,
+    },
     [['www-authenticate', challenge]],
   );
 }
@@ -228,6 +238,7 @@ function logOutcome(log: Logger, outcome: CheckOutcome, view: RequestView, revis
     // The path without its query: query values may carry secrets (codes, tokens).
     path: view.pathname,
     allowed: outcome.response.httpResponse.case === 'okResponse',
+    result: decisionResult(outcome),
     status: statusOf(outcome),
     handled_by: outcome.handledBy,
     sub: identity.authenticated ? identity.sub : undefined,

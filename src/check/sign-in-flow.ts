@@ -54,6 +54,11 @@ const MAX_REMEMBERED_REFRESHES = 10_000;
 /** ID token claims not worth a place in the session cookie. */
 const PROTOCOL_CLAIMS = new Set(['iss', 'aud', 'azp', 'exp', 'iat', 'nbf', 'nonce', 'at_hash', 'c_hash', 's_hash', 'auth_time', 'sid', 'jti']);
 
+/** The request a sign-in log line is about, so it can be found next to its decision line. */
+function where(view: RequestView): { request_id: string; host: string } {
+  return { request_id: view.requestId, host: view.host };
+}
+
 function origin(view: RequestView): string {
   return `${view.scheme}://${view.host}`;
 }
@@ -121,7 +126,7 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
       { ...sessionFromClaims(claims, options, { refresh_token: tokens.refresh_token }), host: view.host },
       { ttlSeconds: options.sessionTtlSeconds },
     );
-    options.log('sign-in completed', { sub: claims.sub });
+    options.log('sign-in completed', { sub: claims.sub, ...where(view) });
     // Redirect to a URL without the code; no-referrer keeps the callback URL from leaking. The
     // path is checked once more at the moment it becomes a Location (issue 12 point 8).
     return redirectReply(requireReturnPath(returnTo), [['set-cookie', sessionSetCookie(options.cookieName, token, options.sessionTtlSeconds)], ...extra]);
@@ -181,14 +186,14 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
             throw new GatehouseError('ERR_HANDOFF_INVALID', { cause: new Error('hand-off target not allowed') });
           }
           const { location } = await issueHandoff({ target: result.handoff, claims: result.claims, tokens: result.tokens, ring: options.ring, handoffKey: options.handoffKey, centralHost: central });
-          options.log('sign-in handed off', { sub: result.claims.sub, host: result.handoff.host });
+          options.log('sign-in handed off', { sub: result.claims.sub, to_host: result.handoff.host, ...where(view) });
           // Same scheme as this request (https in production; http only on a development loopback).
           return redirectReply(view.scheme === 'http' ? location.replace(/^https:/, 'http:') : location, [clearTxn]);
         }
         return await signedIn(view, result.claims, result.tokens, result.returnTo, [clearTxn]);
       } catch (err) {
         const error = GatehouseError.from(err);
-        options.log('sign-in failed', { code: error.code });
+        options.log('sign-in failed', { code: error.code, ...where(view) });
         const reply = errorPage({ headers: view.headers, error, requestId: view.requestId, retryUrl: PATHS.signIn });
         return { ...reply, headers: [...reply.headers, clearTxn] };
       }
@@ -214,9 +219,9 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
         });
       } catch (err) {
         // The IdP is unreachable: the local session still ends.
-        options.log('end-session unavailable; signed out locally', { code: GatehouseError.from(err).code });
+        options.log('end-session unavailable; signed out locally', { code: GatehouseError.from(err).code, ...where(view) });
       }
-      options.log('signed out', { sub: session?.sub });
+      options.log('signed out', { sub: session?.sub, idp_logout: location !== options.postLogoutRedirectPath, ...where(view) });
       return { ...redirectReply(location, [clear]), status: 303 };
     },
 

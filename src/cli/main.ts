@@ -1,23 +1,18 @@
 #!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=50
 import cluster from 'node:cluster';
-import { mkdir, readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { toJson } from '@bufbuild/protobuf';
 import { pino } from 'pino';
-import { anonymousRuntime } from '../check/anonymous-runtime.js';
-import { createCheckHandler } from '../check/handle.js';
 import { loadConfig } from '../config/load.js';
-import { CheckResponseSchema } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
-import { generateKeyFiles } from '../keys/generate.js';
+import { generateKeyFiles, SESSION_SECRET_FILE, SIGNING_KEY_FILE } from '../keys/generate.js';
 import { createLogger } from '../log/logger.js';
-import { PolicyEngine } from '../policy/engine.js';
 import { runPrimary } from '../server/cluster.js';
 import { resolveWorkers } from '../server/cluster-ipc.js';
 import { runWorker } from '../server/cluster-worker.js';
 import { startGatehouse } from '../server/start.js';
-import type { IdentityRuntime } from '../check/identity-runtime.js';
-import { parseIdentityFile } from './identity-file.js';
-import { parseRecordedRequest } from './request-file.js';
+import { CHECK_EXIT, runCheck } from './check.js';
 
 const USAGE = `Usage: gatehouse <command> [options]
 
@@ -30,6 +25,7 @@ Commands:
                                             Exit 0 allowed, 1 denied, 2 error.
   keygen --out DIR                          Write a new ES256 signing key (signing-key.pem) and a session
                                             secret (session-secret) for keys.signing / session.secret
+  version                                   Print the version (also --version, -v)
   help                                      Show this help
 `;
 
@@ -45,6 +41,11 @@ async function main(argv: string[]): Promise<number> {
       return check(rest);
     case 'keygen':
       return keygen(rest);
+    case 'version':
+    case '--version':
+    case '-v':
+      process.stdout.write(`gatehouse ${packageVersion()}\n`);
+      return 0;
     case 'help':
     case '--help':
     case '-h':
@@ -132,46 +133,12 @@ async function check(args: string[]): Promise<number> {
   });
   if (values.request === undefined) {
     process.stderr.write('gatehouse check: --request FILE (or - for stdin) is required\n');
-    return 2;
+    return CHECK_EXIT.error;
   }
-  const config = await loadConfig(values.config);
-  const text = values.request === '-' ? await readStdin() : await readFile(values.request, 'utf8');
-  const request = parseRecordedRequest(JSON.parse(text));
-  const simulated = values.identity === undefined ? undefined : parseIdentityFile(JSON.parse(await readFile(values.identity, 'utf8')));
-  const policy = new PolicyEngine({
-    ...(config.policy.bundle === undefined ? {} : { bundle: config.policy.bundle }),
-    ...(config.policy.dir === undefined ? {} : { dir: config.policy.dir }),
-    entrypoint: config.policy.entrypoint,
-    opaPath: config.policy.opa,
-    regoVersion: config.policy.rego_version,
-    watch: false,
-  });
-  await policy.start();
-  try {
-    const log = createLogger({ level: 'silent' });
-    const base = anonymousRuntime(config.headers, config.session.cookie_name);
-    // With identity configured, denies take Gatehouse's shape (401 / 403 page) as when serving;
-    // no IdP is contacted, so an unauthenticated browser gets the 401 instead of the redirect.
-    const runtime: IdentityRuntime = {
-      ...base,
-      enabled: config.identity !== undefined,
-      ...(simulated === undefined ? {} : { resolve: () => Promise.resolve({ identity: simulated, source: 'session' as const }) }),
-    };
-    const outcome = await createCheckHandler({ policy: () => policy.current(), identity: runtime, log })(request);
-    const report = {
-      simulated_identity: simulated !== undefined,
-      input: outcome.input ?? null,
-      decision: outcome.decision ?? null,
-      reasons: outcome.decision?.reasons ?? [],
-      error: outcome.error ? { code: outcome.error.code, detail: String(outcome.error.cause ?? outcome.error.message) } : null,
-      policy_revision: policy.current()?.revision ?? null,
-      response: toJson(CheckResponseSchema, outcome.response),
-    };
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    return outcome.decision?.allowed === true ? 0 : 1;
-  } finally {
-    policy.stop();
-  }
+  return runCheck(
+    { config: values.config, request: values.request, identity: values.identity },
+    { report: (text) => process.stdout.write(text), summary: (line) => process.stderr.write(`gatehouse check: ${line}\n`) },
+  );
 }
 
 async function keygen(args: string[]): Promise<number> {
@@ -181,6 +148,16 @@ async function keygen(args: string[]): Promise<number> {
     return 2;
   }
   await mkdir(values.out, { recursive: true, mode: 0o700 });
+  // Keys are never overwritten, and nothing is written when either file is in the way.
+  const existing = [SIGNING_KEY_FILE, SESSION_SECRET_FILE].map((name) => join(values.out as string, name)).filter((file) => existsSync(file));
+  if (existing.length > 0) {
+    process.stderr.write(
+      `gatehouse keygen: ${existing.join(' and ')} already exist${existing.length === 1 ? 's' : ''}; keygen never overwrites keys and wrote nothing.\n` +
+        'To rotate, write the new key to another folder (gatehouse keygen --out DIR/next) and follow\n' +
+        'the rotation steps in docs/reference/identity.md ("Rotation").\n',
+    );
+    return 2;
+  }
   const files = await generateKeyFiles(values.out);
   process.stdout.write(
     `Wrote ${files.signingKeyFile} (ES256, kid ${files.kid}) and ${files.sessionSecretFile}.\n` +
@@ -189,10 +166,10 @@ async function keygen(args: string[]): Promise<number> {
   return 0;
 }
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+/** The version in package.json (next to dist/ in a checkout, an npm install and the image). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
 /** Print why a command failed; the exit status: 2 the configuration is wrong (its message names the key), 1 anything else. */

@@ -3,6 +3,7 @@
  * docs/operations.md documents every field.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
+import type { DecisionResult } from '../check/result.js';
 import { redactQueryValues } from './logger.js';
 
 /** One Check, as the decision log records it. */
@@ -25,7 +26,13 @@ export interface DecisionRecord {
   readonly email: string | null | undefined;
   /** How the caller was identified. */
   readonly auth: 'session' | 'bearer' | 'anonymous';
+  /** Whether the request went to the upstream. */
   readonly allowed: boolean;
+  /**
+   * `allowed`, `denied`, `error`, or `reserved`: a Gatehouse path (who am I, sign-in, callback,
+   * sign-out, signed out, JWKS) answered by Gatehouse itself, which is not a denial.
+   */
+  readonly result: DecisionResult;
   /** The HTTP status Envoy returns to the client (200 when allowed). */
   readonly status: number;
   readonly reasons: readonly string[] | undefined;

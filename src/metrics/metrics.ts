@@ -32,7 +32,11 @@ export interface Metrics {
   readonly registry: Registry;
   /** Seconds from receiving a CheckRequest to having its response. */
   readonly checkDuration: Histogram;
-  /** Checks answered, by result (allowed, denied, error), HTTP status and route. */
+  /**
+   * Checks answered, by result, HTTP status and route. `result`: `allowed`, `denied`, `error`, or
+   * `reserved` — Gatehouse's own paths (who am I, sign-in, callback, sign-out, signed out, JWKS),
+   * answered by Gatehouse itself: neither allowed upstream nor a denial.
+   */
   readonly decisions: Counter<'result' | 'status' | 'route'>;
   /** Seconds spent in the policy's wasm evaluation. */
   readonly policyEvalDuration: Histogram;
@@ -40,6 +44,12 @@ export interface Metrics {
   readonly policyReloads: Counter<'result'>;
   /** 1 for the revision serving now. */
   readonly policyRevision: Gauge<'revision'>;
+  /** 1 when the last policy load attempt succeeded, 0 when it failed (the last good policy serves). */
+  readonly policyLastReloadSuccess: Gauge;
+  /** Unix time of the last policy load attempt, in seconds. */
+  readonly policyLastReloadTime: Gauge;
+  /** Sign-outs completed (the session cookie cleared), by whether the IdP's end-session was reached. */
+  readonly signOuts: Counter<'idp'>;
   /** Sign-ins by stage (started, completed, failed) and reason. */
   readonly signIns: Counter<'stage' | 'reason'>;
   /** Session renewals with the refresh token, by result. */
@@ -54,6 +64,14 @@ export interface Metrics {
   setRevision(revision: string): void;
   /** Count a coded error (unknown codes count as ERR_INTERNAL). */
   countError(code: string): void;
+  /** Record one policy load attempt's outcome (start, file change, SIGHUP). */
+  recordReload(success: boolean, at?: Date): void;
+  /**
+   * Report the identity provider's discovery state as `gatehouse_identity_provider_ready{issuer}`,
+   * read at each scrape (1 discovered, 0 not yet or failing); never called without identity, so
+   * there is then no series.
+   */
+  watchIdentityProvider(issuer: string, state: () => 'pending' | 'ready'): void;
 }
 
 const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
@@ -71,14 +89,30 @@ export function createMetrics(): Metrics {
   const registers = [registry];
   const routes = new Set<string>();
   const policyRevision = new Gauge({ name: 'gatehouse_policy_revision_info', help: 'The policy revision serving now (value 1).', labelNames: ['revision'] as const, registers, aggregator: 'max' });
+  const policyLastReloadSuccess = new Gauge({ name: 'gatehouse_policy_last_reload_success', help: 'Whether the last policy load attempt succeeded (1) or failed (0; the last good policy keeps serving).', registers, aggregator: 'min' });
+  const policyLastReloadTime = new Gauge({ name: 'gatehouse_policy_last_reload_timestamp_seconds', help: 'Unix time of the last policy load attempt.', registers, aggregator: 'max' });
+  let identityProvider: { issuer: string; state: () => 'pending' | 'ready' } | undefined;
+  new Gauge({
+    name: 'gatehouse_identity_provider_ready',
+    help: "Whether the identity provider's discovery document has been fetched (1) or not yet / failing (0). No series without identity.",
+    labelNames: ['issuer'] as const,
+    registers,
+    aggregator: 'min',
+    collect() {
+      if (identityProvider !== undefined) this.set({ issuer: identityProvider.issuer }, identityProvider.state() === 'ready' ? 1 : 0);
+    },
+  });
   const errors = new Counter({ name: 'gatehouse_errors_total', help: 'Coded errors on the Check path (failed Checks and refused credentials), by code.', labelNames: ['code'] as const, registers });
   return {
     registry,
     checkDuration: new Histogram({ name: 'gatehouse_check_duration_seconds', help: 'Time to answer one Check, from request to response.', buckets: [...CHECK_BUCKETS], registers }),
-    decisions: new Counter({ name: 'gatehouse_decisions_total', help: 'Checks answered, by result (allowed, denied, error), HTTP status returned and route.', labelNames: ['result', 'status', 'route'] as const, registers }),
+    decisions: new Counter({ name: 'gatehouse_decisions_total', help: 'Checks answered, by result (allowed, denied, error, reserved: answered by Gatehouse itself), HTTP status returned and route.', labelNames: ['result', 'status', 'route'] as const, registers }),
     policyEvalDuration: new Histogram({ name: 'gatehouse_policy_eval_duration_seconds', help: 'Time spent evaluating the policy for one Check.', buckets: [...CHECK_BUCKETS], registers }),
     policyReloads: new Counter({ name: 'gatehouse_policy_reloads_total', help: 'Policy load attempts (start, file change, SIGHUP), by result.', labelNames: ['result'] as const, registers }),
     policyRevision,
+    policyLastReloadSuccess,
+    policyLastReloadTime,
+    signOuts: new Counter({ name: 'gatehouse_sign_outs_total', help: "Sign-outs completed, by whether the identity provider's end-session endpoint was used (idp=\"true\") or it was unreachable or has none (idp=\"false\").", labelNames: ['idp'] as const, registers }),
     signIns: new Counter({ name: 'gatehouse_sign_ins_total', help: 'Sign-ins by stage (started, completed, failed) and reason.', labelNames: ['stage', 'reason'] as const, registers }),
     sessionRefreshes: new Counter({ name: 'gatehouse_session_refreshes_total', help: 'Expired sessions renewed with their refresh token, by result.', labelNames: ['result'] as const, registers }),
     jwksFetches: new Counter({ name: 'gatehouse_jwks_fetches_total', help: "Bearer verifications' key lookups in the identity provider's JWKS, by result.", labelNames: ['result'] as const, registers }),
@@ -97,6 +131,13 @@ export function createMetrics(): Metrics {
     },
     countError(code) {
       errors.inc({ code: KNOWN_CODES.has(code) ? code : 'ERR_INTERNAL' });
+    },
+    recordReload(success, at = new Date()) {
+      policyLastReloadSuccess.set(success ? 1 : 0);
+      policyLastReloadTime.set(at.getTime() / 1000);
+    },
+    watchIdentityProvider(issuer, state) {
+      identityProvider = { issuer: issuer.slice(0, MAX_REVISION_LENGTH), state };
     },
   };
 }

@@ -64,8 +64,9 @@ function inWords(seconds: number): string {
 
 /**
  * 403 for a signed-in caller the policy denied: who they are, what was denied, the policy's
- * reasons, the request id, and a way to sign out (to switch account). JSON:
- * `{"error":"forbidden","reasons":[…],"request_id":"…"}`.
+ * reasons, the request id, and a way to sign out (to switch account). JSON, the same shape as
+ * every JSON error Gatehouse sends (401s and error pages too):
+ * `{"error":"forbidden","message":"…","reasons":[…],"request_id":"…"}`.
  *
  * @example denyPage({ headers, identity, method: 'GET', url: 'https://app.example.com/vault', reasons, requestId })
  */
@@ -81,7 +82,7 @@ export function denyPage(options: {
 }): LocalReply {
   const status = options.status ?? 403;
   if (wantsJson(options.headers)) {
-    return jsonReply(status, { error: 'forbidden', reasons: options.reasons, request_id: options.requestId });
+    return jsonReply(status, { error: 'forbidden', message: 'The access rules do not allow this request.', reasons: options.reasons, request_id: options.requestId });
   }
   const { identity } = options;
   const reasons =
@@ -94,6 +95,8 @@ ${identity.name === null ? EMPTY : html`<dt>Name</dt><dd>${identity.name}</dd>`}
 <dt>Groups</dt><dd>${groupList(identity.groups)}</dd>`
     : html`<dt>Signed in as</dt><dd>Not signed in</dd>`;
   const canSignOut = identity.authenticated && identity.method === 'session';
+  // Denied the home page itself: a "home page" button would lead straight back here.
+  const deniedHome = /^[a-z][a-z0-9+.-]*:\/\/[^/]*\/?$/i.test(options.url);
   const body = card(
     'bad',
     'Access denied',
@@ -108,7 +111,7 @@ ${who}
 <dt>Request id</dt><dd><code>${options.requestId}</code></dd>
 </dl>
 <p>If you think you should have access, ask the site's administrator and include the request id.${canSignOut ? ' Signed in with the wrong account? Sign out, then sign in with the right one.' : ''}</p>
-<div class="actions">${link('/', 'Go to the home page')}${canSignOut ? signOutForm('secondary') : EMPTY}</div>`,
+<div class="actions">${deniedHome ? link(PATHS.whoami, 'See who you are signed in as') : link('/', 'Go to the home page')}${canSignOut ? signOutForm('secondary') : EMPTY}</div>`,
   );
   return htmlReply(status, page('Access denied', body));
 }
@@ -289,7 +292,7 @@ export function errorPage(options: { headers: Headers; error: GatehouseError; re
   const status = error.spec.http;
   const coded: ExtraHeaders = [['x-gatehouse-error', error.code]];
   if (wantsJson(options.headers)) {
-    return jsonReply(status, { error: error.code, message: error.spec.message, request_id: options.requestId }, coded);
+    return jsonReply(status, { error: error.code, message: error.spec.message, reasons: [], request_id: options.requestId }, coded);
   }
   const help = errorHelp(error.code);
   const { action } = help;

@@ -257,6 +257,9 @@ function countFlowEvent(metrics: Metrics | undefined, message: string, detail: R
       return;
     case 'session refresh failed; signing in again':
       metrics.sessionRefreshes.inc({ result: 'failure' });
+      return;
+    case 'signed out':
+      metrics.signOuts.inc({ idp: String(detail?.['idp_logout'] === true) });
   }
 }
 

@@ -8,6 +8,7 @@ import { GatehouseError } from '../errors/gatehouse-error.js';
 import { loggablePath, type DecisionLog, type DecisionRecord } from '../log/decision-log.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { decisionResult } from '../check/result.js';
 import { parseTraceparent } from '../tracing/traceparent.js';
 import type { Tracer } from '../tracing/tracer.js';
 
@@ -61,8 +62,9 @@ export function createCheckObserver(options: CheckObserverOptions): CheckObserve
             const status = statusOf(outcome);
             const allowed = outcome.response.httpResponse.case === 'okResponse';
             const code = outcome.error?.code;
+            const result = decisionResult(outcome);
             metrics.checkDuration.observe(facts.latencyUs / 1e6);
-            metrics.decisions.inc({ result: code !== undefined ? 'error' : allowed ? 'allowed' : 'denied', status: String(status), route: metrics.routeLabel(route) });
+            metrics.decisions.inc({ result, status: String(status), route: metrics.routeLabel(route) });
             if (code !== undefined) metrics.countError(code);
             if (facts.identityError !== undefined) metrics.countError(facts.identityError.code);
             if (span !== undefined) {
@@ -91,6 +93,7 @@ export function createCheckObserver(options: CheckObserverOptions): CheckObserve
               email: identity.authenticated ? identity.email : undefined,
               auth: identity.authenticated ? identity.method : 'anonymous',
               allowed,
+              result,
               status,
               reasons: outcome.decision?.reasons,
               policy_revision: facts.revision,

@@ -82,11 +82,17 @@ export interface Gatehouse {
  */
 export async function startGatehouse(config: Config, log: Logger, options: StartOptions = {}): Promise<Gatehouse> {
   let running = config;
+  if (config.development) {
+    // docs/reference/config.md promises this line: it must not be missed in a production log.
+    log.warn({ development: true }, 'DEVELOPMENT MODE (development: true): generated keys and an http:// identity provider are accepted. Never use this in production.');
+  }
   const metrics = createMetrics();
   const health = new HealthState();
   const decisions = new DecisionLog(log, { sampleAllowed: config.log.sample_allowed, includeQuery: config.log.include_query });
   const tracer = await createTracer(config.tracing);
   const identity = await setupIdentity(config, log, { metrics, tracer });
+  const oidc = identity.oidc;
+  if (oidc !== undefined) metrics.watchIdentityProvider(config.identity?.issuer ?? oidc.issuer.href, () => oidc.state);
 
   let engine = createEngine(config, log, metrics);
   const readiness = new Readiness({
@@ -255,11 +261,13 @@ function createEngine(config: Config, log: Logger, metrics: Metrics): PolicyEngi
     switch (event.type) {
       case 'loaded':
         metrics.policyReloads.inc({ result: 'success' });
+        metrics.recordReload(true);
         metrics.setRevision(event.revision);
         log.info({ policy_revision: event.revision, previous_revision: event.previousRevision, trigger: event.trigger, duration_ms: event.durationMs }, 'policy loaded');
         return;
       case 'failed':
         metrics.policyReloads.inc({ result: 'failure' });
+        metrics.recordReload(false);
         log.error(
           { code: event.error.code, err: event.error, policy_revision: event.revision, trigger: event.trigger },
           event.revision === undefined ? 'policy load failed' : 'policy reload refused; the last good policy keeps serving',

@@ -13,13 +13,20 @@ test('the demo, as a new user tries it: open the URL it prints, sign in as alice
   const demo = spawn(process.execPath, [repoPath('dist', 'demo', 'main.js')], {
     env: { ...process.env, GATEHOUSE_DEMO_PORTS: ports.join(',') },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: if the test fails, the cleanup below stops the demo's Gatehouse and
+    // Envoy too (a SIGKILLed demo cannot stop them, and they would hold its output pipes open).
+    detached: true,
   });
   let output = '';
   demo.stdout.on('data', (d: Buffer) => (output += d.toString()));
   demo.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
   t.after(() => {
-    if (demo.exitCode === null) demo.kill('SIGKILL');
+    try {
+      process.kill(-demo.pid!, 'SIGKILL');
+    } catch {
+      // the group is gone
+    }
   });
 
   const deadline = Date.now() + 60_000;
@@ -44,6 +51,14 @@ test('the demo, as a new user tries it: open the URL it prints, sign in as alice
   assert.match(html, /Verified identity assertion/);
   assert.match(html, /alice@example\.com/);
   assert.match(html, /x-gatehouse-groups/);
+  // The app links to who am I and sign-out; who am I shows alice.
+  await page.getByRole('link', { name: 'Who am I' }).click();
+  assert.match(await page.content(), /alice@example\.com/);
+  await page.goBack();
+  await page.getByRole('link', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(/signed_out/);
+  assert.match(await page.content(), /signed out/i);
 
   demo.kill('SIGINT');
   assert.equal(await exited, 0, output);

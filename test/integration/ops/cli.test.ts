@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -132,4 +132,128 @@ test('SIGHUP on a running gatehouse serve applies log.level and refuses a port c
   assert.match(String(reloaded?.['policy_revision']), /^sha256:/);
   const refusal = lines.find((l) => l['level'] === 'error' && Array.isArray(l['refused']));
   assert.deepEqual(refusal?.['refused'], ['grpc.port']);
+});
+
+// --- gatehouse check: exit 0 allowed, 1 denied, 2 the check could not be made (issue 11, point 8) ---
+
+test('gatehouse check prints a one-line summary on stderr; stdout stays the JSON report', { skip }, async () => {
+  const config = writeConfig(configDoc(policyDir(POLICY), opa!));
+  const request = file('request.json', { method: 'GET', url: 'https://app.example.com/reports?q=1', headers: { accept: 'application/json' } });
+  const denied = await run(['check', '--config', config, '--request', request]);
+  assert.equal(denied.code, 1, denied.stderr);
+  assert.equal(denied.stderr, 'gatehouse check: denied: GET https://app.example.com/reports?q=1 -> 403 for anonymous (engineering only)\n');
+  JSON.parse(denied.stdout);
+
+  const identity = file('identity.json', { sub: 'alice', groups: ['engineering'] });
+  const allowed = await run(['check', '--config', config, '--request', request, '--identity', identity]);
+  assert.equal(allowed.code, 0, allowed.stderr);
+  assert.equal(allowed.stderr, 'gatehouse check: allowed: GET https://app.example.com/reports?q=1 -> upstream (alice is in engineering)\n');
+});
+
+const CHECK_ERRORS: { name: string; policy?: string; config?: (dir: string) => Record<string, unknown>; request?: string; summary: RegExp }[] = [
+  { name: 'a policy that does not compile', policy: 'package envoy.authz\n\nimport rego.v1\n\nallow if {\n', summary: /^gatehouse check: error: GET https:\/\/app\.example\.com\/ -> 503 ERR_POLICY_COMPILE: .*rego_parse_error/m },
+  {
+    name: 'a policy calling a builtin Gatehouse does not provide',
+    policy: 'package envoy.authz\n\nimport rego.v1\n\nallow if http.send({"method": "GET", "url": "https://example.com"}).status_code == 200\n',
+    summary: /^gatehouse check: error: .* ERR_POLICY_BUILTIN_MISSING: .*http\.send/m,
+  },
+  { name: 'no opa to compile the policy', config: (dir) => configDoc(dir, '/nonexistent/opa'), summary: /^gatehouse check: error: .* ERR_POLICY_COMPILE: /m },
+  { name: 'a request that is not JSON', request: 'GET / HTTP/1.1\n', summary: /^gatehouse check: error: the request is not JSON: /m },
+  { name: 'a request that is JSON but not a request', request: '{"method": "GET"}', summary: /^gatehouse check: error: the simple form needs "url"/m },
+];
+
+for (const c of CHECK_ERRORS) {
+  test(`gatehouse check exits 2, not 1 (a "must be denied" CI check must not pass): ${c.name}`, { skip }, async () => {
+    const dir = policyDir(c.policy ?? POLICY);
+    const config = writeConfig(c.config?.(dir) ?? configDoc(dir, opa!));
+    const request = file('request.json', c.request ?? { method: 'GET', url: 'https://app.example.com/', headers: { accept: 'application/json' } });
+    const result = await run(['check', '--config', config, '--request', request]);
+    assert.equal(result.code, 2, `${result.stderr}\n${result.stdout}`);
+    assert.match(result.stderr, c.summary);
+    assert.equal(result.stderr.trim().split('\n').length, 1, 'one line');
+  });
+}
+
+test('gatehouse check shows an anonymous browser the sign-in redirect the live server sends (an API client the 401)', { skip }, async () => {
+  const config = writeConfig(
+    configDoc(policyDir(POLICY), opa!, {
+      development: true,
+      identity: { issuer: 'https://idp.example.com', client_id: 'gatehouse', client_secret: 'x' },
+    }),
+  );
+  const browser = file('request.json', { method: 'GET', url: 'https://app.example.com/reports?q=1', headers: { accept: 'text/html' } });
+  const result = await run(['check', '--config', config, '--request', browser]);
+  assert.equal(result.code, 1, result.stderr);
+  assert.equal(result.stderr, 'gatehouse check: denied: GET https://app.example.com/reports?q=1 -> 302 redirect to sign-in: <authorization_endpoint of https://idp.example.com> (engineering only)\n');
+  const report = JSON.parse(result.stdout) as Report;
+  const denied = report['response']['deniedResponse'];
+  assert.equal(denied['status']['code'], 'Found');
+  const headers = new Map((denied['headers'] as { header: { key: string; value: string } }[]).map((h) => [h.header.key, h.header.value]));
+  const location = new URL(String(headers.get('location')).replace('<authorization_endpoint of https://idp.example.com>', 'https://placeholder.invalid/'));
+  assert.equal(location.searchParams.get('redirect_uri'), 'https://app.example.com/.gatehouse/callback');
+  assert.equal(location.searchParams.get('client_id'), 'gatehouse');
+  assert.equal(location.searchParams.get('code_challenge_method'), 'S256');
+  assert.match(String(headers.get('set-cookie')), /^__Host-gatehouse-txn=/);
+
+  const api = file('request.json', { method: 'GET', url: 'https://app.example.com/reports', headers: { accept: 'application/json' } });
+  const apiResult = await run(['check', '--config', config, '--request', api]);
+  assert.equal(apiResult.code, 1, apiResult.stderr);
+  assert.match(apiResult.stderr, /-> 401 for anonymous/);
+});
+
+test('gatehouse --version prints the package version', async () => {
+  const pkg = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { version: string };
+  for (const flag of ['--version', 'version', '-v']) {
+    const result = await run([flag]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, `gatehouse ${pkg.version}\n`);
+  }
+});
+
+test('gatehouse keygen over existing keys writes nothing and says why (not EEXIST: EEXIST)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-keygen-'));
+  const first = await run(['keygen', '--out', dir]);
+  assert.equal(first.code, 0, first.stderr);
+  const before = readFileSync(join(dir, 'signing-key.pem'), 'utf8');
+  const again = await run(['keygen', '--out', dir]);
+  assert.equal(again.code, 2);
+  assert.doesNotMatch(again.stderr, /EEXIST/);
+  assert.match(again.stderr, /signing-key\.pem and .*session-secret already exist; keygen never overwrites keys and wrote nothing/);
+  assert.match(again.stderr, /docs\/reference\/identity\.md/);
+  assert.equal(readFileSync(join(dir, 'signing-key.pem'), 'utf8'), before);
+
+  // Only one of the two in the way: still nothing written (no half-rotated folder).
+  const partial = mkdtempSync(join(tmpdir(), 'gatehouse-keygen-'));
+  writeFileSync(join(partial, 'session-secret'), 'keep me\n');
+  const refused = await run(['keygen', '--out', partial]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /session-secret already exists/);
+  assert.equal(existsSync(join(partial, 'signing-key.pem')), false);
+});
+
+test('development: true is logged loudly at start (warn, first thing), as docs/reference/config.md says', { skip }, async () => {
+  const httpPort = await freePort();
+  const config = writeConfig(configDoc(policyDir(POLICY), opa!, { development: true, http: { address: '127.0.0.1', port: httpPort } }));
+  let child: ReturnType<typeof spawn> | undefined;
+  const done = run(['serve', '--config', config], { onSpawn: (c) => (child = c) });
+  await until(async () => (await get(httpPort, '/readyz').catch(() => ({ status: 0 }))).status === 200, 15_000, 'serve ready');
+  child!.kill('SIGTERM');
+  const result = await done;
+  const lines = result.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(lines[0]?.['level'], 'warn', result.stdout);
+  assert.equal(lines[0]?.['development'], true);
+  assert.match(String(lines[0]?.['msg']), /^DEVELOPMENT MODE .*Never use this in production/);
+});
+
+test('gatehouse check with a central sign-in host: an anonymous browser on another host is sent to the central host, as live', { skip }, async () => {
+  const config = writeConfig(
+    configDoc(policyDir(POLICY), opa!, {
+      development: true,
+      identity: { issuer: 'https://idp.example.com', client_id: 'gatehouse', client_secret: 'x', sign_in_host: 'login.example.com', allowed_hosts: ['app.example.com'] },
+    }),
+  );
+  const browser = file('request.json', { method: 'GET', url: 'https://app.example.com/reports', headers: { accept: 'text/html' } });
+  const result = await run(['check', '--config', config, '--request', browser]);
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, /^gatehouse check: denied: GET https:\/\/app\.example\.com\/reports -> 302 redirect to sign-in: https:\/\/login\.example\.com\/\.gatehouse\/sign_in \(engineering only\)\n$/);
 });

@@ -12,7 +12,7 @@ const COOKIE = 'c2Vzc2lvbi1jb29raWUtdmFsdWU';
 function record(overrides: Partial<DecisionRecord> = {}): DecisionRecord {
   return {
     request_id: 'r1', decision_id: 'd1', trace_id: undefined, span_id: undefined, host: 'app.example.com', method: 'GET', path: '/x', route: undefined,
-    sub: undefined, email: undefined, auth: 'anonymous', allowed: true, status: 200, reasons: undefined, policy_revision: 'rev',
+    sub: undefined, email: undefined, auth: 'anonymous', allowed: true, result: 'allowed', status: 200, reasons: undefined, policy_revision: 'rev',
     latency_us: 12, code: undefined, identity_error: undefined, handled_by: 'policy', ...overrides,
   };
 }

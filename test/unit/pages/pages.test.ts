@@ -125,7 +125,7 @@ describe('hostile input is escaped', () => {
 
   test('JSON reasons survive intact (escaping is only how they are written)', () => {
     const reply = denyPage({ headers: API, identity: MALLORY, method: 'GET', url: 'https://a.test/', reasons: HOSTILE_REASONS, requestId: REQUEST_ID });
-    assert.deepEqual(JSON.parse(reply.body), { error: 'forbidden', reasons: HOSTILE_REASONS, request_id: REQUEST_ID });
+    assert.deepEqual(JSON.parse(reply.body), { error: 'forbidden', message: 'The access rules do not allow this request.', reasons: HOSTILE_REASONS, request_id: REQUEST_ID });
     assert.equal(jsonReply(200, { a: '<&>' }).body, '{"a":"\\u003c\\u0026\\u003e"}\n');
   });
 });
@@ -145,6 +145,15 @@ describe('deny page', () => {
     assert.match(reply.body, /<form method="post" action="\/\.gatehouse\/sign_out"><button[^>]*>Sign out<\/button><\/form>/);
   });
 
+  test('the main button never leads back to the page just denied: home elsewhere, who-am-I when the home page was denied', () => {
+    assert.match(deny().body, /<div class="actions"><a class="button" href="\/">Go to the home page<\/a>/);
+    for (const url of ['https://app.example.com/', 'https://app.example.com']) {
+      const body = denyPage({ headers: BROWSER, identity: ALICE, method: 'GET', url, reasons: [], requestId: REQUEST_ID }).body;
+      assert.doesNotMatch(body, /href="\/"/, url);
+      assert.match(body, /<div class="actions"><a class="button" href="\/\.gatehouse\/">See who you are signed in as<\/a>/, url);
+    }
+  });
+
   test('no reasons: says so rather than showing an empty list', () => {
     const body = deny(ALICE, BROWSER, []).body;
     assert.match(body, /gave no reason/);
@@ -155,10 +164,10 @@ describe('deny page', () => {
     assert.doesNotMatch(deny(BEARER).body, /<form/);
   });
 
-  test('JSON: error, reasons and request id only', () => {
+  test('JSON: error, message, reasons and request id only', () => {
     const reply = deny(ALICE, API);
     assert.equal(reply.status, 403);
-    assert.deepEqual(JSON.parse(reply.body), { error: 'forbidden', reasons: ['not in group vault-readers'], request_id: REQUEST_ID });
+    assert.deepEqual(JSON.parse(reply.body), { error: 'forbidden', message: 'The access rules do not allow this request.', reasons: ['not in group vault-readers'], request_id: REQUEST_ID });
   });
 
   test('a policy-chosen status is kept', () => {
@@ -217,7 +226,7 @@ describe('error pages', () => {
     const reply = errorPage({ headers: API, error, requestId: REQUEST_ID });
     assert.equal(reply.status, 401);
     assert.equal(header(reply, 'x-gatehouse-error'), 'ERR_OIDC_ID_TOKEN_INVALID');
-    assert.deepEqual(JSON.parse(reply.body), { error: 'ERR_OIDC_ID_TOKEN_INVALID', message: ERRORS.ERR_OIDC_ID_TOKEN_INVALID.message, request_id: REQUEST_ID });
+    assert.deepEqual(JSON.parse(reply.body), { error: 'ERR_OIDC_ID_TOKEN_INVALID', message: ERRORS.ERR_OIDC_ID_TOKEN_INVALID.message, reasons: [], request_id: REQUEST_ID });
   });
 });
 
