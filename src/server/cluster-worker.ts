@@ -31,7 +31,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     // The channel is gone when the primary died; the 'disconnect' handler stops us then.
     if (process.connected) process.send?.(message);
   };
-  const gatehouse = await startGatehouse(config, log, { ...(options.configFile === undefined ? {} : { configFile: options.configFile }), httpListener: false });
+  const gatehouse = await startGatehouse(config, log, { ...(options.configFile === undefined ? {} : { configFile: options.configFile }), httpListener: false, grpcAfterPolicy: true });
 
   let exit!: (code: number) => void;
   const exited = new Promise<number>((resolve) => (exit = resolve));

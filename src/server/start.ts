@@ -27,6 +27,13 @@ export interface StartOptions {
    * (src/server/cluster-worker.ts) passes false: its primary answers those for every worker.
    */
   readonly httpListener?: boolean;
+  /**
+   * Open the gRPC listener only once the policy is loaded. Default false: a single process
+   * listens first, so probes see "loading" and an early Check is denied. A cluster worker passes
+   * true: its listener joins the primary's round-robin only when it can answer, so a replacement
+   * worker never denies a Check with ERR_POLICY_NOT_LOADED while the other workers could allow it.
+   */
+  readonly grpcAfterPolicy?: boolean;
 }
 
 /** What a reload did. */
@@ -119,8 +126,8 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
     identity.close();
     await tracer.shutdown().catch(() => undefined);
   };
-  try {
-    grpc = await startGrpcServer({
+  const listenGrpc = () =>
+    startGrpcServer({
       address: config.grpc.address,
       port: config.grpc.port,
       maxReceiveMessageBytes: config.grpc.max_receive_message_bytes,
@@ -136,6 +143,8 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
       tls: listenerTls(config.grpc.tls, 'grpc.tls', log),
       onConnectionEvent: (event) => (event.type === 'unauthorized-client' ? log.warn : log.debug).call(log, { event: event.type }, 'grpc connection'),
     });
+  try {
+    if (options.grpcAfterPolicy !== true) grpc = await listenGrpc();
     if (options.httpListener !== false) {
       http = await startHttpListener({
         tls: listenerTls(config.http.tls, 'http.tls', log),
@@ -149,6 +158,7 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
     await engine.start().catch((err: unknown) => {
       throw namePolicyKey(GatehouseError.from(err, 'ERR_POLICY_LOAD'), config);
     });
+    grpc ??= await listenGrpc(); // grpcAfterPolicy: now that the policy is loaded
   } catch (err) {
     await cleanUp();
     throw err;

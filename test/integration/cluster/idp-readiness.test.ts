@@ -34,5 +34,6 @@ test("a cluster primary's /readyz shows the identity provider's last discovery e
   assert.equal(body['status'], 'not ready');
   assert.equal(body['identity_provider'], 'pending');
   assert.match(String(body['identity_provider_error']), /ECONNREFUSED|fetch failed/);
-  assert.ok(cluster.lines.some((l) => l.msg === 'identity provider discovery failed; retrying'), 'the workers log it');
+  // Log lines are flushed within 1 s (src/log/logger.ts): /readyz can be faster than the line.
+  await until(() => cluster.lines.some((l) => l.msg === 'identity provider discovery failed; retrying'), 5_000, 'the workers log it');
 });
