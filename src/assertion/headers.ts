@@ -2,6 +2,7 @@
  * The request header changes Gatehouse makes on allow: spoofed identity headers out, Gatehouse's
  * own cookies out, the verified identity in.
  */
+import { hasControlCharacter } from '../http/header-safety.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { mentionsCookie, removeCookies } from '../http/cookies.js';
 import { structuredStringList } from './structured-list.js';
@@ -46,9 +47,6 @@ export interface HeaderMutations {
   readonly cookie?: string | null;
 }
 
-/** Characters no header value may contain: CR, LF, NUL and the other controls. */
-const UNSAFE_VALUE = /[\u0000-\u001f\u007f]/;
-
 /**
  * Compute the request header changes for an allowed request.
  *
@@ -80,7 +78,7 @@ export function identityHeaderMutations(options: IdentityHeaderOptions): HeaderM
   const set: [string, string][] = [];
   if (identity !== undefined) {
     const put = (name: string, value: string | null | undefined) => {
-      if (value !== null && value !== undefined && value !== '' && !UNSAFE_VALUE.test(value)) set.push([name.toLowerCase(), value]);
+      if (value !== null && value !== undefined && value !== '' && !hasControlCharacter(value)) set.push([name.toLowerCase(), value]);
     };
     if (options.assertion !== undefined) put(names.assertion, options.assertion);
     put(names.user, identity.sub);
@@ -112,6 +110,9 @@ export function identityHeaderMutations(options: IdentityHeaderOptions): HeaderM
   });
   if (kept !== undefined && mentionsCookie(kept, ours)) throw ambiguous('a cookie header still names a Gatehouse cookie after removal');
   if (!dropped) return { set, remove };
+  // A rewritten header that could not be written (a control character in another cookie) would
+  // be dropped at the end and leave the original, ours included, in place: remove it whole.
+  if (kept !== undefined && hasControlCharacter(kept)) return { set, remove, cookie: null };
   return { set, remove, cookie: kept ?? null };
 }
 

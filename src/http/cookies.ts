@@ -18,14 +18,16 @@ export interface CookieAttributes {
 }
 
 /**
- * The `name=value` pairs of a `cookie` header, split on `;` and on `,`. Browsers separate
- * cookies with `; `, but a proxy that merges repeated `cookie` lines joins them with `,` (Envoy
- * does, for HTTP/1.1), and RFC 6265 cookie values never contain a comma: so a comma always
- * starts a new pair, whichever way the header was built.
+ * The `name=value` pairs of a `cookie` header, split on `;` only, as browsers send them. A comma
+ * does not start a pair here: a cookie set by a sibling subdomain could otherwise carry
+ * `x=1,__Host-gatehouse=<another session>` in its value and plant a session (the `__Host-` prefix
+ * protects the cookie, not text inside another cookie's value). Two `cookie` lines merged by a
+ * proxy with `,` are handled where it matters, on the way upstream (src/assertion/headers.ts cuts
+ * Gatehouse's cookies out of every comma-separated crumb, or refuses).
  */
 function pairs(header: string): { name: string; value: string }[] {
   const out: { name: string; value: string }[] = [];
-  for (const part of header.split(/[;,]/)) {
+  for (const part of header.split(';')) {
     const eq = part.indexOf('=');
     if (eq <= 0) continue;
     out.push({ name: part.slice(0, eq).trim(), value: part.slice(eq + 1).trim() });
@@ -36,7 +38,7 @@ function pairs(header: string): { name: string; value: string }[] {
 /**
  * Parse a `cookie` request header into name → value. The first occurrence of a name wins, as
  * browsers send the most specific cookie first. Malformed pairs are skipped. Pairs are split on
- * `;` and `,` (see {@link pairs}): two `cookie` lines merged by a proxy are read as one list.
+ * `;` only (see {@link pairs}): a comma never starts one of Gatehouse's cookies.
  */
 export function parseCookieHeader(header: string | undefined): Map<string, string> {
   const cookies = new Map<string, string>();

@@ -59,13 +59,22 @@ export function decisionToCheckResponse(decision: Decision, extra: ResponseExtra
     // Gatehouse's own request headers (identity, cookie) win over the policy's and over the
     // client's: the policy's copies of those names are dropped.
     const own = new Set([...extra.requestHeaders.map((h) => h.name), ...extra.removeRequestHeaders]);
-    const removals = [...decision.requestHeadersToRemove.filter((n) => !own.has(n)), ...extra.removeRequestHeaders];
+    const upstream = [...decision.headers.filter((h) => !own.has(h.name)), ...extra.requestHeaders];
+    // A header that cannot be written (a control character) must not leave the client's copy of
+    // that name in place: every value of it is dropped and the name removed (a spoofed identity
+    // header or the original cookie header would otherwise pass through).
+    const unwritable = new Set(upstream.filter(({ name, value }) => !isSafeHeader(name, value)).map((h) => h.name));
+    const removals = [
+      ...decision.requestHeadersToRemove.filter((n) => !own.has(n)),
+      ...extra.removeRequestHeaders,
+      ...[...unwritable].filter((n) => isSafeHeader(n, '')),
+    ];
     return create(CheckResponseSchema, {
       status: create(StatusSchema, { code: GrpcCode.OK }),
       httpResponse: {
         case: 'okResponse',
         value: create(OkHttpResponseSchema, {
-          headers: headerOptions([...decision.headers.filter((h) => !own.has(h.name)), ...extra.requestHeaders], 'upstream'),
+          headers: headerOptions(upstream.filter((h) => !unwritable.has(h.name)), 'upstream'),
           headersToRemove: [...new Set(removals)],
           responseHeadersToAdd: headerOptions([...decision.responseHeadersToAdd, ...extra.responseHeaders], 'add'),
           queryParametersToSet: decision.queryParametersToSet.map((q) => create(QueryParameterSchema, q)),

@@ -193,3 +193,18 @@ function parseSfStringList(input: string): string[] {
   }
   return out;
 }
+
+// Found in review: the final filter drops HTAB, C1 and U+2028/9 too; an identity value holding one
+// must not be "set" (its name would then be kept out of `remove` and the client's copy pass).
+test('identity headers: a value the final filter would drop is not set, so the client copy is removed', () => {
+  for (const email of ['alice\u0085@example.com', 'alice\t@example.com', 'alice\u2028@example.com']) {
+    const m = identityHeaderMutations({ requestHeaders: { 'x-gatehouse-email': 'root@example.com' }, names: NAMES, identity: { ...IDENTITY, email }, assertion: 'a.b.c', sessionCookieNames: [] });
+    assert.ok(!m.set.some(([n]) => n === 'x-gatehouse-email'), JSON.stringify(email));
+    assert.ok(m.remove.includes('x-gatehouse-email'), JSON.stringify(email));
+  }
+});
+
+test('cookies: a rewritten cookie header that cannot be written is removed whole, never left with the session in it', () => {
+  const m = identityHeaderMutations({ requestHeaders: { cookie: '__Host-gatehouse=SESSION; a=x\ty' }, names: NAMES, sessionCookieNames: GATEHOUSE_COOKIES });
+  assert.equal(m.cookie, null);
+});

@@ -71,3 +71,20 @@ test('headers: a value with CR, LF, NUL or another control character is never wr
   const badName = localReplyToCheckResponse({ status: 302, headers: [['location\r\nx', '/'], ['x-ok', 'fine']], body: '' });
   assert.equal(badName.httpResponse.case === 'deniedResponse' ? badName.httpResponse.value.headers.length : -1, 1);
 });
+
+// Found in review: a header dropped because it cannot be written must not leave the client's copy
+// of that name in place, or a spoofed identity header (or the original cookie header, session
+// cookie included) reaches the upstream.
+test('headers: an upstream header that cannot be written is removed, not left as the client sent it', () => {
+  const base = normalizeDecision({ allowed: true }, isEnvoyHttpStatus);
+  for (const value of ['alice\u0085@example.com', 'a\tb', 'a\u2028b']) {
+    const allow = decisionToCheckResponse(
+      { ...base, headers: [{ name: 'x-policy', value }, { name: 'x-policy', value: 'fine' }] },
+      { requestHeaders: [{ name: 'x-gatehouse-email', value }, { name: 'cookie', value: `a=${value}` }], removeRequestHeaders: [], responseHeaders: [] },
+    );
+    assert.equal(allow.httpResponse.case, 'okResponse');
+    const ok = allow.httpResponse.value as { headers: { header?: { key: string } }[]; headersToRemove: string[] };
+    assert.deepEqual(ok.headers.map((h) => h.header?.key), [], JSON.stringify(value));
+    assert.deepEqual([...ok.headersToRemove].sort(), ['cookie', 'x-gatehouse-email', 'x-policy'], JSON.stringify(value));
+  }
+});
