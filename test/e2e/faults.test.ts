@@ -297,7 +297,10 @@ test('workers: 2 behind the shipped front proxy: a SIGKILLed worker costs at mos
   t.after(() => load.stop());
   await load.okAtLeast(200);
   const before = { ...load.report };
-  const pids = [...cluster.output().matchAll(/"worker_pid":(\d+)[^\n]*"msg":"worker started"/g)].map((m) => Number(m[1]));
+  // Log lines are flushed within 1 s (src/log/logger.ts): wait for both, with a deadline.
+  const startedPids = () => [...cluster.output().matchAll(/"worker_pid":(\d+)[^\n]*"msg":"worker started"/g)].map((m) => Number(m[1]));
+  for (const deadline = Date.now() + 10_000; startedPids().length < 2 && Date.now() < deadline; ) await sleep(100);
+  const pids = startedPids();
   assert.equal(pids.length, 2, `both workers logged their start:\n${cluster.output()}`);
   process.kill(pids[0]!, 'SIGKILL');
   await load.okAtLeast(400);
@@ -305,5 +308,6 @@ test('workers: 2 behind the shipped front proxy: a SIGKILLed worker costs at mos
   const report = await load.stop();
   t.diagnostic(`faults-workers: ${JSON.stringify({ requests: report.ok + report.failed - before.ok - before.failed, failed, statuses: Object.fromEntries(report.statuses) })}`);
   assert.ok(failed <= CONCURRENCY, `a killed worker costs at most the ${CONCURRENCY} Checks that can be in flight; ${failed} failed`);
+  for (const deadline = Date.now() + 10_000; !/worker died unexpectedly; restarting it/.test(cluster.output()) && Date.now() < deadline; ) await sleep(100);
   assert.match(cluster.output(), /worker died unexpectedly; restarting it/, 'the primary restarted the worker');
 });
