@@ -63,12 +63,27 @@ function globMatches(pattern: string, text: string): boolean {
 }
 
 /** Run `fn` over `items`, at most `limit` at a time. */
+/**
+ * Runs `fn` over `items`, `limit` at a time. After a failure no new item starts, and the ones
+ * already running finish (their servers and processes are stopped) before the first error is
+ * rethrown: a failed run never leaves a server holding the test process open.
+ */
 async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failed = false;
   const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++] as T);
+    while (!failed && next < items.length) {
+      try {
+        await fn(items[next++] as T);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
   };
-  await Promise.all(Array.from({ length: limit }, worker));
+  const results = await Promise.allSettled(Array.from({ length: limit }, worker));
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected !== undefined) throw rejected.reason;
 }
 
 function decisionRequest(name: string): RequestCase {

@@ -41,8 +41,20 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-/** The plugin as its docs run it, on loopback, without telemetry or decision logs on the console. */
+/**
+ * The plugin as its docs run it, on loopback, without telemetry or decision logs on the console.
+ * A port taken between {@link freePort} and the plugin's bind (other servers start meanwhile) is
+ * retried on new ports, up to three times: that is the test's race, not the plugin's answer.
+ */
 export async function startPlugin(ref: Reference, policy: PolicyCase, files: readonly string[]): Promise<Served | Refused> {
+  for (let attempt = 1; ; attempt++) {
+    const started = await startPluginOnce(ref, policy, files);
+    if (!('portTaken' in started)) return started;
+    if (attempt === 3) throw new Error(`opa-envoy-plugin: its ports were taken three times: ${started.portTaken}`);
+  }
+}
+
+async function startPluginOnce(ref: Reference, policy: PolicyCase, files: readonly string[]): Promise<Served | Refused | { portTaken: string }> {
   const port = await freePort();
   const httpPort = await freePort();
   const child = spawn(
@@ -76,6 +88,10 @@ export async function startPlugin(ref: Reference, policy: PolicyCase, files: rea
   };
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
+    if (/address already in use/i.test(stderr)) {
+      await stop();
+      return { portTaken: stderr.trim() };
+    }
     if (exited) return { refused: stderr.trim() || 'exited' };
     // Healthy once every plugin (the ext_authz gRPC server included) reports OK.
     const ok = await fetch(`http://127.0.0.1:${httpPort}/health?plugins`).then((r) => r.ok, () => false);
