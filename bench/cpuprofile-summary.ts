@@ -47,7 +47,10 @@ function table(rows: [string, number][], total: number, top: number): string {
   return rows
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
-    .map(([k, us]) => `${(us / 1000).toFixed(0).padStart(8)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`)
+    .map(
+      ([k, us]) =>
+        `${(us / 1000).toFixed(0).padStart(8)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`,
+    )
     .join('\n');
 }
 
@@ -103,5 +106,9 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     process.stderr.write('usage: cpuprofile-summary.js FILE.cpuprofile [TOP]\n');
     process.exit(2);
   }
-  process.stdout.write(summariseProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, { top: Number(process.argv[3] ?? 25) }));
+  process.stdout.write(
+    summariseProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, {
+      top: Number(process.argv[3] ?? 25),
+    }),
+  );
 }

@@ -43,7 +43,12 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-export function spawnPinned(cpu: number, command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Pinned {
+export function spawnPinned(
+  cpu: number,
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Pinned {
   const child = spawn('taskset', ['-c', String(cpu), command, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -58,7 +63,12 @@ export function spawnPinned(cpu: number, command: string, args: readonly string[
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => (live.delete(child), resolve())));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      live.delete(child);
+      resolve();
+    }),
+  );
   return {
     child,
     pid: child.pid,
@@ -92,8 +102,15 @@ export function sampleProc(pid: number): ProcSample {
 }
 
 /** Run a program to completion; resolves with its stdout, rejects on a non-zero exit. */
-export async function run(command: string, args: readonly string[], options: { cpu?: number } = {}): Promise<string> {
-  const [cmd, argv] = options.cpu === undefined ? [command, args] : ['taskset', ['-c', String(options.cpu), command, ...args]];
+export async function run(
+  command: string,
+  args: readonly string[],
+  options: { cpu?: number } = {},
+): Promise<string> {
+  const [cmd, argv] =
+    options.cpu === undefined
+      ? [command, args]
+      : ['taskset', ['-c', String(options.cpu), command, ...args]];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
@@ -108,7 +125,12 @@ export async function run(command: string, args: readonly string[], options: { c
       live.delete(child);
       const stdout = Buffer.concat(out).toString('utf8');
       if (code === 0) resolve(stdout);
-      else reject(new Error(`${command} exited with ${String(code)}: ${err.trim() || stdout.slice(0, 2000)}`));
+      else
+        reject(
+          new Error(
+            `${command} exited with ${String(code)}: ${err.trim() || stdout.slice(0, 2000)}`,
+          ),
+        );
     });
   });
 }
@@ -195,27 +217,38 @@ const CUT_OFF = /client connection is closing|use of closed network connection|c
 export async function ghz(options: GhzOptions): Promise<LoadResult> {
   const args = [
     '--insecure',
-    '--proto', 'proto/envoy/service/auth/v3/external_auth.proto',
-    '-i', 'proto',
-    '--call', 'envoy.service.auth.v3.Authorization/Check',
-    '-D', options.dataFile,
-    '-c', String(options.concurrency ?? 50),
-    '--connections', String(options.connections ?? 4),
-    '-t', '5s',
-    '--format', 'json',
+    '--proto',
+    'proto/envoy/service/auth/v3/external_auth.proto',
+    '-i',
+    'proto',
+    '--call',
+    'envoy.service.auth.v3.Authorization/Check',
+    '-D',
+    options.dataFile,
+    '-c',
+    String(options.concurrency ?? 50),
+    '--connections',
+    String(options.connections ?? 4),
+    '-t',
+    '5s',
+    '--format',
+    'json',
   ];
   if (options.rps !== undefined) args.push('--rps', String(options.rps));
   if (options.seconds !== undefined) args.push('-z', `${options.seconds}s`);
   else args.push('-n', String(options.requests ?? 1000));
   args.push(`127.0.0.1:${options.port}`);
-  const report = JSON.parse(await run(join(ROOT, '.tools', 'bin', 'ghz'), args, { cpu: LOAD_CPU })) as GhzReport;
+  const report = JSON.parse(
+    await run(join(ROOT, '.tools', 'bin', 'ghz'), args, { cpu: LOAD_CPU }),
+  ) as GhzReport;
   const details = report.details ?? [];
   const latencies: number[] = [];
   const kinds: Record<string, number> = {};
   let errors = 0;
   let cutOff = 0;
   for (const d of details) {
-    const failed = (d.error !== undefined && d.error !== '') || (d.status !== undefined && d.status !== 'OK');
+    const failed =
+      (d.error !== undefined && d.error !== '') || (d.status !== undefined && d.status !== 'OK');
     if (!failed) {
       latencies.push(d.latency / 1000); // ns → µs
       continue;
@@ -254,11 +287,26 @@ export interface H2loadOptions {
 /** Load Envoy with h2load at a fixed rate from the load CPU; latencies from its per-request log. */
 export async function h2load(options: H2loadOptions): Promise<LoadResult> {
   const clients = options.clients ?? 10;
-  const args = ['--h1', '-c', String(clients), '--rps', String(options.rps / clients), '-D', String(options.seconds), '--warm-up-time', '1', '--log-file', options.logFile];
+  const args = [
+    '--h1',
+    '-c',
+    String(clients),
+    '--rps',
+    String(options.rps / clients),
+    '-D',
+    String(options.seconds),
+    '--warm-up-time',
+    '1',
+    '--log-file',
+    options.logFile,
+  ];
   for (const h of options.headers) args.push('-H', h);
   args.push(options.url);
   const summary = await run('h2load', args, { cpu: LOAD_CPU });
-  const rows = readFileSync(options.logFile, 'utf8').trim().split('\n').filter((l) => l !== '');
+  const rows = readFileSync(options.logFile, 'utf8')
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '');
   const latencies = new Float64Array(rows.length);
   let errors = 0;
   rows.forEach((row, i) => {
@@ -270,11 +318,21 @@ export async function h2load(options: H2loadOptions): Promise<LoadResult> {
   const rate = Number(/finished in [\d.]+\w*, ([\d.]+) req\/s/.exec(summary)?.[1] ?? NaN);
   const failed = /(\d+) failed, (\d+) errored, (\d+) timeout/.exec(summary);
   const lost = failed === null ? 0 : Number(failed[2]) + Number(failed[3]);
-  return { target_rps: options.rps, achieved_rps: Math.round(rate), requests: rows.length, errors: errors + lost, ...percentiles(latencies) };
+  return {
+    target_rps: options.rps,
+    achieved_rps: Math.round(rate),
+    requests: rows.length,
+    errors: errors + lost,
+    ...percentiles(latencies),
+  };
 }
 
 /** Poll `probe` until it resolves true or `timeoutMs` passes. */
-export async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -285,5 +343,7 @@ export async function waitFor(what: string, probe: () => Promise<boolean>, timeo
     }
     await sleep(100);
   }
-  throw new Error(`${what}: not ready after ${timeoutMs} ms${last instanceof Error ? ` (${last.message})` : ''}`);
+  throw new Error(
+    `${what}: not ready after ${timeoutMs} ms${last instanceof Error ? ` (${last.message})` : ''}`,
+  );
 }

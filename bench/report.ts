@@ -87,7 +87,10 @@ export interface Results {
     loadavg_at_start: number[];
     versions: Record<string, string>;
     cpus: { load_generator: number; server: number };
-    settings: { quick: boolean; soak_checks: number; gatehouse_log_level: string } & Record<string, unknown>;
+    settings: { quick: boolean; soak_checks: number; gatehouse_log_level: string } & Record<
+      string,
+      unknown
+    >;
     /** Stages kept from earlier runs by `--merge`, with when and where they were measured. */
     merged?: Partial<Record<'check' | 'e2e' | 'soak', { date: string; commit: string }>>;
   };
@@ -106,7 +109,11 @@ export interface Results {
 
 const START = '<!-- bench:results:start -->';
 const END = '<!-- bench:results:end -->';
-const LABEL: Record<string, string> = { gatehouse: 'Gatehouse', plugin: 'OPA-Envoy plugin', envoy: 'Envoy alone' };
+const LABEL: Record<string, string> = {
+  gatehouse: 'Gatehouse',
+  plugin: 'OPA-Envoy plugin',
+  envoy: 'Envoy alone',
+};
 const SCENARIO_LABEL: Record<Scenario, string> = {
   noop: 'no-op allow',
   rbac: 'role-based (JWT claims, path + method)',
@@ -114,9 +121,12 @@ const SCENARIO_LABEL: Record<Scenario, string> = {
 };
 const COLOR: Record<string, string> = { gatehouse: '#1f77b4', plugin: '#d62728', envoy: '#7f7f7f' };
 
-const ms = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '–' : x < 10 ? x.toFixed(2) : x.toFixed(1));
-const int = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '–' : Math.round(x).toLocaleString('en-US'));
-const at = (rates: readonly LoadResult[], rps: number): LoadResult | undefined => rates.find((r) => r.target_rps === rps);
+const ms = (x: number | undefined): string =>
+  x === undefined || !Number.isFinite(x) ? '–' : x < 10 ? x.toFixed(2) : x.toFixed(1);
+const int = (x: number | undefined): string =>
+  x === undefined || !Number.isFinite(x) ? '–' : Math.round(x).toLocaleString('en-US');
+const at = (rates: readonly LoadResult[], rps: number): LoadResult | undefined =>
+  rates.find((r) => r.target_rps === rps);
 /** Highest fixed rate sustained (not broken). */
 const sustained = (rates: readonly LoadResult[]): number | undefined => {
   const ok = rates.filter((r) => r.broken !== true).map((r) => r.target_rps ?? 0);
@@ -136,30 +146,47 @@ function verdicts(r: Results): Verdict[] {
     const ratio = rbac.gatehouse.max.achieved_rps / rbac.plugin.max.achieved_rps;
     const g = rbac.gatehouse.max_h2load;
     const pl = rbac.plugin.max_h2load;
-    const h2Ratio = g !== undefined && pl !== undefined ? g.achieved_rps / pl.achieved_rps : undefined;
-    const ceiling = r.ceiling === undefined ? '' : `; ghz's own ceiling on this machine: ${int(r.ceiling.ghz.achieved_rps)}`;
+    const h2Ratio =
+      g !== undefined && pl !== undefined ? g.achieved_rps / pl.achieved_rps : undefined;
+    const ceiling =
+      r.ceiling === undefined
+        ? ''
+        : `; ghz's own ceiling on this machine: ${int(r.ceiling.ghz.achieved_rps)}`;
     // h2load is the measure of the server when ghz is near its own ceiling; both are shown.
     const decisive = h2Ratio ?? ratio;
     out.push({
       target: 'Role-based max throughput ≥ 2× the plugin (one core each)',
       result:
-        (h2Ratio === undefined ? '' : `${h2Ratio.toFixed(2)}× with h2load (${int(g!.achieved_rps)} vs ${int(pl!.achieved_rps)} Checks/s); `) +
+        (h2Ratio === undefined
+          ? ''
+          : `${h2Ratio.toFixed(2)}× with h2load (${int(g!.achieved_rps)} vs ${int(pl!.achieved_rps)} Checks/s); `) +
         `${ratio.toFixed(2)}× with ghz (${int(rbac.gatehouse.max.achieved_rps)} vs ${int(rbac.plugin.max.achieved_rps)}${ceiling})`,
       status:
         decisive >= 2
           ? ratio >= 2
             ? 'met'
-            : `met with h2load, which keeps the server's core busy; ghz, near its own ceiling, kept Gatehouse's core ${Math.round((rbac.gatehouse.max.cpu_ms_per_1k ?? 0) * rbac.gatehouse.max.achieved_rps / 10_000)}% busy`
+            : `met with h2load, which keeps the server's core busy; ghz, near its own ceiling, kept Gatehouse's core ${Math.round(((rbac.gatehouse.max.cpu_ms_per_1k ?? 0) * rbac.gatehouse.max.achieved_rps) / 10_000)}% busy`
           : `**missed**: ${decisive.toFixed(2)}× of 2×; Gatehouse needs ${(2 / decisive).toFixed(1)}× its throughput`,
     });
     const p = at(rbac.gatehouse.rates, 1000);
     out.push({
       target: 'Role-based p99 at 1,000 rps ≤ 1 ms (Gatehouse)',
-      result: p === undefined ? 'not reached' : `${ms(p.p99_ms)} ms${p.broken === true ? ' (rate not sustained)' : ''}`,
+      result:
+        p === undefined
+          ? 'not reached'
+          : `${ms(p.p99_ms)} ms${p.broken === true ? ' (rate not sustained)' : ''}`,
       status:
-        (p === undefined ? '**missed**' : p.p99_ms <= 1 ? 'met' : `**missed** by ${ms(p.p99_ms - 1)} ms (${(p.p99_ms / 1).toFixed(1)}× the target)`) +
-        (r.ceiling?.floor_1000 === undefined ? '' : `; the setup's own floor (ghz → a constant-allow Node.js server) is p99 ${ms(r.ceiling.floor_1000.p99_ms)} ms` +
-          (at(rbac.plugin.rates, 1000) === undefined ? '' : `, the plugin's ${ms(at(rbac.plugin.rates, 1000)!.p99_ms)} ms`)),
+        (p === undefined
+          ? '**missed**'
+          : p.p99_ms <= 1
+            ? 'met'
+            : `**missed** by ${ms(p.p99_ms - 1)} ms (${(p.p99_ms / 1).toFixed(1)}× the target)`) +
+        (r.ceiling?.floor_1000 === undefined
+          ? ''
+          : `; the setup's own floor (ghz → a constant-allow Node.js server) is p99 ${ms(r.ceiling.floor_1000.p99_ms)} ms` +
+            (at(rbac.plugin.rates, 1000) === undefined
+              ? ''
+              : `, the plugin's ${ms(at(rbac.plugin.rates, 1000)!.p99_ms)} ms`)),
     });
   }
   const e2e = r.e2e;
@@ -169,10 +196,13 @@ function verdicts(r: Results): Verdict[] {
     if (base !== undefined && gh !== undefined) {
       const added = gh.p99_ms - base.p99_ms;
       const plugin = at(e2e.plugin.rates, 1000);
-      const serial = e2e.envoy.serial !== undefined && e2e.gatehouse.serial !== undefined
-        ? `; one request at a time: +${ms(e2e.gatehouse.serial.p50_ms - e2e.envoy.serial.p50_ms)} ms p50, +${ms(e2e.gatehouse.serial.p99_ms - e2e.envoy.serial.p99_ms)} ms p99` +
-          (e2e.plugin.serial === undefined ? '' : ` (plugin +${ms(e2e.plugin.serial.p50_ms - e2e.envoy.serial.p50_ms)} / +${ms(e2e.plugin.serial.p99_ms - e2e.envoy.serial.p99_ms)})`)
-        : '';
+      const serial =
+        e2e.envoy.serial !== undefined && e2e.gatehouse.serial !== undefined
+          ? `; one request at a time: +${ms(e2e.gatehouse.serial.p50_ms - e2e.envoy.serial.p50_ms)} ms p50, +${ms(e2e.gatehouse.serial.p99_ms - e2e.envoy.serial.p99_ms)} ms p99` +
+            (e2e.plugin.serial === undefined
+              ? ''
+              : ` (plugin +${ms(e2e.plugin.serial.p50_ms - e2e.envoy.serial.p50_ms)} / +${ms(e2e.plugin.serial.p99_ms - e2e.envoy.serial.p99_ms)})`)
+          : '';
       out.push({
         target: 'End to end at 1,000 rps: p99 added over Envoy alone ≤ 1 ms',
         result: `+${ms(added)} ms (${ms(gh.p99_ms)} vs ${ms(base.p99_ms)} ms${plugin === undefined ? '' : `; plugin +${ms(plugin.p99_ms - base.p99_ms)}`})${serial}`,
@@ -195,12 +225,19 @@ function verdicts(r: Results): Verdict[] {
     out.push({
       target: 'Soak: RSS growth over the second half < 10%',
       result: `${s.growth_second_half_pct.toFixed(1)}%`,
-      status: s.growth_second_half_pct < 10 ? 'met' : `**missed** by ${(s.growth_second_half_pct - 10).toFixed(1)} points`,
+      status:
+        s.growth_second_half_pct < 10
+          ? 'met'
+          : `**missed** by ${(s.growth_second_half_pct - 10).toFixed(1)} points`,
     });
   }
   const sc = r.scaling;
   if (sc === undefined) {
-    out.push({ target: 'Scaling from one core to two ≥ 1.7×', result: 'not measured in this run', status: 'run `npm run bench -- --only scaling --merge`' });
+    out.push({
+      target: 'Scaling from one core to two ≥ 1.7×',
+      result: 'not measured in this run',
+      status: 'run `npm run bench -- --only scaling --merge`',
+    });
   } else {
     // The load generator shares CPU 0 with a worker in the two-core run, so both ratios are lower
     // bounds; h2load costs a few % of a core where ghz costs most of one, so its ratio is the tighter.
@@ -209,7 +246,10 @@ function verdicts(r: Results): Verdict[] {
       result:
         `**${sc.h2load_ratio.toFixed(2)}×** with h2load (${int(sc.one_core.h2load.achieved_rps)} → ${int(sc.two_cores.h2load.achieved_rps)} Checks/s); ` +
         `${sc.ratio.toFixed(2)}× with ghz (${int(sc.one_core.max.achieved_rps)} → ${int(sc.two_cores.max.achieved_rps)}), which needs most of the second core itself. Lower bounds: the load generator shares a core with a worker`,
-      status: sc.h2load_ratio >= 1.7 ? 'met' : `**missed** by ${(1.7 - sc.h2load_ratio).toFixed(2)}× as measured (see Scaling)`,
+      status:
+        sc.h2load_ratio >= 1.7
+          ? 'met'
+          : `**missed** by ${(1.7 - sc.h2load_ratio).toFixed(2)}× as measured (see Scaling)`,
     });
   }
   return out;
@@ -218,9 +258,15 @@ function verdicts(r: Results): Verdict[] {
 export function renderMarkdown(r: Results, svgPath: string): string {
   const m = r.meta;
   const lines: string[] = [];
-  lines.push(`Generated by \`npm run bench\` from \`bench/results/${m.name}.json\` — do not edit by hand.`, '');
+  lines.push(
+    `Generated by \`npm run bench\` from \`bench/results/${m.name}.json\` — do not edit by hand.`,
+    '',
+  );
   if (m.settings.quick) {
-    lines.push('> **Quick mode** (`--quick`): short runs to validate the harness, on a machine shared with other work. These numbers are indicative only; run `npm run bench` on a quiet machine for figures to quote.', '');
+    lines.push(
+      '> **Quick mode** (`--quick`): short runs to validate the harness, on a machine shared with other work. These numbers are indicative only; run `npm run bench` on a quiet machine for figures to quote.',
+      '',
+    );
   }
   lines.push(
     `Run ${m.date.slice(0, 16).replace('T', ' ')} UTC, commit ${m.commit}; ${m.cores} cores (${m.cpu}), load average at start ${m.loadavg_at_start.join(' / ')}. ` +
@@ -255,7 +301,9 @@ export function renderMarkdown(r: Results, svgPath: string): string {
         : [
             `Load generator ceilings (closed loop against a constant-allow server on the server CPU): ghz ${int(r.ceiling.ghz.achieved_rps)} Checks/s, ` +
               `h2load ${int(r.ceiling.h2load.achieved_rps)} Checks/s. A system measured near a ceiling is bounded by the load generator's core.` +
-              (r.ceiling.floor_1000 === undefined ? '' : ` The same server at 1,000 rps from ghz: p50 / p99 / p99.9 ${ms(r.ceiling.floor_1000.p50_ms)} / ${ms(r.ceiling.floor_1000.p99_ms)} / ${ms(r.ceiling.floor_1000.p999_ms)} ms — the latency floor of the load generator, this machine and Node.js HTTP/2 with nothing else to do.`),
+              (r.ceiling.floor_1000 === undefined
+                ? ''
+                : ` The same server at 1,000 rps from ghz: p50 / p99 / p99.9 ${ms(r.ceiling.floor_1000.p50_ms)} / ${ms(r.ceiling.floor_1000.p99_ms)} / ${ms(r.ceiling.floor_1000.p999_ms)} ms — the latency floor of the load generator, this machine and Node.js HTTP/2 with nothing else to do.`),
             '',
           ]),
       '| Scenario | System | Max Checks/s (ghz) | × plugin | Max Checks/s (h2load) | × plugin | p50 / p99 / p99.9 at 1,000 rps (ms) | Highest sustained rate | CPU ms / 1k Checks | RSS (MB) | Errors |',
@@ -266,11 +314,20 @@ export function renderMarkdown(r: Results, svgPath: string): string {
       for (const system of ['gatehouse', 'plugin'] as const) {
         const run = runs[system];
         const p = at(run.rates, 1000);
-        const ratio = system === 'gatehouse' ? `**${(run.max.achieved_rps / runs.plugin.max.achieved_rps).toFixed(2)}×**` : '1×';
+        const ratio =
+          system === 'gatehouse'
+            ? `**${(run.max.achieved_rps / runs.plugin.max.achieved_rps).toFixed(2)}×**`
+            : '1×';
         const h2 = run.max_h2load;
         const h2Plugin = runs.plugin.max_h2load;
-        const h2Ratio = h2 === undefined || h2Plugin === undefined ? '–' : system === 'gatehouse' ? `**${(h2.achieved_rps / h2Plugin.achieved_rps).toFixed(2)}×**` : '1×';
-        const errors = run.max.errors + (h2?.errors ?? 0) + run.rates.reduce((a, x) => a + x.errors, 0);
+        const h2Ratio =
+          h2 === undefined || h2Plugin === undefined
+            ? '–'
+            : system === 'gatehouse'
+              ? `**${(h2.achieved_rps / h2Plugin.achieved_rps).toFixed(2)}×**`
+              : '1×';
+        const errors =
+          run.max.errors + (h2?.errors ?? 0) + run.rates.reduce((a, x) => a + x.errors, 0);
         lines.push(
           `| ${system === 'gatehouse' ? SCENARIO_LABEL[scenario] : ''} | ${LABEL[system]} | ${int(run.max.achieved_rps)} | ${ratio} | ${int(h2?.achieved_rps)} | ${h2Ratio} | ` +
             `${p === undefined ? '–' : `${ms(p.p50_ms)} / ${ms(p.p99_ms)} / ${ms(p.p999_ms)}`} | ${int(sustained(run.rates))} rps | ${ms(run.max.cpu_ms_per_1k)} | ` +
@@ -278,7 +335,13 @@ export function renderMarkdown(r: Results, svgPath: string): string {
         );
       }
     }
-    lines.push('', '<details><summary>Every fixed rate</summary>', '', '| Scenario | System | Asked rps | Achieved | p50 | p99 | p99.9 | CPU ms/1k | Errors | |', '|---|---|---|---|---|---|---|---|---|---|');
+    lines.push(
+      '',
+      '<details><summary>Every fixed rate</summary>',
+      '',
+      '| Scenario | System | Asked rps | Achieved | p50 | p99 | p99.9 | CPU ms/1k | Errors | |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+    );
     for (const scenario of ['noop', 'rbac', 'headers'] as const)
       for (const system of ['gatehouse', 'plugin'] as const)
         for (const x of r.check[scenario][system].rates)
@@ -303,16 +366,22 @@ export function renderMarkdown(r: Results, svgPath: string): string {
       const rps = base.target_rps ?? 0;
       const g = at(e.gatehouse.rates, rps);
       const p = at(e.plugin.rates, rps);
-      const pair = (x: LoadResult | undefined): string => (x === undefined ? '–' : `${ms(x.p50_ms)} / ${ms(x.p99_ms)}`);
-      const added = (x: LoadResult | undefined): string => (x === undefined ? '–' : `+${ms(x.p50_ms - base.p50_ms)} / +${ms(x.p99_ms - base.p99_ms)}`);
-      lines.push(`| ${int(rps)} rps | ${pair(base)} | ${pair(g)} | **${added(g)}** | ${pair(p)} | ${added(p)} | ${int(base.errors)} / ${int(g?.errors)} / ${int(p?.errors)} |`);
+      const pair = (x: LoadResult | undefined): string =>
+        x === undefined ? '–' : `${ms(x.p50_ms)} / ${ms(x.p99_ms)}`;
+      const added = (x: LoadResult | undefined): string =>
+        x === undefined ? '–' : `+${ms(x.p50_ms - base.p50_ms)} / +${ms(x.p99_ms - base.p99_ms)}`;
+      lines.push(
+        `| ${int(rps)} rps | ${pair(base)} | ${pair(g)} | **${added(g)}** | ${pair(p)} | ${added(p)} | ${int(base.errors)} / ${int(g?.errors)} / ${int(p?.errors)} |`,
+      );
     }
     const sb = e.envoy.serial;
     if (sb !== undefined) {
       const sg = e.gatehouse.serial;
       const sp = e.plugin.serial;
-      const pair = (x: LoadResult | undefined): string => (x === undefined ? '–' : `${ms(x.p50_ms)} / ${ms(x.p99_ms)}`);
-      const added = (x: LoadResult | undefined): string => (x === undefined ? '–' : `+${ms(x.p50_ms - sb.p50_ms)} / +${ms(x.p99_ms - sb.p99_ms)}`);
+      const pair = (x: LoadResult | undefined): string =>
+        x === undefined ? '–' : `${ms(x.p50_ms)} / ${ms(x.p99_ms)}`;
+      const added = (x: LoadResult | undefined): string =>
+        x === undefined ? '–' : `+${ms(x.p50_ms - sb.p50_ms)} / +${ms(x.p99_ms - sb.p99_ms)}`;
       lines.push(
         `| one at a time (${int(sb.achieved_rps)} rps) | ${pair(sb)} | ${pair(sg)} | **${added(sg)}** | ${pair(sp)} | ${added(sp)} | ${int(sb.errors)} / ${int(sg?.errors)} / ${int(sp?.errors)} |`,
         '',
@@ -339,7 +408,10 @@ export function renderMarkdown(r: Results, svgPath: string): string {
   }
   if (r.scaling !== undefined) {
     const sc = r.scaling;
-    const busy = (b: Record<string, number>): string => Object.entries(b).map(([c, x]) => `${c} ${Math.round(x * 100)}%`).join(', ');
+    const busy = (b: Record<string, number>): string =>
+      Object.entries(b)
+        .map(([c, x]) => `${c} ${Math.round(x * 100)}%`)
+        .join(', ');
     const row = (label: string, p: ScalingPoint): string =>
       `| ${label} | ${p.workers} | ${p.cpus} | ${int(p.h2load.achieved_rps)} | **${(p.h2load.achieved_rps / sc.one_core.h2load.achieved_rps).toFixed(2)}×** | ` +
       `${p.h2load.server_cores_used.toFixed(2)} | ${busy(p.h2load.cpu_busy)} | ` +
@@ -367,7 +439,12 @@ export function renderMarkdown(r: Results, svgPath: string): string {
       '',
     );
   }
-  lines.push('### Latency against request rate', '', `![p50 (dashed) and p99 (solid) latency against request rate, per system](${svgPath})`, '');
+  lines.push(
+    '### Latency against request rate',
+    '',
+    `![p50 (dashed) and p99 (solid) latency against request rate, per system](${svgPath})`,
+    '',
+  );
   return lines.join('\n');
 }
 
@@ -376,8 +453,21 @@ export function renderSvg(r: Results): string {
   const panels: { title: string; series: { key: string; rates: LoadResult[] }[] }[] = [];
   if (r.check !== undefined)
     for (const scenario of ['noop', 'rbac', 'headers'] as const)
-      panels.push({ title: `Check: ${SCENARIO_LABEL[scenario]}`, series: (['gatehouse', 'plugin'] as const).map((k) => ({ key: k, rates: r.check![scenario][k].rates })) });
-  if (r.e2e !== undefined) panels.push({ title: 'End to end through Envoy (role-based)', series: (['envoy', 'gatehouse', 'plugin'] as const).map((k) => ({ key: k, rates: r.e2e![k].rates })) });
+      panels.push({
+        title: `Check: ${SCENARIO_LABEL[scenario]}`,
+        series: (['gatehouse', 'plugin'] as const).map((k) => ({
+          key: k,
+          rates: r.check![scenario][k].rates,
+        })),
+      });
+  if (r.e2e !== undefined)
+    panels.push({
+      title: 'End to end through Envoy (role-based)',
+      series: (['envoy', 'gatehouse', 'plugin'] as const).map((k) => ({
+        key: k,
+        rates: r.e2e![k].rates,
+      })),
+    });
   const W = 440;
   const H = 300;
   const pad = { l: 56, r: 14, t: 30, b: 44 };
@@ -386,7 +476,9 @@ export function renderSvg(r: Results): string {
   const out: string[] = [];
   const width = W * cols;
   const height = H * rows + 30;
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+  );
   out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
   panels.forEach((panel, i) => {
     const x0 = (i % cols) * W;
@@ -394,29 +486,58 @@ export function renderSvg(r: Results): string {
     const pts = panel.series.flatMap((s) => s.rates);
     const maxX = Math.max(1000, ...pts.map((p) => p.target_rps ?? 0)) * 1.05;
     const lat = pts.flatMap((p) => [p.p50_ms, p.p99_ms]).filter((v) => v > 0 && Number.isFinite(v));
-    const lo = Math.pow(10, Math.floor(Math.log10(Math.min(0.1, ...lat))));
-    const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(1, ...lat))));
+    const lo = 10 ** Math.floor(Math.log10(Math.min(0.1, ...lat)));
+    const hi = 10 ** Math.ceil(Math.log10(Math.max(1, ...lat)));
     const px = (v: number): number => x0 + pad.l + (v / maxX) * (W - pad.l - pad.r);
-    const py = (v: number): number => y0 + H - pad.b - ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (H - pad.t - pad.b);
-    out.push(`<text x="${x0 + pad.l}" y="${y0 + 18}" font-weight="bold" font-size="12">${panel.title}</text>`);
+    const py = (v: number): number =>
+      y0 +
+      H -
+      pad.b -
+      ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) *
+        (H - pad.t - pad.b);
+    out.push(
+      `<text x="${x0 + pad.l}" y="${y0 + 18}" font-weight="bold" font-size="12">${panel.title}</text>`,
+    );
     for (let d = lo; d <= hi * 1.001; d *= 10) {
       out.push(`<line x1="${px(0)}" x2="${px(maxX)}" y1="${py(d)}" y2="${py(d)}" stroke="#ddd"/>`);
-      out.push(`<text x="${px(0) - 4}" y="${py(d) + 4}" text-anchor="end">${d >= 1 ? d : d.toPrecision(1)} ms</text>`);
+      out.push(
+        `<text x="${px(0) - 4}" y="${py(d) + 4}" text-anchor="end">${d >= 1 ? d : d.toPrecision(1)} ms</text>`,
+      );
     }
     const step = maxX > 20000 ? 5000 : maxX > 8000 ? 2000 : maxX > 4000 ? 1000 : 500;
     for (let v = 0; v <= maxX; v += step) {
-      out.push(`<line x1="${px(v)}" x2="${px(v)}" y1="${py(lo)}" y2="${py(lo) + 4}" stroke="#444"/>`);
-      out.push(`<text x="${px(v)}" y="${py(lo) + 16}" text-anchor="middle">${v >= 1000 ? `${v / 1000}k` : v}</text>`);
+      out.push(
+        `<line x1="${px(v)}" x2="${px(v)}" y1="${py(lo)}" y2="${py(lo) + 4}" stroke="#444"/>`,
+      );
+      out.push(
+        `<text x="${px(v)}" y="${py(lo) + 16}" text-anchor="middle">${v >= 1000 ? `${v / 1000}k` : v}</text>`,
+      );
     }
-    out.push(`<line x1="${px(0)}" x2="${px(maxX)}" y1="${py(lo)}" y2="${py(lo)}" stroke="#444"/><line x1="${px(0)}" x2="${px(0)}" y1="${py(lo)}" y2="${py(hi)}" stroke="#444"/>`);
-    out.push(`<text x="${px(maxX / 2)}" y="${y0 + H - 8}" text-anchor="middle">requests per second (asked)</text>`);
+    out.push(
+      `<line x1="${px(0)}" x2="${px(maxX)}" y1="${py(lo)}" y2="${py(lo)}" stroke="#444"/><line x1="${px(0)}" x2="${px(0)}" y1="${py(lo)}" y2="${py(hi)}" stroke="#444"/>`,
+    );
+    out.push(
+      `<text x="${px(maxX / 2)}" y="${y0 + H - 8}" text-anchor="middle">requests per second (asked)</text>`,
+    );
     for (const s of panel.series) {
-      const sorted = [...s.rates].filter((p) => p.target_rps !== undefined).sort((a, b) => (a.target_rps ?? 0) - (b.target_rps ?? 0));
-      for (const [field, dash] of [['p99_ms', ''], ['p50_ms', ' stroke-dasharray="4 3"']] as const) {
-        const d = sorted.map((p, j) => `${j === 0 ? 'M' : 'L'}${px(p.target_rps ?? 0).toFixed(1)},${py(p[field]).toFixed(1)}`).join(' ');
+      const sorted = [...s.rates]
+        .filter((p) => p.target_rps !== undefined)
+        .sort((a, b) => (a.target_rps ?? 0) - (b.target_rps ?? 0));
+      for (const [field, dash] of [
+        ['p99_ms', ''],
+        ['p50_ms', ' stroke-dasharray="4 3"'],
+      ] as const) {
+        const d = sorted
+          .map(
+            (p, j) =>
+              `${j === 0 ? 'M' : 'L'}${px(p.target_rps ?? 0).toFixed(1)},${py(p[field]).toFixed(1)}`,
+          )
+          .join(' ');
         out.push(`<path d="${d}" fill="none" stroke="${COLOR[s.key]}" stroke-width="1.8"${dash}/>`);
         for (const p of sorted)
-          out.push(`<circle cx="${px(p.target_rps ?? 0).toFixed(1)}" cy="${py(p[field]).toFixed(1)}" r="2.6" fill="${p.broken === true ? 'white' : COLOR[s.key]}" stroke="${COLOR[s.key]}"/>`);
+          out.push(
+            `<circle cx="${px(p.target_rps ?? 0).toFixed(1)}" cy="${py(p[field]).toFixed(1)}" r="2.6" fill="${p.broken === true ? 'white' : COLOR[s.key]}" stroke="${COLOR[s.key]}"/>`,
+          );
       }
     }
   });
@@ -424,10 +545,14 @@ export function renderSvg(r: Results): string {
   let lx = 10;
   const ly = height - 12;
   for (const key of ['gatehouse', 'plugin', 'envoy']) {
-    out.push(`<line x1="${lx}" x2="${lx + 22}" y1="${ly - 4}" y2="${ly - 4}" stroke="${COLOR[key]}" stroke-width="2"/><text x="${lx + 26}" y="${ly}">${LABEL[key]}</text>`);
+    out.push(
+      `<line x1="${lx}" x2="${lx + 22}" y1="${ly - 4}" y2="${ly - 4}" stroke="${COLOR[key]}" stroke-width="2"/><text x="${lx + 26}" y="${ly}">${LABEL[key]}</text>`,
+    );
     lx += 150;
   }
-  out.push(`<text x="${lx}" y="${ly}">solid p99, dashed p50; hollow point = rate not sustained</text>`);
+  out.push(
+    `<text x="${lx}" y="${ly}">solid p99, dashed p50; hollow point = rate not sustained</text>`,
+  );
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
@@ -450,5 +575,7 @@ export function renderAndWrite(r: Results, options: { docs: boolean }): string {
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const file = process.argv[2] ?? join(ROOT, 'bench', 'results', 'latest.json');
-  process.stdout.write(renderAndWrite(JSON.parse(readFileSync(file, 'utf8')) as Results, { docs: true }));
+  process.stdout.write(
+    renderAndWrite(JSON.parse(readFileSync(file, 'utf8')) as Results, { docs: true }),
+  );
 }

@@ -24,7 +24,16 @@
  * `--only scaling --merge`); each merged stage keeps the date and commit it was measured at.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { connect as netConnect } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -33,12 +42,51 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import * as http2 from 'node:http2';
 import { fromBinary, fromJson, toBinary } from '@bufbuild/protobuf';
-import { CheckRequestSchema, CheckResponseSchema } from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
+import {
+  CheckRequestSchema,
+  CheckResponseSchema,
+} from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { startEnvoy } from '../test/support/envoy.js';
 import { summariseProfile } from './cpuprofile-summary.js';
-import { freePort, ghz, h2load, isBroken, LOAD_CPU, percentiles, round, ROOT, run, sampleProc, SERVER_CPU, spawnPinned, waitFor, type LoadResult } from './lib.js';
-import { renderAndWrite, type H2loadMax, type Results, type CheckRun, type E2eRun, type ScalingPoint, type ScalingRun, type SoakRun } from './report.js';
-import { checkRequestJson, PLUGIN_BIN, SCENARIOS, startIdp, startSystem, SYSTEMS, writeCheckRequest, type Idp, type RunningSystem, type ScenarioName, type SystemName } from './systems.js';
+import {
+  freePort,
+  ghz,
+  h2load,
+  isBroken,
+  LOAD_CPU,
+  percentiles,
+  round,
+  ROOT,
+  run,
+  sampleProc,
+  SERVER_CPU,
+  spawnPinned,
+  waitFor,
+  type LoadResult,
+} from './lib.js';
+import {
+  renderAndWrite,
+  type H2loadMax,
+  type Results,
+  type CheckRun,
+  type E2eRun,
+  type ScalingPoint,
+  type ScalingRun,
+  type SoakRun,
+} from './report.js';
+import {
+  checkRequestJson,
+  PLUGIN_BIN,
+  SCENARIOS,
+  startIdp,
+  startSystem,
+  SYSTEMS,
+  writeCheckRequest,
+  type Idp,
+  type RunningSystem,
+  type ScenarioName,
+  type SystemName,
+} from './systems.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -82,16 +130,27 @@ function log(message: string): void {
 
 function fmt(r: LoadResult): string {
   const rate = r.target_rps === undefined ? 'closed loop' : `${r.target_rps} rps`;
-  return `${rate}: ${r.achieved_rps} rps, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms, errors ${r.errors}` +
-    (r.cpu_ms_per_1k === undefined ? '' : `, cpu ${r.cpu_ms_per_1k} ms/1k`) + (r.rss_mb === undefined ? '' : `, rss ${r.rss_mb} MB`) + (r.broken === true ? ' [broken]' : '');
+  return (
+    `${rate}: ${r.achieved_rps} rps, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms, errors ${r.errors}` +
+    (r.cpu_ms_per_1k === undefined ? '' : `, cpu ${r.cpu_ms_per_1k} ms/1k`) +
+    (r.rss_mb === undefined ? '' : `, rss ${r.rss_mb} MB`) +
+    (r.broken === true ? ' [broken]' : '')
+  );
 }
 
 /** One ghz run with the server's CPU and memory sampled around it. */
-async function measured(system: RunningSystem, run: () => Promise<LoadResult>): Promise<LoadResult> {
+async function measured(
+  system: RunningSystem,
+  run: () => Promise<LoadResult>,
+): Promise<LoadResult> {
   const before = sampleProc(system.process.pid);
   const result = await run();
   const after = sampleProc(system.process.pid);
-  const withProc = { ...result, cpu_ms_per_1k: round(((after.cpuMs - before.cpuMs) / Math.max(1, result.requests)) * 1000, 1), rss_mb: round(after.rssMb, 1) };
+  const withProc = {
+    ...result,
+    cpu_ms_per_1k: round(((after.cpuMs - before.cpuMs) / Math.max(1, result.requests)) * 1000, 1),
+    rss_mb: round(after.rssMb, 1),
+  };
   return withProc.target_rps === undefined ? withProc : { ...withProc, broken: isBroken(withProc) };
 }
 
@@ -103,15 +162,26 @@ async function checkLevel(idp: Idp): Promise<Record<ScenarioName, Record<SystemN
     const bodyFile = writeGrpcBody(scenario, idp.token);
     for (const systemName of SYSTEMS) {
       log(`check ${scenario} / ${systemName}: starting`);
-      const system = await startSystem(systemName, scenario, { idp, dir: scratch, logLevel: settings.gatehouse_log_level });
+      const system = await startSystem(systemName, scenario, {
+        idp,
+        dir: scratch,
+        logLevel: settings.gatehouse_log_level,
+      });
       try {
         const rssIdle = round(sampleProc(system.process.pid).rssMb, 1);
-        const base = { port: system.port, dataFile, concurrency: settings.concurrency, connections: settings.connections };
+        const base = {
+          port: system.port,
+          dataFile,
+          concurrency: settings.concurrency,
+          connections: settings.connections,
+        };
         await ghz({ ...base, seconds: settings.warmup_s });
         const max = await measured(system, () => ghz({ ...base, seconds: settings.max_s }));
         log(`  max ${fmt(max)}`);
         const maxH2load = await h2loadGrpc(system.port, bodyFile, system.process.pid);
-        log(`  max (h2load) ${maxH2load.achieved_rps} rps, mean ${maxH2load.mean_ms} ms, cpu ${maxH2load.cpu_ms_per_1k} ms/1k, errors ${maxH2load.errors}`);
+        log(
+          `  max (h2load) ${maxH2load.achieved_rps} rps, mean ${maxH2load.mean_ms} ms, cpu ${maxH2load.cpu_ms_per_1k} ms/1k, errors ${maxH2load.errors}`,
+        );
         const rates: LoadResult[] = [];
         for (const rps of settings.rates) {
           // Settle at this rate first (the heap and queues left by the previous run), then measure.
@@ -122,7 +192,13 @@ async function checkLevel(idp: Idp): Promise<Record<ScenarioName, Record<SystemN
           // 500, 1,000 and 2,000 rps are always measured; beyond, stop at the first rate that breaks.
           if (r.broken === true && rps >= settings.required_rates_up_to) break;
         }
-        out[scenario][systemName] = { rss_idle_mb: rssIdle, max, max_h2load: maxH2load, rates, rss_end_mb: round(sampleProc(system.process.pid).rssMb, 1) };
+        out[scenario][systemName] = {
+          rss_idle_mb: rssIdle,
+          max,
+          max_h2load: maxH2load,
+          rates,
+          rss_end_mb: round(sampleProc(system.process.pid).rssMb, 1),
+        };
       } finally {
         await system.process.stop();
       }
@@ -140,18 +216,36 @@ async function checkLevel(idp: Idp): Promise<Record<ScenarioName, Record<SystemN
 async function loadGeneratorCeiling(idp: Idp): Promise<NonNullable<Results['ceiling']>> {
   log('ceiling: ghz and h2load against a constant-allow server');
   const port = await freePort();
-  const server = spawnPinned(SERVER_CPU, process.execPath, [join(ROOT, 'dist', 'bench', 'transport-server.js'), 'http2', String(port)]);
+  const server = spawnPinned(SERVER_CPU, process.execPath, [
+    join(ROOT, 'dist', 'bench', 'transport-server.js'),
+    'http2',
+    String(port),
+  ]);
   try {
-    await waitFor('constant-allow server', () => new Promise((resolve) => {
-      const s = netConnect(port, '127.0.0.1', () => (s.end(), resolve(true))).once('error', () => resolve(false));
-    }));
-    const base = { port, dataFile: writeCheckRequest(scratch, 'rbac', idp.token), concurrency: settings.concurrency, connections: settings.connections };
+    await waitFor(
+      'constant-allow server',
+      () =>
+        new Promise((resolve) => {
+          const s = netConnect(port, '127.0.0.1', () => {
+            s.end();
+            resolve(true);
+          }).once('error', () => resolve(false));
+        }),
+    );
+    const base = {
+      port,
+      dataFile: writeCheckRequest(scratch, 'rbac', idp.token),
+      concurrency: settings.concurrency,
+      connections: settings.connections,
+    };
     await ghz({ ...base, seconds: settings.warmup_s });
     const ghzMax = await ghz({ ...base, seconds: settings.max_s });
     const h2 = await h2loadGrpc(port, writeGrpcBody('rbac', idp.token), server.pid);
     // The latency floor of this load generator, machine and Node.js HTTP/2 at 1,000 rps.
     const floor = await ghz({ ...base, rps: 1000, seconds: settings.rate_s });
-    log(`  ghz ${ghzMax.achieved_rps} rps, h2load ${h2.achieved_rps} rps; at 1,000 rps ${fmt(floor)}`);
+    log(
+      `  ghz ${ghzMax.achieved_rps} rps, h2load ${h2.achieved_rps} rps; at 1,000 rps ${fmt(floor)}`,
+    );
     return { ghz: ghzMax, h2load: h2, floor_1000: floor };
   } finally {
     await server.stop();
@@ -169,28 +263,50 @@ function pinnedEnvoyBin(): string {
 
 function withoutExtAuthz(config: Record<string, unknown>): void {
   type Filter = { name?: string; typed_config?: { http_filters?: { name?: string }[] } };
-  const listeners = (config['static_resources'] as { listeners: { filter_chains: { filters: Filter[] }[] }[] }).listeners;
+  const listeners = (
+    config['static_resources'] as { listeners: { filter_chains: { filters: Filter[] }[] }[] }
+  ).listeners;
   for (const listener of listeners)
     for (const chain of listener.filter_chains)
       for (const filter of chain.filters) {
         const http = filter.typed_config?.http_filters;
-        if (http !== undefined) filter.typed_config!.http_filters = http.filter((f) => f.name !== 'envoy.filters.http.ext_authz');
+        if (http !== undefined)
+          filter.typed_config!.http_filters = http.filter(
+            (f) => f.name !== 'envoy.filters.http.ext_authz',
+          );
       }
 }
 
 async function endToEnd(idp: Idp): Promise<Record<SystemName | 'envoy', E2eRun>> {
   const out = {} as Record<SystemName | 'envoy', E2eRun>;
   const upstreamPort = await freePort();
-  const upstream = spawnPinned(SERVER_CPU, process.execPath, [join(ROOT, 'dist', 'bench', 'upstream.js'), String(upstreamPort)]);
+  const upstream = spawnPinned(SERVER_CPU, process.execPath, [
+    join(ROOT, 'dist', 'bench', 'upstream.js'),
+    String(upstreamPort),
+  ]);
   const bin = pinnedEnvoyBin();
   const headers = [`authorization: Bearer ${idp.token}`, 'accept: application/json'];
   try {
-    await waitFor('upstream', () => new Promise((resolve) => {
-      const s = netConnect(upstreamPort, '127.0.0.1', () => (s.end(), resolve(true))).once('error', () => resolve(false));
-    }));
+    await waitFor(
+      'upstream',
+      () =>
+        new Promise((resolve) => {
+          const s = netConnect(upstreamPort, '127.0.0.1', () => {
+            s.end();
+            resolve(true);
+          }).once('error', () => resolve(false));
+        }),
+    );
     for (const which of ['envoy', ...SYSTEMS] as const) {
       log(`e2e ${which}: starting`);
-      const authz = which === 'envoy' ? undefined : await startSystem(which, 'rbac', { idp, dir: scratch, logLevel: settings.gatehouse_log_level });
+      const authz =
+        which === 'envoy'
+          ? undefined
+          : await startSystem(which, 'rbac', {
+              idp,
+              dir: scratch,
+              logLevel: settings.gatehouse_log_level,
+            });
       const envoy = await startEnvoy({
         bin,
         gatehousePort: authz?.port ?? 1,
@@ -203,10 +319,12 @@ async function endToEnd(idp: Idp): Promise<Record<SystemName | 'envoy', E2eRun>>
       try {
         const url = `${envoy.url}/api/items?page=2`;
         const ok = await fetch(url, { headers: { authorization: `Bearer ${idp.token}` } });
-        if (ok.status !== 200) throw new Error(`e2e ${which}: GET with the token answered ${ok.status}`);
+        if (ok.status !== 200)
+          throw new Error(`e2e ${which}: GET with the token answered ${ok.status}`);
         if (which !== 'envoy') {
           const denied = await fetch(url, { headers: { accept: 'application/json' } });
-          if (denied.status < 400) throw new Error(`e2e ${which}: GET without a token answered ${denied.status}`);
+          if (denied.status < 400)
+            throw new Error(`e2e ${which}: GET without a token answered ${denied.status}`);
         }
         const logFile = join(scratch, `h2load-${which}.log`);
         await h2load({ url, headers, rps: 500, seconds: settings.warmup_s + 1, logFile });
@@ -236,15 +354,23 @@ async function endToEnd(idp: Idp): Promise<Record<SystemName | 'envoy', E2eRun>>
  * load CPU): the latency of a single request through the chain with no queueing and no load
  * generator's rate pacing, after 300 unmeasured ones.
  */
-async function serialProbe(url: string, headers: readonly string[], count: number): Promise<LoadResult> {
+async function serialProbe(
+  url: string,
+  headers: readonly string[],
+  count: number,
+): Promise<LoadResult> {
   const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
-  const headerObject = Object.fromEntries(headers.map((h) => [h.slice(0, h.indexOf(':')).trim(), h.slice(h.indexOf(':') + 1).trim()]));
+  const headerObject = Object.fromEntries(
+    headers.map((h) => [h.slice(0, h.indexOf(':')).trim(), h.slice(h.indexOf(':') + 1).trim()]),
+  );
   const once = (): Promise<[number, number]> =>
     new Promise((resolve, reject) => {
       const started = process.hrtime.bigint();
       const req = httpRequest(url, { agent, headers: headerObject }, (res) => {
         res.resume();
-        res.once('end', () => resolve([res.statusCode ?? 0, Number(process.hrtime.bigint() - started) / 1e3]));
+        res.once('end', () =>
+          resolve([res.statusCode ?? 0, Number(process.hrtime.bigint() - started) / 1e3]),
+        );
       });
       req.once('error', reject);
       req.end();
@@ -260,7 +386,12 @@ async function serialProbe(url: string, headers: readonly string[], count: numbe
       latencies[i] = latencyUs;
       await sleep(1);
     }
-    return { achieved_rps: Math.round(count / ((Date.now() - t0) / 1000)), requests: count, errors, ...percentiles(latencies) };
+    return {
+      achieved_rps: Math.round(count / ((Date.now() - t0) / 1000)),
+      requests: count,
+      errors,
+      ...percentiles(latencies),
+    };
   } finally {
     agent.destroy();
   }
@@ -269,19 +400,31 @@ async function serialProbe(url: string, headers: readonly string[], count: numbe
 async function soak(idp: Idp): Promise<SoakRun> {
   const checks = settings.soak_checks;
   log(`soak: ${checks} Checks through Gatehouse (rbac)`);
-  const system = await startSystem('gatehouse', 'rbac', { idp, dir: scratch, logLevel: settings.gatehouse_log_level });
+  const system = await startSystem('gatehouse', 'rbac', {
+    idp,
+    dir: scratch,
+    logLevel: settings.gatehouse_log_level,
+  });
   const series: [number, number][] = [];
   const t0 = Date.now();
   const sampler = setInterval(() => {
     try {
-      series.push([round((Date.now() - t0) / 1000, 1), round(sampleProc(system.process.pid).rssMb, 1)]);
+      series.push([
+        round((Date.now() - t0) / 1000, 1),
+        round(sampleProc(system.process.pid).rssMb, 1),
+      ]);
     } catch {
       // the process is gone; the ghz run reports errors
     }
   }, 1000);
   try {
     const dataFile = writeCheckRequest(scratch, 'rbac', idp.token);
-    const base = { port: system.port, dataFile, concurrency: settings.concurrency, connections: settings.connections };
+    const base = {
+      port: system.port,
+      dataFile,
+      concurrency: settings.concurrency,
+      connections: settings.connections,
+    };
     await ghz({ ...base, seconds: settings.warmup_s });
     const start = sampleProc(system.process.pid);
     const first = await ghz({ ...base, requests: Math.ceil(checks / 2) });
@@ -295,7 +438,10 @@ async function soak(idp: Idp): Promise<SoakRun> {
       checks: requests,
       errors: first.errors + second.errors,
       duration_s: round((Date.now() - t0) / 1000, 1),
-      achieved_rps: Math.round((first.achieved_rps * first.requests + second.achieved_rps * second.requests) / Math.max(1, requests)),
+      achieved_rps: Math.round(
+        (first.achieved_rps * first.requests + second.achieved_rps * second.requests) /
+          Math.max(1, requests),
+      ),
       rss_start_mb: round(start.rssMb, 1),
       rss_middle_mb: round(middle.rssMb, 1),
       rss_end_mb: round(end.rssMb, 1),
@@ -323,7 +469,10 @@ function sampleTree(pid: number): { cpuMs: number; rssMb: number; processes: num
       rssMb += s.rssMb;
       processes++;
       for (const task of readdirSync(`/proc/${p}/task`)) {
-        for (const child of readFileSync(`/proc/${p}/task/${task}/children`, 'utf8').trim().split(/\s+/)) if (child !== '') visit(Number(child));
+        for (const child of readFileSync(`/proc/${p}/task/${task}/children`, 'utf8')
+          .trim()
+          .split(/\s+/))
+          if (child !== '') visit(Number(child));
       }
     } catch {
       // exited meanwhile
@@ -356,7 +505,11 @@ async function scaling(idp: Idp): Promise<ScalingRun> {
   const dataFile = writeCheckRequest(scratch, 'rbac', idp.token);
   const bodyFile = writeGrpcBody('rbac', idp.token);
   const both = `${LOAD_CPU},${SERVER_CPU}`;
-  const runs: { key: 'one_core' | 'two_cores' | 'two_workers_one_core'; workers: number; cpus: string }[] = [
+  const runs: {
+    key: 'one_core' | 'two_cores' | 'two_workers_one_core';
+    workers: number;
+    cpus: string;
+  }[] = [
     { key: 'one_core', workers: 1, cpus: String(SERVER_CPU) },
     { key: 'two_cores', workers: 2, cpus: both },
     { key: 'two_workers_one_core', workers: 2, cpus: String(SERVER_CPU) },
@@ -364,9 +517,20 @@ async function scaling(idp: Idp): Promise<ScalingRun> {
   const points = {} as Record<(typeof runs)[number]['key'], ScalingPoint>;
   for (const { key, workers, cpus } of runs) {
     log(`scaling: workers ${workers} on CPU ${cpus}: starting`);
-    const system = await startSystem('gatehouse', 'rbac', { idp, dir: scratch, logLevel: settings.gatehouse_log_level, workers, cpus });
+    const system = await startSystem('gatehouse', 'rbac', {
+      idp,
+      dir: scratch,
+      logLevel: settings.gatehouse_log_level,
+      workers,
+      cpus,
+    });
     try {
-      const base = { port: system.port, dataFile, concurrency: settings.concurrency, connections: settings.connections };
+      const base = {
+        port: system.port,
+        dataFile,
+        concurrency: settings.concurrency,
+        connections: settings.connections,
+      };
       await ghz({ ...base, seconds: settings.warmup_s });
       const before = sampleTree(system.process.pid);
       const cpuBefore = cpuTimes();
@@ -378,7 +542,8 @@ async function scaling(idp: Idp): Promise<ScalingRun> {
       const busy: Record<string, number> = {};
       for (const [cpu, a] of cpuAfter) {
         const b = cpuBefore.get(cpu);
-        if (b !== undefined && a.total > b.total) busy[cpu] = round((a.busy - b.busy) / (a.total - b.total), 2);
+        if (b !== undefined && a.total > b.total)
+          busy[cpu] = round((a.busy - b.busy) / (a.total - b.total), 2);
       }
       const serverMs = after.cpuMs - before.cpuMs;
       // The same load from h2load (raw HTTP/2 gRPC frames; far cheaper per request than ghz).
@@ -394,21 +559,38 @@ async function scaling(idp: Idp): Promise<ScalingRun> {
         cpu_busy: busy,
         h2load: h2,
       };
-      log(`  ghz ${fmt(max)}; Gatehouse used ${points[key].server_cores_used} cores (${after.processes} processes), CPU busy ${JSON.stringify(busy)}`);
-      log(`  h2load closed loop: ${h2.achieved_rps} rps, mean ${h2.mean_ms} ms, errors ${h2.errors}; Gatehouse used ${h2.server_cores_used} cores, CPU busy ${JSON.stringify(h2.cpu_busy)}`);
+      log(
+        `  ghz ${fmt(max)}; Gatehouse used ${points[key].server_cores_used} cores (${after.processes} processes), CPU busy ${JSON.stringify(busy)}`,
+      );
+      log(
+        `  h2load closed loop: ${h2.achieved_rps} rps, mean ${h2.mean_ms} ms, errors ${h2.errors}; Gatehouse used ${h2.server_cores_used} cores, CPU busy ${JSON.stringify(h2.cpu_busy)}`,
+      );
     } finally {
       await system.process.stop(15_000);
     }
   }
   const ratio = round(points.two_cores.max.achieved_rps / points.one_core.max.achieved_rps, 2);
-  const h2Ratio = round(points.two_cores.h2load.achieved_rps / points.one_core.h2load.achieved_rps, 2);
-  log(`scaling: ${ratio}× with ghz, ${h2Ratio}× with h2load, from one core to two (lower bounds: the load generator shares CPU ${LOAD_CPU})`);
-  return { measured: { date: new Date().toISOString(), commit: commitNow(), quick }, ratio, h2load_ratio: h2Ratio, ...points };
+  const h2Ratio = round(
+    points.two_cores.h2load.achieved_rps / points.one_core.h2load.achieved_rps,
+    2,
+  );
+  log(
+    `scaling: ${ratio}× with ghz, ${h2Ratio}× with h2load, from one core to two (lower bounds: the load generator shares CPU ${LOAD_CPU})`,
+  );
+  return {
+    measured: { date: new Date().toISOString(), commit: commitNow(), quick },
+    ratio,
+    h2load_ratio: h2Ratio,
+    ...points,
+  };
 }
 
 /** The rbac CheckRequest as a gRPC unary request body (5-byte length prefix + protobuf), for h2load. */
 function writeGrpcBody(scenario: ScenarioName, token: string): string {
-  const message = toBinary(CheckRequestSchema, fromJson(CheckRequestSchema, checkRequestJson(scenario, token)));
+  const message = toBinary(
+    CheckRequestSchema,
+    fromJson(CheckRequestSchema, checkRequestJson(scenario, token)),
+  );
   const body = Buffer.alloc(5 + message.length);
   body.writeUInt32BE(message.length, 1);
   body.set(message, 5);
@@ -422,7 +604,12 @@ function grpcProbe(port: number, body: Buffer): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(`http://127.0.0.1:${port}`);
     session.once('error', reject);
-    const req = session.request({ ':method': 'POST', ':path': CHECK_PATH, 'content-type': 'application/grpc', te: 'trailers' });
+    const req = session.request({
+      ':method': 'POST',
+      ':path': CHECK_PATH,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
     const chunks: Buffer[] = [];
     let status: string | undefined;
     req.on('trailers', (t) => (status = String(t['grpc-status'])));
@@ -433,7 +620,9 @@ function grpcProbe(port: number, body: Buffer): Promise<boolean> {
       const data = Buffer.concat(chunks);
       if (status !== '0' || data.length < 5) return resolve(false);
       const response = fromBinary(CheckResponseSchema, data.subarray(5, 5 + data.readUInt32BE(1)));
-      resolve((response.status?.code ?? 0) === 0 && response.httpResponse.case !== 'deniedResponse');
+      resolve(
+        (response.status?.code ?? 0) === 0 && response.httpResponse.case !== 'deniedResponse',
+      );
     });
     req.end(body);
   });
@@ -448,9 +637,12 @@ const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
  */
 async function h2loadGrpc(port: number, bodyFile: string, pid: number): Promise<H2loadMax> {
   const body = readFileSync(bodyFile);
-  if (!(await grpcProbe(port, body))) throw new Error('h2load body: the probe Check was not allowed with grpc-status 0');
+  if (!(await grpcProbe(port, body)))
+    throw new Error('h2load body: the probe Check was not allowed with grpc-status 0');
   // Warm up the same connections' worth of code paths first, as ghz's runs are.
-  await run('h2load', [...h2loadArgs(port, bodyFile), '-D', String(settings.warmup_s)], { cpu: LOAD_CPU });
+  await run('h2load', [...h2loadArgs(port, bodyFile), '-D', String(settings.warmup_s)], {
+    cpu: LOAD_CPU,
+  });
   const args = [...h2loadArgs(port, bodyFile), '-D', String(settings.max_s)];
   const before = sampleTree(pid);
   const cpuBefore = cpuTimes();
@@ -462,13 +654,22 @@ async function h2loadGrpc(port: number, bodyFile: string, pid: number): Promise<
   const busy: Record<string, number> = {};
   for (const [cpu, a] of cpuAfter) {
     const b = cpuBefore.get(cpu);
-    if (b !== undefined && a.total > b.total) busy[cpu] = round((a.busy - b.busy) / (a.total - b.total), 2);
+    if (b !== undefined && a.total > b.total)
+      busy[cpu] = round((a.busy - b.busy) / (a.total - b.total), 2);
   }
-  if (!(await grpcProbe(port, body))) throw new Error('h2load: the server stopped allowing the probe Check after the run');
+  if (!(await grpcProbe(port, body)))
+    throw new Error('h2load: the server stopped allowing the probe Check after the run');
   const rate = Number(/finished in [\d.]+\w*, ([\d.]+) req\/s/.exec(summary)?.[1] ?? NaN);
-  const req = /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(summary);
+  const req =
+    /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(
+      summary,
+    );
   const mean = /time for request:\s+\S+\s+\S+\s+(\S+)/.exec(summary)?.[1] ?? '';
-  const meanMs = mean.endsWith('us') ? Number(mean.slice(0, -2)) / 1000 : mean.endsWith('ms') ? Number(mean.slice(0, -2)) : Number(mean.slice(0, -1)) * 1000;
+  const meanMs = mean.endsWith('us')
+    ? Number(mean.slice(0, -2)) / 1000
+    : mean.endsWith('ms')
+      ? Number(mean.slice(0, -2))
+      : Number(mean.slice(0, -1)) * 1000;
   const requests = Number(req?.[2] ?? 0);
   return {
     achieved_rps: Math.round(rate),
@@ -484,14 +685,32 @@ async function h2loadGrpc(port: number, bodyFile: string, pid: number): Promise<
 /** h2load's closed loop with ghz's shape: 4 connections, ~50 streams in flight, the gRPC body. */
 function h2loadArgs(port: number, bodyFile: string): string[] {
   const streams = Math.ceil(settings.concurrency / settings.connections);
-  return ['-c', String(settings.connections), '-m', String(streams), '-d', bodyFile,
-    '-H', 'content-type: application/grpc', '-H', 'te: trailers', `http://127.0.0.1:${port}${CHECK_PATH}`];
+  return [
+    '-c',
+    String(settings.connections),
+    '-m',
+    String(streams),
+    '-d',
+    bodyFile,
+    '-H',
+    'content-type: application/grpc',
+    '-H',
+    'te: trailers',
+    `http://127.0.0.1:${port}${CHECK_PATH}`,
+  ];
 }
 
 function commitNow(): string {
   try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }).trim();
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--', 'src'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      }).trim() !== '';
     return head + (dirty ? ' (modified)' : '');
   } catch {
     return 'unknown';
@@ -502,15 +721,26 @@ function commitNow(): string {
 function mergeInto(results: Results, stored: Results): void {
   // Where each kept stage was measured: its own earlier stamp, or the stored run's.
   const kept: Record<string, { date: string; commit: string }> = {};
-  const stamp = (stage: 'check' | 'e2e' | 'soak') => (kept[stage] = stored.meta.merged?.[stage] ?? { date: stored.meta.date, commit: stored.meta.commit });
+  const stamp = (stage: 'check' | 'e2e' | 'soak') =>
+    (kept[stage] = stored.meta.merged?.[stage] ?? {
+      date: stored.meta.date,
+      commit: stored.meta.commit,
+    });
   if (results.check === undefined && stored.check !== undefined) {
     results.check = stored.check;
     if (stored.ceiling !== undefined) results.ceiling = stored.ceiling;
     stamp('check');
   }
-  if (results.e2e === undefined && stored.e2e !== undefined) (results.e2e = stored.e2e), stamp('e2e');
-  if (results.soak === undefined && stored.soak !== undefined) (results.soak = stored.soak), stamp('soak');
-  if (results.scaling === undefined && stored.scaling !== undefined) results.scaling = stored.scaling;
+  if (results.e2e === undefined && stored.e2e !== undefined) {
+    results.e2e = stored.e2e;
+    stamp('e2e');
+  }
+  if (results.soak === undefined && stored.soak !== undefined) {
+    results.soak = stored.soak;
+    stamp('soak');
+  }
+  if (results.scaling === undefined && stored.scaling !== undefined)
+    results.scaling = stored.scaling;
   // The header describes the check / e2e / soak run it came from; the scaling section carries its own date.
   if (!stages.has('check') && !stages.has('e2e') && !stages.has('soak')) results.meta = stored.meta;
   else if (Object.keys(kept).length > 0) results.meta = { ...results.meta, merged: kept };
@@ -521,10 +751,21 @@ async function profile(idp: Idp, seconds: number): Promise<void> {
   const dir = join(resultsDir, 'profile');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const system = await startSystem('gatehouse', 'rbac', { idp, dir: scratch, logLevel: settings.gatehouse_log_level, nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir] });
+  const system = await startSystem('gatehouse', 'rbac', {
+    idp,
+    dir: scratch,
+    logLevel: settings.gatehouse_log_level,
+    nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir],
+  });
   const dataFile = writeCheckRequest(scratch, 'rbac', idp.token);
   try {
-    const r = await ghz({ port: system.port, dataFile, seconds, concurrency: settings.concurrency, connections: settings.connections });
+    const r = await ghz({
+      port: system.port,
+      dataFile,
+      seconds,
+      concurrency: settings.concurrency,
+      connections: settings.connections,
+    });
     log(`profile load: ${fmt(r)}`);
   } finally {
     await system.process.stop(15_000);
@@ -534,7 +775,9 @@ async function profile(idp: Idp, seconds: number): Promise<void> {
   const summary = summariseProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')), { top: 30 });
   writeFileSync(join(resultsDir, 'profile-rbac.txt'), summary);
   process.stdout.write(summary);
-  log(`profile: ${join(dir, file)} (open in Chrome DevTools), summary in bench/results/profile-rbac.txt`);
+  log(
+    `profile: ${join(dir, file)} (open in Chrome DevTools), summary in bench/results/profile-rbac.txt`,
+  );
 }
 
 function version(cmd: string, argv: string[], pattern: RegExp): string {
@@ -558,17 +801,25 @@ function meta(): Results['meta'] {
   return {
     name,
     date: new Date().toISOString(),
-    commit: git(['rev-parse', '--short', 'HEAD']) + (git(['status', '--porcelain', '--', 'src']) === '' ? '' : ' (modified)'),
+    commit:
+      git(['rev-parse', '--short', 'HEAD']) +
+      (git(['status', '--porcelain', '--', 'src']) === '' ? '' : ' (modified)'),
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
     loadavg_at_start: loadavg().map((x) => round(x, 2)),
     versions: {
-      gatehouse: (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,
+      gatehouse: (
+        JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
+      ).version,
       node: process.version,
       opa_envoy_plugin: version(PLUGIN_BIN, ['version'], /Version:\s*(\S+)/),
       envoy: version(join(ROOT, '.tools', 'bin', 'envoy'), ['--version'], /\/(\d+\.\d+\.\d+)\//),
       // go-installed ghz says `dev`; the module version is in the binary's build info.
-      ghz: version('go', ['version', '-m', join(ROOT, '.tools', 'bin', 'ghz')], /mod\s+github\.com\/bojand\/ghz\s+v(\S+)/),
+      ghz: version(
+        'go',
+        ['version', '-m', join(ROOT, '.tools', 'bin', 'ghz')],
+        /mod\s+github\.com\/bojand\/ghz\s+v(\S+)/,
+      ),
       h2load: version('h2load', ['--version'], /nghttp2\/(\S+)/),
     },
     cpus: { load_generator: LOAD_CPU, server: SERVER_CPU },
@@ -593,7 +844,8 @@ async function main(): Promise<void> {
     if (stages.has('soak')) results.soak = await soak(idp);
     if (stages.has('scaling')) results.scaling = await scaling(idp);
     const file = join(resultsDir, `${name}.json`);
-    if (args.merge && existsSync(file)) mergeInto(results, JSON.parse(readFileSync(file, 'utf8')) as Results);
+    if (args.merge && existsSync(file))
+      mergeInto(results, JSON.parse(readFileSync(file, 'utf8')) as Results);
     writeFileSync(file, `${JSON.stringify(results, null, 1)}\n`);
     log(`results: ${file}`);
     const markdown = renderAndWrite(results, { docs: !args['no-docs'] });

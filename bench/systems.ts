@@ -12,7 +12,11 @@ import { join } from 'node:path';
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { stringify } from 'yaml';
-import { CheckRequestSchema, type CheckRequest, type CheckResponse } from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
+import {
+  CheckRequestSchema,
+  type CheckRequest,
+  type CheckResponse,
+} from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { connect } from '../test/support/grpc-client.js';
 import { freePort, ROOT, run, SERVER_CPU, spawnPinned, waitFor, type Pinned } from './lib.js';
 import { NODE_FLAGS } from '../src/server/node-flags.js';
@@ -21,10 +25,18 @@ export type SystemName = 'gatehouse' | 'plugin';
 export type ScenarioName = 'noop' | 'rbac' | 'headers';
 export const SYSTEMS: readonly SystemName[] = ['gatehouse', 'plugin'];
 export const SCENARIOS: readonly ScenarioName[] = ['noop', 'rbac', 'headers'];
-export const SYSTEM_LABELS: Record<SystemName | 'envoy', string> = { gatehouse: 'Gatehouse', plugin: 'OPA-Envoy plugin', envoy: 'Envoy alone' };
+export const SYSTEM_LABELS: Record<SystemName | 'envoy', string> = {
+  gatehouse: 'Gatehouse',
+  plugin: 'OPA-Envoy plugin',
+  envoy: 'Envoy alone',
+};
 
 /** The rule each scenario's decision comes from (same path for both systems). */
-const ENTRYPOINT: Record<ScenarioName, string> = { noop: 'envoy/authz/allow', rbac: 'envoy/authz/allow', headers: 'envoy/authz/result' };
+const ENTRYPOINT: Record<ScenarioName, string> = {
+  noop: 'envoy/authz/allow',
+  rbac: 'envoy/authz/allow',
+  headers: 'envoy/authz/result',
+};
 export const PLUGIN_BIN = join(ROOT, '.tools', 'bench', 'opa-envoy-plugin');
 export const CLIENT_ID = 'gatehouse-bench';
 /** The API's audience: what its RFC 9068 access tokens name (never the client id, which is the ID token's). */
@@ -67,7 +79,14 @@ export async function startIdp(): Promise<Idp> {
   const address = server.address();
   issuer = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
   const now = Math.floor(Date.now() / 1000);
-  const token = await new SignJWT({ email: 'alice@example.com', email_verified: true, name: 'Alice', groups: ['reader'], client_id: 'bench-client', jti: 'bench-token-1' })
+  const token = await new SignJWT({
+    email: 'alice@example.com',
+    email_verified: true,
+    name: 'Alice',
+    groups: ['reader'],
+    client_id: 'bench-client',
+    jti: 'bench-token-1',
+  })
     .setProtectedHeader({ alg: 'RS256', kid: 'bench-1', typ: 'at+jwt' })
     .setIssuer(issuer)
     .setAudience(API_AUDIENCE)
@@ -75,7 +94,12 @@ export async function startIdp(): Promise<Idp> {
     .setIssuedAt(now)
     .setExpirationTime(now + 86_400)
     .sign(privateKey);
-  return { issuer, jwks, token, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    issuer,
+    jwks,
+    token,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 /**
@@ -140,7 +164,11 @@ export interface StartOptions {
 
 let started = 0;
 
-export async function startSystem(name: SystemName, scenario: ScenarioName, options: StartOptions): Promise<RunningSystem> {
+export async function startSystem(
+  name: SystemName,
+  scenario: ScenarioName,
+  options: StartOptions,
+): Promise<RunningSystem> {
   const port = await freePort();
   const policyDir = join(ROOT, 'bench', 'policies', name, scenario);
   const dir = join(options.dir, `${name}-${scenario}-${++started}`);
@@ -152,10 +180,19 @@ export async function startSystem(name: SystemName, scenario: ScenarioName, opti
     const config = {
       grpc: { address: '127.0.0.1', port },
       http: { address: '127.0.0.1', port: 0 },
-      policy: { dir: policyDir, entrypoint: ENTRYPOINT[scenario], opa: join(ROOT, '.tools', 'bin', 'opa'), watch: false },
+      policy: {
+        dir: policyDir,
+        entrypoint: ENTRYPOINT[scenario],
+        opa: join(ROOT, '.tools', 'bin', 'opa'),
+        watch: false,
+      },
       // Only for the plain-http loopback identity provider; keys and secret are real files.
       development: true,
-      identity: { issuer: options.idp.issuer, client_id: CLIENT_ID, bearer: { audiences: [API_AUDIENCE] } },
+      identity: {
+        issuer: options.idp.issuer,
+        client_id: CLIENT_ID,
+        bearer: { audiences: [API_AUDIENCE] },
+      },
       keys: { signing: [join(dir, 'keys', 'signing-key.pem')] },
       session: { secret: { file: join(dir, 'keys', 'session-secret') } },
       log: { level: options.logLevel },
@@ -164,7 +201,14 @@ export async function startSystem(name: SystemName, scenario: ScenarioName, opti
     const configFile = join(dir, 'config.yaml');
     writeFileSync(configFile, stringify(config));
     // As shipped (Dockerfile ENTRYPOINT, bin): Gatehouse's V8 flags, then any the caller adds.
-    const argv = [...NODE_FLAGS, ...(options.nodeFlags ?? []), cli, 'serve', '--config', configFile];
+    const argv = [
+      ...NODE_FLAGS,
+      ...(options.nodeFlags ?? []),
+      cli,
+      'serve',
+      '--config',
+      configFile,
+    ];
     // Another CPU set: taskset (pinned to the server CPU) execs a second taskset that widens the
     // mask and execs node, so the pid is still Gatehouse's (the primary, with workers > 1);
     // cluster workers inherit the mask.
@@ -173,7 +217,13 @@ export async function startSystem(name: SystemName, scenario: ScenarioName, opti
         ? spawnPinned(SERVER_CPU, process.execPath, argv)
         : spawnPinned(SERVER_CPU, 'taskset', ['-c', options.cpus, process.execPath, ...argv]);
   } else {
-    const data = { bench: { jwks: JSON.stringify(options.idp.jwks), issuer: options.idp.issuer, audience: API_AUDIENCE } };
+    const data = {
+      bench: {
+        jwks: JSON.stringify(options.idp.jwks),
+        issuer: options.idp.issuer,
+        audience: API_AUDIENCE,
+      },
+    };
     const dataFile = join(dir, 'data.json');
     writeFileSync(dataFile, JSON.stringify(data));
     const httpPort = await freePort();
@@ -181,14 +231,20 @@ export async function startSystem(name: SystemName, scenario: ScenarioName, opti
       SERVER_CPU,
       PLUGIN_BIN,
       [
-        'run', '--server',
+        'run',
+        '--server',
         // No version check / telemetry: it would call out to the internet on start.
         '--disable-telemetry',
-        '--addr', `127.0.0.1:${httpPort}`,
-        '--log-level', 'error',
-        '--set', `plugins.envoy_ext_authz_grpc.addr=127.0.0.1:${port}`,
-        '--set', `plugins.envoy_ext_authz_grpc.path=${ENTRYPOINT[scenario]}`,
-        '--set', 'decision_logs.console=false',
+        '--addr',
+        `127.0.0.1:${httpPort}`,
+        '--log-level',
+        'error',
+        '--set',
+        `plugins.envoy_ext_authz_grpc.addr=127.0.0.1:${port}`,
+        '--set',
+        `plugins.envoy_ext_authz_grpc.path=${ENTRYPOINT[scenario]}`,
+        '--set',
+        'decision_logs.console=false',
         join(policyDir, 'policy.rego'),
         dataFile,
       ],
@@ -200,7 +256,10 @@ export async function startSystem(name: SystemName, scenario: ScenarioName, opti
     await validate(system, options.idp);
   } catch (err) {
     await proc.stop();
-    throw new Error(`${name}/${scenario}: ${(err as Error).message}\n${proc.output().slice(0, 4000)}`, { cause: err });
+    throw new Error(
+      `${name}/${scenario}: ${(err as Error).message}\n${proc.output().slice(0, 4000)}`,
+      { cause: err },
+    );
   }
   return system;
 }
@@ -212,32 +271,45 @@ export async function startSystem(name: SystemName, scenario: ScenarioName, opti
  */
 async function validate(system: RunningSystem, idp: Idp): Promise<void> {
   await waitFor(`${system.name} port ${system.port}`, () => {
-    if (system.process.child.exitCode !== null) throw new Error(`exited with ${system.process.child.exitCode}`);
+    if (system.process.child.exitCode !== null)
+      throw new Error(`exited with ${system.process.child.exitCode}`);
     return new Promise((resolve) => {
-      const socket = netConnect(system.port, '127.0.0.1', () => (socket.end(), resolve(true))).once('error', () => resolve(false));
+      const socket = netConnect(system.port, '127.0.0.1', () => {
+        socket.end();
+        resolve(true);
+      }).once('error', () => resolve(false));
     });
   });
   const client = connect(system.port);
   const request = (json: JsonValue): CheckRequest => fromJson(CheckRequestSchema, json);
   // Envoy allows on status OK; the plugin leaves ok_response out when it has nothing to add.
-  const allowed = (r: CheckResponse): boolean => (r.status?.code ?? 0) === 0 && r.httpResponse.case !== 'deniedResponse';
+  const allowed = (r: CheckResponse): boolean =>
+    (r.status?.code ?? 0) === 0 && r.httpResponse.case !== 'deniedResponse';
   try {
     let response: CheckResponse | undefined;
     await waitFor(`${system.name} Check`, async () => {
-      if (system.process.child.exitCode !== null) throw new Error(`exited with ${system.process.child.exitCode}`);
+      if (system.process.child.exitCode !== null)
+        throw new Error(`exited with ${system.process.child.exitCode}`);
       response = await client.check(request(checkRequestJson(system.scenario, idp.token)));
       return allowed(response);
     }).catch((err: unknown) => {
-      throw new Error(`${(err as Error).message}; last response: ${JSON.stringify({ status: response?.status?.code, case: response?.httpResponse.case })}`);
+      throw new Error(
+        `${(err as Error).message}; last response: ${JSON.stringify({ status: response?.status?.code, case: response?.httpResponse.case })}`,
+      );
     });
     if (system.scenario === 'headers') {
-      const ok = response?.httpResponse.case === 'okResponse' ? response.httpResponse.value : undefined;
+      const ok =
+        response?.httpResponse.case === 'okResponse' ? response.httpResponse.value : undefined;
       const names = new Set((ok?.headers ?? []).map((h) => h.header?.key.toLowerCase()));
-      if (!names.has('x-user-id') || !names.has('x-user-roles')) throw new Error(`allowed without the scenario's headers: ${[...names].join(', ')}`);
+      if (!names.has('x-user-id') || !names.has('x-user-roles'))
+        throw new Error(`allowed without the scenario's headers: ${[...names].join(', ')}`);
     }
     if (system.scenario !== 'noop') {
       const anonymous = await client.check(request(checkRequestJson('noop', idp.token)));
-      if (allowed(anonymous)) throw new Error('a request without a token was allowed: the policy does not enforce identity');
+      if (allowed(anonymous))
+        throw new Error(
+          'a request without a token was allowed: the policy does not enforce identity',
+        );
     }
   } finally {
     client.close();

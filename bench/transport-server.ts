@@ -15,7 +15,10 @@ const port = Number(process.argv[3] ?? 0);
 const start = { 'grpc-js': startGrpcJs, connect: startConnect, http2: startHttp2 }[transport ?? ''];
 if (start === undefined) throw new Error('usage: transport-server.js http2|grpc-js|connect PORT');
 
-const allow = create(CheckResponseSchema, { status: { code: 0 }, httpResponse: { case: 'okResponse', value: {} } });
+const allow = create(CheckResponseSchema, {
+  status: { code: 0 },
+  httpResponse: { case: 'okResponse', value: {} },
+});
 const health = new HealthState();
 health.set(ServingStatus.SERVING);
 const server = await start({

@@ -47,11 +47,17 @@ ${rows}
 }
 
 /** Start the demo upstream on `port` (loopback). */
-export function startDemoApp(port: number, extra?: (req: http.IncomingMessage) => Promise<string>): Promise<http.Server> {
+export function startDemoApp(
+  port: number,
+  extra?: (req: http.IncomingMessage) => Promise<string>,
+): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     void (async () => {
       const html = renderPage(req, extra ? await extra(req) : '');
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+      });
       res.end(html);
     })().catch(() => {
       res.writeHead(500);

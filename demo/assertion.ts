@@ -18,7 +18,10 @@ export async function assertionPanel(req: http.IncomingMessage, jwksUrl: string)
   }
   if (keys?.url !== jwksUrl) keys = { url: jwksUrl, set: createRemoteJWKSet(new URL(jwksUrl)) };
   try {
-    const { payload, protectedHeader } = await jwtVerify(token, keys.set, { audience: req.headers.host ?? '', issuer: 'gatehouse' });
+    const { payload, protectedHeader } = await jwtVerify(token, keys.set, {
+      audience: req.headers.host ?? '',
+      issuer: 'gatehouse',
+    });
     return `<section><h2>Verified identity assertion</h2>
 <p>The <code>x-gatehouse-jwt-assertion</code> header verified against Gatehouse's JWKS
 (<code>${escapeHtml(protectedHeader.alg)}</code>, key <code>${escapeHtml(protectedHeader.kid ?? '')}</code>), audience <code>${escapeHtml(req.headers.host ?? '')}</code>:</p>

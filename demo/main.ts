@@ -9,7 +9,14 @@
  * secret). Terminal colours only on a terminal.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -27,7 +34,8 @@ import { NODE_FLAGS } from '../src/server/node-flags.js';
 /** Fixed ports, so the printed URLs are stable; GATEHOUSE_DEMO_PORTS=envoy,app,idp,grpc,http,admin overrides them. */
 const PORTS = (() => {
   const custom = process.env['GATEHOUSE_DEMO_PORTS']?.split(',').map(Number);
-  const [envoy = 8080, app = 8081, idp = 9000, grpc = 9191, http = 9192, envoyAdmin = 9901] = custom ?? [];
+  const [envoy = 8080, app = 8081, idp = 9000, grpc = 9191, http = 9192, envoyAdmin = 9901] =
+    custom ?? [];
   return { envoy, app, idp, grpc, http, envoyAdmin };
 })();
 /** The browser uses localhost: a secure context, so __Host- cookies work without TLS. */
@@ -106,7 +114,8 @@ process.once('exit', () => {
   if (running.gatehouse?.exitCode === null) running.gatehouse.kill('SIGKILL');
   removeTemporary();
 });
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void stop(0));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+  process.once(signal, () => void stop(0));
 // `npm run demo` runs us under a shell; a SIGTERM to npm reaches that shell, which exits without
 // passing it on. Being re-parented is the sign: stop as if signalled.
 const parent = process.ppid;
@@ -122,12 +131,15 @@ async function main(): Promise<void> {
   step(`local OIDC provider on 127.0.0.1:${PORTS.idp} (demo users alice and bob)`);
   running.idp = await startIdp({
     port: PORTS.idp,
-    clients: [{
-      client_id: CLIENT.id,
-      client_secret: CLIENT.secret,
-      redirect_uris: ORIGINS.map((o) => `${o}/.gatehouse/callback`),
-      post_logout_redirect_uris: ORIGINS.map((o) => `${o}/.gatehouse/signed_out`),
-    }, { ...API_CLIENT, redirect_uris: [], grant_types: ['password'] }],
+    clients: [
+      {
+        client_id: CLIENT.id,
+        client_secret: CLIENT.secret,
+        redirect_uris: ORIGINS.map((o) => `${o}/.gatehouse/callback`),
+        post_logout_redirect_uris: ORIGINS.map((o) => `${o}/.gatehouse/signed_out`),
+      },
+      { ...API_CLIENT, redirect_uris: [], grant_types: ['password'] },
+    ],
     api: { resource: API },
   });
   const idp = running.idp;
@@ -161,14 +173,22 @@ async function main(): Promise<void> {
   );
 
   step(`demo app on 127.0.0.1:${PORTS.app}`);
-  running.app = await startDemoApp(PORTS.app, (req) => assertionPanel(req, `http://127.0.0.1:${PORTS.http}/.well-known/gatehouse/jwks.json`));
+  running.app = await startDemoApp(PORTS.app, (req) =>
+    assertionPanel(req, `http://127.0.0.1:${PORTS.http}/.well-known/gatehouse/jwks.json`),
+  );
 
-  step(`Gatehouse on 127.0.0.1:${PORTS.grpc} (gRPC) and :${PORTS.http} (health, metrics); policy from policies/ (edit it: it reloads)`);
+  step(
+    `Gatehouse on 127.0.0.1:${PORTS.grpc} (gRPC) and :${PORTS.http} (health, metrics); policy from policies/ (edit it: it reloads)`,
+  );
   mkdirSync(repoPath('.tools', 'demo'), { recursive: true });
   const log = createWriteStream(LOG_FILE, { flags: 'w' });
-  const gatehouse = spawn(process.execPath, [...NODE_FLAGS, repoPath('dist', 'src', 'cli', 'main.js'), 'serve', '--config', configFile], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const gatehouse = spawn(
+    process.execPath,
+    [...NODE_FLAGS, repoPath('dist', 'src', 'cli', 'main.js'), 'serve', '--config', configFile],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   running.gatehouse = gatehouse;
   // Every line goes to the log file; policy reloads and refused edits also to the terminal.
   createInterface({ input: gatehouse.stdout }).on('line', (text) => {
@@ -188,7 +208,9 @@ async function main(): Promise<void> {
   });
   await waitReady(`http://127.0.0.1:${PORTS.http}/readyz`, 60_000);
 
-  step(`Envoy on 127.0.0.1:${PORTS.envoy} (admin :${PORTS.envoyAdmin}) with envoy/front-proxy.yaml`);
+  step(
+    `Envoy on 127.0.0.1:${PORTS.envoy} (admin :${PORTS.envoyAdmin}) with envoy/front-proxy.yaml`,
+  );
   running.envoy = await startEnvoy({
     config: 'front-proxy.yaml',
     listenPort: PORTS.envoy,

@@ -37,20 +37,38 @@ export function policyEventLines(line: Record<string, unknown>, root: string): s
   const msg = line['msg'];
   if (msg === 'policy loaded' && line['trigger'] !== 'start') {
     if (line['previous_revision'] === line['policy_revision']) {
-      return [`policy reloaded: the edit does not change the compiled policy; still serving revision ${short(line['policy_revision'])}`];
+      return [
+        `policy reloaded: the edit does not change the compiled policy; still serving revision ${short(line['policy_revision'])}`,
+      ];
     }
-    return [`policy reloaded: now serving revision ${short(line['policy_revision'])} (was ${short(line['previous_revision'])})`];
+    return [
+      `policy reloaded: now serving revision ${short(line['policy_revision'])} (was ${short(line['previous_revision'])})`,
+    ];
   }
-  if (msg === 'policy reload refused; the last good policy keeps serving' || msg === 'policy load failed') {
+  if (
+    msg === 'policy reload refused; the last good policy keeps serving' ||
+    msg === 'policy load failed'
+  ) {
     const err = line['err'] as { message?: unknown; cause?: { message?: unknown } } | undefined;
-    const text = [err?.message, err?.cause?.message].filter((t): t is string => typeof t === 'string').join('\n');
+    const text = [err?.message, err?.cause?.message]
+      .filter((t): t is string => typeof t === 'string')
+      .join('\n');
     const problems = regoProblems(text, root);
     const what =
       problems.length > 0
         ? problems.map((p) => `  ${p.file}, line ${p.line}: ${p.message}`)
-        : [`  ${String(line['code'] ?? 'error')}: ${(text.split('\n').find((l) => l.trim() !== '') ?? '').trim()}`];
-    const serving = line['policy_revision'] === undefined ? 'no policy is loaded: every request is denied' : `still serving revision ${short(line['policy_revision'])}`;
-    return [`policy edit refused (${problems.length === 1 ? '1 problem' : `${Math.max(problems.length, 1)} problems`}):`, ...what, `  ${serving}`];
+        : [
+            `  ${String(line['code'] ?? 'error')}: ${(text.split('\n').find((l) => l.trim() !== '') ?? '').trim()}`,
+          ];
+    const serving =
+      line['policy_revision'] === undefined
+        ? 'no policy is loaded: every request is denied'
+        : `still serving revision ${short(line['policy_revision'])}`;
+    return [
+      `policy edit refused (${problems.length === 1 ? '1 problem' : `${Math.max(problems.length, 1)} problems`}):`,
+      ...what,
+      `  ${serving}`,
+    ];
   }
   return [];
 }

@@ -9,7 +9,12 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 function findOpa() {
-  const candidates = [process.env.GATEHOUSE_OPA_BIN, process.env.OPA, join(root, '.tools', 'bin', 'opa'), ...(process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'opa'))];
+  const candidates = [
+    process.env.GATEHOUSE_OPA_BIN,
+    process.env.OPA,
+    join(root, '.tools', 'bin', 'opa'),
+    ...(process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'opa')),
+  ];
   for (const candidate of candidates) {
     if (!candidate) continue;
     try {
@@ -27,14 +32,36 @@ const at = args.indexOf('--entrypoint');
 const entrypoint = at >= 0 ? args[at + 1] : 'envoy/authz/allow';
 const opa = findOpa();
 if (opa === undefined) {
-  console.error('build-policies: opa not found (set $GATEHOUSE_OPA_BIN, run `npm run tools`, or put opa on PATH)');
+  console.error(
+    'build-policies: opa not found (set $GATEHOUSE_OPA_BIN, run `npm run tools`, or put opa on PATH)',
+  );
   process.exit(1);
 }
 const src = join(root, 'policies');
 const out = join(src, 'build', 'bundle.tar.gz');
 mkdirSync(dirname(out), { recursive: true });
 try {
-  execFileSync(opa, ['build', '-t', 'wasm', '-e', entrypoint, '--ignore', '*_test.rego', '--ignore', 'build', '--ignore', 'examples', '-o', out, '--', 'policies'], { stdio: 'inherit', cwd: root });
+  execFileSync(
+    opa,
+    [
+      'build',
+      '-t',
+      'wasm',
+      '-e',
+      entrypoint,
+      '--ignore',
+      '*_test.rego',
+      '--ignore',
+      'build',
+      '--ignore',
+      'examples',
+      '-o',
+      out,
+      '--',
+      'policies',
+    ],
+    { stdio: 'inherit', cwd: root },
+  );
 } catch {
   process.exit(1);
 }

@@ -73,7 +73,8 @@ function main() {
     const missing = fresh.filter((f) => !currentSet.has(f));
     const extra = current.filter((f) => !freshSet.has(f));
     const stale = fresh.filter(
-      (f) => currentSet.has(f) && !readFileSync(join(freshDir, f)).equals(readFileSync(join(genDir, f))),
+      (f) =>
+        currentSet.has(f) && !readFileSync(join(freshDir, f)).equals(readFileSync(join(genDir, f))),
     );
 
     if (missing.length + extra.length + stale.length === 0) {
@@ -83,7 +84,9 @@ function main() {
     for (const f of stale) console.error(`stale:   src/gen/${f}`);
     for (const f of missing) console.error(`missing: src/gen/${f}`);
     for (const f of extra) console.error(`extra:   src/gen/${f}`);
-    console.error('gen:check: src/gen does not match proto/; run `npm run gen` and commit the result');
+    console.error(
+      'gen:check: src/gen does not match proto/; run `npm run gen` and commit the result',
+    );
     return 1;
   } finally {
     rmSync(tmp, { recursive: true, force: true });

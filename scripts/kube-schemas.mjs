@@ -28,7 +28,15 @@
 //   node scripts/kube-schemas.mjs istio --api DIR --buf BUF --out DIR
 //        --api: the istio.io/api module folder (`go mod download -json istio.io/api@vX` → Dir)
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -49,7 +57,10 @@ function kubernetes({ src, out }) {
     if (!name.endsWith('.json')) continue;
     const schema = JSON.parse(readFileSync(join(src, name), 'utf8'));
     delete schema.$id;
-    const text = JSON.stringify(schema).replaceAll('"/api/_definitions.json#', '"_definitions.json#');
+    const text = JSON.stringify(schema).replaceAll(
+      '"/api/_definitions.json#',
+      '"_definitions.json#',
+    );
     if (text.includes('"/api/')) die(`kubernetes: ${name} still has an absolute /api/ reference`);
     writeFileSync(join(out, name), text);
     count += 1;
@@ -79,9 +90,14 @@ function crdToJsonSchema(node) {
     out.oneOf = [{ type: 'string' }, { type: 'integer' }];
   }
   if (node.nullable === true && typeof out.type === 'string') out.type = [out.type, 'null'];
-  const isObject = out.type === 'object' || (Array.isArray(out.type) && out.type.includes('object'));
-  if (isObject && out.properties !== undefined && out.additionalProperties === undefined
-    && node['x-kubernetes-preserve-unknown-fields'] !== true) {
+  const isObject =
+    out.type === 'object' || (Array.isArray(out.type) && out.type.includes('object'));
+  if (
+    isObject &&
+    out.properties !== undefined &&
+    out.additionalProperties === undefined &&
+    node['x-kubernetes-preserve-unknown-fields'] !== true
+  ) {
     out.additionalProperties = false;
   }
   return out;
@@ -107,7 +123,8 @@ function istioCrds(apiDir, out) {
       };
       schema.required = ['apiVersion', 'kind', 'metadata', ...(schema.required ?? [])];
       schema.additionalProperties = false;
-      schema.description = `${names.kind} (${group}/${version.name}) from istio.io/api ${process.env.ISTIO_API_VERSION ?? ''}`.trim();
+      schema.description =
+        `${names.kind} (${group}/${version.name}) from istio.io/api ${process.env.ISTIO_API_VERSION ?? ''}`.trim();
       const name = `${names.kind.toLowerCase()}-${group.split('.')[0]}-${version.name}.json`;
       writeFileSync(join(out, name), JSON.stringify(schema));
       count += 1;
@@ -121,11 +138,21 @@ function istioCrds(apiDir, out) {
 
 const INT32 = new Set(['TYPE_INT32', 'TYPE_SINT32', 'TYPE_SFIXED32']);
 const UINT32 = new Set(['TYPE_UINT32', 'TYPE_FIXED32']);
-const INT64 = new Set(['TYPE_INT64', 'TYPE_SINT64', 'TYPE_SFIXED64', 'TYPE_UINT64', 'TYPE_FIXED64']);
+const INT64 = new Set([
+  'TYPE_INT64',
+  'TYPE_SINT64',
+  'TYPE_SFIXED64',
+  'TYPE_UINT64',
+  'TYPE_FIXED64',
+]);
 
 // protojson's forms of the well-known types.
 const WELL_KNOWN = {
-  '.google.protobuf.Duration': { type: 'string', pattern: '^-?[0-9]+(\\.[0-9]{1,9})?s$', description: 'A duration such as 0.5s or 30s' },
+  '.google.protobuf.Duration': {
+    type: 'string',
+    pattern: '^-?[0-9]+(\\.[0-9]{1,9})?s$',
+    description: 'A duration such as 0.5s or 30s',
+  },
   '.google.protobuf.Timestamp': { type: 'string', format: 'date-time' },
   '.google.protobuf.Struct': { type: 'object' },
   '.google.protobuf.Value': {},
@@ -136,12 +163,30 @@ const WELL_KNOWN = {
   '.google.protobuf.BoolValue': { type: 'boolean' },
   '.google.protobuf.StringValue': { type: 'string' },
   '.google.protobuf.BytesValue': { type: 'string' },
-  '.google.protobuf.DoubleValue': { oneOf: [{ type: 'number' }, { enum: ['NaN', 'Infinity', '-Infinity'] }] },
-  '.google.protobuf.FloatValue': { oneOf: [{ type: 'number' }, { enum: ['NaN', 'Infinity', '-Infinity'] }] },
-  '.google.protobuf.Int32Value': { oneOf: [{ type: 'integer' }, { type: 'string', pattern: '^-?[0-9]+$' }] },
-  '.google.protobuf.UInt32Value': { oneOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+$' }] },
-  '.google.protobuf.Int64Value': { oneOf: [{ type: 'integer' }, { type: 'string', pattern: '^-?[0-9]+$' }] },
-  '.google.protobuf.UInt64Value': { oneOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+$' }] },
+  '.google.protobuf.DoubleValue': {
+    oneOf: [{ type: 'number' }, { enum: ['NaN', 'Infinity', '-Infinity'] }],
+  },
+  '.google.protobuf.FloatValue': {
+    oneOf: [{ type: 'number' }, { enum: ['NaN', 'Infinity', '-Infinity'] }],
+  },
+  '.google.protobuf.Int32Value': {
+    oneOf: [{ type: 'integer' }, { type: 'string', pattern: '^-?[0-9]+$' }],
+  },
+  '.google.protobuf.UInt32Value': {
+    oneOf: [
+      { type: 'integer', minimum: 0 },
+      { type: 'string', pattern: '^[0-9]+$' },
+    ],
+  },
+  '.google.protobuf.Int64Value': {
+    oneOf: [{ type: 'integer' }, { type: 'string', pattern: '^-?[0-9]+$' }],
+  },
+  '.google.protobuf.UInt64Value': {
+    oneOf: [
+      { type: 'integer', minimum: 0 },
+      { type: 'string', pattern: '^[0-9]+$' },
+    ],
+  },
 };
 
 function indexDescriptors(fileSet) {
@@ -155,7 +200,8 @@ function indexDescriptors(fileSet) {
       walk(fqn, m.nestedType, m.enumType);
     }
   };
-  for (const file of fileSet.file) walk(file.package ? `.${file.package}` : '', file.messageType, file.enumType);
+  for (const file of fileSet.file)
+    walk(file.package ? `.${file.package}` : '', file.messageType, file.enumType);
   return { messages, enums };
 }
 
@@ -168,10 +214,19 @@ function meshConfigSchema(fileSet, root) {
     const t = field.type;
     if (t === 'TYPE_STRING' || t === 'TYPE_BYTES') return { type: 'string' };
     if (t === 'TYPE_BOOL') return { type: 'boolean' };
-    if (INT32.has(t)) return { oneOf: [{ type: 'integer' }, { type: 'string', pattern: '^-?[0-9]+$' }] };
-    if (UINT32.has(t)) return { oneOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+$' }] };
-    if (INT64.has(t)) return { oneOf: [{ type: 'integer' }, { type: 'string', pattern: '^-?[0-9]+$' }] };
-    if (t === 'TYPE_DOUBLE' || t === 'TYPE_FLOAT') return { oneOf: [{ type: 'number' }, { enum: ['NaN', 'Infinity', '-Infinity'] }] };
+    if (INT32.has(t))
+      return { oneOf: [{ type: 'integer' }, { type: 'string', pattern: '^-?[0-9]+$' }] };
+    if (UINT32.has(t))
+      return {
+        oneOf: [
+          { type: 'integer', minimum: 0 },
+          { type: 'string', pattern: '^[0-9]+$' },
+        ],
+      };
+    if (INT64.has(t))
+      return { oneOf: [{ type: 'integer' }, { type: 'string', pattern: '^-?[0-9]+$' }] };
+    if (t === 'TYPE_DOUBLE' || t === 'TYPE_FLOAT')
+      return { oneOf: [{ type: 'number' }, { enum: ['NaN', 'Infinity', '-Infinity'] }] };
     if (t === 'TYPE_ENUM') {
       const e = enums.get(field.typeName);
       if (e === undefined) die(`istio: unknown enum ${field.typeName}`);
@@ -216,7 +271,8 @@ function meshConfigSchema(fileSet, root) {
     const pairs = [];
     for (const names of oneofs.values()) {
       for (let i = 0; i < names.length; i += 1) {
-        for (let j = i + 1; j < names.length; j += 1) pairs.push({ required: [names[i], names[j]] });
+        for (let j = i + 1; j < names.length; j += 1)
+          pairs.push({ required: [names[i], names[j]] });
       }
     }
     if (pairs.length > 0) schema.not = { anyOf: pairs };
@@ -235,17 +291,36 @@ function istio({ api, buf, out }) {
   // buf needs a writable workspace with every import: the module's protos plus google/api.
   const work = mkdtempSync(join(tmpdir(), 'gatehouse-istio-proto-'));
   try {
-    for (const dir of ['mesh', 'networking', 'type']) cpSync(join(api, dir), join(work, dir), { recursive: true, filter: (p) => !/\.(go|html|json|yaml|md)$/.test(p) });
-    cpSync(join(api, 'common-protos', 'google', 'api'), join(work, 'google', 'api'), { recursive: true });
+    for (const dir of ['mesh', 'networking', 'type'])
+      cpSync(join(api, dir), join(work, dir), {
+        recursive: true,
+        filter: (p) => !/\.(go|html|json|yaml|md)$/.test(p),
+      });
+    cpSync(join(api, 'common-protos', 'google', 'api'), join(work, 'google', 'api'), {
+      recursive: true,
+    });
     execFileSync('chmod', ['-R', 'u+w', work]);
     writeFileSync(join(work, 'buf.yaml'), 'version: v2\n');
     const image = join(work, 'image.json');
-    execFileSync(resolve(buf), ['build', '--path', 'mesh/v1alpha1/config.proto', '-o', image], { cwd: work, stdio: ['ignore', 'inherit', 'inherit'] });
-    const definitions = meshConfigSchema(JSON.parse(readFileSync(image, 'utf8')), '.istio.mesh.v1alpha1.MeshConfig');
+    execFileSync(resolve(buf), ['build', '--path', 'mesh/v1alpha1/config.proto', '-o', image], {
+      cwd: work,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    const definitions = meshConfigSchema(
+      JSON.parse(readFileSync(image, 'utf8')),
+      '.istio.mesh.v1alpha1.MeshConfig',
+    );
     const meshRef = { $ref: '#/definitions/istio.mesh.v1alpha1.MeshConfig' };
     const version = process.env.ISTIO_API_VERSION ?? '';
     // MeshConfig alone (e.g. the `mesh` key of the istio ConfigMap, or Helm's meshConfig value).
-    writeFileSync(join(out, 'meshconfig.json'), JSON.stringify({ description: `istio.mesh.v1alpha1.MeshConfig from istio.io/api ${version}`, ...meshRef, definitions }));
+    writeFileSync(
+      join(out, 'meshconfig.json'),
+      JSON.stringify({
+        description: `istio.mesh.v1alpha1.MeshConfig from istio.io/api ${version}`,
+        ...meshRef,
+        definitions,
+      }),
+    );
     // IstioOperator: spec.meshConfig checked strictly; the rest of spec is not checked here.
     const operator = {
       description: `IstioOperator (install.istio.io/v1alpha1): spec.meshConfig is istio.mesh.v1alpha1.MeshConfig from istio.io/api ${version}; other spec keys are not checked`,
@@ -262,7 +337,9 @@ function istio({ api, buf, out }) {
       definitions,
     };
     writeFileSync(join(out, 'istiooperator-install-v1alpha1.json'), JSON.stringify(operator));
-    process.stdout.write(`kube-schemas: ${crds} Istio CRD schemas + MeshConfig (${Object.keys(definitions).length} messages) -> ${out}\n`);
+    process.stdout.write(
+      `kube-schemas: ${crds} Istio CRD schemas + MeshConfig (${Object.keys(definitions).length} messages) -> ${out}\n`,
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -273,9 +350,17 @@ function istio({ api, buf, out }) {
 const [command, ...rest] = process.argv.slice(2);
 const { values } = parseArgs({
   args: rest,
-  options: { src: { type: 'string' }, out: { type: 'string' }, api: { type: 'string' }, buf: { type: 'string' } },
+  options: {
+    src: { type: 'string' },
+    out: { type: 'string' },
+    api: { type: 'string' },
+    buf: { type: 'string' },
+  },
   strict: true,
 });
 if (command === 'kubernetes') kubernetes(values);
 else if (command === 'istio') istio(values);
-else die('usage: kube-schemas.mjs kubernetes --src DIR --out DIR | istio --api DIR --buf BUF --out DIR');
+else
+  die(
+    'usage: kube-schemas.mjs kubernetes --src DIR --out DIR | istio --api DIR --buf BUF --out DIR',
+  );

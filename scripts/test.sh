@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The project's test command (`npm test`): install the pinned tools, build, check generated code,
-# compile the policies, then run every compiled test with Node 24.
+# The project's test command (`npm test`): install the pinned tools, build (strict tsc), check
+# formatting and lint (Biome), check generated code, compile the policies, then run every compiled
+# test with Node 24.
 #
 # Usage: bash scripts/test.sh [test files or globs...]   (default: every dist/test/**/*.test.js)
 #
@@ -38,6 +39,7 @@ run_step() {
 # A clean build: compiled tests of deleted sources must not run.
 rm -rf "$ROOT/dist"
 run_step build ""
+run_step lint biome.json
 run_step gen:check scripts/check-generated.mjs
 run_step policies scripts/build-policies.mjs
 

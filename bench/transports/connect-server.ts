@@ -3,7 +3,11 @@ import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type HandlerContext } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { Authorization } from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
-import { Health, HealthCheckResponseSchema, type HealthCheckResponse } from '../../src/gen/grpc/health/v1/health_pb.js';
+import {
+  Health,
+  HealthCheckResponseSchema,
+  type HealthCheckResponse,
+} from '../../src/gen/grpc/health/v1/health_pb.js';
 import { HEALTH_SERVICES, ServingStatus, type HealthState } from '../../src/wire/health.js';
 import { closeGracefully } from '../../src/wire/http2/server.js';
 import { listen } from '../../src/http/listen.js';
@@ -34,7 +38,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         list() {
           const statuses: Record<string, HealthCheckResponse> = {};
           for (const name of HEALTH_SERVICES) {
-            statuses[name] = create(HealthCheckResponseSchema, { status: health.status(name) ?? ServingStatus.UNKNOWN });
+            statuses[name] = create(HealthCheckResponseSchema, {
+              status: health.status(name) ?? ServingStatus.UNKNOWN,
+            });
           }
           return { statuses };
         },
@@ -57,7 +63,11 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   };
 }
 
-async function* watch(health: HealthState, service: string, context: HandlerContext): AsyncGenerator<HealthCheckResponse> {
+async function* watch(
+  health: HealthState,
+  service: string,
+  context: HandlerContext,
+): AsyncGenerator<HealthCheckResponse> {
   const first = health.status(service);
   yield create(HealthCheckResponseSchema, { status: first ?? ServingStatus.SERVICE_UNKNOWN });
   if (first === undefined) return;
@@ -67,7 +77,9 @@ async function* watch(health: HealthState, service: string, context: HandlerCont
     queue.push(status);
     wake?.();
   });
-  const aborted = new Promise<void>((resolve) => context.signal.addEventListener('abort', () => resolve(), { once: true }));
+  const aborted = new Promise<void>((resolve) =>
+    context.signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
   try {
     while (!context.signal.aborted) {
       const next = queue.shift();

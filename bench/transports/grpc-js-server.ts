@@ -1,6 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
-import type { CheckRequest, CheckResponse } from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
+import type {
+  CheckRequest,
+  CheckResponse,
+} from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import {
   HealthCheckResponseSchema,
   HealthListResponseSchema,
@@ -25,7 +28,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   const inflight = new Set<Promise<unknown>>();
 
   server.addService(AUTHORIZATION, {
-    Check(call: grpc.ServerUnaryCall<CheckRequest, CheckResponse>, callback: grpc.sendUnaryData<CheckResponse>) {
+    Check(
+      call: grpc.ServerUnaryCall<CheckRequest, CheckResponse>,
+      callback: grpc.sendUnaryData<CheckResponse>,
+    ) {
       const done = options.check(call.request).then(
         (response) => callback(null, response),
         // check() never rejects; this is the last guard, and it still denies.
@@ -39,8 +45,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   server.addService(HEALTH, healthHandlers(options.health, watchers));
 
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${hostPort(options.address, options.port)}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
+    server.bindAsync(
+      `${hostPort(options.address, options.port)}`,
+      grpc.ServerCredentials.createInsecure(),
+      (err, bound) => (err ? reject(err) : resolve(bound)),
     );
   });
 
@@ -73,7 +81,10 @@ function healthHandlers(
   watchers: Set<grpc.ServerWritableStream<HealthCheckRequest, HealthCheckResponse>>,
 ): grpc.UntypedServiceImplementation {
   return {
-    Check(call: grpc.ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, callback: grpc.sendUnaryData<HealthCheckResponse>) {
+    Check(
+      call: grpc.ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>,
+      callback: grpc.sendUnaryData<HealthCheckResponse>,
+    ) {
       const status = health.status(call.request.service);
       if (status === undefined) {
         callback({ code: grpc.status.NOT_FOUND, details: 'unknown service' });
@@ -81,17 +92,24 @@ function healthHandlers(
       }
       callback(null, create(HealthCheckResponseSchema, { status }));
     },
-    List(_call: grpc.ServerUnaryCall<unknown, HealthListResponse>, callback: grpc.sendUnaryData<HealthListResponse>) {
+    List(
+      _call: grpc.ServerUnaryCall<unknown, HealthListResponse>,
+      callback: grpc.sendUnaryData<HealthListResponse>,
+    ) {
       const statuses: Record<string, HealthCheckResponse> = {};
       for (const name of HEALTH_SERVICES) {
-        statuses[name] = create(HealthCheckResponseSchema, { status: health.status(name) ?? ServingStatus.UNKNOWN });
+        statuses[name] = create(HealthCheckResponseSchema, {
+          status: health.status(name) ?? ServingStatus.UNKNOWN,
+        });
       }
       callback(null, create(HealthListResponseSchema, { statuses }));
     },
     Watch(call: grpc.ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) {
       const service = call.request.service;
       const send = (status: ServingStatus | undefined) =>
-        call.write(create(HealthCheckResponseSchema, { status: status ?? ServingStatus.SERVICE_UNKNOWN }));
+        call.write(
+          create(HealthCheckResponseSchema, { status: status ?? ServingStatus.SERVICE_UNKNOWN }),
+        );
       send(health.status(service));
       if (health.status(service) === undefined) return;
       watchers.add(call);
@@ -108,5 +126,7 @@ function healthHandlers(
 }
 
 function hostPort(address: string, port: number): string {
-  return address.includes(':') && !address.startsWith('[') ? `[${address}]:${port}` : `${address}:${port}`;
+  return address.includes(':') && !address.startsWith('[')
+    ? `[${address}]:${port}`
+    : `${address}:${port}`;
 }

@@ -34,12 +34,16 @@ const idp = await startIdp({
       client_id: values['client-id'],
       client_secret: values['client-secret'],
       redirect_uris: values['redirect-uri'] ?? ['http://localhost:8080/.gatehouse/callback'],
-      post_logout_redirect_uris: values['post-logout-uri'] ?? ['http://localhost:8080/.gatehouse/signed_out'],
+      post_logout_redirect_uris: values['post-logout-uri'] ?? [
+        'http://localhost:8080/.gatehouse/signed_out',
+      ],
     },
   ],
 });
 process.stdout.write(`${idp.issuer}\n`);
-process.stderr.write(`demo IdP: issuer ${idp.issuer}, client ${values['client-id']}, users ${idp.users.map((u) => u.username).join(', ')}\n`);
+process.stderr.write(
+  `demo IdP: issuer ${idp.issuer}, client ${values['client-id']}, users ${idp.users.map((u) => u.username).join(', ')}\n`,
+);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

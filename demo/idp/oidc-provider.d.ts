@@ -64,7 +64,13 @@ declare module 'oidc-provider' {
   }
 
   export interface AccessTokenConstructor {
-    new (init: { accountId: string; client: unknown; grantId: string; gty: string; scope: string }): AccessToken;
+    new (init: {
+      accountId: string;
+      client: unknown;
+      grantId: string;
+      gty: string;
+      scope: string;
+    }): AccessToken;
   }
 
   /** A resource server (RFC 8707 resource indicator) and how its access tokens look. */
@@ -76,7 +82,10 @@ declare module 'oidc-provider' {
 
   /** What the demo's grant handler reads from oidc-provider's token-endpoint context. */
   export interface TokenContextLike {
-    readonly oidc: { readonly params: Readonly<Record<string, unknown>>; readonly client?: { readonly clientId: string } };
+    readonly oidc: {
+      readonly params: Readonly<Record<string, unknown>>;
+      readonly client?: { readonly clientId: string };
+    };
     body: unknown;
   }
 
@@ -92,12 +101,21 @@ declare module 'oidc-provider' {
     readonly Grant: GrantConstructor;
     readonly AccessToken: AccessTokenConstructor;
     readonly ResourceServer: ResourceServerConstructor;
-    registerGrantType(name: string, handler: (ctx: TokenContextLike) => Promise<void>, params?: readonly string[]): void;
+    registerGrantType(
+      name: string,
+      handler: (ctx: TokenContextLike) => Promise<void>,
+      params?: readonly string[],
+    ): void;
     proxy: boolean;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     use(middleware: (ctx: KoaContextLike, next: () => Promise<void>) => Promise<void>): void;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
-    interactionFinished(req: IncomingMessage, res: ServerResponse, result: InteractionResults, options?: { mergeWithLastSubmission?: boolean }): Promise<void>;
+    interactionFinished(
+      req: IncomingMessage,
+      res: ServerResponse,
+      result: InteractionResults,
+      options?: { mergeWithLastSubmission?: boolean },
+    ): Promise<void>;
     on(event: string, listener: (...args: unknown[]) => void): this;
   }
 }

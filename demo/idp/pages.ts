@@ -40,9 +40,17 @@ ${body}
 }
 
 /** The sign-in form for interaction `uid`. */
-export function loginPage(options: { uid: string; clientId: string; username?: string; error?: string }): string {
+export function loginPage(options: {
+  uid: string;
+  clientId: string;
+  username?: string;
+  error?: string;
+}): string {
   const uid = encodeURIComponent(options.uid);
-  const error = options.error === undefined ? '' : `<p class="error" role="alert">${escapeHtml(options.error)}</p>`;
+  const error =
+    options.error === undefined
+      ? ''
+      : `<p class="error" role="alert">${escapeHtml(options.error)}</p>`;
   return page(
     'Sign in — Demo IdP',
     `<h1>Sign in</h1>
@@ -63,7 +71,10 @@ ${error}<form method="post" action="/interaction/${uid}/login" autocomplete="off
  * form (with its xsrf token); we add `logout=yes` and submit it at once.
  */
 export function logoutPage(form: string): string {
-  const confirmed = form.replace('</form>', '<input type="hidden" name="logout" value="yes"></form>');
+  const confirmed = form.replace(
+    '</form>',
+    '<input type="hidden" name="logout" value="yes"></form>',
+  );
   return page(
     'Signing out — Demo IdP',
     `<h1>Signing out…</h1>
@@ -75,13 +86,18 @@ ${confirmed}
 
 /** Shown when sign-out finished without a post-logout redirect. */
 export function signedOutPage(): string {
-  return page('Signed out — Demo IdP', '<h1>Signed out</h1><p class="hint">You have been signed out of the demo IdP.</p>');
+  return page(
+    'Signed out — Demo IdP',
+    '<h1>Signed out</h1><p class="hint">You have been signed out of the demo IdP.</p>',
+  );
 }
 
 /** oidc-provider's error page. */
 export function errorPage(fields: Readonly<Record<string, unknown>>): string {
   const rows = Object.entries(fields)
-    .map(([key, value]) => `<p><strong>${escapeHtml(key)}</strong>: ${escapeHtml(String(value))}</p>`)
+    .map(
+      ([key, value]) => `<p><strong>${escapeHtml(key)}</strong>: ${escapeHtml(String(value))}</p>`,
+    )
     .join('\n');
   return page('Error — Demo IdP', `<h1>Something went wrong</h1>\n${rows}`);
 }

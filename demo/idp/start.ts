@@ -69,7 +69,11 @@ export interface StartIdpOptions {
    */
   readonly issuerPort?: number;
   /** Token lifetimes in seconds (defaults: ID/access token 3600, refresh token 1 day). */
-  readonly ttl?: { readonly idToken?: number; readonly accessToken?: number; readonly refreshToken?: number };
+  readonly ttl?: {
+    readonly idToken?: number;
+    readonly accessToken?: number;
+    readonly refreshToken?: number;
+  };
 }
 
 /** A running demo IdP. */
@@ -131,7 +135,13 @@ export async function startIdp(options: StartIdpOptions): Promise<RunningIdp> {
       }
       // An unknown or expired interaction is the visitor's problem, not a crash.
       const name = err instanceof Error ? err.name : 'Error';
-      sendHtml(res, 400, errorPage({ error: name === 'SessionNotFound' ? 'session_not_found' : 'interaction_failed' }));
+      sendHtml(
+        res,
+        400,
+        errorPage({
+          error: name === 'SessionNotFound' ? 'session_not_found' : 'interaction_failed',
+        }),
+      );
     });
   });
 
@@ -147,12 +157,32 @@ export async function startIdp(options: StartIdpOptions): Promise<RunningIdp> {
   };
 }
 
-async function createProvider(issuer: string, options: StartIdpOptions, users: readonly DemoUser[]): Promise<Provider> {
+async function createProvider(
+  issuer: string,
+  options: StartIdpOptions,
+  users: readonly DemoUser[],
+): Promise<Provider> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  const jwk = { ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: `demo-${randomBytes(6).toString('hex')}` };
+  const jwk = {
+    ...(await exportJWK(privateKey)),
+    alg: 'RS256',
+    use: 'sig',
+    kid: `demo-${randomBytes(6).toString('hex')}`,
+  };
   const byName = new Map(users.map((u) => [u.username, u]));
-  const api = options.api === undefined ? undefined : { resource: options.api.resource, scope: options.api.scope ?? 'api', ttl: options.ttl?.accessToken ?? 3600 };
-  if (api === undefined && options.clients.some((c) => c.grant_types?.includes('password') === true)) throw new Error('startIdp: a password-grant client needs `api`');
+  const api =
+    options.api === undefined
+      ? undefined
+      : {
+          resource: options.api.resource,
+          scope: options.api.scope ?? 'api',
+          ttl: options.ttl?.accessToken ?? 3600,
+        };
+  if (
+    api === undefined &&
+    options.clients.some((c) => c.grant_types?.includes('password') === true)
+  )
+    throw new Error('startIdp: a password-grant client needs `api`');
 
   const provider = new Provider(issuer, {
     clients: options.clients.map((c) => {
@@ -195,7 +225,9 @@ async function createProvider(issuer: string, options: StartIdpOptions, users: r
         },
       },
     },
-    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    interactions: {
+      url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
+    },
     findAccount: (_ctx: unknown, sub: string) => {
       const user = byName.get(sub);
       if (user === undefined) return undefined;
@@ -212,8 +244,18 @@ async function createProvider(issuer: string, options: StartIdpOptions, users: r
     },
     // The API's access tokens say who the user is, as the ID token does.
     extraTokenClaims: (_ctx: unknown, token: { accountId?: string; resourceServer?: unknown }) => {
-      const user = token.resourceServer === undefined || token.accountId === undefined ? undefined : byName.get(token.accountId);
-      return user === undefined ? undefined : { email: user.email, email_verified: user.emailVerified, name: user.name, groups: [...user.groups] };
+      const user =
+        token.resourceServer === undefined || token.accountId === undefined
+          ? undefined
+          : byName.get(token.accountId);
+      return user === undefined
+        ? undefined
+        : {
+            email: user.email,
+            email_verified: user.emailVerified,
+            name: user.name,
+            groups: [...user.groups],
+          };
     },
     renderError: (ctx: KoaContextLike, out: Record<string, unknown>) => {
       ctx.type = 'html';
@@ -239,7 +281,13 @@ async function createProvider(issuer: string, options: StartIdpOptions, users: r
       const scope = ctx.query['scope'];
       const prompt = ctx.query['prompt'];
       const prompts = typeof prompt === 'string' ? prompt.split(' ') : [];
-      if (typeof scope === 'string' && scope.split(' ').includes('offline_access') && !prompts.includes('consent') && !prompts.includes('none') && (prompt === undefined || typeof prompt === 'string')) {
+      if (
+        typeof scope === 'string' &&
+        scope.split(' ').includes('offline_access') &&
+        !prompts.includes('consent') &&
+        !prompts.includes('none') &&
+        (prompt === undefined || typeof prompt === 'string')
+      ) {
         ctx.query = { ...ctx.query, prompt: [...prompts, 'consent'].join(' ') };
       }
     }
@@ -256,7 +304,13 @@ interface ApiSettings {
 
 /** The resource server description oidc-provider needs: JWT (RFC 9068) access tokens, RS256. */
 function resourceServerInfo(api: ApiSettings): Record<string, unknown> {
-  return { scope: api.scope, audience: api.resource, accessTokenFormat: 'jwt', accessTokenTTL: api.ttl, jwt: { sign: { alg: 'RS256' } } };
+  return {
+    scope: api.scope,
+    audience: api.resource,
+    accessTokenFormat: 'jwt',
+    accessTokenTTL: api.ttl,
+    jwt: { sign: { alg: 'RS256' } },
+  };
 }
 
 /** RFC 8707 resource indicators for exactly one API; no default resource (sign-in tokens stay opaque, for userinfo). */
@@ -277,7 +331,11 @@ function resourceIndicators(api: ApiSettings): Record<string, unknown> {
  * why it exists and why nothing real should). It issues one RFC 9068 access token for the API to
  * a demo user whose password matches; no ID token, no refresh token.
  */
-function registerDemoPasswordGrant(provider: Provider, api: ApiSettings, users: readonly DemoUser[]): void {
+function registerDemoPasswordGrant(
+  provider: Provider,
+  api: ApiSettings,
+  users: readonly DemoUser[],
+): void {
   provider.registerGrantType(
     'password',
     async (ctx: TokenContextLike) => {
@@ -289,14 +347,26 @@ function registerDemoPasswordGrant(provider: Provider, api: ApiSettings, users: 
       const username = typeof params['username'] === 'string' ? params['username'] : '';
       const password = typeof params['password'] === 'string' ? params['password'] : '';
       const user = users.find((u) => u.username === username);
-      if (user === undefined || !samePassword(password, user.password)) throw new errors.InvalidGrant('wrong username or password');
+      if (user === undefined || !samePassword(password, user.password))
+        throw new errors.InvalidGrant('wrong username or password');
       const grant = new provider.Grant({ accountId: user.username, clientId: client.clientId });
       grant.addResourceScope(api.resource, api.scope);
       const grantId = await grant.save();
-      const token = new provider.AccessToken({ accountId: user.username, client, grantId, gty: 'password', scope: api.scope });
+      const token = new provider.AccessToken({
+        accountId: user.username,
+        client,
+        grantId,
+        gty: 'password',
+        scope: api.scope,
+      });
       token.resourceServer = new provider.ResourceServer(api.resource, resourceServerInfo(api));
       const accessToken = await token.save();
-      ctx.body = { access_token: accessToken, token_type: 'Bearer', expires_in: token.expiration, scope: api.scope };
+      ctx.body = {
+        access_token: accessToken,
+        token_type: 'Bearer',
+        expires_in: token.expiration,
+        scope: api.scope,
+      };
     },
     ['username', 'password', 'scope', 'resource'],
   );
@@ -313,7 +383,12 @@ async function handleInteraction(
   const clientId = details.params.client_id;
 
   if (action === '/abort' && req.method === 'GET') {
-    await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      req,
+      res,
+      { error: 'access_denied', error_description: 'The user cancelled the sign-in.' },
+      { mergeWithLastSubmission: false },
+    );
     return;
   }
 
@@ -322,10 +397,19 @@ async function handleInteraction(
     const username = form.get('username') ?? '';
     const user = users.find((u) => u.username === username);
     if (user === undefined || !samePassword(form.get('password') ?? '', user.password)) {
-      sendHtml(res, 401, loginPage({ uid: details.uid, clientId, username, error: 'Wrong username or password.' }));
+      sendHtml(
+        res,
+        401,
+        loginPage({ uid: details.uid, clientId, username, error: 'Wrong username or password.' }),
+      );
       return;
     }
-    await provider.interactionFinished(req, res, { login: { accountId: user.username } }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: user.username } },
+      { mergeWithLastSubmission: false },
+    );
     return;
   }
 
@@ -343,14 +427,22 @@ async function handleInteraction(
     // Consent is automatic for the demo's first-party clients: grant exactly what is missing.
     const accountId = details.session?.accountId;
     if (accountId === undefined) throw new Error('consent without a login session');
-    const existing = details.grantId === undefined ? undefined : await provider.Grant.find(details.grantId);
+    const existing =
+      details.grantId === undefined ? undefined : await provider.Grant.find(details.grantId);
     const grant = existing ?? new provider.Grant({ accountId, clientId });
     const missing = details.prompt.details;
-    if (missing.missingOIDCScope !== undefined) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCScope !== undefined)
+      grant.addOIDCScope(missing.missingOIDCScope.join(' '));
     if (missing.missingOIDCClaims !== undefined) grant.addOIDCClaims(missing.missingOIDCClaims);
-    for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
+    for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {}))
+      grant.addResourceScope(resource, scopes.join(' '));
     const grantId = await grant.save();
-    await provider.interactionFinished(req, res, { consent: existing === undefined ? { grantId } : {} }, { mergeWithLastSubmission: true });
+    await provider.interactionFinished(
+      req,
+      res,
+      { consent: existing === undefined ? { grantId } : {} },
+      { mergeWithLastSubmission: true },
+    );
     return;
   }
 
@@ -380,7 +472,8 @@ function sendHtml(res: ServerResponse, status: number, html: string): void {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
     'x-frame-options': 'DENY',
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    'content-security-policy':
+      "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
     'referrer-policy': 'no-referrer',
   });
   res.end(html);

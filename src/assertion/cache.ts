@@ -56,7 +56,11 @@ export class AssertionCache {
    * left, else a new one from `sign(now)` (which must set `iat` to `now`, in whole seconds).
    * A failed signing is not cached.
    */
-  get(credential: string, audience: string, sign: (now: Date) => Promise<string | undefined>): Promise<string | undefined> {
+  get(
+    credential: string,
+    audience: string,
+    sign: (now: Date) => Promise<string | undefined>,
+  ): Promise<string | undefined> {
     const nowMs = this.#now();
     if (this.#capacity === 0) return sign(new Date(nowMs));
     const key = `${credential}\u0000${audience}`;

@@ -78,7 +78,8 @@ export function identityHeaderMutations(options: IdentityHeaderOptions): HeaderM
   const set: [string, string][] = [];
   if (identity !== undefined) {
     const put = (name: string, value: string | null | undefined) => {
-      if (value !== null && value !== undefined && value !== '' && !hasControlCharacter(value)) set.push([name.toLowerCase(), value]);
+      if (value !== null && value !== undefined && value !== '' && !hasControlCharacter(value))
+        set.push([name.toLowerCase(), value]);
     };
     if (options.assertion !== undefined) put(names.assertion, options.assertion);
     put(names.user, identity.sub);
@@ -108,7 +109,8 @@ export function identityHeaderMutations(options: IdentityHeaderOptions): HeaderM
     dropped ||= drop;
     return drop;
   });
-  if (kept !== undefined && mentionsCookie(kept, ours)) throw ambiguous('a cookie header still names a Gatehouse cookie after removal');
+  if (kept !== undefined && mentionsCookie(kept, ours))
+    throw ambiguous('a cookie header still names a Gatehouse cookie after removal');
   if (!dropped) return { set, remove };
   // A rewritten header that could not be written (a control character in another cookie) would
   // be dropped at the end and leave the original, ours included, in place: remove it whole.
@@ -121,12 +123,20 @@ function ambiguous(why: string): GatehouseError {
 }
 
 /** The protected header names, normalised, and their lengths; computed once per names object. */
-const PROTECTED = new WeakMap<IdentityHeaderNames, { readonly normalised: ReadonlySet<string>; readonly lengths: ReadonlySet<number> }>();
+const PROTECTED = new WeakMap<
+  IdentityHeaderNames,
+  { readonly normalised: ReadonlySet<string>; readonly lengths: ReadonlySet<number> }
+>();
 
-function protectedOf(names: IdentityHeaderNames): { readonly normalised: ReadonlySet<string>; readonly lengths: ReadonlySet<number> } {
+function protectedOf(names: IdentityHeaderNames): {
+  readonly normalised: ReadonlySet<string>;
+  readonly lengths: ReadonlySet<number>;
+} {
   let found = PROTECTED.get(names);
   if (found === undefined) {
-    const normalised = new Set([names.assertion, names.user, names.email, names.groups].map(normalise));
+    const normalised = new Set(
+      [names.assertion, names.user, names.email, names.groups].map(normalise),
+    );
     found = { normalised, lengths: new Set([...normalised].map((n) => n.length)) };
     PROTECTED.set(names, found);
   }

@@ -57,7 +57,12 @@ export type KeySourceEvent =
   | { readonly type: 'cache-ignored'; readonly problem: string }
   | { readonly type: 'cache-write-failed'; readonly error: unknown }
   | { readonly type: 'fetched'; readonly keys: number }
-  | { readonly type: 'fetch-failed'; readonly error: unknown; readonly failures: number; readonly retryInMs: number };
+  | {
+      readonly type: 'fetch-failed';
+      readonly error: unknown;
+      readonly failures: number;
+      readonly retryInMs: number;
+    };
 
 /**
  * Where the keys in use come from: the IdP, the cache file, the configuration's static keys (no
@@ -108,7 +113,8 @@ export function createIdpKeySource(options: IdpKeySourceOptions): IdpKeySource {
   const maxDelay = options.retryMaxDelayMs ?? 5000;
 
   // Throws JWKSInvalid for a malformed set: the caller names its configuration key.
-  const staticKeys = options.staticJwks === undefined ? undefined : createLocalJWKSet(options.staticJwks);
+  const staticKeys =
+    options.staticJwks === undefined ? undefined : createLocalJWKSet(options.staticJwks);
   let document: Readonly<Record<string, unknown>> | undefined;
   let current: Current | undefined;
   let inflight: Promise<boolean> | undefined;
@@ -126,7 +132,9 @@ export function createIdpKeySource(options: IdpKeySourceOptions): IdpKeySource {
   };
 
   function usable(now = Date.now()): Current | undefined {
-    return current !== undefined && now - current.fetchedAt <= options.maxAgeMs ? current : undefined;
+    return current !== undefined && now - current.fetchedAt <= options.maxAgeMs
+      ? current
+      : undefined;
   }
 
   /** One fetch of the JWKS; true when new keys are in use. Never throws. */
@@ -145,9 +153,12 @@ export function createIdpKeySource(options: IdpKeySourceOptions): IdpKeySource {
         emit({ type: 'fetched', keys: jwks.keys.length });
         schedule(refreshIntervalMs);
         if (options.cacheFile !== undefined && document !== undefined) {
-          await writeProviderCache(options.cacheFile, { configuredIssuer: options.configuredIssuer, discovery: document, jwks, fetchedAt }).catch((error: unknown) =>
-            emit({ type: 'cache-write-failed', error }),
-          );
+          await writeProviderCache(options.cacheFile, {
+            configuredIssuer: options.configuredIssuer,
+            discovery: document,
+            jwks,
+            fetchedAt,
+          }).catch((error: unknown) => emit({ type: 'cache-write-failed', error }));
         }
         return true;
       } catch (error) {
@@ -209,7 +220,13 @@ export function createIdpKeySource(options: IdpKeySourceOptions): IdpKeySource {
       await fetchForCheck();
       keys = usable();
       if (keys === undefined) {
-        throw new GatehouseError('ERR_JWKS_UNAVAILABLE', { cause: new Error(current === undefined ? 'no identity provider keys yet' : 'the last good identity provider keys are older than the maximum age') });
+        throw new GatehouseError('ERR_JWKS_UNAVAILABLE', {
+          cause: new Error(
+            current === undefined
+              ? 'no identity provider keys yet'
+              : 'the last good identity provider keys are older than the maximum age',
+          ),
+        });
       }
     }
     try {
@@ -224,7 +241,12 @@ export function createIdpKeySource(options: IdpKeySourceOptions): IdpKeySource {
   };
 
   return {
-    issuer: () => (typeof document?.['issuer'] === 'string' ? document['issuer'] : staticKeys === undefined ? undefined : options.configuredIssuer),
+    issuer: () =>
+      typeof document?.['issuer'] === 'string'
+        ? document['issuer']
+        : staticKeys === undefined
+          ? undefined
+          : options.configuredIssuer,
     getKey,
     get state(): KeySourceState {
       if (current !== undefined && usable() !== undefined) return current.from;
@@ -236,7 +258,10 @@ export function createIdpKeySource(options: IdpKeySourceOptions): IdpKeySource {
     },
     async load(): Promise<void> {
       if (options.cacheFile === undefined) return;
-      const read = await readProviderCache(options.cacheFile, { issuer: options.configuredIssuer, maxAgeMs: options.maxAgeMs });
+      const read = await readProviderCache(options.cacheFile, {
+        issuer: options.configuredIssuer,
+        maxAgeMs: options.maxAgeMs,
+      });
       if ('problem' in read) {
         emit({ type: 'cache-ignored', problem: read.problem });
         return;
@@ -245,13 +270,21 @@ export function createIdpKeySource(options: IdpKeySourceOptions): IdpKeySource {
       try {
         local = createLocalJWKSet(read.snapshot.jwks);
       } catch (err) {
-        emit({ type: 'cache-ignored', problem: `the cached JWKS is not usable: ${err instanceof Error ? err.message : String(err)}` });
+        emit({
+          type: 'cache-ignored',
+          problem: `the cached JWKS is not usable: ${err instanceof Error ? err.message : String(err)}`,
+        });
         return;
       }
       // Live discovery may have won the race; its document and keys are newer.
       if (document === undefined) document = read.snapshot.discovery;
       if (current === undefined) {
-        current = { jwks: read.snapshot.jwks, local, fetchedAt: read.snapshot.fetchedAt, from: 'cache' };
+        current = {
+          jwks: read.snapshot.jwks,
+          local,
+          fetchedAt: read.snapshot.fetchedAt,
+          from: 'cache',
+        };
         emit({ type: 'cache-loaded', fetchedAt: read.snapshot.fetchedAt, file: options.cacheFile });
         // Refresh from the cached jwks_uri now: the IdP may well be up.
         schedule(0);
@@ -280,6 +313,11 @@ async function download(uri: string, timeoutMs: number): Promise<JSONWebKeySet> 
   if (response.status !== 200) throw new Error(`JWKS answered HTTP ${response.status}`);
   if (text.length > MAX_JWKS_BYTES) throw new Error('JWKS larger than 512 KiB');
   const body: unknown = JSON.parse(text);
-  if (typeof body !== 'object' || body === null || !Array.isArray((body as { keys?: unknown }).keys)) throw new Error('JWKS has no "keys" array');
+  if (
+    typeof body !== 'object' ||
+    body === null ||
+    !Array.isArray((body as { keys?: unknown }).keys)
+  )
+    throw new Error('JWKS has no "keys" array');
   return body as JSONWebKeySet;
 }

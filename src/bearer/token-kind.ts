@@ -36,13 +36,21 @@ function mediaType(typ: unknown): string | undefined {
  * Why the protected header is not an access token's, or `undefined` when it is acceptable.
  * Checked before the signature: nothing is fetched for a token of the wrong kind.
  */
-export function headerProblem(header: Readonly<Record<string, unknown>>, options: TokenKindOptions): string | undefined {
+export function headerProblem(
+  header: Readonly<Record<string, unknown>>,
+  options: TokenKindOptions,
+): string | undefined {
   const typ = mediaType(header['typ']);
-  if (typeof header['kid'] === 'string' && options.ownKids?.has(header['kid']) === true) return 'signed with a Gatehouse key';
+  if (typeof header['kid'] === 'string' && options.ownKids?.has(header['kid']) === true)
+    return 'signed with a Gatehouse key';
   if (typ === 'at+jwt') return undefined;
-  if (typ === undefined || typ === 'jwt') return options.allowUntyped ? undefined : '"typ" is not at+jwt (RFC 9068); untyped tokens are not accepted';
+  if (typ === undefined || typ === 'jwt')
+    return options.allowUntyped
+      ? undefined
+      : '"typ" is not at+jwt (RFC 9068); untyped tokens are not accepted';
   if (typ.startsWith('gatehouse')) return 'a Gatehouse token is not a bearer token';
-  if (typ === 'logout+jwt' || typ === 'secevent+jwt') return 'a logout or security event token is not a bearer token';
+  if (typ === 'logout+jwt' || typ === 'secevent+jwt')
+    return 'a logout or security event token is not a bearer token';
   return `"typ" ${typ} is not an access token`;
 }
 
@@ -53,19 +61,29 @@ export function headerProblem(header: Readonly<Record<string, unknown>>, options
  * issuer, or a payload `typ`/`token_use` naming another kind (Keycloak `typ: ID`, Cognito
  * `token_use: id`).
  */
-export function claimsProblem(header: Readonly<Record<string, unknown>>, claims: Readonly<Record<string, unknown>>, options: TokenKindOptions): string | undefined {
-  for (const name of ID_TOKEN_CLAIMS) if (claims[name] !== undefined) return `an ID token is not a bearer token ("${name}")`;
-  if (claims['events'] !== undefined) return 'a logout or security event token is not a bearer token ("events")';
+export function claimsProblem(
+  header: Readonly<Record<string, unknown>>,
+  claims: Readonly<Record<string, unknown>>,
+  options: TokenKindOptions,
+): string | undefined {
+  for (const name of ID_TOKEN_CLAIMS)
+    if (claims[name] !== undefined) return `an ID token is not a bearer token ("${name}")`;
+  if (claims['events'] !== undefined)
+    return 'a logout or security event token is not a bearer token ("events")';
   const aud = claims['aud'];
   const audiences = Array.isArray(aud) ? aud : [aud];
-  if (options.clientId !== undefined && audiences.includes(options.clientId)) return 'a token for Gatehouse\'s client id is an ID token, not an access token';
-  if (options.ownIssuer !== undefined && claims['iss'] === options.ownIssuer) return 'a Gatehouse token is not a bearer token';
+  if (options.clientId !== undefined && audiences.includes(options.clientId))
+    return "a token for Gatehouse's client id is an ID token, not an access token";
+  if (options.ownIssuer !== undefined && claims['iss'] === options.ownIssuer)
+    return 'a Gatehouse token is not a bearer token';
   const payloadTyp = claims['typ'];
-  if (typeof payloadTyp === 'string' && payloadTyp.toLowerCase() !== 'bearer') return `payload "typ" ${payloadTyp} is not an access token`;
+  if (typeof payloadTyp === 'string' && payloadTyp.toLowerCase() !== 'bearer')
+    return `payload "typ" ${payloadTyp} is not an access token`;
   const tokenUse = claims['token_use'];
   if (tokenUse !== undefined && tokenUse !== 'access') return '"token_use" is not access';
   if (mediaType(header['typ']) === 'at+jwt') {
-    if (typeof claims['client_id'] !== 'string' || claims['client_id'] === '') return 'RFC 9068: "client_id" missing';
+    if (typeof claims['client_id'] !== 'string' || claims['client_id'] === '')
+      return 'RFC 9068: "client_id" missing';
     if (typeof claims['jti'] !== 'string' || claims['jti'] === '') return 'RFC 9068: "jti" missing';
   }
   return undefined;

@@ -9,10 +9,21 @@
  * flood of fetches. Nothing in the token can point elsewhere:
  * `jku`/`x5u`/`jwk`/`x5c` are refused before any key is looked up (RFC 8725 §3.10).
  */
-import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { COMPACT_JWS, headerProblem } from '../keys/jose-header.js';
-import { claimsProblem, headerProblem as kindProblem, type TokenKindOptions } from './token-kind.js';
+import {
+  claimsProblem,
+  headerProblem as kindProblem,
+  type TokenKindOptions,
+} from './token-kind.js';
 
 /** Options for {@link createBearerVerifier}. */
 export interface BearerVerifierOptions {
@@ -64,7 +75,12 @@ export interface VerifiedClaims extends JWTPayload {
 export type BearerVerifier = (token: string, now?: Date) => Promise<VerifiedClaims>;
 
 /** Default algorithm allow-list. */
-export const DEFAULT_BEARER_ALGORITHMS: readonly string[] = Object.freeze(['RS256', 'ES256', 'PS256', 'EdDSA']);
+export const DEFAULT_BEARER_ALGORITHMS: readonly string[] = Object.freeze([
+  'RS256',
+  'ES256',
+  'PS256',
+  'EdDSA',
+]);
 /** Algorithms that can never verify a bearer token: symmetric (the IdP's secret is not ours) and `none`. */
 const NEVER: ReadonlySet<string> = new Set(['none', 'HS256', 'HS384', 'HS512']);
 
@@ -79,10 +95,15 @@ const NEVER: ReadonlySet<string> = new Set(['none', 'HS256', 'HS384', 'HS512']);
 export function createBearerVerifier(options: BearerVerifierOptions): BearerVerifier {
   const algorithms = [...(options.algorithms ?? DEFAULT_BEARER_ALGORITHMS)];
   if (algorithms.length === 0) throw new Error('bearer: algorithms must not be empty');
-  for (const alg of algorithms) if (NEVER.has(alg) || alg.startsWith('HS')) throw new Error(`bearer: algorithm ${alg} is not allowed`);
+  for (const alg of algorithms)
+    if (NEVER.has(alg) || alg.startsWith('HS'))
+      throw new Error(`bearer: algorithm ${alg} is not allowed`);
   if (options.audience.length === 0) throw new Error('bearer: audience must not be empty');
   if (options.issuer === '') throw new Error('bearer: issuer must not be empty');
-  if (options.clientId !== undefined && options.audience.includes(options.clientId)) throw new Error('bearer: the audience must not be the client id (that is the ID token\'s audience)');
+  if (options.clientId !== undefined && options.audience.includes(options.clientId))
+    throw new Error(
+      "bearer: the audience must not be the client id (that is the ID token's audience)",
+    );
   const kind: TokenKindOptions = {
     allowUntyped: options.allowUntyped ?? false,
     ...(options.clientId === undefined ? {} : { clientId: options.clientId }),
@@ -92,7 +113,8 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
   const audience = [...options.audience];
   const tolerance = options.clockToleranceSeconds ?? 30;
   const maxBytes = options.maxTokenBytes ?? 8192;
-  if ((options.jwksUri === undefined) === (options.keys === undefined)) throw new Error('bearer: give exactly one of jwksUri and keys');
+  if ((options.jwksUri === undefined) === (options.keys === undefined))
+    throw new Error('bearer: give exactly one of jwksUri and keys');
   const jwks: JWTVerifyGetKey =
     options.keys ??
     createRemoteJWKSet(options.jwksUri as URL, {
@@ -101,9 +123,13 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
       cacheMaxAge: options.cacheMaxAgeMs ?? 600_000,
     });
 
-  return async function verifyBearer(token: string, now: Date = new Date()): Promise<VerifiedClaims> {
+  return async function verifyBearer(
+    token: string,
+    now: Date = new Date(),
+  ): Promise<VerifiedClaims> {
     // Size and shape before any parsing: a JWE (five segments), JSON serialisations and junk stop here.
-    if (typeof token !== 'string' || Buffer.byteLength(token) > maxBytes) throw invalid('missing or oversized token');
+    if (typeof token !== 'string' || Buffer.byteLength(token) > maxBytes)
+      throw invalid('missing or oversized token');
     if (!COMPACT_JWS.test(token)) throw invalid('not a compact JWS');
     let header: Record<string, unknown>;
     try {
@@ -130,18 +156,30 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
         requiredClaims: ['sub', 'iat', 'exp'],
       }));
     } catch (cause) {
-      if (jwksUnavailable(cause)) throw new GatehouseError('ERR_JWKS_UNAVAILABLE', { cause: detail('jwks', cause) });
+      if (jwksUnavailable(cause))
+        throw new GatehouseError('ERR_JWKS_UNAVAILABLE', { cause: detail('jwks', cause) });
       // jose checks signature, iss, aud and nbf before exp: a JWTExpired payload is authentic.
-      if (!(cause instanceof errors.JWTExpired) || cause.claim !== 'exp') throw invalid('verification failed', cause);
+      if (!(cause instanceof errors.JWTExpired) || cause.claim !== 'exp')
+        throw invalid('verification failed', cause);
       payload = cause.payload;
       expired = cause;
     }
     // jose only checks iat against the clock with maxTokenAge; a future iat is refused here.
-    if (typeof payload.iat !== 'number' || payload.iat > Math.floor(now.getTime() / 1000) + tolerance) throw invalid('"iat" is in the future');
-    if (typeof payload.sub !== 'string' || typeof payload.iss !== 'string' || typeof payload.exp !== 'number') throw invalid('malformed claims');
+    if (
+      typeof payload.iat !== 'number' ||
+      payload.iat > Math.floor(now.getTime() / 1000) + tolerance
+    )
+      throw invalid('"iat" is in the future');
+    if (
+      typeof payload.sub !== 'string' ||
+      typeof payload.iss !== 'string' ||
+      typeof payload.exp !== 'number'
+    )
+      throw invalid('malformed claims');
     const notAccess = claimsProblem(header, payload, kind);
     if (notAccess !== undefined) throw invalid(notAccess);
-    if (expired !== undefined) throw new GatehouseError('ERR_TOKEN_EXPIRED', { cause: detail('expired', expired) });
+    if (expired !== undefined)
+      throw new GatehouseError('ERR_TOKEN_EXPIRED', { cause: detail('expired', expired) });
     return Object.freeze(payload) as VerifiedClaims;
   };
 }
@@ -152,7 +190,11 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
  */
 function jwksUnavailable(cause: unknown): boolean {
   if (!(cause instanceof errors.JOSEError)) return true;
-  return cause instanceof errors.JWKSTimeout || cause instanceof errors.JWKSInvalid || cause.constructor === errors.JOSEError;
+  return (
+    cause instanceof errors.JWKSTimeout ||
+    cause instanceof errors.JWKSInvalid ||
+    cause.constructor === errors.JOSEError
+  );
 }
 
 function invalid(reason: string, cause?: unknown): GatehouseError {
@@ -161,7 +203,8 @@ function invalid(reason: string, cause?: unknown): GatehouseError {
 
 /** Log detail without the token's payload (jose claim errors carry it). */
 function detail(reason: string, cause: unknown): Error {
-  if (cause instanceof errors.JOSEError) return new Error(`${reason}: ${cause.code}: ${cause.message}`);
+  if (cause instanceof errors.JOSEError)
+    return new Error(`${reason}: ${cause.code}: ${cause.message}`);
   if (cause instanceof Error) return new Error(`${reason}: ${cause.message}`);
   return new Error(reason);
 }

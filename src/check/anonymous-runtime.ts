@@ -7,7 +7,10 @@ import type { IdentityRuntime } from './identity-runtime.js';
  * The identity runtime when no identity provider is configured: every caller is anonymous,
  * yet client-supplied identity headers are still stripped on allow.
  */
-export function anonymousRuntime(headerNames: IdentityHeaderNames = DEFAULT_IDENTITY_HEADERS, cookieName = '__Host-gatehouse'): IdentityRuntime {
+export function anonymousRuntime(
+  headerNames: IdentityHeaderNames = DEFAULT_IDENTITY_HEADERS,
+  cookieName = '__Host-gatehouse',
+): IdentityRuntime {
   return {
     enabled: false,
     cookieName,

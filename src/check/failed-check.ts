@@ -8,7 +8,10 @@ import { errorToCheckResponse, localReplyToCheckResponse } from '../response/che
 import type { RequestView } from './request-view.js';
 
 /** Failures a person in a browser can understand and retry: the identity provider is unavailable. */
-const PAGE_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_OIDC_UNAVAILABLE', 'ERR_JWKS_UNAVAILABLE']);
+const PAGE_CODES: ReadonlySet<ErrorCode> = new Set([
+  'ERR_OIDC_UNAVAILABLE',
+  'ERR_JWKS_UNAVAILABLE',
+]);
 
 /**
  * The deny for a Check that failed. A browser navigation (GET/HEAD preferring `text/html`) that
@@ -18,7 +21,13 @@ const PAGE_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_OIDC_UNAVAILABLE', 'ERR
  * {@link errorToCheckResponse}.
  */
 export function failedCheckResponse(error: GatehouseError, view: RequestView): CheckResponse {
-  if (!PAGE_CODES.has(error.code) || !isBrowserNavigation(view.method, view.headers)) return errorToCheckResponse(error, view.requestId);
-  const page = errorPage({ headers: view.headers, error, requestId: view.requestId, retryUrl: safeReturnPath(view.path) });
+  if (!PAGE_CODES.has(error.code) || !isBrowserNavigation(view.method, view.headers))
+    return errorToCheckResponse(error, view.requestId);
+  const page = errorPage({
+    headers: view.headers,
+    error,
+    requestId: view.requestId,
+    retryUrl: safeReturnPath(view.path),
+  });
   return localReplyToCheckResponse(page);
 }

@@ -105,7 +105,9 @@ type StageOutcome = Omit<CheckOutcome, 'decisionId'>;
  *   const check = createCheckHandler({ policy: () => engine.current(), identity: anonymousRuntime(names), log });
  *   const { response } = await check(request);
  */
-export function createCheckHandler(deps: CheckDeps): (request: CheckRequest) => Promise<CheckOutcome> {
+export function createCheckHandler(
+  deps: CheckDeps,
+): (request: CheckRequest) => Promise<CheckOutcome> {
   return async function check(request: CheckRequest): Promise<CheckOutcome> {
     const started = process.hrtime.bigint();
     const view = requestView(request);
@@ -120,13 +122,20 @@ export function createCheckHandler(deps: CheckDeps): (request: CheckRequest) => 
         identity = resolved.identity;
         identityError = resolved.error;
         const reply = await handleReserved(view, resolved, deps.identity);
-        return { response: localReplyToCheckResponse(reply), input, decision: undefined, error: undefined, identity, handledBy: 'reserved' };
+        return {
+          response: localReplyToCheckResponse(reply),
+          input,
+          decision: undefined,
+          error: undefined,
+          identity,
+          handledBy: 'reserved',
+        };
       }
       const resolved = await deps.identity.resolve(view.headers, view.host);
       const cookies: HeaderEntry[] = [];
       ({ identity } = resolved);
       identityError = resolved.error;
-      if (resolved.session !== undefined && resolved.session.expired && deps.identity.signIn !== undefined) {
+      if (resolved.session?.expired && deps.identity.signIn !== undefined) {
         // An authentic but expired session: renew it with its refresh token, or drop it.
         const renewed = await deps.identity.signIn.refresh(resolved.session.data);
         if (renewed !== undefined) {
@@ -151,12 +160,30 @@ export function createCheckHandler(deps: CheckDeps): (request: CheckRequest) => 
       stage = watch === undefined ? await stages() : await watch.run(stages);
     } catch (thrown) {
       const error = GatehouseError.from(thrown);
-      stage = { response: failedCheckResponse(error, view), input, decision: undefined, error, identity, handledBy: 'error' };
+      stage = {
+        response: failedCheckResponse(error, view),
+        input,
+        decision: undefined,
+        error,
+        identity,
+        handledBy: 'error',
+      };
     }
     const decisionId = randomUUID();
-    const outcome: CheckOutcome = { ...stage, response: withDecisionId(stage.response, decisionId), decisionId };
+    const outcome: CheckOutcome = {
+      ...stage,
+      response: withDecisionId(stage.response, decisionId),
+      decisionId,
+    };
     if (watch === undefined) logOutcome(deps.log, outcome, view, revision, started);
-    else watch.end(outcome, { request, view, revision, latencyUs: Number((process.hrtime.bigint() - started) / 1000n), identityError });
+    else
+      watch.end(outcome, {
+        request,
+        view,
+        revision,
+        latencyUs: Number((process.hrtime.bigint() - started) / 1000n),
+        identityError,
+      });
     return outcome;
   };
 }
@@ -174,7 +201,9 @@ async function respond(
   if (decision.allowed) {
     // The credential's key only when the identity is the one it gave (not a refreshed session).
     const credential = identity === resolved.identity ? resolved.credential : undefined;
-    const assertion = identity.authenticated ? await runtime.assertion(identity, view.host, credential) : undefined;
+    const assertion = identity.authenticated
+      ? await runtime.assertion(identity, view.host, credential)
+      : undefined;
     const mutations = identityHeaderMutations({
       requestHeaders: view.headers,
       names: runtime.headerNames,
@@ -184,27 +213,59 @@ async function respond(
     });
     const requestHeaders: HeaderEntry[] = mutations.set.map(([name, value]) => ({ name, value }));
     const remove = [...mutations.remove];
-    if (typeof mutations.cookie === 'string') requestHeaders.push({ name: 'cookie', value: mutations.cookie });
+    if (typeof mutations.cookie === 'string')
+      requestHeaders.push({ name: 'cookie', value: mutations.cookie });
     else if (mutations.cookie === null) remove.push('cookie');
-    const extras: ResponseExtras = { requestHeaders, removeRequestHeaders: remove, responseHeaders: cookies };
+    const extras: ResponseExtras = {
+      requestHeaders,
+      removeRequestHeaders: remove,
+      responseHeaders: cookies,
+    };
     return { ...base, response: decisionToCheckResponse(decision, extras), handledBy: 'policy' };
   }
 
   // A deny the policy shaped itself (its own status or body) is sent as the policy wrote it.
   const policyShaped = decision.httpStatus !== undefined || decision.body !== undefined;
-  const extras: ResponseExtras = { requestHeaders: [], removeRequestHeaders: [], responseHeaders: cookies };
-  if (policyShaped || !runtime.enabled) return { ...base, response: decisionToCheckResponse(decision, extras), handledBy: 'policy' };
+  const extras: ResponseExtras = {
+    requestHeaders: [],
+    removeRequestHeaders: [],
+    responseHeaders: cookies,
+  };
+  if (policyShaped || !runtime.enabled)
+    return { ...base, response: decisionToCheckResponse(decision, extras), handledBy: 'policy' };
 
-  const withCookies = (reply: LocalReply): LocalReply => ({ ...reply, headers: [...reply.headers, ...cookies.map((c) => [c.name, c.value] as const)] });
+  const withCookies = (reply: LocalReply): LocalReply => ({
+    ...reply,
+    headers: [...reply.headers, ...cookies.map((c) => [c.name, c.value] as const)],
+  });
   if (!identity.authenticated) {
     // Unauthenticated: a browser goes to sign-in; anything else gets 401, never a redirect.
-    if (runtime.signIn !== undefined && isBrowserNavigation(view.method, view.headers) && resolved.source !== 'bearer') {
+    if (
+      runtime.signIn !== undefined &&
+      isBrowserNavigation(view.method, view.headers) &&
+      resolved.source !== 'bearer'
+    ) {
       const reply = await runtime.signIn.start(view, view.path);
-      return { ...base, response: localReplyToCheckResponse(withCookies(reply)), handledBy: 'sign-in' };
+      return {
+        ...base,
+        response: localReplyToCheckResponse(withCookies(reply)),
+        handledBy: 'sign-in',
+      };
     }
-    return { ...base, response: localReplyToCheckResponse(withCookies(unauthorized(view, resolved))), handledBy: 'sign-in' };
+    return {
+      ...base,
+      response: localReplyToCheckResponse(withCookies(unauthorized(view, resolved))),
+      handledBy: 'sign-in',
+    };
   }
-  const page = denyPage({ headers: view.headers, identity, method: view.method, url: `${view.scheme}://${view.host}${view.pathname}`, reasons: decision.reasons, requestId: view.requestId });
+  const page = denyPage({
+    headers: view.headers,
+    identity,
+    method: view.method,
+    url: `${view.scheme}://${view.host}${view.pathname}`,
+    reasons: decision.reasons,
+    requestId: view.requestId,
+  });
   return { ...base, response: localReplyToCheckResponse(withCookies(page)), handledBy: 'policy' };
 }
 
@@ -220,7 +281,10 @@ function unauthorized(view: RequestView, resolved: ResolvedIdentity): LocalReply
     401,
     {
       error: refused?.code ?? 'ERR_UNAUTHENTICATED',
-      message: refused === undefined ? 'Authentication required.' : `${refused.spec.message} Authentication required.`,
+      message:
+        refused === undefined
+          ? 'Authentication required.'
+          : `${refused.spec.message} Authentication required.`,
       reasons: [],
       request_id: view.requestId,
     },
@@ -228,7 +292,13 @@ function unauthorized(view: RequestView, resolved: ResolvedIdentity): LocalReply
   );
 }
 
-function logOutcome(log: Logger, outcome: CheckOutcome, view: RequestView, revision: string | undefined, started: bigint): void {
+function logOutcome(
+  log: Logger,
+  outcome: CheckOutcome,
+  view: RequestView,
+  revision: string | undefined,
+  started: bigint,
+): void {
   const { decision, error, identity } = outcome;
   const line = {
     request_id: view.requestId,
@@ -248,7 +318,8 @@ function logOutcome(log: Logger, outcome: CheckOutcome, view: RequestView, revis
     policy_revision: revision,
     latency_us: Number((process.hrtime.bigint() - started) / 1000n),
   };
-  if (error !== undefined) log.warn({ ...line, code: error.code, err: error.cause ?? error }, 'check failed');
+  if (error !== undefined)
+    log.warn({ ...line, code: error.code, err: error.cause ?? error }, 'check failed');
   else log.info(line, 'check');
 }
 
@@ -259,4 +330,3 @@ export function statusOf(outcome: CheckOutcome): number {
   if (r.case === 'deniedResponse' || r.case === 'errorResponse') return r.value.status?.code ?? 403;
   return 403;
 }
-

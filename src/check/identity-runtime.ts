@@ -16,7 +16,9 @@ export interface SignInFlow {
   /** `/.gatehouse/sign_out`: clear the session and log out at the IdP where it supports it. */
   signOut(request: RequestView, session: VerifiedSession | undefined): Promise<LocalReply>;
   /** A fresh session cookie value from the refresh token, or undefined when refresh failed. */
-  refresh(session: VerifiedSession): Promise<{ identity: AuthenticatedIdentity; cookie: string } | undefined>;
+  refresh(
+    session: VerifiedSession,
+  ): Promise<{ identity: AuthenticatedIdentity; cookie: string } | undefined>;
 }
 
 /** Everything the Check path needs to know who is asking and tell the upstream. */
@@ -38,7 +40,11 @@ export interface IdentityRuntime {
    * credential gave) lets the runtime reuse an assertion it signed for the same credential and
    * host while it has more than half its lifetime left.
    */
-  assertion(identity: AuthenticatedIdentity, host: string, credential?: string): Promise<string | undefined>;
+  assertion(
+    identity: AuthenticatedIdentity,
+    host: string,
+    credential?: string,
+  ): Promise<string | undefined>;
   /** The public keys, for `/.well-known/gatehouse/jwks.json`. */
   readonly jwks: { readonly keys: readonly object[] } | undefined;
   readonly signIn: SignInFlow | undefined;

@@ -8,32 +8,56 @@ import type { RequestView } from './request-view.js';
 
 /** Paths Gatehouse answers itself, through the Check response; never forwarded upstream. */
 export function isReservedPath(pathname: string): boolean {
-  return pathname === '/.gatehouse' || pathname.startsWith('/.gatehouse/') || pathname === PATHS.jwks;
+  return (
+    pathname === '/.gatehouse' || pathname.startsWith('/.gatehouse/') || pathname === PATHS.jwks
+  );
 }
 
 /**
  * Answer a reserved path. Errors become Gatehouse's error page (HTML, or JSON when asked);
  * the policy is not consulted: these paths are the sign-in machinery itself.
  */
-export async function handleReserved(view: RequestView, resolved: ResolvedIdentity, runtime: IdentityRuntime): Promise<LocalReply> {
+export async function handleReserved(
+  view: RequestView,
+  resolved: ResolvedIdentity,
+  runtime: IdentityRuntime,
+): Promise<LocalReply> {
   try {
     return await route(view, resolved, runtime);
   } catch (err) {
-    return errorPage({ headers: view.headers, error: GatehouseError.from(err), requestId: view.requestId });
+    return errorPage({
+      headers: view.headers,
+      error: GatehouseError.from(err),
+      requestId: view.requestId,
+    });
   }
 }
 
-async function route(view: RequestView, resolved: ResolvedIdentity, runtime: IdentityRuntime): Promise<LocalReply> {
+async function route(
+  view: RequestView,
+  resolved: ResolvedIdentity,
+  runtime: IdentityRuntime,
+): Promise<LocalReply> {
   const { pathname } = view;
   if (pathname === PATHS.jwks) {
     if (runtime.jwks === undefined) return notFound(view);
-    return { ...jsonReply(200, runtime.jwks), headers: [['content-type', 'application/jwk-set+json'], ['cache-control', 'public, max-age=300']] };
+    return {
+      ...jsonReply(200, runtime.jwks),
+      headers: [
+        ['content-type', 'application/jwk-set+json'],
+        ['cache-control', 'public, max-age=300'],
+      ],
+    };
   }
   if (pathname === '/.gatehouse' || pathname === PATHS.whoami) {
     const { identity } = resolved;
-    if (identity.authenticated) return whoamiPage(view.headers, identity, Math.floor(Date.now() / 1000));
-    if (runtime.signIn !== undefined && isBrowserNavigation(view.method, view.headers)) return runtime.signIn.start(view, PATHS.whoami);
-    return jsonReply(401, { authenticated: false }, [['www-authenticate', `Bearer realm="${quotedStringContent(view.host)}"`]]);
+    if (identity.authenticated)
+      return whoamiPage(view.headers, identity, Math.floor(Date.now() / 1000));
+    if (runtime.signIn !== undefined && isBrowserNavigation(view.method, view.headers))
+      return runtime.signIn.start(view, PATHS.whoami);
+    return jsonReply(401, { authenticated: false }, [
+      ['www-authenticate', `Bearer realm="${quotedStringContent(view.host)}"`],
+    ]);
   }
   if (pathname === PATHS.signedOut) return signedOutPage(view.headers);
   const flow = runtime.signIn;

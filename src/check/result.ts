@@ -8,7 +8,9 @@ export type DecisionResult = 'allowed' | 'denied' | 'error' | 'reserved';
  * who-am-I page, a callback's redirect, a sign-out): counting them as denials would inflate deny
  * alerts with every sign-in.
  */
-export function decisionResult(outcome: Pick<CheckOutcome, 'error' | 'handledBy' | 'response'>): DecisionResult {
+export function decisionResult(
+  outcome: Pick<CheckOutcome, 'error' | 'handledBy' | 'response'>,
+): DecisionResult {
   if (outcome.error !== undefined) return 'error';
   if (outcome.handledBy === 'reserved') return 'reserved';
   return outcome.response.httpResponse.case === 'okResponse' ? 'allowed' : 'denied';

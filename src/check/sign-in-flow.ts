@@ -5,7 +5,12 @@ import { groupsFromClaims, asJsonObject } from '../identity/groups.js';
 import { identityFromSession } from '../identity/from-session.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import { completeSignIn, type IdTokenClaims, type OidcTokens } from '../oidc/callback.js';
-import { acceptHandoffRequest, completeHandoff, issueHandoff, startHandoff } from '../oidc/handoff.js';
+import {
+  acceptHandoffRequest,
+  completeHandoff,
+  issueHandoff,
+  startHandoff,
+} from '../oidc/handoff.js';
 import type { OidcClient } from '../oidc/client.js';
 import { TXN_COOKIE_NAME, startSignIn, txnClearCookie, txnSetCookie } from '../oidc/sign-in.js';
 import { refreshSession } from '../oidc/refresh.js';
@@ -52,7 +57,21 @@ export interface SignInFlowOptions {
 const MAX_REMEMBERED_REFRESHES = 10_000;
 
 /** ID token claims not worth a place in the session cookie. */
-const PROTOCOL_CLAIMS = new Set(['iss', 'aud', 'azp', 'exp', 'iat', 'nbf', 'nonce', 'at_hash', 'c_hash', 's_hash', 'auth_time', 'sid', 'jti']);
+const PROTOCOL_CLAIMS = new Set([
+  'iss',
+  'aud',
+  'azp',
+  'exp',
+  'iat',
+  'nbf',
+  'nonce',
+  'at_hash',
+  'c_hash',
+  's_hash',
+  'auth_time',
+  'sid',
+  'jti',
+]);
 
 /** The request a sign-in log line is about, so it can be found next to its decision line. */
 function where(view: RequestView): { request_id: string; host: string } {
@@ -67,7 +86,11 @@ function callbackUri(view: RequestView): string {
   return `${origin(view)}${PATHS.callback}`;
 }
 
-function sessionFromClaims(claims: Readonly<Record<string, unknown>>, options: SignInFlowOptions, tokens: { refresh_token?: string | undefined; id_token?: string | undefined }): SessionInput {
+function sessionFromClaims(
+  claims: Readonly<Record<string, unknown>>,
+  options: SignInFlowOptions,
+  tokens: { refresh_token?: string | undefined; id_token?: string | undefined },
+): SessionInput {
   const kept: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(claims)) if (!PROTOCOL_CLAIMS.has(k)) kept[k] = v;
   const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
@@ -90,7 +113,13 @@ function sessionFromClaims(claims: Readonly<Record<string, unknown>>, options: S
  */
 export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
   // Per session id: the refresh in flight or its outcome, until refreshMinIntervalMs after it settled.
-  const refreshes = new Map<string, { readonly run: Promise<{ identity: AuthenticatedIdentity; cookie: string } | undefined>; settledAt?: number }>();
+  const refreshes = new Map<
+    string,
+    {
+      readonly run: Promise<{ identity: AuthenticatedIdentity; cookie: string } | undefined>;
+      settledAt?: number;
+    }
+  >();
   const refreshWindowMs = options.refreshMinIntervalMs ?? 60_000;
 
   const central = options.centralHost?.toLowerCase();
@@ -117,19 +146,31 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
     return redirectReply(location, [['set-cookie', txnSetCookie(txnCookie)]]);
   }
 
-  async function signedIn(view: RequestView, claims: IdTokenClaims, tokens: OidcTokens, returnTo: string, extra: [string, string][]): Promise<LocalReply> {
+  async function signedIn(
+    view: RequestView,
+    claims: IdTokenClaims,
+    tokens: OidcTokens,
+    returnTo: string,
+    extra: [string, string][],
+  ): Promise<LocalReply> {
     // A new session (and session id) at every sign-in: no fixation. Bound to this host.
     const token = await issueSession(
       options.ring,
       options.sessionKey,
       // The ID token is not kept: it served its purpose at sign-in, and sign-out no longer sends it.
-      { ...sessionFromClaims(claims, options, { refresh_token: tokens.refresh_token }), host: view.host },
+      {
+        ...sessionFromClaims(claims, options, { refresh_token: tokens.refresh_token }),
+        host: view.host,
+      },
       { ttlSeconds: options.sessionTtlSeconds },
     );
     options.log('sign-in completed', { sub: claims.sub, ...where(view) });
     // Redirect to a URL without the code; no-referrer keeps the callback URL from leaking. The
     // path is checked once more at the moment it becomes a Location (issue 12 point 8).
-    return redirectReply(requireReturnPath(returnTo), [['set-cookie', sessionSetCookie(options.cookieName, token, options.sessionTtlSeconds)], ...extra]);
+    return redirectReply(requireReturnPath(returnTo), [
+      ['set-cookie', sessionSetCookie(options.cookieName, token, options.sessionTtlSeconds)],
+      ...extra,
+    ]);
   }
 
   return {
@@ -140,7 +181,12 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
       const request = query.get('request');
       if (request !== null && central !== undefined && isCentral(view)) {
         // The central host, asked by a protected host to sign a user in for it.
-        const target = await acceptHandoffRequest({ request, ring: options.ring, centralHost: central, allowedHosts: options.allowedHosts });
+        const target = await acceptHandoffRequest({
+          request,
+          ring: options.ring,
+          centralHost: central,
+          allowedHosts: options.allowedHosts,
+        });
         const { location, txnCookie } = await startSignIn({
           client: options.client,
           redirectUri: callbackUri(view),
@@ -160,7 +206,8 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
       try {
         const handoff = query.get('handoff');
         if (handoff !== null) {
-          if (central === undefined || isCentral(view)) throw new GatehouseError('ERR_HANDOFF_INVALID');
+          if (central === undefined || isCentral(view))
+            throw new GatehouseError('ERR_HANDOFF_INVALID');
           const result = await completeHandoff({
             token: handoff,
             txnCookieValue: cookies.get(TXN_COOKIE_NAME),
@@ -182,19 +229,43 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
         if (result.handoff !== undefined && central !== undefined) {
           // Checked again where it is used, like the return path: a forged transaction (a leaked
           // secret) must not hand an identity to a host this deployment does not protect.
-          if (!isAllowedHost(result.handoff.host, options.allowedHosts) || !isSafeReturnPath(result.handoff.returnTo)) {
-            throw new GatehouseError('ERR_HANDOFF_INVALID', { cause: new Error('hand-off target not allowed') });
+          if (
+            !isAllowedHost(result.handoff.host, options.allowedHosts) ||
+            !isSafeReturnPath(result.handoff.returnTo)
+          ) {
+            throw new GatehouseError('ERR_HANDOFF_INVALID', {
+              cause: new Error('hand-off target not allowed'),
+            });
           }
-          const { location } = await issueHandoff({ target: result.handoff, claims: result.claims, tokens: result.tokens, ring: options.ring, handoffKey: options.handoffKey, centralHost: central });
-          options.log('sign-in handed off', { sub: result.claims.sub, to_host: result.handoff.host, ...where(view) });
+          const { location } = await issueHandoff({
+            target: result.handoff,
+            claims: result.claims,
+            tokens: result.tokens,
+            ring: options.ring,
+            handoffKey: options.handoffKey,
+            centralHost: central,
+          });
+          options.log('sign-in handed off', {
+            sub: result.claims.sub,
+            to_host: result.handoff.host,
+            ...where(view),
+          });
           // Same scheme as this request (https in production; http only on a development loopback).
-          return redirectReply(view.scheme === 'http' ? location.replace(/^https:/, 'http:') : location, [clearTxn]);
+          return redirectReply(
+            view.scheme === 'http' ? location.replace(/^https:/, 'http:') : location,
+            [clearTxn],
+          );
         }
         return await signedIn(view, result.claims, result.tokens, result.returnTo, [clearTxn]);
       } catch (err) {
         const error = GatehouseError.from(err);
         options.log('sign-in failed', { code: error.code, ...where(view) });
-        const reply = errorPage({ headers: view.headers, error, requestId: view.requestId, retryUrl: PATHS.signIn });
+        const reply = errorPage({
+          headers: view.headers,
+          error,
+          requestId: view.requestId,
+          retryUrl: PATHS.signIn,
+        });
         return { ...reply, headers: [...reply.headers, clearTxn] };
       }
     },
@@ -202,10 +273,16 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
     async signOut(view, session) {
       if (view.method === 'GET' || view.method === 'HEAD') {
         // A GET never signs out (a cross-site <img> or link could): it shows a POST form.
-        return signOutConfirmPage({ headers: view.headers, host: view.host, signedIn: session !== undefined, email: session?.email ?? null });
+        return signOutConfirmPage({
+          headers: view.headers,
+          host: view.host,
+          signedIn: session !== undefined,
+          email: session?.email ?? null,
+        });
       }
       if (view.method !== 'POST') throw new GatehouseError('ERR_SIGN_OUT_FORBIDDEN');
-      if (!isSameOriginRequest(view.headers, view.host)) throw new GatehouseError('ERR_SIGN_OUT_FORBIDDEN');
+      if (!isSameOriginRequest(view.headers, view.host))
+        throw new GatehouseError('ERR_SIGN_OUT_FORBIDDEN');
       const clear: [string, string] = ['set-cookie', sessionClearCookie(options.cookieName)];
       const postLogout = `${origin(view)}${options.postLogoutRedirectPath}`;
       let location = options.postLogoutRedirectPath;
@@ -219,9 +296,16 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
         });
       } catch (err) {
         // The IdP is unreachable: the local session still ends.
-        options.log('end-session unavailable; signed out locally', { code: GatehouseError.from(err).code, ...where(view) });
+        options.log('end-session unavailable; signed out locally', {
+          code: GatehouseError.from(err).code,
+          ...where(view),
+        });
       }
-      options.log('signed out', { sub: session?.sub, idp_logout: location !== options.postLogoutRedirectPath, ...where(view) });
+      options.log('signed out', {
+        sub: session?.sub,
+        idp_logout: location !== options.postLogoutRedirectPath,
+        ...where(view),
+      });
       return { ...redirectReply(location, [clear]), status: 303 };
     },
 
@@ -234,29 +318,51 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
       // without another call to the IdP. Sids come from authentic sessions only.
       const now = Date.now();
       const known = refreshes.get(session.sid);
-      if (known !== undefined && (known.settledAt === undefined || now - known.settledAt < refreshWindowMs)) return known.run;
+      if (
+        known !== undefined &&
+        (known.settledAt === undefined || now - known.settledAt < refreshWindowMs)
+      )
+        return known.run;
       refreshes.delete(session.sid);
-      if (refreshes.size >= MAX_REMEMBERED_REFRESHES) forgetOldRefreshes(refreshes, refreshWindowMs, now);
+      if (refreshes.size >= MAX_REMEMBERED_REFRESHES)
+        forgetOldRefreshes(refreshes, refreshWindowMs, now);
       const run = (async () => {
         try {
           // The refreshed ID token must be for the same user as the session it renews.
-          const { claims, tokens } = await refreshSession({ client: options.client, refreshToken, expectedSubject: session.sub });
-          const base = claims === undefined ? session : { ...session, ...sessionFromClaims(claims, options, {}) };
+          const { claims, tokens } = await refreshSession({
+            client: options.client,
+            refreshToken,
+            expectedSubject: session.sub,
+          });
+          const base =
+            claims === undefined
+              ? session
+              : { ...session, ...sessionFromClaims(claims, options, {}) };
           const next: SessionInput = {
             ...base,
             sid: session.sid,
             auth_time: session.auth_time,
             refresh_token: tokens.refresh_token ?? refreshToken,
           };
-          const cookie = await issueSession(options.ring, options.sessionKey, next, { ttlSeconds: options.sessionTtlSeconds });
+          const cookie = await issueSession(options.ring, options.sessionKey, next, {
+            ttlSeconds: options.sessionTtlSeconds,
+          });
           const now = Math.floor(Date.now() / 1000);
           options.log('session refreshed', { sub: session.sub });
           return {
-            identity: identityFromSession({ ...next, sid: session.sid, auth_time: session.auth_time, iat: now, exp: now + options.sessionTtlSeconds } as VerifiedSession),
+            identity: identityFromSession({
+              ...next,
+              sid: session.sid,
+              auth_time: session.auth_time,
+              iat: now,
+              exp: now + options.sessionTtlSeconds,
+            } as VerifiedSession),
             cookie: sessionSetCookie(options.cookieName, cookie, options.sessionTtlSeconds),
           };
         } catch (err) {
-          options.log('session refresh failed; signing in again', { code: GatehouseError.from(err).code });
+          options.log('session refresh failed; signing in again', {
+            code: GatehouseError.from(err).code,
+          });
           return undefined;
         }
       })();
@@ -272,8 +378,13 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
 }
 
 /** Make room: drop outcomes past their window, then the oldest entries (Map keeps insertion order). */
-function forgetOldRefreshes(refreshes: Map<string, { settledAt?: number }>, windowMs: number, now: number): void {
-  for (const [sid, entry] of refreshes) if (entry.settledAt !== undefined && now - entry.settledAt >= windowMs) refreshes.delete(sid);
+function forgetOldRefreshes(
+  refreshes: Map<string, { settledAt?: number }>,
+  windowMs: number,
+  now: number,
+): void {
+  for (const [sid, entry] of refreshes)
+    if (entry.settledAt !== undefined && now - entry.settledAt >= windowMs) refreshes.delete(sid);
   for (const sid of refreshes.keys()) {
     if (refreshes.size < MAX_REMEMBERED_REFRESHES) break;
     refreshes.delete(sid);

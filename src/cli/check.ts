@@ -48,8 +48,16 @@ export async function runCheck(options: CheckOptions, out: CheckOutput): Promise
   let policy: PolicyEngine | undefined;
   try {
     const config = await loadConfig(options.config);
-    const request = parseRecordedRequest(parseJson(options.request === '-' ? await readStdin() : await readFile(options.request, 'utf8'), 'the request'));
-    const simulated = options.identity === undefined ? undefined : parseIdentityFile(parseJson(await readFile(options.identity, 'utf8'), 'the identity'));
+    const request = parseRecordedRequest(
+      parseJson(
+        options.request === '-' ? await readStdin() : await readFile(options.request, 'utf8'),
+        'the request',
+      ),
+    );
+    const simulated =
+      options.identity === undefined
+        ? undefined
+        : parseIdentityFile(parseJson(await readFile(options.identity, 'utf8'), 'the identity'));
     policy = new PolicyEngine({
       ...(config.policy.bundle === undefined ? {} : { bundle: config.policy.bundle }),
       ...(config.policy.dir === undefined ? {} : { dir: config.policy.dir }),
@@ -60,7 +68,10 @@ export async function runCheck(options: CheckOptions, out: CheckOutput): Promise
     });
     // A policy that does not load is reported, not thrown: the Check then fails closed exactly
     // as the live server's would (ERR_POLICY_NOT_LOADED), and the load error is the cause.
-    const loadError = await policy.start().then(() => undefined, (err: unknown) => GatehouseError.from(err));
+    const loadError = await policy.start().then(
+      () => undefined,
+      (err: unknown) => GatehouseError.from(err),
+    );
     const base = anonymousRuntime(config.headers, config.session.cookie_name);
     const identity = config.identity;
     const enabled = identity?.issuer !== undefined && identity.client_id !== undefined;
@@ -71,10 +82,16 @@ export async function runCheck(options: CheckOptions, out: CheckOutput): Promise
       ...base,
       enabled,
       ...(enabled && identity !== undefined ? { signIn: signInPreview(identity) } : {}),
-      ...(simulated === undefined ? {} : { resolve: () => Promise.resolve({ identity: simulated, source: 'session' as const }) }),
+      ...(simulated === undefined
+        ? {}
+        : { resolve: () => Promise.resolve({ identity: simulated, source: 'session' as const }) }),
     };
     const engine = policy;
-    const outcome = await createCheckHandler({ policy: () => engine.current(), identity: runtime, log: createLogger({ level: 'silent' }) })(request);
+    const outcome = await createCheckHandler({
+      policy: () => engine.current(),
+      identity: runtime,
+      log: createLogger({ level: 'silent' }),
+    })(request);
     const error = loadError ?? outcome.error;
     const report = {
       simulated_identity: simulated !== undefined,
@@ -88,7 +105,9 @@ export async function runCheck(options: CheckOptions, out: CheckOutput): Promise
     out.report(`${JSON.stringify(report, null, 2)}\n`);
     out.summary(summarize(outcome, error, request.attributes?.request?.http));
     if (error !== undefined) return CHECK_EXIT.error;
-    return outcome.decision?.allowed === true && outcome.response.httpResponse.case === 'okResponse' ? CHECK_EXIT.allowed : CHECK_EXIT.denied;
+    return outcome.decision?.allowed === true && outcome.response.httpResponse.case === 'okResponse'
+      ? CHECK_EXIT.allowed
+      : CHECK_EXIT.denied;
   } catch (err) {
     const code = err instanceof GatehouseError ? `${err.code}: ` : '';
     out.summary(`error: ${code}${oneLine(err instanceof Error ? err.message : String(err))}`);
@@ -99,14 +118,26 @@ export async function runCheck(options: CheckOptions, out: CheckOutput): Promise
 }
 
 /** The one-line summary: `allowed|denied|error: METHOD URL -> STATUS …`. */
-export function summarize(outcome: CheckOutcome, error: GatehouseError | undefined, http: { method: string; scheme: string; host: string; path: string } | undefined): string {
-  const target = http === undefined ? 'the request' : `${http.method} ${http.scheme || 'http'}://${http.host}${http.path}`;
+export function summarize(
+  outcome: CheckOutcome,
+  error: GatehouseError | undefined,
+  http: { method: string; scheme: string; host: string; path: string } | undefined,
+): string {
+  const target =
+    http === undefined
+      ? 'the request'
+      : `${http.method} ${http.scheme || 'http'}://${http.host}${http.path}`;
   const status = statusOf(outcome);
-  if (error !== undefined) return `error: ${target} -> ${status} ${error.code}: ${oneLine(describe(error))}`;
+  if (error !== undefined)
+    return `error: ${target} -> ${status} ${error.code}: ${oneLine(describe(error))}`;
   const reasons = outcome.decision?.reasons ?? [];
   const because = reasons.length === 0 ? '' : ` (${reasons.join('; ')})`;
-  if (outcome.response.httpResponse.case === 'okResponse') return `allowed: ${target} -> upstream${because}`;
-  const headers = outcome.response.httpResponse.case === 'deniedResponse' ? outcome.response.httpResponse.value.headers : [];
+  if (outcome.response.httpResponse.case === 'okResponse')
+    return `allowed: ${target} -> upstream${because}`;
+  const headers =
+    outcome.response.httpResponse.case === 'deniedResponse'
+      ? outcome.response.httpResponse.value.headers
+      : [];
   const location = headers.find((h) => h.header?.key.toLowerCase() === 'location')?.header?.value;
   if (location !== undefined && status >= 300 && status < 400) {
     return `denied: ${target} -> ${status} redirect to sign-in: ${location.split('?')[0] ?? location}${because}`;
@@ -125,7 +156,11 @@ function describe(error: GatehouseError): string {
 const MAX_DETAIL = 400;
 
 function oneLine(text: string): string {
-  const line = text.split('\n').map((l) => l.trim()).filter((l) => l !== '').join(' ');
+  const line = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .join(' ');
   return line.length > MAX_DETAIL ? `${line.slice(0, MAX_DETAIL)}…` : line;
 }
 

@@ -13,10 +13,12 @@ export const SIMULATED_SESSION_ID = 'simulated';
  * @example parseIdentityFile({ sub: 'alice', groups: ['eng'] }, new Date())
  */
 export function parseIdentityFile(json: unknown, now: Date = new Date()): AuthenticatedIdentity {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error('the identity must be a JSON object such as {"sub": "alice"}');
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw new Error('the identity must be a JSON object such as {"sub": "alice"}');
   const doc = json as Record<string, unknown>;
   const sub = doc['sub'];
-  if (typeof sub !== 'string' || sub === '') throw new Error('identity.sub: required, a non-empty string');
+  if (typeof sub !== 'string' || sub === '')
+    throw new Error('identity.sub: required, a non-empty string');
   const optionalString = (name: string): string | null => {
     const v = doc[name];
     if (v === undefined || v === null) return null;
@@ -24,9 +26,11 @@ export function parseIdentityFile(json: unknown, now: Date = new Date()): Authen
     return v;
   };
   const groups = doc['groups'] ?? [];
-  if (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string')) throw new Error('identity.groups: expected a list of strings');
+  if (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string'))
+    throw new Error('identity.groups: expected a list of strings');
   const verified = doc['email_verified'] ?? false;
-  if (typeof verified !== 'boolean') throw new Error('identity.email_verified: expected true or false');
+  if (typeof verified !== 'boolean')
+    throw new Error('identity.email_verified: expected true or false');
   const iat = Math.floor(now.getTime() / 1000);
   return Object.freeze({
     authenticated: true,

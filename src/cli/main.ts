@@ -30,7 +30,11 @@ Commands:
 `;
 
 /** Start failures that mean "fix the configuration": exit status 2. */
-const CONFIG_CODES: ReadonlySet<string> = new Set(['ERR_CONFIG_INVALID', 'ERR_KEYS_INVALID', 'ERR_POLICY_ENTRYPOINT']);
+const CONFIG_CODES: ReadonlySet<string> = new Set([
+  'ERR_CONFIG_INVALID',
+  'ERR_KEYS_INVALID',
+  'ERR_POLICY_ENTRYPOINT',
+]);
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -59,7 +63,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function serve(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string', short: 'c' } },
+    strict: true,
+  });
   const config = await loadConfig(values.config);
   const configFile = values.config ?? process.env['GATEHOUSE_CONFIG'];
   const workers = resolveWorkers(config.workers);
@@ -69,7 +77,17 @@ async function serve(args: string[]): Promise<number> {
   const clustered = cluster.isWorker || workers > 1;
   const base = createLogger({
     level: config.log.level,
-    ...(clustered ? { destination: pino.destination({ dest: 1, sync: false, minLength: 2048, maxWrite: 4096, periodicFlush: 1000 }) } : {}),
+    ...(clustered
+      ? {
+          destination: pino.destination({
+            dest: 1,
+            sync: false,
+            minLength: 2048,
+            maxWrite: 4096,
+            periodicFlush: 1000,
+          }),
+        }
+      : {}),
   });
   const log = cluster.isWorker
     ? base.child({ pid: process.pid, worker: cluster.worker?.id })
@@ -109,7 +127,11 @@ async function serve(args: string[]): Promise<number> {
     exit(code);
   }
 
-  const gatehouse = await startGatehouse(config, log, configFile === undefined ? {} : { configFile });
+  const gatehouse = await startGatehouse(
+    config,
+    log,
+    configFile === undefined ? {} : { configFile },
+  );
   process.on('SIGHUP', () => {
     log.info({ signal: 'SIGHUP' }, 'reloading');
     void gatehouse.reload();
@@ -128,7 +150,11 @@ async function serve(args: string[]): Promise<number> {
 async function check(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { config: { type: 'string', short: 'c' }, request: { type: 'string', short: 'r' }, identity: { type: 'string', short: 'i' } },
+    options: {
+      config: { type: 'string', short: 'c' },
+      request: { type: 'string', short: 'r' },
+      identity: { type: 'string', short: 'i' },
+    },
     strict: true,
   });
   if (values.request === undefined) {
@@ -137,19 +163,28 @@ async function check(args: string[]): Promise<number> {
   }
   return runCheck(
     { config: values.config, request: values.request, identity: values.identity },
-    { report: (text) => process.stdout.write(text), summary: (line) => process.stderr.write(`gatehouse check: ${line}\n`) },
+    {
+      report: (text) => process.stdout.write(text),
+      summary: (line) => process.stderr.write(`gatehouse check: ${line}\n`),
+    },
   );
 }
 
 async function keygen(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { out: { type: 'string', short: 'o' } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { out: { type: 'string', short: 'o' } },
+    strict: true,
+  });
   if (values.out === undefined) {
     process.stderr.write('gatehouse keygen: --out DIR is required\n');
     return 2;
   }
   await mkdir(values.out, { recursive: true, mode: 0o700 });
   // Keys are never overwritten, and nothing is written when either file is in the way.
-  const existing = [SIGNING_KEY_FILE, SESSION_SECRET_FILE].map((name) => join(values.out as string, name)).filter((file) => existsSync(file));
+  const existing = [SIGNING_KEY_FILE, SESSION_SECRET_FILE]
+    .map((name) => join(values.out as string, name))
+    .filter((file) => existsSync(file));
   if (existing.length > 0) {
     process.stderr.write(
       `gatehouse keygen: ${existing.join(' and ')} already exist${existing.length === 1 ? 's' : ''}; keygen never overwrites keys and wrote nothing.\n` +
@@ -168,7 +203,9 @@ async function keygen(args: string[]): Promise<number> {
 
 /** The version in package.json (next to dist/ in a checkout, an npm install and the image). */
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  const pkg = JSON.parse(
+    readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+  ) as { version?: unknown };
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 

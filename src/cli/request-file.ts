@@ -1,5 +1,8 @@
 import { create, fromJson, type JsonValue } from '@bufbuild/protobuf';
-import { CheckRequestSchema, type CheckRequest } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
+import {
+  CheckRequestSchema,
+  type CheckRequest,
+} from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 
 /**
  * Turn a recorded request into a CheckRequest. Two forms are accepted:
@@ -10,14 +13,20 @@ import { CheckRequestSchema, type CheckRequest } from '../gen/envoy/service/auth
  * @throws Error naming what is wrong with the file.
  */
 export function parseRecordedRequest(json: unknown): CheckRequest {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error('the request must be a JSON object');
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw new Error('the request must be a JSON object');
   const doc = json as Record<string, unknown>;
   if ('attributes' in doc) return fromJson(CheckRequestSchema, json as JsonValue);
-  if (typeof doc['url'] !== 'string') throw new Error('the simple form needs "url" (an absolute URL) or use a CheckRequest with "attributes"');
+  if (typeof doc['url'] !== 'string')
+    throw new Error(
+      'the simple form needs "url" (an absolute URL) or use a CheckRequest with "attributes"',
+    );
   const url = new URL(doc['url']);
   const method = typeof doc['method'] === 'string' ? doc['method'].toUpperCase() : 'GET';
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries((doc['headers'] as Record<string, unknown> | undefined) ?? {})) {
+  for (const [k, v] of Object.entries(
+    (doc['headers'] as Record<string, unknown> | undefined) ?? {},
+  )) {
     if (typeof v !== 'string') throw new Error(`header ${k} must be a string`);
     headers[k.toLowerCase()] = v;
   }

@@ -29,7 +29,11 @@ export function signInPreview(identity: NonNullable<Config['identity']>): SignIn
   const issuer = identity.issuer ?? '';
   const central = identity.sign_in_host?.toLowerCase();
   const notSimulated = (what: string) => () =>
-    Promise.reject(new GatehouseError('ERR_OIDC_UNAVAILABLE', { message: `gatehouse check does not simulate ${what}: it needs the identity provider` }));
+    Promise.reject(
+      new GatehouseError('ERR_OIDC_UNAVAILABLE', {
+        message: `gatehouse check does not simulate ${what}: it needs the identity provider`,
+      }),
+    );
   return {
     async start(view: RequestView, returnTo: string) {
       if (central !== undefined && view.host !== central) {
@@ -55,8 +59,14 @@ export function signInPreview(identity: NonNullable<Config['identity']>): SignIn
         code_challenge_method: 'S256',
       });
       // The live cookie holds the sealed state, nonce, PKCE verifier and return path.
-      const cookie = txnSetCookie({ name: TXN_COOKIE_NAME, value: 'SEALED-SIGN-IN-TRANSACTION', maxAge: DEFAULT_TXN_TTL_SECONDS });
-      return redirectReply(`${authorizationEndpointPlaceholder(issuer)}?${params.toString()}`, [['set-cookie', cookie]]);
+      const cookie = txnSetCookie({
+        name: TXN_COOKIE_NAME,
+        value: 'SEALED-SIGN-IN-TRANSACTION',
+        maxAge: DEFAULT_TXN_TTL_SECONDS,
+      });
+      return redirectReply(`${authorizationEndpointPlaceholder(issuer)}?${params.toString()}`, [
+        ['set-cookie', cookie],
+      ]);
     },
     signIn: notSimulated('/.gatehouse/sign_in'),
     callback: notSimulated('the sign-in callback'),

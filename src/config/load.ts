@@ -13,17 +13,25 @@ import { validateConfig } from './validate.js';
  * @example
  *   const config = await loadConfig('/etc/gatehouse/config.yaml');
  */
-export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+export async function loadConfig(
+  path: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Config> {
   const file = path ?? env['GATEHOUSE_CONFIG'];
   if (file === undefined || file === '') {
-    throw new GatehouseError('ERR_CONFIG_INVALID', { message: 'config: no configuration file given (use --config FILE or GATEHOUSE_CONFIG)' });
+    throw new GatehouseError('ERR_CONFIG_INVALID', {
+      message: 'config: no configuration file given (use --config FILE or GATEHOUSE_CONFIG)',
+    });
   }
   const abs = resolve(file);
   let text: string;
   try {
     text = await readFile(abs, 'utf8');
   } catch (err) {
-    throw new GatehouseError('ERR_CONFIG_INVALID', { message: `config: cannot read ${abs}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, cause: err });
+    throw new GatehouseError('ERR_CONFIG_INVALID', {
+      message: `config: cannot read ${abs}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      cause: err,
+    });
   }
   return parseConfig(text, dirname(abs), abs);
 }
@@ -39,7 +47,10 @@ export function parseConfig(text: string, baseDir: string, name = 'config'): Con
     // uniqueKeys: a key given twice is a mistake, not a silent override.
     doc = parse(text, { uniqueKeys: true, prettyErrors: true });
   } catch (err) {
-    throw new GatehouseError('ERR_CONFIG_INVALID', { message: `config: ${name} is not valid YAML: ${(err as Error).message}`, cause: err });
+    throw new GatehouseError('ERR_CONFIG_INVALID', {
+      message: `config: ${name} is not valid YAML: ${(err as Error).message}`,
+      cause: err,
+    });
   }
   return validateConfig(doc, baseDir);
 }

@@ -39,9 +39,14 @@ export function diffConfig(before: Config, after: Config): ConfigDiff {
 }
 
 /** Leaf key → JSON of its value (secrets compare by value but only key names leave here). */
-function flatten(value: unknown, prefix = '', out = new Map<string, string>()): Map<string, string> {
+function flatten(
+  value: unknown,
+  prefix = '',
+  out = new Map<string, string>(),
+): Map<string, string> {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value)) flatten(v, prefix === '' ? k : `${prefix}.${k}`, out);
+    for (const [k, v] of Object.entries(value))
+      flatten(v, prefix === '' ? k : `${prefix}.${k}`, out);
   } else if (prefix !== '') {
     out.set(prefix, JSON.stringify(value));
   }

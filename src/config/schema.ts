@@ -64,7 +64,15 @@ export interface SecretField extends FieldBase {
   readonly type: 'secret';
 }
 
-export type Field = StringField | IntegerField | NumberField | BooleanField | EnumField | ObjectField | ListField | SecretField;
+export type Field =
+  | StringField
+  | IntegerField
+  | NumberField
+  | BooleanField
+  | EnumField
+  | ObjectField
+  | ListField
+  | SecretField;
 
 const HEADER_NAME = /^[a-z0-9!#$%&'*+\-.^_`|~]+$/;
 const HEADER_DOC = 'a lower-case HTTP header name';
@@ -78,11 +86,22 @@ function tlsSection(listener: string): ObjectField {
     optional: true,
     doc: `Serve the ${listener} listener over TLS; with \`client_ca_file\`, require client certificates (mTLS). The files are reloaded when they change.`,
     fields: {
-      cert_file: { type: 'string', path: true, doc: 'PEM certificate chain (server certificate first).' },
+      cert_file: {
+        type: 'string',
+        path: true,
+        doc: 'PEM certificate chain (server certificate first).',
+      },
       key_file: { type: 'string', path: true, doc: 'PEM private key of the certificate.' },
-      client_ca_file: { type: 'string', path: true, doc: 'PEM CA bundle client certificates must chain to; setting it requires a client certificate (mTLS).' },
+      client_ca_file: {
+        type: 'string',
+        path: true,
+        doc: 'PEM CA bundle client certificates must chain to; setting it requires a client certificate (mTLS).',
+      },
       allowed_clients: {
-        type: 'list', default: [], pattern: /^\S+$/, patternDoc: 'a SPIFFE ID / URI SAN (with ://) or a subject common name / DNS SAN',
+        type: 'list',
+        default: [],
+        pattern: /^\S+$/,
+        patternDoc: 'a SPIFFE ID / URI SAN (with ://) or a subject common name / DNS SAN',
         doc: 'With client_ca_file: the client identities accepted, exact: a URI SAN such as a SPIFFE ID (spiffe://…), or a subject CN or DNS SAN. Empty: any certificate from the CA.',
       },
     },
@@ -97,43 +116,80 @@ export const SCHEMA = {
       type: 'object',
       doc: 'The gRPC listener Envoy calls: ext_authz v3 Check and grpc.health.v1.',
       fields: {
-        address: { type: 'string', default: '127.0.0.1', pattern: HOST, patternDoc: 'a host name or IP address', doc: 'Address to bind. A non-loopback address needs grpc.tls, or grpc.allow_cleartext: true.' },
-        port: { type: 'integer', default: 9191, min: 0, max: 65535, doc: 'Port to bind (0 picks a free port).' },
+        address: {
+          type: 'string',
+          default: '127.0.0.1',
+          pattern: HOST,
+          patternDoc: 'a host name or IP address',
+          doc: 'Address to bind. A non-loopback address needs grpc.tls, or grpc.allow_cleartext: true.',
+        },
+        port: {
+          type: 'integer',
+          default: 9191,
+          min: 0,
+          max: 65535,
+          doc: 'Port to bind (0 picks a free port).',
+        },
         max_receive_message_bytes: {
-          type: 'integer', default: 4 * 1024 * 1024, min: 1024, max: 64 * 1024 * 1024,
+          type: 'integer',
+          default: 4 * 1024 * 1024,
+          min: 1024,
+          max: 64 * 1024 * 1024,
           doc: 'Largest CheckRequest accepted; larger ones are refused with RESOURCE_EXHAUSTED (Envoy then denies).',
         },
         max_send_message_bytes: {
-          type: 'integer', default: 4 * 1024 * 1024, min: 1024, max: 64 * 1024 * 1024,
+          type: 'integer',
+          default: 4 * 1024 * 1024,
+          min: 1024,
+          max: 64 * 1024 * 1024,
           doc: 'Largest CheckResponse sent; a larger one is answered with RESOURCE_EXHAUSTED instead (Envoy then denies).',
         },
         drain_delay_ms: {
-          type: 'integer', default: 3000, min: 0, max: 600_000,
-          doc: 'On SIGTERM: how long to keep answering Checks while health reports NOT_SERVING, before refusing new ones (long enough for Envoy\'s 1 s gRPC health check to notice).',
+          type: 'integer',
+          default: 3000,
+          min: 0,
+          max: 600_000,
+          doc: "On SIGTERM: how long to keep answering Checks while health reports NOT_SERVING, before refusing new ones (long enough for Envoy's 1 s gRPC health check to notice).",
         },
         shutdown_grace_ms: {
-          type: 'integer', default: 10_000, min: 0, max: 600_000,
+          type: 'integer',
+          default: 10_000,
+          min: 0,
+          max: 600_000,
           doc: 'On SIGTERM: how long in-flight Checks may take to finish before connections are closed.',
         },
         max_concurrent_streams: {
-          type: 'integer', default: 256, min: 1, max: 65_535,
+          type: 'integer',
+          default: 256,
+          min: 1,
+          max: 65_535,
           doc: 'HTTP/2 streams (Checks in flight) per connection; more are refused with REFUSED_STREAM, which Envoy retries or spreads over another connection.',
         },
         max_connections: {
-          type: 'integer', default: 1000, min: 1, max: 1_000_000,
+          type: 'integer',
+          default: 1000,
+          min: 1,
+          max: 1_000_000,
           doc: 'Open connections per process; at the limit a new connection closes the longest-idle one, and is refused only when none is idle.',
         },
         idle_timeout_ms: {
-          type: 'integer', default: 60_000, min: 0, max: 86_400_000,
+          type: 'integer',
+          default: 60_000,
+          min: 0,
+          max: 86_400_000,
           doc: 'A connection with no open stream (PINGs do not count) for this long is closed with GOAWAY; 0 never closes.',
         },
         tls: tlsSection('gRPC'),
         allow_cleartext: {
-          type: 'boolean', default: false,
+          type: 'boolean',
+          default: false,
           doc: 'Allow a non-loopback grpc.address without grpc.tls: only where something else encrypts and authenticates the traffic (a mesh sidecar with mTLS).',
         },
         message_read_timeout_ms: {
-          type: 'integer', default: 5000, min: 0, max: 600_000,
+          type: 'integer',
+          default: 5000,
+          min: 0,
+          max: 600_000,
           doc: 'A request message must arrive completely within this long of its stream opening, else DEADLINE_EXCEEDED (half-sent messages); 0 waits forever.',
         },
       },
@@ -142,8 +198,20 @@ export const SCHEMA = {
       type: 'object',
       doc: 'The HTTP listener for health, readiness, metrics and JWKS. Keep it off the public network.',
       fields: {
-        address: { type: 'string', default: '127.0.0.1', pattern: HOST, patternDoc: 'a host name or IP address', doc: 'Address to bind.' },
-        port: { type: 'integer', default: 9192, min: 0, max: 65535, doc: 'Port to bind (0 picks a free port).' },
+        address: {
+          type: 'string',
+          default: '127.0.0.1',
+          pattern: HOST,
+          patternDoc: 'a host name or IP address',
+          doc: 'Address to bind.',
+        },
+        port: {
+          type: 'integer',
+          default: 9192,
+          min: 0,
+          max: 65535,
+          doc: 'Port to bind (0 picks a free port).',
+        },
         tls: tlsSection('HTTP'),
       },
     },
@@ -151,23 +219,51 @@ export const SCHEMA = {
       type: 'object',
       doc: 'The Rego policy: a bundle built with `opa build -t wasm`, or a folder of .rego compiled with `opa` at start and on change. Exactly one of `bundle` and `dir`.',
       fields: {
-        bundle: { type: 'string', path: true, doc: 'Path to bundle.tar.gz from `opa build -t wasm -e <entrypoint>`.' },
-        dir: { type: 'string', path: true, doc: 'Folder of .rego files (`*_test.rego` ignored), compiled with the `opa` CLI.' },
-        entrypoint: {
-          type: 'string', default: 'envoy/authz/allow', pattern: /^[A-Za-z_][A-Za-z0-9_]*(\/[A-Za-z_][A-Za-z0-9_]*)*$/,
-          patternDoc: 'a slash-separated rule path such as envoy/authz/allow', doc: 'The rule whose value is the decision.',
+        bundle: {
+          type: 'string',
+          path: true,
+          doc: 'Path to bundle.tar.gz from `opa build -t wasm -e <entrypoint>`.',
         },
-        watch: { type: 'boolean', default: true, doc: 'Reload when the bundle or a .rego file changes (SIGHUP always reloads).' },
-        opa: { type: 'string', default: 'opa', doc: 'The `opa` binary used to compile `dir` (a path, or a name looked up on PATH).' },
-        rego_version: { type: 'enum', values: ['v0', 'v1'], default: 'v1', doc: 'Rego syntax of `dir`: v1 (OPA 1.x), or v0 for pre-1.0 policies (`opa build --v0-compatible`, as the OPA-Envoy plugin runs them).' },
+        dir: {
+          type: 'string',
+          path: true,
+          doc: 'Folder of .rego files (`*_test.rego` ignored), compiled with the `opa` CLI.',
+        },
+        entrypoint: {
+          type: 'string',
+          default: 'envoy/authz/allow',
+          pattern: /^[A-Za-z_][A-Za-z0-9_]*(\/[A-Za-z_][A-Za-z0-9_]*)*$/,
+          patternDoc: 'a slash-separated rule path such as envoy/authz/allow',
+          doc: 'The rule whose value is the decision.',
+        },
+        watch: {
+          type: 'boolean',
+          default: true,
+          doc: 'Reload when the bundle or a .rego file changes (SIGHUP always reloads).',
+        },
+        opa: {
+          type: 'string',
+          default: 'opa',
+          doc: 'The `opa` binary used to compile `dir` (a path, or a name looked up on PATH).',
+        },
+        rego_version: {
+          type: 'enum',
+          values: ['v0', 'v1'],
+          default: 'v1',
+          doc: 'Rego syntax of `dir`: v1 (OPA 1.x), or v0 for pre-1.0 policies (`opa build --v0-compatible`, as the OPA-Envoy plugin runs them).',
+        },
       },
     },
     workers: {
-      type: 'integer', default: 1, min: 0, max: 256,
+      type: 'integer',
+      default: 1,
+      min: 0,
+      max: 256,
       doc: 'Check server processes: 1 serves from this process; N > 1 forks N workers (node:cluster) sharing the gRPC port, with health, readiness and metrics answered by the primary; 0 means one per available CPU. Needs a restart to change.',
     },
     development: {
-      type: 'boolean', default: false,
+      type: 'boolean',
+      default: false,
       doc: 'Development mode: allows a generated signing key and session secret (sessions do not survive a restart) and an http:// identity provider on loopback. Never in production.',
     },
     identity: {
@@ -175,69 +271,232 @@ export const SCHEMA = {
       optional: true,
       doc: 'Who is asking: sign-in through an OIDC identity provider (sessions) and bearer JWTs. Without this section every caller is anonymous.',
       fields: {
-        issuer: { type: 'string', pattern: /^https?:\/\/[^\s]+$/, patternDoc: 'an http(s) URL (the OIDC issuer; discovery at /.well-known/openid-configuration)', doc: 'The identity provider\'s issuer URL, exactly as in its discovery document.' },
-        client_id: { type: 'string', doc: 'Gatehouse\'s client id at the identity provider.' },
-        client_secret: { type: 'secret', doc: 'Gatehouse\'s client secret: `{file: PATH}`, `{env: NAME}` or a string.' },
-        scopes: { type: 'list', default: ['openid', 'email', 'profile', 'offline_access'], doc: 'Scopes requested at sign-in (`openid` is required; `offline_access` asks for a refresh token).' },
-        groups_claim: { type: 'string', default: 'groups', doc: 'The claim holding the user\'s groups (a dotted path such as `realm_access.roles` is allowed).' },
-        clock_tolerance_seconds: { type: 'integer', default: 30, min: 0, max: 300, doc: 'Allowed clock skew when checking exp, nbf and iat.' },
+        issuer: {
+          type: 'string',
+          pattern: /^https?:\/\/[^\s]+$/,
+          patternDoc:
+            'an http(s) URL (the OIDC issuer; discovery at /.well-known/openid-configuration)',
+          doc: "The identity provider's issuer URL, exactly as in its discovery document.",
+        },
+        client_id: { type: 'string', doc: "Gatehouse's client id at the identity provider." },
+        client_secret: {
+          type: 'secret',
+          doc: "Gatehouse's client secret: `{file: PATH}`, `{env: NAME}` or a string.",
+        },
+        scopes: {
+          type: 'list',
+          default: ['openid', 'email', 'profile', 'offline_access'],
+          doc: 'Scopes requested at sign-in (`openid` is required; `offline_access` asks for a refresh token).',
+        },
+        groups_claim: {
+          type: 'string',
+          default: 'groups',
+          doc: "The claim holding the user's groups (a dotted path such as `realm_access.roles` is allowed).",
+        },
+        clock_tolerance_seconds: {
+          type: 'integer',
+          default: 30,
+          min: 0,
+          max: 300,
+          doc: 'Allowed clock skew when checking exp, nbf and iat.',
+        },
         bearer: {
           type: 'object',
           doc: 'API clients: `Authorization: Bearer <JWT>` issued by the identity provider, verified against its JWKS.',
           fields: {
-            enabled: { type: 'boolean', doc: 'Accept bearer tokens. Default: on when `audiences` is set, off otherwise; `true` without `audiences` refuses to start.' },
-            audiences: { type: 'list', default: [], doc: 'Accepted `aud` values: your API\'s own audience (resource indicator) at the IdP, never the client id (that is the ID token\'s audience). Required for bearer tokens.' },
-            allow_untyped: { type: 'boolean', default: false, doc: 'Also accept access tokens whose header has no `typ` or `typ: JWT` (IdPs that do not issue RFC 9068 `at+jwt`). ID tokens, logout tokens and Gatehouse\'s own tokens stay refused.' },
-            algorithms: { type: 'list', default: ['RS256', 'ES256', 'PS256', 'EdDSA'], pattern: /^(RS|PS|ES)(256|384|512)$|^EdDSA$/, patternDoc: 'an asymmetric JWS algorithm (RS*, PS*, ES*, EdDSA)', doc: 'Accepted signature algorithms (asymmetric only).' },
+            enabled: {
+              type: 'boolean',
+              doc: 'Accept bearer tokens. Default: on when `audiences` is set, off otherwise; `true` without `audiences` refuses to start.',
+            },
+            audiences: {
+              type: 'list',
+              default: [],
+              doc: "Accepted `aud` values: your API's own audience (resource indicator) at the IdP, never the client id (that is the ID token's audience). Required for bearer tokens.",
+            },
+            allow_untyped: {
+              type: 'boolean',
+              default: false,
+              doc: "Also accept access tokens whose header has no `typ` or `typ: JWT` (IdPs that do not issue RFC 9068 `at+jwt`). ID tokens, logout tokens and Gatehouse's own tokens stay refused.",
+            },
+            algorithms: {
+              type: 'list',
+              default: ['RS256', 'ES256', 'PS256', 'EdDSA'],
+              pattern: /^(RS|PS|ES)(256|384|512)$|^EdDSA$/,
+              patternDoc: 'an asymmetric JWS algorithm (RS*, PS*, ES*, EdDSA)',
+              doc: 'Accepted signature algorithms (asymmetric only).',
+            },
           },
         },
-        sign_in_host: { type: 'string', pattern: /^[a-z0-9.-]+(:\d+)?$/, patternDoc: 'a host name (optionally :port)', doc: 'Central sign-in host: the one redirect URI registered at the IdP is https://<sign_in_host>/.gatehouse/callback; other hosts hand off through it.' },
-        allowed_hosts: { type: 'list', default: [], pattern: /^(\*\.)?[a-z0-9.-]+(:\d+)?$/, patternDoc: 'a host name, optionally starting with *.', doc: 'Hosts the central sign-in host may hand a session to, and post-logout redirects may go to (`*.example.com` allowed).' },
-        post_logout_redirect_path: { type: 'string', default: '/.gatehouse/signed_out', pattern: /^\/[^\s]*$/, patternDoc: 'a path starting with /', doc: 'Where the IdP sends the user after sign-out (on the same host; register it at the IdP).' },
-        timeout_ms: { type: 'integer', default: 300, min: 50, max: 60_000, doc: 'Timeout of each IdP call a Check waits for (code exchange, refresh, JWKS on an unknown kid); keep it below Envoy\'s ext_authz timeout so a slow IdP gets Gatehouse\'s own page.' },
-        discovery_timeout_ms: { type: 'integer', default: 5000, min: 100, max: 60_000, doc: 'Timeout of background IdP calls no Check waits for: discovery and the periodic JWKS refresh.' },
-        cache_file: { type: 'string', path: true, doc: 'File keeping the last good discovery document and JWKS (written atomically, mode 0600), read at start so bearer tokens verify while the IdP is down.' },
-        static_jwks_file: { type: 'string', path: true, doc: 'A JWKS file of the IdP\'s public keys, read at start: used for bearer tokens whenever no fetched or cached keys are usable (no age limit; keep it current).' },
-        keys_max_age_seconds: { type: 'integer', default: 86_400, min: 60, max: 30 * 86_400, doc: 'Longest the last good IdP keys (from the IdP or cache_file) are used after they were fetched, while the IdP cannot be reached.' },
-        refresh_min_interval_seconds: { type: 'integer', default: 60, min: 1, max: 3600, doc: 'Least time between two refresh grants for the same session on one replica; meanwhile the last outcome is reused.' },
+        sign_in_host: {
+          type: 'string',
+          pattern: /^[a-z0-9.-]+(:\d+)?$/,
+          patternDoc: 'a host name (optionally :port)',
+          doc: 'Central sign-in host: the one redirect URI registered at the IdP is https://<sign_in_host>/.gatehouse/callback; other hosts hand off through it.',
+        },
+        allowed_hosts: {
+          type: 'list',
+          default: [],
+          pattern: /^(\*\.)?[a-z0-9.-]+(:\d+)?$/,
+          patternDoc: 'a host name, optionally starting with *.',
+          doc: 'Hosts the central sign-in host may hand a session to, and post-logout redirects may go to (`*.example.com` allowed).',
+        },
+        post_logout_redirect_path: {
+          type: 'string',
+          default: '/.gatehouse/signed_out',
+          pattern: /^\/[^\s]*$/,
+          patternDoc: 'a path starting with /',
+          doc: 'Where the IdP sends the user after sign-out (on the same host; register it at the IdP).',
+        },
+        timeout_ms: {
+          type: 'integer',
+          default: 300,
+          min: 50,
+          max: 60_000,
+          doc: "Timeout of each IdP call a Check waits for (code exchange, refresh, JWKS on an unknown kid); keep it below Envoy's ext_authz timeout so a slow IdP gets Gatehouse's own page.",
+        },
+        discovery_timeout_ms: {
+          type: 'integer',
+          default: 5000,
+          min: 100,
+          max: 60_000,
+          doc: 'Timeout of background IdP calls no Check waits for: discovery and the periodic JWKS refresh.',
+        },
+        cache_file: {
+          type: 'string',
+          path: true,
+          doc: 'File keeping the last good discovery document and JWKS (written atomically, mode 0600), read at start so bearer tokens verify while the IdP is down.',
+        },
+        static_jwks_file: {
+          type: 'string',
+          path: true,
+          doc: "A JWKS file of the IdP's public keys, read at start: used for bearer tokens whenever no fetched or cached keys are usable (no age limit; keep it current).",
+        },
+        keys_max_age_seconds: {
+          type: 'integer',
+          default: 86_400,
+          min: 60,
+          max: 30 * 86_400,
+          doc: 'Longest the last good IdP keys (from the IdP or cache_file) are used after they were fetched, while the IdP cannot be reached.',
+        },
+        refresh_min_interval_seconds: {
+          type: 'integer',
+          default: 60,
+          min: 1,
+          max: 3600,
+          doc: 'Least time between two refresh grants for the same session on one replica; meanwhile the last outcome is reused.',
+        },
       },
     },
     session: {
       type: 'object',
       doc: 'Browser sessions: a signed (and encrypted, when it holds tokens) JWT in a cookie.',
       fields: {
-        cookie_name: { type: 'string', default: '__Host-gatehouse', pattern: /^__Host-[A-Za-z0-9_-]+$/, patternDoc: 'a cookie name starting with __Host-', doc: 'The session cookie (Secure, HttpOnly, SameSite=Lax, Path=/).' },
-        ttl_seconds: { type: 'integer', default: 8 * 3600, min: 60, max: 30 * 24 * 3600, doc: 'Session lifetime; with a refresh token it is renewed at expiry.' },
-        bind_to_host: { type: 'boolean', default: true, doc: 'Accept a session only on the host it was issued for (a cookie copied to another host behind the same Gatehouse is refused). Turn off only if hosts share sessions on purpose.' },
-        secret: { type: 'secret', doc: 'At least 32 random bytes (base64url) encrypting session and sign-in cookies: `{file: PATH}`, `{env: NAME}`. Generated in development mode only.' },
+        cookie_name: {
+          type: 'string',
+          default: '__Host-gatehouse',
+          pattern: /^__Host-[A-Za-z0-9_-]+$/,
+          patternDoc: 'a cookie name starting with __Host-',
+          doc: 'The session cookie (Secure, HttpOnly, SameSite=Lax, Path=/).',
+        },
+        ttl_seconds: {
+          type: 'integer',
+          default: 8 * 3600,
+          min: 60,
+          max: 30 * 24 * 3600,
+          doc: 'Session lifetime; with a refresh token it is renewed at expiry.',
+        },
+        bind_to_host: {
+          type: 'boolean',
+          default: true,
+          doc: 'Accept a session only on the host it was issued for (a cookie copied to another host behind the same Gatehouse is refused). Turn off only if hosts share sessions on purpose.',
+        },
+        secret: {
+          type: 'secret',
+          doc: 'At least 32 random bytes (base64url) encrypting session and sign-in cookies: `{file: PATH}`, `{env: NAME}`. Generated in development mode only.',
+        },
       },
     },
     keys: {
       type: 'object',
-      doc: 'Gatehouse\'s own signing keys (sessions, identity assertions), published at /.well-known/gatehouse/jwks.json.',
+      doc: "Gatehouse's own signing keys (sessions, identity assertions), published at /.well-known/gatehouse/jwks.json.",
       fields: {
-        signing: { type: 'list', default: [], path: true, readable: true, doc: 'Private key files (PKCS#8 PEM or JWK): the first signs, all are published. Generated at start in development mode only.' },
+        signing: {
+          type: 'list',
+          default: [],
+          path: true,
+          readable: true,
+          doc: 'Private key files (PKCS#8 PEM or JWK): the first signs, all are published. Generated at start in development mode only.',
+        },
       },
     },
     headers: {
       type: 'object',
       doc: 'Identity headers added for the upstream on allow (client-supplied copies are always removed).',
       fields: {
-        assertion: { type: 'string', default: 'x-gatehouse-jwt-assertion', pattern: HEADER_NAME, patternDoc: HEADER_DOC, doc: 'The signed identity assertion (JWT).' },
-        user: { type: 'string', default: 'x-gatehouse-user', pattern: HEADER_NAME, patternDoc: HEADER_DOC, doc: 'The user\'s `sub`.' },
-        email: { type: 'string', default: 'x-gatehouse-email', pattern: HEADER_NAME, patternDoc: HEADER_DOC, doc: 'The user\'s email.' },
-        groups: { type: 'string', default: 'x-gatehouse-groups', pattern: HEADER_NAME, patternDoc: HEADER_DOC, doc: 'The user\'s groups, an RFC 8941 List of Strings (`"admins", "staff"`); the assertion JWT is the source of truth.' },
-        assertion_issuer: { type: 'string', default: 'gatehouse', doc: 'The `iss` of assertion JWTs.' },
-        assertion_ttl_seconds: { type: 'integer', default: 300, min: 10, max: 3600, doc: 'Lifetime of an assertion JWT.' },
+        assertion: {
+          type: 'string',
+          default: 'x-gatehouse-jwt-assertion',
+          pattern: HEADER_NAME,
+          patternDoc: HEADER_DOC,
+          doc: 'The signed identity assertion (JWT).',
+        },
+        user: {
+          type: 'string',
+          default: 'x-gatehouse-user',
+          pattern: HEADER_NAME,
+          patternDoc: HEADER_DOC,
+          doc: "The user's `sub`.",
+        },
+        email: {
+          type: 'string',
+          default: 'x-gatehouse-email',
+          pattern: HEADER_NAME,
+          patternDoc: HEADER_DOC,
+          doc: "The user's email.",
+        },
+        groups: {
+          type: 'string',
+          default: 'x-gatehouse-groups',
+          pattern: HEADER_NAME,
+          patternDoc: HEADER_DOC,
+          doc: 'The user\'s groups, an RFC 8941 List of Strings (`"admins", "staff"`); the assertion JWT is the source of truth.',
+        },
+        assertion_issuer: {
+          type: 'string',
+          default: 'gatehouse',
+          doc: 'The `iss` of assertion JWTs.',
+        },
+        assertion_ttl_seconds: {
+          type: 'integer',
+          default: 300,
+          min: 10,
+          max: 3600,
+          doc: 'Lifetime of an assertion JWT.',
+        },
       },
     },
     log: {
       type: 'object',
       doc: 'Logging (pino JSON lines on stdout).',
       fields: {
-        level: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', doc: 'Minimum level written (reloadable on SIGHUP). At debug, decision lines also carry the policy input, redacted.' },
-        sample_allowed: { type: 'number', default: 1, min: 0, max: 1, doc: 'Fraction of ALLOWED decisions written to the decision log (0 to 1); denies and errors are always written (reloadable on SIGHUP).' },
-        include_query: { type: 'boolean', default: false, doc: 'Keep the query string in the decision log `path` (values of credential-like parameters stay redacted; reloadable on SIGHUP).' },
+        level: {
+          type: 'enum',
+          values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+          default: 'info',
+          doc: 'Minimum level written (reloadable on SIGHUP). At debug, decision lines also carry the policy input, redacted.',
+        },
+        sample_allowed: {
+          type: 'number',
+          default: 1,
+          min: 0,
+          max: 1,
+          doc: 'Fraction of ALLOWED decisions written to the decision log (0 to 1); denies and errors are always written (reloadable on SIGHUP).',
+        },
+        include_query: {
+          type: 'boolean',
+          default: false,
+          doc: 'Keep the query string in the decision log `path` (values of credential-like parameters stay redacted; reloadable on SIGHUP).',
+        },
       },
     },
     tracing: {
@@ -245,9 +504,25 @@ export const SCHEMA = {
       optional: true,
       doc: 'OpenTelemetry spans exported over OTLP/HTTP. Without this section no OpenTelemetry SDK is loaded; W3C traceparent ids still reach the decision log.',
       fields: {
-        otlp_endpoint: { type: 'string', pattern: /^https?:\/\/[^\s]+$/, patternDoc: 'an http(s) URL (the OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces)', doc: 'The OTLP/HTTP traces endpoint (JSON encoding), e.g. `http://otel-collector:4318/v1/traces`.' },
-        service_name: { type: 'string', default: 'gatehouse', doc: 'The `service.name` resource attribute.' },
-        sample_ratio: { type: 'number', default: 1, min: 0, max: 1, doc: 'Fraction of new traces recorded; a sampled/unsampled traceparent from Envoy is followed.' },
+        otlp_endpoint: {
+          type: 'string',
+          pattern: /^https?:\/\/[^\s]+$/,
+          patternDoc:
+            'an http(s) URL (the OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces)',
+          doc: 'The OTLP/HTTP traces endpoint (JSON encoding), e.g. `http://otel-collector:4318/v1/traces`.',
+        },
+        service_name: {
+          type: 'string',
+          default: 'gatehouse',
+          doc: 'The `service.name` resource attribute.',
+        },
+        sample_ratio: {
+          type: 'number',
+          default: 1,
+          min: 0,
+          max: 1,
+          doc: 'Fraction of new traces recorded; a sampled/unsampled traceparent from Envoy is followed.',
+        },
       },
     },
   },

@@ -20,12 +20,20 @@ export function validateConfig(doc: unknown, baseDir: string): Config {
     checkFiles(SCHEMA, value, '', problems);
   }
   if (problems.length > 0) {
-    throw new GatehouseError('ERR_CONFIG_INVALID', { message: problems.map((p) => `config: ${p}`).join('\n') });
+    throw new GatehouseError('ERR_CONFIG_INVALID', {
+      message: problems.map((p) => `config: ${p}`).join('\n'),
+    });
   }
   return deepFreeze(value) as Config;
 }
 
-function walk(field: Field, value: unknown, key: string, baseDir: string, problems: string[]): unknown {
+function walk(
+  field: Field,
+  value: unknown,
+  key: string,
+  baseDir: string,
+  problems: string[],
+): unknown {
   const at = key === '' ? '(top level)' : key;
   switch (field.type) {
     case 'object': {
@@ -56,7 +64,9 @@ function walk(field: Field, value: unknown, key: string, baseDir: string, proble
         return undefined;
       }
       if (field.pattern && !field.pattern.test(value)) {
-        problems.push(`${at}: expected ${field.patternDoc ?? `a value matching ${String(field.pattern)}`}, got ${JSON.stringify(value)}`);
+        problems.push(
+          `${at}: expected ${field.patternDoc ?? `a value matching ${String(field.pattern)}`}, got ${JSON.stringify(value)}`,
+        );
         return undefined;
       }
       return field.path && !isAbsolute(value) ? resolve(baseDir, value) : value;
@@ -94,18 +104,24 @@ function walk(field: Field, value: unknown, key: string, baseDir: string, proble
       return value;
     }
     case 'list': {
-      if (value === undefined || value === null) return field.default === undefined ? undefined : [...field.default];
+      if (value === undefined || value === null)
+        return field.default === undefined ? undefined : [...field.default];
       if (!Array.isArray(value)) {
         problems.push(`${at}: expected a list, got ${describe(value)}`);
         return undefined;
       }
       const out: string[] = [];
       value.forEach((item: unknown, i: number) => {
-        if (typeof item !== 'string' || item === '') problems.push(`${at}[${i}]: expected a non-empty string, got ${describe(item)}`);
-        else if (field.pattern && !field.pattern.test(item)) problems.push(`${at}[${i}]: expected ${field.patternDoc ?? 'a valid value'}, got ${JSON.stringify(item)}`);
+        if (typeof item !== 'string' || item === '')
+          problems.push(`${at}[${i}]: expected a non-empty string, got ${describe(item)}`);
+        else if (field.pattern && !field.pattern.test(item))
+          problems.push(
+            `${at}[${i}]: expected ${field.patternDoc ?? 'a valid value'}, got ${JSON.stringify(item)}`,
+          );
         else out.push(field.path && !isAbsolute(item) ? resolve(baseDir, item) : item);
       });
-      if (field.minItems !== undefined && out.length < field.minItems) problems.push(`${at}: expected at least ${field.minItems} item(s)`);
+      if (field.minItems !== undefined && out.length < field.minItems)
+        problems.push(`${at}: expected at least ${field.minItems} item(s)`);
       return out;
     }
     case 'secret':
@@ -122,7 +138,12 @@ function walk(field: Field, value: unknown, key: string, baseDir: string, proble
 }
 
 /** Resolve a secret now, so a missing file or variable stops the start naming the key. */
-function secret(value: unknown, at: string, baseDir: string, problems: string[]): string | undefined {
+function secret(
+  value: unknown,
+  at: string,
+  baseDir: string,
+  problems: string[],
+): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'string') {
     if (value === '') problems.push(`${at}: expected a non-empty secret`);
@@ -140,7 +161,8 @@ function secret(value: unknown, at: string, baseDir: string, problems: string[])
   }
   if (typeof spec['env'] === 'string') {
     const v = process.env[spec['env']];
-    if (v === undefined || v === '') problems.push(`${at}: environment variable ${spec['env']} is not set`);
+    if (v === undefined || v === '')
+      problems.push(`${at}: environment variable ${spec['env']} is not set`);
     return v === '' ? undefined : v;
   }
   const file = spec['file'] as string;
@@ -150,7 +172,9 @@ function secret(value: unknown, at: string, baseDir: string, problems: string[])
     if (text === '') problems.push(`${at}: ${path} is empty`);
     return text;
   } catch (err) {
-    problems.push(`${at}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    problems.push(
+      `${at}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
     return undefined;
   }
 }
@@ -175,7 +199,9 @@ function checkFiles(field: ObjectField, value: unknown, prefix: string, problems
           }
           accessSync(file, constants.R_OK);
         } catch (err) {
-          problems.push(`${key}[${i}]: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+          problems.push(
+            `${key}[${i}]: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+          );
         }
       });
     }
@@ -187,27 +213,41 @@ function resolveDefaults(value: Record<string, unknown>): void {
   const identity = value['identity'] as { bearer?: Record<string, unknown> } | undefined;
   const bearer = identity?.bearer;
   // Bearer tokens are on when the operator named the API's audience, and only then by default.
-  if (bearer !== undefined && bearer['enabled'] === undefined) bearer['enabled'] = (bearer['audiences'] as readonly string[]).length > 0;
+  if (bearer !== undefined && bearer['enabled'] === undefined)
+    bearer['enabled'] = (bearer['audiences'] as readonly string[]).length > 0;
 }
 
 /** Loopback: 127.0.0.0/8, ::1, localhost. */
 function isLoopback(address: string): boolean {
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address) || address === '::1' || address === '[::1]' || address === 'localhost';
+  return (
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address) ||
+    address === '::1' ||
+    address === '[::1]' ||
+    address === 'localhost'
+  );
 }
 
 function checkTls(key: string, tls: Config['http']['tls'], problems: string[]): void {
   if (tls === undefined) return;
-  if (tls.cert_file === undefined) problems.push(`${key}.cert_file: required when ${key} is configured`);
-  if (tls.key_file === undefined) problems.push(`${key}.key_file: required when ${key} is configured`);
+  if (tls.cert_file === undefined)
+    problems.push(`${key}.cert_file: required when ${key} is configured`);
+  if (tls.key_file === undefined)
+    problems.push(`${key}.key_file: required when ${key} is configured`);
   if (tls.allowed_clients.length > 0 && tls.client_ca_file === undefined) {
-    problems.push(`${key}.allowed_clients: needs ${key}.client_ca_file (client identities are only known from verified client certificates)`);
+    problems.push(
+      `${key}.allowed_clients: needs ${key}.client_ca_file (client identities are only known from verified client certificates)`,
+    );
   }
 }
 
 function checkCrossField(config: Config, problems: string[]): void {
   checkTls('grpc.tls', config.grpc.tls, problems);
   checkTls('http.tls', config.http.tls, problems);
-  if (config.grpc.tls === undefined && !config.grpc.allow_cleartext && !isLoopback(config.grpc.address)) {
+  if (
+    config.grpc.tls === undefined &&
+    !config.grpc.allow_cleartext &&
+    !isLoopback(config.grpc.address)
+  ) {
     // Cookies and bearer tokens travel in every CheckRequest; in cleartext on a network, anyone
     // on the path reads them, and anything that reaches the port can pose as Gatehouse to Envoy.
     problems.push(
@@ -218,30 +258,54 @@ function checkCrossField(config: Config, problems: string[]): void {
     problems.push('tracing.otlp_endpoint: required when tracing is configured');
   }
   const { bundle, dir } = config.policy;
-  if (bundle === undefined && dir === undefined) problems.push('policy: set one of policy.bundle or policy.dir');
-  if (bundle !== undefined && dir !== undefined) problems.push('policy: set only one of policy.bundle and policy.dir, not both');
+  if (bundle === undefined && dir === undefined)
+    problems.push('policy: set one of policy.bundle or policy.dir');
+  if (bundle !== undefined && dir !== undefined)
+    problems.push('policy: set only one of policy.bundle and policy.dir, not both');
   const identity = config.identity;
   if (identity !== undefined) {
-    if (identity.issuer === undefined) problems.push('identity.issuer: required when identity is configured');
-    if (identity.client_id === undefined) problems.push('identity.client_id: required when identity is configured');
+    if (identity.issuer === undefined)
+      problems.push('identity.issuer: required when identity is configured');
+    if (identity.client_id === undefined)
+      problems.push('identity.client_id: required when identity is configured');
     if (!identity.scopes.includes('openid')) problems.push('identity.scopes: must include openid');
     if (identity.bearer.enabled && identity.bearer.audiences.length === 0) {
-      problems.push('identity.bearer.audiences: required when identity.bearer.enabled is true: the audience your identity provider puts in access tokens for this API (never the client id); or set identity.bearer.enabled: false');
+      problems.push(
+        'identity.bearer.audiences: required when identity.bearer.enabled is true: the audience your identity provider puts in access tokens for this API (never the client id); or set identity.bearer.enabled: false',
+      );
     }
-    if (identity.client_id !== undefined && identity.bearer.audiences.includes(identity.client_id)) {
-      problems.push('identity.bearer.audiences: must not contain the client id: tokens for the client id are ID tokens, not access tokens for an API');
+    if (
+      identity.client_id !== undefined &&
+      identity.bearer.audiences.includes(identity.client_id)
+    ) {
+      problems.push(
+        'identity.bearer.audiences: must not contain the client id: tokens for the client id are ID tokens, not access tokens for an API',
+      );
     }
     if (identity.issuer?.startsWith('http://') === true && !config.development) {
-      problems.push('identity.issuer: http:// is allowed only in development mode (development: true); use https');
+      problems.push(
+        'identity.issuer: http:// is allowed only in development mode (development: true); use https',
+      );
     }
-    if (config.workers !== 1 && (config.keys.signing.length === 0 || config.session.secret === undefined)) {
+    if (
+      config.workers !== 1 &&
+      (config.keys.signing.length === 0 || config.session.secret === undefined)
+    ) {
       // Each worker would generate its own key and secret: a session signed by one worker would
       // be refused by the next. Generated keys are per process, so a cluster needs real ones.
-      problems.push('workers: more than one worker needs keys.signing and session.secret set (generated development keys differ per worker); run `gatehouse keygen`');
+      problems.push(
+        'workers: more than one worker needs keys.signing and session.secret set (generated development keys differ per worker); run `gatehouse keygen`',
+      );
     }
     if (!config.development) {
-      if (config.keys.signing.length === 0) problems.push('keys.signing: required (generated keys are allowed only in development mode)');
-      if (config.session.secret === undefined) problems.push('session.secret: required (a generated secret is allowed only in development mode)');
+      if (config.keys.signing.length === 0)
+        problems.push(
+          'keys.signing: required (generated keys are allowed only in development mode)',
+        );
+      if (config.session.secret === undefined)
+        problems.push(
+          'session.secret: required (a generated secret is allowed only in development mode)',
+        );
     }
   }
 }
@@ -253,7 +317,8 @@ function join(prefix: string, name: string): string {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'string') return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'string')
+    return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   if (typeof value === 'object') return 'a mapping';
   return `${typeof value} ${String(value)}`;
 }

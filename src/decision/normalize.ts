@@ -25,37 +25,56 @@ const MAX_REASONS = 32;
  * @throws GatehouseError `ERR_DECISION_UNDEFINED` when the rule produced no value;
  *   `ERR_DECISION_INVALID` for any other shape (detail in `cause`).
  */
-export function normalizeDecision(value: unknown, isValidStatus: (status: number) => boolean): Decision {
+export function normalizeDecision(
+  value: unknown,
+  isValidStatus: (status: number) => boolean,
+): Decision {
   if (value === undefined) throw new GatehouseError('ERR_DECISION_UNDEFINED');
   if (typeof value === 'boolean') return value ? ALLOW : DENY;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw invalid(`decision must be a boolean or an object, got ${kind(value)}`);
   }
   const d = value as Record<string, unknown>;
-  if (typeof d['allowed'] !== 'boolean') throw invalid(`decision.allowed must be a boolean, got ${kind(d['allowed'])}`);
+  if (typeof d['allowed'] !== 'boolean')
+    throw invalid(`decision.allowed must be a boolean, got ${kind(d['allowed'])}`);
 
   // Like the plugin, each field is read (and validated) only where it has an effect: `http_status`
   // and `body` on a deny, the upstream-request and response-header fields on an allow. `headers`
   // and `dynamic_metadata` count on both.
   const allowed = d['allowed'];
   const httpStatus = allowed ? undefined : d['http_status'];
-  if (httpStatus !== undefined && (typeof httpStatus !== 'number' || !Number.isInteger(httpStatus) || !isValidStatus(httpStatus))) {
-    throw invalid(`decision.http_status must be an HTTP status Envoy accepts, got ${kind(httpStatus)}`);
+  if (
+    httpStatus !== undefined &&
+    (typeof httpStatus !== 'number' || !Number.isInteger(httpStatus) || !isValidStatus(httpStatus))
+  ) {
+    throw invalid(
+      `decision.http_status must be an HTTP status Envoy accepts, got ${kind(httpStatus)}`,
+    );
   }
   const body = allowed ? undefined : d['body'];
-  if (body !== undefined && typeof body !== 'string') throw invalid(`decision.body must be a string, got ${kind(body)}`);
+  if (body !== undefined && typeof body !== 'string')
+    throw invalid(`decision.body must be a string, got ${kind(body)}`);
   const metadata = d['dynamic_metadata'];
-  if (metadata !== undefined && (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))) {
+  if (
+    metadata !== undefined &&
+    (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))
+  ) {
     throw invalid(`decision.dynamic_metadata must be an object, got ${kind(metadata)}`);
   }
 
   return {
     allowed,
     headers: headerEntries(d['headers'], 'headers'),
-    responseHeadersToAdd: allowed ? headerEntries(d['response_headers_to_add'], 'response_headers_to_add') : [],
-    requestHeadersToRemove: allowed ? headerNames(d['request_headers_to_remove'], 'request_headers_to_remove') : [],
+    responseHeadersToAdd: allowed
+      ? headerEntries(d['response_headers_to_add'], 'response_headers_to_add')
+      : [],
+    requestHeadersToRemove: allowed
+      ? headerNames(d['request_headers_to_remove'], 'request_headers_to_remove')
+      : [],
     queryParametersToSet: allowed ? queryEntries(d['query_parameters_to_set']) : [],
-    queryParametersToRemove: allowed ? stringList(d['query_parameters_to_remove'], 'query_parameters_to_remove') : [],
+    queryParametersToRemove: allowed
+      ? stringList(d['query_parameters_to_remove'], 'query_parameters_to_remove')
+      : [],
     httpStatus: httpStatus as number | undefined,
     body: body as string | undefined,
     dynamicMetadata: metadata as JsonObject | undefined,
@@ -83,13 +102,16 @@ function headerEntries(value: unknown, field: string): HeaderEntry[] {
   const maps = Array.isArray(value) ? value : [value];
   const out: HeaderEntry[] = [];
   for (const map of maps) {
-    if (map === null || typeof map !== 'object' || Array.isArray(map)) throw invalid(`decision.${field} must be an object or a list of objects`);
+    if (map === null || typeof map !== 'object' || Array.isArray(map))
+      throw invalid(`decision.${field} must be an object or a list of objects`);
     for (const [name, v] of Object.entries(map as Record<string, unknown>)) {
       checkHeaderName(name, field);
       const values = Array.isArray(v) ? v : [v];
       for (const item of values) {
-        if (typeof item !== 'string') throw invalid(`decision.${field}.${name} must be a string or a list of strings`);
-        if (UNSAFE_VALUE.test(item)) throw invalid(`decision.${field}.${name} contains CR, LF or NUL`);
+        if (typeof item !== 'string')
+          throw invalid(`decision.${field}.${name} must be a string or a list of strings`);
+        if (UNSAFE_VALUE.test(item))
+          throw invalid(`decision.${field}.${name} contains CR, LF or NUL`);
         out.push({ name: name.toLowerCase(), value: item });
       }
     }
@@ -106,7 +128,8 @@ function headerNames(value: unknown, field: string): string[] {
 }
 
 function checkHeaderName(name: string, field: string): void {
-  if (!TOKEN.test(name)) throw invalid(`decision.${field}: ${JSON.stringify(name)} is not a valid header name`);
+  if (!TOKEN.test(name))
+    throw invalid(`decision.${field}: ${JSON.stringify(name)} is not a valid header name`);
 }
 
 function queryEntries(value: unknown): QueryEntry[] {
@@ -118,8 +141,12 @@ function queryEntries(value: unknown): QueryEntry[] {
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
     const values = Array.isArray(v) ? v : [v];
     for (const item of values) {
-      if (typeof item !== 'string') throw invalid(`decision.query_parameters_to_set.${key} must be a string or a list of strings`);
-      if (UNSAFE_VALUE.test(item) || UNSAFE_VALUE.test(key)) throw invalid('decision.query_parameters_to_set contains CR, LF or NUL');
+      if (typeof item !== 'string')
+        throw invalid(
+          `decision.query_parameters_to_set.${key} must be a string or a list of strings`,
+        );
+      if (UNSAFE_VALUE.test(item) || UNSAFE_VALUE.test(key))
+        throw invalid('decision.query_parameters_to_set contains CR, LF or NUL');
       out.push({ key, value: item });
     }
   }

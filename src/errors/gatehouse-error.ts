@@ -11,7 +11,10 @@ export class GatehouseError extends Error {
   readonly code: ErrorCode;
 
   constructor(code: ErrorCode, options?: { cause?: unknown; message?: string }) {
-    super(options?.message ?? ERRORS[code].message, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      options?.message ?? ERRORS[code].message,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'GatehouseError';
     this.code = code;
   }

@@ -106,7 +106,8 @@ export function watchFiles(options: WatchFilesOptions): FileWatcher {
     }
   };
   rearm();
-  const poll = (options.pollMs ?? 2000) > 0 ? setInterval(compare, options.pollMs ?? 2000) : undefined;
+  const poll =
+    (options.pollMs ?? 2000) > 0 ? setInterval(compare, options.pollMs ?? 2000) : undefined;
   poll?.unref();
 
   return {
@@ -150,7 +151,11 @@ function foldersOf(path: string, skip: ReadonlySet<string>): string[] {
 }
 
 /** One line per watched file: resolved path, inode, size, mtime (symlinks followed). */
-function fingerprintOf(paths: readonly string[], include: (name: string) => boolean, skip: ReadonlySet<string>): string {
+function fingerprintOf(
+  paths: readonly string[],
+  include: (name: string) => boolean,
+  skip: ReadonlySet<string>,
+): string {
   const lines: string[] = [];
   const visit = (path: string, top: boolean): void => {
     let real: string;

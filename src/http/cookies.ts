@@ -45,7 +45,8 @@ export function parseCookieHeader(header: string | undefined): Map<string, strin
   if (header === undefined || header === '') return cookies;
   for (const pair of pairs(header)) {
     let value = pair.value;
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
+      value = value.slice(1, -1);
     if (!COOKIE_NAME.test(pair.name) || cookies.has(pair.name)) continue;
     cookies.set(pair.name, value);
   }

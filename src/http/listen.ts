@@ -9,7 +9,12 @@ import type { Server } from 'node:net';
  *
  * @throws Error (rejects) when the address cannot be bound, e.g. EADDRINUSE.
  */
-export function listen(server: Server, port: number, address: string, onError: (err: Error) => void = () => undefined): Promise<number> {
+export function listen(
+  server: Server,
+  port: number,
+  address: string,
+  onError: (err: Error) => void = () => undefined,
+): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, address, () => {

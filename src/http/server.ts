@@ -15,7 +15,9 @@ export interface MetricsSource {
 }
 
 /** Readiness as `/readyz` reports it; a cluster primary adds how many workers are ready. */
-export type HttpReadiness = ReadinessReport & { readonly workers?: { readonly total: number; readonly ready: number } };
+export type HttpReadiness = ReadinessReport & {
+  readonly workers?: { readonly total: number; readonly ready: number };
+};
 
 export interface HttpListenerOptions {
   readonly address: string;
@@ -65,7 +67,11 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
         return;
       case '/.well-known/gatehouse/jwks.json':
         if (options.jwks === undefined) send(res, 404, { error: 'not found' });
-        else send(res, 200, options.jwks, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' });
+        else
+          send(res, 200, options.jwks, {
+            'content-type': 'application/jwk-set+json',
+            'cache-control': 'public, max-age=300',
+          });
         return;
       case '/readyz': {
         const report = options.readiness();
@@ -73,8 +79,12 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
           status: report.ready ? 'ready' : 'not ready',
           policy: report.policy,
           identity_provider: report.identity_provider,
-          ...(report.identity_provider_error === undefined ? {} : { identity_provider_error: report.identity_provider_error }),
-          ...(report.identity_keys_fetched_at === undefined ? {} : { identity_keys_fetched_at: report.identity_keys_fetched_at }),
+          ...(report.identity_provider_error === undefined
+            ? {}
+            : { identity_provider_error: report.identity_provider_error }),
+          ...(report.identity_keys_fetched_at === undefined
+            ? {}
+            : { identity_keys_fetched_at: report.identity_keys_fetched_at }),
           draining: report.draining,
           ...(report.workers === undefined ? {} : { workers: report.workers }),
         });
@@ -88,7 +98,11 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
         }
         registry.metrics().then(
           (text) => {
-            res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+            res.writeHead(200, {
+              'content-type': registry.contentType,
+              'cache-control': 'no-store',
+              'content-length': Buffer.byteLength(text),
+            });
             res.end(text);
           },
           () => send(res, 500, { error: 'metrics unavailable' }),
@@ -120,7 +134,12 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
   };
 }
 
-function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = `${JSON.stringify(body)}\n`;
   res.writeHead(status, {
     'content-type': 'application/json',

@@ -18,7 +18,10 @@ export interface BearerIdentityOptions {
  * @example
  *   const identity = identityFromBearer(await verifyBearer(token), { groupsClaim: 'realm_access.roles' });
  */
-export function identityFromBearer(claims: VerifiedClaims, options: BearerIdentityOptions = {}): AuthenticatedIdentity {
+export function identityFromBearer(
+  claims: VerifiedClaims,
+  options: BearerIdentityOptions = {},
+): AuthenticatedIdentity {
   const c = claims as Readonly<Record<string, unknown>>;
   return Object.freeze({
     authenticated: true,

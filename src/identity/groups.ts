@@ -16,7 +16,10 @@ export const DEFAULT_GROUPS_CLAIM = 'groups';
  * @example
  *   groupsFromClaims({ realm_access: { roles: ['admin'] } }, 'realm_access.roles') // ['admin']
  */
-export function groupsFromClaims(claims: Readonly<Record<string, unknown>>, path: string = DEFAULT_GROUPS_CLAIM): readonly string[] {
+export function groupsFromClaims(
+  claims: Readonly<Record<string, unknown>>,
+  path: string = DEFAULT_GROUPS_CLAIM,
+): readonly string[] {
   let value: unknown = Object.hasOwn(claims, path) ? claims[path] : walk(claims, path);
   if (typeof value === 'string') value = [value];
   if (!Array.isArray(value)) return Object.freeze([]);
@@ -26,7 +29,13 @@ export function groupsFromClaims(claims: Readonly<Record<string, unknown>>, path
 function walk(claims: Readonly<Record<string, unknown>>, path: string): unknown {
   let node: unknown = claims;
   for (const segment of path.split('.')) {
-    if (typeof node !== 'object' || node === null || Array.isArray(node) || !Object.hasOwn(node, segment)) return undefined;
+    if (
+      typeof node !== 'object' ||
+      node === null ||
+      Array.isArray(node) ||
+      !Object.hasOwn(node, segment)
+    )
+      return undefined;
     node = (node as Record<string, unknown>)[segment];
   }
   return node;

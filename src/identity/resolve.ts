@@ -86,7 +86,11 @@ export async function resolveIdentity(options: ResolveIdentityOptions): Promise<
     try {
       token = extractBearer(header(options.headers, 'authorization'));
     } catch (err) {
-      return { identity: ANONYMOUS, source: 'bearer', error: GatehouseError.from(err, 'ERR_TOKEN_INVALID') };
+      return {
+        identity: ANONYMOUS,
+        source: 'bearer',
+        error: GatehouseError.from(err, 'ERR_TOKEN_INVALID'),
+      };
     }
     if (token !== undefined) {
       const cache = options.cache?.bearer;
@@ -97,13 +101,24 @@ export async function resolveIdentity(options: ResolveIdentityOptions): Promise<
       }
       try {
         const claims = await verifyBearer(token);
-        const identity = identityFromBearer(claims, options.groupsClaim === undefined ? {} : { groupsClaim: options.groupsClaim });
+        const identity = identityFromBearer(
+          claims,
+          options.groupsClaim === undefined ? {} : { groupsClaim: options.groupsClaim },
+        );
         if (key === undefined) return { identity, source: 'bearer' };
-        const resolved: ResolvedIdentity = Object.freeze({ identity, source: 'bearer', credential: key });
+        const resolved: ResolvedIdentity = Object.freeze({
+          identity,
+          source: 'bearer',
+          credential: key,
+        });
         cache?.set(key, resolved, claims.exp);
         return resolved;
       } catch (err) {
-        return { identity: ANONYMOUS, source: 'bearer', error: GatehouseError.from(err, 'ERR_TOKEN_INVALID') };
+        return {
+          identity: ANONYMOUS,
+          source: 'bearer',
+          error: GatehouseError.from(err, 'ERR_TOKEN_INVALID'),
+        };
       }
     }
   }
@@ -114,23 +129,41 @@ export async function resolveIdentity(options: ResolveIdentityOptions): Promise<
   if (key !== undefined) {
     const hit = cache?.get(key);
     // The host is checked on every use, cached or not: the cache is keyed by the cookie alone.
-    if (hit !== undefined) return hit.session === undefined || sameHost(hit.session.data, options.host) ? hit : wrongHost();
+    if (hit !== undefined)
+      return hit.session === undefined || sameHost(hit.session.data, options.host)
+        ? hit
+        : wrongHost();
   }
   try {
     const data = await options.verifySession(cookie);
     if (!sameHost(data, options.host)) return wrongHost();
     const identity = identityFromSession(data);
-    if (key === undefined) return { identity, source: 'session', session: { data, expired: false } };
-    const resolved: ResolvedIdentity = Object.freeze({ identity, source: 'session', session: Object.freeze({ data, expired: false }), credential: key });
+    if (key === undefined)
+      return { identity, source: 'session', session: { data, expired: false } };
+    const resolved: ResolvedIdentity = Object.freeze({
+      identity,
+      source: 'session',
+      session: Object.freeze({ data, expired: false }),
+      credential: key,
+    });
     cache?.set(key, resolved, data.exp);
     return resolved;
   } catch (err) {
     if (err instanceof SessionExpiredError) {
       // An expired session for another host is not refreshed here either.
       if (!sameHost(err.session, options.host)) return wrongHost();
-      return { identity: ANONYMOUS, source: 'session', error: err, session: { data: err.session, expired: true } };
+      return {
+        identity: ANONYMOUS,
+        source: 'session',
+        error: err,
+        session: { data: err.session, expired: true },
+      };
     }
-    return { identity: ANONYMOUS, source: 'session', error: GatehouseError.from(err, 'ERR_SESSION_INVALID') };
+    return {
+      identity: ANONYMOUS,
+      source: 'session',
+      error: GatehouseError.from(err, 'ERR_SESSION_INVALID'),
+    };
   }
 }
 
@@ -140,7 +173,11 @@ function sameHost(session: VerifiedSession, host: string | undefined): boolean {
 }
 
 function wrongHost(): ResolvedIdentity {
-  return { identity: ANONYMOUS, source: 'session', error: new GatehouseError('ERR_SESSION_HOST_MISMATCH') };
+  return {
+    identity: ANONYMOUS,
+    source: 'session',
+    error: new GatehouseError('ERR_SESSION_HOST_MISMATCH'),
+  };
 }
 
 /** A header by name, case-insensitively (the first match). */

@@ -14,7 +14,11 @@
  * warm-up, on a shared 2-core machine).
  */
 import type { Any, Timestamp } from '@bufbuild/protobuf/wkt';
-import { AddressSchema, type Address, type SocketAddress } from '../gen/envoy/config/core/v3/address_pb.js';
+import {
+  AddressSchema,
+  type Address,
+  type SocketAddress,
+} from '../gen/envoy/config/core/v3/address_pb.js';
 import { HeaderMapSchema, type Metadata } from '../gen/envoy/config/core/v3/base_pb.js';
 import type {
   AttributeContext,
@@ -40,8 +44,10 @@ export function attributesJson(a: AttributeContext): JsonObject {
   const ext = stringMap(a.contextExtensions);
   if (ext !== undefined) out['contextExtensions'] = ext;
   if (a.metadataContext !== undefined) out['metadataContext'] = metadata(a.metadataContext);
-  if (a.routeMetadataContext !== undefined) out['routeMetadataContext'] = metadata(a.routeMetadataContext);
-  if (a.tlsSession !== undefined) out['tlsSession'] = a.tlsSession.sni === '' ? {} : { sni: a.tlsSession.sni };
+  if (a.routeMetadataContext !== undefined)
+    out['routeMetadataContext'] = metadata(a.routeMetadataContext);
+  if (a.tlsSession !== undefined)
+    out['tlsSession'] = a.tlsSession.sni === '' ? {} : { sni: a.tlsSession.sni };
   return out as JsonObject;
 }
 
@@ -73,7 +79,8 @@ function socketAddress(s: SocketAddress): Out {
   else if (port.case === 'namedPort') out['namedPort'] = port.value;
   if (s.resolverName !== '') out['resolverName'] = s.resolverName;
   if (s.ipv4Compat) out['ipv4Compat'] = true;
-  if (s.networkNamespaceFilepath !== '') out['networkNamespaceFilepath'] = s.networkNamespaceFilepath;
+  if (s.networkNamespaceFilepath !== '')
+    out['networkNamespaceFilepath'] = s.networkNamespaceFilepath;
   return out;
 }
 
@@ -153,7 +160,13 @@ function stringMap(map: { readonly [key: string]: string }): Record<string, stri
 
 /** A `__proto__` key must become an own property (as protomap writes it), not a prototype. */
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(target, key, {
+      value,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
   else target[key] = value;
 }
 

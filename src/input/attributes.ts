@@ -1,4 +1,7 @@
-import { AttributeContextSchema, type AttributeContext } from '../gen/envoy/service/auth/v3/attribute_context_pb.js';
+import {
+  AttributeContextSchema,
+  type AttributeContext,
+} from '../gen/envoy/service/auth/v3/attribute_context_pb.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { attributesJson } from './attributes-json.js';
 import { protomap } from './protomap.js';

@@ -26,7 +26,9 @@ export function buildInput(req: CheckRequest, identity: Identity): PolicyInput {
   const attributes = req.attributes;
   const http = attributes?.request?.http;
   if (attributes === undefined || http === undefined) {
-    throw new GatehouseError('ERR_REQUEST_INVALID', { cause: new Error('missing attributes.request.http') });
+    throw new GatehouseError('ERR_REQUEST_INVALID', {
+      cause: new Error('missing attributes.request.http'),
+    });
   }
   const { parsedPath, parsedQuery } = parsePath(http.path);
   const { parsedBody, truncated } = parseBody({

@@ -7,11 +7,15 @@ const latin1 = new TextDecoder('latin1');
  * configured with `encode_raw_headers`, from `header_map` (first matching entry; `raw_value`
  * decoded as Latin-1, HTTP's historical header charset).
  */
-export function requestHeader(http: AttributeContext_HttpRequest, name: string): string | undefined {
+export function requestHeader(
+  http: AttributeContext_HttpRequest,
+  name: string,
+): string | undefined {
   const value = http.headers[name];
   if (value !== undefined) return value;
   for (const h of http.headerMap?.headers ?? []) {
-    if (h.key.toLowerCase() === name) return h.rawValue.length > 0 ? latin1.decode(h.rawValue) : h.value;
+    if (h.key.toLowerCase() === name)
+      return h.rawValue.length > 0 ? latin1.decode(h.rawValue) : h.value;
   }
   return undefined;
 }

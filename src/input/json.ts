@@ -66,7 +66,7 @@ function normalise(text: string): string {
   return `${m[1]}${trimmed}e${exp}`;
 }
 
-const exactReviver: Reviver = function (_key, value, context) {
+const exactReviver: Reviver = (_key, value, context) => {
   if (typeof value !== 'number') return value;
   if (!Number.isFinite(value)) throw invalid('number out of range');
   const source = context?.source;

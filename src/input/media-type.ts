@@ -39,7 +39,8 @@ const RFC2231 = /^([^']*)'[^']*'(.*)$/;
 function decodeExtended(value: string): string {
   const m = RFC2231.exec(value);
   const charset = m?.[1]?.toLowerCase();
-  if (m === null || (charset !== 'utf-8' && charset !== 'us-ascii')) throw invalid('unsupported RFC 2231 value');
+  if (m === null || (charset !== 'utf-8' && charset !== 'us-ascii'))
+    throw invalid('unsupported RFC 2231 value');
   try {
     return decodeURIComponent(m[2] ?? '');
   } catch (err: unknown) {

@@ -31,7 +31,9 @@ function skipLinearWhitespace(buf: Buffer, i: number, end: number): number {
 }
 
 function restEquals(buf: Buffer, from: number, end: number, expected: Buffer): boolean {
-  return end - from === expected.length && buf.compare(expected, 0, expected.length, from, end) === 0;
+  return (
+    end - from === expected.length && buf.compare(expected, 0, expected.length, from, end) === 0
+  );
 }
 
 /**
@@ -67,9 +69,18 @@ export function parseMultipart(body: Uint8Array, boundary: string): MultipartPar
     return restEquals(buf, rest, end, nl);
   };
   const isFinalLine = (from: number, end: number, first: boolean): boolean => {
-    if (!startsWithDash(from) || buf[from + dash.length] !== DASH || buf[from + dash.length + 1] !== DASH) return false;
+    if (
+      !startsWithDash(from) ||
+      buf[from + dash.length] !== DASH ||
+      buf[from + dash.length + 1] !== DASH
+    )
+      return false;
     const rest = skipLinearWhitespace(buf, from + dash.length + 2, end);
-    return rest === end || restEquals(buf, rest, end, nl) || (first && restEquals(buf, rest, end, LF_ONLY));
+    return (
+      rest === end ||
+      restEquals(buf, rest, end, nl) ||
+      (first && restEquals(buf, rest, end, LF_ONLY))
+    );
   };
   // What follows `<nl>--boundary` at `at`: +1 a delimiter, -1 part data.
   const matchAfter = (at: number): 1 | -1 => {
@@ -116,7 +127,8 @@ export function parseMultipart(body: Uint8Array, boundary: string): MultipartPar
       const name = colon < 0 ? '' : line.slice(0, colon);
       if (!HEADER_NAME.test(name)) throw invalid('malformed part header');
       const key = name.toLowerCase();
-      if (!headers.has(key)) headers.set(key, line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, ''));
+      if (!headers.has(key))
+        headers.set(key, line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, ''));
     }
     const cte = headers.get('content-transfer-encoding')?.toLowerCase();
     if (cte !== undefined && cte !== '7bit' && cte !== '8bit' && cte !== 'binary') {

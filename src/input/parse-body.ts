@@ -53,7 +53,9 @@ function selectBody(src: BodySource): { text: string | undefined; bytes: Uint8Ar
   if (hasText) {
     const bytes = Buffer.from(src.body, 'utf8');
     if (hasRaw && !bytes.equals(src.rawBody)) {
-      throw new GatehouseError('ERR_REQUEST_INVALID', { cause: new Error('body and raw_body differ') });
+      throw new GatehouseError('ERR_REQUEST_INVALID', {
+        cause: new Error('body and raw_body differ'),
+      });
     }
     return { text: src.body, bytes };
   }
@@ -115,7 +117,9 @@ export function parseBody(src: BodySource): ParsedBody {
   if (src.contentLength !== undefined) {
     const cl = src.contentLength.trim();
     if (!/^\d+$/.test(cl)) {
-      throw new GatehouseError('ERR_REQUEST_INVALID', { cause: new Error('content-length is not a number') });
+      throw new GatehouseError('ERR_REQUEST_INVALID', {
+        cause: new Error('content-length is not a number'),
+      });
     }
     if (BigInt(cl) > BigInt(selected.bytes.length)) return TRUNCATED;
   }
@@ -124,16 +128,27 @@ export function parseBody(src: BodySource): ParsedBody {
   const bare = bareMediaType(src.contentType);
   if (isJsonMediaType(bare)) {
     parseMediaType(src.contentType); // a parsed type must be well-formed
-    return { parsedBody: parseJson(selected.text ?? decodeStrict(selected.bytes)), truncated: false };
+    return {
+      parsedBody: parseJson(selected.text ?? decodeStrict(selected.bytes)),
+      truncated: false,
+    };
   }
   if (bare === FORM) {
     parseMediaType(src.contentType);
-    return { parsedBody: parseUrlEncoded(selected.text ?? decodeStrict(selected.bytes), 'ERR_BODY_INVALID'), truncated: false };
+    return {
+      parsedBody: parseUrlEncoded(
+        selected.text ?? decodeStrict(selected.bytes),
+        'ERR_BODY_INVALID',
+      ),
+      truncated: false,
+    };
   }
   if (bare === MULTIPART) {
     const boundary = parseMediaType(src.contentType).params['boundary'];
     if (boundary === undefined) {
-      throw new GatehouseError('ERR_BODY_INVALID', { cause: new Error('multipart without boundary') });
+      throw new GatehouseError('ERR_BODY_INVALID', {
+        cause: new Error('multipart without boundary'),
+      });
     }
     return { parsedBody: formFields(selected.bytes, boundary), truncated: false };
   }

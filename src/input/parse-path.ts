@@ -14,7 +14,8 @@ export interface ParsedPath {
 
 // Go's url.Parse rejects any ASCII control byte anywhere in the URL; so do we. A lone surrogate
 // cannot come off the wire (protobuf strings are UTF-8) but would not survive JSON encoding.
-const CONTROL_OR_LONE_SURROGATE = /[\u0000-\u001f\u007f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const CONTROL_OR_LONE_SURROGATE =
+  /[\u0000-\u001f\u007f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * Split Envoy's `:path` (`attributes.request.http.path`, origin-form, query included) into the
@@ -37,10 +38,14 @@ const CONTROL_OR_LONE_SURROGATE = /[\u0000-\u001f\u007f]|[\uD800-\uDBFF](?![\uDC
  */
 export function parsePath(path: string): ParsedPath {
   if (path.length > MAX_PATH_LENGTH) {
-    throw new GatehouseError('ERR_PATH_INVALID', { cause: new Error(`path longer than ${MAX_PATH_LENGTH}`) });
+    throw new GatehouseError('ERR_PATH_INVALID', {
+      cause: new Error(`path longer than ${MAX_PATH_LENGTH}`),
+    });
   }
   if (CONTROL_OR_LONE_SURROGATE.test(path)) {
-    throw new GatehouseError('ERR_PATH_INVALID', { cause: new Error('control character or lone surrogate in path') });
+    throw new GatehouseError('ERR_PATH_INVALID', {
+      cause: new Error('control character or lone surrogate in path'),
+    });
   }
   const hash = path.indexOf('#');
   const withoutFragment = hash < 0 ? path : path.slice(0, hash);

@@ -60,5 +60,6 @@ export function pathFormProblem(rawPath: string): string | undefined {
  */
 export function assertNormalPath(rawPath: string): void {
   const problem = pathFormProblem(rawPath);
-  if (problem !== undefined) throw new GatehouseError('ERR_PATH_NOT_NORMAL', { cause: new Error(problem) });
+  if (problem !== undefined)
+    throw new GatehouseError('ERR_PATH_NOT_NORMAL', { cause: new Error(problem) });
 }

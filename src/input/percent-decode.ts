@@ -42,7 +42,9 @@ export function percentDecode(component: string, plusAsSpace: boolean, code: Err
         const hi = i + 1 < n ? hexValue(component.charCodeAt(i + 1)) : -1;
         const lo = i + 2 < n ? hexValue(component.charCodeAt(i + 2)) : -1;
         if (hi < 0 || lo < 0) {
-          throw new GatehouseError(code, { cause: new Error(`malformed percent-escape at offset ${i}`) });
+          throw new GatehouseError(code, {
+            cause: new Error(`malformed percent-escape at offset ${i}`),
+          });
         }
         const byte = (hi << 4) | lo;
         if (byte === 0) throw new GatehouseError(code, { cause: new Error('percent-encoded NUL') });

@@ -31,12 +31,16 @@ const rawJSON = (JSON as unknown as { rawJSON?: (text: string) => unknown }).raw
  * @throws Error for a non-finite float (OPA cannot hold it; the plugin fails the request too).
  * @example protomap(TimestampSchema, create(TimestampSchema, { seconds: 1n })); // { seconds: 1 }
  */
-export function protomap<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): JsonObject {
+export function protomap<Desc extends DescMessage>(
+  schema: Desc,
+  message: MessageShape<Desc>,
+): JsonObject {
   return mapMessage(reflect(schema, message));
 }
 
 function mapMessage(r: ReflectMessage): JsonObject {
-  if (r.desc.typeName === 'google.protobuf.Struct') return toJson(StructSchema, r.message as Struct) as JsonObject;
+  if (r.desc.typeName === 'google.protobuf.Struct')
+    return toJson(StructSchema, r.message as Struct) as JsonObject;
   const out: Record<string, JsonValue> = {};
   for (const field of r.fields) {
     if (!r.isSet(field)) continue;
@@ -84,8 +88,10 @@ function mapValue(value: unknown): JsonValue {
 
 /** A 64-bit integer as a JSON number with all its digits (OPA numbers are exact). */
 export function int64(value: bigint): JsonValue {
-  if (value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value);
-  if (rawJSON === undefined) throw new Error('protomap: 64-bit integer beyond 2^53 needs JSON.rawJSON (Node >= 21)');
+  if (value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER))
+    return Number(value);
+  if (rawJSON === undefined)
+    throw new Error('protomap: 64-bit integer beyond 2^53 needs JSON.rawJSON (Node >= 21)');
   return rawJSON(value.toString()) as JsonValue;
 }
 
@@ -96,6 +102,12 @@ export function base64(bytes: Uint8Array): string {
 
 /** A `__proto__` key must become an own property, not a prototype. */
 function setOwn(target: Record<string, JsonValue>, key: string, value: JsonValue): void {
-  if (key === '__proto__') Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(target, key, {
+      value,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
   else target[key] = value;
 }

@@ -19,7 +19,10 @@ export interface InputVersion {
 }
 
 /** The `version` object every input carries (frozen, shared). */
-export const INPUT_VERSION: InputVersion = Object.freeze({ encoding: 'protojson', ext_authz: 'v3' });
+export const INPUT_VERSION: InputVersion = Object.freeze({
+  encoding: 'protojson',
+  ext_authz: 'v3',
+});
 
 /** `input.identity` for a caller with no valid session or bearer token. */
 export interface AnonymousIdentity {

@@ -36,6 +36,9 @@ export async function generateKeyFiles(dir: string): Promise<GeneratedKeyFiles> 
   const signingKeyFile = join(dir, SIGNING_KEY_FILE);
   const sessionSecretFile = join(dir, SESSION_SECRET_FILE);
   await writeFile(signingKeyFile, pem, { mode: 0o600, flag: 'wx' });
-  await writeFile(sessionSecretFile, `${base64url.encode(randomBytes(32))}\n`, { mode: 0o600, flag: 'wx' });
+  await writeFile(sessionSecretFile, `${base64url.encode(randomBytes(32))}\n`, {
+    mode: 0o600,
+    flag: 'wx',
+  });
   return { signingKeyFile, sessionSecretFile, kid: signing.kid };
 }

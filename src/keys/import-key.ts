@@ -30,7 +30,9 @@ export function algorithmFor(key: KeyObject): SigningAlgorithm | string {
     }
     case 'rsa': {
       const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-      return bits >= MIN_RSA_BITS ? 'RS256' : `RSA key of ${bits} bits is too short (at least ${MIN_RSA_BITS})`;
+      return bits >= MIN_RSA_BITS
+        ? 'RS256'
+        : `RSA key of ${bits} bits is too short (at least ${MIN_RSA_BITS})`;
     }
     case 'ed25519':
       return 'EdDSA';
@@ -42,8 +44,13 @@ export function algorithmFor(key: KeyObject): SigningAlgorithm | string {
 /** Parse PEM text or a private JWK object into a Node key, or explain why not. */
 export function parsePrivateKey(source: { pem: string } | { jwk: JWK }): KeyObject {
   if ('pem' in source) {
-    if (source.pem.includes('ENCRYPTED PRIVATE KEY') || /Proc-Type:\s*4,ENCRYPTED/.test(source.pem)) {
-      throw new Error('encrypted PEM keys are not supported (store the key unencrypted, readable only by Gatehouse)');
+    if (
+      source.pem.includes('ENCRYPTED PRIVATE KEY') ||
+      /Proc-Type:\s*4,ENCRYPTED/.test(source.pem)
+    ) {
+      throw new Error(
+        'encrypted PEM keys are not supported (store the key unencrypted, readable only by Gatehouse)',
+      );
     }
     if (/-----BEGIN (?:RSA )?PUBLIC KEY-----|-----BEGIN CERTIFICATE-----/.test(source.pem)) {
       throw new Error('this is a public key or certificate; a private key is needed');
@@ -51,7 +58,8 @@ export function parsePrivateKey(source: { pem: string } | { jwk: JWK }): KeyObje
     return createPrivateKey({ key: source.pem, format: 'pem' });
   }
   if (typeof source.jwk.d !== 'string') throw new Error('the JWK has no private part ("d")');
-  if (source.jwk.use !== undefined && source.jwk.use !== 'sig') throw new Error(`the JWK "use" is ${JSON.stringify(source.jwk.use)}, not "sig"`);
+  if (source.jwk.use !== undefined && source.jwk.use !== 'sig')
+    throw new Error(`the JWK "use" is ${JSON.stringify(source.jwk.use)}, not "sig"`);
   return createPrivateKey({ key: source.jwk as JsonWebKey, format: 'jwk' });
 }
 
@@ -62,11 +70,16 @@ export function parsePrivateKey(source: { pem: string } | { jwk: JWK }): KeyObje
  *   an `alg` that disagrees with the key type is an error (never silently overridden).
  * @throws Error with a message naming the problem (the caller adds the file name).
  */
-export async function importPrivateKey(key: KeyObject, declared: { kid?: unknown; alg?: unknown } = {}): Promise<ImportedKey> {
+export async function importPrivateKey(
+  key: KeyObject,
+  declared: { kid?: unknown; alg?: unknown } = {},
+): Promise<ImportedKey> {
   const alg = algorithmFor(key);
   if (!isAlgorithm(alg)) throw new Error(alg);
   if (declared.alg !== undefined && declared.alg !== alg) {
-    throw new Error(`the JWK "alg" is ${JSON.stringify(declared.alg)} but the key type implies ${alg}`);
+    throw new Error(
+      `the JWK "alg" is ${JSON.stringify(declared.alg)} but the key type implies ${alg}`,
+    );
   }
   const publicJwk = createPublicKey(key).export({ format: 'jwk' }) as JWK;
   let kid: string;
@@ -82,7 +95,11 @@ export async function importPrivateKey(key: KeyObject, declared: { kid?: unknown
   const publicKey = await importJWK(publicJwk, alg);
   if (publicKey instanceof Uint8Array) throw new Error('unexpected symmetric key');
   const jwk = Object.freeze({ ...publicJwk, kid, alg, use: 'sig' as const });
-  return { signing: Object.freeze({ kid, alg, privateKey }), verification: Object.freeze({ alg, publicKey }), jwk };
+  return {
+    signing: Object.freeze({ kid, alg, privateKey }),
+    verification: Object.freeze({ alg, publicKey }),
+    jwk,
+  };
 }
 
 function isAlgorithm(value: string): value is SigningAlgorithm {

@@ -9,7 +9,14 @@
  */
 
 /** Header parameters that would let a token point at its own key: rejected outright. */
-export const FORBIDDEN_HEADER_PARAMETERS: readonly string[] = Object.freeze(['jku', 'x5u', 'jwk', 'x5c', 'x5t', 'x5t#S256']);
+export const FORBIDDEN_HEADER_PARAMETERS: readonly string[] = Object.freeze([
+  'jku',
+  'x5u',
+  'jwk',
+  'x5c',
+  'x5t',
+  'x5t#S256',
+]);
 
 /** Longest `kid` accepted, in characters. */
 export const MAX_KID_LENGTH = 256;
@@ -19,14 +26,23 @@ const KID_PATTERN = /^[A-Za-z0-9!#$%&'*+,\-./:;<=>?@[\]^_`{|}~]+$/;
 
 /** True when `kid` is a plausible key id: bounded, printable, no path traversal. */
 export function isSafeKid(kid: unknown): kid is string {
-  return typeof kid === 'string' && kid.length > 0 && kid.length <= MAX_KID_LENGTH && KID_PATTERN.test(kid) && !kid.includes('..');
+  return (
+    typeof kid === 'string' &&
+    kid.length > 0 &&
+    kid.length <= MAX_KID_LENGTH &&
+    KID_PATTERN.test(kid) &&
+    !kid.includes('..')
+  );
 }
 
 /**
  * Why the header is unacceptable, or `undefined` when it passes the structural checks shared by
  * every token type. `crit` is left to jose, which rejects any extension it does not recognise.
  */
-export function headerProblem(header: Readonly<Record<string, unknown>>, options: { readonly requireKid: boolean }): string | undefined {
+export function headerProblem(
+  header: Readonly<Record<string, unknown>>,
+  options: { readonly requireKid: boolean },
+): string | undefined {
   for (const name of FORBIDDEN_HEADER_PARAMETERS) {
     if (Object.hasOwn(header, name)) return `forbidden "${name}" header parameter`;
   }

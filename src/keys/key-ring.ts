@@ -21,7 +21,11 @@ export interface VerificationKey {
 }
 
 /** A public JWK as published at `/.well-known/gatehouse/jwks.json`. */
-export type PublishedJwk = JWK & { readonly kid: string; readonly alg: SigningAlgorithm; readonly use: 'sig' };
+export type PublishedJwk = JWK & {
+  readonly kid: string;
+  readonly alg: SigningAlgorithm;
+  readonly use: 'sig';
+};
 
 /** Gatehouse's signing keys, loaded once at start. */
 export interface KeyRing {

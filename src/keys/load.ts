@@ -36,7 +36,9 @@ export interface LoadSigningKeysOptions {
 export async function loadSigningKeys(options: LoadSigningKeysOptions): Promise<KeyRing> {
   if (options.files.length === 0) {
     if (!options.development) {
-      throw keysError('no signing keys are configured (set the key files, or run `gatehouse keygen`; a generated key is allowed only in development mode)');
+      throw keysError(
+        'no signing keys are configured (set the key files, or run `gatehouse keygen`; a generated key is allowed only in development mode)',
+      );
     }
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const keyObject = KeyObject.from(privateKey);
@@ -47,7 +49,8 @@ export async function loadSigningKeys(options: LoadSigningKeysOptions): Promise<
   const imported: ImportedKey[] = [];
   for (const file of options.files) {
     for (const key of await loadFile(file)) {
-      if (imported.some((k) => k.signing.kid === key.signing.kid)) throw keysError(`${file}: duplicate kid ${JSON.stringify(key.signing.kid)}`);
+      if (imported.some((k) => k.signing.kid === key.signing.kid))
+        throw keysError(`${file}: duplicate kid ${JSON.stringify(key.signing.kid)}`);
       imported.push(key);
       options.log?.(`loaded ${key.signing.alg} key ${key.signing.kid} from ${file}`);
     }
@@ -60,17 +63,26 @@ async function loadFile(file: string): Promise<ImportedKey[]> {
   try {
     text = await readFile(file, 'utf8');
   } catch (cause) {
-    throw keysError(`${file}: cannot be read (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, cause);
+    throw keysError(
+      `${file}: cannot be read (${(cause as NodeJS.ErrnoException).code ?? 'error'})`,
+      cause,
+    );
   }
   try {
     if (text.trimStart().startsWith('{')) {
       const json: unknown = JSON.parse(text);
-      const jwks = isObject(json) && Array.isArray(json['keys']) ? (json['keys'] as unknown[]) : [json];
+      const jwks =
+        isObject(json) && Array.isArray(json['keys']) ? (json['keys'] as unknown[]) : [json];
       if (jwks.length === 0) throw new Error('the JWK Set is empty');
       const keys: ImportedKey[] = [];
       for (const jwk of jwks) {
         if (!isObject(jwk)) throw new Error('not a JWK object');
-        keys.push(await importPrivateKey(parsePrivateKey({ jwk: jwk as JWK }), { kid: jwk['kid'], alg: jwk['alg'] }));
+        keys.push(
+          await importPrivateKey(parsePrivateKey({ jwk: jwk as JWK }), {
+            kid: jwk['kid'],
+            alg: jwk['alg'],
+          }),
+        );
       }
       return keys;
     }
@@ -95,13 +107,19 @@ function ring(keys: readonly ImportedKey[], generated: boolean): KeyRing {
   });
 }
 
-
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The configuration error for keys and secrets, naming the problem. */
-export function keysError(message: string, cause?: unknown, subject = 'signing keys'): GatehouseError {
+export function keysError(
+  message: string,
+  cause?: unknown,
+  subject = 'signing keys',
+): GatehouseError {
   const text = `${subject}: ${message}`;
-  return new GatehouseError('ERR_KEYS_INVALID', cause === undefined ? { message: text } : { message: text, cause });
+  return new GatehouseError(
+    'ERR_KEYS_INVALID',
+    cause === undefined ? { message: text } : { message: text, cause },
+  );
 }

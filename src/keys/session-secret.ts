@@ -40,24 +40,33 @@ const HKDF_INFO = 'gatehouse session encryption';
  *   const { key } = await loadSessionSecret({ file: '/etc/gatehouse/session-secret', development: false });
  */
 export async function loadSessionSecret(options: LoadSessionSecretOptions): Promise<SessionSecret> {
-  if (options.file !== undefined && options.value !== undefined) throw secretError('give the secret as a file or a value, not both');
+  if (options.file !== undefined && options.value !== undefined)
+    throw secretError('give the secret as a file or a value, not both');
   let text: string;
   if (options.file !== undefined) {
     try {
       text = await readFile(options.file, 'utf8');
     } catch (cause) {
-      throw secretError(`${options.file}: cannot be read (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, cause);
+      throw secretError(
+        `${options.file}: cannot be read (${(cause as NodeJS.ErrnoException).code ?? 'error'})`,
+        cause,
+      );
     }
   } else if (options.value !== undefined) {
     text = options.value;
   } else {
-    if (!options.development) throw secretError('no session secret is configured (run `gatehouse keygen`; a generated secret is allowed only in development mode)');
+    if (!options.development)
+      throw secretError(
+        'no session secret is configured (run `gatehouse keygen`; a generated secret is allowed only in development mode)',
+      );
     return Object.freeze({ key: derive(randomBytes(MIN_SECRET_BYTES)), generated: true });
   }
   const trimmed = text.trim();
-  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)) throw secretError('must be base64 or base64url (e.g. `openssl rand -base64 32`)');
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed))
+    throw secretError('must be base64 or base64url (e.g. `openssl rand -base64 32`)');
   const bytes = Buffer.from(trimmed, 'base64');
-  if (bytes.length < MIN_SECRET_BYTES) throw secretError(`must decode to at least ${MIN_SECRET_BYTES} bytes, got ${bytes.length}`);
+  if (bytes.length < MIN_SECRET_BYTES)
+    throw secretError(`must decode to at least ${MIN_SECRET_BYTES} bytes, got ${bytes.length}`);
   return Object.freeze({ key: derive(bytes), generated: false });
 }
 

@@ -84,7 +84,9 @@ export class DecisionLog {
   /** @param random replaces Math.random (tests). */
   constructor(log: Logger, settings: DecisionLogSettings, random: () => number = Math.random) {
     this.#log = log;
-    this.#destination = (log as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym]!;
+    this.#destination = (log as unknown as Record<symbol, DestinationStream>)[
+      pino.symbols.streamSym
+    ]!;
     // pino's serialised bindings (`,"service":"gatehouse","pid":…`), as it writes them itself.
     const chindings = (log as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
     this.#bindings = chindings === '' ? '' : `${chindings.slice(1)},`;

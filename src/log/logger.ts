@@ -3,7 +3,13 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 export type { Logger } from 'pino';
 
 /** Header names whose values are credentials: never written, wherever headers appear. */
-const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-gatehouse-jwt-assertion'] as const;
+const SECRET_HEADERS = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-gatehouse-jwt-assertion',
+] as const;
 
 /** Where the policy input keeps the request headers (decision lines carry the input at debug). */
 const INPUT_HEADERS = 'input.attributes.request.http.headers';
@@ -43,8 +49,23 @@ export const REDACT_PATHS: readonly string[] = Object.freeze([
  * configured to keep query strings.
  */
 export const SECRET_QUERY_PARAMS: ReadonlySet<string> = new Set([
-  'code', 'state', 'token', 'access_token', 'id_token', 'refresh_token', 'client_secret', 'password',
-  'handoff', 'request', 'id_token_hint', 'session_state', 'api_key', 'apikey', 'key', 'sig', 'signature',
+  'code',
+  'state',
+  'token',
+  'access_token',
+  'id_token',
+  'refresh_token',
+  'client_secret',
+  'password',
+  'handoff',
+  'request',
+  'id_token_hint',
+  'session_state',
+  'api_key',
+  'apikey',
+  'key',
+  'sig',
+  'signature',
 ]);
 
 const CENSOR = '[redacted]';
@@ -59,26 +80,32 @@ const CENSOR = '[redacted]';
 export function redactQueryValues(path: string, onlySecrets = false): string {
   const q = path.indexOf('?');
   if (q < 0) return path;
-  const parts = path.slice(q + 1).split('&').map((pair) => {
-    const eq = pair.indexOf('=');
-    if (eq < 0) return pair;
-    const name = pair.slice(0, eq);
-    let decoded = name;
-    try {
-      decoded = decodeURIComponent(name.replace(/\+/g, ' '));
-    } catch {
-      // A malformed name is masked like a secret one.
-      return `${name}=${CENSOR}`;
-    }
-    return !onlySecrets || SECRET_QUERY_PARAMS.has(decoded.toLowerCase()) ? `${name}=${CENSOR}` : pair;
-  });
+  const parts = path
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq < 0) return pair;
+      const name = pair.slice(0, eq);
+      let decoded = name;
+      try {
+        decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+      } catch {
+        // A malformed name is masked like a secret one.
+        return `${name}=${CENSOR}`;
+      }
+      return !onlySecrets || SECRET_QUERY_PARAMS.has(decoded.toLowerCase())
+        ? `${name}=${CENSOR}`
+        : pair;
+    });
   return `${path.slice(0, q)}?${parts.join('&')}`;
 }
 
 /** Paths are kept, their query values masked; everything else declared is replaced whole. */
 function censor(value: unknown, path: string[]): unknown {
   const last = path[path.length - 1];
-  if ((last === 'path' || last === ':path') && typeof value === 'string') return redactQueryValues(value);
+  if ((last === 'path' || last === ':path') && typeof value === 'string')
+    return redactQueryValues(value);
   return CENSOR;
 }
 
@@ -91,7 +118,9 @@ function censor(value: unknown, path: string[]): unknown {
  */
 export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {
   // Lines are written in 4 KiB batches under load; at a trickle, within a second anyway.
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 1000 });
+  const destination =
+    options.destination ??
+    pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 1000 });
   return pino(
     {
       level: options.level,

@@ -88,9 +88,25 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const routes = new Set<string>();
-  const policyRevision = new Gauge({ name: 'gatehouse_policy_revision_info', help: 'The policy revision serving now (value 1).', labelNames: ['revision'] as const, registers, aggregator: 'max' });
-  const policyLastReloadSuccess = new Gauge({ name: 'gatehouse_policy_last_reload_success', help: 'Whether the last policy load attempt succeeded (1) or failed (0; the last good policy keeps serving).', registers, aggregator: 'min' });
-  const policyLastReloadTime = new Gauge({ name: 'gatehouse_policy_last_reload_timestamp_seconds', help: 'Unix time of the last policy load attempt.', registers, aggregator: 'max' });
+  const policyRevision = new Gauge({
+    name: 'gatehouse_policy_revision_info',
+    help: 'The policy revision serving now (value 1).',
+    labelNames: ['revision'] as const,
+    registers,
+    aggregator: 'max',
+  });
+  const policyLastReloadSuccess = new Gauge({
+    name: 'gatehouse_policy_last_reload_success',
+    help: 'Whether the last policy load attempt succeeded (1) or failed (0; the last good policy keeps serving).',
+    registers,
+    aggregator: 'min',
+  });
+  const policyLastReloadTime = new Gauge({
+    name: 'gatehouse_policy_last_reload_timestamp_seconds',
+    help: 'Unix time of the last policy load attempt.',
+    registers,
+    aggregator: 'max',
+  });
   let identityProvider: { issuer: string; state: () => 'pending' | 'ready' } | undefined;
   new Gauge({
     name: 'gatehouse_identity_provider_ready',
@@ -99,23 +115,69 @@ export function createMetrics(): Metrics {
     registers,
     aggregator: 'min',
     collect() {
-      if (identityProvider !== undefined) this.set({ issuer: identityProvider.issuer }, identityProvider.state() === 'ready' ? 1 : 0);
+      if (identityProvider !== undefined)
+        this.set({ issuer: identityProvider.issuer }, identityProvider.state() === 'ready' ? 1 : 0);
     },
   });
-  const errors = new Counter({ name: 'gatehouse_errors_total', help: 'Coded errors on the Check path (failed Checks and refused credentials), by code.', labelNames: ['code'] as const, registers });
+  const errors = new Counter({
+    name: 'gatehouse_errors_total',
+    help: 'Coded errors on the Check path (failed Checks and refused credentials), by code.',
+    labelNames: ['code'] as const,
+    registers,
+  });
   return {
     registry,
-    checkDuration: new Histogram({ name: 'gatehouse_check_duration_seconds', help: 'Time to answer one Check, from request to response.', buckets: [...CHECK_BUCKETS], registers }),
-    decisions: new Counter({ name: 'gatehouse_decisions_total', help: 'Checks answered, by result (allowed, denied, error, reserved: answered by Gatehouse itself), HTTP status returned and route.', labelNames: ['result', 'status', 'route'] as const, registers }),
-    policyEvalDuration: new Histogram({ name: 'gatehouse_policy_eval_duration_seconds', help: 'Time spent evaluating the policy for one Check.', buckets: [...CHECK_BUCKETS], registers }),
-    policyReloads: new Counter({ name: 'gatehouse_policy_reloads_total', help: 'Policy load attempts (start, file change, SIGHUP), by result.', labelNames: ['result'] as const, registers }),
+    checkDuration: new Histogram({
+      name: 'gatehouse_check_duration_seconds',
+      help: 'Time to answer one Check, from request to response.',
+      buckets: [...CHECK_BUCKETS],
+      registers,
+    }),
+    decisions: new Counter({
+      name: 'gatehouse_decisions_total',
+      help: 'Checks answered, by result (allowed, denied, error, reserved: answered by Gatehouse itself), HTTP status returned and route.',
+      labelNames: ['result', 'status', 'route'] as const,
+      registers,
+    }),
+    policyEvalDuration: new Histogram({
+      name: 'gatehouse_policy_eval_duration_seconds',
+      help: 'Time spent evaluating the policy for one Check.',
+      buckets: [...CHECK_BUCKETS],
+      registers,
+    }),
+    policyReloads: new Counter({
+      name: 'gatehouse_policy_reloads_total',
+      help: 'Policy load attempts (start, file change, SIGHUP), by result.',
+      labelNames: ['result'] as const,
+      registers,
+    }),
     policyRevision,
     policyLastReloadSuccess,
     policyLastReloadTime,
-    signOuts: new Counter({ name: 'gatehouse_sign_outs_total', help: "Sign-outs completed, by whether the identity provider's end-session endpoint was used (idp=\"true\") or it was unreachable or has none (idp=\"false\").", labelNames: ['idp'] as const, registers }),
-    signIns: new Counter({ name: 'gatehouse_sign_ins_total', help: 'Sign-ins by stage (started, completed, failed) and reason.', labelNames: ['stage', 'reason'] as const, registers }),
-    sessionRefreshes: new Counter({ name: 'gatehouse_session_refreshes_total', help: 'Expired sessions renewed with their refresh token, by result.', labelNames: ['result'] as const, registers }),
-    jwksFetches: new Counter({ name: 'gatehouse_jwks_fetches_total', help: "Bearer verifications' key lookups in the identity provider's JWKS, by result.", labelNames: ['result'] as const, registers }),
+    signOuts: new Counter({
+      name: 'gatehouse_sign_outs_total',
+      help: 'Sign-outs completed, by whether the identity provider\'s end-session endpoint was used (idp="true") or it was unreachable or has none (idp="false").',
+      labelNames: ['idp'] as const,
+      registers,
+    }),
+    signIns: new Counter({
+      name: 'gatehouse_sign_ins_total',
+      help: 'Sign-ins by stage (started, completed, failed) and reason.',
+      labelNames: ['stage', 'reason'] as const,
+      registers,
+    }),
+    sessionRefreshes: new Counter({
+      name: 'gatehouse_session_refreshes_total',
+      help: 'Expired sessions renewed with their refresh token, by result.',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    jwksFetches: new Counter({
+      name: 'gatehouse_jwks_fetches_total',
+      help: "Bearer verifications' key lookups in the identity provider's JWKS, by result.",
+      labelNames: ['result'] as const,
+      registers,
+    }),
     errors,
     routeLabel(route) {
       if (route === undefined || route === '') return '';

@@ -68,33 +68,55 @@ export async function completeSignIn(options: CompleteSignInOptions): Promise<Si
   const now = options.now ?? new Date();
   const redirectUri = new URL(options.redirectUri);
   const txn = await openTransaction(options.txnCookieValue, options.txnKey, redirectUri.host, now);
-  if (txn.kind !== 'oidc') throw new GatehouseError('ERR_OIDC_TXN_INVALID', { cause: new Error('hand-off transaction presented to the OIDC callback') });
+  if (txn.kind !== 'oidc')
+    throw new GatehouseError('ERR_OIDC_TXN_INVALID', {
+      cause: new Error('hand-off transaction presented to the OIDC callback'),
+    });
   // Checked again now, not only when stored: a forged transaction (a leaked key) must not
   // redirect anywhere but this origin.
   const returnTo = requireReturnPath(txn.returnTo);
 
   const params = options.currentUrl.searchParams;
   for (const name of ['state', 'code', 'iss', 'error']) {
-    if (params.getAll(name).length > 1) throw new GatehouseError(name === 'state' ? 'ERR_OIDC_STATE_MISMATCH' : name === 'iss' ? 'ERR_OIDC_ISSUER_MISMATCH' : 'ERR_OIDC_PROVIDER_ERROR', { cause: new Error(`duplicate ${name} parameter`) });
+    if (params.getAll(name).length > 1)
+      throw new GatehouseError(
+        name === 'state'
+          ? 'ERR_OIDC_STATE_MISMATCH'
+          : name === 'iss'
+            ? 'ERR_OIDC_ISSUER_MISMATCH'
+            : 'ERR_OIDC_PROVIDER_ERROR',
+        { cause: new Error(`duplicate ${name} parameter`) },
+      );
   }
   const state = params.get('state');
   if (state === null || !constantEquals(state, txn.state)) {
-    throw new GatehouseError('ERR_OIDC_STATE_MISMATCH', { cause: new Error(state === null ? 'state missing' : 'state differs') });
+    throw new GatehouseError('ERR_OIDC_STATE_MISMATCH', {
+      cause: new Error(state === null ? 'state missing' : 'state differs'),
+    });
   }
 
   const config = await options.client.configuration();
   const server = config.serverMetadata();
   // RFC 9207 mix-up defence: checked here so it has its own code (openid-client checks it too).
   const iss = params.get('iss');
-  if ((iss === null && server.authorization_response_iss_parameter_supported === true) || (iss !== null && iss !== server.issuer)) {
-    throw new GatehouseError('ERR_OIDC_ISSUER_MISMATCH', { cause: new Error(iss === null ? 'iss parameter missing' : 'iss parameter differs') });
+  if (
+    (iss === null && server.authorization_response_iss_parameter_supported === true) ||
+    (iss !== null && iss !== server.issuer)
+  ) {
+    throw new GatehouseError('ERR_OIDC_ISSUER_MISMATCH', {
+      cause: new Error(iss === null ? 'iss parameter missing' : 'iss parameter differs'),
+    });
   }
 
   // Single use, recorded before the exchange so two concurrent replays cannot both proceed.
   const cache = options.replayCache ?? defaultReplayCache;
-  if (!cache.claim(`state:${txn.state}`, txn.exp * 1000, now.getTime())) throw new GatehouseError('ERR_OIDC_STATE_REPLAYED');
+  if (!cache.claim(`state:${txn.state}`, txn.exp * 1000, now.getTime()))
+    throw new GatehouseError('ERR_OIDC_STATE_REPLAYED');
 
-  if (params.has('error')) throw new GatehouseError('ERR_OIDC_PROVIDER_ERROR', { cause: new Error(`authorization error ${params.get('error') ?? ''}`) });
+  if (params.has('error'))
+    throw new GatehouseError('ERR_OIDC_PROVIDER_ERROR', {
+      cause: new Error(`authorization error ${params.get('error') ?? ''}`),
+    });
 
   // openid-client derives the token request's redirect_uri from this URL minus its query:
   // rebuild it on the registered redirect URI so a Host header cannot change it.
@@ -113,9 +135,11 @@ export async function completeSignIn(options: CompleteSignInOptions): Promise<Si
     throw mapOidcError(err, 'ERR_OIDC_EXCHANGE');
   }
   const claims = response.claims();
-  if (claims === undefined || response.id_token === undefined) throw new GatehouseError('ERR_OIDC_ID_TOKEN_INVALID', { cause: new Error('no ID token') });
+  if (claims === undefined || response.id_token === undefined)
+    throw new GatehouseError('ERR_OIDC_ID_TOKEN_INVALID', { cause: new Error('no ID token') });
   // Belt and braces: openid-client compared the nonce; a missing nonce must never pass.
-  if (typeof claims.nonce !== 'string' || !constantEquals(claims.nonce, txn.nonce)) throw new GatehouseError('ERR_OIDC_NONCE_MISMATCH');
+  if (typeof claims.nonce !== 'string' || !constantEquals(claims.nonce, txn.nonce))
+    throw new GatehouseError('ERR_OIDC_NONCE_MISMATCH');
 
   return {
     claims,

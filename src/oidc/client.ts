@@ -47,7 +47,12 @@ export interface OidcClientOptions {
 
 /** What the discovery loop reports. */
 export type OidcClientEvent =
-  | { readonly type: 'discovery-failed'; readonly error: unknown; readonly failures: number; readonly retryInMs: number }
+  | {
+      readonly type: 'discovery-failed';
+      readonly error: unknown;
+      readonly failures: number;
+      readonly retryInMs: number;
+    }
   | { readonly type: 'discovered'; readonly failures: number; readonly metadata: OidcMetadata };
 
 /** The discovered provider metadata Gatehouse uses. */
@@ -121,14 +126,22 @@ function isLoopback(hostname: string): boolean {
 export function createOidcClient(options: OidcClientOptions): OidcClient {
   const issuer = new URL(options.issuer.href);
   const insecure = issuer.protocol === 'http:';
-  if (issuer.protocol !== 'https:' && !insecure) configError(`oidc.issuer: must be an https URL, got ${issuer.protocol}`);
-  if (insecure && options.allowInsecureIssuer !== true) configError('oidc.issuer: http is only allowed with allowInsecureIssuer (loopback development)');
-  if (insecure && !isLoopback(issuer.hostname)) configError(`oidc.issuer: http is only allowed on loopback, not ${issuer.hostname}`);
-  if (issuer.search !== '' || issuer.hash !== '') configError('oidc.issuer: must not have a query or fragment');
+  if (issuer.protocol !== 'https:' && !insecure)
+    configError(`oidc.issuer: must be an https URL, got ${issuer.protocol}`);
+  if (insecure && options.allowInsecureIssuer !== true)
+    configError(
+      'oidc.issuer: http is only allowed with allowInsecureIssuer (loopback development)',
+    );
+  if (insecure && !isLoopback(issuer.hostname))
+    configError(`oidc.issuer: http is only allowed on loopback, not ${issuer.hostname}`);
+  if (issuer.search !== '' || issuer.hash !== '')
+    configError('oidc.issuer: must not have a query or fragment');
   if (options.clientId === '') configError('oidc.clientId: must not be empty');
   const scopes = Object.freeze([...(options.scopes ?? ['openid', 'email', 'profile'])]);
   if (!scopes.includes('openid')) configError('oidc.scopes: must include openid');
-  for (const scope of scopes) if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) configError(`oidc.scopes: invalid scope ${JSON.stringify(scope)}`);
+  for (const scope of scopes)
+    if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope))
+      configError(`oidc.scopes: invalid scope ${JSON.stringify(scope)}`);
 
   const timeoutMs = options.timeoutMs ?? 300;
   const discoveryTimeoutMs = options.discoveryTimeoutMs ?? 5000;
@@ -142,7 +155,8 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
         ? oidc.ClientSecretPost(secret)
         : oidc.ClientSecretBasic(secret);
   const clockTolerance = options.clockToleranceSeconds ?? 30;
-  if (!Number.isInteger(clockTolerance) || clockTolerance < 0 || clockTolerance > 300) configError('oidc.clockToleranceSeconds: must be an integer from 0 to 300');
+  if (!Number.isInteger(clockTolerance) || clockTolerance < 0 || clockTolerance > 300)
+    configError('oidc.clockToleranceSeconds: must be an integer from 0 to 300');
 
   let config: oidc.Configuration | undefined;
   let discoveredMetadata: OidcMetadata | undefined;
@@ -156,7 +170,9 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
   async function discover(): Promise<oidc.Configuration> {
     const execute = insecure ? [oidc.allowInsecureRequests] : [];
     const metadata: Partial<oidc.ClientMetadata> = {
-      ...(secret === undefined || secret === '' ? { token_endpoint_auth_method: 'none' } : { client_secret: secret }),
+      ...(secret === undefined || secret === ''
+        ? { token_endpoint_auth_method: 'none' }
+        : { client_secret: secret }),
       [oidc.clockTolerance]: clockTolerance,
     };
     const discovered = await oidc.discovery(issuer, options.clientId, metadata, clientAuth, {
@@ -169,17 +185,27 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
     // openid-client takes seconds and turns them into AbortSignal.timeout(ms): fractions work.
     discovered.timeout = timeoutMs / 1000;
     const server = discovered.serverMetadata();
-    if (server.authorization_endpoint === undefined || server.token_endpoint === undefined || server.jwks_uri === undefined) {
-      throw new Error('discovery document lacks authorization_endpoint, token_endpoint or jwks_uri');
+    if (
+      server.authorization_endpoint === undefined ||
+      server.token_endpoint === undefined ||
+      server.jwks_uri === undefined
+    ) {
+      throw new Error(
+        'discovery document lacks authorization_endpoint, token_endpoint or jwks_uri',
+      );
     }
     discoveredMetadata = Object.freeze({
       issuer: server.issuer,
       authorizationEndpoint: server.authorization_endpoint,
       tokenEndpoint: server.token_endpoint,
       jwksUri: server.jwks_uri,
-      ...(server.end_session_endpoint === undefined ? {} : { endSessionEndpoint: server.end_session_endpoint }),
+      ...(server.end_session_endpoint === undefined
+        ? {}
+        : { endSessionEndpoint: server.end_session_endpoint }),
       issParameterSupported: server.authorization_response_iss_parameter_supported === true,
-      idTokenSigningAlgValues: Object.freeze([...(server.id_token_signing_alg_values_supported ?? ['RS256'])]),
+      idTokenSigningAlgValues: Object.freeze([
+        ...(server.id_token_signing_alg_values_supported ?? ['RS256']),
+      ]),
     });
     return discovered;
   }
@@ -196,7 +222,11 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
         inflight = undefined;
         const before = failures;
         failures = 0;
-        emit({ type: 'discovered', failures: before, metadata: discoveredMetadata as OidcMetadata });
+        emit({
+          type: 'discovered',
+          failures: before,
+          metadata: discoveredMetadata as OidcMetadata,
+        });
         return discovered;
       },
       (err: unknown) => {
@@ -255,9 +285,18 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
     start();
     if (config !== undefined) return Promise.resolve(config);
     const pending = inflight;
-    if (pending === undefined) return Promise.reject(new GatehouseError('ERR_OIDC_UNAVAILABLE', { cause: lastError }));
+    if (pending === undefined)
+      return Promise.reject(new GatehouseError('ERR_OIDC_UNAVAILABLE', { cause: lastError }));
     return new Promise((resolve, reject) => {
-      const deadline = setTimeout(() => reject(new GatehouseError('ERR_OIDC_UNAVAILABLE', { cause: new Error(`discovery still running after ${timeoutMs} ms`) })), timeoutMs);
+      const deadline = setTimeout(
+        () =>
+          reject(
+            new GatehouseError('ERR_OIDC_UNAVAILABLE', {
+              cause: new Error(`discovery still running after ${timeoutMs} ms`),
+            }),
+          ),
+        timeoutMs,
+      );
       deadline.unref();
       pending.then(
         (value) => {
@@ -266,7 +305,11 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
         },
         (err: unknown) => {
           clearTimeout(deadline);
-          reject(err instanceof GatehouseError ? err : new GatehouseError('ERR_OIDC_UNAVAILABLE', { cause: err }));
+          reject(
+            err instanceof GatehouseError
+              ? err
+              : new GatehouseError('ERR_OIDC_UNAVAILABLE', { cause: err }),
+          );
         },
       );
     });
@@ -291,7 +334,10 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
       return discoveredMetadata as OidcMetadata;
     },
     metadataIfReady: () => (config === undefined ? undefined : discoveredMetadata),
-    discoveryDocument: () => (config === undefined ? undefined : (config.serverMetadata() as unknown as Record<string, unknown>)),
+    discoveryDocument: () =>
+      config === undefined
+        ? undefined
+        : (config.serverMetadata() as unknown as Record<string, unknown>),
     warmUp: start,
     close(): void {
       closed = true;

@@ -29,9 +29,19 @@ import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { IdTokenClaims, OidcTokens } from './callback.js';
 import { assertKey, epochSeconds } from './internal/keys.js';
 import { signOwn, verifyOwn } from './internal/own-jws.js';
-import { openTransaction, sealTransaction, type HandoffTarget, type TxnCookie } from './internal/transaction.js';
+import {
+  openTransaction,
+  sealTransaction,
+  type HandoffTarget,
+  type TxnCookie,
+} from './internal/transaction.js';
 import { defaultReplayCache, type ReplayCache } from './replay-cache.js';
-import { isAllowedHost, isSafeReturnPath, requireReturnPath, safeReturnPath } from './return-url.js';
+import {
+  isAllowedHost,
+  isSafeReturnPath,
+  requireReturnPath,
+  safeReturnPath,
+} from './return-url.js';
 import { DEFAULT_TXN_TTL_SECONDS } from './sign-in.js';
 
 export type { HandoffTarget } from './internal/transaction.js';
@@ -71,17 +81,32 @@ export interface StartHandoffOptions {
  *
  * @throws GatehouseError `ERR_CONFIG_INVALID` for a bad key or TTL.
  */
-export async function startHandoff(options: StartHandoffOptions): Promise<{ location: string; txnCookie: TxnCookie }> {
+export async function startHandoff(
+  options: StartHandoffOptions,
+): Promise<{ location: string; txnCookie: TxnCookie }> {
   const now = options.now ?? new Date();
   const ttl = options.ttlSeconds ?? DEFAULT_TXN_TTL_SECONDS;
   const central = new URL(options.centralSignInUrl);
   const nonce = randomBytes(32).toString('base64url');
   const returnTo = safeReturnPath(options.returnTo);
   const host = options.host.toLowerCase();
-  const txnCookie = await sealTransaction({ kind: 'handoff', nonce, returnTo, host }, options.txnKey, now, ttl);
+  const txnCookie = await sealTransaction(
+    { kind: 'handoff', nonce, returnTo, host },
+    options.txnKey,
+    now,
+    ttl,
+  );
   const iat = epochSeconds(now);
-  const request = await signOwn(options.ring, REQUEST_TYP, { host, return_to: returnTo, nonce }, (jwt) =>
-    jwt.setAudience(central.host).setIssuedAt(iat).setExpirationTime(iat + ttl));
+  const request = await signOwn(
+    options.ring,
+    REQUEST_TYP,
+    { host, return_to: returnTo, nonce },
+    (jwt) =>
+      jwt
+        .setAudience(central.host)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + ttl),
+  );
   const location = new URL(central.href);
   location.search = '';
   location.searchParams.set(HANDOFF_REQUEST_PARAM, request);
@@ -109,12 +134,26 @@ export interface AcceptHandoffRequestOptions {
  * @throws GatehouseError `ERR_HANDOFF_INVALID` (undecryptable, expired, another audience, a
  *   host not allowed, an unsafe return path).
  */
-export async function acceptHandoffRequest(options: AcceptHandoffRequestOptions): Promise<HandoffTarget> {
-  const payload = await verifySigned(options.ring, options.request, REQUEST_TYP, options.now ?? new Date(), { audience: options.centralHost.toLowerCase() });
+export async function acceptHandoffRequest(
+  options: AcceptHandoffRequestOptions,
+): Promise<HandoffTarget> {
+  const payload = await verifySigned(
+    options.ring,
+    options.request,
+    REQUEST_TYP,
+    options.now ?? new Date(),
+    { audience: options.centralHost.toLowerCase() },
+  );
   const host = payload['host'];
   const returnTo = payload['return_to'];
   const nonce = payload['nonce'];
-  if (typeof host !== 'string' || typeof returnTo !== 'string' || typeof nonce !== 'string' || nonce.length < 32) invalid('malformed hand-off request');
+  if (
+    typeof host !== 'string' ||
+    typeof returnTo !== 'string' ||
+    typeof nonce !== 'string' ||
+    nonce.length < 32
+  )
+    invalid('malformed hand-off request');
   if (!isAllowedHost(host, options.allowedHosts)) invalid(`host ${host} is not allowed`);
   if (!isSafeReturnPath(returnTo)) invalid('unsafe return path');
   return { host, returnTo, nonce };
@@ -151,7 +190,12 @@ export async function issueHandoff(options: IssueHandoffOptions): Promise<{ loca
   const jws = await signOwn(
     options.ring,
     TOKEN_TYP,
-    { nonce: options.target.nonce, return_to: options.target.returnTo, claims: options.claims, tokens: options.tokens },
+    {
+      nonce: options.target.nonce,
+      return_to: options.target.returnTo,
+      claims: options.claims,
+      tokens: options.tokens,
+    },
     (jwt) =>
       jwt
         .setIssuer(options.centralHost.toLowerCase())
@@ -197,38 +241,69 @@ export interface CompleteHandoffOptions {
  *   transaction), `ERR_HANDOFF_INVALID` (tampered, expired, another audience or issuer, nonce not
  *   this browser's), `ERR_HANDOFF_REPLAYED` (jti already used).
  */
-export async function completeHandoff(options: CompleteHandoffOptions): Promise<{ claims: IdTokenClaims; tokens: OidcTokens; returnTo: string }> {
+export async function completeHandoff(
+  options: CompleteHandoffOptions,
+): Promise<{ claims: IdTokenClaims; tokens: OidcTokens; returnTo: string }> {
   const key = assertKey(options.handoffKey, 'handoffKey');
   const now = options.now ?? new Date();
   const host = options.host.toLowerCase();
   const txn = await openTransaction(options.txnCookieValue, options.txnKey, host, now);
-  if (txn.kind !== 'handoff') throw new GatehouseError('ERR_OIDC_TXN_INVALID', { cause: new Error('OIDC transaction presented to a hand-off') });
+  if (txn.kind !== 'handoff')
+    throw new GatehouseError('ERR_OIDC_TXN_INVALID', {
+      cause: new Error('OIDC transaction presented to a hand-off'),
+    });
   const replay = options.replayCache ?? defaultReplayCache;
   // The first hand-off presented with this transaction consumes it, whether it then succeeds or
   // fails: a browser's transaction cannot be tried against several tokens.
-  if (!replay.claim(`handoff-txn:${txn.nonce}`, txn.exp * 1000, now.getTime())) throw new GatehouseError('ERR_HANDOFF_REPLAYED', { cause: new Error('transaction already used') });
-  const payload = await verifySigned(options.ring, await unwrap(options.token, key), TOKEN_TYP, now, { audience: host, issuer: options.centralHost.toLowerCase() });
+  if (!replay.claim(`handoff-txn:${txn.nonce}`, txn.exp * 1000, now.getTime()))
+    throw new GatehouseError('ERR_HANDOFF_REPLAYED', {
+      cause: new Error('transaction already used'),
+    });
+  const payload = await verifySigned(
+    options.ring,
+    await unwrap(options.token, key),
+    TOKEN_TYP,
+    now,
+    { audience: host, issuer: options.centralHost.toLowerCase() },
+  );
   const nonce = payload['nonce'];
   // Binds the token to the browser that started the hand-off (login CSRF / token injection).
-  if (typeof nonce !== 'string' || !constantEquals(nonce, txn.nonce)) invalid('nonce differs from the transaction');
+  if (typeof nonce !== 'string' || !constantEquals(nonce, txn.nonce))
+    invalid('nonce differs from the transaction');
   const claims = payload['claims'];
   const tokens = payload['tokens'];
   const jti = payload['jti'];
-  if (typeof claims !== 'object' || claims === null || typeof tokens !== 'object' || tokens === null || typeof jti !== 'string') invalid('malformed hand-off token');
+  if (
+    typeof claims !== 'object' ||
+    claims === null ||
+    typeof tokens !== 'object' ||
+    tokens === null ||
+    typeof jti !== 'string'
+  )
+    invalid('malformed hand-off token');
   if (!replay.claim(`handoff:${jti}`, (payload['exp'] as number) * 1000, now.getTime())) {
     throw new GatehouseError('ERR_HANDOFF_REPLAYED');
   }
   // The return path is checked again where it is used (a forged transaction must not redirect off-origin).
-  return { claims: claims as IdTokenClaims, tokens: tokens as OidcTokens, returnTo: requireReturnPath(txn.returnTo) };
+  return {
+    claims: claims as IdTokenClaims,
+    tokens: tokens as OidcTokens,
+    returnTo: requireReturnPath(txn.returnTo),
+  };
 }
 
 /** The signed token inside a hand-off JWE (`dir` + `A256GCM`, exactly the header issueHandoff writes). */
 async function unwrap(value: string | undefined, key: Uint8Array): Promise<string> {
-  if (value === undefined || value === '' || value.length > 16_384) invalid('hand-off value missing or too large');
+  if (value === undefined || value === '' || value.length > 16_384)
+    invalid('hand-off value missing or too large');
   if (!COMPACT_JWE_DIR.test(value)) invalid('not a compact dir JWE');
   try {
-    const { plaintext, protectedHeader } = await compactDecrypt(value, key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
-    if (protectedHeader.typ !== TOKEN_JWE_TYP || protectedHeader.cty !== 'JWT') invalid('unexpected JWE header');
+    const { plaintext, protectedHeader } = await compactDecrypt(value, key, {
+      keyManagementAlgorithms: ['dir'],
+      contentEncryptionAlgorithms: ['A256GCM'],
+    });
+    if (protectedHeader.typ !== TOKEN_JWE_TYP || protectedHeader.cty !== 'JWT')
+      invalid('unexpected JWE header');
     return new TextDecoder('utf-8', { fatal: false }).decode(plaintext);
   } catch (err) {
     throw GatehouseError.from(err, 'ERR_HANDOFF_INVALID');
@@ -243,9 +318,14 @@ async function verifySigned(
   now: Date,
   expected: { audience: string; issuer?: string },
 ): Promise<Record<string, unknown>> {
-  if (value === undefined || value === '' || value.length > 16_384) invalid('hand-off value missing or too large');
+  if (value === undefined || value === '' || value.length > 16_384)
+    invalid('hand-off value missing or too large');
   try {
-    return await verifyOwn(ring, value, typ, { ...expected, now, maxTokenAge: typ === TOKEN_TYP ? '10 min' : '1 hour' });
+    return await verifyOwn(ring, value, typ, {
+      ...expected,
+      now,
+      maxTokenAge: typ === TOKEN_TYP ? '10 min' : '1 hour',
+    });
   } catch (err) {
     throw new GatehouseError('ERR_HANDOFF_INVALID', { cause: err });
   }

@@ -1,6 +1,19 @@
 /** OIDC sign-in for Gatehouse: discovery, sign-in, callback, refresh, sign-out, central-host hand-off. */
-export { createOidcClient, type OidcClient, type OidcClientOptions, type OidcClientState, type OidcMetadata } from './client.js';
-export { isAllowedHost, isSafeReturnPath, requireReturnPath, safeAbsoluteReturn, safeReturnPath, type AbsoluteReturnOptions } from './return-url.js';
+export {
+  createOidcClient,
+  type OidcClient,
+  type OidcClientOptions,
+  type OidcClientState,
+  type OidcMetadata,
+} from './client.js';
+export {
+  isAllowedHost,
+  isSafeReturnPath,
+  requireReturnPath,
+  safeAbsoluteReturn,
+  safeReturnPath,
+  type AbsoluteReturnOptions,
+} from './return-url.js';
 export {
   DEFAULT_TXN_TTL_SECONDS,
   TXN_COOKIE_NAME,
@@ -11,9 +24,22 @@ export {
   type StartSignInOptions,
   type TxnCookie,
 } from './sign-in.js';
-export { completeSignIn, type CompleteSignInOptions, type IdTokenClaims, type OidcTokens, type SignInResult } from './callback.js';
+export {
+  completeSignIn,
+  type CompleteSignInOptions,
+  type IdTokenClaims,
+  type OidcTokens,
+  type SignInResult,
+} from './callback.js';
 export { refreshSession, type RefreshResult, type RefreshSessionOptions } from './refresh.js';
-export { LOCAL_SIGNED_OUT_PATH, assertSameOriginRequest, isSameOriginRequest, signOutLocation, type RequestHeaders, type SignOutOptions } from './sign-out.js';
+export {
+  LOCAL_SIGNED_OUT_PATH,
+  assertSameOriginRequest,
+  isSameOriginRequest,
+  signOutLocation,
+  type RequestHeaders,
+  type SignOutOptions,
+} from './sign-out.js';
 export {
   HANDOFF_REQUEST_PARAM,
   HANDOFF_TOKEN_PARAM,

@@ -34,17 +34,26 @@ export type CacheRead = { readonly snapshot: ProviderSnapshot } | { readonly pro
  * or one that another user owns or may write, is a `problem` (for the log), and Gatehouse
  * carries on without it.
  */
-export async function readProviderCache(path: string, expect: { readonly issuer: string; readonly maxAgeMs: number; readonly now?: number }): Promise<CacheRead> {
+export async function readProviderCache(
+  path: string,
+  expect: { readonly issuer: string; readonly maxAgeMs: number; readonly now?: number },
+): Promise<CacheRead> {
   let text: string;
   try {
     // Whoever can write this file chooses the keys Gatehouse trusts: only its own user may.
     const info = await stat(path);
-    if ((info.mode & 0o022) !== 0) return { problem: `${path} is writable by other users (mode ${(info.mode & 0o777).toString(8)}); expected 0600` };
+    if ((info.mode & 0o022) !== 0)
+      return {
+        problem: `${path} is writable by other users (mode ${(info.mode & 0o777).toString(8)}); expected 0600`,
+      };
     const uid = process.getuid?.();
-    if (uid !== undefined && info.uid !== uid) return { problem: `${path} belongs to user ${info.uid}, not to this process's user ${uid}` };
+    if (uid !== undefined && info.uid !== uid)
+      return { problem: `${path} belongs to user ${info.uid}, not to this process's user ${uid}` };
     text = await readFile(path, 'utf8');
   } catch (err) {
-    return { problem: `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+    return {
+      problem: `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    };
   }
   let doc: unknown;
   try {
@@ -52,15 +61,27 @@ export async function readProviderCache(path: string, expect: { readonly issuer:
   } catch {
     return { problem: `${path} is not JSON` };
   }
-  if (!isRecord(doc) || doc['format'] !== FORMAT) return { problem: `${path} is not a ${FORMAT} file` };
+  if (!isRecord(doc) || doc['format'] !== FORMAT)
+    return { problem: `${path} is not a ${FORMAT} file` };
   const { configured_issuer: configuredIssuer, discovery, jwks, fetched_at: fetchedAt } = doc;
-  if (typeof configuredIssuer !== 'string' || !isRecord(discovery) || !isJwks(jwks) || typeof fetchedAt !== 'number' || !Number.isFinite(fetchedAt)) {
+  if (
+    typeof configuredIssuer !== 'string' ||
+    !isRecord(discovery) ||
+    !isJwks(jwks) ||
+    typeof fetchedAt !== 'number' ||
+    !Number.isFinite(fetchedAt)
+  ) {
     return { problem: `${path} is incomplete` };
   }
-  if (configuredIssuer !== expect.issuer) return { problem: `${path} is for issuer ${configuredIssuer}, not ${expect.issuer}` };
-  if (typeof discovery['issuer'] !== 'string' || typeof discovery['jwks_uri'] !== 'string') return { problem: `${path}: the discovery document lacks issuer or jwks_uri` };
+  if (configuredIssuer !== expect.issuer)
+    return { problem: `${path} is for issuer ${configuredIssuer}, not ${expect.issuer}` };
+  if (typeof discovery['issuer'] !== 'string' || typeof discovery['jwks_uri'] !== 'string')
+    return { problem: `${path}: the discovery document lacks issuer or jwks_uri` };
   const age = (expect.now ?? Date.now()) - fetchedAt;
-  if (age > expect.maxAgeMs) return { problem: `${path} is ${Math.round(age / 1000)} s old, more than the maximum age ${Math.round(expect.maxAgeMs / 1000)} s` };
+  if (age > expect.maxAgeMs)
+    return {
+      problem: `${path} is ${Math.round(age / 1000)} s old, more than the maximum age ${Math.round(expect.maxAgeMs / 1000)} s`,
+    };
   if (age < -60_000) return { problem: `${path} was written in the future (clock skew?)` };
   return { snapshot: Object.freeze({ configuredIssuer, discovery, jwks, fetchedAt }) };
 }
@@ -79,7 +100,10 @@ export async function writeProviderCache(path: string, snapshot: ProviderSnapsho
     discovery: snapshot.discovery,
     jwks: snapshot.jwks,
   })}\n`;
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+  );
   // 'wx': never follow or reuse an existing file at the temporary name.
   const handle = await open(temp, 'wx', 0o600);
   try {

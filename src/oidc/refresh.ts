@@ -38,18 +38,27 @@ export interface RefreshResult {
  *   const { tokens, claims } = await refreshSession({ client, refreshToken, expectedSubject: sub });
  */
 export async function refreshSession(options: RefreshSessionOptions): Promise<RefreshResult> {
-  if (options.refreshToken === '') throw new GatehouseError('ERR_OIDC_REFRESH_FAILED', { cause: new Error('no refresh token') });
+  if (options.refreshToken === '')
+    throw new GatehouseError('ERR_OIDC_REFRESH_FAILED', { cause: new Error('no refresh token') });
   const config = await options.client.configuration();
   let response: Awaited<ReturnType<typeof oidc.refreshTokenGrant>>;
   try {
     response = await oidc.refreshTokenGrant(config, options.refreshToken);
   } catch (err) {
     const mapped = mapOidcError(err, 'ERR_OIDC_REFRESH_FAILED');
-    throw mapped.code === 'ERR_OIDC_UNAVAILABLE' ? mapped : new GatehouseError('ERR_OIDC_REFRESH_FAILED', { cause: err });
+    throw mapped.code === 'ERR_OIDC_UNAVAILABLE'
+      ? mapped
+      : new GatehouseError('ERR_OIDC_REFRESH_FAILED', { cause: err });
   }
   const claims = response.claims();
-  if (claims !== undefined && options.expectedSubject !== undefined && claims.sub !== options.expectedSubject) {
-    throw new GatehouseError('ERR_OIDC_REFRESH_FAILED', { cause: new Error('refreshed ID token has another subject') });
+  if (
+    claims !== undefined &&
+    options.expectedSubject !== undefined &&
+    claims.sub !== options.expectedSubject
+  ) {
+    throw new GatehouseError('ERR_OIDC_REFRESH_FAILED', {
+      cause: new Error('refreshed ID token has another subject'),
+    });
   }
   return {
     tokens: {

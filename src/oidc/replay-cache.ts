@@ -23,7 +23,8 @@ export interface ReplayCache {
  * (which still need their transaction cookie to be replayed).
  */
 export function createReplayCache(maxEntries = 10_000): ReplayCache {
-  if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
+  if (!Number.isInteger(maxEntries) || maxEntries < 1)
+    throw new RangeError('maxEntries must be a positive integer');
   const entries = new Map<string, number>();
 
   function evict(nowMs: number): void {

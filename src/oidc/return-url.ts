@@ -44,7 +44,11 @@ function safeDecodedForm(value: string, isRaw: boolean): boolean {
   const rest = cut < 0 ? '' : value.slice(cut);
   // The path: no control characters, whitespace or backslashes at all, and never `//` or `/\`
   // at the start (a scheme-relative URL).
-  if (/[\x00-\x20\x7F\\]/.test(path) || /[\u0080-\u00A0\u1680\u2000-\u200F\u2028-\u202F\u205F\u3000\uFEFF]/.test(path)) return false;
+  if (
+    /[\x00-\x20\x7F\\]/.test(path) ||
+    /[\u0080-\u00A0\u1680\u2000-\u200F\u2028-\u202F\u205F\u3000\uFEFF]/.test(path)
+  )
+    return false;
   if (!path.startsWith('/') || path.startsWith('//')) return false;
   // Query and fragment: a decoded space is fine (`?q=a%20b`), control characters and backslashes are not.
   if (/[\x00-\x1F\x7F\\]/.test(rest)) return false;
@@ -96,12 +100,18 @@ export interface AbsoluteReturnOptions {
  * allows any single-label subdomain) and whose path is a safe return path; else `undefined`.
  * No userinfo, no backslash, whitespace or control characters anywhere.
  */
-export function safeAbsoluteReturn(raw: string | undefined, allowedHosts: readonly string[], options: AbsoluteReturnOptions = {}): URL | undefined {
-  if (raw === undefined || raw === '' || raw.length > MAX_LENGTH || !PRINTABLE.test(raw)) return undefined;
+export function safeAbsoluteReturn(
+  raw: string | undefined,
+  allowedHosts: readonly string[],
+  options: AbsoluteReturnOptions = {},
+): URL | undefined {
+  if (raw === undefined || raw === '' || raw.length > MAX_LENGTH || !PRINTABLE.test(raw))
+    return undefined;
   const scheme = /^(https?):\/\/([^/?#]*)/i.exec(raw);
   if (scheme === null) return undefined;
   const protocol = scheme[1]!.toLowerCase();
-  if (protocol !== 'https' && !(protocol === 'http' && options.allowHttp === true)) return undefined;
+  if (protocol !== 'https' && !(protocol === 'http' && options.allowHttp === true))
+    return undefined;
   const authority = scheme[2]!;
   if (authority.includes('@') || authority.includes('%') || authority === '') return undefined;
   let url: URL;
@@ -110,7 +120,12 @@ export function safeAbsoluteReturn(raw: string | undefined, allowedHosts: readon
   } catch {
     return undefined;
   }
-  if (url.username !== '' || url.password !== '' || url.host.toLowerCase() !== authority.toLowerCase()) return undefined;
+  if (
+    url.username !== '' ||
+    url.password !== '' ||
+    url.host.toLowerCase() !== authority.toLowerCase()
+  )
+    return undefined;
   if (!isAllowedHost(url.host, allowedHosts)) return undefined;
   const path = raw.slice(scheme[0].length) || '/';
   if (!isSafeReturnPath(path.startsWith('/') ? path : `/${path}`)) return undefined;

@@ -9,7 +9,13 @@ import { safeReturnPath } from './return-url.js';
 import { assertKey } from './internal/keys.js';
 import { sealTransaction, type HandoffTarget, type TxnCookie } from './internal/transaction.js';
 
-export { TXN_COOKIE_NAME, txnClearCookie, txnSetCookie, type HandoffTarget, type TxnCookie } from './internal/transaction.js';
+export {
+  TXN_COOKIE_NAME,
+  txnClearCookie,
+  txnSetCookie,
+  type HandoffTarget,
+  type TxnCookie,
+} from './internal/transaction.js';
 
 /** Default lifetime of a sign-in transaction: 10 minutes. */
 export const DEFAULT_TXN_TTL_SECONDS = 600;
@@ -45,7 +51,19 @@ export interface SignInStart {
   readonly txnCookie: TxnCookie;
 }
 
-const PROTOCOL_PARAMS = new Set(['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method', 'response_mode', 'request', 'request_uri']);
+const PROTOCOL_PARAMS = new Set([
+  'response_type',
+  'client_id',
+  'redirect_uri',
+  'scope',
+  'state',
+  'nonce',
+  'code_challenge',
+  'code_challenge_method',
+  'response_mode',
+  'request',
+  'request_uri',
+]);
 
 /**
  * Begin sign-in: fresh `state`, `nonce` and PKCE verifier (all from openid-client's CSPRNG),
@@ -63,7 +81,9 @@ export async function startSignIn(options: StartSignInOptions): Promise<SignInSt
   assertKey(options.txnKey, 'txnKey');
   for (const key of Object.keys(options.extraParams ?? {})) {
     if (PROTOCOL_PARAMS.has(key)) {
-      throw new GatehouseError('ERR_CONFIG_INVALID', { message: `extraParams.${key}: protocol parameters cannot be overridden` });
+      throw new GatehouseError('ERR_CONFIG_INVALID', {
+        message: `extraParams.${key}: protocol parameters cannot be overridden`,
+      });
     }
   }
   const config = await options.client.configuration();

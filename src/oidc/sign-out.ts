@@ -40,9 +40,18 @@ export interface SignOutOptions {
 export async function signOutLocation(options: SignOutOptions): Promise<string> {
   let postLogout: URL | undefined;
   if (options.postLogoutRedirectUri !== undefined) {
-    if (!URL.canParse(options.postLogoutRedirectUri) || /[\x00-\x20\x7F\\]/.test(options.postLogoutRedirectUri)) throw new GatehouseError('ERR_RETURN_URL_INVALID');
+    if (
+      !URL.canParse(options.postLogoutRedirectUri) ||
+      /[\x00-\x20\x7F\\]/.test(options.postLogoutRedirectUri)
+    )
+      throw new GatehouseError('ERR_RETURN_URL_INVALID');
     postLogout = new URL(options.postLogoutRedirectUri);
-    if ((postLogout.protocol !== 'https:' && postLogout.protocol !== 'http:') || postLogout.username !== '' || postLogout.password !== '' || !options.allowedPostLogout(postLogout)) {
+    if (
+      (postLogout.protocol !== 'https:' && postLogout.protocol !== 'http:') ||
+      postLogout.username !== '' ||
+      postLogout.password !== '' ||
+      !options.allowedPostLogout(postLogout)
+    ) {
       throw new GatehouseError('ERR_RETURN_URL_INVALID');
     }
   }
@@ -94,7 +103,10 @@ function sameHost(url: string, host: string): boolean {
   if (!URL.canParse(url)) return false;
   const parsed = new URL(url);
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return false;
-  return normalizeHost(parsed.host, parsed.protocol) === normalizeHost(host.toLowerCase(), parsed.protocol);
+  return (
+    normalizeHost(parsed.host, parsed.protocol) ===
+    normalizeHost(host.toLowerCase(), parsed.protocol)
+  );
 }
 
 function normalizeHost(host: string, protocol: string): string {

@@ -86,7 +86,8 @@ footer p{margin:.25rem 0}
 `;
 
 /** Gatehouse's mark: a shield outline, decorative (the word next to it carries the meaning). */
-const MARK = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="currentColor" d="M12 1.8 3.5 5.3v6.2c0 5.2 3.6 9.6 8.5 10.7 4.9-1.1 8.5-5.5 8.5-10.7V5.3L12 1.8Zm0 2.2 6.5 2.7v4.8c0 4.1-2.7 7.6-6.5 8.6-3.8-1-6.5-4.5-6.5-8.6V6.7L12 4Z"/><path fill="currentColor" d="M9 11.2h6V17H9z"/></svg>';
+const MARK =
+  '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="currentColor" d="M12 1.8 3.5 5.3v6.2c0 5.2 3.6 9.6 8.5 10.7 4.9-1.1 8.5-5.5 8.5-10.7V5.3L12 1.8Zm0 2.2 6.5 2.7v4.8c0 4.1-2.7 7.6-6.5 8.6-3.8-1-6.5-4.5-6.5-8.6V6.7L12 4Z"/><path fill="currentColor" d="M9 11.2h6V17H9z"/></svg>';
 
 /**
  * The page shell every Gatehouse page shares: `lang`, viewport, a banner, one `main`, a footer.

@@ -50,7 +50,11 @@ function groupList(groups: readonly string[]): Html {
 }
 
 /** `1 Jan 2025, 14:05 UTC`: the same for every reader, whatever the server's locale. */
-const DATE_TIME = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+const DATE_TIME = new Intl.DateTimeFormat('en-GB', {
+  dateStyle: 'medium',
+  timeStyle: 'short',
+  timeZone: 'UTC',
+});
 
 function inWords(seconds: number): string {
   if (seconds <= 0) return 'expired';
@@ -82,7 +86,12 @@ export function denyPage(options: {
 }): LocalReply {
   const status = options.status ?? 403;
   if (wantsJson(options.headers)) {
-    return jsonReply(status, { error: 'forbidden', message: 'The access rules do not allow this request.', reasons: options.reasons, request_id: options.requestId });
+    return jsonReply(status, {
+      error: 'forbidden',
+      message: 'The access rules do not allow this request.',
+      reasons: options.reasons,
+      request_id: options.requestId,
+    });
   }
   const { identity } = options;
   const reasons =
@@ -124,7 +133,10 @@ interface Help {
   readonly explain: string;
   readonly next: string;
   /** The main way forward: start sign-in again, sign out from this page, retry, or nothing. */
-  readonly action: { readonly kind: 'sign-in' | 'retry'; readonly label: string } | { readonly kind: 'sign-out' } | { readonly kind: 'none' };
+  readonly action:
+    | { readonly kind: 'sign-in' | 'retry'; readonly label: string }
+    | { readonly kind: 'sign-out' }
+    | { readonly kind: 'none' };
 }
 
 const TELL_ADMIN = 'If it keeps happening, tell your administrator and include the details below.';
@@ -134,7 +146,8 @@ const UNAVAILABLE: Help = {
   tone: 'warn',
   eyebrow: 'Sign-in unavailable',
   title: "The sign-in service can't be reached",
-  explain: "Gatehouse needs your organisation's sign-in service to check who you are, and it isn't answering right now. This is usually temporary.",
+  explain:
+    "Gatehouse needs your organisation's sign-in service to check who you are, and it isn't answering right now. This is usually temporary.",
   next: `Wait a minute, then try again. ${TELL_ADMIN}`,
   action: { kind: 'sign-in', label: 'Try again' },
 };
@@ -143,7 +156,8 @@ const NOT_VERIFIED: Help = {
   tone: 'bad',
   eyebrow: 'Sign-in failed',
   title: "Your sign-in couldn't be verified",
-  explain: "The sign-in service answered, but Gatehouse couldn't confirm that the answer was genuine and meant for this site, so it didn't sign you in.",
+  explain:
+    "The sign-in service answered, but Gatehouse couldn't confirm that the answer was genuine and meant for this site, so it didn't sign you in.",
   next: `Sign in again. ${TELL_ADMIN}`,
   action: SIGN_IN_AGAIN,
 };
@@ -152,7 +166,8 @@ const ALREADY_USED: Help = {
   tone: 'warn',
   eyebrow: 'Sign-in failed',
   title: 'This sign-in was already used',
-  explain: 'Each sign-in can be completed only once. Going back, reloading the page or opening an old sign-in link causes this.',
+  explain:
+    'Each sign-in can be completed only once. Going back, reloading the page or opening an old sign-in link causes this.',
   next: 'Sign in again.',
   action: SIGN_IN_AGAIN,
 };
@@ -170,7 +185,8 @@ const POLICY_FAILED: Help = {
   tone: 'bad',
   eyebrow: 'Access check failed',
   title: "Access can't be checked right now",
-  explain: "Gatehouse couldn't apply this site's access rules, so it blocked the request to be safe.",
+  explain:
+    "Gatehouse couldn't apply this site's access rules, so it blocked the request to be safe.",
   next: `Try again in a moment. ${TELL_ADMIN}`,
   action: { kind: 'none' },
 };
@@ -179,7 +195,8 @@ const BAD_REQUEST: Help = {
   tone: 'bad',
   eyebrow: 'Request refused',
   title: "This request couldn't be understood",
-  explain: "The address, or the data sent with it, isn't in a form Gatehouse accepts, so it blocked the request.",
+  explain:
+    "The address, or the data sent with it, isn't in a form Gatehouse accepts, so it blocked the request.",
   next: `Check the address and try again. ${TELL_ADMIN}`,
   action: { kind: 'none' },
 };
@@ -201,7 +218,8 @@ const HELP: Partial<Record<ErrorCode, Help>> = {
     tone: 'warn',
     eyebrow: 'Sign-in expired',
     title: 'Your sign-in attempt expired',
-    explain: 'Sign-in has to be finished within a few minutes of starting it, and this attempt took longer. Nothing is wrong with your account.',
+    explain:
+      'Sign-in has to be finished within a few minutes of starting it, and this attempt took longer. Nothing is wrong with your account.',
     next: 'Start again; it only takes a moment.',
     action: SIGN_IN_AGAIN,
   },
@@ -209,7 +227,8 @@ const HELP: Partial<Record<ErrorCode, Help>> = {
     tone: 'warn',
     eyebrow: 'Sign-in failed',
     title: "Your sign-in couldn't be found in this browser",
-    explain: "Gatehouse couldn't find the sign-in you started in this browser. This happens when sign-in is finished in a different browser, when cookies are blocked for this site, or when the sign-in page was left open for a long time.",
+    explain:
+      "Gatehouse couldn't find the sign-in you started in this browser. This happens when sign-in is finished in a different browser, when cookies are blocked for this site, or when the sign-in page was left open for a long time.",
     next: 'Make sure cookies are allowed for this site, then sign in again from this browser.',
     action: SIGN_IN_AGAIN,
   },
@@ -217,7 +236,8 @@ const HELP: Partial<Record<ErrorCode, Help>> = {
     tone: 'warn',
     eyebrow: 'Sign-in failed',
     title: "This sign-in doesn't match the one you started",
-    explain: 'The sign-in service sent you back with the answer to a different sign-in attempt. This usually happens when you start signing in in more than one tab or window.',
+    explain:
+      'The sign-in service sent you back with the answer to a different sign-in attempt. This usually happens when you start signing in in more than one tab or window.',
     next: 'Close the other sign-in tabs, then sign in again from this one.',
     action: SIGN_IN_AGAIN,
   },
@@ -233,7 +253,8 @@ const HELP: Partial<Record<ErrorCode, Help>> = {
     tone: 'bad',
     eyebrow: 'Sign-in failed',
     title: "The sign-in service didn't sign you in",
-    explain: "The sign-in service ended the sign-in without confirming who you are, for example because it was cancelled or your account isn't allowed to use this site.",
+    explain:
+      "The sign-in service ended the sign-in without confirming who you are, for example because it was cancelled or your account isn't allowed to use this site.",
     next: "Sign in again. If you're refused again, ask your administrator for access and include the details below.",
     action: SIGN_IN_AGAIN,
   },
@@ -244,7 +265,8 @@ const HELP: Partial<Record<ErrorCode, Help>> = {
     tone: 'bad',
     eyebrow: 'Sign-in failed',
     title: 'Your account details are too large to sign in',
-    explain: 'The sign-in service sent more information about your account, usually group memberships, than a browser can store for this site.',
+    explain:
+      'The sign-in service sent more information about your account, usually group memberships, than a browser can store for this site.',
     next: 'Your administrator can fix this by sending fewer groups to this site. Include the details below when you tell them.',
     action: { kind: 'none' },
   },
@@ -252,7 +274,8 @@ const HELP: Partial<Record<ErrorCode, Help>> = {
     tone: 'bad',
     eyebrow: 'Link refused',
     title: "This link can't be used to sign in",
-    explain: "The link asked Gatehouse to send you somewhere that isn't on this site after sign-in, so Gatehouse refused it. This protects you from links that lead somewhere unexpected.",
+    explain:
+      "The link asked Gatehouse to send you somewhere that isn't on this site after sign-in, so Gatehouse refused it. This protects you from links that lead somewhere unexpected.",
     next: "Sign in from this site's own pages instead.",
     action: { kind: 'sign-in', label: 'Sign in' },
   },
@@ -260,7 +283,8 @@ const HELP: Partial<Record<ErrorCode, Help>> = {
     tone: 'warn',
     eyebrow: 'Not signed out',
     title: 'Sign out from this site',
-    explain: 'For your safety, Gatehouse only signs you out when the request comes from a sign-out button on this site. Nothing has changed: if you were signed in, you still are.',
+    explain:
+      'For your safety, Gatehouse only signs you out when the request comes from a sign-out button on this site. Nothing has changed: if you were signed in, you still are.',
     next: 'To sign out, use the button below.',
     action: { kind: 'sign-out' },
   },
@@ -287,19 +311,35 @@ export function errorHelp(code: ErrorCode): Help {
  *
  * @example errorPage({ headers: view.headers, error: new GatehouseError('ERR_OIDC_TXN_EXPIRED'), requestId })
  */
-export function errorPage(options: { headers: Headers; error: GatehouseError; requestId: string; retryUrl?: string }): LocalReply {
+export function errorPage(options: {
+  headers: Headers;
+  error: GatehouseError;
+  requestId: string;
+  retryUrl?: string;
+}): LocalReply {
   const { error } = options;
   const status = error.spec.http;
   const coded: ExtraHeaders = [['x-gatehouse-error', error.code]];
   if (wantsJson(options.headers)) {
-    return jsonReply(status, { error: error.code, message: error.spec.message, reasons: [], request_id: options.requestId }, coded);
+    return jsonReply(
+      status,
+      {
+        error: error.code,
+        message: error.spec.message,
+        reasons: [],
+        request_id: options.requestId,
+      },
+      coded,
+    );
   }
   const help = errorHelp(error.code);
   const { action } = help;
   let primary: Html = EMPTY;
   if (action.kind === 'sign-out') primary = signOutForm();
-  else if (action.kind === 'sign-in') primary = link(options.retryUrl ?? PATHS.signIn, action.label);
-  else if (action.kind === 'retry' && options.retryUrl !== undefined) primary = link(options.retryUrl, action.label);
+  else if (action.kind === 'sign-in')
+    primary = link(options.retryUrl ?? PATHS.signIn, action.label);
+  else if (action.kind === 'retry' && options.retryUrl !== undefined)
+    primary = link(options.retryUrl, action.label);
   const body = card(
     help.tone,
     help.eyebrow,
@@ -346,7 +386,10 @@ export function signOutConfirmPage(options: {
   email?: string | null | undefined;
 }): LocalReply {
   if (wantsJson(options.headers)) {
-    return jsonReply(200, { signed_in: options.signedIn, sign_out: { method: 'POST', path: PATHS.signOut } });
+    return jsonReply(200, {
+      signed_in: options.signedIn,
+      sign_out: { method: 'POST', path: PATHS.signOut },
+    });
   }
   const who = options.signedIn
     ? html`<p class="lead">${options.email ? html`You're signed in as <strong>${options.email}</strong>. ` : EMPTY}Signing out ends your session on this site; you'll need to sign in again to come back.</p>`
@@ -367,7 +410,11 @@ export function signOutConfirmPage(options: {
  *
  * @example whoamiPage(view.headers, identity, Math.floor(Date.now() / 1000))
  */
-export function whoamiPage(headers: Headers, identity: AuthenticatedIdentity, now: number): LocalReply {
+export function whoamiPage(
+  headers: Headers,
+  identity: AuthenticatedIdentity,
+  now: number,
+): LocalReply {
   if (wantsJson(headers)) {
     return jsonReply(200, {
       authenticated: true,
@@ -409,7 +456,11 @@ ${identity.name === null ? EMPTY : html`<dt>Name</dt><dd>${identity.name}</dd>`}
  * @example notFoundPage(view.headers, view.requestId)
  */
 export function notFoundPage(headers: Headers, requestId?: string): LocalReply {
-  if (wantsJson(headers)) return jsonReply(404, { error: 'not found', ...(requestId === undefined ? {} : { request_id: requestId }) });
+  if (wantsJson(headers))
+    return jsonReply(404, {
+      error: 'not found',
+      ...(requestId === undefined ? {} : { request_id: requestId }),
+    });
   const body = card(
     'info',
     'Not found',

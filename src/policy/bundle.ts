@@ -56,7 +56,10 @@ export const DEFAULT_BUNDLE_LIMITS: BundleLimits = Object.freeze({
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
 function loadError(message: string, cause?: unknown): GatehouseError {
-  return new GatehouseError('ERR_POLICY_LOAD', cause === undefined ? { message } : { message, cause });
+  return new GatehouseError(
+    'ERR_POLICY_LOAD',
+    cause === undefined ? { message } : { message, cause },
+  );
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -84,16 +87,29 @@ function parseManifest(bytes: Uint8Array): BundleManifest {
   const wasmRaw = raw['wasm'] ?? [];
   if (!Array.isArray(wasmRaw)) throw loadError('bundle /.manifest "wasm" is not a list');
   const wasm = wasmRaw.map((item: unknown, i): BundleWasmEntry => {
-    if (!isRecord(item) || typeof item['entrypoint'] !== 'string' || typeof item['module'] !== 'string') {
+    if (
+      !isRecord(item) ||
+      typeof item['entrypoint'] !== 'string' ||
+      typeof item['module'] !== 'string'
+    ) {
       throw loadError(`bundle /.manifest "wasm[${i}]" needs string "entrypoint" and "module"`);
     }
     return Object.freeze({ entrypoint: item['entrypoint'], module: item['module'] });
   });
-  return Object.freeze({ revision, roots: Object.freeze([...(roots as string[])]), wasm: Object.freeze(wasm) });
+  return Object.freeze({
+    revision,
+    roots: Object.freeze([...(roots as string[])]),
+    wasm: Object.freeze(wasm),
+  });
 }
 
 /** Places `value` at `path` (segments) inside `root`, merging objects. */
-function mergeAt(root: Record<string, unknown>, path: readonly string[], value: unknown, file: string): void {
+function mergeAt(
+  root: Record<string, unknown>,
+  path: readonly string[],
+  value: unknown,
+  file: string,
+): void {
   if (path.length === 0) {
     if (!isRecord(value)) throw loadError(`bundle ${file} must hold a JSON object`);
     for (const [key, v] of Object.entries(value)) mergeAt(root, [key], v, file);
@@ -109,7 +125,8 @@ function mergeAt(root: Record<string, unknown>, path: readonly string[], value: 
   const last = path[path.length - 1] as string;
   const existing = node[last];
   if (existing === undefined) node[last] = value;
-  else if (isRecord(existing) && isRecord(value)) for (const [key, v] of Object.entries(value)) mergeAt(existing, [key], v, file);
+  else if (isRecord(existing) && isRecord(value))
+    for (const [key, v] of Object.entries(value)) mergeAt(existing, [key], v, file);
   else throw loadError(`bundle ${file} conflicts with other data at ${path.join('/')}`);
 }
 
@@ -121,19 +138,29 @@ function mergeAt(root: Record<string, unknown>, path: readonly string[], value: 
  * @example
  *   const bundle = readBundle(await readFile('policies/build/bundle.tar.gz'));
  */
-export function readBundle(gzipped: Uint8Array, limits: BundleLimits = DEFAULT_BUNDLE_LIMITS): PolicyBundle {
-  if (gzipped.length > limits.maxCompressedBytes) throw loadError(`bundle is larger than ${limits.maxCompressedBytes} bytes`);
+export function readBundle(
+  gzipped: Uint8Array,
+  limits: BundleLimits = DEFAULT_BUNDLE_LIMITS,
+): PolicyBundle {
+  if (gzipped.length > limits.maxCompressedBytes)
+    throw loadError(`bundle is larger than ${limits.maxCompressedBytes} bytes`);
   let tar: Buffer;
   try {
     tar = gunzipSync(gzipped, { maxOutputLength: limits.maxUncompressedBytes });
   } catch (err) {
-    throw loadError('bundle is not a readable gzip archive (or expands beyond the size limit)', err);
+    throw loadError(
+      'bundle is not a readable gzip archive (or expands beyond the size limit)',
+      err,
+    );
   }
-  let entries;
+  let entries: ReturnType<typeof readTar>;
   try {
     entries = readTar(tar, limits);
   } catch (err) {
-    throw loadError(`bundle archive is invalid: ${err instanceof Error ? err.message : String(err)}`, err);
+    throw loadError(
+      `bundle archive is invalid: ${err instanceof Error ? err.message : String(err)}`,
+      err,
+    );
   }
 
   const files = new Map<string, Uint8Array>();
@@ -147,16 +174,22 @@ export function readBundle(gzipped: Uint8Array, limits: BundleLimits = DEFAULT_B
 
   const modules = new Set((manifest?.wasm ?? []).map((w) => w.module.replace(/^\/+/, '')));
   if (modules.size > 1) {
-    throw loadError(`bundle holds ${modules.size} wasm modules; Gatehouse evaluates one (build with a single \`opa build -t wasm\`)`);
+    throw loadError(
+      `bundle holds ${modules.size} wasm modules; Gatehouse evaluates one (build with a single \`opa build -t wasm\`)`,
+    );
   }
   const modulePath = modules.values().next().value ?? 'policy.wasm';
   const wasm = files.get(modulePath);
-  if (wasm === undefined) throw loadError(`bundle has no /${modulePath}; build it with \`opa build -t wasm\``);
-  if (!WASM_MAGIC.every((b, i) => wasm[i] === b)) throw loadError(`bundle /${modulePath} is not a WebAssembly module`);
+  if (wasm === undefined)
+    throw loadError(`bundle has no /${modulePath}; build it with \`opa build -t wasm\``);
+  if (!WASM_MAGIC.every((b, i) => wasm[i] === b))
+    throw loadError(`bundle /${modulePath} is not a WebAssembly module`);
 
   const data: Record<string, unknown> = {};
   // Shallow paths first, so a nested data.json merges into what its parent declared.
-  const dataFiles = [...files.keys()].filter((p) => p === 'data.json' || p.endsWith('/data.json')).sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1));
+  const dataFiles = [...files.keys()]
+    .filter((p) => p === 'data.json' || p.endsWith('/data.json'))
+    .sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1));
   for (const path of dataFiles) {
     const segments = path.split('/').slice(0, -1);
     mergeAt(data, segments, parseJson(files.get(path) as Uint8Array, `/${path}`), `/${path}`);
@@ -170,7 +203,10 @@ export function readBundle(gzipped: Uint8Array, limits: BundleLimits = DEFAULT_B
  *
  * @throws GatehouseError `ERR_POLICY_LOAD` when the file cannot be read or the bundle is invalid.
  */
-export async function readBundleFile(path: string, limits: BundleLimits = DEFAULT_BUNDLE_LIMITS): Promise<PolicyBundle> {
+export async function readBundleFile(
+  path: string,
+  limits: BundleLimits = DEFAULT_BUNDLE_LIMITS,
+): Promise<PolicyBundle> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);

@@ -31,7 +31,11 @@ export interface CompileOptions {
 export type RegoVersion = 'v0' | 'v1';
 
 /** Files and folders `opa build` must not load from a policy directory. */
-export const IGNORED_POLICY_FILES: readonly string[] = Object.freeze(['*_test.rego', '.*', 'build']);
+export const IGNORED_POLICY_FILES: readonly string[] = Object.freeze([
+  '*_test.rego',
+  '.*',
+  'build',
+]);
 
 const MAX_OUTPUT = 4 * 1024 * 1024;
 
@@ -43,9 +47,14 @@ interface ExecResult {
 
 function run(file: string, args: readonly string[], timeout: number): Promise<ExecResult> {
   return new Promise((resolve) => {
-    execFile(file, args, { timeout, maxBuffer: MAX_OUTPUT, windowsHide: true, encoding: 'utf8' }, (error, stdout, stderr) => {
-      resolve({ error, stdout, stderr });
-    });
+    execFile(
+      file,
+      args,
+      { timeout, maxBuffer: MAX_OUTPUT, windowsHide: true, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        resolve({ error, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -63,7 +72,9 @@ const MISSING_ENTRYPOINT = /entrypoint "([^"]*)" does not refer to a rule or pol
  */
 export async function compileRegoDir(options: CompileOptions): Promise<Buffer> {
   if (options.entrypoints.length === 0) {
-    throw new GatehouseError('ERR_POLICY_COMPILE', { message: 'compiling a policy needs at least one entrypoint' });
+    throw new GatehouseError('ERR_POLICY_COMPILE', {
+      message: 'compiling a policy needs at least one entrypoint',
+    });
   }
   const opa = options.opaPath ?? 'opa';
   const timeout = options.timeoutMs ?? 60_000;
@@ -85,7 +96,10 @@ export async function compileRegoDir(options: CompileOptions): Promise<Buffer> {
         });
       }
       if (error.killed === true) {
-        throw new GatehouseError('ERR_POLICY_COMPILE', { cause: error, message: `opa build of ${options.dir} did not finish within ${timeout} ms` });
+        throw new GatehouseError('ERR_POLICY_COMPILE', {
+          cause: error,
+          message: `opa build of ${options.dir} did not finish within ${timeout} ms`,
+        });
       }
       const detail = (stderr.trim() || stdout.trim() || error.message).slice(0, 8192);
       const missing = MISSING_ENTRYPOINT.exec(detail);
@@ -95,12 +109,18 @@ export async function compileRegoDir(options: CompileOptions): Promise<Buffer> {
           message: `policy entrypoint \`${missing[1] ?? ''}\` does not refer to a rule in ${options.dir}`,
         });
       }
-      throw new GatehouseError('ERR_POLICY_COMPILE', { cause: error, message: `opa build of ${options.dir} failed:\n${detail}` });
+      throw new GatehouseError('ERR_POLICY_COMPILE', {
+        cause: error,
+        message: `opa build of ${options.dir} failed:\n${detail}`,
+      });
     }
     try {
       return await readFile(out);
     } catch (err) {
-      throw new GatehouseError('ERR_POLICY_COMPILE', { cause: err, message: `opa build of ${options.dir} wrote no bundle` });
+      throw new GatehouseError('ERR_POLICY_COMPILE', {
+        cause: err,
+        message: `opa build of ${options.dir} wrote no bundle`,
+      });
     }
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -146,11 +146,23 @@ export class PolicyEngine {
     try {
       const next = await this.#load(this.#options);
       this.#current = next; // the atomic swap
-      this.#emit({ type: 'loaded', trigger, revision: next.revision, previousRevision: previous?.revision, durationMs: performance.now() - started });
+      this.#emit({
+        type: 'loaded',
+        trigger,
+        revision: next.revision,
+        previousRevision: previous?.revision,
+        durationMs: performance.now() - started,
+      });
       return { ok: true, revision: next.revision, previousRevision: previous?.revision };
     } catch (err) {
       const error = GatehouseError.from(err, 'ERR_POLICY_LOAD');
-      this.#emit({ type: 'failed', trigger, error, revision: previous?.revision, durationMs: performance.now() - started });
+      this.#emit({
+        type: 'failed',
+        trigger,
+        error,
+        revision: previous?.revision,
+        durationMs: performance.now() - started,
+      });
       return { ok: false, error, revision: previous?.revision };
     }
   }
@@ -174,7 +186,9 @@ export class PolicyEngine {
     // `..data` symlink swap: see src/files/watch.ts.
     this.#watcher = watchFiles({
       paths: [path],
-      ...(bundle === undefined ? { include: (name: string) => WATCHED_DIR_FILE.test(name), skipDirs: ['build'] } : {}),
+      ...(bundle === undefined
+        ? { include: (name: string) => WATCHED_DIR_FILE.test(name), skipDirs: ['build'] }
+        : {}),
       debounceMs: this.#options.debounceMs ?? 200,
       ...(this.#options.pollMs === undefined ? {} : { pollMs: this.#options.pollMs }),
       onChange: () => {

@@ -7,7 +7,10 @@
  * be answerable by the host (SDK or Gatehouse). Evaluation itself is synchronous.
  */
 import { createHash } from 'node:crypto';
-import { loadPolicy as instantiatePolicy, type LoadedPolicy as WasmPolicy } from '@open-policy-agent/opa-wasm';
+import {
+  loadPolicy as instantiatePolicy,
+  type LoadedPolicy as WasmPolicy,
+} from '@open-policy-agent/opa-wasm';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { readBundle, readBundleFile, type PolicyBundle } from './bundle.js';
 import { createBuiltins, EvalContext, HOST_BUILTINS, type NanoClock } from './builtins/index.js';
@@ -20,13 +23,19 @@ const NETWORK_BUILTINS: ReadonlySet<string> = new Set(['http.send', 'net.lookup_
  * X.509 path validation: node:crypto has no synchronous chain verifier, and a hand-written one
  * is exactly what must not be written (a lenient one would allow what OPA denies).
  */
-const CHAIN_BUILTINS: ReadonlySet<string> = new Set(['crypto.x509.parse_and_verify_certificates', 'crypto.x509.parse_and_verify_certificates_with_options']);
+const CHAIN_BUILTINS: ReadonlySet<string> = new Set([
+  'crypto.x509.parse_and_verify_certificates',
+  'crypto.x509.parse_and_verify_certificates_with_options',
+]);
 
 /** The default entrypoint, as in the OPA-Envoy plugin. */
 export const DEFAULT_ENTRYPOINT = 'envoy/authz/allow';
 
 /** Where a policy came from. */
-export type PolicySource = { readonly kind: 'bundle'; readonly path: string } | { readonly kind: 'dir'; readonly path: string } | { readonly kind: 'memory' };
+export type PolicySource =
+  | { readonly kind: 'bundle'; readonly path: string }
+  | { readonly kind: 'dir'; readonly path: string }
+  | { readonly kind: 'memory' };
 
 /** A policy ready to evaluate. Immutable; a reload produces a new one. */
 export interface LoadedPolicy {
@@ -107,7 +116,9 @@ function importedBuiltins(policy: WasmPolicy): string[] {
   // The SDK keeps this map private; the module exports it, so read it the way the SDK does.
   const instance = policy.wasmInstance as unknown as { readonly exports: OpaExports };
   const memory = policy.mem as unknown as { readonly buffer: ArrayBufferLike };
-  const map = JSON.parse(readCString(memory, instance.exports.opa_json_dump(instance.exports.builtins()))) as Record<string, number>;
+  const map = JSON.parse(
+    readCString(memory, instance.exports.opa_json_dump(instance.exports.builtins())),
+  ) as Record<string, number>;
   return Object.keys(map).sort();
 }
 
@@ -117,7 +128,19 @@ interface WasmPolicyInternals {
   readonly mem: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   readonly dataAddr: number;
   readonly dataHeapPtr: number;
-  readonly wasmInstance: { readonly exports: { opa_eval(reserved: number, entrypoint: number, data: number, input: number, inputLen: number, heap: number, format: number): number } };
+  readonly wasmInstance: {
+    readonly exports: {
+      opa_eval(
+        reserved: number,
+        entrypoint: number,
+        data: number,
+        input: number,
+        inputLen: number,
+        heap: number,
+        format: number,
+      ): number;
+    };
+  };
 }
 
 const WASM_PAGE = 65_536;
@@ -129,9 +152,12 @@ const WASM_PAGE = 65_536;
  * byte by byte in JavaScript). Same calls into the module (`opa_eval` with the same arguments),
  * same result. `undefined` for modules older than ABI 1.2 (the SDK's evaluate is used).
  */
-function fastEvaluator(policy: WasmPolicy): ((input: unknown, entrypoint: number) => unknown) | undefined {
+function fastEvaluator(
+  policy: WasmPolicy,
+): ((input: unknown, entrypoint: number) => unknown) | undefined {
   const p = policy as unknown as WasmPolicyInternals;
-  if (!(p.minorVersion >= 2) || typeof p.wasmInstance?.exports?.opa_eval !== 'function') return undefined;
+  if (!(p.minorVersion >= 2) || typeof p.wasmInstance?.exports?.opa_eval !== 'function')
+    return undefined;
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   return (input, entrypoint) => {
@@ -151,7 +177,15 @@ function fastEvaluator(policy: WasmPolicy): ((input: unknown, entrypoint: number
       }
       inputLen = written;
     }
-    const ret = p.wasmInstance.exports.opa_eval(0, entrypoint, p.dataAddr, inputLen === 0 ? 0 : inputAddr, inputLen, inputAddr + inputLen, 0);
+    const ret = p.wasmInstance.exports.opa_eval(
+      0,
+      entrypoint,
+      p.dataAddr,
+      inputLen === 0 ? 0 : inputAddr,
+      inputLen,
+      inputAddr + inputLen,
+      0,
+    );
     const bytes = new Uint8Array(memory.buffer);
     const end = bytes.indexOf(0, ret);
     return JSON.parse(decoder.decode(bytes.subarray(ret, end < 0 ? bytes.length : end)));
@@ -159,8 +193,13 @@ function fastEvaluator(policy: WasmPolicy): ((input: unknown, entrypoint: number
 }
 
 function revisionOf(bundle: PolicyBundle): string {
-  if (bundle.manifest !== undefined && bundle.manifest.revision !== '') return bundle.manifest.revision;
-  const hash = createHash('sha256').update(bundle.wasm).update('\0').update(JSON.stringify(bundle.data)).digest('hex');
+  if (bundle.manifest !== undefined && bundle.manifest.revision !== '')
+    return bundle.manifest.revision;
+  const hash = createHash('sha256')
+    .update(bundle.wasm)
+    .update('\0')
+    .update(JSON.stringify(bundle.data))
+    .digest('hex');
   return `sha256:${hash}`;
 }
 
@@ -168,7 +207,8 @@ function evalCause(err: unknown): Error {
   // The SDK throws bare strings (from `opa_abort`) or plain objects; keep them readable in logs.
   if (err instanceof Error) return err;
   if (typeof err === 'string') return new Error(err);
-  if (typeof err === 'object' && err !== null && 'message' in err) return new Error(String((err as { message: unknown }).message));
+  if (typeof err === 'object' && err !== null && 'message' in err)
+    return new Error(String((err as { message: unknown }).message));
   return new Error(String(err));
 }
 
@@ -179,21 +219,33 @@ function evalCause(err: unknown): Error {
  *   `ERR_POLICY_ENTRYPOINT` (no such entrypoint; the message lists the available ones),
  *   `ERR_POLICY_BUILTIN_MISSING` (the module needs a builtin the host lacks; named).
  */
-export async function loadPolicyFromBundle(bundle: PolicyBundle, options: EvaluatorOptions & { readonly source?: PolicySource }): Promise<LoadedPolicy> {
+export async function loadPolicyFromBundle(
+  bundle: PolicyBundle,
+  options: EvaluatorOptions & { readonly source?: PolicySource },
+): Promise<LoadedPolicy> {
   const entrypoint = normaliseEntrypoint(options.entrypoint);
   const ctx = new EvalContext(options.clock);
-  const memory = { initial: options.memory?.initialPages ?? 32, maximum: options.memory?.maximumPages ?? 8192 };
+  const memory = {
+    initial: options.memory?.initialPages ?? 32,
+    maximum: options.memory?.maximumPages ?? 8192,
+  };
   let policy: WasmPolicy;
   try {
     // The SDK copies the bytes it needs; hand it an exact ArrayBuffer-backed view.
     policy = await instantiatePolicy(new Uint8Array(bundle.wasm), memory, createBuiltins(ctx));
   } catch (err) {
-    throw new GatehouseError('ERR_POLICY_LOAD', { cause: evalCause(err), message: `policy wasm module cannot be instantiated: ${evalCause(err).message}` });
+    throw new GatehouseError('ERR_POLICY_LOAD', {
+      cause: evalCause(err),
+      message: `policy wasm module cannot be instantiated: ${evalCause(err).message}`,
+    });
   }
 
   const entrypoints = Object.keys(policy.entrypoints as Record<string, number>).sort();
   const entrypointId = (policy.entrypoints as Record<string, number>)[entrypoint];
-  if (!Object.hasOwn(policy.entrypoints as object, entrypoint) || typeof entrypointId !== 'number') {
+  if (
+    !Object.hasOwn(policy.entrypoints as object, entrypoint) ||
+    typeof entrypointId !== 'number'
+  ) {
     throw new GatehouseError('ERR_POLICY_ENTRYPOINT', {
       message: `policy has no entrypoint \`${entrypoint}\`; it has: ${entrypoints.map((e) => `\`${e}\``).join(', ') || '(none)'}`,
     });
@@ -212,7 +264,8 @@ export async function loadPolicyFromBundle(bundle: PolicyBundle, options: Evalua
     if (chain.length > 0) {
       advice += `; certificate chains are not verified inside policies: let Envoy verify client certificates (a TLS validation_context) and read them with crypto.x509.parse_certificates`;
     }
-    if (advice === '') advice = '; see docs/reference/policy.md#builtins for the builtins Gatehouse provides';
+    if (advice === '')
+      advice = '; see docs/reference/policy.md#builtins for the builtins Gatehouse provides';
     throw new GatehouseError('ERR_POLICY_BUILTIN_MISSING', {
       message: `policy needs builtin${missing.length > 1 ? 's' : ''} ${names}, which Gatehouse does not provide${advice}`,
     });
@@ -232,13 +285,16 @@ export async function loadPolicyFromBundle(bundle: PolicyBundle, options: Evalua
       ctx.begin();
       let resultSet: unknown;
       try {
-        resultSet = fast === undefined ? loaded.evaluate(input, entrypointId) : fast(input, entrypointId);
+        resultSet =
+          fast === undefined ? loaded.evaluate(input, entrypointId) : fast(input, entrypointId);
       } catch (err) {
         throw new GatehouseError('ERR_POLICY_EVAL', { cause: evalCause(err) });
       }
       if (!Array.isArray(resultSet) || resultSet.length === 0) return undefined;
       const first: unknown = resultSet[0];
-      return typeof first === 'object' && first !== null ? (first as { result?: unknown }).result : undefined;
+      return typeof first === 'object' && first !== null
+        ? (first as { result?: unknown }).result
+        : undefined;
     },
   });
 }
@@ -256,10 +312,15 @@ export async function loadPolicyFromBundle(bundle: PolicyBundle, options: Evalua
 export async function loadPolicy(options: LoadPolicyOptions): Promise<LoadedPolicy> {
   const { bundle, dir } = options;
   if ((bundle === undefined) === (dir === undefined)) {
-    throw new GatehouseError('ERR_POLICY_LOAD', { message: 'configure exactly one of a policy bundle and a policy directory' });
+    throw new GatehouseError('ERR_POLICY_LOAD', {
+      message: 'configure exactly one of a policy bundle and a policy directory',
+    });
   }
   if (bundle !== undefined) {
-    return loadPolicyFromBundle(await readBundleFile(bundle), { ...options, source: { kind: 'bundle', path: bundle } });
+    return loadPolicyFromBundle(await readBundleFile(bundle), {
+      ...options,
+      source: { kind: 'bundle', path: bundle },
+    });
   }
   const path = dir as string;
   const bytes = await compileRegoDir({

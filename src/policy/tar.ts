@@ -26,7 +26,10 @@ export interface TarLimits {
 }
 
 /** Defaults: generous for policy bundles, small enough to refuse a tar bomb. */
-export const DEFAULT_TAR_LIMITS: TarLimits = Object.freeze({ maxFileBytes: 64 * 1024 * 1024, maxEntries: 10_000 });
+export const DEFAULT_TAR_LIMITS: TarLimits = Object.freeze({
+  maxFileBytes: 64 * 1024 * 1024,
+  maxEntries: 10_000,
+});
 
 /** Raised for a malformed or hostile archive; the loader wraps it in `ERR_POLICY_LOAD`. */
 export class TarFormatError extends Error {
@@ -54,7 +57,8 @@ function numeric(buf: Uint8Array, start: number, length: number, what: string): 
     let value = first & 0x3f;
     for (let i = start + 1; i < start + length; i++) {
       value = value * 256 + (buf[i] ?? 0);
-      if (value > Number.MAX_SAFE_INTEGER) throw new TarFormatError(`${what} too large in tar header`);
+      if (value > Number.MAX_SAFE_INTEGER)
+        throw new TarFormatError(`${what} too large in tar header`);
     }
     return value;
   }
@@ -86,7 +90,11 @@ function parsePax(data: Uint8Array): { path?: string; size?: number } {
     let space = offset;
     while (space < data.length && data[space] !== 0x20) space++;
     const length = Number(decoder.decode(data.subarray(offset, space)));
-    if (!Number.isSafeInteger(length) || length <= space - offset || offset + length > data.length) {
+    if (
+      !Number.isSafeInteger(length) ||
+      length <= space - offset ||
+      offset + length > data.length
+    ) {
       throw new TarFormatError('invalid PAX record');
     }
     const record = decoder.decode(data.subarray(space + 1, offset + length - 1));
@@ -109,11 +117,13 @@ function parsePax(data: Uint8Array): { path?: string; size?: number } {
  * escape the archive root (`..` segments), or holds NUL or backslashes.
  */
 export function normaliseTarPath(name: string): string {
-  if (name.includes('\0') || name.includes('\\')) throw new TarFormatError(`unsafe path in bundle: ${JSON.stringify(name)}`);
+  if (name.includes('\0') || name.includes('\\'))
+    throw new TarFormatError(`unsafe path in bundle: ${JSON.stringify(name)}`);
   const parts: string[] = [];
   for (const segment of name.split('/')) {
     if (segment === '' || segment === '.') continue;
-    if (segment === '..') throw new TarFormatError(`path traversal in bundle: ${JSON.stringify(name)}`);
+    if (segment === '..')
+      throw new TarFormatError(`path traversal in bundle: ${JSON.stringify(name)}`);
     parts.push(segment);
   }
   return parts.join('/');
@@ -133,15 +143,19 @@ export function readTar(archive: Uint8Array, limits: TarLimits = DEFAULT_TAR_LIM
 
   while (offset + BLOCK <= archive.length) {
     if (isZeroBlock(archive, offset)) break; // end-of-archive marker
-    if (++count > limits.maxEntries) throw new TarFormatError(`bundle has more than ${limits.maxEntries} entries`);
+    if (++count > limits.maxEntries)
+      throw new TarFormatError(`bundle has more than ${limits.maxEntries} entries`);
     const header = archive.subarray(offset, offset + BLOCK);
-    if (!checksumOk(header)) throw new TarFormatError(`bad tar header checksum at offset ${offset}`);
+    if (!checksumOk(header))
+      throw new TarFormatError(`bad tar header checksum at offset ${offset}`);
 
     const type = String.fromCharCode(header[156] ?? 0);
     const isMeta = type === 'x' || type === 'g' || type === 'L' || type === 'K';
-    const size = !isMeta && pendingSize !== undefined ? pendingSize : numeric(header, 124, 12, 'size');
+    const size =
+      !isMeta && pendingSize !== undefined ? pendingSize : numeric(header, 124, 12, 'size');
     const dataStart = offset + BLOCK;
-    if (size > limits.maxFileBytes) throw new TarFormatError(`bundle entry larger than ${limits.maxFileBytes} bytes`);
+    if (size > limits.maxFileBytes)
+      throw new TarFormatError(`bundle entry larger than ${limits.maxFileBytes} bytes`);
     if (dataStart + size > archive.length) throw new TarFormatError('truncated tar archive');
     const data = archive.subarray(dataStart, dataStart + size);
     offset = dataStart + Math.ceil(size / BLOCK) * BLOCK;

@@ -33,8 +33,16 @@ const PAGE_HEADERS: readonly (readonly [string, string])[] = [
 ];
 
 /** A page: `text/html`, with {@link PAGE_HEADERS} and then `headers`. */
-export function htmlReply(status: number, body: string, headers: readonly (readonly [string, string])[] = []): LocalReply {
-  return { status, headers: [['content-type', 'text/html; charset=utf-8'], ...PAGE_HEADERS, ...headers], body };
+export function htmlReply(
+  status: number,
+  body: string,
+  headers: readonly (readonly [string, string])[] = [],
+): LocalReply {
+  return {
+    status,
+    headers: [['content-type', 'text/html; charset=utf-8'], ...PAGE_HEADERS, ...headers],
+    body,
+  };
 }
 
 /**
@@ -42,13 +50,27 @@ export function htmlReply(status: number, body: string, headers: readonly (reado
  * `<`, `>` and `&` are written as `\u003c`, `\u003e`, `\u0026` (the same JSON): a hostile
  * string inside, such as a policy reason, never reads as markup to anything that sniffs.
  */
-export function jsonReply(status: number, value: unknown, headers: readonly (readonly [string, string])[] = []): LocalReply {
-  const body = JSON.stringify(value).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
-  return { status, headers: [['content-type', 'application/json'], ...PAGE_HEADERS, ...headers], body: `${body}\n` };
+export function jsonReply(
+  status: number,
+  value: unknown,
+  headers: readonly (readonly [string, string])[] = [],
+): LocalReply {
+  const body = JSON.stringify(value).replace(
+    /[<>&]/g,
+    (c) => `\\u00${c.charCodeAt(0).toString(16)}`,
+  );
+  return {
+    status,
+    headers: [['content-type', 'application/json'], ...PAGE_HEADERS, ...headers],
+    body: `${body}\n`,
+  };
 }
 
 /** A 302 to `location` (change the status for a 303), with the page headers. */
-export function redirectReply(location: string, headers: readonly (readonly [string, string])[] = []): LocalReply {
+export function redirectReply(
+  location: string,
+  headers: readonly (readonly [string, string])[] = [],
+): LocalReply {
   return { status: 302, headers: [['location', location], ...PAGE_HEADERS, ...headers], body: '' };
 }
 
@@ -63,7 +85,10 @@ export function wantsJson(headers: Readonly<Record<string, string>>): boolean {
  * A browser navigation: GET or HEAD whose Accept prefers `text/html` and that is not a fetch/XHR.
  * Only these are redirected to sign-in; everything else gets 401.
  */
-export function isBrowserNavigation(method: string, headers: Readonly<Record<string, string>>): boolean {
+export function isBrowserNavigation(
+  method: string,
+  headers: Readonly<Record<string, string>>,
+): boolean {
   if (method !== 'GET' && method !== 'HEAD') return false;
   const mode = headers['sec-fetch-mode'];
   if (mode !== undefined && mode !== 'navigate') return false;

@@ -39,7 +39,11 @@ export interface ResponseExtras {
   readonly responseHeaders: readonly HeaderEntry[];
 }
 
-const NO_EXTRAS: ResponseExtras = Object.freeze({ requestHeaders: [], removeRequestHeaders: [], responseHeaders: [] });
+const NO_EXTRAS: ResponseExtras = Object.freeze({
+  requestHeaders: [],
+  removeRequestHeaders: [],
+  responseHeaders: [],
+});
 
 /**
  * Map a decision onto the CheckResponse Envoy expects.
@@ -53,17 +57,25 @@ const NO_EXTRAS: ResponseExtras = Object.freeze({ requestHeaders: [], removeRequ
  * value of an upstream header replaces what the request carried (so a client cannot pre-seed a
  * header the policy sets); further values are added.
  */
-export function decisionToCheckResponse(decision: Decision, extra: ResponseExtras = NO_EXTRAS): CheckResponse {
+export function decisionToCheckResponse(
+  decision: Decision,
+  extra: ResponseExtras = NO_EXTRAS,
+): CheckResponse {
   const dynamicMetadata = decision.dynamicMetadata;
   if (decision.allowed) {
     // Gatehouse's own request headers (identity, cookie) win over the policy's and over the
     // client's: the policy's copies of those names are dropped.
-    const own = new Set([...extra.requestHeaders.map((h) => h.name), ...extra.removeRequestHeaders]);
+    const own = new Set([
+      ...extra.requestHeaders.map((h) => h.name),
+      ...extra.removeRequestHeaders,
+    ]);
     const upstream = [...decision.headers.filter((h) => !own.has(h.name)), ...extra.requestHeaders];
     // A header that cannot be written (a control character) must not leave the client's copy of
     // that name in place: every value of it is dropped and the name removed (a spoofed identity
     // header or the original cookie header would otherwise pass through).
-    const unwritable = new Set(upstream.filter(({ name, value }) => !isSafeHeader(name, value)).map((h) => h.name));
+    const unwritable = new Set(
+      upstream.filter(({ name, value }) => !isSafeHeader(name, value)).map((h) => h.name),
+    );
     const removals = [
       ...decision.requestHeadersToRemove.filter((n) => !own.has(n)),
       ...extra.removeRequestHeaders,
@@ -74,10 +86,18 @@ export function decisionToCheckResponse(decision: Decision, extra: ResponseExtra
       httpResponse: {
         case: 'okResponse',
         value: create(OkHttpResponseSchema, {
-          headers: headerOptions(upstream.filter((h) => !unwritable.has(h.name)), 'upstream'),
+          headers: headerOptions(
+            upstream.filter((h) => !unwritable.has(h.name)),
+            'upstream',
+          ),
           headersToRemove: [...new Set(removals)],
-          responseHeadersToAdd: headerOptions([...decision.responseHeadersToAdd, ...extra.responseHeaders], 'add'),
-          queryParametersToSet: decision.queryParametersToSet.map((q) => create(QueryParameterSchema, q)),
+          responseHeadersToAdd: headerOptions(
+            [...decision.responseHeadersToAdd, ...extra.responseHeaders],
+            'add',
+          ),
+          queryParametersToSet: decision.queryParametersToSet.map((q) =>
+            create(QueryParameterSchema, q),
+          ),
           queryParametersToRemove: [...decision.queryParametersToRemove],
         }),
       },
@@ -107,7 +127,10 @@ export function errorToCheckResponse(error: GatehouseError, requestId: string): 
   const spec = error.spec;
   const body = JSON.stringify({ error: error.code, message: spec.message, request_id: requestId });
   return create(CheckResponseSchema, {
-    status: create(StatusSchema, { code: spec.grpc === GrpcCode.OK ? GrpcCode.INTERNAL : spec.grpc, message: error.code }),
+    status: create(StatusSchema, {
+      code: spec.grpc === GrpcCode.OK ? GrpcCode.INTERNAL : spec.grpc,
+      message: error.code,
+    }),
     httpResponse: {
       case: 'deniedResponse',
       value: create(DeniedHttpResponseSchema, {
@@ -129,7 +152,9 @@ export function errorToCheckResponse(error: GatehouseError, requestId: string): 
  */
 export function localReplyToCheckResponse(reply: LocalReply): CheckResponse {
   return create(CheckResponseSchema, {
-    status: create(StatusSchema, { code: reply.status === 401 ? GrpcCode.UNAUTHENTICATED : GrpcCode.PERMISSION_DENIED }),
+    status: create(StatusSchema, {
+      code: reply.status === 401 ? GrpcCode.UNAUTHENTICATED : GrpcCode.PERMISSION_DENIED,
+    }),
     httpResponse: {
       case: 'deniedResponse',
       value: create(DeniedHttpResponseSchema, {
@@ -164,18 +189,26 @@ export function localReplyToCheckResponse(reply: LocalReply): CheckResponse {
  * Dropping it is the safe answer (a header cannot be split, a response cannot be smuggled) and
  * the rest of the decision stands.
  */
-function headerOptions(entries: readonly HeaderEntry[], mode: 'upstream' | 'local-reply' | 'add' = 'local-reply'): HeaderValueOption[] {
+function headerOptions(
+  entries: readonly HeaderEntry[],
+  mode: 'upstream' | 'local-reply' | 'add' = 'local-reply',
+): HeaderValueOption[] {
   const seen = new Set<string>();
-  return entries.filter(({ name, value }) => isSafeHeader(name, value)).map(({ name, value }) => {
-    const first = !seen.has(name);
-    seen.add(name);
-    const header = { key: name, value };
-    if (name === 'set-cookie' || mode === 'add' || (mode === 'local-reply' && !first)) {
-      return create(HeaderValueOptionSchema, { header, appendAction: HeaderValueOption_HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD });
-    }
-    // A wrapper field: `false` is sent on the wire, not left unset.
-    return create(HeaderValueOptionSchema, { header, append: !first });
-  });
+  return entries
+    .filter(({ name, value }) => isSafeHeader(name, value))
+    .map(({ name, value }) => {
+      const first = !seen.has(name);
+      seen.add(name);
+      const header = { key: name, value };
+      if (name === 'set-cookie' || mode === 'add' || (mode === 'local-reply' && !first)) {
+        return create(HeaderValueOptionSchema, {
+          header,
+          appendAction: HeaderValueOption_HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD,
+        });
+      }
+      // A wrapper field: `false` is sent on the wire, not left unset.
+      return create(HeaderValueOptionSchema, { header, append: !first });
+    });
 }
 
 /**
@@ -184,7 +217,10 @@ function headerOptions(entries: readonly HeaderEntry[], mode: 'upstream' | 'loca
  * reads it as `%DYNAMIC_METADATA(envoy.filters.http.ext_authz:decision_id)%`.
  */
 export function withDecisionId(response: CheckResponse, decisionId: string): CheckResponse {
-  const metadata: JsonObject = { ...(response.dynamicMetadata as JsonObject | undefined), decision_id: decisionId };
+  const metadata: JsonObject = {
+    ...(response.dynamicMetadata as JsonObject | undefined),
+    decision_id: decisionId,
+  };
   response.dynamicMetadata = metadata;
   return response;
 }

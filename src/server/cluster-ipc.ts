@@ -20,7 +20,11 @@ export type PrimaryMessage =
 /** Worker → primary. */
 export type WorkerMessage =
   /** Start finished: the gRPC port is bound (shared) and a policy is loaded. */
-  | { readonly type: 'gatehouse:started'; readonly grpcPort: number; readonly readiness: ReadinessReport }
+  | {
+      readonly type: 'gatehouse:started';
+      readonly grpcPort: number;
+      readonly readiness: ReadinessReport;
+    }
   /** Readiness changed (identity provider discovered, draining, …). */
   | { readonly type: 'gatehouse:readiness'; readonly readiness: ReadinessReport }
   /** The answer to a `gatehouse:metrics` request: the worker registry's `getMetricsAsJSON()`. */
@@ -28,7 +32,12 @@ export type WorkerMessage =
 
 /** Is `value` one of our messages (and not node:cluster's or prom-client's)? */
 export function isGatehouseMessage<T extends { type: string }>(value: unknown): value is T {
-  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string' && (value as { type: string }).type.startsWith('gatehouse:');
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { type?: unknown }).type === 'string' &&
+    (value as { type: string }).type.startsWith('gatehouse:')
+  );
 }
 
 /**

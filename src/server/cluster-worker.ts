@@ -26,18 +26,23 @@ export interface WorkerOptions {
  */
 export async function runWorker(options: WorkerOptions): Promise<number> {
   const { config, log } = options;
-  if (!cluster.isWorker || process.send === undefined) throw new Error('runWorker: not a cluster worker');
+  if (!cluster.isWorker || process.send === undefined)
+    throw new Error('runWorker: not a cluster worker');
   const send = (message: WorkerMessage): void => {
     // The channel is gone when the primary died; the 'disconnect' handler stops us then.
     if (process.connected) process.send?.(message);
   };
-  const gatehouse = await startGatehouse(config, log, { ...(options.configFile === undefined ? {} : { configFile: options.configFile }), httpListener: false, grpcAfterPolicy: true });
+  const gatehouse = await startGatehouse(config, log, {
+    ...(options.configFile === undefined ? {} : { configFile: options.configFile }),
+    httpListener: false,
+    grpcAfterPolicy: true,
+  });
 
   let exit!: (code: number) => void;
   const exited = new Promise<number>((resolve) => (exit = resolve));
-  let stopping: Promise<void> | undefined;
+  let _stopping: Promise<void> | undefined;
   const stop = (why: string): void => {
-    stopping ??= (async () => {
+    _stopping ??= (async () => {
       log.info({ reason: why }, 'worker shutting down');
       clearInterval(readinessTimer);
       await gatehouse.stop();
@@ -48,7 +53,9 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     void gatehouse.reload();
   };
 
-  gatehouse.health.onChange(() => send({ type: 'gatehouse:readiness', readiness: gatehouse.readiness() }));
+  gatehouse.health.onChange(() =>
+    send({ type: 'gatehouse:readiness', readiness: gatehouse.readiness() }),
+  );
   // Readiness details that do not flip health (the identity provider's last error, its keys'
   // age) reach the primary's /readyz too: checked every second, sent when they changed.
   let lastReadiness = JSON.stringify(gatehouse.readiness());
@@ -87,6 +94,10 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   process.once('SIGINT', () => stop('SIGINT'));
   // The primary is gone (killed, crashed): no one hands us connections or restarts us; drain and go.
   process.once('disconnect', () => stop('primary gone'));
-  send({ type: 'gatehouse:started', grpcPort: gatehouse.grpcPort, readiness: gatehouse.readiness() });
+  send({
+    type: 'gatehouse:started',
+    grpcPort: gatehouse.grpcPort,
+    readiness: gatehouse.readiness(),
+  });
   return exited;
 }

@@ -32,7 +32,12 @@ import { GatehouseError } from '../errors/gatehouse-error.js';
 import { startHttpListener, type HttpListener, type HttpReadiness } from '../http/server.js';
 import { loadSigningKeys } from '../keys/load.js';
 import type { Logger } from '../log/logger.js';
-import { isGatehouseMessage, type MetricsJson, type PrimaryMessage, type WorkerMessage } from './cluster-ipc.js';
+import {
+  isGatehouseMessage,
+  type MetricsJson,
+  type PrimaryMessage,
+  type WorkerMessage,
+} from './cluster-ipc.js';
 import { listenerTls } from './listener-tls.js';
 import type { ReadinessReport } from './readiness.js';
 
@@ -77,11 +82,27 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const workerGauge = new Gauge({ name: 'gatehouse_cluster_workers', help: 'Cluster workers by state (ready, not_ready: starting, restarting or draining).', labelNames: ['state'] as const, registers: [registry] });
-  const restarts = new Counter({ name: 'gatehouse_cluster_worker_restarts_total', help: 'Cluster workers that died unexpectedly and were restarted.', registers: [registry] });
+  const workerGauge = new Gauge({
+    name: 'gatehouse_cluster_workers',
+    help: 'Cluster workers by state (ready, not_ready: starting, restarting or draining).',
+    labelNames: ['state'] as const,
+    registers: [registry],
+  });
+  const restarts = new Counter({
+    name: 'gatehouse_cluster_worker_restarts_total',
+    help: 'Cluster workers that died unexpectedly and were restarted.',
+    registers: [registry],
+  });
 
   const jwks = await primaryJwks(config, log);
-  const slots: Slot[] = Array.from({ length: workers }, (_, index) => ({ index, worker: undefined, readiness: undefined, startedAt: 0, failures: 0, restartTimer: undefined }));
+  const slots: Slot[] = Array.from({ length: workers }, (_, index) => ({
+    index,
+    worker: undefined,
+    readiness: undefined,
+    startedAt: 0,
+    failures: 0,
+    restartTimer: undefined,
+  }));
   let draining = false;
   let grpcPort: number | undefined;
 
@@ -94,7 +115,14 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     return {
       ready: !draining && ready === workers,
       policy: reports.every((r) => r?.policy === 'loaded') ? 'loaded' : 'loading',
-      identity_provider: config.identity === undefined ? 'not configured' : idps.every((i) => i === 'ready') ? 'ready' : idps.every((i) => i === 'ready' || i === 'cached') ? 'cached' : 'pending',
+      identity_provider:
+        config.identity === undefined
+          ? 'not configured'
+          : idps.every((i) => i === 'ready')
+            ? 'ready'
+            : idps.every((i) => i === 'ready' || i === 'cached')
+              ? 'cached'
+              : 'pending',
       ...firstError(reports),
       draining,
       workers: { total: workers, ready },
@@ -128,12 +156,22 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       readiness(); // refresh the worker gauge
       const live = slots.flatMap((s) => (s.worker === undefined ? [] : [s.worker]));
       const fromWorkers = await Promise.all(live.map(workerMetrics));
-      const all = [...fromWorkers.filter((m): m is MetricsJson => m !== undefined), await registry.getMetricsAsJSON()];
+      const all = [
+        ...fromWorkers.filter((m): m is MetricsJson => m !== undefined),
+        await registry.getMetricsAsJSON(),
+      ];
       return AggregatorRegistry.aggregate(all).metrics();
     },
   };
 
-  const http: HttpListener = await startHttpListener({ address: config.http.address, port: config.http.port, readiness, metrics, jwks, tls: listenerTls(config.http.tls, 'http.tls', log) });
+  const http: HttpListener = await startHttpListener({
+    address: config.http.address,
+    port: config.http.port,
+    readiness,
+    metrics,
+    jwks,
+    tls: listenerTls(config.http.tls, 'http.tls', log),
+  });
 
   // Start: fork every worker; the cluster has started when each has reported `started` once.
   let startedOnce = 0;
@@ -153,7 +191,15 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
         case 'gatehouse:started':
           slot.readiness = message.readiness;
           grpcPort ??= message.grpcPort;
-          log.info({ worker: worker.id, worker_pid: worker.process.pid, slot: slot.index, ready: message.readiness.ready }, 'worker started');
+          log.info(
+            {
+              worker: worker.id,
+              worker_pid: worker.process.pid,
+              slot: slot.index,
+              ready: message.readiness.ready,
+            },
+            'worker started',
+          );
           if (!everStarted.has(slot.index)) {
             everStarted.add(slot.index);
             startedOnce++;
@@ -173,9 +219,14 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       slot.readiness = undefined;
       if (draining) return;
       if (!everStarted.has(slot.index) && startedOnce < workers) {
-        const err = Object.assign(new GatehouseError('ERR_INTERNAL', { message: `worker ${slot.index} exited during start (code ${String(code)}, signal ${String(signal)}); see its error above` }), {
-          exitCode: typeof code === 'number' && code > 0 ? code : 1,
-        });
+        const err = Object.assign(
+          new GatehouseError('ERR_INTERNAL', {
+            message: `worker ${slot.index} exited during start (code ${String(code)}, signal ${String(signal)}); see its error above`,
+          }),
+          {
+            exitCode: typeof code === 'number' && code > 0 ? code : 1,
+          },
+        );
         onStartFailure?.(err);
         return;
       }
@@ -184,7 +235,15 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       const delay = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (slot.failures - 1));
       restarts.inc();
       log.error(
-        { worker: worker.id, worker_pid: worker.process.pid, slot: slot.index, exit_code: code, signal, lived_ms: lived, restart_in_ms: delay },
+        {
+          worker: worker.id,
+          worker_pid: worker.process.pid,
+          slot: slot.index,
+          exit_code: code,
+          signal,
+          lived_ms: lived,
+          restart_in_ms: delay,
+        },
         'worker died unexpectedly; restarting it (the other workers keep serving)',
       );
       slot.restartTimer = setTimeout(() => fork(slot), delay);
@@ -197,14 +256,20 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       slot.restartTimer = undefined;
     }
     const live = slots.flatMap((s) => (s.worker === undefined ? [] : [s.worker]));
-    const exited = live.map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve()))));
+    const exited = live.map(
+      (w) =>
+        new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve()))),
+    );
     for (const w of live) sendTo(w, { type: 'gatehouse:stop' });
     // Each worker drains for drain_delay_ms, then gives in-flight Checks shutdown_grace_ms.
     const limit = config.grpc.drain_delay_ms + config.grpc.shutdown_grace_ms + 5_000;
     const killer = setTimeout(() => {
       for (const w of live) {
         if (!w.isDead()) {
-          log.warn({ worker: w.id, worker_pid: w.process.pid }, 'worker did not stop in time; killing it');
+          log.warn(
+            { worker: w.id, worker_pid: w.process.pid },
+            'worker did not stop in time; killing it',
+          );
           w.process.kill('SIGKILL');
         }
       }
@@ -228,11 +293,24 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     onStarted = undefined;
     onStartFailure = undefined;
   }
-  log.info({ grpc_port: grpcPort, http_port: http.port, workers, scheduling: 'round-robin', ready: readiness() }, 'gatehouse cluster serving');
+  log.info(
+    {
+      grpc_port: grpcPort,
+      http_port: http.port,
+      workers,
+      scheduling: 'round-robin',
+      ready: readiness(),
+    },
+    'gatehouse cluster serving',
+  );
 
   process.on('SIGHUP', () => {
-    log.info({ signal: 'SIGHUP', workers: slots.filter((s) => s.worker !== undefined).length }, 'reloading: forwarding to every worker');
-    for (const slot of slots) if (slot.worker !== undefined) sendTo(slot.worker, { type: 'gatehouse:reload' });
+    log.info(
+      { signal: 'SIGHUP', workers: slots.filter((s) => s.worker !== undefined).length },
+      'reloading: forwarding to every worker',
+    );
+    for (const slot of slots)
+      if (slot.worker !== undefined) sendTo(slot.worker, { type: 'gatehouse:reload' });
     // The primary's own share of the config: its log level.
     if (options.configFile !== undefined) {
       loadConfig(options.configFile).then(
@@ -248,7 +326,10 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       if (stopping) return;
       stopping = true;
       draining = true;
-      log.info({ signal, workers: slots.filter((s) => s.worker !== undefined).length }, 'shutting down: draining every worker');
+      log.info(
+        { signal, workers: slots.filter((s) => s.worker !== undefined).length },
+        'shutting down: draining every worker',
+      );
       void stopWorkers()
         .then(() => http.close())
         .then(() => {
@@ -273,10 +354,18 @@ function sendTo(worker: Worker, message: PrimaryMessage): boolean {
 }
 
 /** The JWKS the workers publish, loaded the same way from `keys.signing` (undefined without identity). */
-async function primaryJwks(config: Config, log: Logger): Promise<{ readonly keys: readonly object[] } | undefined> {
+async function primaryJwks(
+  config: Config,
+  log: Logger,
+): Promise<{ readonly keys: readonly object[] } | undefined> {
   const identity = config.identity;
-  if (identity === undefined || identity.issuer === undefined || identity.client_id === undefined) return undefined;
-  const ring = await loadSigningKeys({ files: config.keys.signing, development: config.development, log: (m) => log.info(m) }).catch((err: unknown) => {
+  if (identity === undefined || identity.issuer === undefined || identity.client_id === undefined)
+    return undefined;
+  const ring = await loadSigningKeys({
+    files: config.keys.signing,
+    development: config.development,
+    log: (m) => log.info(m),
+  }).catch((err: unknown) => {
     const error = GatehouseError.from(err, 'ERR_KEYS_INVALID');
     throw new GatehouseError(error.code, { message: `keys.signing: ${error.message}`, cause: err });
   });
@@ -284,7 +373,11 @@ async function primaryJwks(config: Config, log: Logger): Promise<{ readonly keys
 }
 
 /** The first worker's last identity provider error, for the primary's `/readyz`. */
-function firstError(reports: readonly (ReadinessReport | undefined)[]): { identity_provider_error?: string } {
-  const error = reports.find((r) => r?.identity_provider_error !== undefined)?.identity_provider_error;
+function firstError(reports: readonly (ReadinessReport | undefined)[]): {
+  identity_provider_error?: string;
+} {
+  const error = reports.find(
+    (r) => r?.identity_provider_error !== undefined,
+  )?.identity_provider_error;
   return error === undefined ? {} : { identity_provider_error: error };
 }

@@ -49,33 +49,58 @@ export interface IdentityObservability {
  *
  * @throws GatehouseError `ERR_KEYS_INVALID` naming `keys.signing` or `session.secret`, `ERR_CONFIG_INVALID`.
  */
-export async function setupIdentity(config: Config, log: Logger, observe: IdentityObservability = {}): Promise<IdentitySetup> {
+export async function setupIdentity(
+  config: Config,
+  log: Logger,
+  observe: IdentityObservability = {},
+): Promise<IdentitySetup> {
   const { metrics } = observe;
   const tracer = observe.tracer ?? NOOP_TRACER;
   const names = config.headers;
   const cookieName = config.session.cookie_name;
   const identity = config.identity;
   if (identity === undefined || identity.issuer === undefined || identity.client_id === undefined) {
-    return { runtime: anonymousRuntime(names, cookieName), oidc: undefined, status: () => undefined, close: () => undefined };
+    return {
+      runtime: anonymousRuntime(names, cookieName),
+      oidc: undefined,
+      status: () => undefined,
+      close: () => undefined,
+    };
   }
 
-  const ring = await loadSigningKeys({ files: config.keys.signing, development: config.development, log: (m) => log.info(m) }).catch((err: unknown) => {
+  const ring = await loadSigningKeys({
+    files: config.keys.signing,
+    development: config.development,
+    log: (m) => log.info(m),
+  }).catch((err: unknown) => {
     const error = GatehouseError.from(err, 'ERR_KEYS_INVALID');
     throw new GatehouseError(error.code, { message: `keys.signing: ${error.message}`, cause: err });
   });
   if (ring.generated) {
-    log.warn('DEVELOPMENT MODE: signing key generated at start; sessions and assertions will not survive a restart. Never use this in production.');
+    log.warn(
+      'DEVELOPMENT MODE: signing key generated at start; sessions and assertions will not survive a restart. Never use this in production.',
+    );
   }
   const secret = await loadSessionSecret({
     ...(config.session.secret === undefined ? {} : { value: config.session.secret }),
     development: config.development,
   }).catch((err: unknown) => {
-    throw new GatehouseError('ERR_KEYS_INVALID', { message: `session.secret: ${(err as Error).message}`, cause: err });
+    throw new GatehouseError('ERR_KEYS_INVALID', {
+      message: `session.secret: ${(err as Error).message}`,
+      cause: err,
+    });
   });
-  if (secret.generated) log.warn('DEVELOPMENT MODE: session secret generated at start; sessions will not survive a restart.');
+  if (secret.generated)
+    log.warn(
+      'DEVELOPMENT MODE: session secret generated at start; sessions will not survive a restart.',
+    );
   // The transaction cookie gets its own key, derived from the same secret for a different use.
-  const txnKey = new Uint8Array(hkdfSync('sha256', secret.key, new Uint8Array(0), 'gatehouse sign-in transaction', 32));
-  const handoffKey = new Uint8Array(hkdfSync('sha256', secret.key, new Uint8Array(0), 'gatehouse sign-in hand-off', 32));
+  const txnKey = new Uint8Array(
+    hkdfSync('sha256', secret.key, new Uint8Array(0), 'gatehouse sign-in transaction', 32),
+  );
+  const handoffKey = new Uint8Array(
+    hkdfSync('sha256', secret.key, new Uint8Array(0), 'gatehouse sign-in hand-off', 32),
+  );
 
   if (identity.cache_file !== undefined) await checkCacheFolder(identity.cache_file);
   const events = createIdpEventLog(log);
@@ -84,7 +109,10 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
   const keys = createIdpKeySource({
     configuredIssuer: identity.issuer,
     cacheFile: identity.cache_file,
-    staticJwks: identity.static_jwks_file === undefined ? undefined : await readStaticJwks(identity.static_jwks_file),
+    staticJwks:
+      identity.static_jwks_file === undefined
+        ? undefined
+        : await readStaticJwks(identity.static_jwks_file),
     maxAgeMs: identity.keys_max_age_seconds * 1000,
     timeoutMs: identity.timeout_ms,
     backgroundTimeoutMs: identity.discovery_timeout_ms,
@@ -191,7 +219,13 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
   };
   const assertions = new AssertionCache({ ttlSeconds: names.assertion_ttl_seconds });
   const sign = (who: Parameters<IdentityRuntime['assertion']>[0], host: string, now?: Date) =>
-    signAssertion(ring, { issuer: names.assertion_issuer, audience: host, identity: who, ttlSeconds: names.assertion_ttl_seconds, ...(now === undefined ? {} : { now }) });
+    signAssertion(ring, {
+      issuer: names.assertion_issuer,
+      audience: host,
+      identity: who,
+      ttlSeconds: names.assertion_ttl_seconds,
+      ...(now === undefined ? {} : { now }),
+    });
 
   const runtime: IdentityRuntime = {
     enabled: true,
@@ -203,13 +237,16 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
         headers,
         cookieName,
         ...(config.session.bind_to_host && host !== undefined ? { host } : {}),
-        verifySession: (token) => verifySession(ring, secret.key, token, { clockToleranceSeconds: tolerance }),
+        verifySession: (token) =>
+          verifySession(ring, secret.key, token, { clockToleranceSeconds: tolerance }),
         ...(verifyBearer === undefined ? {} : { verifyBearer }),
         groupsClaim: identity.groups_claim,
         cache,
       }),
     assertion: (who, host, credential) =>
-      credential === undefined ? sign(who, host) : assertions.get(credential, host, (now) => sign(who, host, now)),
+      credential === undefined
+        ? sign(who, host)
+        : assertions.get(credential, host, (now) => sign(who, host, now)),
     jwks: ring.jwks,
     signIn: flow,
     clearCookie: () => sessionClearCookie(cookieName),
@@ -219,7 +256,11 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
     const keyState = keys.state;
     const error = oidc.lastError === undefined ? undefined : errorSummary(oidc.lastError);
     return {
-      state: discovered ? 'ready' : keyState === 'cache' || keyState === 'idp' || keyState === 'static' ? 'cached' : 'pending',
+      state: discovered
+        ? 'ready'
+        : keyState === 'cache' || keyState === 'idp' || keyState === 'static'
+          ? 'cached'
+          : 'pending',
       error,
       keysFetchedAt: keys.fetchedAt,
     };
@@ -239,7 +280,11 @@ export async function setupIdentity(config: Config, log: Logger, observe: Identi
  * The sign-in flow reports its outcomes through its log callback (it is in src/check and
  * catches its own errors); metrics count those same events.
  */
-function countFlowEvent(metrics: Metrics | undefined, message: string, detail: Record<string, unknown> | undefined): void {
+function countFlowEvent(
+  metrics: Metrics | undefined,
+  message: string,
+  detail: Record<string, unknown> | undefined,
+): void {
   if (metrics === undefined) return;
   const code = typeof detail?.['code'] === 'string' ? detail['code'] : 'ERR_INTERNAL';
   switch (message) {
@@ -290,13 +335,15 @@ function observeFlow(flow: SignInFlow, metrics: Metrics | undefined, tracer: Tra
         metrics?.signIns.inc({ stage: 'failed', reason: GatehouseError.from(err).code });
         throw err;
       });
-      if (reply.status >= 300 && reply.status < 400) metrics?.signIns.inc({ stage: 'started', reason: 'sign_in_path' });
+      if (reply.status >= 300 && reply.status < 400)
+        metrics?.signIns.inc({ stage: 'started', reason: 'sign_in_path' });
       return reply;
     },
     callback: (request) => traced('gatehouse.oidc.callback', () => flow.callback(request)),
     signOut: (request, session) => flow.signOut(request, session),
     refresh(session) {
-      if (session.refresh_token === undefined) metrics?.sessionRefreshes.inc({ result: 'no_refresh_token' });
+      if (session.refresh_token === undefined)
+        metrics?.sessionRefreshes.inc({ result: 'no_refresh_token' });
       return traced('gatehouse.oidc.refresh', () => flow.refresh(session));
     },
   };
@@ -309,17 +356,33 @@ function observeFlow(flow: SignInFlow, metrics: Metrics | undefined, tracer: Tra
  *   not a JWK Set of public keys.
  */
 async function readStaticJwks(file: string): Promise<JSONWebKeySet> {
-  const problem = (why: string, cause?: unknown) => new GatehouseError('ERR_CONFIG_INVALID', { message: `identity.static_jwks_file: ${file}: ${why}`, cause });
+  const problem = (why: string, cause?: unknown) =>
+    new GatehouseError('ERR_CONFIG_INVALID', {
+      message: `identity.static_jwks_file: ${file}: ${why}`,
+      cause,
+    });
   let doc: unknown;
   try {
     doc = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw problem(err instanceof SyntaxError ? 'not JSON' : `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, err);
+    throw problem(
+      err instanceof SyntaxError
+        ? 'not JSON'
+        : `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      err,
+    );
   }
-  const keys = typeof doc === 'object' && doc !== null ? (doc as { keys?: unknown }).keys : undefined;
-  if (!Array.isArray(keys) || keys.length === 0) throw problem('expected a JWK Set: {"keys": [ … ]} with at least one key');
+  const keys =
+    typeof doc === 'object' && doc !== null ? (doc as { keys?: unknown }).keys : undefined;
+  if (!Array.isArray(keys) || keys.length === 0)
+    throw problem('expected a JWK Set: {"keys": [ … ]} with at least one key');
   for (const key of keys) {
-    if (typeof key !== 'object' || key === null || typeof (key as { kty?: unknown }).kty !== 'string') throw problem('every key needs a "kty"');
+    if (
+      typeof key !== 'object' ||
+      key === null ||
+      typeof (key as { kty?: unknown }).kty !== 'string'
+    )
+      throw problem('every key needs a "kty"');
     // A private or symmetric key here would be a mistake with a secret in a config file.
     if ('d' in key || 'k' in key) throw problem('only public keys belong here (found "d" or "k")');
   }

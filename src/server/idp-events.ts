@@ -57,26 +57,41 @@ export function createIdpEventLog(log: Logger, options: IdpEventLogOptions = {})
     discovery(event) {
       if (event.type === 'discovered') {
         discovery.reset();
-        log.info({ issuer: event.metadata.issuer, failures_before: event.failures }, 'identity provider discovered');
+        log.info(
+          { issuer: event.metadata.issuer, failures_before: event.failures },
+          'identity provider discovered',
+        );
         return;
       }
       const { log: write, suppressed } = discovery.take();
       if (!write) return;
       log.warn(
-        { code: 'ERR_OIDC_UNAVAILABLE', error: errorSummary(event.error), failures: event.failures, suppressed, retry_in_ms: event.retryInMs },
+        {
+          code: 'ERR_OIDC_UNAVAILABLE',
+          error: errorSummary(event.error),
+          failures: event.failures,
+          suppressed,
+          retry_in_ms: event.retryInMs,
+        },
         'identity provider discovery failed; retrying',
       );
     },
     keys(event) {
       switch (event.type) {
         case 'cache-loaded':
-          log.info({ file: event.file, fetched_at: new Date(event.fetchedAt).toISOString() }, 'identity provider keys loaded from the cache file');
+          log.info(
+            { file: event.file, fetched_at: new Date(event.fetchedAt).toISOString() },
+            'identity provider keys loaded from the cache file',
+          );
           return;
         case 'cache-ignored':
           log.warn({ reason: event.problem }, 'identity provider cache file not used');
           return;
         case 'cache-write-failed':
-          log.error({ error: errorSummary(event.error) }, 'identity provider cache file could not be written');
+          log.error(
+            { error: errorSummary(event.error) },
+            'identity provider cache file could not be written',
+          );
           return;
         case 'fetched':
           if (fetchFailing) log.info({ keys: event.keys }, 'identity provider keys fetched again');
@@ -88,7 +103,13 @@ export function createIdpEventLog(log: Logger, options: IdpEventLogOptions = {})
           const { log: write, suppressed } = fetches.take();
           if (!write) return;
           log.warn(
-            { code: 'ERR_JWKS_UNAVAILABLE', error: errorSummary(event.error), failures: event.failures, suppressed, retry_in_ms: event.retryInMs },
+            {
+              code: 'ERR_JWKS_UNAVAILABLE',
+              error: errorSummary(event.error),
+              failures: event.failures,
+              suppressed,
+              retry_in_ms: event.retryInMs,
+            },
             'identity provider keys could not be fetched; the last good keys stay in use up to identity.keys_max_age_seconds',
           );
         }

@@ -9,10 +9,18 @@ import { loadTls, type TlsSource } from '../tls/reload.js';
  *
  * @throws GatehouseError `ERR_CONFIG_INVALID` naming the key when the files cannot be used at start.
  */
-export function listenerTls(config: TlsConfig | undefined, key: string, log: Logger): TlsSource | undefined {
+export function listenerTls(
+  config: TlsConfig | undefined,
+  key: string,
+  log: Logger,
+): TlsSource | undefined {
   if (config === undefined) return undefined;
   return loadTls(config, key, (event) => {
     if (event.type === 'tls-reloaded') log.info({ key: event.key }, 'tls reloaded');
-    else log.error({ key: event.key, code: event.error.code, err: event.error }, 'tls reload refused; the running certificate stays');
+    else
+      log.error(
+        { key: event.key, code: event.error.code, err: event.error },
+        'tls reload refused; the running certificate stays',
+      );
   });
 }

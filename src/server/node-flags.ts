@@ -12,7 +12,10 @@
  * Check (docs/operations.md, "Memory and the V8 flags"; docs/performance.md, second round). Neither is a hard limit: a larger live heap (big policy
  * data, full caches) still grows, it never fails an allocation.
  */
-export const NODE_FLAGS: readonly string[] = Object.freeze(['--max-semi-space-size=8', '--heap-growing-percent=50']);
+export const NODE_FLAGS: readonly string[] = Object.freeze([
+  '--max-semi-space-size=8',
+  '--heap-growing-percent=50',
+]);
 
 /** The flags of {@link NODE_FLAGS} this process was not started with (for the startup log). */
 export function missingNodeFlags(execArgv: readonly string[] = process.execArgv): string[] {

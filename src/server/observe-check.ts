@@ -45,7 +45,9 @@ export function createCheckObserver(options: CheckObserverOptions): CheckObserve
       return {
         run: (fn) => (span === undefined ? fn() : tracer.run(span, fn)),
         evaluate(policy: PolicyView, input: unknown): unknown {
-          const child = span?.child('gatehouse.policy.evaluate', { 'gatehouse.policy_revision': policy.revision });
+          const child = span?.child('gatehouse.policy.evaluate', {
+            'gatehouse.policy_revision': policy.revision,
+          });
           const started = process.hrtime.bigint();
           try {
             return policy.evaluate(input);
@@ -64,7 +66,11 @@ export function createCheckObserver(options: CheckObserverOptions): CheckObserve
             const code = outcome.error?.code;
             const result = decisionResult(outcome);
             metrics.checkDuration.observe(facts.latencyUs / 1e6);
-            metrics.decisions.inc({ result, status: String(status), route: metrics.routeLabel(route) });
+            metrics.decisions.inc({
+              result,
+              status: String(status),
+              route: metrics.routeLabel(route),
+            });
             if (code !== undefined) metrics.countError(code);
             if (facts.identityError !== undefined) metrics.countError(facts.identityError.code);
             if (span !== undefined) {
@@ -72,7 +78,9 @@ export function createCheckObserver(options: CheckObserverOptions): CheckObserve
                 'http.response.status_code': status,
                 'gatehouse.allowed': allowed,
                 'gatehouse.handled_by': outcome.handledBy,
-                ...(facts.revision === undefined ? {} : { 'gatehouse.policy_revision': facts.revision }),
+                ...(facts.revision === undefined
+                  ? {}
+                  : { 'gatehouse.policy_revision': facts.revision }),
               });
               if (code !== undefined) span.fail(code);
               span.end();
@@ -101,7 +109,9 @@ export function createCheckObserver(options: CheckObserverOptions): CheckObserve
               code,
               identity_error: facts.identityError?.code,
               handled_by: outcome.handledBy,
-              ...(decisions.withInput && outcome.input !== undefined ? { input: outcome.input } : {}),
+              ...(decisions.withInput && outcome.input !== undefined
+                ? { input: outcome.input }
+                : {}),
             };
             decisions.write(record, outcome.error?.cause ?? outcome.error, true);
           } catch (err) {

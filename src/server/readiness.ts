@@ -60,7 +60,9 @@ export class Readiness {
       policy,
       identity_provider: identityProvider,
       ...(idp?.error === undefined ? {} : { identity_provider_error: idp.error }),
-      ...(idp?.keysFetchedAt === undefined ? {} : { identity_keys_fetched_at: new Date(idp.keysFetchedAt).toISOString() }),
+      ...(idp?.keysFetchedAt === undefined
+        ? {}
+        : { identity_keys_fetched_at: new Date(idp.keysFetchedAt).toISOString() }),
       draining: this.#draining,
     };
   }

@@ -87,19 +87,30 @@ export interface Gatehouse {
  *   process.on('SIGHUP', () => void gatehouse.reload());
  *   process.on('SIGTERM', () => void gatehouse.stop());
  */
-export async function startGatehouse(config: Config, log: Logger, options: StartOptions = {}): Promise<Gatehouse> {
+export async function startGatehouse(
+  config: Config,
+  log: Logger,
+  options: StartOptions = {},
+): Promise<Gatehouse> {
   let running = config;
   if (config.development) {
     // docs/reference/config.md promises this line: it must not be missed in a production log.
-    log.warn({ development: true }, 'DEVELOPMENT MODE (development: true): generated keys and an http:// identity provider are accepted. Never use this in production.');
+    log.warn(
+      { development: true },
+      'DEVELOPMENT MODE (development: true): generated keys and an http:// identity provider are accepted. Never use this in production.',
+    );
   }
   const metrics = createMetrics();
   const health = new HealthState();
-  const decisions = new DecisionLog(log, { sampleAllowed: config.log.sample_allowed, includeQuery: config.log.include_query });
+  const decisions = new DecisionLog(log, {
+    sampleAllowed: config.log.sample_allowed,
+    includeQuery: config.log.include_query,
+  });
   const tracer = await createTracer(config.tracing);
   const identity = await setupIdentity(config, log, { metrics, tracer });
   const oidc = identity.oidc;
-  if (oidc !== undefined) metrics.watchIdentityProvider(config.identity?.issuer ?? oidc.issuer.href, () => oidc.state);
+  if (oidc !== undefined)
+    metrics.watchIdentityProvider(config.identity?.issuer ?? oidc.issuer.href, () => oidc.state);
 
   let engine = createEngine(config, log, metrics);
   const readiness = new Readiness({
@@ -141,7 +152,12 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
       check: async (request) => (await check(request)).response,
       health,
       tls: listenerTls(config.grpc.tls, 'grpc.tls', log),
-      onConnectionEvent: (event) => (event.type === 'unauthorized-client' ? log.warn : log.debug).call(log, { event: event.type }, 'grpc connection'),
+      onConnectionEvent: (event) =>
+        (event.type === 'unauthorized-client' ? log.warn : log.debug).call(
+          log,
+          { event: event.type },
+          'grpc connection',
+        ),
     });
   try {
     if (options.grpcAfterPolicy !== true) grpc = await listenGrpc();
@@ -190,19 +206,29 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
         next = await loadConfig(options.configFile);
       } catch (err) {
         configError = GatehouseError.from(err, 'ERR_CONFIG_INVALID');
-        log.error({ code: configError.code, err: configError, policy_revision: engine.current()?.revision }, 'config reload refused: the file is invalid; the running configuration stays');
+        log.error(
+          { code: configError.code, err: configError, policy_revision: engine.current()?.revision },
+          'config reload refused: the file is invalid; the running configuration stays',
+        );
       }
     }
     const diff = next === undefined ? { live: [], restart: [] } : diffConfig(running, next);
     if (next !== undefined && diff.restart.length > 0) {
       log.error(
-        { code: 'ERR_CONFIG_INVALID', refused: diff.restart, policy_revision: engine.current()?.revision },
+        {
+          code: 'ERR_CONFIG_INVALID',
+          refused: diff.restart,
+          policy_revision: engine.current()?.revision,
+        },
         'config reload: these changes need a restart and were not applied',
       );
     }
     if (next !== undefined && diff.live.some((k) => k.startsWith('log.'))) {
       log.level = next.log.level;
-      decisions.configure({ sampleAllowed: next.log.sample_allowed, includeQuery: next.log.include_query });
+      decisions.configure({
+        sampleAllowed: next.log.sample_allowed,
+        includeQuery: next.log.include_query,
+      });
       running = { ...running, log: next.log };
     }
     let policy: ReloadResult;
@@ -215,7 +241,11 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
         engine = candidate;
         previous.stop();
         running = { ...running, policy: next.policy };
-        policy = { ok: true, revision: loaded.revision, previousRevision: previous.current()?.revision };
+        policy = {
+          ok: true,
+          revision: loaded.revision,
+          previousRevision: previous.current()?.revision,
+        };
       } catch (err) {
         candidate.stop();
         const error = namePolicyKey(GatehouseError.from(err, 'ERR_POLICY_LOAD'), next);
@@ -225,8 +255,21 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
       policy = await engine.reload();
     }
     const applied = diff.live.filter((k) => !k.startsWith('policy.') || policy.ok);
-    const report: ReloadReport = { policy, applied, refused: diff.restart, ...(configError === undefined ? {} : { configError }) };
-    log.info({ applied, refused: diff.restart, policy_ok: policy.ok, policy_revision: engine.current()?.revision }, 'reloaded');
+    const report: ReloadReport = {
+      policy,
+      applied,
+      refused: diff.restart,
+      ...(configError === undefined ? {} : { configError }),
+    };
+    log.info(
+      {
+        applied,
+        refused: diff.restart,
+        policy_ok: policy.ok,
+        policy_revision: engine.current()?.revision,
+      },
+      'reloaded',
+    );
     return report;
   }
 
@@ -244,12 +287,15 @@ export async function startGatehouse(config: Config, log: Logger, options: Start
       stopping ??= (async () => {
         readiness.drain();
         log.info({ drain_delay_ms: config.grpc.drain_delay_ms }, 'draining');
-        if (config.grpc.drain_delay_ms > 0) await new Promise((r) => setTimeout(r, config.grpc.drain_delay_ms));
+        if (config.grpc.drain_delay_ms > 0)
+          await new Promise((r) => setTimeout(r, config.grpc.drain_delay_ms));
         await grpcServer.shutdown(config.grpc.shutdown_grace_ms);
         await httpListener?.close();
         engine.stop();
         identity.close();
-        await tracer.shutdown().catch((err: unknown) => log.warn({ err }, 'trace export at shutdown failed'));
+        await tracer
+          .shutdown()
+          .catch((err: unknown) => log.warn({ err }, 'trace export at shutdown failed'));
         log.info('stopped');
       })();
       return stopping;
@@ -273,14 +319,29 @@ function createEngine(config: Config, log: Logger, metrics: Metrics): PolicyEngi
         metrics.policyReloads.inc({ result: 'success' });
         metrics.recordReload(true);
         metrics.setRevision(event.revision);
-        log.info({ policy_revision: event.revision, previous_revision: event.previousRevision, trigger: event.trigger, duration_ms: event.durationMs }, 'policy loaded');
+        log.info(
+          {
+            policy_revision: event.revision,
+            previous_revision: event.previousRevision,
+            trigger: event.trigger,
+            duration_ms: event.durationMs,
+          },
+          'policy loaded',
+        );
         return;
       case 'failed':
         metrics.policyReloads.inc({ result: 'failure' });
         metrics.recordReload(false);
         log.error(
-          { code: event.error.code, err: event.error, policy_revision: event.revision, trigger: event.trigger },
-          event.revision === undefined ? 'policy load failed' : 'policy reload refused; the last good policy keeps serving',
+          {
+            code: event.error.code,
+            err: event.error,
+            policy_revision: event.revision,
+            trigger: event.trigger,
+          },
+          event.revision === undefined
+            ? 'policy load failed'
+            : 'policy reload refused; the last good policy keeps serving',
         );
         return;
       case 'watch-error':
@@ -293,7 +354,14 @@ function createEngine(config: Config, log: Logger, metrics: Metrics): PolicyEngi
 /** Prefix a policy load error with the config key at fault, so the operator knows what to fix. */
 function namePolicyKey(error: GatehouseError, config: Config): GatehouseError {
   const key =
-    error.code === 'ERR_POLICY_ENTRYPOINT' ? 'policy.entrypoint' : config.policy.bundle !== undefined ? 'policy.bundle' : 'policy.dir';
+    error.code === 'ERR_POLICY_ENTRYPOINT'
+      ? 'policy.entrypoint'
+      : config.policy.bundle !== undefined
+        ? 'policy.bundle'
+        : 'policy.dir';
   if (error.message.startsWith(`${key}:`)) return error;
-  return new GatehouseError(error.code, { message: `${key}: ${error.message}`, cause: error.cause ?? error });
+  return new GatehouseError(error.code, {
+    message: `${key}: ${error.message}`,
+    cause: error.cause ?? error,
+  });
 }

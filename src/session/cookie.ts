@@ -7,7 +7,12 @@ import { serializeCookie, type CookieAttributes } from '../http/cookies.js';
 export const DEFAULT_SESSION_COOKIE = '__Host-gatehouse';
 
 /** The attributes the session cookie is always set and cleared with. */
-export const SESSION_COOKIE_ATTRIBUTES: CookieAttributes = Object.freeze({ path: '/', secure: true, httpOnly: true, sameSite: 'Lax' });
+export const SESSION_COOKIE_ATTRIBUTES: CookieAttributes = Object.freeze({
+  path: '/',
+  secure: true,
+  httpOnly: true,
+  sameSite: 'Lax',
+});
 
 /**
  * `set-cookie` value that stores a session: Secure, HttpOnly, SameSite=Lax, Path=/, no Domain.

@@ -24,4 +24,9 @@ export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
  */
 export const MAX_SESSION_TOKEN_BYTES = 4000;
 /** Keys of `claims` that are per-token artifacts, not facts about the user: never kept. */
-export const DROPPED_ID_TOKEN_CLAIMS: readonly string[] = Object.freeze(['nonce', 'at_hash', 'c_hash', 's_hash']);
+export const DROPPED_ID_TOKEN_CLAIMS: readonly string[] = Object.freeze([
+  'nonce',
+  'at_hash',
+  'c_hash',
+  's_hash',
+]);

@@ -45,9 +45,15 @@ export function newSessionId(): string {
  * @example
  *   const cookieValue = await issueSession(ring, secret.key, { sub, email, ... }, { ttlSeconds: 3600 });
  */
-export async function issueSession(ring: KeyRing, secret: Uint8Array, session: SessionInput, options: IssueSessionOptions): Promise<string> {
+export async function issueSession(
+  ring: KeyRing,
+  secret: Uint8Array,
+  session: SessionInput,
+  options: IssueSessionOptions,
+): Promise<string> {
   if (!(options.ttlSeconds > 0)) throw new Error('issueSession: ttlSeconds must be positive');
-  if (session.sid !== undefined && !SESSION_ID_PATTERN.test(session.sid)) throw new Error('issueSession: malformed sid');
+  if (session.sid !== undefined && !SESSION_ID_PATTERN.test(session.sid))
+    throw new Error('issueSession: malformed sid');
   const now = Math.floor((options.now ?? new Date()).getTime() / 1000);
   const maxBytes = options.maxBytes ?? MAX_SESSION_TOKEN_BYTES;
   const sid = session.sid ?? newSessionId();
@@ -64,10 +70,21 @@ export async function issueSession(ring: KeyRing, secret: Uint8Array, session: S
     if (Buffer.byteLength(token) <= maxBytes) return token;
     size = Buffer.byteLength(token);
   }
-  throw new GatehouseError('ERR_SESSION_TOO_LARGE', { cause: new Error(`the session is ${size} bytes even without claims or ID token (limit ${maxBytes})`) });
+  throw new GatehouseError('ERR_SESSION_TOO_LARGE', {
+    cause: new Error(
+      `the session is ${size} bytes even without claims or ID token (limit ${maxBytes})`,
+    ),
+  });
 }
 
-async function encode(ring: KeyRing, secret: Uint8Array, session: SessionInput, sid: string, now: number, options: IssueSessionOptions): Promise<string> {
+async function encode(
+  ring: KeyRing,
+  secret: Uint8Array,
+  session: SessionInput,
+  sid: string,
+  now: number,
+  options: IssueSessionOptions,
+): Promise<string> {
   const secrets: Record<string, string> = {};
   if (session.refresh_token !== undefined) secrets['refresh_token'] = session.refresh_token;
   if (session.id_token !== undefined) secrets['id_token'] = session.id_token;
@@ -100,6 +117,7 @@ async function encode(ring: KeyRing, secret: Uint8Array, session: SessionInput, 
 /** The ID token claims minus per-token artifacts (nonce, hashes). */
 function keptClaims(claims: JsonObject): JsonObject {
   const kept: Record<string, JsonObject[string]> = {};
-  for (const [key, value] of Object.entries(claims)) if (!DROPPED_ID_TOKEN_CLAIMS.includes(key)) kept[key] = value;
+  for (const [key, value] of Object.entries(claims))
+    if (!DROPPED_ID_TOKEN_CLAIMS.includes(key)) kept[key] = value;
   return kept;
 }

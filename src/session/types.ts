@@ -34,7 +34,10 @@ export interface SessionData {
  * Input to `issueSession`. At sign-in leave `sid` and `auth_time` out: a new session id is
  * generated (never reuse one from before sign-in: session fixation). A refresh passes both on.
  */
-export type SessionInput = Omit<SessionData, 'sid' | 'auth_time'> & { readonly sid?: string; readonly auth_time?: number };
+export type SessionInput = Omit<SessionData, 'sid' | 'auth_time'> & {
+  readonly sid?: string;
+  readonly auth_time?: number;
+};
 
 /** A session whose signature, type, issuer and audience were verified. */
 export interface VerifiedSession extends SessionData {

@@ -64,8 +64,14 @@ export class SessionExpiredError extends GatehouseError {
  *     if (err instanceof SessionExpiredError && err.session.refresh_token) { ...refresh... }
  *   }
  */
-export async function verifySession(ring: KeyRing, secret: Uint8Array, token: string, options: VerifySessionOptions = {}): Promise<VerifiedSession> {
-  if (typeof token !== 'string' || token.length > MAX_SESSION_COOKIE_BYTES) throw invalid('missing or oversized session token');
+export async function verifySession(
+  ring: KeyRing,
+  secret: Uint8Array,
+  token: string,
+  options: VerifySessionOptions = {},
+): Promise<VerifiedSession> {
+  if (typeof token !== 'string' || token.length > MAX_SESSION_COOKIE_BYTES)
+    throw invalid('missing or oversized session token');
   if (COMPACT_JWS.test(token)) return verifySigned(ring, token, false, options);
   if (!COMPACT_JWE_DIR.test(token)) throw invalid('not a compact JWS or a compact dir JWE');
   const header = protectedHeader(token);
@@ -80,7 +86,10 @@ export async function verifySession(ring: KeyRing, secret: Uint8Array, token: st
   }
   let plaintext: Uint8Array;
   try {
-    ({ plaintext } = await compactDecrypt(token, secret, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] }));
+    ({ plaintext } = await compactDecrypt(token, secret, {
+      keyManagementAlgorithms: ['dir'],
+      contentEncryptionAlgorithms: ['A256GCM'],
+    }));
   } catch (cause) {
     throw invalid('decryption failed', cause);
   }
@@ -89,7 +98,12 @@ export async function verifySession(ring: KeyRing, secret: Uint8Array, token: st
   return verifySigned(ring, inner, true, options);
 }
 
-async function verifySigned(ring: KeyRing, jws: string, encrypted: boolean, options: VerifySessionOptions): Promise<VerifiedSession> {
+async function verifySigned(
+  ring: KeyRing,
+  jws: string,
+  encrypted: boolean,
+  options: VerifySessionOptions,
+): Promise<VerifiedSession> {
   const header = protectedHeader(jws);
   const problem = headerProblem(header, { requireKid: true });
   if (problem !== undefined) throw invalid(problem);
@@ -116,11 +130,13 @@ async function verifySigned(ring: KeyRing, jws: string, encrypted: boolean, opti
     }));
   } catch (cause) {
     // jose checks signature, typ, iss, aud and nbf before exp: a JWTExpired payload is authentic.
-    if (!(cause instanceof errors.JWTExpired) || cause.claim !== 'exp') throw invalid('verification failed', cause);
+    if (!(cause instanceof errors.JWTExpired) || cause.claim !== 'exp')
+      throw invalid('verification failed', cause);
     payload = cause.payload;
     expired = cause;
   }
-  if (typeof payload.iat !== 'number' || payload.iat > Math.floor(now.getTime() / 1000) + tolerance) throw invalid('"iat" is in the future');
+  if (typeof payload.iat !== 'number' || payload.iat > Math.floor(now.getTime() / 1000) + tolerance)
+    throw invalid('"iat" is in the future');
   if (Array.isArray(payload.aud)) throw invalid('"aud" must be a single value');
   const session = sessionFrom(payload, encrypted);
   if (expired !== undefined) throw new SessionExpiredError(session, expired);
@@ -132,7 +148,8 @@ function sessionFrom(payload: JWTPayload, encrypted: boolean): VerifiedSession {
   const p = payload as Record<string, unknown>;
   const secrets = p['secrets'];
   // Secrets only ever travel encrypted, and an encrypted session always carries some.
-  if (encrypted !== (secrets !== undefined)) throw invalid(encrypted ? 'encrypted session without secrets' : 'plain session with secrets');
+  if (encrypted !== (secrets !== undefined))
+    throw invalid(encrypted ? 'encrypted session without secrets' : 'plain session with secrets');
   if (
     typeof p['sub'] !== 'string' ||
     typeof p['sid'] !== 'string' ||
@@ -156,7 +173,11 @@ function sessionFrom(payload: JWTPayload, encrypted: boolean): VerifiedSession {
     if (!isPlainObject(secrets)) throw invalid('malformed secrets');
     const rt = secrets['refresh_token'];
     const it = secrets['id_token'];
-    if ((rt !== undefined && typeof rt !== 'string') || (it !== undefined && typeof it !== 'string') || (rt === undefined && it === undefined)) {
+    if (
+      (rt !== undefined && typeof rt !== 'string') ||
+      (it !== undefined && typeof it !== 'string') ||
+      (rt === undefined && it === undefined)
+    ) {
       throw invalid('malformed secrets');
     }
     refreshToken = rt;
@@ -209,7 +230,8 @@ function invalid(reason: string, cause?: unknown): GatehouseError {
  * may hold the refresh token: only their code and message are kept.
  */
 function detail(reason: string, cause: unknown): Error {
-  if (cause instanceof errors.JOSEError) return new Error(`${reason}: ${cause.code}: ${cause.message}`);
+  if (cause instanceof errors.JOSEError)
+    return new Error(`${reason}: ${cause.code}: ${cause.message}`);
   if (cause instanceof Error) return new Error(`${reason}: ${cause.message}`);
   return new Error(reason);
 }

@@ -27,19 +27,27 @@ export function readTlsFiles(files: TlsFiles, key: string): SecureContextOptions
     try {
       return readFileSync(path);
     } catch (err) {
-      throw new GatehouseError('ERR_CONFIG_INVALID', { message: `${key}.${name}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, cause: err });
+      throw new GatehouseError('ERR_CONFIG_INVALID', {
+        message: `${key}.${name}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        cause: err,
+      });
     }
   };
   const options: SecureContextOptions = {
     cert: read(files.cert_file, 'cert_file'),
     key: read(files.key_file, 'key_file'),
-    ...(files.client_ca_file === undefined ? {} : { ca: read(files.client_ca_file, 'client_ca_file') }),
+    ...(files.client_ca_file === undefined
+      ? {}
+      : { ca: read(files.client_ca_file, 'client_ca_file') }),
     minVersion: 'TLSv1.2',
   };
   try {
     createSecureContext(options);
   } catch (err) {
-    throw new GatehouseError('ERR_CONFIG_INVALID', { message: `${key}: the certificate, key or CA cannot be used: ${err instanceof Error ? err.message : String(err)}`, cause: err });
+    throw new GatehouseError('ERR_CONFIG_INVALID', {
+      message: `${key}: the certificate, key or CA cannot be used: ${err instanceof Error ? err.message : String(err)}`,
+      cause: err,
+    });
   }
   return options;
 }

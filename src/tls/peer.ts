@@ -10,7 +10,10 @@ import type { PeerCertificate } from 'node:tls';
  * any other entry must equal its subject common name or one of its DNS SANs. Exact matches only:
  * a wildcard would widen trust silently. An empty list accepts any certificate (the CA decides).
  */
-export function peerAllowed(cert: PeerCertificate | Record<string, never> | undefined, allowed: readonly string[]): boolean {
+export function peerAllowed(
+  cert: PeerCertificate | Record<string, never> | undefined,
+  allowed: readonly string[],
+): boolean {
   if (allowed.length === 0) return true;
   if (cert === undefined || !('subject' in cert)) return false;
   const uris: string[] = [];

@@ -20,7 +20,10 @@ export type TlsEvent =
 /** The TLS of one listener. */
 export interface TlsSource {
   /** Options for `createSecureServer`/`https.createServer` (the current files, plus mTLS settings). */
-  serverOptions(): SecureContextOptions & { readonly requestCert: boolean; readonly rejectUnauthorized: boolean };
+  serverOptions(): SecureContextOptions & {
+    readonly requestCert: boolean;
+    readonly rejectUnauthorized: boolean;
+  };
   /** Whether a connected client's certificate carries an allowed identity (always true without a list). */
   admits(socket: TLSSocket): boolean;
   /** Watch the files and install changes into `server`. */
@@ -34,7 +37,11 @@ export interface TlsSource {
  * @param key the config key (`grpc.tls`, `http.tls`) that errors and events name.
  * @throws GatehouseError `ERR_CONFIG_INVALID` when the files cannot be read or used at start.
  */
-export function loadTls(files: TlsFiles, key: string, onEvent: (event: TlsEvent) => void = () => undefined): TlsSource {
+export function loadTls(
+  files: TlsFiles,
+  key: string,
+  onEvent: (event: TlsEvent) => void = () => undefined,
+): TlsSource {
   const mtls = files.client_ca_file !== undefined;
   let current = readTlsFiles(files, key);
   let watcher: FileWatcher | undefined;
@@ -44,7 +51,11 @@ export function loadTls(files: TlsFiles, key: string, onEvent: (event: TlsEvent)
     admits: (socket) => !mtls || peerAllowed(socket.getPeerCertificate(), files.allowed_clients),
     attach(server) {
       watcher?.close();
-      const paths = [files.cert_file, files.key_file, ...(files.client_ca_file === undefined ? [] : [files.client_ca_file])];
+      const paths = [
+        files.cert_file,
+        files.key_file,
+        ...(files.client_ca_file === undefined ? [] : [files.client_ca_file]),
+      ];
       watcher = watchFiles({
         paths,
         // Certificate and key are usually written one after the other: let both land.
@@ -55,7 +66,11 @@ export function loadTls(files: TlsFiles, key: string, onEvent: (event: TlsEvent)
             server.setSecureContext(serverOptions());
             onEvent({ type: 'tls-reloaded', key });
           } catch (err) {
-            onEvent({ type: 'tls-reload-failed', key, error: GatehouseError.from(err, 'ERR_CONFIG_INVALID') });
+            onEvent({
+              type: 'tls-reload-failed',
+              key,
+              error: GatehouseError.from(err, 'ERR_CONFIG_INVALID'),
+            });
           }
         },
       });

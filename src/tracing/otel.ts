@@ -6,10 +6,23 @@
  * context manager; an AsyncLocalStorage carries the current Check span to the identity stage.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Span as OtelSpan, type Tracer as OtelTracer } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  trace,
+  type Span as OtelSpan,
+  type Tracer as OtelTracer,
+} from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace-base';
 import type { Span, SpanAttributes, Tracer } from './tracer.js';
 
 /** Options for {@link createOtelTracer}. */
@@ -26,7 +39,11 @@ export function createOtelTracer(options: OtelTracerOptions): Tracer {
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': options.serviceName }),
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }),
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: options.endpoint }), { scheduledDelayMillis: 1000 })],
+    spanProcessors: [
+      new BatchSpanProcessor(new OTLPTraceExporter({ url: options.endpoint }), {
+        scheduledDelayMillis: 1000,
+      }),
+    ],
   });
   const tracer = provider.getTracer('gatehouse');
   const currentSpan = new AsyncLocalStorage<Span>();
@@ -42,7 +59,10 @@ export function createOtelTracer(options: OtelTracerOptions): Tracer {
               traceFlags: parent.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
               isRemote: true,
             });
-      return wrap(tracer, tracer.startSpan('gatehouse.check', { kind: SpanKind.SERVER, attributes }, ctx));
+      return wrap(
+        tracer,
+        tracer.startSpan('gatehouse.check', { kind: SpanKind.SERVER, attributes }, ctx),
+      );
     },
     run: (span, fn) => currentSpan.run(span, fn),
     current: () => currentSpan.getStore(),
@@ -57,7 +77,14 @@ function wrap(tracer: OtelTracer, span: OtelSpan): Span {
     traceId: context.traceId,
     spanId: recorded ? context.spanId : undefined,
     child: (name: string, attributes?: SpanAttributes) =>
-      wrap(tracer, tracer.startSpan(name, { kind: SpanKind.INTERNAL, ...(attributes === undefined ? {} : { attributes }) }, trace.setSpan(ROOT_CONTEXT, span))),
+      wrap(
+        tracer,
+        tracer.startSpan(
+          name,
+          { kind: SpanKind.INTERNAL, ...(attributes === undefined ? {} : { attributes }) },
+          trace.setSpan(ROOT_CONTEXT, span),
+        ),
+      ),
     setAttributes: (attributes: SpanAttributes) => void span.setAttributes(attributes),
     fail: (code: string) => {
       span.setAttribute('gatehouse.error_code', code);

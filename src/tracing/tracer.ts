@@ -70,5 +70,9 @@ export interface TracingOptions {
 export async function createTracer(options: TracingOptions | undefined): Promise<Tracer> {
   if (options?.otlp_endpoint === undefined) return NOOP_TRACER;
   const { createOtelTracer } = await import('./otel.js');
-  return createOtelTracer({ endpoint: options.otlp_endpoint, serviceName: options.service_name, sampleRatio: options.sample_ratio });
+  return createOtelTracer({
+    endpoint: options.otlp_endpoint,
+    serviceName: options.service_name,
+    sampleRatio: options.sample_ratio,
+  });
 }

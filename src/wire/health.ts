@@ -4,7 +4,10 @@ import { HealthCheckResponse_ServingStatus as ServingStatus } from '../gen/grpc/
 export { ServingStatus };
 
 /** The service names `grpc.health.v1.Health` answers for: the server as a whole, and Check. */
-export const HEALTH_SERVICES: readonly string[] = Object.freeze(['', 'envoy.service.auth.v3.Authorization']);
+export const HEALTH_SERVICES: readonly string[] = Object.freeze([
+  '',
+  'envoy.service.auth.v3.Authorization',
+]);
 
 /**
  * Serving status shared by the gRPC health service and the HTTP readiness endpoint. One status

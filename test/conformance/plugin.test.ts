@@ -21,8 +21,18 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { create, createRegistry, fromJson, type JsonValue } from '@bufbuild/protobuf';
-import { anyPack, file_google_protobuf_duration, file_google_protobuf_struct, StructSchema, TimestampSchema } from '@bufbuild/protobuf/wkt';
-import { CheckRequestSchema, type CheckRequest, type CheckResponse } from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
+import {
+  anyPack,
+  file_google_protobuf_duration,
+  file_google_protobuf_struct,
+  StructSchema,
+  TimestampSchema,
+} from '@bufbuild/protobuf/wkt';
+import {
+  CheckRequestSchema,
+  type CheckRequest,
+  type CheckResponse,
+} from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { connect, type TestClient } from '../support/grpc-client.js';
 import { repoPath } from '../support/paths.js';
 import { requireTool } from '../support/tools.js';
@@ -58,7 +68,12 @@ interface KnownDifferences {
 const KNOWN_FILE = repoPath('test', 'conformance', 'known-differences.json');
 
 function globMatches(pattern: string, text: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(text);
 }
 
@@ -68,7 +83,11 @@ function globMatches(pattern: string, text: string): boolean {
  * already running finish (their servers and processes are stopped) before the first error is
  * rethrown: a failed run never leaves a server holding the test process open.
  */
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function pool<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failed = false;
   const worker = async (): Promise<void> => {
@@ -90,7 +109,16 @@ function decisionRequest(name: string): RequestCase {
   return {
     id: name,
     request: fromJson(CheckRequestSchema, {
-      attributes: { request: { http: { method: 'GET', path: '/decision', host: 'app.example.com', headers: { ':path': '/decision', 'x-conformance-decision': name } } } },
+      attributes: {
+        request: {
+          http: {
+            method: 'GET',
+            path: '/decision',
+            host: 'app.example.com',
+            headers: { ':path': '/decision', 'x-conformance-decision': name },
+          },
+        },
+      },
     }),
   };
 }
@@ -101,27 +129,58 @@ function decisionRequest(name: string): RequestCase {
  */
 function encodingRequests(): RequestCase[] {
   const registry = createRegistry(file_google_protobuf_duration, file_google_protobuf_struct);
-  const fixtures = JSON.parse(readFileSync(repoPath('test', 'testdata', 'input', 'check-requests.json'), 'utf8')) as { name: string; request: JsonValue }[];
-  const out: RequestCase[] = fixtures.map((f) => ({ id: `fixture: ${f.name}`, request: fromJson(CheckRequestSchema, f.request, { registry }) }));
+  const fixtures = JSON.parse(
+    readFileSync(repoPath('test', 'testdata', 'input', 'check-requests.json'), 'utf8'),
+  ) as { name: string; request: JsonValue }[];
+  const out: RequestCase[] = fixtures.map((f) => ({
+    id: `fixture: ${f.name}`,
+    request: fromJson(CheckRequestSchema, f.request, { registry }),
+  }));
   out.push({
     id: 'edge: UDP peer, time with nanos, 64-bit size beyond 2^53, typed metadata, labels, tls',
     request: create(CheckRequestSchema, {
       attributes: {
         source: {
-          address: { address: { case: 'socketAddress', value: { protocol: 1, address: '10.0.0.1', portSpecifier: { case: 'portValue', value: 0 } } } },
+          address: {
+            address: {
+              case: 'socketAddress',
+              value: {
+                protocol: 1,
+                address: '10.0.0.1',
+                portSpecifier: { case: 'portValue', value: 0 },
+              },
+            },
+          },
           labels: { app: 'client' },
           principal: 'spiffe://test-domain/test',
           certificate: '-----BEGIN CERTIFICATE-----',
         },
-        destination: { address: { address: { case: 'pipe', value: { path: '/run/app.sock', mode: 384 } } } },
+        destination: {
+          address: { address: { case: 'pipe', value: { path: '/run/app.sock', mode: 384 } } },
+        },
         request: {
           time: create(TimestampSchema, { seconds: 1_700_000_000n, nanos: 5 }),
-          http: { id: '1', method: 'PUT', path: '/x', host: 'h', size: 9_007_199_254_740_993n, headers: { ':path': '/x' }, fragment: 'f', query: 'q=1' },
+          http: {
+            id: '1',
+            method: 'PUT',
+            path: '/x',
+            host: 'h',
+            size: 9_007_199_254_740_993n,
+            headers: { ':path': '/x' },
+            fragment: 'f',
+            query: 'q=1',
+          },
         },
         contextExtensions: { route: 'r', __proto__: 'p' },
         metadataContext: {
-          filterMetadata: { 'envoy.filters.http.jwt_authn': { payload: { sub: 'alice', n: 1.5, list: [1, 'a', null, true] } } },
-          typedFilterMetadata: { typed: anyPack(StructSchema, create(StructSchema, { fields: {} })) },
+          filterMetadata: {
+            'envoy.filters.http.jwt_authn': {
+              payload: { sub: 'alice', n: 1.5, list: [1, 'a', null, true] },
+            },
+          },
+          typedFilterMetadata: {
+            typed: anyPack(StructSchema, create(StructSchema, { fields: {} })),
+          },
         },
         routeMetadataContext: {},
         tlsSession: { sni: 'h' },
@@ -129,15 +188,37 @@ function encodingRequests(): RequestCase[] {
     }),
   });
   // Where newer plugin releases (v1.14/1.15) changed behaviour to the safer one Gatehouse has.
-  const newer = (id: string, path: string, headers: Record<string, string> = {}, body = ''): RequestCase => ({
+  const newer = (
+    id: string,
+    path: string,
+    headers: Record<string, string> = {},
+    body = '',
+  ): RequestCase => ({
     id: `newer plugin: ${id}`,
-    request: fromJson(CheckRequestSchema, { attributes: { request: { http: { method: body === '' ? 'GET' : 'POST', path, host: 'h', headers: { ':path': path, ...headers }, body } } } }),
+    request: fromJson(CheckRequestSchema, {
+      attributes: {
+        request: {
+          http: {
+            method: body === '' ? 'GET' : 'POST',
+            path,
+            host: 'h',
+            headers: { ':path': path, ...headers },
+            body,
+          },
+        },
+      },
+    }),
   });
   out.push(
     newer('//admin is a path, not a host', '//admin/x'),
     newer('a malformed query escape is refused', '/p?a=%zz&role=admin'),
     newer('a ; in a query pair is refused', '/p?role=admin;x=1'),
-    newer("Envoy's partial-body header marks the body truncated", '/p', { 'content-type': 'application/json', 'x-envoy-auth-partial-body': 'true' }, '{"a":'),
+    newer(
+      "Envoy's partial-body header marks the body truncated",
+      '/p',
+      { 'content-type': 'application/json', 'x-envoy-auth-partial-body': 'true' },
+      '{"a":',
+    ),
   );
   return out;
 }
@@ -145,7 +226,9 @@ function encodingRequests(): RequestCase[] {
 /** Every policy with the requests it is fed. */
 function policies(ref: Reference): PolicyCase[] {
   const requests = pluginRequests(ref);
-  const decisions = JSON.parse(readFileSync(repoPath('test', 'conformance', 'decisions.json'), 'utf8')) as { plugin_response_test: { decisions: Record<string, unknown> } };
+  const decisions = JSON.parse(
+    readFileSync(repoPath('test', 'conformance', 'decisions.json'), 'utf8'),
+  ) as { plugin_response_test: { decisions: Record<string, unknown> } };
   const istio = istioTutorialRequests();
   return [
     ...pluginPolicies(ref).map((p) => ({ ...p, requests })),
@@ -153,7 +236,12 @@ function policies(ref: Reference): PolicyCase[] {
       id: 'echo',
       rego: readFileSync(repoPath('test', 'conformance', 'echo.rego'), 'utf8'),
       entrypoint: 'conformance/echo/allow',
-      requests: [...requests, ...istio, ...envoyTutorialRequests(envoyTutorialTokens(ref)), ...encodingRequests()],
+      requests: [
+        ...requests,
+        ...istio,
+        ...envoyTutorialRequests(envoyTutorialTokens(ref)),
+        ...encodingRequests(),
+      ],
     },
     {
       id: 'envoyauth/response_test.go decisions',
@@ -169,20 +257,25 @@ function policies(ref: Reference): PolicyCase[] {
 }
 
 async function answer(client: TestClient, request: CheckRequest): Promise<CheckResponse | Error> {
-  return client.check(request).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+  return client
+    .check(request)
+    .catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
 }
 
 /** The input document a policy saw, from the echo policy's body (Gatehouse's `identity` left out). */
 function echoedInput(response: CheckResponse | Error, system: 'plugin' | 'gatehouse'): unknown {
   // A request the system refused (it cannot build the input) has no input to compare.
   if (decided(response, system).kind === 'error') return 'request refused';
-  if (response instanceof Error || response.httpResponse.case !== 'deniedResponse') return 'no body';
+  if (response instanceof Error || response.httpResponse.case !== 'deniedResponse')
+    return 'no body';
   const input = JSON.parse(response.httpResponse.value.body) as Record<string, unknown>;
   delete input['identity'];
   return input;
 }
 
-test('conformance with the OPA-Envoy plugin: inputs, decisions and what Envoy does, against known-differences.json', { timeout: 300_000 }, async (t) => {
+test('conformance with the OPA-Envoy plugin: inputs, decisions and what Envoy does, against known-differences.json', {
+  timeout: 300_000,
+}, async (t) => {
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
   if (requireTool(t, 'envoy') === undefined) return;
@@ -194,7 +287,11 @@ test('conformance with the OPA-Envoy plugin: inputs, decisions and what Envoy do
     return;
   }
   const known = JSON.parse(readFileSync(KNOWN_FILE, 'utf8')) as KnownDifferences;
-  for (const entry of [...known.differences, ...known.additions]) assert.ok(entry.reason.trim() !== '', `known difference without a reason: ${JSON.stringify(entry)}`);
+  for (const entry of [...known.differences, ...known.additions])
+    assert.ok(
+      entry.reason.trim() !== '',
+      `known difference without a reason: ${JSON.stringify(entry)}`,
+    );
 
   const all = policies(ref);
   const found = new Map<string, string>();
@@ -207,11 +304,17 @@ test('conformance with the OPA-Envoy plugin: inputs, decisions and what Envoy do
     let replays = 0;
     await pool(all, 3, async (policy) => {
       const folder = policyFolder(policy);
-      const [plugin, gatehouse] = await Promise.all([startPlugin(ref, policy, folder.files), startGatehouseFor(opa, policy, folder.dir)]);
+      const [plugin, gatehouse] = await Promise.all([
+        startPlugin(ref, policy, folder.files),
+        startGatehouseFor(opa, policy, folder.dir),
+      ]);
       try {
         if ('refused' in plugin || 'refused' in gatehouse) {
           // Every policy here loads in the plugin's own tests: a refusal by either is a difference.
-          found.set(`${policy.id} load`, `plugin ${'refused' in plugin ? `refused: ${plugin.refused}` : 'loaded'}; gatehouse ${'refused' in gatehouse ? `refused: ${gatehouse.refused}` : 'loaded'}`);
+          found.set(
+            `${policy.id} load`,
+            `plugin ${'refused' in plugin ? `refused: ${plugin.refused}` : 'loaded'}; gatehouse ${'refused' in gatehouse ? `refused: ${gatehouse.refused}` : 'loaded'}`,
+          );
           return;
         }
         const pc = connect(plugin.port);
@@ -254,15 +357,30 @@ test('conformance with the OPA-Envoy plugin: inputs, decisions and what Envoy do
     await envoy?.stop();
   }
 
-  const unexpected = [...found].filter(([key]) => !known.differences.some((k) => globMatches(k.case, key)));
-  const stale = known.differences.filter((k) => ![...found.keys()].some((key) => globMatches(k.case, key)));
+  const unexpected = [...found].filter(
+    ([key]) => !known.differences.some((k) => globMatches(k.case, key)),
+  );
+  const stale = known.differences.filter(
+    (k) => ![...found.keys()].some((key) => globMatches(k.case, key)),
+  );
   if (process.env['CONFORMANCE_DUMP'] !== undefined) {
     const { writeFileSync } = await import('node:fs');
-    writeFileSync(process.env['CONFORMANCE_DUMP'], JSON.stringify(Object.fromEntries(found), null, 1));
+    writeFileSync(
+      process.env['CONFORMANCE_DUMP'],
+      JSON.stringify(Object.fromEntries(found), null, 1),
+    );
   }
-  t.diagnostic(`${all.length} policies, ${compared} request × policy pairs compared; ${found.size} known differences hit`);
-  assert.ok(compared > 300, `too few cases compared (${compared}): did the extraction from the plugin's tests break?`);
-  assert.ok(echoed > 40, `too few input documents compared (${echoed}): does the echo policy still run?`);
+  t.diagnostic(
+    `${all.length} policies, ${compared} request × policy pairs compared; ${found.size} known differences hit`,
+  );
+  assert.ok(
+    compared > 300,
+    `too few cases compared (${compared}): did the extraction from the plugin's tests break?`,
+  );
+  assert.ok(
+    echoed > 40,
+    `too few input documents compared (${echoed}): does the echo policy still run?`,
+  );
   assert.deepEqual(
     unexpected.map(([key, detail]) => `${key}: ${detail}`),
     [],

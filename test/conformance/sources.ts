@@ -8,7 +8,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { parse as parseYaml } from 'yaml';
-import { CheckRequestSchema, type CheckRequest } from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
+import {
+  CheckRequestSchema,
+  type CheckRequest,
+} from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { repoPath } from '../support/paths.js';
 
 /** The reference build: its binary and the source folders it was built from. */
@@ -25,13 +28,16 @@ export interface Reference {
 export function findReference(): Reference | string {
   const dir = repoPath('.tools', 'bench');
   const bin = join(dir, 'opa-envoy-plugin');
-  const read = (name: string): string | undefined => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8').trim() : undefined);
+  const read = (name: string): string | undefined =>
+    existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8').trim() : undefined;
   const version = read('opa-envoy-plugin.version');
   const pluginDir = read('opa-envoy-plugin.src');
   const opaDir = read('opa-envoy-plugin.opa-src');
   if (!existsSync(bin) || version === undefined) return `${bin} not built`;
-  if (pluginDir === undefined || !existsSync(pluginDir)) return 'the plugin module source is not recorded or gone';
-  if (opaDir === undefined || !existsSync(opaDir)) return 'the OPA module source is not recorded or gone';
+  if (pluginDir === undefined || !existsSync(pluginDir))
+    return 'the plugin module source is not recorded or gone';
+  if (opaDir === undefined || !existsSync(opaDir))
+    return 'the OPA module source is not recorded or gone';
   return { bin, version, pluginDir, opaDir };
 }
 
@@ -127,10 +133,17 @@ function regoBlock(ref: Reference, page: string, marker: RegExp): PolicyCase & {
   const re = /^([ \t]*)```rego[^\n]*\n([\s\S]*?)^\1```/gm;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const indent = m[1] ?? '';
-    const body = (m[2] ?? '').split('\n').map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l)).join('\n');
+    const body = (m[2] ?? '')
+      .split('\n')
+      .map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l))
+      .join('\n');
     if (!marker.test(m[0])) continue;
     const pkg = /^package\s+([\w.]+)/m.exec(body)?.[1] ?? '';
-    return { id: `opa docs ${page}:${text.slice(0, m.index).split('\n').length}`, rego: body, entrypoint: `${pkg.replace(/\./g, '/')}/allow` };
+    return {
+      id: `opa docs ${page}:${text.slice(0, m.index).split('\n').length}`,
+      rego: body,
+      entrypoint: `${pkg.replace(/\./g, '/')}/allow`,
+    };
   }
   throw new Error(`${path}: no rego block matching ${String(marker)}`);
 }
@@ -147,7 +160,10 @@ export function istioTutorialPolicy(ref: Reference): PolicyCase {
 
 /** The tutorials' bearer tokens (HS256, secret "secret"), as the Envoy tutorial exports them. */
 export function envoyTutorialTokens(ref: Reference): { alice: string; bob: string } {
-  const text = readFileSync(join(ref.opaDir, 'docs', 'docs', 'envoy', 'tutorial-standalone-envoy.md'), 'utf8');
+  const text = readFileSync(
+    join(ref.opaDir, 'docs', 'docs', 'envoy', 'tutorial-standalone-envoy.md'),
+    'utf8',
+  );
   const token = (name: string): string => {
     const value = new RegExp(`export ${name}_TOKEN="([^"]+)"`).exec(text)?.[1];
     if (value === undefined) throw new Error(`tutorial-standalone-envoy.md: no ${name}_TOKEN`);
@@ -166,7 +182,14 @@ export function quickStartPolicy(ref: Reference): PolicyCase {
   const m = /^( *)policy\.rego: \|\n((?:\1 +.*\n|\n)+)/m.exec(text);
   if (m === null) throw new Error(`${file}: no policy.rego`);
   const lines = (m[2] ?? '').split('\n');
-  const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length));
+  const indent = Math.min(
+    ...lines.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length),
+  );
   const rego = lines.map((l) => l.slice(indent)).join('\n');
-  return { id: `${file}:${text.slice(0, m.index).split('\n').length}`, rego, entrypoint: 'envoy/authz/allow', regoV0: true };
+  return {
+    id: `${file}:${text.slice(0, m.index).split('\n').length}`,
+    rego,
+    entrypoint: 'envoy/authz/allow',
+    regoV0: true,
+  };
 }

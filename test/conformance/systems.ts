@@ -46,27 +46,43 @@ process.once('exit', () => {
  * A port taken between {@link freePort} and the plugin's bind (other servers start meanwhile) is
  * retried on new ports, up to three times: that is the test's race, not the plugin's answer.
  */
-export async function startPlugin(ref: Reference, policy: PolicyCase, files: readonly string[]): Promise<Served | Refused> {
+export async function startPlugin(
+  ref: Reference,
+  policy: PolicyCase,
+  files: readonly string[],
+): Promise<Served | Refused> {
   for (let attempt = 1; ; attempt++) {
     const started = await startPluginOnce(ref, policy, files);
     if (!('portTaken' in started)) return started;
-    if (attempt === 3) throw new Error(`opa-envoy-plugin: its ports were taken three times: ${started.portTaken}`);
+    if (attempt === 3)
+      throw new Error(`opa-envoy-plugin: its ports were taken three times: ${started.portTaken}`);
   }
 }
 
-async function startPluginOnce(ref: Reference, policy: PolicyCase, files: readonly string[]): Promise<Served | Refused | { portTaken: string }> {
+async function startPluginOnce(
+  ref: Reference,
+  policy: PolicyCase,
+  files: readonly string[],
+): Promise<Served | Refused | { portTaken: string }> {
   const port = await freePort();
   const httpPort = await freePort();
   const child = spawn(
     ref.bin,
     [
-      'run', '--server', '--disable-telemetry',
-      '--addr', `127.0.0.1:${httpPort}`,
-      '--log-level', 'error',
+      'run',
+      '--server',
+      '--disable-telemetry',
+      '--addr',
+      `127.0.0.1:${httpPort}`,
+      '--log-level',
+      'error',
       ...(policy.regoV0 === true ? ['--v0-compatible'] : []),
-      '--set', `plugins.envoy_ext_authz_grpc.addr=127.0.0.1:${port}`,
-      '--set', `plugins.envoy_ext_authz_grpc.path=${policy.entrypoint}`,
-      '--set', 'decision_logs.console=false',
+      '--set',
+      `plugins.envoy_ext_authz_grpc.addr=127.0.0.1:${port}`,
+      '--set',
+      `plugins.envoy_ext_authz_grpc.path=${policy.entrypoint}`,
+      '--set',
+      'decision_logs.console=false',
       ...files,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, GOMAXPROCS: '1' } },
@@ -77,7 +93,13 @@ async function startPluginOnce(ref: Reference, policy: PolicyCase, files: readon
     if (stderr.length < 100_000) stderr += c.toString('utf8');
   });
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), live.delete(child), resolve())));
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      live.delete(child);
+      resolve();
+    }),
+  );
   const stop = async (): Promise<void> => {
     if (!exited) {
       child.kill('SIGTERM');
@@ -94,7 +116,10 @@ async function startPluginOnce(ref: Reference, policy: PolicyCase, files: readon
     }
     if (exited) return { refused: stderr.trim() || 'exited' };
     // Healthy once every plugin (the ext_authz gRPC server included) reports OK.
-    const ok = await fetch(`http://127.0.0.1:${httpPort}/health?plugins`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${httpPort}/health?plugins`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return { port, stop };
     await sleep(50);
   }
@@ -103,10 +128,20 @@ async function startPluginOnce(ref: Reference, policy: PolicyCase, files: readon
 }
 
 /** Gatehouse without an identity provider (a plain OPA-Envoy-compatible authorizer). */
-export async function startGatehouseFor(opa: string, policy: PolicyCase, dir: string): Promise<Served | Refused> {
+export async function startGatehouseFor(
+  opa: string,
+  policy: PolicyCase,
+  dir: string,
+): Promise<Served | Refused> {
   try {
     const { gatehouse } = await startTestGatehouse(
-      { dir, entrypoint: policy.entrypoint, opa, watch: false, ...(policy.regoV0 === true ? { rego_version: 'v0' } : {}) },
+      {
+        dir,
+        entrypoint: policy.entrypoint,
+        opa,
+        watch: false,
+        ...(policy.regoV0 === true ? { rego_version: 'v0' } : {}),
+      },
       { log: { level: 'fatal' } },
     );
     if (!gatehouse.readiness().ready) {

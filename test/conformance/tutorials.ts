@@ -8,7 +8,10 @@ import { CheckRequestSchema } from '../../src/gen/envoy/service/auth/v3/external
 import type { RequestCase } from './sources.js';
 
 /** The CheckRequest Envoy sends for `curl [-X method] [-H authorization] [-d body] http://host/path`. */
-export function curlRequest(id: string, options: { method?: string; host: string; path: string; authorization?: string; json?: string }): RequestCase {
+export function curlRequest(
+  id: string,
+  options: { method?: string; host: string; path: string; authorization?: string; json?: string },
+): RequestCase {
   const method = options.method ?? 'GET';
   const body = options.json ?? '';
   const headers: Record<string, string> = {
@@ -30,8 +33,22 @@ export function curlRequest(id: string, options: { method?: string; host: string
     id,
     request: create(CheckRequestSchema, {
       attributes: {
-        source: { address: { address: { case: 'socketAddress', value: { address: '10.244.0.7', portSpecifier: { case: 'portValue', value: 51234 } } } } },
-        destination: { address: { address: { case: 'socketAddress', value: { address: '10.244.0.12', portSpecifier: { case: 'portValue', value: 8000 } } } } },
+        source: {
+          address: {
+            address: {
+              case: 'socketAddress',
+              value: { address: '10.244.0.7', portSpecifier: { case: 'portValue', value: 51234 } },
+            },
+          },
+        },
+        destination: {
+          address: {
+            address: {
+              case: 'socketAddress',
+              value: { address: '10.244.0.12', portSpecifier: { case: 'portValue', value: 8000 } },
+            },
+          },
+        },
         request: {
           time: create(TimestampSchema, { seconds: 1_700_000_000n, nanos: 250_000_000 }),
           http: {
@@ -56,11 +73,37 @@ export function envoyTutorialRequests(tokens: { alice: string; bob: string }): R
   const host = 'example-app';
   const bearer = (t: string): string => `Bearer ${t}`;
   return [
-    curlRequest('envoy tutorial: alice lists people', { host, path: '/people', authorization: bearer(tokens.alice) }),
-    curlRequest('envoy tutorial: bob lists people', { host, path: '/people', authorization: bearer(tokens.bob) }),
-    curlRequest('envoy tutorial: alice creates Foo', { method: 'POST', host, path: '/people', authorization: bearer(tokens.alice), json: '{"firstname":"Foo", "lastname":"Bar"}' }),
-    curlRequest('envoy tutorial: bob creates Foo', { method: 'POST', host, path: '/people', authorization: bearer(tokens.bob), json: '{"firstname":"Foo", "lastname":"Bar"}' }),
-    curlRequest('envoy tutorial: bob creates Bob (conflict)', { method: 'POST', host, path: '/people', authorization: bearer(tokens.bob), json: '{"firstname":"Bob", "lastname":"Bar"}' }),
+    curlRequest('envoy tutorial: alice lists people', {
+      host,
+      path: '/people',
+      authorization: bearer(tokens.alice),
+    }),
+    curlRequest('envoy tutorial: bob lists people', {
+      host,
+      path: '/people',
+      authorization: bearer(tokens.bob),
+    }),
+    curlRequest('envoy tutorial: alice creates Foo', {
+      method: 'POST',
+      host,
+      path: '/people',
+      authorization: bearer(tokens.alice),
+      json: '{"firstname":"Foo", "lastname":"Bar"}',
+    }),
+    curlRequest('envoy tutorial: bob creates Foo', {
+      method: 'POST',
+      host,
+      path: '/people',
+      authorization: bearer(tokens.bob),
+      json: '{"firstname":"Foo", "lastname":"Bar"}',
+    }),
+    curlRequest('envoy tutorial: bob creates Bob (conflict)', {
+      method: 'POST',
+      host,
+      path: '/people',
+      authorization: bearer(tokens.bob),
+      json: '{"firstname":"Bob", "lastname":"Bar"}',
+    }),
     curlRequest('envoy tutorial: no token', { host, path: '/people' }),
   ];
 }
@@ -68,12 +111,29 @@ export function envoyTutorialRequests(tokens: { alice: string; bob: string }): R
 /** Each curl of the Istio tutorial ("Exercise the OPA policy"), plus its health path. */
 export function istioTutorialRequests(): RequestCase[] {
   const host = '127.0.0.1';
-  const basic = (user: string): string => `Basic ${Buffer.from(`${user}:password`).toString('base64')}`;
+  const basic = (user: string): string =>
+    `Basic ${Buffer.from(`${user}:password`).toString('base64')}`;
   return [
-    curlRequest('istio tutorial: alice /productpage', { host, path: '/productpage', authorization: basic('alice') }),
-    curlRequest('istio tutorial: alice /api/v1/products', { host, path: '/api/v1/products', authorization: basic('alice') }),
-    curlRequest('istio tutorial: bob /productpage', { host, path: '/productpage', authorization: basic('bob') }),
-    curlRequest('istio tutorial: bob /api/v1/products', { host, path: '/api/v1/products', authorization: basic('bob') }),
+    curlRequest('istio tutorial: alice /productpage', {
+      host,
+      path: '/productpage',
+      authorization: basic('alice'),
+    }),
+    curlRequest('istio tutorial: alice /api/v1/products', {
+      host,
+      path: '/api/v1/products',
+      authorization: basic('alice'),
+    }),
+    curlRequest('istio tutorial: bob /productpage', {
+      host,
+      path: '/productpage',
+      authorization: basic('bob'),
+    }),
+    curlRequest('istio tutorial: bob /api/v1/products', {
+      host,
+      path: '/api/v1/products',
+      authorization: basic('bob'),
+    }),
     curlRequest('istio tutorial: /health', { host, path: '/health' }),
   ];
 }

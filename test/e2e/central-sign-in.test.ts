@@ -19,7 +19,10 @@ test('central sign-in host: a protected host signs in through localhost and gets
     policy: testdata('identity', 'authz.rego'),
     // Only the central host's callback is registered.
     redirectUris: (port) => [`http://localhost:${port}/.gatehouse/callback`],
-    identity: (port) => ({ sign_in_host: `localhost:${port}`, allowed_hosts: [`127.0.0.1:${port}`] }),
+    identity: (port) => ({
+      sign_in_host: `localhost:${port}`,
+      allowed_hosts: [`127.0.0.1:${port}`],
+    }),
   });
   if (stack === undefined) return;
   const { port, idp, logs, upstream, browser } = stack;
@@ -33,22 +36,38 @@ test('central sign-in host: a protected host signs in through localhost and gets
   page.on('request', (request) => {
     const url = request.url();
     visited.push(url);
-    if (url.startsWith(`http://${protectedHost}/.gatehouse/callback?`) && new URL(url).searchParams.has('handoff')) handoffUrl = url;
+    if (
+      url.startsWith(`http://${protectedHost}/.gatehouse/callback?`) &&
+      new URL(url).searchParams.has('handoff')
+    )
+      handoffUrl = url;
   });
 
   // 1. The protected host sends the browser through the central host to the IdP's login page.
   const target = `http://${protectedHost}/app/x?q=1`;
   await page.goto(target);
   assert.ok(page.url().startsWith(idp.issuer), `expected the IdP's login page, got ${page.url()}`);
-  assert.ok(visited.some((u) => u.startsWith(`http://${central}/.gatehouse/sign_in?request=`)), 'went through the central host');
+  assert.ok(
+    visited.some((u) => u.startsWith(`http://${central}/.gatehouse/sign_in?request=`)),
+    'went through the central host',
+  );
   await signInAtIdp(page, 'alice', 'alice');
 
   // 2. Back at the original URL on the protected host, signed in.
   await page.waitForURL(target).catch(async (err: unknown) => {
-    throw new Error(`not back at the page: at ${page.url()}\n${(await page.content()).slice(0, 1500)}\n${JSON.stringify(logs.lines.slice(-5))}`, { cause: err });
+    throw new Error(
+      `not back at the page: at ${page.url()}\n${(await page.content()).slice(0, 1500)}\n${JSON.stringify(logs.lines.slice(-5))}`,
+      { cause: err },
+    );
   });
-  assert.ok(visited.some((u) => u.startsWith(`http://${central}/.gatehouse/callback?`)), 'the IdP returned to the central host');
-  assert.ok(handoffUrl, `a hand-off URL on the protected host was requested: ${JSON.stringify(visited)}`);
+  assert.ok(
+    visited.some((u) => u.startsWith(`http://${central}/.gatehouse/callback?`)),
+    'the IdP returned to the central host',
+  );
+  assert.ok(
+    handoffUrl,
+    `a hand-off URL on the protected host was requested: ${JSON.stringify(visited)}`,
+  );
   const seen = upstream.last();
   assert.ok(seen, 'the upstream saw the request');
   assert.equal(seen.url, '/app/x?q=1');
@@ -59,12 +78,20 @@ test('central sign-in host: a protected host signs in through localhost and gets
   assert.doesNotMatch(seen.url, /handoff|code=/);
 
   // The assertion is for the protected host.
-  const jwks = (await (await fetch(`http://${protectedHost}/.well-known/gatehouse/jwks.json`)).json()) as JSONWebKeySet;
-  const { payload } = await jwtVerify(String(seen.headers['x-gatehouse-jwt-assertion']), createLocalJWKSet(jwks), { issuer: 'gatehouse', audience: protectedHost });
+  const jwks = (await (
+    await fetch(`http://${protectedHost}/.well-known/gatehouse/jwks.json`)
+  ).json()) as JSONWebKeySet;
+  const { payload } = await jwtVerify(
+    String(seen.headers['x-gatehouse-jwt-assertion']),
+    createLocalJWKSet(jwks),
+    { issuer: 'gatehouse', audience: protectedHost },
+  );
   assert.equal(payload['email'], 'alice@example.com');
 
   // The session lives on the protected host, with the fixed attributes.
-  const cookie = (await context.cookies(`http://${protectedHost}`)).find((c) => c.name === '__Host-gatehouse');
+  const cookie = (await context.cookies(`http://${protectedHost}`)).find(
+    (c) => c.name === '__Host-gatehouse',
+  );
   assert.ok(cookie, 'session cookie on the protected host');
   assert.equal(cookie.secure, true);
   assert.equal(cookie.httpOnly, true);
@@ -80,10 +107,17 @@ test('central sign-in host: a protected host signs in through localhost and gets
   assert.ok(replay, 'a response');
   assert.equal(replay.status(), 401);
   assert.match(replay.headers()['x-gatehouse-error'] ?? '', /^ERR_(HANDOFF|OIDC_TXN)_[A-Z_]+$/);
-  assert.equal((await other.cookies(`http://${protectedHost}`)).find((c) => c.name === '__Host-gatehouse'), undefined, 'no session for the thief');
+  assert.equal(
+    (await other.cookies(`http://${protectedHost}`)).find((c) => c.name === '__Host-gatehouse'),
+    undefined,
+    'no session for the thief',
+  );
   // The thief is not signed in: a protected page sends it to sign-in again.
   await thief.goto(target);
-  assert.ok(!thief.url().startsWith(`http://${protectedHost}/app/`), `the thief is not let in: ${thief.url()}`);
+  assert.ok(
+    !thief.url().startsWith(`http://${protectedHost}/app/`),
+    `the thief is not let in: ${thief.url()}`,
+  );
   assert.equal(upstream.requests.length, before, 'nothing reached the upstream for the thief');
 
   // 4. Replayed in the same browser, it is refused too (single use); the session stays.

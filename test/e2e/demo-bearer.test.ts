@@ -33,17 +33,22 @@ test('demo: the README bearer one-liner ends in a 200 for alice, with an RFC 906
   let output = '';
   demo.stdout.on('data', (d: Buffer) => (output += d.toString()));
   demo.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    demo.once('exit', (code) => resolve(code)),
+  );
   t.after(() => {
     if (demo.exitCode === null) demo.kill('SIGKILL');
   });
   const deadline = Date.now() + 60_000;
   while (!output.includes('Gatehouse demo is running')) {
-    if (Date.now() > deadline || demo.exitCode !== null) assert.fail(`demo did not start:\n${output}`);
+    if (Date.now() > deadline || demo.exitCode !== null)
+      assert.fail(`demo did not start:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 
-  const command = readmeOneLiner().replaceAll('127.0.0.1:9000', `127.0.0.1:${idpPort}`).replaceAll('localhost:8080', `localhost:${envoyPort}`);
+  const command = readmeOneLiner()
+    .replaceAll('127.0.0.1:9000', `127.0.0.1:${idpPort}`)
+    .replaceAll('localhost:8080', `localhost:${envoyPort}`);
   const { stdout } = await run('sh', ['-c', command], { timeout: 30_000 });
   assert.match(stdout, /^HTTP\/1\.1 200 /, stdout.slice(0, 500));
 
@@ -52,12 +57,19 @@ test('demo: the README bearer one-liner ends in a 200 for alice, with an RFC 906
   const { stdout: token } = await run('sh', ['-c', tokenCommand], { timeout: 30_000 });
   const [header = '', payload = ''] = token.trim().split('.');
   assert.equal(JSON.parse(Buffer.from(header, 'base64url').toString()).typ, 'at+jwt');
-  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<
+    string,
+    unknown
+  >;
   assert.equal(claims['aud'], `http://localhost:${envoyPort}/api`);
   assert.equal(claims['sub'], 'alice');
 
   // Without a token, the same call is a 401.
-  const { stdout: anonymous } = await run('curl', ['-si', `http://localhost:${envoyPort}/api/items`], { timeout: 30_000 });
+  const { stdout: anonymous } = await run(
+    'curl',
+    ['-si', `http://localhost:${envoyPort}/api/items`],
+    { timeout: 30_000 },
+  );
   assert.match(anonymous, /^HTTP\/1\.1 401 /);
 
   demo.kill('SIGINT');

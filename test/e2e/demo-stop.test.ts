@@ -21,13 +21,27 @@ import { freePort } from '../support/ports.js';
 import { requireTool } from '../support/tools.js';
 
 /** A GET as a browser's top-level navigation sends it (fetch would say sec-fetch-mode: cors). */
-function navigate(url: string): Promise<{ status: number; location: string | undefined; body: string }> {
+function navigate(
+  url: string,
+): Promise<{ status: number; location: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body }));
-    });
+    const req = request(
+      url,
+      {
+        headers: {
+          accept: 'text/html',
+          'sec-fetch-mode': 'navigate',
+          'sec-fetch-dest': 'document',
+        },
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, location: res.headers.location, body }),
+        );
+      },
+    );
     req.once('error', reject);
     req.end();
   });
@@ -47,12 +61,24 @@ function listening(port: number): Promise<boolean> {
 test('SIGTERM to `npm run demo` stops Gatehouse and Envoy and removes the temporary folder; no ANSI escapes off a terminal; 127.0.0.1 works too', async (t) => {
   if (requireTool(t, 'envoy') === undefined || requireTool(t, 'opa') === undefined) return;
   const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
-  const [envoyPort, appPort, idpPort, grpcPort, httpPort, adminPort] = ports as [number, number, number, number, number, number];
+  const [envoyPort, appPort, idpPort, grpcPort, httpPort, adminPort] = ports as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const tmp = mkdtempSync(join(tmpdir(), 'gatehouse-demo-stop-'));
   t.after(() => rmSync(tmp, { recursive: true, force: true }));
   const npm = spawn('npm', ['run', 'demo'], {
     cwd: repoPath(),
-    env: { ...process.env, GATEHOUSE_DEMO_PORTS: ports.join(','), GATEHOUSE_DEMO_PREPARED: '1', TMPDIR: tmp },
+    env: {
+      ...process.env,
+      GATEHOUSE_DEMO_PORTS: ports.join(','),
+      GATEHOUSE_DEMO_PREPARED: '1',
+      TMPDIR: tmp,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so the cleanup below can reach what it left behind
   });
@@ -69,20 +95,35 @@ test('SIGTERM to `npm run demo` stops Gatehouse and Envoy and removes the tempor
 
   const deadline = Date.now() + 90_000;
   while (!output.includes('Gatehouse demo is running')) {
-    if (Date.now() > deadline || npm.exitCode !== null) assert.fail(`demo did not start:\n${output}`);
+    if (Date.now() > deadline || npm.exitCode !== null)
+      assert.fail(`demo did not start:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.doesNotMatch(output, /\u001b\[/, 'no terminal escapes when stdout is not a terminal');
-  assert.match(output, new RegExp(`Envoy on 127\\.0\\.0\\.1:${envoyPort} \\(admin :${adminPort}\\)`));
-  assert.equal(readdirSync(tmp).filter((f) => f.startsWith('gatehouse-demo-')).length, 1, 'the demo uses one temporary folder');
+  assert.match(
+    output,
+    new RegExp(`Envoy on 127\\.0\\.0\\.1:${envoyPort} \\(admin :${adminPort}\\)`),
+  );
+  assert.equal(
+    readdirSync(tmp).filter((f) => f.startsWith('gatehouse-demo-')).length,
+    1,
+    'the demo uses one temporary folder',
+  );
 
   // 127.0.0.1 instead of localhost: its callback is registered too, so the IdP shows its login.
   const redirect = await navigate(`http://127.0.0.1:${envoyPort}/`);
   assert.equal(redirect.status, 302);
   const authorize = new URL(redirect.location ?? '');
-  assert.equal(authorize.searchParams.get('redirect_uri'), `http://127.0.0.1:${envoyPort}/.gatehouse/callback`);
+  assert.equal(
+    authorize.searchParams.get('redirect_uri'),
+    `http://127.0.0.1:${envoyPort}/.gatehouse/callback`,
+  );
   const login = await navigate(authorize.href);
-  assert.equal(login.status, 303, `the IdP accepts the 127.0.0.1 callback (got ${login.status}: ${login.body})`);
+  assert.equal(
+    login.status,
+    303,
+    `the IdP accepts the 127.0.0.1 callback (got ${login.status}: ${login.body})`,
+  );
   assert.match(login.location ?? '', /\/interaction\//);
 
   for (const port of ports) assert.equal(await listening(port), true, `port ${port} is up`);
@@ -92,12 +133,18 @@ test('SIGTERM to `npm run demo` stops Gatehouse and Envoy and removes the tempor
   const stopBy = Date.now() + 30_000;
   for (const port of [envoyPort, appPort, idpPort, grpcPort, httpPort, adminPort]) {
     while (await listening(port)) {
-      if (Date.now() > stopBy) assert.fail(`port ${port} still open after SIGTERM to npm:\n${output}`);
+      if (Date.now() > stopBy)
+        assert.fail(`port ${port} still open after SIGTERM to npm:\n${output}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  while (readdirSync(tmp).some((f) => f.startsWith('gatehouse-demo-') || f.startsWith('gatehouse-envoy-'))) {
-    if (Date.now() > stopBy) assert.fail(`temporary folders left behind: ${readdirSync(tmp).join(', ')}`);
+  while (
+    readdirSync(tmp).some(
+      (f) => f.startsWith('gatehouse-demo-') || f.startsWith('gatehouse-envoy-'),
+    )
+  ) {
+    if (Date.now() > stopBy)
+      assert.fail(`temporary folders left behind: ${readdirSync(tmp).join(', ')}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 });

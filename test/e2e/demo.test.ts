@@ -8,7 +8,12 @@ import { requireTool } from '../support/tools.js';
 
 test('the demo, as a new user tries it: open the URL it prints, sign in as alice, see the verified identity; Ctrl-C stops it', async (t) => {
   const chromiumBin = requireTool(t, 'chromium');
-  if (requireTool(t, 'envoy') === undefined || requireTool(t, 'opa') === undefined || chromiumBin === undefined) return;
+  if (
+    requireTool(t, 'envoy') === undefined ||
+    requireTool(t, 'opa') === undefined ||
+    chromiumBin === undefined
+  )
+    return;
   const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
   const demo = spawn(process.execPath, [repoPath('dist', 'demo', 'main.js')], {
     env: { ...process.env, GATEHOUSE_DEMO_PORTS: ports.join(',') },
@@ -20,7 +25,9 @@ test('the demo, as a new user tries it: open the URL it prints, sign in as alice
   let output = '';
   demo.stdout.on('data', (d: Buffer) => (output += d.toString()));
   demo.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    demo.once('exit', (code) => resolve(code)),
+  );
   t.after(() => {
     try {
       process.kill(-demo.pid!, 'SIGKILL');
@@ -31,7 +38,8 @@ test('the demo, as a new user tries it: open the URL it prints, sign in as alice
 
   const deadline = Date.now() + 60_000;
   while (!output.includes('Gatehouse demo is running')) {
-    if (Date.now() > deadline || demo.exitCode !== null) assert.fail(`demo did not start:\n${output}`);
+    if (Date.now() > deadline || demo.exitCode !== null)
+      assert.fail(`demo did not start:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   const url = /Open (http:\/\/localhost:\d+\/) /.exec(output)?.[1];

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import {
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -78,7 +82,9 @@ function send(
         headers: {
           host: 'app.example.com',
           // A declared length (not chunked): Gatehouse compares it, in bytes, with the body it got.
-          ...(options.body === undefined ? {} : { 'content-length': Buffer.byteLength(options.body) }),
+          ...(options.body === undefined
+            ? {}
+            : { 'content-length': Buffer.byteLength(options.body) }),
           ...options.headers,
         },
         agent: false,
@@ -87,7 +93,13 @@ function send(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
         res.on('error', reject);
       },
     );
@@ -111,84 +123,114 @@ test('Envoy (front-proxy.yaml) asks Gatehouse and enforces its decision', async 
   const stack = await startStack(t, envoyBin, opa);
   const { envoy, app, admin } = stack;
 
-  await t.test('an allowed request reaches the app with the policy-added header and without the removed one', async () => {
-    const before = counts(stack);
-    const res = await send(envoy, '/hello', { headers: { 'x-secret-internal': '1', 'x-keep-me': 'kept' } });
-    assert.equal(res.status, 200, `${res.status} ${res.body}\n${envoy.logs()}`);
-    assert.equal(app.requests.length, before.app + 1);
-    assert.equal(admin.requests.length, before.admin);
+  await t.test(
+    'an allowed request reaches the app with the policy-added header and without the removed one',
+    async () => {
+      const before = counts(stack);
+      const res = await send(envoy, '/hello', {
+        headers: { 'x-secret-internal': '1', 'x-keep-me': 'kept' },
+      });
+      assert.equal(res.status, 200, `${res.status} ${res.body}\n${envoy.logs()}`);
+      assert.equal(app.requests.length, before.app + 1);
+      assert.equal(admin.requests.length, before.admin);
 
-    const got = app.last();
-    assert.equal(got?.method, 'GET');
-    assert.equal(got?.url, '/hello');
-    assert.equal(got?.headers['x-policy-added'], 'yes');
-    assert.equal(got?.headers['x-secret-internal'], undefined, 'request_headers_to_remove was not applied');
-    assert.ok(!got?.rawHeaders.some((h) => h.toLowerCase() === 'x-secret-internal'));
-    assert.equal(got?.headers['x-keep-me'], 'kept');
-    // response_headers_to_add reaches the client.
-    assert.equal(res.headers['x-policy-response'], 'hello-ok');
-  });
+      const got = app.last();
+      assert.equal(got?.method, 'GET');
+      assert.equal(got?.url, '/hello');
+      assert.equal(got?.headers['x-policy-added'], 'yes');
+      assert.equal(
+        got?.headers['x-secret-internal'],
+        undefined,
+        'request_headers_to_remove was not applied',
+      );
+      assert.ok(!got?.rawHeaders.some((h) => h.toLowerCase() === 'x-secret-internal'));
+      assert.equal(got?.headers['x-keep-me'], 'kept');
+      // response_headers_to_add reaches the client.
+      assert.equal(res.headers['x-policy-response'], 'hello-ok');
+    },
+  );
 
-  await t.test("a denied request gets the policy's status, body and header, and never reaches an upstream", async () => {
-    const before = counts(stack);
-    const res = await send(envoy, '/teapot');
-    assert.equal(res.status, 429);
-    assert.equal(res.body, 'slow down');
-    assert.equal(res.headers['retry-after'], '7');
-    assert.deepEqual(counts(stack), before);
-    // The deny came from the policy (through Gatehouse), not from an Envoy error path.
-    assert.ok(
-      stack.logs.lines.some((l) => l['status'] === 429 && JSON.stringify(l['reasons']) === '["rate limited"]'),
-      'no decision log line for the 429',
-    );
-  });
+  await t.test(
+    "a denied request gets the policy's status, body and header, and never reaches an upstream",
+    async () => {
+      const before = counts(stack);
+      const res = await send(envoy, '/teapot');
+      assert.equal(res.status, 429);
+      assert.equal(res.body, 'slow down');
+      assert.equal(res.headers['retry-after'], '7');
+      assert.deepEqual(counts(stack), before);
+      // The deny came from the policy (through Gatehouse), not from an Envoy error path.
+      assert.ok(
+        stack.logs.lines.some(
+          (l) => l['status'] === 429 && JSON.stringify(l['reasons']) === '["rate limited"]',
+        ),
+        'no decision log line for the 429',
+      );
+    },
+  );
 
-  await t.test('per-route context_extensions reach the policy: /admin/x is allowed on the admin route only', async () => {
-    const before = counts(stack);
-    const res = await send(envoy, '/admin/x');
-    assert.equal(res.status, 200, `${res.status} ${res.body}`);
-    assert.equal(admin.requests.length, before.admin + 1);
-    assert.equal(app.requests.length, before.app);
-    assert.equal(admin.last()?.url, '/admin/x');
-    assert.equal(admin.last()?.headers['x-route'], 'admin');
+  await t.test(
+    'per-route context_extensions reach the policy: /admin/x is allowed on the admin route only',
+    async () => {
+      const before = counts(stack);
+      const res = await send(envoy, '/admin/x');
+      assert.equal(res.status, 200, `${res.status} ${res.body}`);
+      assert.equal(admin.requests.length, before.admin + 1);
+      assert.equal(app.requests.length, before.app);
+      assert.equal(admin.last()?.url, '/admin/x');
+      assert.equal(admin.last()?.headers['x-route'], 'admin');
 
-    // /administrator matches the policy's (loose) prefix but Envoy routes it to `app`, whose
-    // context extension says route=app: denied, so the label, not the path, decided.
-    const other = await send(envoy, '/administrator');
-    assert.equal(other.status, 403, `${other.status} ${other.body}`);
-    assert.equal(admin.requests.length, before.admin + 1);
-    assert.equal(app.requests.length, before.app);
-  });
+      // /administrator matches the policy's (loose) prefix but Envoy routes it to `app`, whose
+      // context extension says route=app: denied, so the label, not the path, decided.
+      const other = await send(envoy, '/administrator');
+      assert.equal(other.status, 403, `${other.status} ${other.body}`);
+      assert.equal(admin.requests.length, before.admin + 1);
+      assert.equal(app.requests.length, before.app);
+    },
+  );
 
-  await t.test('a POST JSON body sent as raw bytes (pack_as_bytes) is parsed and decides', async () => {
-    // The premise: the shipped config sends the body as raw_body, not as the `body` string.
-    const shipped = parse(await readFile(repoPath('envoy', 'front-proxy.yaml'), 'utf8')) as unknown;
-    assert.match(JSON.stringify(shipped), /"pack_as_bytes":true/);
+  await t.test(
+    'a POST JSON body sent as raw bytes (pack_as_bytes) is parsed and decides',
+    async () => {
+      // The premise: the shipped config sends the body as raw_body, not as the `body` string.
+      const shipped = parse(
+        await readFile(repoPath('envoy', 'front-proxy.yaml'), 'utf8'),
+      ) as unknown;
+      assert.match(JSON.stringify(shipped), /"pack_as_bytes":true/);
 
-    const before = counts(stack);
-    const okBody = JSON.stringify({ ok: true, note: 'grüße' });
-    const yes = await send(envoy, '/submit', { method: 'POST', headers: { 'content-type': 'application/json' }, body: okBody });
-    assert.equal(yes.status, 200, `${yes.status} ${yes.body}`);
-    assert.equal(app.requests.length, before.app + 1);
-    assert.equal(app.last()?.method, 'POST');
-    assert.equal(app.last()?.body, okBody, 'the body must reach the upstream unchanged');
-    assert.equal(app.last()?.headers['x-body-checked'], 'yes');
+      const before = counts(stack);
+      const okBody = JSON.stringify({ ok: true, note: 'grüße' });
+      const yes = await send(envoy, '/submit', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: okBody,
+      });
+      assert.equal(yes.status, 200, `${yes.status} ${yes.body}`);
+      assert.equal(app.requests.length, before.app + 1);
+      assert.equal(app.last()?.method, 'POST');
+      assert.equal(app.last()?.body, okBody, 'the body must reach the upstream unchanged');
+      assert.equal(app.last()?.headers['x-body-checked'], 'yes');
 
-    const no = await send(envoy, '/submit', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ok: false }),
-    });
-    assert.equal(no.status, 403, `${no.status} ${no.body}`);
-    assert.equal(app.requests.length, before.app + 1);
+      const no = await send(envoy, '/submit', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ok: false }),
+      });
+      assert.equal(no.status, 403, `${no.status} ${no.body}`);
+      assert.equal(app.requests.length, before.app + 1);
 
-    // Not JSON although it says so: Gatehouse fails closed with a coded 400.
-    const broken = await send(envoy, '/submit', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ok": true' });
-    assert.equal(broken.status, 400, `malformed JSON got ${broken.status} ${broken.body}`);
-    assert.equal(broken.headers['x-gatehouse-error'], 'ERR_BODY_INVALID');
-    assert.equal(app.requests.length, before.app + 1);
-    assert.equal(admin.requests.length, before.admin);
-  });
+      // Not JSON although it says so: Gatehouse fails closed with a coded 400.
+      const broken = await send(envoy, '/submit', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"ok": true',
+      });
+      assert.equal(broken.status, 400, `malformed JSON got ${broken.status} ${broken.body}`);
+      assert.equal(broken.headers['x-gatehouse-error'], 'ERR_BODY_INVALID');
+      assert.equal(app.requests.length, before.app + 1);
+      assert.equal(admin.requests.length, before.admin);
+    },
+  );
 
   await t.test('a NUL-escaped path is rejected and reaches no upstream', async () => {
     const before = counts(stack);
@@ -197,7 +239,10 @@ test('Envoy (front-proxy.yaml) asks Gatehouse and enforces its decision', async 
     // Envoy's normalize_path refuses %00 itself (400, before ext_authz runs).
     assert.equal(res.status, 400, `/hello%00 got ${res.status} ${res.body}`);
     assert.deepEqual(counts(stack), before);
-    assert.ok(!stack.logs.lines.slice(logged).some((l) => l['msg'] === 'check'), 'Gatehouse was asked about it');
+    assert.ok(
+      !stack.logs.lines.slice(logged).some((l) => l['msg'] === 'check'),
+      'Gatehouse was asked about it',
+    );
   });
 
   await t.test('a header name with an underscore is rejected even on an allowed path', async () => {
@@ -208,18 +253,24 @@ test('Envoy (front-proxy.yaml) asks Gatehouse and enforces its decision', async 
     const res = await send(envoy, '/hello', { headers: { x_forwarded: '1' } });
     assert.equal(res.status, 400, `${res.status} ${res.body}`);
     assert.deepEqual(counts(stack), before);
-    assert.ok(!stack.logs.lines.slice(logged).some((l) => l['msg'] === 'check'), 'Gatehouse was asked about it');
+    assert.ok(
+      !stack.logs.lines.slice(logged).some((l) => l['msg'] === 'check'),
+      'Gatehouse was asked about it',
+    );
   });
 
-  await t.test('encoded-slash traversal does not smuggle an admin path past the route label', async () => {
-    const before = counts(stack);
-    // UNESCAPE_AND_REDIRECT: Envoy answers with a redirect to the canonical path, forwarding
-    // nothing; following it is an ordinary /admin/x request on the admin route.
-    const res = await send(envoy, '/hello%2F..%2Fadmin%2Fx');
-    assert.equal(res.status, 307, `${res.status} ${res.body}`);
-    assert.equal(res.headers.location, '/admin/x');
-    assert.deepEqual(counts(stack), before);
-  });
+  await t.test(
+    'encoded-slash traversal does not smuggle an admin path past the route label',
+    async () => {
+      const before = counts(stack);
+      // UNESCAPE_AND_REDIRECT: Envoy answers with a redirect to the canonical path, forwarding
+      // nothing; following it is an ordinary /admin/x request on the admin route.
+      const res = await send(envoy, '/hello%2F..%2Fadmin%2Fx');
+      assert.equal(res.status, 307, `${res.status} ${res.body}`);
+      assert.equal(res.headers.location, '/admin/x');
+      assert.deepEqual(counts(stack), before);
+    },
+  );
 });
 
 test('with Gatehouse stopped, Envoy fails closed with 503 (status_on_error)', async (t) => {

@@ -9,7 +9,9 @@ import { requireTool } from '../support/tools.js';
 
 const run = promisify(execFile);
 const envoyDir = repoPath('envoy');
-const configs = readdirSync(envoyDir).filter((name) => name.endsWith('.yaml') || name.endsWith('.yml'));
+const configs = readdirSync(envoyDir).filter(
+  (name) => name.endsWith('.yaml') || name.endsWith('.yml'),
+);
 
 test('envoy/ ships at least one config', () => {
   assert.ok(configs.length > 0, 'no *.yaml in envoy/');

@@ -11,7 +11,15 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -41,26 +49,41 @@ function at(obj: unknown, path: string): unknown {
 
 function yamlDocs(file: string): Obj[] {
   return parseAllDocuments(readFileSync(file, 'utf8')).map((doc) => {
-    if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
+    if (doc.errors.length > 0)
+      throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
     return doc.toJS() as Obj;
   });
 }
 
 const k8sDir = repoPath('deploy', 'kubernetes');
 const istioDir = repoPath('deploy', 'istio');
-const yamlFiles = (dir: string): string[] => readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
-const manifests = (dir: string): Obj[] => yamlFiles(dir).filter((f) => f !== 'kustomization.yaml').flatMap((f) => yamlDocs(join(dir, f)));
+const yamlFiles = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
+const manifests = (dir: string): Obj[] =>
+  yamlFiles(dir)
+    .filter((f) => f !== 'kustomization.yaml')
+    .flatMap((f) => yamlDocs(join(dir, f)));
 const all = [...manifests(k8sDir), ...manifests(istioDir)];
 
 function find(kind: string, name?: string): Obj {
-  const found = all.filter((o) => o['kind'] === kind && (name === undefined || at(o, 'metadata.name') === name));
-  assert.equal(found.length, 1, `expected one ${kind}${name ? ` ${name}` : ''} in deploy/, found ${found.length}`);
+  const found = all.filter(
+    (o) => o['kind'] === kind && (name === undefined || at(o, 'metadata.name') === name),
+  );
+  assert.equal(
+    found.length,
+    1,
+    `expected one ${kind}${name ? ` ${name}` : ''} in deploy/, found ${found.length}`,
+  );
   return found[0] as Obj;
 }
 
 /** install-tools.sh's pinned versions (one source of truth). */
 function pinned(name: string): string {
-  const m = new RegExp(`^${name}="([^"]+)"`, 'm').exec(readFileSync(repoPath('scripts', 'install-tools.sh'), 'utf8'));
+  const m = new RegExp(`^${name}="([^"]+)"`, 'm').exec(
+    readFileSync(repoPath('scripts', 'install-tools.sh'), 'utf8'),
+  );
   assert.ok(m?.[1], `${name} not pinned in scripts/install-tools.sh`);
   return m[1];
 }
@@ -71,7 +94,9 @@ const k8sVersions = pinned('KUBERNETES_SCHEMA_VERSIONS').split(/\s+/);
 /** The schemas, or a skip (a failure under CI=true) when install-tools.sh has not built them. */
 function requireSchemas(t: TestContext): boolean {
   const missing = [
-    ...k8sVersions.map((v) => join(schemaRoot, 'kubernetes', `v${v}-local-strict`, 'deployment-apps-v1.json')),
+    ...k8sVersions.map((v) =>
+      join(schemaRoot, 'kubernetes', `v${v}-local-strict`, 'deployment-apps-v1.json'),
+    ),
     join(schemaRoot, 'istio', 'authorizationpolicy-security-v1.json'),
     join(schemaRoot, 'istio', 'istiooperator-install-v1alpha1.json'),
   ].filter((f) => !existsSync(f));
@@ -91,19 +116,33 @@ interface KubeconformResource {
   msg: string;
 }
 
-async function kubeconform(bin: string, k8sVersion: string, paths: string[]): Promise<{ code: number; resources: KubeconformResource[]; raw: string }> {
+async function kubeconform(
+  bin: string,
+  k8sVersion: string,
+  paths: string[],
+): Promise<{ code: number; resources: KubeconformResource[]; raw: string }> {
   const args = [
     '-strict', // unknown fields and duplicate keys are errors
     '-summary',
-    '-output', 'json',
+    '-output',
+    'json',
     '-verbose', // list valid resources too
-    '-kubernetes-version', k8sVersion,
+    '-kubernetes-version',
+    k8sVersion,
     // Not a Kubernetes object (kustomize reads it); checked by its own test below.
-    '-ignore-filename-pattern', 'kustomization\\.ya?ml$',
+    '-ignore-filename-pattern',
+    'kustomization\\.ya?ml$',
     // Local schemas only: a missing schema is an error (no -ignore-missing-schemas), and nothing
     // is fetched from the network.
-    '-schema-location', join(schemaRoot, 'kubernetes', '{{ .NormalizedKubernetesVersion }}-local{{ .StrictSuffix }}', '{{ .ResourceKind }}{{ .KindSuffix }}.json'),
-    '-schema-location', join(schemaRoot, 'istio', '{{ .ResourceKind }}{{ .KindSuffix }}.json'),
+    '-schema-location',
+    join(
+      schemaRoot,
+      'kubernetes',
+      '{{ .NormalizedKubernetesVersion }}-local{{ .StrictSuffix }}',
+      '{{ .ResourceKind }}{{ .KindSuffix }}.json',
+    ),
+    '-schema-location',
+    join(schemaRoot, 'istio', '{{ .ResourceKind }}{{ .KindSuffix }}.json'),
     ...paths,
   ];
   let stdout: string;
@@ -132,9 +171,25 @@ for (const version of k8sVersions) {
     assert.deepEqual(bad, [], `kubeconform:\n${raw}`);
     assert.equal(code, 0, raw);
     // Every object was checked against a schema (none skipped, none missed).
-    assert.equal(resources.length, all.length, `kubeconform saw ${resources.length} objects, deploy/ has ${all.length}:\n${raw}`);
+    assert.equal(
+      resources.length,
+      all.length,
+      `kubeconform saw ${resources.length} objects, deploy/ has ${all.length}:\n${raw}`,
+    );
     const kinds = new Set(resources.map((r) => r.kind));
-    for (const kind of ['Namespace', 'ServiceAccount', 'ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'IstioOperator', 'AuthorizationPolicy', 'PeerAuthentication']) {
+    for (const kind of [
+      'Namespace',
+      'ServiceAccount',
+      'ConfigMap',
+      'Deployment',
+      'Service',
+      'PodDisruptionBudget',
+      'HorizontalPodAutoscaler',
+      'NetworkPolicy',
+      'IstioOperator',
+      'AuthorizationPolicy',
+      'PeerAuthentication',
+    ]) {
       assert.ok(kinds.has(kind), `no ${kind} validated`);
     }
   });
@@ -241,39 +296,65 @@ for (const [what, { yaml, error }] of Object.entries(broken)) {
 test('kustomization.yaml lists every manifest and generates what the Deployment mounts', () => {
   const kustomization = yamlDocs(join(k8sDir, 'kustomization.yaml'))[0] as Obj;
   const listed = [...(at(kustomization, 'resources') as string[])].sort();
-  assert.deepEqual(listed, yamlFiles(k8sDir).filter((f) => f !== 'kustomization.yaml'));
+  assert.deepEqual(
+    listed,
+    yamlFiles(k8sDir).filter((f) => f !== 'kustomization.yaml'),
+  );
   for (const f of listed) assert.ok(existsSync(join(k8sDir, f)), f);
   const generated = [
-    ...(at(kustomization, 'configMapGenerator') as Obj[]).map((g) => ['configMap', g['name'], g['files']]),
-    ...(at(kustomization, 'secretGenerator') as Obj[]).map((g) => ['secret', g['name'], g['files']]),
+    ...(at(kustomization, 'configMapGenerator') as Obj[]).map((g) => [
+      'configMap',
+      g['name'],
+      g['files'],
+    ]),
+    ...(at(kustomization, 'secretGenerator') as Obj[]).map((g) => [
+      'secret',
+      g['name'],
+      g['files'],
+    ]),
   ] as [string, string, string[]][];
   const volumes = at(find('Deployment', 'gatehouse'), 'spec.template.spec.volumes') as Obj[];
   for (const [type, name, files] of generated) {
     const key = type === 'configMap' ? 'name' : 'secretName';
-    assert.ok(volumes.some((v) => (v[type] as Obj | undefined)?.[key] === name), `no ${type} volume for generated ${name}`);
+    assert.ok(
+      volumes.some((v) => (v[type] as Obj | undefined)?.[key] === name),
+      `no ${type} volume for generated ${name}`,
+    );
     // The generator's inputs are local files that must never be committed.
     const ignored = readFileSync(join(k8sDir, '.gitignore'), 'utf8');
     for (const file of files) {
-      const source = file.includes('=') ? file.split('=')[1] as string : file;
+      const source = file.includes('=') ? (file.split('=')[1] as string) : file;
       const top = source.split('/')[0] as string;
-      assert.ok(ignored.includes(`/${source}`) || ignored.includes(`/${top}/`), `${source} is not in deploy/kubernetes/.gitignore`);
+      assert.ok(
+        ignored.includes(`/${source}`) || ignored.includes(`/${top}/`),
+        `${source} is not in deploy/kubernetes/.gitignore`,
+      );
     }
   }
 });
 
 test('the ConfigMap holds a config Gatehouse accepts, and the pod mounts what it names', () => {
-  const text = (at(find('ConfigMap', 'gatehouse-config'), 'data') as Record<string, string>)['config.yaml'] as string;
+  const text = (at(find('ConfigMap', 'gatehouse-config'), 'data') as Record<string, string>)[
+    'config.yaml'
+  ] as string;
   const deployment = find('Deployment', 'gatehouse');
   const container = (at(deployment, 'spec.template.spec.containers') as Obj[])[0] as Obj;
   const env = container['env'] as { name: string; value: string }[];
   const configPath = env.find((e) => e.name === 'GATEHOUSE_CONFIG')?.value;
   const mounts = container['volumeMounts'] as { mountPath: string }[];
-  assert.ok(configPath !== undefined && mounts.some((m) => m.mountPath === dirname(configPath)), 'GATEHOUSE_CONFIG is not in a mounted folder');
+  assert.ok(
+    configPath !== undefined && mounts.some((m) => m.mountPath === dirname(configPath)),
+    'GATEHOUSE_CONFIG is not in a mounted folder',
+  );
 
   // Every absolute path in the config lies under a mount.
   const paths = [...text.matchAll(/(\/etc\/gatehouse\/[\w./-]+)/g)].map((m) => m[1] as string);
   assert.ok(paths.length >= 4, 'expected policy, secrets and key paths');
-  for (const p of paths) assert.ok(mounts.some((m) => p.startsWith(`${m.mountPath}/`)), `${p} is not under a volumeMount`);
+  for (const p of paths)
+    assert.ok(
+      mounts.some((m) => p.startsWith(`${m.mountPath}/`)),
+      `${p} is not under a volumeMount`,
+    );
 
   // Gatehouse's own validator (unknown keys, types, secrets read) with the files stood in for.
   const root = mkdtempSync(join(tmpdir(), 'gatehouse-k8s-config-'));
@@ -283,15 +364,25 @@ test('the ConfigMap holds a config Gatehouse accepts, and the pod mounts what it
       mkdirSync(dirname(local), { recursive: true });
       writeFileSync(local, 'x'.repeat(48));
     }
-    const config = parseConfig(text.replaceAll('/etc/gatehouse/', `${root}/etc/gatehouse/`), root, 'deploy/kubernetes/configmap.yaml');
+    const config = parseConfig(
+      text.replaceAll('/etc/gatehouse/', `${root}/etc/gatehouse/`),
+      root,
+      'deploy/kubernetes/configmap.yaml',
+    );
     assert.equal(config.grpc.port, 9191);
     assert.equal(config.http.port, 9192);
-    assert.equal(config.http.address, '0.0.0.0', 'the kubelet and Prometheus reach the HTTP listener on the pod IP');
+    assert.equal(
+      config.http.address,
+      '0.0.0.0',
+      'the kubelet and Prometheus reach the HTTP listener on the pod IP',
+    );
 
     // terminationGracePeriodSeconds covers drain + in-flight grace.
     const grace = at(deployment, 'spec.template.spec.terminationGracePeriodSeconds') as number;
-    assert.ok(grace * 1000 >= config.grpc.drain_delay_ms + config.grpc.shutdown_grace_ms + 2000,
-      `terminationGracePeriodSeconds ${grace}s < drain ${config.grpc.drain_delay_ms}ms + grace ${config.grpc.shutdown_grace_ms}ms + 2s`);
+    assert.ok(
+      grace * 1000 >= config.grpc.drain_delay_ms + config.grpc.shutdown_grace_ms + 2000,
+      `terminationGracePeriodSeconds ${grace}s < drain ${config.grpc.drain_delay_ms}ms + grace ${config.grpc.shutdown_grace_ms}ms + 2s`,
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -310,7 +401,8 @@ test('the Deployment is hardened, probed and spread', () => {
   assert.equal(at(c, 'securityContext.readOnlyRootFilesystem'), true);
   assert.equal(at(c, 'securityContext.allowPrivilegeEscalation'), false);
   assert.deepEqual(at(c, 'securityContext.capabilities.drop'), ['ALL']);
-  for (const k of ['requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory']) at(c, `resources.${k}`);
+  for (const k of ['requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory'])
+    at(c, `resources.${k}`);
   assert.equal(at(c, 'readinessProbe.grpc.port'), 9191);
   assert.equal(at(c, 'livenessProbe.httpGet.path'), '/healthz');
   assert.equal(at(c, 'startupProbe.httpGet.path'), '/readyz');
@@ -322,23 +414,33 @@ test('the Deployment is hardened, probed and spread', () => {
 });
 
 test('Service, PDB, HPA and NetworkPolicy select the pods and use the right ports', () => {
-  const podLabels = at(find('Deployment', 'gatehouse'), 'spec.template.metadata.labels') as Record<string, string>;
-  const matches = (selector: Record<string, string>): boolean => Object.entries(selector).every(([k, v]) => podLabels[k] === v);
+  const podLabels = at(find('Deployment', 'gatehouse'), 'spec.template.metadata.labels') as Record<
+    string,
+    string
+  >;
+  const matches = (selector: Record<string, string>): boolean =>
+    Object.entries(selector).every(([k, v]) => podLabels[k] === v);
 
   const svc = find('Service', 'gatehouse');
   assert.equal(at(svc, 'spec.type'), 'ClusterIP');
   assert.ok(matches(at(svc, 'spec.selector') as Record<string, string>));
   const grpc = (at(svc, 'spec.ports') as Obj[]).find((p) => p['port'] === 9191) as Obj;
   assert.equal(grpc['appProtocol'], 'grpc');
-  assert.ok(matches(at(find('PodDisruptionBudget'), 'spec.selector.matchLabels') as Record<string, string>));
-  assert.ok(matches(at(find('NetworkPolicy'), 'spec.podSelector.matchLabels') as Record<string, string>));
+  assert.ok(
+    matches(at(find('PodDisruptionBudget'), 'spec.selector.matchLabels') as Record<string, string>),
+  );
+  assert.ok(
+    matches(at(find('NetworkPolicy'), 'spec.podSelector.matchLabels') as Record<string, string>),
+  );
 
   const hpa = find('HorizontalPodAutoscaler');
   assert.equal(at(hpa, 'spec.scaleTargetRef.name'), 'gatehouse');
   assert.ok((at(hpa, 'spec.minReplicas') as number) >= 3);
   assert.equal(at(hpa, 'spec.metrics.0.resource.name'), 'cpu');
 
-  const ingressPorts = (at(find('NetworkPolicy'), 'spec.ingress') as Obj[]).flatMap((r) => (r['ports'] as Obj[]).map((p) => p['port']));
+  const ingressPorts = (at(find('NetworkPolicy'), 'spec.ingress') as Obj[]).flatMap((r) =>
+    (r['ports'] as Obj[]).map((p) => p['port']),
+  );
   assert.deepEqual([...new Set(ingressPorts)].sort(), [9191, 9192]);
 });
 
@@ -346,21 +448,34 @@ test('the Istio provider points at the Service, and every CUSTOM policy names it
   const providers = at(find('IstioOperator'), 'spec.meshConfig.extensionProviders') as Obj[];
   const provider = providers.find((p) => p['name'] === 'gatehouse') as Obj;
   const svc = find('Service', 'gatehouse');
-  assert.equal(at(provider, 'envoyExtAuthzGrpc.service'), `${at(svc, 'metadata.name') as string}.${at(svc, 'metadata.namespace') as string}.svc.cluster.local`);
+  assert.equal(
+    at(provider, 'envoyExtAuthzGrpc.service'),
+    `${at(svc, 'metadata.name') as string}.${at(svc, 'metadata.namespace') as string}.svc.cluster.local`,
+  );
   assert.equal(at(provider, 'envoyExtAuthzGrpc.port'), 9191);
   assert.equal(at(provider, 'envoyExtAuthzGrpc.failOpen'), false);
   at(provider, 'envoyExtAuthzGrpc.includeRequestBodyInCheck.maxRequestBytes');
-  const custom = all.filter((o) => o['kind'] === 'AuthorizationPolicy' && at(o, 'spec.action') === 'CUSTOM');
+  const custom = all.filter(
+    (o) => o['kind'] === 'AuthorizationPolicy' && at(o, 'spec.action') === 'CUSTOM',
+  );
   assert.ok(custom.length >= 2);
   for (const policy of custom) {
-    assert.equal(at(policy, 'spec.provider.name'), 'gatehouse', `${at(policy, 'metadata.name') as string}`);
+    assert.equal(
+      at(policy, 'spec.provider.name'),
+      'gatehouse',
+      `${at(policy, 'metadata.name') as string}`,
+    );
     at(policy, 'spec.selector.matchLabels'); // scoped to a workload, never mesh-wide by accident
   }
 });
 
 // --- Dockerfile ----------------------------------------------------------------------------------
 
-interface Instruction { op: string; args: string; line: number }
+interface Instruction {
+  op: string;
+  args: string;
+  line: number;
+}
 
 /** Dockerfile instructions, continuation lines joined, comments dropped. */
 function dockerfile(): Instruction[] {
@@ -378,7 +493,11 @@ function dockerfile(): Instruction[] {
     }
     const m = /^\s*([A-Za-z]+)\s+(.*)$/.exec(text);
     assert.ok(m, `Dockerfile:${start + 1}: cannot parse ${text}`);
-    out.push({ op: (m[1] as string).toUpperCase(), args: (m[2] as string).trim(), line: start + 1 });
+    out.push({
+      op: (m[1] as string).toUpperCase(),
+      args: (m[2] as string).trim(),
+      line: start + 1,
+    });
   }
   return out;
 }
@@ -390,53 +509,113 @@ test('Dockerfile: multi-stage, pinned bases, non-root, only the runtime files', 
   const node = pinned('NODE_VERSION');
   for (const from of froms) {
     const image = from.args.split(/\s+/)[0] as string;
-    assert.match(image, /^[\w./-]+:[\w.-]+(@sha256:[0-9a-f]{64})?$/, `Dockerfile:${from.line}: base image without a tag`);
-    assert.doesNotMatch(image, /:(latest|lts|current|24|24-[a-z-]+)$/, `Dockerfile:${from.line}: floating tag ${image}`);
-    assert.ok(image.startsWith(`node:${node}-`), `Dockerfile:${from.line}: ${image} is not Node ${node} (install-tools.sh NODE_VERSION)`);
+    assert.match(
+      image,
+      /^[\w./-]+:[\w.-]+(@sha256:[0-9a-f]{64})?$/,
+      `Dockerfile:${from.line}: base image without a tag`,
+    );
+    assert.doesNotMatch(
+      image,
+      /:(latest|lts|current|24|24-[a-z-]+)$/,
+      `Dockerfile:${from.line}: floating tag ${image}`,
+    );
+    assert.ok(
+      image.startsWith(`node:${node}-`),
+      `Dockerfile:${from.line}: ${image} is not Node ${node} (install-tools.sh NODE_VERSION)`,
+    );
     assert.match(from.args, /\s+AS\s+\w+$/i, `Dockerfile:${from.line}: unnamed stage`);
   }
-  assert.ok(!ins.some((i) => i.op === 'ADD'), 'use COPY, not ADD (no remote URLs, no auto-extraction)');
-  assert.ok(!ins.some((i) => /https?:\/\//.test(i.args) && i.op !== 'LABEL'), 'nothing fetched by URL in the build');
+  assert.ok(
+    !ins.some((i) => i.op === 'ADD'),
+    'use COPY, not ADD (no remote URLs, no auto-extraction)',
+  );
+  assert.ok(
+    !ins.some((i) => /https?:\/\//.test(i.args) && i.op !== 'LABEL'),
+    'nothing fetched by URL in the build',
+  );
 
   const lastFrom = ins.lastIndexOf(froms.at(-1) as Instruction);
   const build = ins.slice(0, lastFrom);
   const runtime = ins.slice(lastFrom + 1);
-  const buildRuns = build.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
+  const buildRuns = build
+    .filter((i) => i.op === 'RUN')
+    .map((i) => i.args)
+    .join('\n');
   assert.match(buildRuns, /npm ci\b/);
   assert.match(buildRuns, /tsc -p tsconfig\.json/);
   assert.match(buildRuns, /npm prune --omit=dev/);
 
   // Runtime: the compiled service, production node_modules and proto; no sources, no dev tools.
   const copies = runtime.filter((i) => i.op === 'COPY');
-  assert.ok(copies.every((c) => c.args.startsWith('--from=')), 'the runtime stage copies only from the build stage');
-  const sources = copies.map((c) => (c.args.split(/\s+/)[1] as string).replace(/^\/src\//, '')).sort();
+  assert.ok(
+    copies.every((c) => c.args.startsWith('--from=')),
+    'the runtime stage copies only from the build stage',
+  );
+  const sources = copies
+    .map((c) => (c.args.split(/\s+/)[1] as string).replace(/^\/src\//, ''))
+    .sort();
   assert.deepEqual(sources, ['dist/src', 'node_modules', 'package.json', 'proto']);
-  assert.ok(!runtime.some((i) => i.op === 'RUN' && /npm (ci|install)/.test(i.args)), 'no installs at run time');
+  assert.ok(
+    !runtime.some((i) => i.op === 'RUN' && /npm (ci|install)/.test(i.args)),
+    'no installs at run time',
+  );
 
   const users = runtime.filter((i) => i.op === 'USER');
   assert.equal(users.length, 1);
   const [uid, gid] = (users[0] as Instruction).args.split(':');
-  assert.match(uid ?? '', /^[1-9]\d*$/, 'USER must be a numeric non-root uid (runAsNonRoot can verify it)');
+  assert.match(
+    uid ?? '',
+    /^[1-9]\d*$/,
+    'USER must be a numeric non-root uid (runAsNonRoot can verify it)',
+  );
   assert.match(gid ?? '', /^[1-9]\d*$/);
-  const podUid = at(find('Deployment', 'gatehouse'), 'spec.template.spec.securityContext.runAsUser');
+  const podUid = at(
+    find('Deployment', 'gatehouse'),
+    'spec.template.spec.securityContext.runAsUser',
+  );
   assert.equal(Number(uid), podUid, 'image USER and the pod runAsUser agree');
-  assert.ok(ins.findIndex((i) => i.op === 'USER') > ins.findIndex((i) => i === copies.at(-1)), 'USER comes after the files are in place');
+  assert.ok(
+    ins.findIndex((i) => i.op === 'USER') > ins.findIndex((i) => i === copies.at(-1)),
+    'USER comes after the files are in place',
+  );
 
-  assert.deepEqual(ins.filter((i) => i.op === 'EXPOSE').flatMap((i) => i.args.split(/\s+/)).sort(), ['9191', '9192']);
-  const entrypoint = JSON.parse((runtime.find((i) => i.op === 'ENTRYPOINT') as Instruction).args) as string[];
+  assert.deepEqual(
+    ins
+      .filter((i) => i.op === 'EXPOSE')
+      .flatMap((i) => i.args.split(/\s+/))
+      .sort(),
+    ['9191', '9192'],
+  );
+  const entrypoint = JSON.parse(
+    (runtime.find((i) => i.op === 'ENTRYPOINT') as Instruction).args,
+  ) as string[];
   assert.deepEqual(entrypoint, ['node', ...NODE_FLAGS, '/app/dist/src/cli/main.js']);
-  const pkg = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { bin: { gatehouse: string } };
+  const pkg = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as {
+    bin: { gatehouse: string };
+  };
   assert.equal(entrypoint.at(-1), `/app/${pkg.bin.gatehouse}`, 'ENTRYPOINT runs the package bin');
-  assert.deepEqual(JSON.parse((runtime.find((i) => i.op === 'CMD') as Instruction).args), ['serve']);
+  assert.deepEqual(JSON.parse((runtime.find((i) => i.op === 'CMD') as Instruction).args), [
+    'serve',
+  ]);
 });
 
 test('.dockerignore keeps the build context to what the Dockerfile copies', () => {
-  const lines = readFileSync(repoPath('.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = readFileSync(repoPath('.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   assert.equal(lines[0], '*', 'start from nothing (allow-list)');
-  const allowed = lines.filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/$/, '')).sort();
+  const allowed = lines
+    .filter((l) => l.startsWith('!'))
+    .map((l) => l.slice(1).replace(/\/$/, ''))
+    .sort();
   assert.deepEqual(allowed, ['package-lock.json', 'package.json', 'proto', 'src', 'tsconfig.json']);
   // Every build-stage COPY source is in the context.
   for (const c of dockerfile().filter((i) => i.op === 'COPY' && !i.args.startsWith('--from='))) {
-    for (const src of c.args.split(/\s+/).slice(0, -1)) assert.ok(allowed.includes(src.replace(/\/$/, '')), `COPY ${src} is excluded by .dockerignore`);
+    for (const src of c.args.split(/\s+/).slice(0, -1))
+      assert.ok(
+        allowed.includes(src.replace(/\/$/, '')),
+        `COPY ${src} is excluded by .dockerignore`,
+      );
   }
 });

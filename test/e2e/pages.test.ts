@@ -25,9 +25,13 @@ const DESKTOP = { width: 1280, height: 800 } as const;
 const MOBILE = { width: 390, height: 844 } as const;
 
 /** Serve each reply at `/<name>`, status, headers and body exactly as Envoy would send them. */
-async function servePages(pages: ReadonlyMap<string, LocalReply>): Promise<{ origin: string; server: Server }> {
+async function servePages(
+  pages: ReadonlyMap<string, LocalReply>,
+): Promise<{ origin: string; server: Server }> {
   const server = createServer((req, res) => {
-    const reply = pages.get(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(1)));
+    const reply = pages.get(
+      decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(1)),
+    );
     if (reply === undefined) {
       res.writeHead(404).end();
       return;
@@ -47,8 +51,13 @@ function watch(page: Page): string[] {
   page.on('console', (m) => {
     // Chromium logs the page's own non-2xx status (403, 404…) as a failed load: that is the point.
     const url = m.location().url;
-    if (/^Failed to load resource/.test(m.text()) && (url === page.url() || url.endsWith('/favicon.ico'))) return;
-    if (m.type() === 'error' || /Content Security Policy/i.test(m.text())) problems.push(`console ${m.type()}: ${m.text()} (${url})`);
+    if (
+      /^Failed to load resource/.test(m.text()) &&
+      (url === page.url() || url.endsWith('/favicon.ico'))
+    )
+      return;
+    if (m.type() === 'error' || /Content Security Policy/i.test(m.text()))
+      problems.push(`console ${m.type()}: ${m.text()} (${url})`);
   });
   page.on('dialog', (d) => {
     problems.push(`a script ran: ${d.message()}`);
@@ -112,27 +121,49 @@ async function checkPage(page: Page, name: string): Promise<void> {
   assert.equal(await page.locator('html').getAttribute('lang'), 'en');
   // Every control has an accessible name; the aria snapshot lists a nameless one as a bare role.
   const tree = await page.locator('body').ariaSnapshot();
-  assert.doesNotMatch(tree, /^\s*- (button|link|textbox|checkbox|combobox)\s*(\[[^\]]*\])?:?\s*$/m, `${name}: a control without a name:\n${tree}`);
-  for (const button of await page.getByRole('button').all()) assert.ok(((await button.textContent()) ?? '').trim() !== '', `${name}: button name`);
+  assert.doesNotMatch(
+    tree,
+    /^\s*- (button|link|textbox|checkbox|combobox)\s*(\[[^\]]*\])?:?\s*$/m,
+    `${name}: a control without a name:\n${tree}`,
+  );
+  for (const button of await page.getByRole('button').all())
+    assert.ok(((await button.textContent()) ?? '').trim() !== '', `${name}: button name`);
   // The stylesheet applied (the CSP allows it by hash) and nothing is wider than the viewport.
-  assert.equal(await page.evaluate<string>('getComputedStyle(document.body).display'), 'flex', `${name}: the inline stylesheet applied`);
+  assert.equal(
+    await page.evaluate<string>('getComputedStyle(document.body).display'),
+    'flex',
+    `${name}: the inline stylesheet applied`,
+  );
   const scrollWidth = await page.evaluate<number>('document.documentElement.scrollWidth');
   const innerWidth = await page.evaluate<number>('window.innerWidth');
-  assert.ok(scrollWidth <= innerWidth, `${name}: no horizontal scrolling (${scrollWidth} > ${innerWidth})`);
+  assert.ok(
+    scrollWidth <= innerWidth,
+    `${name}: no horizontal scrolling (${scrollWidth} > ${innerWidth})`,
+  );
   // Keyboard: the first control takes focus with a visible ring.
   await page.keyboard.press('Tab');
   const ring = await page.evaluate<{ tag: string; outline: string } | null>(FOCUS_RING);
   assert.ok(ring !== null, `${name}: Tab reaches a control`);
-  assert.match(ring.outline, /^solid [3-9]/, `${name}: a visible focus ring on ${ring.tag} (${ring.outline})`);
+  assert.match(
+    ring.outline,
+    /^solid [3-9]/,
+    `${name}: a visible focus ring on ${ring.tag} (${ring.outline})`,
+  );
 }
 
 /** Open `url`, check it, and write `<name>-desktop.png` or `<name>-mobile.png` and `-mobile-dark.png`. */
-async function shoot(context: BrowserContext, url: string, name: string, expectStatus?: number): Promise<void> {
+async function shoot(
+  context: BrowserContext,
+  url: string,
+  name: string,
+  expectStatus?: number,
+): Promise<void> {
   const page = await context.newPage();
   const problems = watch(page);
   try {
     const response = await page.goto(url);
-    if (expectStatus !== undefined) assert.equal(response?.status(), expectStatus, `${name}: status`);
+    if (expectStatus !== undefined)
+      assert.equal(response?.status(), expectStatus, `${name}: status`);
     await checkPage(page, name);
     await page.mouse.move(0, 0);
     await page.evaluate(BLUR);
@@ -142,7 +173,10 @@ async function shoot(context: BrowserContext, url: string, name: string, expectS
       await page.emulateMedia({ colorScheme: scheme });
       const failures = await page.evaluate<string[]>(CONTRAST_FAILURES);
       assert.deepEqual(failures, [], `${name} (${scheme}): text below WCAG AA contrast`);
-      await page.screenshot({ path: join(SCREENSHOTS, `${name}-${kind}${scheme === 'dark' ? '-dark' : ''}.png`), fullPage: true });
+      await page.screenshot({
+        path: join(SCREENSHOTS, `${name}-${kind}${scheme === 'dark' ? '-dark' : ''}.png`),
+        fullPage: true,
+      });
     }
     assert.deepEqual(problems, [], `${name}: no console errors, CSP violations or scripts`);
   } finally {
@@ -150,9 +184,17 @@ async function shoot(context: BrowserContext, url: string, name: string, expectS
   }
 }
 
-async function contexts(browser: Browser): Promise<{ desktop: BrowserContext; mobile: BrowserContext }> {
+async function contexts(
+  browser: Browser,
+): Promise<{ desktop: BrowserContext; mobile: BrowserContext }> {
   const desktop = await browser.newContext({ viewport: DESKTOP, colorScheme: 'light' });
-  const mobile = await browser.newContext({ viewport: MOBILE, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: 'light' });
+  const mobile = await browser.newContext({
+    viewport: MOBILE,
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+    colorScheme: 'light',
+  });
   return { desktop, mobile };
 }
 
@@ -162,7 +204,8 @@ test('every page in Chromium, on a desktop and a phone: landmarks, named control
   mkdirSync(SCREENSHOTS, { recursive: true });
 
   const pages = new Map<string, LocalReply>();
-  for (const sample of [...SAMPLES, ...HOSTILE_SAMPLES]) pages.set(sample.name, sample.render(BROWSER));
+  for (const sample of [...SAMPLES, ...HOSTILE_SAMPLES])
+    pages.set(sample.name, sample.render(BROWSER));
   const { origin, server } = await servePages(pages);
   t.after(() => server.close());
 
@@ -185,7 +228,11 @@ test('every page in Chromium, on a desktop and a phone: landmarks, named control
       const problems = watch(page);
       await page.goto(`${origin}/${encodeURIComponent(sample.name)}`);
       assert.equal(await page.locator('script, img, b').count(), 0, sample.name);
-      assert.match((await page.locator('main').textContent()) ?? '', /<script>/, `${sample.name}: the markup is visible as text`);
+      assert.match(
+        (await page.locator('main').textContent()) ?? '',
+        /<script>/,
+        `${sample.name}: the markup is visible as text`,
+      );
       assert.deepEqual(problems, [], sample.name);
       await page.close();
     }
@@ -197,7 +244,11 @@ test('every page in Chromium, on a desktop and a phone: landmarks, named control
       await page.goto(`${origin}/${name}`);
       const button = page.getByRole('button', { name: 'Sign out', exact: true });
       assert.equal(await button.count(), 1, name);
-      assert.equal(await page.locator('form', { has: button }).getAttribute('method'), 'post', name);
+      assert.equal(
+        await page.locator('form', { has: button }).getAttribute('method'),
+        'post',
+        name,
+      );
       await page.close();
     }
   });
@@ -218,7 +269,12 @@ test('deny, who am I, sign-out, not-found and error pages through Envoy and Gate
   const { desktop, mobile } = await contexts(browser);
 
   // A callback nobody started: the error page, before signing in.
-  await shoot(desktop, `${origin}/.gatehouse/callback?code=abc&state=def`, 'stack-error-callback', 401);
+  await shoot(
+    desktop,
+    `${origin}/.gatehouse/callback?code=abc&state=def`,
+    'stack-error-callback',
+    401,
+  );
 
   // Sign in once per context (the session cookie lives in the context).
   for (const context of [desktop, mobile]) {
@@ -251,6 +307,9 @@ test('deny, who am I, sign-out, not-found and error pages through Envoy and Gate
   await checkPage(page, 'stack-signed-out');
   await page.mouse.move(0, 0);
   await page.evaluate(BLUR);
-  await page.screenshot({ path: join(SCREENSHOTS, 'stack-signed-out-desktop.png'), fullPage: true });
+  await page.screenshot({
+    path: join(SCREENSHOTS, 'stack-signed-out-desktop.png'),
+    fullPage: true,
+  });
   assert.deepEqual(problems, [], 'no console errors or CSP violations through Envoy');
 });

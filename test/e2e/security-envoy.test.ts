@@ -52,7 +52,10 @@ function rawRequest(port: number, head: string): Promise<number> {
   });
 }
 
-async function stack(t: TestContext, identity: Record<string, unknown> = {}): Promise<{ port: number; app: Upstream } | undefined> {
+async function stack(
+  t: TestContext,
+  identity: Record<string, unknown> = {},
+): Promise<{ port: number; app: Upstream } | undefined> {
   const envoyBin = requireTool(t, 'envoy');
   const opa = requireTool(t, 'opa');
   if (envoyBin === undefined || opa === undefined) return undefined;
@@ -63,19 +66,43 @@ async function stack(t: TestContext, identity: Record<string, unknown> = {}): Pr
   const { gatehouse } = await startTestGatehouse({ dir: policyDir, opa, watch: false }, identity);
   t.after(() => gatehouse.stop());
   // Both routes go to the one recording upstream: whatever Envoy forwards is seen.
-  const envoy = await startEnvoy({ bin: envoyBin, gatehousePort: gatehouse.grpcPort, upstreams: { app: app.port, admin: app.port } });
+  const envoy = await startEnvoy({
+    bin: envoyBin,
+    gatehousePort: gatehouse.grpcPort,
+    upstreams: { app: app.port, admin: app.port },
+  });
   t.after(() => envoy.stop());
   return { port: envoy.port, app };
 }
 
 /** Every family of path that is not in normal form, in the encodings an attack run used. */
 const ATTACK_PATHS = [
-  '/public/../admin', '/public/./../admin', '/public/%2e%2e/admin', '/public/%2E%2E/admin', '/public/.%2e/admin',
-  '/public/%2e./admin', '/public/%252e%252e/admin', '/public/%25252e%25252e/admin', '/public/%252e%252e%252fadmin',
-  '/public/..;/admin', '/public/%2e%2e;/admin', '/public;x/../admin', '/public/%3b/../admin', '/public/..%3b/admin',
-  '/public/..%5cadmin', '/public/%5c..%5cadmin', '/public/..%2fadmin', '/public%2f..%2fadmin', '/public/.../admin',
-  '/public/..../admin', '/public/%2e%2e%2e/admin', '/public/%c0%ae%c0%ae/admin', '/public/%0a/admin', '/public/%09/../admin',
-  '/public/..\\admin', '/public\\..\\admin',
+  '/public/../admin',
+  '/public/./../admin',
+  '/public/%2e%2e/admin',
+  '/public/%2E%2E/admin',
+  '/public/.%2e/admin',
+  '/public/%2e./admin',
+  '/public/%252e%252e/admin',
+  '/public/%25252e%25252e/admin',
+  '/public/%252e%252e%252fadmin',
+  '/public/..;/admin',
+  '/public/%2e%2e;/admin',
+  '/public;x/../admin',
+  '/public/%3b/../admin',
+  '/public/..%3b/admin',
+  '/public/..%5cadmin',
+  '/public/%5c..%5cadmin',
+  '/public/..%2fadmin',
+  '/public%2f..%2fadmin',
+  '/public/.../admin',
+  '/public/..../admin',
+  '/public/%2e%2e%2e/admin',
+  '/public/%c0%ae%c0%ae/admin',
+  '/public/%0a/admin',
+  '/public/%09/../admin',
+  '/public/..\\admin',
+  '/public\\..\\admin',
 ];
 
 test('issue 12 point 5: through the shipped Envoy, no path outside normal form reaches the upstream, and none leaves /public', async (t) => {
@@ -90,8 +117,16 @@ test('issue 12 point 5: through the shipped Envoy, no path outside normal form r
   }
   for (const request of s.app.requests) {
     const url = request.url.split('?')[0] ?? '';
-    assert.equal(pathFormProblem(url), undefined, `the upstream received ${JSON.stringify(request.url)} (statuses ${JSON.stringify(statuses)})`);
-    assert.match(url, /^\/public(\/|$)/, `the upstream received ${JSON.stringify(request.url)} outside /public`);
+    assert.equal(
+      pathFormProblem(url),
+      undefined,
+      `the upstream received ${JSON.stringify(request.url)} (statuses ${JSON.stringify(statuses)})`,
+    );
+    assert.match(
+      url,
+      /^\/public(\/|$)/,
+      `the upstream received ${JSON.stringify(request.url)} outside /public`,
+    );
   }
 });
 
@@ -102,18 +137,44 @@ test('issue 12 point 2: through the shipped Envoy, a session cookie in a second 
   writeFileSync(keyFile, await exportPKCS8(privateKey), { mode: 0o600 });
   const secretFile = join(dir, 'session-secret');
   writeFileSync(secretFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
-  const idp = await startIdp({ clients: [{ client_id: 'gatehouse', client_secret: 'gatehouse-secret-0123456789', redirect_uris: [`https://${HOST}/.gatehouse/callback`] }] });
+  const idp = await startIdp({
+    clients: [
+      {
+        client_id: 'gatehouse',
+        client_secret: 'gatehouse-secret-0123456789',
+        redirect_uris: [`https://${HOST}/.gatehouse/callback`],
+      },
+    ],
+  });
   t.after(() => idp.stop());
   const s = await stack(t, {
     development: true,
     keys: { signing: [keyFile] },
     session: { secret: { file: secretFile } },
-    identity: { issuer: idp.issuer, client_id: 'gatehouse', client_secret: 'gatehouse-secret-0123456789' },
+    identity: {
+      issuer: idp.issuer,
+      client_id: 'gatehouse',
+      client_secret: 'gatehouse-secret-0123456789',
+    },
   });
   if (s === undefined) return;
   const ring = await loadSigningKeys({ files: [keyFile], development: false });
   const { key } = await loadSessionSecret({ file: secretFile, development: false });
-  const session = await issueSession(ring, key, { sub: 'alice', email: 'alice@example.com', email_verified: true, name: 'Alice', groups: ['staff'], idp_iss: idp.issuer, claims: {}, host: HOST }, { ttlSeconds: 3600 });
+  const session = await issueSession(
+    ring,
+    key,
+    {
+      sub: 'alice',
+      email: 'alice@example.com',
+      email_verified: true,
+      name: 'Alice',
+      groups: ['staff'],
+      idp_iss: idp.issuer,
+      claims: {},
+      host: HOST,
+    },
+    { ttlSeconds: 3600 },
+  );
 
   const variants = [
     ['theme=dark', `__Host-gatehouse=${session}`],
@@ -129,10 +190,23 @@ test('issue 12 point 2: through the shipped Envoy, a session cookie in a second 
     const forwarded = s.app.requests.slice(before);
     for (const request of forwarded) {
       const all = request.rawHeaders.join('\n');
-      assert.doesNotMatch(all, /__host-gatehouse/i, `${JSON.stringify(lines)}: the upstream got ${all}`);
-      assert.equal(all.includes(session), false, `${JSON.stringify(lines)}: the session reached the upstream`);
+      assert.doesNotMatch(
+        all,
+        /__host-gatehouse/i,
+        `${JSON.stringify(lines)}: the upstream got ${all}`,
+      );
+      assert.equal(
+        all.includes(session),
+        false,
+        `${JSON.stringify(lines)}: the session reached the upstream`,
+      );
     }
     assert.ok(status === 200 || status === 400, `${JSON.stringify(lines)}: ${status}`);
-    if (status === 200) assert.match(forwarded[0]?.headers.cookie ?? '', /theme=dark/, 'the application cookie is kept');
+    if (status === 200)
+      assert.match(
+        forwarded[0]?.headers.cookie ?? '',
+        /theme=dark/,
+        'the application cookie is kept',
+      );
   }
 });

@@ -31,7 +31,10 @@ interface Child {
 }
 
 function run(t: TestContext, args: string[]): Child {
-  const child = spawn(NODE, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: repoPath() });
+  const child = spawn(NODE, [MAIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: repoPath(),
+  });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
   child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
@@ -48,9 +51,15 @@ function run(t: TestContext, args: string[]): Child {
 }
 
 /** Run to completion; stdout and stderr apart. */
-function runToEnd(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runToEnd(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: repoPath(), timeout: 60_000 });
+    const child = spawn(NODE, [MAIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: repoPath(),
+      timeout: 60_000,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
@@ -61,7 +70,10 @@ function runToEnd(args: string[]): Promise<{ code: number | null; stdout: string
 }
 
 /** A temp folder with the e2e policy in `policy/` and `config.yaml` from `doc`. */
-async function workspace(t: TestContext, doc: (policyDir: string) => Record<string, unknown>): Promise<string> {
+async function workspace(
+  t: TestContext,
+  doc: (policyDir: string) => Record<string, unknown>,
+): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-cli-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const policyDir = join(dir, 'policy');
@@ -78,7 +90,8 @@ async function waitReady(url: string, child: Child, timeoutMs = 30_000): Promise
   let exited: number | string | undefined;
   void child.exited.then((c) => (exited = c));
   while (Date.now() < deadline) {
-    if (exited !== undefined) assert.fail(`gatehouse exited (${exited}) before ready:\n${child.output()}`);
+    if (exited !== undefined)
+      assert.fail(`gatehouse exited (${exited}) before ready:\n${child.output()}`);
     const status = await fetch(url)
       .then((res) => res.status)
       .catch(() => 0);
@@ -102,7 +115,10 @@ function refused(port: number): Promise<boolean> {
 
 /** The parts of `gatehouse check`'s JSON report these tests read. */
 interface CheckReport {
-  input: { parsed_path: string[]; attributes: { request: { http: { method: string; headers: Record<string, string> } } } };
+  input: {
+    parsed_path: string[];
+    attributes: { request: { http: { method: string; headers: Record<string, string> } } };
+  };
   decision: { allowed: boolean } | null;
   reasons: string[];
   error: { code: string } | null;
@@ -130,7 +146,11 @@ interface Served {
 }
 
 /** `gatehouse serve` on free loopback ports, ready (`/readyz` 200), with a gRPC client. */
-async function serve(t: TestContext, opa: string, grpcExtra: Record<string, unknown> = {}): Promise<Served> {
+async function serve(
+  t: TestContext,
+  opa: string,
+  grpcExtra: Record<string, unknown> = {},
+): Promise<Served> {
   const grpcPort = await freePort();
   const httpPort = await freePort();
   const configFile = await workspace(t, (dir) => ({
@@ -152,7 +172,12 @@ async function serve(t: TestContext, opa: string, grpcExtra: Record<string, unkn
 /** Eight Checks, alternately allowed (/hello) and denied (/teapot) by the e2e policy. */
 function fireChecks(client: TestClient): Promise<CheckResponse>[] {
   return Array.from({ length: 8 }, (_, i) =>
-    client.check(httpRequest({ path: i % 2 === 0 ? '/hello' : '/teapot', headers: { 'x-request-id': `drain-${i}` } })),
+    client.check(
+      httpRequest({
+        path: i % 2 === 0 ? '/hello' : '/teapot',
+        headers: { 'x-request-id': `drain-${i}` },
+      }),
+    ),
   );
 }
 
@@ -160,13 +185,25 @@ function fireChecks(client: TestClient): Promise<CheckResponse>[] {
 async function assertAnswered(checks: Promise<CheckResponse>[], child: Child): Promise<void> {
   const results = await withTimeout(Promise.allSettled(checks), 10_000, 'in-flight Checks');
   results.forEach((r, i) => {
-    assert.equal(r.status, 'fulfilled', `Check ${i} failed: ${r.status === 'rejected' ? String(r.reason) : ''}\n${child.output()}`);
+    assert.equal(
+      r.status,
+      'fulfilled',
+      `Check ${i} failed: ${r.status === 'rejected' ? String(r.reason) : ''}\n${child.output()}`,
+    );
     if (r.status !== 'fulfilled') return;
-    assert.equal(r.value.httpResponse.case, i % 2 === 0 ? 'okResponse' : 'deniedResponse', `Check ${i}`);
+    assert.equal(
+      r.value.httpResponse.case,
+      i % 2 === 0 ? 'okResponse' : 'deniedResponse',
+      `Check ${i}`,
+    );
   });
 }
 
-async function waitFor(watch: { seen: number[] }, status: ServingStatus, what: string): Promise<void> {
+async function waitFor(
+  watch: { seen: number[] },
+  status: ServingStatus,
+  what: string,
+): Promise<void> {
   await withTimeout(
     (async () => {
       while (!watch.seen.includes(status)) await sleep(10);
@@ -198,7 +235,11 @@ test('gatehouse serve drains on SIGTERM: NOT_SERVING, sent Checks answered, exit
   // the whole grace period (the known failure below).
   watch.cancel();
 
-  const code = await withTimeout(child.exited, 5000, `exit after SIGTERM (output:\n${child.output()})`);
+  const code = await withTimeout(
+    child.exited,
+    5000,
+    `exit after SIGTERM (output:\n${child.output()})`,
+  );
   assert.equal(code, 0, child.output());
   assert.ok(Date.now() - signalledAt < 5000, `took ${Date.now() - signalledAt} ms to exit`);
   assert.match(child.output(), /"msg":"draining"/);
@@ -206,38 +247,35 @@ test('gatehouse serve drains on SIGTERM: NOT_SERVING, sent Checks answered, exit
 
   assert.equal(await refused(grpcPort), true, 'gRPC port still accepts connections');
   assert.equal(await refused(httpPort), true, 'HTTP port still accepts connections');
-  await assert.rejects(connect(grpcPort).check(httpRequest({ path: '/hello' })), (err: { code?: number }) => err.code === 14);
+  await assert.rejects(
+    connect(grpcPort).check(httpRequest({ path: '/hello' })),
+    (err: { code?: number }) => err.code === 14,
+  );
 });
 
-test(
-  'an open health Watch stream does not hold SIGTERM shutdown for the whole grace period',
-  async (t) => {
-    const opa = requireTool(t, 'opa');
-    if (opa === undefined) return;
-    const { child, client } = await serve(t, opa); // default shutdown_grace_ms: 10000
-    const watch = client.watch();
-    t.after(() => watch.cancel());
-    assert.equal(await withTimeout(watch.next(), 5000, 'first Watch status'), ServingStatus.SERVING);
+test('an open health Watch stream does not hold SIGTERM shutdown for the whole grace period', async (t) => {
+  const opa = requireTool(t, 'opa');
+  if (opa === undefined) return;
+  const { child, client } = await serve(t, opa); // default shutdown_grace_ms: 10000
+  const watch = client.watch();
+  t.after(() => watch.cancel());
+  assert.equal(await withTimeout(watch.next(), 5000, 'first Watch status'), ServingStatus.SERVING);
 
-    assert.ok(child.process.kill('SIGTERM'));
-    await waitFor(watch, ServingStatus.NOT_SERVING, 'NOT_SERVING on the Watch stream');
-    const code = await withTimeout(child.exited, 3000, 'exit with a Watch stream open');
-    assert.equal(code, 0, child.output());
-  },
-);
+  assert.ok(child.process.kill('SIGTERM'));
+  await waitFor(watch, ServingStatus.NOT_SERVING, 'NOT_SERVING on the Watch stream');
+  const code = await withTimeout(child.exited, 3000, 'exit with a Watch stream open');
+  assert.equal(code, 0, child.output());
+});
 
-test(
-  'with grpc.drain_delay_ms, Checks sent in the same tick as SIGTERM are answered',
-  async (t) => {
-    const opa = requireTool(t, 'opa');
-    if (opa === undefined) return;
-    const { child, client } = await serve(t, opa, { drain_delay_ms: 300 });
-    const checks = fireChecks(client);
-    assert.ok(child.process.kill('SIGTERM'));
-    await assertAnswered(checks, child);
-    assert.equal(await withTimeout(child.exited, 5000, 'exit after SIGTERM'), 0);
-  },
-);
+test('with grpc.drain_delay_ms, Checks sent in the same tick as SIGTERM are answered', async (t) => {
+  const opa = requireTool(t, 'opa');
+  if (opa === undefined) return;
+  const { child, client } = await serve(t, opa, { drain_delay_ms: 300 });
+  const checks = fireChecks(client);
+  assert.ok(child.process.kill('SIGTERM'));
+  await assertAnswered(checks, child);
+  assert.equal(await withTimeout(child.exited, 5000, 'exit after SIGTERM'), 0);
+});
 
 test('gatehouse serve with an invalid config exits 2 naming the key', async (t) => {
   const opa = requireTool(t, 'opa');
@@ -251,7 +289,9 @@ test('gatehouse serve with an invalid config exits 2 naming the key', async (t) 
   assert.match(stderr, /grpc\.port/);
   assert.match(stderr, /ERR_CONFIG_INVALID/);
 
-  const unknownKey = await workspace(t, (dir) => ({ policy: { dir, opa, watch: false, entrypiont: 'envoy/authz/allow' } }));
+  const unknownKey = await workspace(t, (dir) => ({
+    policy: { dir, opa, watch: false, entrypiont: 'envoy/authz/allow' },
+  }));
   const second = await runToEnd(['serve', '--config', unknownKey]);
   assert.equal(second.code, 2, second.stderr);
   assert.match(second.stderr, /policy\.entrypiont/);
@@ -262,7 +302,13 @@ test('gatehouse check prints input, decision and response; exit 0 allowed, 1 den
   if (opa === undefined) return;
   const configFile = await workspace(t, (dir) => ({ policy: { dir, opa, watch: false } }));
 
-  const allowed = await runToEnd(['check', '--config', configFile, '--request', testdata('e2e', 'requests', 'hello-allowed.json')]);
+  const allowed = await runToEnd([
+    'check',
+    '--config',
+    configFile,
+    '--request',
+    testdata('e2e', 'requests', 'hello-allowed.json'),
+  ]);
   assert.equal(allowed.code, 0, allowed.stderr + allowed.stdout);
   const a = JSON.parse(allowed.stdout) as CheckReport;
   assert.deepEqual(a.input.parsed_path, ['hello']);
@@ -270,10 +316,18 @@ test('gatehouse check prints input, decision and response; exit 0 allowed, 1 den
   assert.equal(a.input.attributes.request.http.headers['x-secret-internal'], '1');
   assert.equal(a.decision?.allowed, true);
   assert.deepEqual(a.response.okResponse?.headersToRemove, ['x-secret-internal']);
-  assert.deepEqual(a.response.okResponse?.headers, [{ header: { key: 'x-policy-added', value: 'yes' }, append: false }]);
+  assert.deepEqual(a.response.okResponse?.headers, [
+    { header: { key: 'x-policy-added', value: 'yes' }, append: false },
+  ]);
   assert.equal(a.error, null);
 
-  const denied = await runToEnd(['check', '--config', configFile, '--request', testdata('e2e', 'requests', 'teapot-denied.json')]);
+  const denied = await runToEnd([
+    'check',
+    '--config',
+    configFile,
+    '--request',
+    testdata('e2e', 'requests', 'teapot-denied.json'),
+  ]);
   assert.equal(denied.code, 1, denied.stderr + denied.stdout);
   const d = JSON.parse(denied.stdout) as CheckReport;
   assert.deepEqual(d.input.parsed_path, ['teapot']);

@@ -28,7 +28,10 @@ test('browser sign-in through Envoy: IdP login, back to the page, identity heade
 
   // 2. Back at the original URL, through Envoy, at the upstream.
   await page.waitForURL(`${origin}/app/hello?x=1`).catch(async (err: unknown) => {
-    throw new Error(`not back at the page: at ${page.url()}\n${(await page.content()).slice(0, 1500)}\n${JSON.stringify(logs.lines.slice(-5))}`, { cause: err });
+    throw new Error(
+      `not back at the page: at ${page.url()}\n${(await page.content()).slice(0, 1500)}\n${JSON.stringify(logs.lines.slice(-5))}`,
+      { cause: err },
+    );
   });
   const seen = upstream.last();
   assert.ok(seen, 'the upstream saw the request');
@@ -36,19 +39,32 @@ test('browser sign-in through Envoy: IdP login, back to the page, identity heade
   assert.equal(seen.headers['x-gatehouse-email'], 'alice@example.com');
   assert.equal(seen.headers['x-gatehouse-groups'], '"admins", "staff"');
   assert.equal(seen.headers['x-policy'], 'app');
-  assert.doesNotMatch(String(seen.headers['cookie'] ?? ''), /__Host-gatehouse/, 'Gatehouse cookies never reach the upstream');
+  assert.doesNotMatch(
+    String(seen.headers['cookie'] ?? ''),
+    /__Host-gatehouse/,
+    'Gatehouse cookies never reach the upstream',
+  );
 
   // 3. The assertion JWT verifies against the JWKS Gatehouse publishes (fetched through Envoy).
-  const jwks = (await (await fetch(`${origin}/.well-known/gatehouse/jwks.json`)).json()) as { keys: object[] };
+  const jwks = (await (await fetch(`${origin}/.well-known/gatehouse/jwks.json`)).json()) as {
+    keys: object[];
+  };
   const assertion = String(seen.headers['x-gatehouse-jwt-assertion']);
-  const { payload } = await jwtVerify(assertion, createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]), { audience: `localhost:${port}`, issuer: 'gatehouse' });
+  const { payload } = await jwtVerify(
+    assertion,
+    createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]),
+    { audience: `localhost:${port}`, issuer: 'gatehouse' },
+  );
   assert.equal(payload['email'], 'alice@example.com');
   assert.deepEqual(payload['groups'], ['admins', 'staff']);
   assert.ok(typeof payload['sid'] === 'string' && typeof payload.jti === 'string');
   assert.ok((payload.exp ?? 0) - (payload.iat ?? 0) <= 300);
 
   // 4. Spoofed identity headers from the client never reach the upstream.
-  await page.setExtraHTTPHeaders({ 'x-gatehouse-email': 'mallory@evil.test', 'X-Gatehouse-Groups': 'admins' });
+  await page.setExtraHTTPHeaders({
+    'x-gatehouse-email': 'mallory@evil.test',
+    'X-Gatehouse-Groups': 'admins',
+  });
   await page.goto(`${origin}/app/again`);
   assert.equal(upstream.last()?.headers['x-gatehouse-email'], 'alice@example.com');
   assert.equal(upstream.last()?.headers['x-gatehouse-groups'], '"admins", "staff"');
@@ -83,11 +99,21 @@ test('browser sign-in through Envoy: IdP login, back to the page, identity heade
   page.on('request', (request) => urls.push(request.url()));
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(`${origin}/.gatehouse/signed_out`).catch(async (err: unknown) => {
-    throw new Error(`not signed out: at ${page.url()}\n${(await page.content()).slice(0, 3000)}\n${JSON.stringify(logs.lines.slice(-3))}`, { cause: err });
+    throw new Error(
+      `not signed out: at ${page.url()}\n${(await page.content()).slice(0, 3000)}\n${JSON.stringify(logs.lines.slice(-3))}`,
+      { cause: err },
+    );
   });
-  assert.equal((await context.cookies(origin)).find((c) => c.name === '__Host-gatehouse'), undefined);
-  assert.ok(urls.some((u) => u.startsWith(`${idp.issuer}/session/end`)), `the IdP's end_session was reached: ${urls.join(' ')}`);
-  for (const url of urls) assert.doesNotMatch(url, /id_token_hint|eyJ[A-Za-z0-9_-]{10,}/, `no token in ${url}`);
+  assert.equal(
+    (await context.cookies(origin)).find((c) => c.name === '__Host-gatehouse'),
+    undefined,
+  );
+  assert.ok(
+    urls.some((u) => u.startsWith(`${idp.issuer}/session/end`)),
+    `the IdP's end_session was reached: ${urls.join(' ')}`,
+  );
+  for (const url of urls)
+    assert.doesNotMatch(url, /id_token_hint|eyJ[A-Za-z0-9_-]{10,}/, `no token in ${url}`);
   await page.goto(`${origin}/app/hello`);
   assert.ok(page.url().startsWith(idp.issuer), 'signed out: sign-in again');
 

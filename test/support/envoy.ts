@@ -74,7 +74,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function records(value: unknown, where: string): Record<string, unknown>[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value) || !value.every(isRecord)) throw new Error(`${where}: expected a list of objects`);
+  if (!Array.isArray(value) || !value.every(isRecord))
+    throw new Error(`${where}: expected a list of objects`);
   return value;
 }
 
@@ -171,14 +172,19 @@ export async function startEnvoy(options: EnvoyOptions): Promise<RunningEnvoy> {
   const child = spawn(
     bin,
     [
-      '-c', configPath,
+      '-c',
+      configPath,
       // A random base id keeps parallel Envoys' shared-memory regions apart; hot restart is
       // disabled anyway, so none is created.
-      '--base-id', String(randomInt(1, 2 ** 20)),
+      '--base-id',
+      String(randomInt(1, 2 ** 20)),
       '--disable-hot-restart',
-      '--concurrency', '1',
-      '--log-level', options.logLevel ?? 'warn',
-      '--admin-address-path', adminAddressPath,
+      '--concurrency',
+      '1',
+      '--log-level',
+      options.logLevel ?? 'warn',
+      '--admin-address-path',
+      adminAddressPath,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -219,7 +225,11 @@ export async function startEnvoy(options: EnvoyOptions): Promise<RunningEnvoy> {
   };
 
   try {
-    const adminUrl = await waitForAdmin(adminAddressPath, () => exited, options.readyTimeoutMs ?? 20_000);
+    const adminUrl = await waitForAdmin(
+      adminAddressPath,
+      () => exited,
+      options.readyTimeoutMs ?? 20_000,
+    );
     const admin = async (path: string): Promise<string> => {
       const res = await fetch(`${adminUrl}${path}`);
       return res.text();
@@ -232,7 +242,8 @@ export async function startEnvoy(options: EnvoyOptions): Promise<RunningEnvoy> {
       const port = status.local_address?.socket_address?.port_value;
       if (status.name !== undefined && port !== undefined) ports[status.name] = port;
     }
-    const firstName = (parsed['static_resources'] as { listeners: { name?: unknown }[] }).listeners[0]?.name;
+    const firstName = (parsed['static_resources'] as { listeners: { name?: unknown }[] })
+      .listeners[0]?.name;
     const port = ports[String(firstName)];
     if (port === undefined) throw new Error(`listener ${String(firstName)} is not bound`);
     return {

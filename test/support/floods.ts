@@ -72,22 +72,28 @@ function report(sockets: readonly Closable[], counter: CloseCounter): FloodRepor
  * otherwise leave connections in the kernel's handshake queue, "connected" for the client but
  * never seen by the server, which no server-side limit can close.
  */
-export async function idleSocketFlood(target: FloodTarget, count: number, batch = 250): Promise<FloodReport> {
+export async function idleSocketFlood(
+  target: FloodTarget,
+  count: number,
+  batch = 250,
+): Promise<FloodReport> {
   const sockets: net.Socket[] = [];
   const counter = new CloseCounter();
   for (let start = 0; start < count; start += batch) {
     await Promise.all(
-      Array.from({ length: Math.min(batch, count - start) }, () =>
-        new Promise<void>((resolve) => {
-          const socket = counter.track(net.connect(target.port, '127.0.0.1'));
-          socket.on('error', () => undefined);
-          // Read (and drop) whatever the server sends, so its FIN is seen and 'close' fires.
-          socket.once('data', () => resolve());
-          socket.resume();
-          sockets.push(socket);
-          socket.once('close', () => resolve());
-          setTimeout(resolve, 10_000).unref();
-        }),
+      Array.from(
+        { length: Math.min(batch, count - start) },
+        () =>
+          new Promise<void>((resolve) => {
+            const socket = counter.track(net.connect(target.port, '127.0.0.1'));
+            socket.on('error', () => undefined);
+            // Read (and drop) whatever the server sends, so its FIN is seen and 'close' fires.
+            socket.once('data', () => resolve());
+            socket.resume();
+            sockets.push(socket);
+            socket.once('close', () => resolve());
+            setTimeout(resolve, 10_000).unref();
+          }),
       ),
     );
   }
@@ -98,30 +104,42 @@ export async function idleSocketFlood(target: FloodTarget, count: number, batch 
  * `count` HTTP/2 sessions that complete the handshake and then open no stream; each sends a
  * PING every `pingEveryMs` (0: never), which must not count as activity.
  */
-export async function idleSessionFlood(target: FloodTarget, count: number, pingEveryMs = 0): Promise<FloodReport> {
+export async function idleSessionFlood(
+  target: FloodTarget,
+  count: number,
+  pingEveryMs = 0,
+): Promise<FloodReport> {
   const sessions: http2.ClientHttp2Session[] = [];
   const counter = new CloseCounter();
   const timers: NodeJS.Timeout[] = [];
   await Promise.all(
-    Array.from({ length: count }, () =>
-      new Promise<void>((resolve) => {
-        const session = counter.track(connectSession(target));
-        sessions.push(session);
-        session.once('connect', () => resolve());
-        session.once('close', () => resolve());
-        if (pingEveryMs > 0) {
-          const timer = setInterval(() => {
-            if (!session.closed && !session.destroyed) session.ping(() => undefined);
-          }, pingEveryMs);
-          timer.unref();
-          timers.push(timer);
-          session.once('close', () => clearInterval(timer));
-        }
-      }),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<void>((resolve) => {
+          const session = counter.track(connectSession(target));
+          sessions.push(session);
+          session.once('connect', () => resolve());
+          session.once('close', () => resolve());
+          if (pingEveryMs > 0) {
+            const timer = setInterval(() => {
+              if (!session.closed && !session.destroyed) session.ping(() => undefined);
+            }, pingEveryMs);
+            timer.unref();
+            timers.push(timer);
+            session.once('close', () => clearInterval(timer));
+          }
+        }),
     ),
   );
   const r = report(sessions, counter);
-  return { ...r, destroy: () => (timers.forEach(clearInterval), r.destroy()) };
+  return {
+    ...r,
+    destroy: () => {
+      for (const timer of timers) clearInterval(timer);
+      return r.destroy();
+    },
+  };
 }
 
 /** What a raw HTTP/2 peer saw from the server while it flooded one connection with half-sent streams. */
@@ -154,7 +172,12 @@ function h2Frame(type: number, flags: number, streamId: number, payload: Buffer)
 function hpack(headers: readonly (readonly [string, string])[]): Buffer {
   const parts: Buffer[] = [];
   for (const [name, value] of headers) {
-    parts.push(Buffer.from([0x00, name.length]), Buffer.from(name, 'latin1'), Buffer.from([value.length]), Buffer.from(value, 'latin1'));
+    parts.push(
+      Buffer.from([0x00, name.length]),
+      Buffer.from(name, 'latin1'),
+      Buffer.from([value.length]),
+      Buffer.from(value, 'latin1'),
+    );
   }
   return Buffer.concat(parts);
 }
@@ -166,7 +189,15 @@ function hpack(headers: readonly (readonly [string, string])[]): Buffer {
  */
 export function rawHalfSentStreams(target: FloodTarget, count: number): Promise<RawFloodReport> {
   return new Promise((resolve) => {
-    const socket: net.Socket = target.tls === undefined ? net.connect(target.port, '127.0.0.1') : tls.connect({ port: target.port, host: '127.0.0.1', ALPNProtocols: ['h2'], ...target.tls });
+    const socket: net.Socket =
+      target.tls === undefined
+        ? net.connect(target.port, '127.0.0.1')
+        : tls.connect({
+            port: target.port,
+            host: '127.0.0.1',
+            ALPNProtocols: ['h2'],
+            ...target.tls,
+          });
     socket.on('error', () => undefined);
     let answered = 0;
     let goaways = 0;
@@ -182,15 +213,24 @@ export function rawHalfSentStreams(target: FloodTarget, count: number): Promise<
         const flags = pending[4]!;
         const payload = pending.subarray(9, 9 + length);
         if (type === 0x1 && (flags & 0x1) !== 0) answered++;
-        else if (type === 0x3) resets.set(payload.readUInt32BE(0), (resets.get(payload.readUInt32BE(0)) ?? 0) + 1);
+        else if (type === 0x3)
+          resets.set(payload.readUInt32BE(0), (resets.get(payload.readUInt32BE(0)) ?? 0) + 1);
         else if (type === 0x7) goaways++;
-        else if (type === 0x4 && (flags & 0x1) === 0 && !socket.destroyed) socket.write(h2Frame(0x4, 0x1, 0, Buffer.alloc(0)));
+        else if (type === 0x4 && (flags & 0x1) === 0 && !socket.destroyed)
+          socket.write(h2Frame(0x4, 0x1, 0, Buffer.alloc(0)));
         pending = pending.subarray(9 + length);
       }
     });
     socket.once('close', () => (closed = true));
     const start = (): void => {
-      const block = hpack([[':method', 'POST'], [':scheme', 'http'], [':path', '/envoy.service.auth.v3.Authorization/Check'], [':authority', 'gatehouse'], ['content-type', 'application/grpc'], ['te', 'trailers']]);
+      const block = hpack([
+        [':method', 'POST'],
+        [':scheme', 'http'],
+        [':path', '/envoy.service.auth.v3.Authorization/Check'],
+        [':authority', 'gatehouse'],
+        ['content-type', 'application/grpc'],
+        ['te', 'trailers'],
+      ]);
       const frames: Buffer[] = [PREFACE, h2Frame(0x4, 0, 0, Buffer.alloc(0))];
       for (let i = 0; i < count; i++) {
         const id = 2 * i + 1;
@@ -231,7 +271,15 @@ export function halfSentStreams(target: FloodTarget, count: number): HalfSentRep
   const statuses = new Map<string, number>();
   let closed = 0;
   for (let i = 0; i < count; i++) {
-    const stream = session.request({ ':method': 'POST', ':path': '/envoy.service.auth.v3.Authorization/Check', 'content-type': 'application/grpc', te: 'trailers' }, { endStream: false });
+    const stream = session.request(
+      {
+        ':method': 'POST',
+        ':path': '/envoy.service.auth.v3.Authorization/Check',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      },
+      { endStream: false },
+    );
     stream.on('error', () => undefined);
     const status = (headers: http2.IncomingHttpHeaders): void => {
       const code = headers['grpc-status'];

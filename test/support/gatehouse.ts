@@ -11,7 +11,8 @@ import { startGatehouse, type Gatehouse } from '../../src/server/start.js';
 export class LogSink extends Writable {
   readonly lines: Record<string, unknown>[] = [];
   override _write(chunk: Buffer, _enc: string, done: () => void): void {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    for (const line of chunk.toString('utf8').split('\n'))
+      if (line.trim() !== '') this.lines.push(JSON.parse(line) as Record<string, unknown>);
     done();
   }
 }
@@ -20,7 +21,10 @@ export class LogSink extends Writable {
  * Start Gatehouse in this process on free loopback ports with `overrides` merged into a test
  * configuration. Stop it with `gatehouse.stop()`.
  */
-export async function startTestGatehouse(policy: Record<string, unknown>, overrides: Record<string, unknown> = {}): Promise<{ gatehouse: Gatehouse; logs: LogSink; configFile: string }> {
+export async function startTestGatehouse(
+  policy: Record<string, unknown>,
+  overrides: Record<string, unknown> = {},
+): Promise<{ gatehouse: Gatehouse; logs: LogSink; configFile: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const doc = {
     grpc: { address: '127.0.0.1', port: 0, drain_delay_ms: 0, shutdown_grace_ms: 2000 },
@@ -34,6 +38,9 @@ export async function startTestGatehouse(policy: Record<string, unknown>, overri
   writeFileSync(configFile, text);
   const config = parseConfig(text, dir);
   const logs = new LogSink();
-  const gatehouse = await startGatehouse(config, createLogger({ level: config.log.level, destination: logs }));
+  const gatehouse = await startGatehouse(
+    config,
+    createLogger({ level: config.log.level, destination: logs }),
+  );
   return { gatehouse, logs, configFile };
 }

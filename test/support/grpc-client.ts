@@ -1,7 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
-import { CheckRequestSchema, type CheckResponse } from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
-import { HealthCheckRequestSchema, type HealthCheckResponse } from '../../src/gen/grpc/health/v1/health_pb.js';
+import {
+  CheckRequestSchema,
+  type CheckResponse,
+} from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
+import {
+  HealthCheckRequestSchema,
+  type HealthCheckResponse,
+} from '../../src/gen/grpc/health/v1/health_pb.js';
 import { AUTHORIZATION, HEALTH } from './grpc-definitions.js';
 
 /** A real gRPC client over a real socket, for integration tests. */
@@ -24,20 +30,23 @@ export function connect(port: number): TestClient {
   const health = new HealthClient(target, creds);
   const unary = <T>(client: grpc.Client, name: string, message: unknown): Promise<T> =>
     new Promise((resolve, reject) => {
-      (client as unknown as Record<string, (m: unknown, cb: (e: grpc.ServiceError | null, r: T) => void) => void>)[name]!(
-        message,
-        (err, res) => (err ? reject(err) : resolve(res)),
-      );
+      (
+        client as unknown as Record<
+          string,
+          (m: unknown, cb: (e: grpc.ServiceError | null, r: T) => void) => void
+        >
+      )[name]!(message, (err, res) => (err ? reject(err) : resolve(res)));
     });
   return {
     check: (request) => unary<CheckResponse>(authz, 'Check', create(CheckRequestSchema, request)),
-    health: (service = '') => unary<HealthCheckResponse>(health, 'Check', create(HealthCheckRequestSchema, { service })),
+    health: (service = '') =>
+      unary<HealthCheckResponse>(health, 'Check', create(HealthCheckRequestSchema, { service })),
     watch(service = '') {
       const seen: number[] = [];
       const waiters: ((s: number) => void)[] = [];
-      const call = (health as unknown as { Watch(m: unknown): grpc.ClientReadableStream<HealthCheckResponse> }).Watch(
-        create(HealthCheckRequestSchema, { service }),
-      );
+      const call = (
+        health as unknown as { Watch(m: unknown): grpc.ClientReadableStream<HealthCheckResponse> }
+      ).Watch(create(HealthCheckRequestSchema, { service }));
       call.on('data', (m: HealthCheckResponse) => {
         seen.push(m.status);
         waiters.shift()?.(m.status);
@@ -50,7 +59,11 @@ export function connect(port: number): TestClient {
         next: () =>
           new Promise<number>((resolve) => {
             if (read < seen.length) resolve(seen[read++]!);
-            else waiters.push((s) => (read++, resolve(s)));
+            else
+              waiters.push((s) => {
+                read++;
+                resolve(s);
+              });
           }),
       };
     },
@@ -74,7 +87,14 @@ export function httpRequest(options: {
   const host = options.host ?? 'app.example.com';
   return {
     attributes: {
-      source: { address: { address: { case: 'socketAddress', value: { address: '10.0.0.7', portSpecifier: { case: 'portValue', value: 50000 } } } } },
+      source: {
+        address: {
+          address: {
+            case: 'socketAddress',
+            value: { address: '10.0.0.7', portSpecifier: { case: 'portValue', value: 50000 } },
+          },
+        },
+      },
       request: {
         http: {
           id: '1',
@@ -83,7 +103,13 @@ export function httpRequest(options: {
           host,
           scheme: 'https',
           protocol: 'HTTP/1.1',
-          headers: { ':authority': host, ':method': method, ':path': options.path, 'x-request-id': 'req-1', ...options.headers },
+          headers: {
+            ':authority': host,
+            ':method': method,
+            ':path': options.path,
+            'x-request-id': 'req-1',
+            ...options.headers,
+          },
           body: options.body ?? '',
           size: BigInt(Buffer.byteLength(options.body ?? '')),
         },

@@ -1,6 +1,9 @@
 import type * as grpc from '@grpc/grpc-js';
 import { fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
-import { CheckRequestSchema, CheckResponseSchema } from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
+import {
+  CheckRequestSchema,
+  CheckResponseSchema,
+} from '../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import {
   HealthCheckRequestSchema,
   HealthCheckResponseSchema,
@@ -33,12 +36,24 @@ function method<I extends DescMessage, O extends DescMessage>(
 }
 
 export const AUTHORIZATION = {
-  Check: method('/envoy.service.auth.v3.Authorization/Check', CheckRequestSchema, CheckResponseSchema),
+  Check: method(
+    '/envoy.service.auth.v3.Authorization/Check',
+    CheckRequestSchema,
+    CheckResponseSchema,
+  ),
 };
 
 export const HEALTH = {
-  Check: method('/grpc.health.v1.Health/Check', HealthCheckRequestSchema, HealthCheckResponseSchema),
+  Check: method(
+    '/grpc.health.v1.Health/Check',
+    HealthCheckRequestSchema,
+    HealthCheckResponseSchema,
+  ),
   List: method('/grpc.health.v1.Health/List', HealthListRequestSchema, HealthListResponseSchema),
-  Watch: method('/grpc.health.v1.Health/Watch', HealthCheckRequestSchema, HealthCheckResponseSchema, true),
+  Watch: method(
+    '/grpc.health.v1.Health/Watch',
+    HealthCheckRequestSchema,
+    HealthCheckResponseSchema,
+    true,
+  ),
 };
-

@@ -15,21 +15,39 @@ export const TEST_CLIENT_SECRET = 'gatehouse-test-secret-0123456789abcdef';
 /** The API (resource indicator) the test IdP issues RFC 9068 access tokens for: Gatehouse's bearer audience. */
 export const TEST_API = 'https://api.example.test/';
 /** A demo API client at the IdP, allowed only the demo password grant. */
-export const TEST_API_CLIENT = { client_id: 'api-cli', client_secret: 'api-cli-secret-0123456789', redirect_uris: [] as string[], grant_types: ['password'] as ('password')[] };
+export const TEST_API_CLIENT = {
+  client_id: 'api-cli',
+  client_secret: 'api-cli-secret-0123456789',
+  redirect_uris: [] as string[],
+  grant_types: ['password'] as 'password'[],
+};
 
 /**
  * A real RFC 9068 access token (`typ: at+jwt`, `aud` = `resource`) for a demo user, from the
  * IdP's demo password grant (see demo/idp/start.ts for why that grant exists only there).
  */
-export async function apiAccessToken(issuer: string, username: string, options: { resource?: string; client?: { client_id: string; client_secret: string } } = {}): Promise<string> {
+export async function apiAccessToken(
+  issuer: string,
+  username: string,
+  options: { resource?: string; client?: { client_id: string; client_secret: string } } = {},
+): Promise<string> {
   const client = options.client ?? TEST_API_CLIENT;
   const response = await fetch(`${issuer}/token`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'password', username, password: username, resource: options.resource ?? TEST_API }),
+    headers: {
+      authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({
+      grant_type: 'password',
+      username,
+      password: username,
+      resource: options.resource ?? TEST_API,
+    }),
   });
   const body = (await response.json()) as Record<string, unknown>;
-  if (response.status !== 200 || typeof body['access_token'] !== 'string') throw new Error(`token endpoint answered ${response.status}: ${JSON.stringify(body)}`);
+  if (response.status !== 200 || typeof body['access_token'] !== 'string')
+    throw new Error(`token endpoint answered ${response.status}: ${JSON.stringify(body)}`);
   return body['access_token'];
 }
 
@@ -138,7 +156,11 @@ export async function browseToCallback(options: BrowseOptions): Promise<URL> {
     const response = await fetch(url, {
       method,
       redirect: 'manual',
-      headers: { cookie: jar.header(), accept: 'text/html', ...(body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }) },
+      headers: {
+        cookie: jar.header(),
+        accept: 'text/html',
+        ...(body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
+      },
       ...(body === undefined ? {} : { body }),
     });
     jar.store(response);
@@ -152,11 +174,14 @@ export async function browseToCallback(options: BrowseOptions): Promise<URL> {
       continue;
     }
     const html = await response.text();
-    if (response.status !== 200) throw new Error(`IdP answered ${response.status} at ${url.pathname}: ${html.slice(0, 500)}`);
-    if (posted) throw new Error(`login form shown again after posting credentials (wrong password?)`);
+    if (response.status !== 200)
+      throw new Error(`IdP answered ${response.status} at ${url.pathname}: ${html.slice(0, 500)}`);
+    if (posted)
+      throw new Error(`login form shown again after posting credentials (wrong password?)`);
     const action = /<form[^>]*\baction="([^"]+)"/i.exec(html)?.[1];
     if (action === undefined) throw new Error(`no form on ${url.pathname}`);
-    if (!/<label for="username">/.test(html) || !/<label for="password">/.test(html)) throw new Error('login form lacks labels');
+    if (!/<label for="username">/.test(html) || !/<label for="password">/.test(html))
+      throw new Error('login form lacks labels');
     url = new URL(action.replace(/&amp;/g, '&'), url);
     method = 'POST';
     body = new URLSearchParams({ username: options.username, password: options.password });
@@ -166,14 +191,17 @@ export async function browseToCallback(options: BrowseOptions): Promise<URL> {
 }
 
 /** The login page's HTML for an authorization URL (to inspect the form). */
-export async function fetchLoginPage(authorizationUrl: string): Promise<{ status: number; html: string; headers: Headers }> {
+export async function fetchLoginPage(
+  authorizationUrl: string,
+): Promise<{ status: number; html: string; headers: Headers }> {
   const jar = new CookieJar();
   let url = new URL(authorizationUrl);
   for (let hop = 0; hop < 5; hop++) {
     const response = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
     jar.store(response);
     const location = response.headers.get('location');
-    if (location === null) return { status: response.status, html: await response.text(), headers: response.headers };
+    if (location === null)
+      return { status: response.status, html: await response.text(), headers: response.headers };
     await response.arrayBuffer();
     url = new URL(location, url);
   }

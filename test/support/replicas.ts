@@ -36,7 +36,15 @@ export async function createReplica(config: Record<string, unknown>): Promise<Re
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-replica-'));
   const configFile = join(dir, 'config.yaml');
   const grpc = (config['grpc'] ?? {}) as Record<string, unknown>;
-  writeFileSync(configFile, stringify({ log: { level: 'warn' }, ...config, grpc: { address: '127.0.0.1', ...grpc, port: grpcPort }, http: { address: '127.0.0.1', port: httpPort } }));
+  writeFileSync(
+    configFile,
+    stringify({
+      log: { level: 'warn' },
+      ...config,
+      grpc: { address: '127.0.0.1', ...grpc, port: grpcPort },
+      http: { address: '127.0.0.1', port: httpPort },
+    }),
+  );
   let child: ChildProcess | undefined;
   let out = '';
   return {
@@ -46,7 +54,11 @@ export async function createReplica(config: Record<string, unknown>): Promise<Re
     process: () => child,
     output: () => out,
     async start() {
-      const started = spawn(process.execPath, [repoPath('dist', 'src', 'cli', 'main.js'), 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const started = spawn(
+        process.execPath,
+        [repoPath('dist', 'src', 'cli', 'main.js'), 'serve', '--config', configFile],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       child = started;
       live.add(started);
       started.once('exit', () => live.delete(started));
@@ -54,8 +66,12 @@ export async function createReplica(config: Record<string, unknown>): Promise<Re
       started.stderr?.on('data', (c: Buffer) => (out = (out + c.toString('utf8')).slice(-20_000)));
       const deadline = Date.now() + 30_000;
       while (Date.now() < deadline) {
-        if (started.exitCode !== null || started.signalCode !== null) throw new Error(`replica exited before ready:\n${out}`);
-        const status = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.status, () => 0);
+        if (started.exitCode !== null || started.signalCode !== null)
+          throw new Error(`replica exited before ready:\n${out}`);
+        const status = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        );
         if (status === 200) return;
         await sleep(50);
       }
@@ -121,7 +137,10 @@ export function startLoad(url: string, concurrency: number, maxRequests = 200_00
       const target = report.ok + count;
       const deadline = Date.now() + deadlineMs;
       while (report.ok < target && Date.now() < deadline && sent < maxRequests) await sleep(20);
-      if (report.ok < target) throw new Error(`load stalled: ${report.ok} OK of ${target} wanted, ${report.failed} failed`);
+      if (report.ok < target)
+        throw new Error(
+          `load stalled: ${report.ok} OK of ${target} wanted, ${report.failed} failed`,
+        );
     },
     async stop() {
       stopping = true;

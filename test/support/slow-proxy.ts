@@ -17,7 +17,10 @@ export interface SlowProxy {
 }
 
 /** Start a proxy on 127.0.0.1:`port` (0: any free port) forwarding to 127.0.0.1:`targetPort`. */
-export async function startSlowProxy(options: { readonly port?: number; readonly targetPort: () => number }): Promise<SlowProxy> {
+export async function startSlowProxy(options: {
+  readonly port?: number;
+  readonly targetPort: () => number;
+}): Promise<SlowProxy> {
   const sockets = new Set<Socket>();
   let delayMs = 0;
   let connections = 0;

@@ -40,7 +40,10 @@ const CLIENT = { id: 'gatehouse', secret: 'gatehouse-test-secret' };
  * (envoy/front-proxy.yaml) and headless Chromium. Returns undefined when a tool is missing
  * outside CI (the test is then skipped; under CI=true it fails).
  */
-export async function startBrowserStack(t: TestContext, options: BrowserStackOptions): Promise<BrowserStack | undefined> {
+export async function startBrowserStack(
+  t: TestContext,
+  options: BrowserStackOptions,
+): Promise<BrowserStack | undefined> {
   const envoyBin = requireTool(t, 'envoy');
   const opa = requireTool(t, 'opa');
   const chromiumBin = requireTool(t, 'chromium');
@@ -48,12 +51,14 @@ export async function startBrowserStack(t: TestContext, options: BrowserStackOpt
 
   const port = await freePort();
   const idp = await startIdp({
-    clients: [{
-      client_id: CLIENT.id,
-      client_secret: CLIENT.secret,
-      redirect_uris: options.redirectUris(port),
-      post_logout_redirect_uris: options.postLogoutRedirectUris?.(port) ?? [],
-    }],
+    clients: [
+      {
+        client_id: CLIENT.id,
+        client_secret: CLIENT.secret,
+        redirect_uris: options.redirectUris(port),
+        post_logout_redirect_uris: options.postLogoutRedirectUris?.(port) ?? [],
+      },
+    ],
   });
   t.after(() => idp.stop());
 
@@ -78,13 +83,18 @@ export async function startBrowserStack(t: TestContext, options: BrowserStackOpt
   // "sign-in service can't be reached" page, which is not what these tests are about.
   const readyBy = Date.now() + 20_000;
   while (!gatehouse.readiness().ready) {
-    if (Date.now() > readyBy) throw new Error(`Gatehouse not ready after 20 s: ${JSON.stringify(gatehouse.readiness())}`);
+    if (Date.now() > readyBy)
+      throw new Error(`Gatehouse not ready after 20 s: ${JSON.stringify(gatehouse.readiness())}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
   const upstream = await startUpstream();
   t.after(() => upstream.close());
-  const envoy = await startEnvoy({ gatehousePort: gatehouse.grpcPort, upstreams: { app: upstream.port, admin: upstream.port }, listenPort: port });
+  const envoy = await startEnvoy({
+    gatehousePort: gatehouse.grpcPort,
+    upstreams: { app: upstream.port, admin: upstream.port },
+    listenPort: port,
+  });
   t.after(() => envoy.stop());
 
   const browser = await launchChromium(chromiumBin);

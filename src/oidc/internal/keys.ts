@@ -7,7 +7,9 @@ import { GatehouseError } from '../../errors/gatehouse-error.js';
  */
 export function assertKey(key: Uint8Array, what: string): Uint8Array {
   if (!(key instanceof Uint8Array) || key.byteLength !== 32) {
-    throw new GatehouseError('ERR_CONFIG_INVALID', { message: `${what}: must be exactly 32 bytes` });
+    throw new GatehouseError('ERR_CONFIG_INVALID', {
+      message: `${what}: must be exactly 32 bytes`,
+    });
   }
   return key;
 }

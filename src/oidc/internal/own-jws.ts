@@ -8,8 +8,15 @@ import type { KeyRing } from '../../keys/key-ring.js';
 import { COMPACT_JWS, headerProblem } from '../../keys/jose-header.js';
 
 /** Sign `payload` with the ring's signing key under `typ`; registered claims are set by the caller's `build`. */
-export function signOwn(ring: KeyRing, typ: string, payload: JWTPayload, build: (jwt: SignJWT) => SignJWT): Promise<string> {
-  return build(new SignJWT(payload).setProtectedHeader({ alg: ring.signing.alg, kid: ring.signing.kid, typ })).sign(ring.signing.privateKey);
+export function signOwn(
+  ring: KeyRing,
+  typ: string,
+  payload: JWTPayload,
+  build: (jwt: SignJWT) => SignJWT,
+): Promise<string> {
+  return build(
+    new SignJWT(payload).setProtectedHeader({ alg: ring.signing.alg, kid: ring.signing.kid, typ }),
+  ).sign(ring.signing.privateKey);
 }
 
 /**
@@ -18,7 +25,12 @@ export function signOwn(ring: KeyRing, typ: string, payload: JWTPayload, build: 
  *
  * @throws Error (any) when it does not verify; callers map it to their own code.
  */
-export async function verifyOwn(ring: KeyRing, jws: string, typ: string, expected: { audience: string; issuer?: string; now: Date; maxTokenAge: string }): Promise<JWTPayload> {
+export async function verifyOwn(
+  ring: KeyRing,
+  jws: string,
+  typ: string,
+  expected: { audience: string; issuer?: string; now: Date; maxTokenAge: string },
+): Promise<JWTPayload> {
   if (!COMPACT_JWS.test(jws)) throw new Error('not a compact JWS');
   const header = decodeProtectedHeader(jws) as Record<string, unknown>;
   const problem = headerProblem(header, { requireKid: true });

@@ -58,21 +58,40 @@ export interface TxnCookie {
 
 /** The `set-cookie` value for a transaction cookie: Secure, HttpOnly, SameSite=Lax, Path=/. */
 export function txnSetCookie(cookie: TxnCookie): string {
-  return serializeCookie(cookie.name, cookie.value, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax', maxAge: cookie.maxAge });
+  return serializeCookie(cookie.name, cookie.value, {
+    path: '/',
+    secure: true,
+    httpOnly: true,
+    sameSite: 'Lax',
+    maxAge: cookie.maxAge,
+  });
 }
 
 /** The `set-cookie` value that deletes the transaction cookie (same attributes, Max-Age=0). */
 export function txnClearCookie(): string {
-  return serializeCookie(TXN_COOKIE_NAME, '', { path: '/', secure: true, httpOnly: true, sameSite: 'Lax', maxAge: 0 });
+  return serializeCookie(TXN_COOKIE_NAME, '', {
+    path: '/',
+    secure: true,
+    httpOnly: true,
+    sameSite: 'Lax',
+    maxAge: 0,
+  });
 }
 
 type Body<T> = T extends unknown ? Omit<T, 'iat' | 'exp'> : never;
 
 /** Encrypt a transaction into a cookie. */
-export async function sealTransaction(txn: Body<Transaction>, key: Uint8Array, now: Date, ttlSeconds: number): Promise<TxnCookie> {
+export async function sealTransaction(
+  txn: Body<Transaction>,
+  key: Uint8Array,
+  now: Date,
+  ttlSeconds: number,
+): Promise<TxnCookie> {
   assertKey(key, 'txnKey');
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 3600) {
-    throw new GatehouseError('ERR_CONFIG_INVALID', { message: 'ttlSeconds: must be an integer from 1 to 3600' });
+    throw new GatehouseError('ERR_CONFIG_INVALID', {
+      message: 'ttlSeconds: must be an integer from 1 to 3600',
+    });
   }
   const iat = epochSeconds(now);
   const claims: Record<string, unknown> =
@@ -84,7 +103,15 @@ export async function sealTransaction(txn: Body<Transaction>, key: Uint8Array, n
           code_verifier: txn.codeVerifier,
           return_to: txn.returnTo,
           host: txn.host,
-          ...(txn.handoff === undefined ? {} : { handoff: { host: txn.handoff.host, return_to: txn.handoff.returnTo, nonce: txn.handoff.nonce } }),
+          ...(txn.handoff === undefined
+            ? {}
+            : {
+                handoff: {
+                  host: txn.handoff.host,
+                  return_to: txn.handoff.returnTo,
+                  nonce: txn.handoff.nonce,
+                },
+              }),
         }
       : { kind: txn.kind, nonce: txn.nonce, return_to: txn.returnTo, host: txn.host };
   const value = await new EncryptJWT(claims)
@@ -101,10 +128,18 @@ export async function sealTransaction(txn: Body<Transaction>, key: Uint8Array, n
  * @throws GatehouseError `ERR_OIDC_TXN_MISSING` (no cookie), `ERR_OIDC_TXN_EXPIRED`,
  *   `ERR_OIDC_TXN_INVALID` (undecryptable, tampered, wrong type, another host, missing field).
  */
-export async function openTransaction(value: string | undefined, key: Uint8Array, expectedHost: string, now: Date): Promise<Transaction> {
+export async function openTransaction(
+  value: string | undefined,
+  key: Uint8Array,
+  expectedHost: string,
+  now: Date,
+): Promise<Transaction> {
   assertKey(key, 'txnKey');
   if (value === undefined || value === '') throw new GatehouseError('ERR_OIDC_TXN_MISSING');
-  if (value.length > 8192) throw new GatehouseError('ERR_OIDC_TXN_INVALID', { cause: new Error('transaction cookie too large') });
+  if (value.length > 8192)
+    throw new GatehouseError('ERR_OIDC_TXN_INVALID', {
+      cause: new Error('transaction cookie too large'),
+    });
   let payload: Record<string, unknown>;
   try {
     ({ payload } = await jwtDecrypt(value, key, {
@@ -115,7 +150,8 @@ export async function openTransaction(value: string | undefined, key: Uint8Array
       requiredClaims: ['iat', 'exp'],
     }));
   } catch (err) {
-    if (err instanceof joseErrors.JWTExpired) throw new GatehouseError('ERR_OIDC_TXN_EXPIRED', { cause: err });
+    if (err instanceof joseErrors.JWTExpired)
+      throw new GatehouseError('ERR_OIDC_TXN_EXPIRED', { cause: err });
     throw new GatehouseError('ERR_OIDC_TXN_INVALID', { cause: err });
   }
   const invalid = (why: string): never => {
@@ -129,14 +165,28 @@ export async function openTransaction(value: string | undefined, key: Uint8Array
   const exp = payload['exp'] as number;
   if (iat > epochSeconds(now) + 60) invalid('transaction issued in the future');
   const host = str('host');
-  if (host.toLowerCase() !== expectedHost.toLowerCase()) invalid('transaction bound to another host');
+  if (host.toLowerCase() !== expectedHost.toLowerCase())
+    invalid('transaction bound to another host');
   const kind = payload['kind'];
-  if (kind === 'handoff') return { kind, nonce: str('nonce'), returnTo: str('return_to'), host, iat, exp };
+  if (kind === 'handoff')
+    return { kind, nonce: str('nonce'), returnTo: str('return_to'), host, iat, exp };
   if (kind !== 'oidc') return invalid('unknown transaction kind');
-  const base = { kind, state: str('state'), nonce: str('nonce'), codeVerifier: str('code_verifier'), returnTo: str('return_to'), host, iat, exp } as const;
+  const base = {
+    kind,
+    state: str('state'),
+    nonce: str('nonce'),
+    codeVerifier: str('code_verifier'),
+    returnTo: str('return_to'),
+    host,
+    iat,
+    exp,
+  } as const;
   const handoff = payload['handoff'];
   if (handoff === undefined) return base;
   if (typeof handoff !== 'object' || handoff === null) return invalid('malformed handoff');
   const h = handoff as Record<string, unknown>;
-  return { ...base, handoff: { host: str('host', h), returnTo: str('return_to', h), nonce: str('nonce', h) } };
+  return {
+    ...base,
+    handoff: { host: str('host', h), returnTo: str('return_to', h), nonce: str('nonce', h) },
+  };
 }

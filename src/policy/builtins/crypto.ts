@@ -8,13 +8,16 @@ type Algorithm = 'md5' | 'sha1' | 'sha256' | 'sha512';
 
 /** A `crypto.<alg>(string)` digest builtin. */
 export function digest(algorithm: Algorithm): (x: unknown) => string | undefined {
-  return (x) => (typeof x === 'string' ? createHash(algorithm).update(x, 'utf8').digest('hex') : undefined);
+  return (x) =>
+    typeof x === 'string' ? createHash(algorithm).update(x, 'utf8').digest('hex') : undefined;
 }
 
 /** A `crypto.hmac.<alg>(x, key)` builtin. */
 export function hmac(algorithm: Algorithm): (x: unknown, key: unknown) => string | undefined {
   return (x, key) =>
-    typeof x === 'string' && typeof key === 'string' ? createHmac(algorithm, Buffer.from(key, 'utf8')).update(x, 'utf8').digest('hex') : undefined;
+    typeof x === 'string' && typeof key === 'string'
+      ? createHmac(algorithm, Buffer.from(key, 'utf8')).update(x, 'utf8').digest('hex')
+      : undefined;
 }
 
 /** `crypto.hmac.equal(mac1, mac2)`: constant-time string comparison. */

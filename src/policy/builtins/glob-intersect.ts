@@ -5,12 +5,12 @@
  * calls (as vendored by OPA 1.22), so results equal OPA's; an invalid glob is undefined.
  */
 
-const enum Kind {
+enum Kind {
   Char = 0,
   Dot = 1,
   Set = 2,
 }
-const enum Flag {
+enum Flag {
   None = 0,
   Plus = 1,
   Star = 2,
@@ -37,7 +37,7 @@ function nextRune(index: number, input: readonly number[]): Rune | typeof END {
   return { index: index + 1, rune: input[index] as number, escaped: false };
 }
 
-const FLAGS: Record<number, Flag> = { 0x2b: Flag.Plus, 0x2a: Flag.Star };
+const FLAGS: Record<number, Flag> = { 43: Flag.Plus, 42: Flag.Star };
 
 function nextSet(start: number, input: readonly number[]): { index: number; token: Token } {
   const runes = new Set<number>();
@@ -48,13 +48,15 @@ function nextSet(start: number, input: readonly number[]): { index: number; toke
     const r = nextRune(index, input);
     if (r === END) throw new InvalidGlob('[ without ]');
     index = r.index;
-    if (!r.escaped && r.rune === 0x5d) return { index, token: { kind: Kind.Set, flag: Flag.None, runes } };
+    if (!r.escaped && r.rune === 0x5d)
+      return { index, token: { kind: Kind.Set, flag: Flag.None, runes } };
     if (!r.escaped && r.rune === 0x2d) {
       if (!prevExists) throw new InvalidGlob("'-' without a start");
       const end = nextRune(index, input);
       if (end === END) throw new InvalidGlob("'-' without an end");
       index = end.index;
-      if (!end.escaped && (end.rune === 0x5d || end.rune === 0x2d)) throw new InvalidGlob("'-' before a symbol");
+      if (!end.escaped && (end.rune === 0x5d || end.rune === 0x2d))
+        throw new InvalidGlob("'-' before a symbol");
       if (end.rune < prev) throw new InvalidGlob('range out of order');
       for (let x = prev; x <= end.rune; x++) runes.add(x);
       prevExists = false;
@@ -78,7 +80,8 @@ function tokenize(text: string): Token[] {
     if (!r.escaped && r.rune === 0x2e) token = { kind: Kind.Dot, flag: Flag.None };
     else if (!r.escaped && r.rune === 0x5d) throw new InvalidGlob('] without [');
     else if (!r.escaped && r.rune === 0x5b) ({ index, token } = nextSet(index, input));
-    else if (!r.escaped && FLAGS[r.rune] !== undefined) throw new InvalidGlob('flag without a token');
+    else if (!r.escaped && FLAGS[r.rune] !== undefined)
+      throw new InvalidGlob('flag without a token');
     else token = { kind: Kind.Char, flag: Flag.None, rune: r.rune };
     const f = nextRune(index, input);
     if (f !== END && !f.escaped && FLAGS[f.rune] !== undefined) {
@@ -93,7 +96,8 @@ function tokenize(text: string): Token[] {
 function equal(a: Token, b: Token): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === Kind.Char) return a.rune === b.rune;
-  if (a.kind === Kind.Set) return a.runes?.size === b.runes?.size && [...(a.runes ?? [])].every((x) => b.runes?.has(x));
+  if (a.kind === Kind.Set)
+    return a.runes?.size === b.runes?.size && [...(a.runes ?? [])].every((x) => b.runes?.has(x));
   return true;
 }
 
@@ -116,19 +120,36 @@ function match(a: Token, b: Token): boolean {
   const [x, y] = a.kind <= b.kind ? [a, b] : [b, a];
   if (x.kind === Kind.Char && y.kind === Kind.Char) return x.rune === y.rune;
   if (x.kind === Kind.Char && y.kind === Kind.Set) return y.runes?.has(x.rune as number) === true;
-  if (x.kind === Kind.Set && y.kind === Kind.Set) return [...(x.runes ?? [])].some((r) => y.runes?.has(r));
+  if (x.kind === Kind.Set && y.kind === Kind.Set)
+    return [...(x.runes ?? [])].some((r) => y.runes?.has(r));
   return true; // a dot matches anything
 }
 
 function trim(g1: Token[], g2: Token[]): [Token[], Token[]] | undefined {
   let l = 0;
-  for (; l < g1.length && l < g2.length && (g1[l] as Token).flag === Flag.None && (g2[l] as Token).flag === Flag.None; l++) {
+  for (
+    ;
+    l < g1.length &&
+    l < g2.length &&
+    (g1[l] as Token).flag === Flag.None &&
+    (g2[l] as Token).flag === Flag.None;
+    l++
+  ) {
     if (!match(g1[l] as Token, g2[l] as Token)) return undefined;
   }
   if (l > 0) l--;
   let r1 = g1.length - 1;
   let r2 = g2.length - 1;
-  for (; r1 >= 0 && r1 >= l && r2 >= 0 && r2 >= l && (g1[r1] as Token).flag === Flag.None && (g2[r2] as Token).flag === Flag.None; r1--, r2--) {
+  for (
+    ;
+    r1 >= 0 &&
+    r1 >= l &&
+    r2 >= 0 &&
+    r2 >= l &&
+    (g1[r1] as Token).flag === Flag.None &&
+    (g2[r2] as Token).flag === Flag.None;
+    r1--, r2--
+  ) {
     if (!match(g1[r1] as Token, g2[r2] as Token)) return undefined;
   }
   if (r1 < g1.length - 1) {
@@ -155,7 +176,8 @@ function intersectNormal(g1: Token[], g2: Token[]): boolean {
 
 function intersectSpecial(g1: Token[], g2: Token[]): boolean {
   const a = g1[0] as Token;
-  if (a.flag !== Flag.None) return a.flag === Flag.Plus ? intersectPlus(g1, g2) : intersectStar(g1, g2);
+  if (a.flag !== Flag.None)
+    return a.flag === Flag.Plus ? intersectPlus(g1, g2) : intersectStar(g1, g2);
   const b = g2[0] as Token;
   if (b.flag === Flag.Plus) return intersectPlus(g2, g1);
   if (b.flag === Flag.Star) return intersectStar(g2, g1);

@@ -33,6 +33,9 @@ const HTML_SAFE: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&':
 function goString(s: string, escapeHtml: boolean): string {
   // JSON.stringify escapes like Go (short forms for \b \f \n \r \t, else lower-case \u00xx);
   // Go also escapes U+2028 and U+2029, and by default the HTML characters.
-  const out = JSON.stringify(s).replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  const out = JSON.stringify(s).replace(
+    /[\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16)}`,
+  );
   return escapeHtml ? out.replace(/[<>&]/g, (c) => HTML_SAFE[c] ?? c) : out;
 }

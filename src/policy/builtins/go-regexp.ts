@@ -13,9 +13,20 @@
  */
 
 const POSIX: Record<string, string> = {
-  alnum: '0-9A-Za-z', alpha: 'A-Za-z', ascii: '\\x00-\\x7F', blank: '\\t ', cntrl: '\\x00-\\x1F\\x7F',
-  digit: '0-9', graph: '!-~', lower: 'a-z', print: ' -~', punct: '!-\\/:-@\\[-`{-~', space: '\\t\\n\\v\\f\\r ',
-  upper: 'A-Z', word: '0-9A-Za-z_', xdigit: '0-9A-Fa-f',
+  alnum: '0-9A-Za-z',
+  alpha: 'A-Za-z',
+  ascii: '\\x00-\\x7F',
+  blank: '\\t ',
+  cntrl: '\\x00-\\x1F\\x7F',
+  digit: '0-9',
+  graph: '!-~',
+  lower: 'a-z',
+  print: ' -~',
+  punct: '!-\\/:-@\\[-`{-~',
+  space: '\\t\\n\\v\\f\\r ',
+  upper: 'A-Z',
+  word: '0-9A-Za-z_',
+  xdigit: '0-9A-Fa-f',
 };
 
 const JS_SYNTAX = new Set('^$\\.*+?()[]{}|/'.split(''));
@@ -57,10 +68,14 @@ export function translate(pattern: string): { source: string; flags: string } | 
       else if (n === 's') out += inClass ? '\\t\\n\\f\\r ' : '[\\t\\n\\f\\r ]';
       else if (n === 'S' && !inClass) out += '[^\\t\\n\\f\\r ]';
       else if (n === 'p' || n === 'P') {
-        const name = rest[i + 1] === '{' ? /^\{(\^?)([A-Za-z_]+)\}/.exec(rest.slice(i + 1)) : /^()([A-Za-z])/.exec(rest.slice(i + 1));
+        const name =
+          rest[i + 1] === '{'
+            ? /^\{(\^?)([A-Za-z_]+)\}/.exec(rest.slice(i + 1))
+            : /^()([A-Za-z])/.exec(rest.slice(i + 1));
         if (name === null) return undefined;
         const negate = (n === 'P') !== (name[1] === '^');
-        const prop = (name[2] as string).length <= 2 ? (name[2] as string) : `Script=${name[2] as string}`;
+        const prop =
+          (name[2] as string).length <= 2 ? (name[2] as string) : `Script=${name[2] as string}`;
         out += `\\${negate ? 'P' : 'p'}{${prop}}`;
         i += name[0].length;
       } else if (ESCAPE_LETTERS.has(n) || JS_SYNTAX.has(n) || (inClass && n === '-')) {

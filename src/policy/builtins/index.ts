@@ -120,7 +120,9 @@ export function createBuiltins(ctx: EvalContext): Record<string, Builtin> {
 }
 
 /** Names of the builtins Gatehouse implements on the host. */
-export const GATEHOUSE_BUILTINS: readonly string[] = Object.freeze(Object.keys(createBuiltins(new EvalContext())).sort());
+export const GATEHOUSE_BUILTINS: readonly string[] = Object.freeze(
+  Object.keys(createBuiltins(new EvalContext())).sort(),
+);
 
 /** Every builtin name the host can answer: the SDK's and Gatehouse's. */
 export const HOST_BUILTINS: ReadonlySet<string> = new Set([...SDK_BUILTINS, ...GATEHOUSE_BUILTINS]);

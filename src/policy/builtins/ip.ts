@@ -43,7 +43,8 @@ function parseIpv6(s: string): bigint | undefined {
   const halves = text.split('::');
   if (halves.length > 2) return undefined;
   const head = halves[0] === '' ? [] : (halves[0] as string).split(':');
-  const rest = halves.length === 2 ? (halves[1] === '' ? [] : (halves[1] as string).split(':')) : [];
+  const rest =
+    halves.length === 2 ? (halves[1] === '' ? [] : (halves[1] as string).split(':')) : [];
   if (halves.length === 2) {
     const missing = 8 - head.length - rest.length;
     if (missing < 1) return undefined;
@@ -96,10 +97,13 @@ export function lastOf(c: Cidr): bigint {
 
 /** Go's `IP.String()`: dotted quad, or RFC 5952 IPv6 (longest zero run of two or more groups as `::`). */
 export function formatIp(ip: Ip): string {
-  if (ip.bits === 32) return [24n, 16n, 8n, 0n].map((s) => String((ip.value >> s) & 0xffn)).join('.');
+  if (ip.bits === 32)
+    return [24n, 16n, 8n, 0n].map((s) => String((ip.value >> s) & 0xffn)).join('.');
   // Go prints IPv4-mapped IPv6 addresses as IPv4.
   if (ip.value >> 32n === 0xffffn) return formatIp({ value: ip.value & 0xffffffffn, bits: 32 });
-  const groups = Array.from({ length: 8 }, (_, i) => Number((ip.value >> BigInt(112 - 16 * i)) & 0xffffn));
+  const groups = Array.from({ length: 8 }, (_, i) =>
+    Number((ip.value >> BigInt(112 - 16 * i)) & 0xffffn),
+  );
   let bestStart = -1;
   let bestLen = 0;
   for (let i = 0; i < 8; ) {

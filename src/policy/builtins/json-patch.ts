@@ -14,18 +14,24 @@ type Segment = string | number;
 function parsePath(path: unknown): Segment[] | undefined {
   if (typeof path === 'string') {
     if (path === '') return [];
-    return path.replace(/^\/+/, '').split('/').map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'));
+    return path
+      .replace(/^\/+/, '')
+      .split('/')
+      .map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'));
   }
-  if (Array.isArray(path) && path.every((s) => typeof s === 'string' || typeof s === 'number')) return path as Segment[];
+  if (Array.isArray(path) && path.every((s) => typeof s === 'string' || typeof s === 'number'))
+    return path as Segment[];
   return undefined;
 }
 
-const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: Json): v is Record<string, Json> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** An array position: an integer (or its decimal text) within `[0, max]`; `-` is `length` when allowed. */
 function arrayIndex(seg: Segment, length: number, allowEnd: boolean): number | undefined {
   if (seg === '-' && allowEnd) return length;
-  const n = typeof seg === 'number' ? seg : /^(0|[1-9][0-9]*)$/.test(seg) ? Number(seg) : Number.NaN;
+  const n =
+    typeof seg === 'number' ? seg : /^(0|[1-9][0-9]*)$/.test(seg) ? Number(seg) : Number.NaN;
   if (!Number.isInteger(n) || n < 0 || n > (allowEnd ? length : length - 1)) return undefined;
   return n;
 }
@@ -58,7 +64,12 @@ function insertAt(doc: Json, path: readonly Segment[], value: Json): { doc: Json
     if (i === undefined) return undefined;
     node.splice(i, 0, value);
   } else if (isObject(node) && typeof last === 'string') {
-    Object.defineProperty(node, last, { value, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(node, last, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   } else {
     return undefined;
   }
@@ -87,10 +98,14 @@ function removeAt(doc: Json, path: readonly Segment[]): { doc: Json; removed: Js
 
 function deepEqual(a: Json, b: Json): boolean {
   if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
   if (isObject(a) && isObject(b)) {
     const ka = Object.keys(a);
-    return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
+    return (
+      ka.length === Object.keys(b).length &&
+      ka.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]))
+    );
   }
   return false;
 }
@@ -102,7 +117,13 @@ export function patch(target: unknown, patches: unknown): unknown {
   if (!Array.isArray(patches)) return undefined;
   let doc = clone(target);
   for (const op of patches) {
-    if (!isObject(op) || !Object.hasOwn(op, 'path') || !Object.hasOwn(op, 'op') || typeof op['op'] !== 'string') return undefined;
+    if (
+      !isObject(op) ||
+      !Object.hasOwn(op, 'path') ||
+      !Object.hasOwn(op, 'op') ||
+      typeof op['op'] !== 'string'
+    )
+      return undefined;
     const path = parsePath(op['path']);
     if (path === undefined) return undefined;
     const has = (k: string): boolean => Object.hasOwn(op, k);
@@ -120,7 +141,10 @@ export function patch(target: unknown, patches: unknown): unknown {
           break;
         }
         const removed = removeAt(doc, path);
-        next = removed === undefined || !has('value') ? undefined : insertAt(removed.doc, path, clone(op['value']));
+        next =
+          removed === undefined || !has('value')
+            ? undefined
+            : insertAt(removed.doc, path, clone(op['value']));
         break;
       }
       case 'move': {
@@ -137,7 +161,10 @@ export function patch(target: unknown, patches: unknown): unknown {
       }
       case 'test': {
         const actual = getAt(doc, path);
-        next = actual !== undefined && has('value') && deepEqual(actual.value, op['value']) ? { doc } : undefined;
+        next =
+          actual !== undefined && has('value') && deepEqual(actual.value, op['value'])
+            ? { doc }
+            : undefined;
         break;
       }
       default:

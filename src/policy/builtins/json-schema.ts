@@ -16,9 +16,12 @@ import addFormatsModule from 'ajv-formats';
 import { goJsonMarshal } from './go-json.js';
 
 // ajv-formats is CommonJS with `exports.default`; under NodeNext the default import is the module.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
+  addFormatsModule) as (ajv: Ajv) => Ajv;
 
-const ajv = addFormats(new Ajv({ allErrors: true, strict: false, validateSchema: true, addUsedSchema: false }));
+const ajv = addFormats(
+  new Ajv({ allErrors: true, strict: false, validateSchema: true, addUsedSchema: false }),
+);
 
 /** Most compiled schemas kept. */
 const CACHE_MAX = 256;
@@ -40,7 +43,8 @@ function compile(schema: unknown): ValidateFunction | string {
   let entry = cache.get(key);
   if (entry === undefined) {
     try {
-      if (typeof schema !== 'object' && typeof schema !== 'boolean') throw new Error('schema must be an object or a boolean');
+      if (typeof schema !== 'object' && typeof schema !== 'boolean')
+        throw new Error('schema must be an object or a boolean');
       entry = ajv.compile(schema as object);
     } catch (err) {
       entry = err instanceof Error ? err.message : String(err);
@@ -53,7 +57,11 @@ function compile(schema: unknown): ValidateFunction | string {
 
 function field(path: string): string {
   if (path === '') return '(Root)';
-  return path.slice(1).split('/').map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~')).join('.');
+  return path
+    .slice(1)
+    .split('/')
+    .map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .join('.');
 }
 
 function jsonType(v: unknown): string {
@@ -70,7 +78,19 @@ function goError(e: ErrorObject, document: unknown): Record<string, string> {
   const f = at;
   let type: string = e.keyword;
   let desc = e.message ?? e.keyword;
-  const value = e.instancePath === '' ? document : e.instancePath.slice(1).split('/').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k.replaceAll('~1', '/').replaceAll('~0', '~')], document);
+  const value =
+    e.instancePath === ''
+      ? document
+      : e.instancePath
+          .slice(1)
+          .split('/')
+          .reduce<unknown>(
+            (v, k) =>
+              (v as Record<string, unknown> | undefined)?.[
+                k.replaceAll('~1', '/').replaceAll('~0', '~')
+              ],
+            document,
+          );
   switch (e.keyword) {
     case 'required':
       type = 'required';
@@ -145,7 +165,10 @@ export function verifySchema(schema: unknown): [boolean, string | null] {
 }
 
 /** `json.match_schema(document, schema)`: `[true, []]` or `[false, errors]`; undefined for an invalid schema. */
-export function matchSchema(document: unknown, schema: unknown): [boolean, Array<Record<string, string>>] | undefined {
+export function matchSchema(
+  document: unknown,
+  schema: unknown,
+): [boolean, Array<Record<string, string>>] | undefined {
   const doc = loadJson(document);
   const loaded = loadJson(schema);
   if (doc === undefined || loaded === undefined) return undefined;

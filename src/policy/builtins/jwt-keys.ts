@@ -6,7 +6,13 @@
  * As in OPA: a PEM block must be the only content (nothing after its END line); JWKs whose
  * `alg` is not a JWS algorithm OPA knows are skipped; a `kid` and `alg` travel with each key.
  */
-import { createPublicKey, createSecretKey, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
+import {
+  createPublicKey,
+  createSecretKey,
+  X509Certificate,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
 
 /** A key to verify with, and the `alg` and `kid` its JWK carried (empty for PEM). */
 export interface VerificationKey {
@@ -19,7 +25,19 @@ export interface VerificationKey {
 
 /** The JWS algorithms OPA knows (`tokenAlgorithms`). */
 export const JWS_ALGORITHMS: ReadonlySet<string> = new Set([
-  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'HS256', 'HS384', 'HS512', 'EdDSA',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'HS256',
+  'HS384',
+  'HS512',
+  'EdDSA',
 ]);
 
 const PEM_BLOCK = /-----BEGIN ([^-\r\n]+)-----\r?\n[\s\S]*?-----END \1-----[ \t]*(?:\r?\n|$)/;
@@ -30,8 +48,17 @@ export function keysFromCertOrJwk(text: string): VerificationKey[] | undefined {
   if (pem !== null) {
     if (pem.index + pem[0].length < text.length) return undefined; // Go: "extra data after a PEM certificate block"
     try {
-      if (pem[1] === 'CERTIFICATE') return [{ key: new X509Certificate(pem[0]).publicKey, alg: '', kid: '', private: false }];
-      if (pem[1] === 'PUBLIC KEY') return [{ key: createPublicKey({ key: pem[0], format: 'pem' }), alg: '', kid: '', private: false }];
+      if (pem[1] === 'CERTIFICATE')
+        return [{ key: new X509Certificate(pem[0]).publicKey, alg: '', kid: '', private: false }];
+      if (pem[1] === 'PUBLIC KEY')
+        return [
+          {
+            key: createPublicKey({ key: pem[0], format: 'pem' }),
+            alg: '',
+            kid: '',
+            private: false,
+          },
+        ];
     } catch {
       return undefined;
     }
@@ -70,7 +97,12 @@ export function keyFromJwk(jwk: unknown): VerificationKey | undefined {
       if (typeof k !== 'string') return undefined;
       return { key: createSecretKey(Buffer.from(k, 'base64url')), alg, kid, private: false };
     }
-    return { key: createPublicKey({ key: record as JsonWebKey, format: 'jwk' }), alg, kid, private: Object.hasOwn(record, 'd') };
+    return {
+      key: createPublicKey({ key: record as JsonWebKey, format: 'jwk' }),
+      alg,
+      kid,
+      private: Object.hasOwn(record, 'd'),
+    };
   } catch {
     return undefined;
   }

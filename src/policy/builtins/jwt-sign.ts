@@ -9,12 +9,23 @@
  * `typ` is present and not `JWT`. A public key, a key of the wrong type for `alg`, or an `alg`
  * OPA does not know is an error (undefined).
  */
-import { constants, createHmac, createPrivateKey, sign as cryptoSign, type JsonWebKey, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createHmac,
+  createPrivateKey,
+  sign as cryptoSign,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
 import { goJsonMarshal } from './go-json.js';
 import { JWS_ALGORITHMS } from './jwt-keys.js';
 
 const HASHES: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
-const EC_CURVES: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
+const EC_CURVES: Record<string, string> = {
+  ES256: 'prime256v1',
+  ES384: 'secp384r1',
+  ES512: 'secp521r1',
+};
 
 function isValidJson(text: string): boolean {
   try {
@@ -35,11 +46,16 @@ function signingKey(jwkText: string): Buffer | KeyObject | undefined {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
   const record = parsed as Record<string, unknown>;
-  const first: unknown = Object.hasOwn(record, 'keys') ? (Array.isArray(record['keys']) ? record['keys'][0] : undefined) : record;
+  const first: unknown = Object.hasOwn(record, 'keys')
+    ? Array.isArray(record['keys'])
+      ? record['keys'][0]
+      : undefined
+    : record;
   if (typeof first !== 'object' || first === null) return undefined;
   const jwk = first as Record<string, unknown>;
   try {
-    if (jwk['kty'] === 'oct') return typeof jwk['k'] === 'string' ? Buffer.from(jwk['k'], 'base64url') : undefined;
+    if (jwk['kty'] === 'oct')
+      return typeof jwk['k'] === 'string' ? Buffer.from(jwk['k'], 'base64url') : undefined;
     return createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
   } catch {
     return undefined;
@@ -48,17 +64,25 @@ function signingKey(jwkText: string): Buffer | KeyObject | undefined {
 
 function signWith(alg: string, key: Buffer | KeyObject, data: Buffer): Buffer | undefined {
   const hash = HASHES[alg.slice(2)] ?? 'sha256';
-  if (alg.startsWith('HS')) return Buffer.isBuffer(key) ? createHmac(hash, key).update(data).digest() : undefined;
+  if (alg.startsWith('HS'))
+    return Buffer.isBuffer(key) ? createHmac(hash, key).update(data).digest() : undefined;
   if (Buffer.isBuffer(key)) return undefined;
   try {
-    if (alg === 'EdDSA') return key.asymmetricKeyType === 'ed25519' ? cryptoSign(null, data, key) : undefined;
-    if (alg.startsWith('RS')) return key.asymmetricKeyType === 'rsa' ? cryptoSign(hash, data, key) : undefined;
+    if (alg === 'EdDSA')
+      return key.asymmetricKeyType === 'ed25519' ? cryptoSign(null, data, key) : undefined;
+    if (alg.startsWith('RS'))
+      return key.asymmetricKeyType === 'rsa' ? cryptoSign(hash, data, key) : undefined;
     if (alg.startsWith('PS')) {
       return key.asymmetricKeyType === 'rsa'
-        ? cryptoSign(hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST })
+        ? cryptoSign(hash, data, {
+            key,
+            padding: constants.RSA_PKCS1_PSS_PADDING,
+            saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+          })
         : undefined;
     }
-    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== EC_CURVES[alg]) return undefined;
+    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== EC_CURVES[alg])
+      return undefined;
     return cryptoSign(hash, data, { key, dsaEncoding: 'ieee-p1363' });
   } catch {
     return undefined;
@@ -84,14 +108,24 @@ function encodeSign(headerText: string, payloadText: string, jwkText: string): s
 }
 
 /** `io.jwt.encode_sign(headers, payload, key)` over objects. */
-export function encodeSignObjects(headers: unknown, payload: unknown, key: unknown): string | undefined {
-  const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
+export function encodeSignObjects(
+  headers: unknown,
+  payload: unknown,
+  key: unknown,
+): string | undefined {
+  const isObject = (v: unknown): boolean =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
   if (!isObject(headers) || !isObject(payload) || !isObject(key)) return undefined;
   return encodeSign(goJsonMarshal(headers), goJsonMarshal(payload), goJsonMarshal(key));
 }
 
 /** `io.jwt.encode_sign_raw(headers, payload, key)` over JSON text. */
-export function encodeSignRaw(headers: unknown, payload: unknown, key: unknown): string | undefined {
-  if (typeof headers !== 'string' || typeof payload !== 'string' || typeof key !== 'string') return undefined;
+export function encodeSignRaw(
+  headers: unknown,
+  payload: unknown,
+  key: unknown,
+): string | undefined {
+  if (typeof headers !== 'string' || typeof payload !== 'string' || typeof key !== 'string')
+    return undefined;
   return encodeSign(headers, payload, key);
 }

@@ -30,7 +30,8 @@ export function base64urlDecode(text: string): Buffer | undefined {
     if (s.length % 4 === 1) return undefined;
     s += '='.repeat((4 - (s.length % 4)) % 4);
   }
-  if (s.length % 4 !== 0 || !/^[A-Za-z0-9_-]*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)?$/.test(s)) return undefined;
+  if (s.length % 4 !== 0 || !/^[A-Za-z0-9_-]*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)?$/.test(s))
+    return undefined;
   return Buffer.from(s, 'base64url');
 }
 
@@ -38,7 +39,9 @@ export function base64urlDecode(text: string): Buffer | undefined {
 export function jsonObjectOf(bytes: Buffer): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

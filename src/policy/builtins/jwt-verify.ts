@@ -13,10 +13,22 @@
  * (undefined here, as OPA without strict builtin errors); a signature or claim that does not
  * hold gives `false` / `[false, {}, {}]`.
  */
-import { constants, createHmac, timingSafeEqual, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createHmac,
+  timingSafeEqual,
+  verify as cryptoVerify,
+  type KeyObject,
+} from 'node:crypto';
 import type { EvalContext } from './context.js';
 import { JWS_ALGORITHMS, keysFromCertOrJwk, type VerificationKey } from './jwt-keys.js';
-import { base64urlDecode, decodeHeader, jsonObjectOf, splitJws, type CompactJws } from './jwt-token.js';
+import {
+  base64urlDecode,
+  decodeHeader,
+  jsonObjectOf,
+  splitJws,
+  type CompactJws,
+} from './jwt-token.js';
 
 type Family = 'RS' | 'PS' | 'ES' | 'HS' | 'EdDSA';
 const HASHES: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
@@ -31,7 +43,14 @@ function parseAlg(alg: string): { family: Family; hash: string | null } | undefi
 /** ECDSA signatures as Go reads them (`r` = first half, `s` = second half), re-padded for Node. */
 function ieeeP1363(signature: Buffer, key: KeyObject): Buffer | undefined {
   const curve = key.asymmetricKeyDetails?.namedCurve;
-  const size = curve === 'prime256v1' ? 32 : curve === 'secp384r1' ? 48 : curve === 'secp521r1' ? 66 : undefined;
+  const size =
+    curve === 'prime256v1'
+      ? 32
+      : curve === 'secp384r1'
+        ? 48
+        : curve === 'secp521r1'
+          ? 66
+          : undefined;
   if (size === undefined) return undefined;
   const half = Math.floor(signature.length / 2);
   const parts = [signature.subarray(0, half), signature.subarray(half)].map((p) => {
@@ -48,7 +67,14 @@ function ieeeP1363(signature: Buffer, key: KeyObject): Buffer | undefined {
  * `pssSalt` is the PSS salt length accepted: `verify_ps*` (Go's `rsa.VerifyPSS` with default
  * options) detects it, `decode_verify` (jwx) requires the digest length (RFC 7518 §3.5).
  */
-function verifySignature(family: Family, hash: string | null, key: KeyObject, data: Buffer, signature: Buffer, pssSalt: number): boolean {
+function verifySignature(
+  family: Family,
+  hash: string | null,
+  key: KeyObject,
+  data: Buffer,
+  signature: Buffer,
+  pssSalt: number,
+): boolean {
   try {
     switch (family) {
       case 'HS': {
@@ -61,12 +87,19 @@ function verifySignature(family: Family, hash: string | null, key: KeyObject, da
       case 'PS':
         return (
           key.asymmetricKeyType === 'rsa' &&
-          cryptoVerify(hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: pssSalt }, signature)
+          cryptoVerify(
+            hash,
+            data,
+            { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: pssSalt },
+            signature,
+          )
         );
       case 'ES': {
         if (key.asymmetricKeyType !== 'ec') return false;
         const sig = ieeeP1363(signature, key);
-        return sig !== undefined && cryptoVerify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, sig);
+        return (
+          sig !== undefined && cryptoVerify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, sig)
+        );
       }
       case 'EdDSA':
         return key.asymmetricKeyType === 'ed25519' && cryptoVerify(null, data, key, signature);
@@ -99,12 +132,24 @@ function parseTokenHeader(header: Record<string, unknown>): TokenHeader | undefi
     if (crit.size === 0) return undefined;
   }
   const alg = (header['alg'] as string | undefined) ?? '';
-  const unknownCritical = Object.keys(header).some((name) => !KNOWN_HEADERS.has(name) && crit?.has(name) === true);
-  return { alg, kid: (header['kid'] as string | undefined) ?? '', cty: (header['cty'] as string | undefined) ?? '', valid: alg !== '' && !unknownCritical };
+  const unknownCritical = Object.keys(header).some(
+    (name) => !KNOWN_HEADERS.has(name) && crit?.has(name) === true,
+  );
+  return {
+    alg,
+    kid: (header['kid'] as string | undefined) ?? '',
+    cty: (header['cty'] as string | undefined) ?? '',
+    valid: alg !== '' && !unknownCritical,
+  };
 }
 
 /** OPA's key choice: the key whose `kid` matches, else every key whose `alg` is empty or equal. */
-function verifyWithKeys(keys: readonly VerificationKey[], tokenAlg: string, kid: string, check: (key: VerificationKey) => boolean): boolean {
+function verifyWithKeys(
+  keys: readonly VerificationKey[],
+  tokenAlg: string,
+  kid: string,
+  check: (key: VerificationKey) => boolean,
+): boolean {
   if (kid !== '') {
     const match = keys.find((k) => k.kid === kid);
     if (match !== undefined) return check(match);
@@ -117,9 +162,12 @@ function signingInput(jws: CompactJws): Buffer {
 }
 
 /** `io.jwt.verify_<alg>(jwt, certificate)` for the asymmetric algorithms. */
-export function verifyAsymmetric(alg: string): (token: unknown, certificate: unknown) => boolean | undefined {
+export function verifyAsymmetric(
+  alg: string,
+): (token: unknown, certificate: unknown) => boolean | undefined {
   const parsed = parseAlg(alg);
-  if (parsed === undefined || parsed.family === 'HS') throw new Error(`not an asymmetric JWS algorithm: ${alg}`);
+  if (parsed === undefined || parsed.family === 'HS')
+    throw new Error(`not an asymmetric JWS algorithm: ${alg}`);
   return (token, certificate) => {
     const jws = splitJws(token);
     if (jws === undefined || typeof certificate !== 'string') return undefined;
@@ -129,12 +177,28 @@ export function verifyAsymmetric(alg: string): (token: unknown, certificate: unk
     const header = decoded === undefined ? undefined : parseTokenHeader(decoded);
     if (keys === undefined || signature === undefined || header === undefined) return undefined;
     const data = signingInput(jws);
-    return verifyWithKeys(keys, header.alg, header.kid, (k) => !k.private && verifySignature(parsed.family, parsed.hash, k.key, data, signature, constants.RSA_PSS_SALTLEN_AUTO));
+    return verifyWithKeys(
+      keys,
+      header.alg,
+      header.kid,
+      (k) =>
+        !k.private &&
+        verifySignature(
+          parsed.family,
+          parsed.hash,
+          k.key,
+          data,
+          signature,
+          constants.RSA_PSS_SALTLEN_AUTO,
+        ),
+    );
   };
 }
 
 /** `io.jwt.verify_hs<bits>(jwt, secret)`: HMAC over the signing input; the header is not read. */
-export function verifyHmac(alg: 'HS256' | 'HS384' | 'HS512'): (token: unknown, secret: unknown) => boolean | undefined {
+export function verifyHmac(
+  alg: 'HS256' | 'HS384' | 'HS512',
+): (token: unknown, secret: unknown) => boolean | undefined {
   const hash = HASHES[alg.slice(2)] as string;
   return (token, secret) => {
     if (typeof token !== 'string' || typeof secret !== 'string') return undefined;
@@ -159,7 +223,14 @@ interface Constraints {
 
 function parseConstraints(value: unknown, now: () => bigint): Constraints | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const c: { keys?: VerificationKey[]; secret: string; alg: string; iss: string; aud: string; time?: number } = { secret: '', alg: '', iss: '', aud: '' };
+  const c: {
+    keys?: VerificationKey[];
+    secret: string;
+    alg: string;
+    iss: string;
+    aud: string;
+    time?: number;
+  } = { secret: '', alg: '', iss: '', aud: '' };
   for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
     switch (name) {
       case 'cert': {
@@ -186,13 +257,35 @@ function parseConstraints(value: unknown, now: () => bigint): Constraints | unde
   }
   // Exactly one of `cert` and a non-empty `secret`.
   if ((c.keys !== undefined ? 1 : 0) + (c.secret !== '' ? 1 : 0) !== 1) return undefined;
-  return { keys: c.keys, secret: c.secret, alg: c.alg, iss: c.iss, aud: c.aud, time: c.time ?? Number(now()) };
+  return {
+    keys: c.keys,
+    secret: c.secret,
+    alg: c.alg,
+    iss: c.iss,
+    aud: c.aud,
+    time: c.time ?? Number(now()),
+  };
 }
 
-function constraintVerify(c: Constraints, header: TokenHeader, data: Buffer, signature: Buffer): boolean {
+function constraintVerify(
+  c: Constraints,
+  header: TokenHeader,
+  data: Buffer,
+  signature: Buffer,
+): boolean {
   const parsed = parseAlg(header.alg);
   if (parsed === undefined) return false; // `none` and unknown algorithms never verify
-  if (c.keys !== undefined) return verifyWithKeys(c.keys, header.alg, header.kid, (k) => verifySignature(parsed.family, parsed.hash, k.key, data, signature, constants.RSA_PSS_SALTLEN_DIGEST));
+  if (c.keys !== undefined)
+    return verifyWithKeys(c.keys, header.alg, header.kid, (k) =>
+      verifySignature(
+        parsed.family,
+        parsed.hash,
+        k.key,
+        data,
+        signature,
+        constants.RSA_PSS_SALTLEN_DIGEST,
+      ),
+    );
   if (parsed.family !== 'HS' || parsed.hash === null) return false; // a secret only ever verifies an HMAC
   const mac = createHmac(parsed.hash, Buffer.from(c.secret, 'utf8')).update(data).digest();
   return mac.length === signature.length && timingSafeEqual(mac, signature);
@@ -203,7 +296,9 @@ type DecodeVerifyResult = [boolean, Record<string, unknown>, Record<string, unkn
 const MAX_NESTING = 8;
 
 /** `io.jwt.decode_verify(jwt, constraints)`: `[valid, header, payload]`. */
-export function decodeVerify(ctx: EvalContext): (token: unknown, constraints: unknown) => DecodeVerifyResult | undefined {
+export function decodeVerify(
+  ctx: EvalContext,
+): (token: unknown, constraints: unknown) => DecodeVerifyResult | undefined {
   return (token, constraintsArg) => {
     const c = parseConstraints(constraintsArg, () => ctx.nowNs());
     if (c === undefined) return undefined;
@@ -240,12 +335,16 @@ export function decodeVerify(ctx: EvalContext): (token: unknown, constraints: un
  * The registered-claim checks of `decode_verify`: `undefined` when they pass, `'error'` for a
  * non-numeric `exp`/`nbf` (a builtin error in OPA).
  */
-function checkClaims(c: Constraints, payload: Record<string, unknown>): DecodeVerifyResult | 'error' | undefined {
+function checkClaims(
+  c: Constraints,
+  payload: Record<string, unknown>,
+): DecodeVerifyResult | 'error' | undefined {
   const unverified: DecodeVerifyResult = [false, {}, {}];
   if (c.iss !== '' && payload['iss'] !== c.iss) return unverified;
   if (Object.hasOwn(payload, 'aud')) {
     const aud = payload['aud'];
-    const ok = typeof aud === 'string' ? aud === c.aud : Array.isArray(aud) && aud.some((a) => a === c.aud);
+    const ok =
+      typeof aud === 'string' ? aud === c.aud : Array.isArray(aud) && aud.some((a) => a === c.aud);
     if (!ok) return unverified;
   } else if (c.aud !== '') {
     return unverified;

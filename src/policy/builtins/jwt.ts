@@ -20,14 +20,18 @@ function b64urlBytes(part: string): Buffer | undefined {
 function jsonObject(bytes: Buffer): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
 /** `io.jwt.decode(jwt)`. */
-export function decode(token: unknown): [Record<string, unknown>, Record<string, unknown>, string] | undefined {
+export function decode(
+  token: unknown,
+): [Record<string, unknown>, Record<string, unknown>, string] | undefined {
   if (typeof token !== 'string') return undefined;
   let current = token;
   for (let depth = 0; depth < MAX_NESTING; depth++) {
@@ -37,7 +41,8 @@ export function decode(token: unknown): [Record<string, unknown>, Record<string,
     const headerBytes = b64urlBytes(h);
     const payloadBytes = b64urlBytes(p);
     const signature = b64urlBytes(s);
-    if (headerBytes === undefined || payloadBytes === undefined || signature === undefined) return undefined;
+    if (headerBytes === undefined || payloadBytes === undefined || signature === undefined)
+      return undefined;
     const header = jsonObject(headerBytes);
     if (header === undefined) return undefined;
     if (header['cty'] === 'JWT') {

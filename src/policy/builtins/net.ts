@@ -28,7 +28,8 @@ export function cidrExpand(cidr: unknown): string[] | undefined {
   const c = parseCidr(cidr);
   if (c === undefined || c.network.bits - c.prefix > 16) return undefined;
   const out: string[] = [];
-  for (let v = c.network.value; v <= lastOf(c); v++) out.push(formatIp({ value: v, bits: c.network.bits }));
+  for (let v = c.network.value; v <= lastOf(c); v++)
+    out.push(formatIp({ value: v, bits: c.network.bits }));
   return sortedStrings(out);
 }
 
@@ -46,7 +47,12 @@ function rangeToCidrs(first: bigint, last: bigint, bits: 32 | 128): Cidr[] {
   while (start <= last) {
     let size = 0;
     // The largest aligned block starting at `start` that stays within `last`.
-    while (size < bits && (start & ((1n << BigInt(size + 1)) - 1n)) === 0n && start + (1n << BigInt(size + 1)) - 1n <= last) size++;
+    while (
+      size < bits &&
+      (start & ((1n << BigInt(size + 1)) - 1n)) === 0n &&
+      start + (1n << BigInt(size + 1)) - 1n <= last
+    )
+      size++;
     out.push({ network: { value: start, bits }, prefix: bits - size });
     start += 1n << BigInt(size);
   }
@@ -66,8 +72,16 @@ export function cidrMerge(addrs: unknown): string[] | undefined {
       // Go's `IP.DefaultMask()`: the classful mask (A /8, B /16, C /24), the address unmasked.
       const top = Number(ip.value >> 24n);
       const prefix = top < 0x80 ? 8 : top < 0xc0 ? 16 : 24;
-      const network = { network: { value: ip.value & mask(prefix, 32), bits: 32 as const }, prefix };
-      ranges.push({ first: network.network.value, last: lastOf(network), bits: 32, network: { network: ip, prefix } });
+      const network = {
+        network: { value: ip.value & mask(prefix, 32), bits: 32 as const },
+        prefix,
+      };
+      ranges.push({
+        first: network.network.value,
+        last: lastOf(network),
+        bits: 32,
+        network: { network: ip, prefix },
+      });
       continue;
     } else return undefined; // OPA: "IPv6 invalid: needs prefix length"
     if (c === undefined) return undefined;
@@ -75,17 +89,25 @@ export function cidrMerge(addrs: unknown): string[] | undefined {
   }
   const out: string[] = [];
   for (const bits of [32, 128] as const) {
-    const family = ranges.filter((r) => r.bits === bits).sort((a, b) => (a.last === b.last ? cmp(a.first, b.first) : cmp(a.last, b.last)));
+    const family = ranges
+      .filter((r) => r.bits === bits)
+      .sort((a, b) => (a.last === b.last ? cmp(a.first, b.first) : cmp(a.last, b.last)));
     for (let i = family.length - 1; i > 0; i--) {
       const cur = family[i] as Range;
       const prev = family[i - 1] as Range;
       if (cur.first - 1n <= prev.last) {
-        family[i - 1] = { first: prev.first < cur.first ? prev.first : cur.first, last: cur.last, bits, network: undefined };
+        family[i - 1] = {
+          first: prev.first < cur.first ? prev.first : cur.first,
+          last: cur.last,
+          bits,
+          network: undefined,
+        };
         family.splice(i, 1);
       }
     }
     for (const r of family) {
-      for (const c of r.network === undefined ? rangeToCidrs(r.first, r.last, bits) : [r.network]) out.push(formatCidr(c));
+      for (const c of r.network === undefined ? rangeToCidrs(r.first, r.last, bits) : [r.network])
+        out.push(formatCidr(c));
     }
   }
   return sortedStrings(out);

@@ -9,7 +9,8 @@ export const MAX_RANGE = 1_000_000;
 
 /** `numbers.range_step(a, b, step)`: `a` to `b` inclusive, descending when `a > b`. */
 export function rangeStep(a: unknown, b: unknown, step: unknown): number[] | undefined {
-  if (!Number.isSafeInteger(a) || !Number.isSafeInteger(b) || !Number.isSafeInteger(step)) return undefined;
+  if (!Number.isSafeInteger(a) || !Number.isSafeInteger(b) || !Number.isSafeInteger(step))
+    return undefined;
   const [x, y, s] = [a as number, b as number, step as number];
   if (s <= 0 || Math.abs(y - x) / s >= MAX_RANGE) return undefined;
   const out: number[] = [];
@@ -27,6 +28,10 @@ export function randIntn(ctx: EvalContext): (str: unknown, n: unknown) => number
     if (typeof str !== 'string' || !Number.isSafeInteger(n)) return undefined;
     const bound = Math.abs(n as number);
     if (bound === 0) return 0;
-    return ctx.memo(`rand.intn:${str}-${bound}`, () => (bound <= 2 ** 48 - 1 ? randomInt(bound) : Number(randomBytes(8).readBigUInt64BE() % BigInt(bound))));
+    return ctx.memo(`rand.intn:${str}-${bound}`, () =>
+      bound <= 2 ** 48 - 1
+        ? randomInt(bound)
+        : Number(randomBytes(8).readBigUInt64BE() % BigInt(bound)),
+    );
   };
 }

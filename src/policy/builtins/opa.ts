@@ -10,7 +10,8 @@
 /** `opa.runtime()`. */
 export function runtime(): Record<string, unknown> {
   const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) if (value !== undefined) env[name] = value;
+  for (const [name, value] of Object.entries(process.env))
+    if (value !== undefined) env[name] = value;
   return { authorization_enabled: false, commit: '', env, skip_known_schema_check: false };
 }
 

@@ -12,7 +12,8 @@ const MAX_REPLACE_LENGTH = 16 * 1024 * 1024;
  * expanded for it (`$1`, `${name}`, `$$`).
  */
 export function replace(s: unknown, pattern: unknown, value: unknown): string | undefined {
-  if (typeof s !== 'string' || typeof pattern !== 'string' || typeof value !== 'string') return undefined;
+  if (typeof s !== 'string' || typeof pattern !== 'string' || typeof value !== 'string')
+    return undefined;
   const re = compile(pattern);
   if (re === undefined) return undefined;
   let out = '';
@@ -27,7 +28,8 @@ export function replace(s: unknown, pattern: unknown, value: unknown): string | 
 
 /** `regex.find_n(pattern, value, n)`: up to `n` matches (all when `n` < 0). */
 export function findN(pattern: unknown, value: unknown, n: unknown): string[] | undefined {
-  if (typeof pattern !== 'string' || typeof value !== 'string' || !Number.isSafeInteger(n)) return undefined;
+  if (typeof pattern !== 'string' || typeof value !== 'string' || !Number.isSafeInteger(n))
+    return undefined;
   const re = compile(pattern);
   return re === undefined ? undefined : findAll(re, value, n as number).map((m) => m[0]);
 }
@@ -52,8 +54,19 @@ function delimiterIndices(s: string, open: string, close: string): number[] | un
  * `regex.template_match(template, value, start, end)`: the template's text outside the
  * delimiters is literal, the text inside each pair is a regular expression; the whole must match.
  */
-export function templateMatch(template: unknown, value: unknown, start: unknown, end: unknown): boolean | undefined {
-  if (typeof template !== 'string' || typeof value !== 'string' || typeof start !== 'string' || typeof end !== 'string') return undefined;
+export function templateMatch(
+  template: unknown,
+  value: unknown,
+  start: unknown,
+  end: unknown,
+): boolean | undefined {
+  if (
+    typeof template !== 'string' ||
+    typeof value !== 'string' ||
+    typeof start !== 'string' ||
+    typeof end !== 'string'
+  )
+    return undefined;
   if (Buffer.byteLength(start) !== 1 || Buffer.byteLength(end) !== 1) return undefined;
   const idxs = delimiterIndices(template, start, end);
   if (idxs === undefined) return undefined;

@@ -44,7 +44,9 @@ function toArg(value: unknown): Arg {
   if (typeof value === 'number') {
     if (Number.isInteger(value) && Math.abs(value) < 1e21) {
       const big = BigInt(value);
-      return big >= INT64_MIN && big <= INT64_MAX ? { kind: 'int64', value: big } : { kind: 'big.Int', value: big };
+      return big >= INT64_MIN && big <= INT64_MAX
+        ? { kind: 'int64', value: big }
+        : { kind: 'big.Int', value: big };
     }
     return { kind: 'float64', value };
   }
@@ -64,7 +66,11 @@ interface Spec {
 
 /** Go's `%v` of an argument, used inside error notations. */
 function plain(arg: Arg): string {
-  return arg.kind === 'float64' ? formatG(arg.value, undefined, false) : arg.kind === 'string' ? arg.value : arg.value.toString();
+  return arg.kind === 'float64'
+    ? formatG(arg.value, undefined, false)
+    : arg.kind === 'string'
+      ? arg.value
+      : arg.value.toString();
 }
 
 /** Go's `%T` of an argument. */
@@ -115,12 +121,14 @@ function formatG(value: number, precision: number | undefined, upper: boolean): 
   const neg = value < 0 || Object.is(value, -0) ? '-' : '';
   if (abs === 0) return `${neg}0`;
   // Decimal digits and exponent of the (shortest or rounded) representation.
-  const expText = precision === undefined ? abs.toExponential() : abs.toExponential(Math.max(precision, 1) - 1);
+  const expText =
+    precision === undefined ? abs.toExponential() : abs.toExponential(Math.max(precision, 1) - 1);
   const [mant = '', expPart = '0'] = expText.split('e');
   const exp = Number(expPart);
   const digits = mant.replace('.', '').replace(/0+$/, '') || '0';
   let eprec = precision === undefined ? 6 : Math.max(precision, 1);
-  if (precision !== undefined && eprec > digits.length && digits.length >= exp + 1) eprec = digits.length;
+  if (precision !== undefined && eprec > digits.length && digits.length >= exp + 1)
+    eprec = digits.length;
   if (exp < -4 || exp >= eprec) {
     const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
     const out = `${neg}${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
@@ -140,20 +148,43 @@ export function goQuote(s: string): string {
   for (const ch of s) {
     const cp = ch.codePointAt(0) ?? 0;
     switch (ch) {
-      case '"': out += '\\"'; continue;
-      case '\\': out += '\\\\'; continue;
-      case '\x07': out += '\\a'; continue;
-      case '\b': out += '\\b'; continue;
-      case '\f': out += '\\f'; continue;
-      case '\n': out += '\\n'; continue;
-      case '\r': out += '\\r'; continue;
-      case '\t': out += '\\t'; continue;
-      case '\v': out += '\\v'; continue;
-      default: break;
+      case '"':
+        out += '\\"';
+        continue;
+      case '\\':
+        out += '\\\\';
+        continue;
+      case '\x07':
+        out += '\\a';
+        continue;
+      case '\b':
+        out += '\\b';
+        continue;
+      case '\f':
+        out += '\\f';
+        continue;
+      case '\n':
+        out += '\\n';
+        continue;
+      case '\r':
+        out += '\\r';
+        continue;
+      case '\t':
+        out += '\\t';
+        continue;
+      case '\v':
+        out += '\\v';
+        continue;
+      default:
+        break;
     }
     if (cp < 0x20 || cp === 0x7f) out += `\\x${cp.toString(16).padStart(2, '0')}`;
     else if (cp >= 0xd800 && cp <= 0xdfff) out += '\\ufffd';
-    else if (ch !== ' ' && /[\p{C}\p{Z}]/u.test(ch)) out += cp > 0xffff ? `\\U${cp.toString(16).padStart(8, '0')}` : `\\u${cp.toString(16).padStart(4, '0')}`;
+    else if (ch !== ' ' && /[\p{C}\p{Z}]/u.test(ch))
+      out +=
+        cp > 0xffff
+          ? `\\U${cp.toString(16).padStart(8, '0')}`
+          : `\\u${cp.toString(16).padStart(4, '0')}`;
     else out += ch;
   }
   return `${out}"`;
@@ -168,7 +199,12 @@ function hexBytes(s: string, spec: Spec, upper: boolean): string {
   return upper ? out.toUpperCase().replace(/0X/g, '0X') : out;
 }
 
-function formatInt(value: bigint, verb: string, spec: Spec, kind: 'int64' | 'big.Int'): string | undefined {
+function formatInt(
+  value: bigint,
+  verb: string,
+  spec: Spec,
+  kind: 'int64' | 'big.Int',
+): string | undefined {
   const negative = value < 0n;
   const abs = negative ? -value : value;
   let digits: string;
@@ -198,10 +234,18 @@ function formatInt(value: bigint, verb: string, spec: Spec, kind: 'int64' | 'big
       break;
     case 'c':
       if (kind !== 'int64') return undefined;
-      return pad(abs <= 0x10ffffn && !negative ? String.fromCodePoint(Number(abs)) : '\ufffd', spec, false);
+      return pad(
+        abs <= 0x10ffffn && !negative ? String.fromCodePoint(Number(abs)) : '\ufffd',
+        spec,
+        false,
+      );
     case 'q':
       if (kind !== 'int64') return undefined;
-      return pad(`'${abs <= 0x10ffffn && !negative ? String.fromCodePoint(Number(abs)) : '\ufffd'}'`, spec, false);
+      return pad(
+        `'${abs <= 0x10ffffn && !negative ? String.fromCodePoint(Number(abs)) : '\ufffd'}'`,
+        spec,
+        false,
+      );
     case 'U':
       if (kind !== 'int64') return undefined;
       digits = `U+${abs.toString(16).toUpperCase().padStart(4, '0')}`;
@@ -209,7 +253,8 @@ function formatInt(value: bigint, verb: string, spec: Spec, kind: 'int64' | 'big
     default:
       return undefined;
   }
-  if (spec.precision !== undefined && /^\d+$/.test(digits)) digits = digits.padStart(spec.precision, '0');
+  if (spec.precision !== undefined && /^\d+$/.test(digits))
+    digits = digits.padStart(spec.precision, '0');
   return pad(signed(digits, negative, spec), spec, spec.precision === undefined);
 }
 
@@ -241,11 +286,18 @@ function formatString(value: string, verb: string, spec: Spec): string | undefin
   switch (verb) {
     case 'v':
     case 's': {
-      const text = spec.precision === undefined ? value : [...value].slice(0, spec.precision).join('');
+      const text =
+        spec.precision === undefined ? value : [...value].slice(0, spec.precision).join('');
       return pad(text, spec, false);
     }
     case 'q':
-      return pad(goQuote(spec.precision === undefined ? value : [...value].slice(0, spec.precision).join('')), spec, false);
+      return pad(
+        goQuote(
+          spec.precision === undefined ? value : [...value].slice(0, spec.precision).join(''),
+        ),
+        spec,
+        false,
+      );
     case 'x':
     case 'X':
       return pad(hexBytes(value, spec, verb === 'X'), spec, false);
@@ -256,7 +308,8 @@ function formatString(value: string, verb: string, spec: Spec): string | undefin
 
 function formatArg(arg: Arg, verb: string, spec: Spec): string {
   let out: string | undefined;
-  if (arg.kind === 'int64' || arg.kind === 'big.Int') out = formatInt(arg.value, verb, spec, arg.kind);
+  if (arg.kind === 'int64' || arg.kind === 'big.Int')
+    out = formatInt(arg.value, verb, spec, arg.kind);
   else if (arg.kind === 'float64') out = formatFloat(arg.value, verb, spec);
   else out = formatString(arg.value, verb, spec);
   return out ?? bad(verb, arg);
@@ -283,15 +336,35 @@ export function sprintf(format: unknown, values: unknown): string | undefined {
       continue;
     }
     i++;
-    const spec: Spec = { minus: false, plus: false, space: false, zero: false, sharp: false, width: undefined, precision: undefined };
+    const spec: Spec = {
+      minus: false,
+      plus: false,
+      space: false,
+      zero: false,
+      sharp: false,
+      width: undefined,
+      precision: undefined,
+    };
     flags: while (i < format.length) {
       switch (format[i]) {
-        case '-': spec.minus = true; spec.zero = false; break;
-        case '+': spec.plus = true; break;
-        case ' ': spec.space = true; break;
-        case '0': spec.zero = !spec.minus; break;
-        case '#': spec.sharp = true; break;
-        default: break flags;
+        case '-':
+          spec.minus = true;
+          spec.zero = false;
+          break;
+        case '+':
+          spec.plus = true;
+          break;
+        case ' ':
+          spec.space = true;
+          break;
+        case '0':
+          spec.zero = !spec.minus;
+          break;
+        case '#':
+          spec.sharp = true;
+          break;
+        default:
+          break flags;
       }
       i++;
     }
@@ -325,7 +398,10 @@ export function sprintf(format: unknown, values: unknown): string | undefined {
     out += formatArg(arg, verb, spec);
   }
   if (next < args.length) {
-    out += `%!(EXTRA ${args.slice(next).map((a) => `${typeName(a)}=${plain(a)}`).join(', ')})`;
+    out += `%!(EXTRA ${args
+      .slice(next)
+      .map((a) => `${typeName(a)}=${plain(a)}`)
+      .join(', ')})`;
   }
   return out;
 }

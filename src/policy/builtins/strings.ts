@@ -49,7 +49,11 @@ export function indexofN(haystack: unknown, needle: unknown): number[] | undefin
   if (n.length === 0) return out;
   for (let i = 0; i + n.length <= h.length; i++) {
     let match = true;
-    for (let j = 0; j < n.length; j++) if (h[i + j] !== n[j]) { match = false; break; }
+    for (let j = 0; j < n.length; j++)
+      if (h[i + j] !== n[j]) {
+        match = false;
+        break;
+      }
     if (match) out.push(i);
   }
   return out;

@@ -16,7 +16,7 @@ import { regoText } from './sprintf.js';
 type Node =
   | { kind: 'text'; text: string }
   | { kind: 'action'; pipe: Pipe }
-  | { kind: 'if' | 'with'; pipe: Pipe; then: Node[]; else: Node[] }
+  | { kind: 'if' | 'with'; pipe: Pipe; whenTrue: Node[]; else: Node[] }
   | { kind: 'range'; pipe: Pipe; vars: string[]; body: Node[]; else: Node[] };
 
 /** A pipeline: optional variable declaration, then commands joined by `|`. */
@@ -25,7 +25,11 @@ interface Pipe {
   readonly cmds: Arg[][];
 }
 
-type Arg = { kind: 'field'; base: 'dot' | string; path: string[] } | { kind: 'lit'; value: unknown } | { kind: 'fn'; name: string } | { kind: 'sub'; pipe: Pipe };
+type Arg =
+  | { kind: 'field'; base: 'dot' | string; path: string[] }
+  | { kind: 'lit'; value: unknown }
+  | { kind: 'fn'; name: string }
+  | { kind: 'sub'; pipe: Pipe };
 
 class Unsupported extends Error {}
 
@@ -68,8 +72,9 @@ function words(action: string): string[] {
   const re = /\s*("(?:[^"\\]|\\.)*"|`[^`]*`|:=|[()|,]|[^\s()|,]+)/y;
   const out: string[] = [];
   let m: RegExpExecArray | null;
-  while ((m = re.exec(action)) !== null) out.push(m[1] as string);
-  if (re.lastIndex < action.trimEnd().length && out.join('').length === 0) throw new Unsupported('bad action');
+  for (m = re.exec(action); m !== null; m = re.exec(action)) out.push(m[1] as string);
+  if (re.lastIndex < action.trimEnd().length && out.join('').length === 0)
+    throw new Unsupported('bad action');
   return out;
 }
 
@@ -79,7 +84,8 @@ function parsePipe(tokens: string[]): Pipe {
   const assign = t.indexOf(':=');
   if (assign >= 0) {
     for (const v of t.slice(0, assign)) if (v !== ',') decl.push(v);
-    if (decl.some((v) => !/^\$[A-Za-z0-9_]*$/.test(v)) || decl.length === 0 || decl.length > 2) throw new Unsupported('declaration');
+    if (decl.some((v) => !/^\$[A-Za-z0-9_]*$/.test(v)) || decl.length === 0 || decl.length > 2)
+      throw new Unsupported('declaration');
     t = t.slice(assign + 1);
   }
   const cmds: Arg[][] = [[]];
@@ -94,7 +100,10 @@ function parsePipe(tokens: string[]): Pipe {
       let j = i + 1;
       for (; j < t.length && depth > 0; j++) depth += t[j] === '(' ? 1 : t[j] === ')' ? -1 : 0;
       if (depth !== 0) throw new Unsupported('parenthesis');
-      (cmds[cmds.length - 1] as Arg[]).push({ kind: 'sub', pipe: parsePipe(t.slice(i + 1, j - 1)) });
+      (cmds[cmds.length - 1] as Arg[]).push({
+        kind: 'sub',
+        pipe: parsePipe(t.slice(i + 1, j - 1)),
+      });
       i = j - 1;
       continue;
     }
@@ -141,7 +150,14 @@ function parse(src: string): Node[] {
         nodes.push(control(head, parsePipe(w.slice(1))));
         continue;
       }
-      if (head === 'define' || head === 'template' || head === 'block' || head === 'break' || head === 'continue') throw new Unsupported(head);
+      if (
+        head === 'define' ||
+        head === 'template' ||
+        head === 'block' ||
+        head === 'break' ||
+        head === 'continue'
+      )
+        throw new Unsupported(head);
       nodes.push({ kind: 'action', pipe: parsePipe(w) });
     }
     return { nodes, stop: 'eof' };
@@ -164,8 +180,15 @@ function parse(src: string): Node[] {
     } else if (body.stop !== 'end') {
       throw new Unsupported('unterminated block');
     }
-    if (head === 'range') return { kind: 'range', pipe: { decl: [], cmds: pipe.cmds }, vars: pipe.decl, body: body.nodes, else: elseNodes };
-    return { kind: head, pipe, then: body.nodes, else: elseNodes };
+    if (head === 'range')
+      return {
+        kind: 'range',
+        pipe: { decl: [], cmds: pipe.cmds },
+        vars: pipe.decl,
+        body: body.nodes,
+        else: elseNodes,
+      };
+    return { kind: head, pipe, whenTrue: body.nodes, else: elseNodes };
   };
   const top = block();
   if (top.stop !== 'eof') throw new Unsupported('unexpected end');
@@ -194,7 +217,11 @@ function goValue(v: Value): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return regoText(v);
   if (Array.isArray(v)) return `[${v.map(goValue).join(' ')}]`;
-  if (isObject(v)) return `map[${Object.keys(v).sort().map((k) => `${k}:${goValue(v[k])}`).join(' ')}]`;
+  if (isObject(v))
+    return `map[${Object.keys(v)
+      .sort()
+      .map((k) => `${k}:${goValue(v[k])}`)
+      .join(' ')}]`;
   return String(v);
 }
 
@@ -241,7 +268,7 @@ function call(name: string, args: Value[], _s: Scope): Value {
       if (typeof x === 'string') return Buffer.byteLength(x);
       if (Array.isArray(x)) return x.length;
       if (isObject(x)) return Object.keys(x).length;
-      throw new Failure("len of a value that has none");
+      throw new Failure('len of a value that has none');
     }
     case 'index': {
       let v = args[0];
@@ -274,7 +301,8 @@ function call(name: string, args: Value[], _s: Scope): Value {
       // Numbers are json.Number in Go: comparing them is a type question Gatehouse does not answer.
       const simple = (v: Value): boolean => typeof v === 'string' || typeof v === 'boolean';
       if (!simple(x) || !ys.every(simple)) throw new Unsupported('eq of non-string values');
-      if (ys.some((y) => typeof y !== typeof x)) throw new Failure('incompatible types for comparison');
+      if (ys.some((y) => typeof y !== typeof x))
+        throw new Failure('incompatible types for comparison');
       const equal = ys.some((y) => y === x);
       return name === 'eq' ? equal : !equal;
     }
@@ -315,11 +343,11 @@ function exec(nodes: readonly Node[], s: Scope, out: string[]): void {
         break;
       }
       case 'if':
-        exec(truthy(evalPipe(n.pipe, s)) ? n.then : n.else, s, out);
+        exec(truthy(evalPipe(n.pipe, s)) ? n.whenTrue : n.else, s, out);
         break;
       case 'with': {
         const v = evalPipe(n.pipe, s);
-        if (truthy(v)) exec(n.then, { dot: v, vars: s.vars }, out);
+        if (truthy(v)) exec(n.whenTrue, { dot: v, vars: s.vars }, out);
         else exec(n.else, s, out);
         break;
       }
@@ -328,7 +356,9 @@ function exec(nodes: readonly Node[], s: Scope, out: string[]): void {
         const entries: Array<[Value, Value]> = Array.isArray(v)
           ? v.map((x, i) => [i, x])
           : isObject(v)
-            ? Object.keys(v).sort().map((k) => [k, v[k]])
+            ? Object.keys(v)
+                .sort()
+                .map((k) => [k, v[k]])
             : v === MISSING || v === null
               ? []
               : (() => {
@@ -358,7 +388,8 @@ export function renderTemplate(template: unknown, vars: unknown): string | undef
     exec(parse(template), { dot: vars, vars: new Map([['$', vars]]) }, out);
     return out.join('');
   } catch (err) {
-    if (err instanceof Unsupported || err instanceof Failure || err instanceof SyntaxError) return undefined;
+    if (err instanceof Unsupported || err instanceof Failure || err instanceof SyntaxError)
+      return undefined;
     throw err;
   }
 }

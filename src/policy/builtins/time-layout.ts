@@ -12,7 +12,20 @@
 import { exactInteger } from './raw-json.js';
 import { floorDiv, inInt64, offsetMs, WEEKDAYS, zoneOf } from './time.js';
 
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
 
 /** The layouts OPA accepts by name. */
 const NAMED: Record<string, string> = {
@@ -29,19 +42,58 @@ const NAMED: Record<string, string> = {
 };
 
 type Std =
-  | 'LongMonth' | 'Month' | 'NumMonth' | 'ZeroMonth' | 'LongWeekDay' | 'WeekDay' | 'Day' | 'UnderDay' | 'ZeroDay'
-  | 'UnderYearDay' | 'ZeroYearDay' | 'Hour' | 'Hour12' | 'ZeroHour12' | 'Minute' | 'ZeroMinute' | 'Second' | 'ZeroSecond'
-  | 'LongYear' | 'Year' | 'PM' | 'pm' | 'TZ'
-  | 'ISO8601TZ' | 'ISO8601SecondsTZ' | 'ISO8601ShortTZ' | 'ISO8601ColonTZ' | 'ISO8601ColonSecondsTZ'
-  | 'NumTZ' | 'NumSecondsTz' | 'NumShortTZ' | 'NumColonTZ' | 'NumColonSecondsTZ';
+  | 'LongMonth'
+  | 'Month'
+  | 'NumMonth'
+  | 'ZeroMonth'
+  | 'LongWeekDay'
+  | 'WeekDay'
+  | 'Day'
+  | 'UnderDay'
+  | 'ZeroDay'
+  | 'UnderYearDay'
+  | 'ZeroYearDay'
+  | 'Hour'
+  | 'Hour12'
+  | 'ZeroHour12'
+  | 'Minute'
+  | 'ZeroMinute'
+  | 'Second'
+  | 'ZeroSecond'
+  | 'LongYear'
+  | 'Year'
+  | 'PM'
+  | 'pm'
+  | 'TZ'
+  | 'ISO8601TZ'
+  | 'ISO8601SecondsTZ'
+  | 'ISO8601ShortTZ'
+  | 'ISO8601ColonTZ'
+  | 'ISO8601ColonSecondsTZ'
+  | 'NumTZ'
+  | 'NumSecondsTz'
+  | 'NumShortTZ'
+  | 'NumColonTZ'
+  | 'NumColonSecondsTZ';
 
 /** One layout element: a literal, a field, or fractional seconds. */
-type Chunk = { kind: 'lit'; text: string } | { kind: 'std'; std: Std } | { kind: 'frac'; digits: number; trim: boolean; sep: string };
+type Chunk =
+  | { kind: 'lit'; text: string }
+  | { kind: 'std'; std: Std }
+  | { kind: 'frac'; digits: number; trim: boolean; sep: string };
 
 const STD0X: Std[] = ['ZeroMonth', 'ZeroDay', 'ZeroHour12', 'ZeroMinute', 'ZeroSecond', 'Year'];
 const TZ_FORMS: Array<[string, Std]> = [
-  ['Z070000', 'ISO8601SecondsTZ'], ['Z07:00:00', 'ISO8601ColonSecondsTZ'], ['Z0700', 'ISO8601TZ'], ['Z07:00', 'ISO8601ColonTZ'], ['Z07', 'ISO8601ShortTZ'],
-  ['-070000', 'NumSecondsTz'], ['-07:00:00', 'NumColonSecondsTZ'], ['-0700', 'NumTZ'], ['-07:00', 'NumColonTZ'], ['-07', 'NumShortTZ'],
+  ['Z070000', 'ISO8601SecondsTZ'],
+  ['Z07:00:00', 'ISO8601ColonSecondsTZ'],
+  ['Z0700', 'ISO8601TZ'],
+  ['Z07:00', 'ISO8601ColonTZ'],
+  ['Z07', 'ISO8601ShortTZ'],
+  ['-070000', 'NumSecondsTz'],
+  ['-07:00:00', 'NumColonSecondsTZ'],
+  ['-0700', 'NumTZ'],
+  ['-07:00', 'NumColonTZ'],
+  ['-07', 'NumShortTZ'],
 ];
 
 const isLower = (c: string | undefined): boolean => c !== undefined && c >= 'a' && c <= 'z';
@@ -73,15 +125,20 @@ function chunks(layout: string): Chunk[] {
         break;
       case '0': {
         const d = layout[i + 1];
-        if (d !== undefined && d >= '1' && d <= '6') n = push({ kind: 'std', std: STD0X[Number(d) - 1] as Std }, 2);
+        if (d !== undefined && d >= '1' && d <= '6')
+          n = push({ kind: 'std', std: STD0X[Number(d) - 1] as Std }, 2);
         else if (at('002')) n = push({ kind: 'std', std: 'ZeroYearDay' }, 3);
         break;
       }
       case '1':
-        n = at('15') ? push({ kind: 'std', std: 'Hour' }, 2) : push({ kind: 'std', std: 'NumMonth' }, 1);
+        n = at('15')
+          ? push({ kind: 'std', std: 'Hour' }, 2)
+          : push({ kind: 'std', std: 'NumMonth' }, 1);
         break;
       case '2':
-        n = at('2006') ? push({ kind: 'std', std: 'LongYear' }, 4) : push({ kind: 'std', std: 'Day' }, 1);
+        n = at('2006')
+          ? push({ kind: 'std', std: 'LongYear' }, 4)
+          : push({ kind: 'std', std: 'Day' }, 1);
         break;
       case '_':
         if (at('_2006')) {
@@ -122,7 +179,8 @@ function chunks(layout: string): Chunk[] {
         if (ch === '0' || ch === '9') {
           let j = i + 1;
           while (layout[j] === ch) j++;
-          if (!isDigit(layout[j])) n = push({ kind: 'frac', digits: j - i - 1, trim: ch === '9', sep: c }, j - i);
+          if (!isDigit(layout[j]))
+            n = push({ kind: 'frac', digits: j - i - 1, trim: ch === '9', sep: c }, j - i);
         }
         break;
       }
@@ -149,7 +207,9 @@ function zoneName(ms: number, zone: string | undefined, offsetSeconds: number): 
   // en-US knows the North American abbreviations, en-GB the European ones.
   for (const locale of ['en-US', 'en-GB']) {
     try {
-      name = new Intl.DateTimeFormat(locale, { timeZone: zone, timeZoneName: 'short' }).formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName')?.value;
+      name = new Intl.DateTimeFormat(locale, { timeZone: zone, timeZoneName: 'short' })
+        .formatToParts(new Date(ms))
+        .find((p) => p.type === 'timeZoneName')?.value;
     } catch {
       name = undefined;
     }
@@ -164,8 +224,17 @@ function zoneName(ms: number, zone: string | undefined, offsetSeconds: number): 
 }
 
 interface Fields {
-  year: number; month: number; day: number; hour: number; minute: number; second: number; nanos: number;
-  weekday: number; yday: number; offset: number; zone: string;
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  nanos: number;
+  weekday: number;
+  yday: number;
+  offset: number;
+  zone: string;
 }
 
 function formatTz(std: Std, offset: number): string {
@@ -200,30 +269,77 @@ function format(f: Fields, layout: string): string {
     }
     const h12 = f.hour % 12 === 0 ? 12 : f.hour % 12;
     switch (c.std) {
-      case 'LongMonth': out += MONTHS[f.month - 1]; break;
-      case 'Month': out += (MONTHS[f.month - 1] as string).slice(0, 3); break;
-      case 'NumMonth': out += f.month; break;
-      case 'ZeroMonth': out += pad(f.month, 2); break;
-      case 'LongWeekDay': out += WEEKDAYS[f.weekday]; break;
-      case 'WeekDay': out += (WEEKDAYS[f.weekday] as string).slice(0, 3); break;
-      case 'Day': out += f.day; break;
-      case 'UnderDay': out += String(f.day).padStart(2, ' '); break;
-      case 'ZeroDay': out += pad(f.day, 2); break;
-      case 'UnderYearDay': out += String(f.yday).padStart(3, ' '); break;
-      case 'ZeroYearDay': out += pad(f.yday, 3); break;
-      case 'Hour': out += pad(f.hour, 2); break;
-      case 'Hour12': out += h12; break;
-      case 'ZeroHour12': out += pad(h12, 2); break;
-      case 'Minute': out += f.minute; break;
-      case 'ZeroMinute': out += pad(f.minute, 2); break;
-      case 'Second': out += f.second; break;
-      case 'ZeroSecond': out += pad(f.second, 2); break;
-      case 'LongYear': out += pad(f.year, 4); break;
-      case 'Year': out += pad(((f.year % 100) + 100) % 100, 2); break;
-      case 'PM': out += f.hour >= 12 ? 'PM' : 'AM'; break;
-      case 'pm': out += f.hour >= 12 ? 'pm' : 'am'; break;
-      case 'TZ': out += f.zone; break;
-      default: out += formatTz(c.std, f.offset);
+      case 'LongMonth':
+        out += MONTHS[f.month - 1];
+        break;
+      case 'Month':
+        out += (MONTHS[f.month - 1] as string).slice(0, 3);
+        break;
+      case 'NumMonth':
+        out += f.month;
+        break;
+      case 'ZeroMonth':
+        out += pad(f.month, 2);
+        break;
+      case 'LongWeekDay':
+        out += WEEKDAYS[f.weekday];
+        break;
+      case 'WeekDay':
+        out += (WEEKDAYS[f.weekday] as string).slice(0, 3);
+        break;
+      case 'Day':
+        out += f.day;
+        break;
+      case 'UnderDay':
+        out += String(f.day).padStart(2, ' ');
+        break;
+      case 'ZeroDay':
+        out += pad(f.day, 2);
+        break;
+      case 'UnderYearDay':
+        out += String(f.yday).padStart(3, ' ');
+        break;
+      case 'ZeroYearDay':
+        out += pad(f.yday, 3);
+        break;
+      case 'Hour':
+        out += pad(f.hour, 2);
+        break;
+      case 'Hour12':
+        out += h12;
+        break;
+      case 'ZeroHour12':
+        out += pad(h12, 2);
+        break;
+      case 'Minute':
+        out += f.minute;
+        break;
+      case 'ZeroMinute':
+        out += pad(f.minute, 2);
+        break;
+      case 'Second':
+        out += f.second;
+        break;
+      case 'ZeroSecond':
+        out += pad(f.second, 2);
+        break;
+      case 'LongYear':
+        out += pad(f.year, 4);
+        break;
+      case 'Year':
+        out += pad(((f.year % 100) + 100) % 100, 2);
+        break;
+      case 'PM':
+        out += f.hour >= 12 ? 'PM' : 'AM';
+        break;
+      case 'pm':
+        out += f.hour >= 12 ? 'pm' : 'am';
+        break;
+      case 'TZ':
+        out += f.zone;
+        break;
+      default:
+        out += formatTz(c.std, f.offset);
     }
   }
   return out;
@@ -257,12 +373,21 @@ export function formatTime(x: unknown): string | undefined {
   if (Number.isNaN(local.getTime())) return undefined;
   const startOfYear = Date.UTC(local.getUTCFullYear(), 0, 1);
   const fields: Fields = {
-    year: local.getUTCFullYear(), month: local.getUTCMonth() + 1, day: local.getUTCDate(),
-    hour: local.getUTCHours(), minute: local.getUTCMinutes(), second: local.getUTCSeconds(),
+    year: local.getUTCFullYear(),
+    month: local.getUTCMonth() + 1,
+    day: local.getUTCDate(),
+    hour: local.getUTCHours(),
+    minute: local.getUTCMinutes(),
+    second: local.getUTCSeconds(),
     nanos: Number(ns - floorDiv(ns, 1_000_000_000n) * 1_000_000_000n),
     weekday: local.getUTCDay(),
-    yday: Math.floor((Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate()) - startOfYear) / 86_400_000) + 1,
-    offset, zone: zoneName(ms, zone, offset),
+    yday:
+      Math.floor(
+        (Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate()) - startOfYear) /
+          86_400_000,
+      ) + 1,
+    offset,
+    zone: zoneName(ms, zone, offset),
   };
   const named = Object.hasOwn(NAMED, layout) ? NAMED[layout] : undefined;
   return format(fields, layout === '' ? (NAMED['RFC3339Nano'] as string) : (named ?? layout));
@@ -287,7 +412,8 @@ function getnum3(s: string, fixed: boolean): [number, string] | undefined {
 function lookup(names: readonly string[], s: string): [number, string] | undefined {
   for (let i = 0; i < names.length; i++) {
     const name = names[i] as string;
-    if (s.length >= name.length && s.slice(0, name.length).toLowerCase() === name.toLowerCase()) return [i, s.slice(name.length)];
+    if (s.length >= name.length && s.slice(0, name.length).toLowerCase() === name.toLowerCase())
+      return [i, s.slice(name.length)];
   }
   return undefined;
 }
@@ -324,7 +450,13 @@ function zoneAbbreviationLength(s: string): number {
     return m === null || Number(m[0]) < -23 || Number(m[0]) > 23 ? 0 : m[0].length;
   }
   let upper = 0;
-  while (upper < 6 && upper < s.length && (s[upper] as string) >= 'A' && (s[upper] as string) <= 'Z') upper++;
+  while (
+    upper < 6 &&
+    upper < s.length &&
+    (s[upper] as string) >= 'A' &&
+    (s[upper] as string) <= 'Z'
+  )
+    upper++;
   if (upper === 3) return 3;
   if (upper === 4 && (s[3] === 'T' || s.startsWith('WITA'))) return 4;
   if (upper === 5 && s[4] === 'T') return 5;
@@ -333,13 +465,24 @@ function zoneAbbreviationLength(s: string): number {
 
 const DAYS_BEFORE = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365];
 const isLeap = (y: number): boolean => y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-const daysIn = (month: number, year: number): number => (month === 2 && isLeap(year) ? 29 : (DAYS_BEFORE[month] as number) - (DAYS_BEFORE[month - 1] as number));
+const daysIn = (month: number, year: number): number =>
+  month === 2 && isLeap(year)
+    ? 29
+    : (DAYS_BEFORE[month] as number) - (DAYS_BEFORE[month - 1] as number);
 
 /** Go's `time.Parse(layout, value)` as Unix nanoseconds. */
 function parse(layout: string, input: string): bigint | undefined {
   let value = input;
-  let year = 0, month = -1, day = -1, yday = -1, hour = 0, min = 0, sec = 0, nsec = 0;
-  let pmSet = false, amSet = false;
+  let year = 0,
+    month = -1,
+    day = -1,
+    yday = -1,
+    hour = 0,
+    min = 0,
+    sec = 0,
+    nsec = 0;
+  let pmSet = false,
+    amSet = false;
   let offset: number | undefined;
   const list = chunks(layout);
   for (let idx = 0; idx < list.length; idx++) {
@@ -381,7 +524,10 @@ function parse(layout: string, input: string): bigint | undefined {
         value = value.slice(4);
         continue;
       case 'Month':
-        r = lookup(MONTHS.map((m) => m.slice(0, 3)), value);
+        r = lookup(
+          MONTHS.map((m) => m.slice(0, 3)),
+          value,
+        );
         if (r === undefined) return undefined;
         month = r[0] + 1;
         break;
@@ -397,7 +543,10 @@ function parse(layout: string, input: string): bigint | undefined {
         month = r[0];
         break;
       case 'WeekDay':
-        r = lookup(WEEKDAYS.map((d) => d.slice(0, 3)), value);
+        r = lookup(
+          WEEKDAYS.map((d) => d.slice(0, 3)),
+          value,
+        );
         if (r === undefined) return undefined;
         break;
       case 'LongWeekDay':
@@ -482,7 +631,9 @@ function parse(layout: string, input: string): bigint | undefined {
         const colon = c.std.includes('Colon');
         const short = c.std.includes('Short');
         const secs = c.std.includes('Seconds');
-        const re = new RegExp(`^([+-])(\\d\\d)${short ? '' : colon ? ':(\\d\\d)' : '(\\d\\d)'}${secs ? (colon ? ':(\\d\\d)' : '(\\d\\d)') : ''}`);
+        const re = new RegExp(
+          `^([+-])(\\d\\d)${short ? '' : colon ? ':(\\d\\d)' : '(\\d\\d)'}${secs ? (colon ? ':(\\d\\d)' : '(\\d\\d)') : ''}`,
+        );
         const m = re.exec(value);
         if (m === null) return undefined;
         const hh = Number(m[2]);
@@ -503,7 +654,10 @@ function parse(layout: string, input: string): bigint | undefined {
     let d = 0;
     let m = 0;
     if (isLeap(year)) {
-      if (yday === 31 + 29) { m = 2; d = 29; } else if (yday > 31 + 29) yday--;
+      if (yday === 31 + 29) {
+        m = 2;
+        d = 29;
+      } else if (yday > 31 + 29) yday--;
     }
     if (yday < 1 || yday > 365) return undefined;
     if (m === 0) {

@@ -16,12 +16,20 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const NS_PER_MS = 1_000_000n;
 /** Go's weekday names, Sunday first. */
-export const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'] as const;
+export const WEEKDAYS = [
+  'Sunday',
+  'Monday',
+  'Tuesday',
+  'Wednesday',
+  'Thursday',
+  'Friday',
+  'Saturday',
+] as const;
 
 /** Integer division rounding toward negative infinity. */
 export function floorDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
-  return (a % b !== 0n) && ((a < 0n) !== (b < 0n)) ? q - 1n : q;
+  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
 }
 
 /** True when `ns` fits Go's int64. */
@@ -135,7 +143,12 @@ export function weekday(x: unknown): string | undefined {
 }
 
 /** `time.add_date(ns, years, months, days)`: normalised like Go's `AddDate` (Oct 31 + 1 month = Dec 1), in UTC. */
-export function addDate(ns: unknown, years: unknown, months: unknown, days: unknown): number | ArrayBuffer | undefined {
+export function addDate(
+  ns: unknown,
+  years: unknown,
+  months: unknown,
+  days: unknown,
+): number | ArrayBuffer | undefined {
   const t = toInteger(ns);
   const y = toInteger(years);
   const m = toInteger(months);
@@ -172,9 +185,18 @@ export function diff(a: unknown, b: unknown): number[] | undefined {
   let hour = d2.getUTCHours() - d1.getUTCHours();
   let minute = d2.getUTCMinutes() - d1.getUTCMinutes();
   let second_ = d2.getUTCSeconds() - d1.getUTCSeconds();
-  if (second_ < 0) { second_ += 60; minute--; }
-  if (minute < 0) { minute += 60; hour--; }
-  if (hour < 0) { hour += 24; day--; }
+  if (second_ < 0) {
+    second_ += 60;
+    minute--;
+  }
+  if (minute < 0) {
+    minute += 60;
+    hour--;
+  }
+  if (hour < 0) {
+    hour += 24;
+    day--;
+  }
   if (day < 0) {
     // Days in t1's month: day 32 of it rolls over by (32 - days in month).
     const probe = new Date(0);
@@ -182,19 +204,31 @@ export function diff(a: unknown, b: unknown): number[] | undefined {
     day += 32 - probe.getUTCDate();
     month--;
   }
-  if (month < 0) { month += 12; year--; }
+  if (month < 0) {
+    month += 12;
+    year--;
+  }
   return [year, month, day, hour, minute, second_];
 }
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?(Z|[+-]\d{2}:\d{2})$/;
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?(Z|[+-]\d{2}:\d{2})$/;
 
 /** `time.parse_rfc3339_ns(value)`: RFC 3339 text to nanoseconds (Go's `time.RFC3339` layout, fraction optional). */
 export function parseRfc3339Ns(value: unknown): number | ArrayBuffer | undefined {
   if (typeof value !== 'string') return undefined;
   const m = RFC3339.exec(value);
   if (m === null) return undefined;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59)
+    return undefined;
   const probe = new Date(0);
   probe.setUTCFullYear(year, month - 1, day);
   if (probe.getUTCMonth() !== month - 1) return undefined; // e.g. February 30
@@ -215,8 +249,8 @@ export function parseRfc3339Ns(value: unknown): number | ArrayBuffer | undefined
 const DURATION_UNITS: Record<string, bigint> = {
   ns: 1n,
   us: 1_000n,
-  'µs': 1_000n, // U+00B5 micro sign
-  'μs': 1_000n, // U+03BC Greek mu
+  µs: 1_000n, // U+00B5 micro sign
+  μs: 1_000n, // U+03BC Greek mu
   ms: 1_000_000n,
   s: 1_000_000_000n,
   m: 60_000_000_000n,

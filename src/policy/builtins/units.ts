@@ -14,10 +14,12 @@ function splitAmount(s: string): [string, string] | undefined {
   const digit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
   for (let i = 0; i < s.length; i++) {
     const c = s[i] as string;
-    if (!digit(c) && c !== '.' && c !== 'e' && c !== 'E' && c !== '+' && c !== '-') return i === 0 ? ['', s] : [s.slice(0, i), s.slice(i)];
+    if (!digit(c) && c !== '.' && c !== 'e' && c !== 'E' && c !== '+' && c !== '-')
+      return i === 0 ? ['', s] : [s.slice(0, i), s.slice(i)];
     if (c === 'e' || c === 'E') {
       const next = s[i + 1];
-      if (next === undefined || (!digit(next) && next !== '+' && next !== '-')) return i === 0 ? ['', s] : [s.slice(0, i), s.slice(i)];
+      if (next === undefined || (!digit(next) && next !== '+' && next !== '-'))
+        return i === 0 ? ['', s] : [s.slice(0, i), s.slice(i)];
       if (next === '+' || next === '-') i++;
       let end = i + 1;
       while (digit(s[end])) end++;
@@ -48,18 +50,29 @@ function pow(base: bigint, n: number): bigint {
 const SI_UNITS: Record<string, { num: bigint; den: bigint }> = {
   '': { num: 1n, den: 1n },
   m: { num: 1n, den: 1000n },
-  k: { num: K, den: 1n }, K: { num: K, den: 1n },
-  ki: { num: KI, den: 1n }, Ki: { num: KI, den: 1n },
+  k: { num: K, den: 1n },
+  K: { num: K, den: 1n },
+  ki: { num: KI, den: 1n },
+  Ki: { num: KI, den: 1n },
   M: { num: pow(K, 2), den: 1n },
-  mi: { num: pow(KI, 2), den: 1n }, Mi: { num: pow(KI, 2), den: 1n },
-  g: { num: pow(K, 3), den: 1n }, G: { num: pow(K, 3), den: 1n },
-  gi: { num: pow(KI, 3), den: 1n }, Gi: { num: pow(KI, 3), den: 1n },
-  t: { num: pow(K, 4), den: 1n }, T: { num: pow(K, 4), den: 1n },
-  ti: { num: pow(KI, 4), den: 1n }, Ti: { num: pow(KI, 4), den: 1n },
-  p: { num: pow(K, 5), den: 1n }, P: { num: pow(K, 5), den: 1n },
-  pi: { num: pow(KI, 5), den: 1n }, Pi: { num: pow(KI, 5), den: 1n },
-  e: { num: pow(K, 6), den: 1n }, E: { num: pow(K, 6), den: 1n },
-  ei: { num: pow(KI, 6), den: 1n }, Ei: { num: pow(KI, 6), den: 1n },
+  mi: { num: pow(KI, 2), den: 1n },
+  Mi: { num: pow(KI, 2), den: 1n },
+  g: { num: pow(K, 3), den: 1n },
+  G: { num: pow(K, 3), den: 1n },
+  gi: { num: pow(KI, 3), den: 1n },
+  Gi: { num: pow(KI, 3), den: 1n },
+  t: { num: pow(K, 4), den: 1n },
+  T: { num: pow(K, 4), den: 1n },
+  ti: { num: pow(KI, 4), den: 1n },
+  Ti: { num: pow(KI, 4), den: 1n },
+  p: { num: pow(K, 5), den: 1n },
+  P: { num: pow(K, 5), den: 1n },
+  pi: { num: pow(KI, 5), den: 1n },
+  Pi: { num: pow(KI, 5), den: 1n },
+  e: { num: pow(K, 6), den: 1n },
+  E: { num: pow(K, 6), den: 1n },
+  ei: { num: pow(KI, 6), den: 1n },
+  Ei: { num: pow(KI, 6), den: 1n },
 };
 
 /** `big.Rat.FloatString(10)`: rounded half away from zero to ten decimals. */
@@ -93,12 +106,30 @@ export function parse(x: unknown): number | ArrayBuffer | undefined {
 
 const BYTE_UNITS: Record<string, bigint> = {
   '': 1n,
-  kb: K, k: K, kib: KI, ki: KI,
-  mb: pow(K, 2), m: pow(K, 2), mib: pow(KI, 2), mi: pow(KI, 2),
-  gb: pow(K, 3), g: pow(K, 3), gib: pow(KI, 3), gi: pow(KI, 3),
-  tb: pow(K, 4), t: pow(K, 4), tib: pow(KI, 4), ti: pow(KI, 4),
-  pb: pow(K, 5), p: pow(K, 5), pib: pow(KI, 5), pi: pow(KI, 5),
-  eb: pow(K, 6), e: pow(K, 6), eib: pow(KI, 6), ei: pow(KI, 6),
+  kb: K,
+  k: K,
+  kib: KI,
+  ki: KI,
+  mb: pow(K, 2),
+  m: pow(K, 2),
+  mib: pow(KI, 2),
+  mi: pow(KI, 2),
+  gb: pow(K, 3),
+  g: pow(K, 3),
+  gib: pow(KI, 3),
+  gi: pow(KI, 3),
+  tb: pow(K, 4),
+  t: pow(K, 4),
+  tib: pow(KI, 4),
+  ti: pow(KI, 4),
+  pb: pow(K, 5),
+  p: pow(K, 5),
+  pib: pow(KI, 5),
+  pi: pow(KI, 5),
+  eb: pow(K, 6),
+  e: pow(K, 6),
+  eib: pow(KI, 6),
+  ei: pow(KI, 6),
 };
 
 /** `units.parse_bytes(x)`: an integer number of bytes (fractions truncated toward zero). */

@@ -12,7 +12,9 @@ export function queryEscape(s: string): string | undefined {
   } catch {
     return undefined;
   }
-  return encoded.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%20/g, '+');
+  return encoded
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, '+');
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
@@ -86,7 +88,13 @@ export function decodeObject(x: unknown): Record<string, string[]> | undefined {
     const value = queryUnescape(eq < 0 ? '' : pair.slice(eq + 1));
     if (key === undefined || value === undefined) return undefined;
     if (Object.hasOwn(out, key)) (out[key] as string[]).push(value);
-    else Object.defineProperty(out, key, { value: [value], enumerable: true, writable: true, configurable: true });
+    else
+      Object.defineProperty(out, key, {
+        value: [value],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
   }
   return out;
 }

@@ -55,11 +55,15 @@ export function parse(x: unknown): Record<string, unknown> | undefined {
   if (b === undefined) return undefined;
   const version = (b[6] as number) >> 4;
   const v8 = b[8] as number;
-  const variant = (v8 & 0xc0) === 0x80 ? 1 : (v8 & 0xe0) === 0xc0 ? 2 : (v8 & 0xe0) === 0xe0 ? 3 : 0;
+  const variant =
+    (v8 & 0xc0) === 0x80 ? 1 : (v8 & 0xe0) === 0xc0 ? 2 : (v8 & 0xe0) === 0xe0 ? 3 : 0;
   const out: Record<string, unknown> = { version, variant: VARIANTS[variant] };
   if (version === 1 || version === 2) {
     // google/uuid reads the v1 layout for both versions (a v2 `id` fills the low time bits).
-    const time = (BigInt(b.readUInt16BE(6) & 0x0fff) << 48n) | (BigInt(b.readUInt16BE(4)) << 32n) | BigInt(b.readUInt32BE(0));
+    const time =
+      (BigInt(b.readUInt16BE(6) & 0x0fff) << 48n) |
+      (BigInt(b.readUInt16BE(4)) << 32n) |
+      BigInt(b.readUInt32BE(0));
     // 100-ns intervals since 1582-10-15 → Unix nanoseconds.
     const unixNs = (time - 122_192_928_000_000_000n) * 100n;
     out['time'] = exactNestedInteger(unixNs);

@@ -34,16 +34,36 @@ const NAME_ATTRIBUTES: Record<string, { oid: number[]; field?: string }> = {
 };
 
 const EXT_KEY_USAGES: Record<string, number> = {
-  '2.5.29.37.0': 0, '1.3.6.1.5.5.7.3.1': 1, '1.3.6.1.5.5.7.3.2': 2, '1.3.6.1.5.5.7.3.3': 3, '1.3.6.1.5.5.7.3.4': 4,
-  '1.3.6.1.5.5.7.3.5': 5, '1.3.6.1.5.5.7.3.6': 6, '1.3.6.1.5.5.7.3.7': 7, '1.3.6.1.5.5.7.3.8': 8, '1.3.6.1.5.5.7.3.9': 9,
-  '1.3.6.1.4.1.311.10.3.3': 10, '2.16.840.1.113730.4.1': 11, '1.3.6.1.4.1.311.2.1.22': 12, '1.3.6.1.4.1.311.61.1.1': 13,
+  '2.5.29.37.0': 0,
+  '1.3.6.1.5.5.7.3.1': 1,
+  '1.3.6.1.5.5.7.3.2': 2,
+  '1.3.6.1.5.5.7.3.3': 3,
+  '1.3.6.1.5.5.7.3.4': 4,
+  '1.3.6.1.5.5.7.3.5': 5,
+  '1.3.6.1.5.5.7.3.6': 6,
+  '1.3.6.1.5.5.7.3.7': 7,
+  '1.3.6.1.5.5.7.3.8': 8,
+  '1.3.6.1.5.5.7.3.9': 9,
+  '1.3.6.1.4.1.311.10.3.3': 10,
+  '2.16.840.1.113730.4.1': 11,
+  '1.3.6.1.4.1.311.2.1.22': 12,
+  '1.3.6.1.4.1.311.61.1.1': 13,
 };
 
 /** Go's `pkix.Name` from Node's `subject`/`issuer` text (`CN=a\nO=b`, multi-valued RDNs joined by `+`). */
 function pkixName(text: string | undefined): Record<string, unknown> | undefined {
   const name: Record<string, unknown> = {
-    CommonName: '', Country: null, ExtraNames: null, Locality: null, Names: [], Organization: null,
-    OrganizationalUnit: null, PostalCode: null, Province: null, SerialNumber: '', StreetAddress: null,
+    CommonName: '',
+    Country: null,
+    ExtraNames: null,
+    Locality: null,
+    Names: [],
+    Organization: null,
+    OrganizationalUnit: null,
+    PostalCode: null,
+    Province: null,
+    SerialNumber: '',
+    StreetAddress: null,
   };
   const names: Array<{ Type: number[]; Value: string }> = [];
   for (const line of (text ?? '').split('\n')) {
@@ -56,7 +76,8 @@ function pkixName(text: string | undefined): Record<string, unknown> | undefined
     if (attr === undefined) return undefined; // an attribute Node prints by a name we cannot map to its OID
     names.push({ Type: attr.oid, Value: value });
     if (attr.field === 'CommonName' || attr.field === 'SerialNumber') name[attr.field] = value;
-    else if (attr.field !== undefined) name[attr.field] = [...((name[attr.field] as string[] | null) ?? []), value];
+    else if (attr.field !== undefined)
+      name[attr.field] = [...((name[attr.field] as string[] | null) ?? []), value];
   }
   name['Names'] = names;
   return name;
@@ -66,10 +87,11 @@ function pkixName(text: string | undefined): Record<string, unknown> | undefined
 function altNames(text: string | undefined): Array<[string, string]> | undefined {
   const out: Array<[string, string]> = [];
   if (text === undefined) return out;
-  const re = /(DNS|IP Address|URI|email|othername|DirName|Registered ID):("(?:[^"\\]|\\.)*"|[^,]*)(?:, |$)/gy;
+  const re =
+    /(DNS|IP Address|URI|email|othername|DirName|Registered ID):("(?:[^"\\]|\\.)*"|[^,]*)(?:, |$)/gy;
   let m: RegExpExecArray | null;
   let end = 0;
-  while ((m = re.exec(text)) !== null && m[0] !== '') {
+  for (m = re.exec(text); m !== null && m[0] !== ''; m = re.exec(text)) {
     let value = m[2] as string;
     if (value.startsWith('"')) {
       try {
@@ -127,13 +149,20 @@ function describe(cert: X509Certificate): Record<string, unknown> | undefined {
     NotBefore: cert.validFromDate.toISOString().replace('.000Z', 'Z'),
     NotAfter: cert.validToDate.toISOString().replace('.000Z', 'Z'),
     IsCA: cert.ca,
-    PublicKeyAlgorithm: type === 'rsa' ? 1 : type === 'dsa' ? 2 : type === 'ec' ? 3 : type === 'ed25519' ? 4 : 0,
+    PublicKeyAlgorithm:
+      type === 'rsa' ? 1 : type === 'dsa' ? 2 : type === 'ec' ? 3 : type === 'ed25519' ? 4 : 0,
     DNSNames: nonEmpty(dns),
     EmailAddresses: nonEmpty(emails),
     IPAddresses: nonEmpty(ips),
     URIStrings: nonEmpty(uris),
-    ExtKeyUsage: nonEmpty(usages.filter((u) => Object.hasOwn(EXT_KEY_USAGES, u)).map((u) => EXT_KEY_USAGES[u] as number)),
-    UnknownExtKeyUsage: nonEmpty(usages.filter((u) => !Object.hasOwn(EXT_KEY_USAGES, u)).map((u) => u.split('.').map(Number))),
+    ExtKeyUsage: nonEmpty(
+      usages
+        .filter((u) => Object.hasOwn(EXT_KEY_USAGES, u))
+        .map((u) => EXT_KEY_USAGES[u] as number),
+    ),
+    UnknownExtKeyUsage: nonEmpty(
+      usages.filter((u) => !Object.hasOwn(EXT_KEY_USAGES, u)).map((u) => u.split('.').map(Number)),
+    ),
   };
   if (publicKey !== undefined) out['PublicKey'] = publicKey;
   return out;

@@ -91,7 +91,8 @@ export function guardConnections(
     const entry = tracked.get(session);
     const finish = (): void => {
       // A Check that raced the GOAWAY is let finish (the read deadline bounds a stalled one).
-      if (entry !== undefined && entry.active > 0 && !session.destroyed) setTimeout(finish, CLOSE_GRACE_MS).unref();
+      if (entry !== undefined && entry.active > 0 && !session.destroyed)
+        setTimeout(finish, CLOSE_GRACE_MS).unref();
       else cutOff(session, entry);
     };
     setTimeout(finish, CLOSE_GRACE_MS).unref();
@@ -110,7 +111,13 @@ export function guardConnections(
   };
 
   server.on('session', (session: http2.ServerHttp2Session) => {
-    const entry: Tracked = { active: 0, streams: 0, idleSince: 0, timer: undefined, socket: arriving };
+    const entry: Tracked = {
+      active: 0,
+      streams: 0,
+      idleSince: 0,
+      timer: undefined,
+      socket: arriving,
+    };
     arriving = undefined;
     tracked.set(session, entry);
     session.once('close', () => {
@@ -156,11 +163,13 @@ export function guardConnections(
       stream.once('close', () => {
         entry.active--;
         const session = stream.session;
-        if (entry.active === 0 && session !== undefined && !session.closed && !session.destroyed) arm(session as http2.ServerHttp2Session, entry);
+        if (entry.active === 0 && session !== undefined && !session.closed && !session.destroyed)
+          arm(session as http2.ServerHttp2Session, entry);
       });
     },
     stop() {
-      for (const entry of tracked.values()) if (entry.timer !== undefined) clearTimeout(entry.timer);
+      for (const entry of tracked.values())
+        if (entry.timer !== undefined) clearTimeout(entry.timer);
     },
     destroyAll() {
       for (const [session, entry] of tracked) cutOff(session, entry);
@@ -175,7 +184,9 @@ export function guardConnections(
  * The session to evict: one with no open stream, preferring one that never opened a stream (a
  * connection that did nothing useful), then the one idle longest.
  */
-function longestIdle(tracked: ReadonlyMap<http2.ServerHttp2Session, Tracked>): http2.ServerHttp2Session | undefined {
+function longestIdle(
+  tracked: ReadonlyMap<http2.ServerHttp2Session, Tracked>,
+): http2.ServerHttp2Session | undefined {
   let best: http2.ServerHttp2Session | undefined;
   let bestEntry: Tracked | undefined;
   for (const [session, entry] of tracked) {
@@ -183,7 +194,8 @@ function longestIdle(tracked: ReadonlyMap<http2.ServerHttp2Session, Tracked>): h
     const better =
       bestEntry === undefined ||
       (entry.streams === 0 && bestEntry.streams > 0) ||
-      ((entry.streams === 0) === (bestEntry.streams === 0) && entry.idleSince < bestEntry.idleSince);
+      ((entry.streams === 0) === (bestEntry.streams === 0) &&
+        entry.idleSince < bestEntry.idleSince);
     if (better) {
       best = session;
       bestEntry = entry;

@@ -36,7 +36,12 @@ export function frame(body: Uint8Array): Buffer {
  * sends half a message and stops gets DEADLINE_EXCEEDED instead of holding the stream and its
  * buffer. `done` is called once, unless the peer resets the stream first (then nobody is waiting).
  */
-export function readUnary(stream: Duplex, maxBytes: number, done: (err: GrpcError | undefined, message?: Uint8Array) => void, deadlineMs = 0): void {
+export function readUnary(
+  stream: Duplex,
+  maxBytes: number,
+  done: (err: GrpcError | undefined, message?: Uint8Array) => void,
+  deadlineMs = 0,
+): void {
   let chunks: Buffer[] | undefined;
   let first: Buffer | undefined;
   let received = 0;
@@ -58,20 +63,31 @@ export function readUnary(stream: Duplex, maxBytes: number, done: (err: GrpcErro
   };
   const onData = (chunk: Buffer): void => {
     if (first === undefined) first = chunk;
-    else (chunks ??= [first]).push(chunk);
+    else {
+      chunks ??= [first];
+      chunks.push(chunk);
+    }
     received += chunk.length;
     if (received >= PREFIX) {
       const head = first.length >= PREFIX ? first : Buffer.concat(chunks ?? [first]);
       const declared = head.readUInt32BE(1);
       if (declared > maxBytes) {
-        finish({ code: GrpcStatus.RESOURCE_EXHAUSTED, message: `request message larger than ${maxBytes} bytes` });
+        finish({
+          code: GrpcStatus.RESOURCE_EXHAUSTED,
+          message: `request message larger than ${maxBytes} bytes`,
+        });
         return;
       }
-      if (received > PREFIX + declared) finish({ code: GrpcStatus.INTERNAL, message: 'more than one request message for a unary call' });
+      if (received > PREFIX + declared)
+        finish({
+          code: GrpcStatus.INTERNAL,
+          message: 'more than one request message for a unary call',
+        });
     }
   };
   const onEnd = (): void => {
-    const all = first === undefined ? Buffer.alloc(0) : chunks === undefined ? first : Buffer.concat(chunks);
+    const all =
+      first === undefined ? Buffer.alloc(0) : chunks === undefined ? first : Buffer.concat(chunks);
     if (all.length < PREFIX) {
       finish({ code: GrpcStatus.INTERNAL, message: 'no request message' });
       return;
@@ -92,7 +108,14 @@ export function readUnary(stream: Duplex, maxBytes: number, done: (err: GrpcErro
   stream.on('end', onEnd);
   stream.once('close', onClose);
   if (deadlineMs > 0) {
-    timer = setTimeout(() => finish({ code: GrpcStatus.DEADLINE_EXCEEDED, message: `request message not received within ${deadlineMs} ms` }), deadlineMs);
+    timer = setTimeout(
+      () =>
+        finish({
+          code: GrpcStatus.DEADLINE_EXCEEDED,
+          message: `request message not received within ${deadlineMs} ms`,
+        }),
+      deadlineMs,
+    );
     timer.unref();
   }
 }

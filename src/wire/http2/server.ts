@@ -2,8 +2,17 @@ import * as http2 from 'node:http2';
 import type { Server, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { listen } from '../../http/listen.js';
-import { create, fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
-import { CheckRequestSchema, CheckResponseSchema } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
+import {
+  create,
+  fromBinary,
+  toBinary,
+  type DescMessage,
+  type MessageShape,
+} from '@bufbuild/protobuf';
+import {
+  CheckRequestSchema,
+  CheckResponseSchema,
+} from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import {
   HealthCheckRequestSchema,
   HealthCheckResponseSchema,
@@ -71,7 +80,11 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   const inflight = new Set<Promise<unknown>>();
   const watchers = new Set<http2.ServerHttp2Stream>();
   const lifecycle = { closing: false };
-  const limits: Limits = { maxReceive: options.maxReceiveMessageBytes, maxSend: options.maxSendMessageBytes, readTimeoutMs: bounds.messageReadTimeoutMs };
+  const limits: Limits = {
+    maxReceive: options.maxReceiveMessageBytes,
+    maxSend: options.maxSendMessageBytes,
+    readTimeoutMs: bounds.messageReadTimeoutMs,
+  };
 
   server.on('session', (session) => {
     // A peer's protocol error ends its session; it must never end the process.
@@ -103,7 +116,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       case HEALTH_CHECK_PATH:
         unary(stream, limits, HealthCheckRequestSchema, HealthCheckResponseSchema, (request) => {
           const status = options.health.status(request.service);
-          if (status === undefined) return Promise.reject(grpcError(GrpcStatus.NOT_FOUND, 'unknown service'));
+          if (status === undefined)
+            return Promise.reject(grpcError(GrpcStatus.NOT_FOUND, 'unknown service'));
           return Promise.resolve(create(HealthCheckResponseSchema, { status }));
         });
         return;
@@ -111,7 +125,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         unary(stream, limits, HealthListRequestSchema, HealthListResponseSchema, () => {
           const statuses: Record<string, HealthCheckResponse> = {};
           for (const name of HEALTH_SERVICES) {
-            statuses[name] = create(HealthCheckResponseSchema, { status: options.health.status(name) ?? ServingStatus.UNKNOWN });
+            statuses[name] = create(HealthCheckResponseSchema, {
+              status: options.health.status(name) ?? ServingStatus.UNKNOWN,
+            });
           }
           return Promise.resolve(create(HealthListResponseSchema, { statuses }));
         });
@@ -136,7 +152,12 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       watchers.clear();
       guard.stop();
       tls?.close();
-      await closeGracefully(server, () => guard.sessions(), graceMs, () => guard.destroyAll());
+      await closeGracefully(
+        server,
+        () => guard.sessions(),
+        graceMs,
+        () => guard.destroyAll(),
+      );
       await Promise.allSettled([...inflight]);
     },
   };
@@ -184,9 +205,17 @@ interface Refusal extends GrpcError {
 
 /** What is wrong with a request's headers for gRPC, if anything (gRPC over HTTP/2 spec). */
 function requestRefusal(headers: http2.IncomingHttpHeaders): Refusal | undefined {
-  if (headers[':method'] !== 'POST') return { code: GrpcStatus.UNIMPLEMENTED, message: 'gRPC requires POST', http: 405 };
+  if (headers[':method'] !== 'POST')
+    return { code: GrpcStatus.UNIMPLEMENTED, message: 'gRPC requires POST', http: 405 };
   const type = headers['content-type'];
-  if (type === undefined || !(type === 'application/grpc' || type.startsWith('application/grpc+proto') || type.startsWith('application/grpc;'))) {
+  if (
+    type === undefined ||
+    !(
+      type === 'application/grpc' ||
+      type.startsWith('application/grpc+proto') ||
+      type.startsWith('application/grpc;')
+    )
+  ) {
     return { code: GrpcStatus.UNIMPLEMENTED, message: 'unsupported content-type', http: 415 };
   }
   const encoding = headers['grpc-encoding'];
@@ -211,44 +240,66 @@ function unary<I extends DescMessage, O extends DescMessage>(
   output: O,
   handle: (request: MessageShape<I>) => Promise<MessageShape<O>>,
 ): void {
-  readUnary(stream, limits.maxReceive, (err, bytes) => {
-    if (err !== undefined) {
-      respondError(stream, err);
-      return;
-    }
-    let request: MessageShape<I>;
-    try {
-      request = fromBinary(input, bytes!);
-    } catch {
-      respondError(stream, grpcError(GrpcStatus.INTERNAL, 'request message could not be decoded'));
-      return;
-    }
-    handle(request).then(
-      (response) => {
-        if (stream.destroyed || stream.closed) return; // the peer cancelled; nobody to answer
-        let body: Uint8Array;
-        try {
-          body = toBinary(output, response);
-        } catch {
-          // A response protobuf-es refuses to encode (an out-of-range number, say): still a deny.
-          respondError(stream, grpcError(GrpcStatus.INTERNAL, 'response message could not be encoded'));
-          return;
-        }
-        if (body.byteLength > limits.maxSend) {
-          respondError(stream, grpcError(GrpcStatus.RESOURCE_EXHAUSTED, 'response message larger than the send limit'));
-          return;
-        }
-        stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-        stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
-        stream.end(frame(body));
-      },
-      (reason: unknown) => {
-        // check() never rejects; this is the last guard, and Envoy still denies on it.
-        const known = reason as Partial<GrpcError> | undefined;
-        respondError(stream, typeof known?.code === 'number' && typeof known.message === 'string' ? (known as GrpcError) : grpcError(GrpcStatus.INTERNAL, 'internal error'));
-      },
-    );
-  }, limits.readTimeoutMs);
+  readUnary(
+    stream,
+    limits.maxReceive,
+    (err, bytes) => {
+      if (err !== undefined) {
+        respondError(stream, err);
+        return;
+      }
+      let request: MessageShape<I>;
+      try {
+        request = fromBinary(input, bytes!);
+      } catch {
+        respondError(
+          stream,
+          grpcError(GrpcStatus.INTERNAL, 'request message could not be decoded'),
+        );
+        return;
+      }
+      handle(request).then(
+        (response) => {
+          if (stream.destroyed || stream.closed) return; // the peer cancelled; nobody to answer
+          let body: Uint8Array;
+          try {
+            body = toBinary(output, response);
+          } catch {
+            // A response protobuf-es refuses to encode (an out-of-range number, say): still a deny.
+            respondError(
+              stream,
+              grpcError(GrpcStatus.INTERNAL, 'response message could not be encoded'),
+            );
+            return;
+          }
+          if (body.byteLength > limits.maxSend) {
+            respondError(
+              stream,
+              grpcError(
+                GrpcStatus.RESOURCE_EXHAUSTED,
+                'response message larger than the send limit',
+              ),
+            );
+            return;
+          }
+          stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+          stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
+          stream.end(frame(body));
+        },
+        (reason: unknown) => {
+          // check() never rejects; this is the last guard, and Envoy still denies on it.
+          const known = reason as Partial<GrpcError> | undefined;
+          respondError(
+            stream,
+            typeof known?.code === 'number' && typeof known.message === 'string'
+              ? (known as GrpcError)
+              : grpcError(GrpcStatus.INTERNAL, 'internal error'),
+          );
+        },
+      );
+    },
+    limits.readTimeoutMs,
+  );
 }
 
 /** grpc.health.v1.Health/Watch: the current status at once, then every change, until cancelled. */
@@ -259,39 +310,59 @@ function watch(
   watchers: Set<http2.ServerHttp2Stream>,
   lifecycle: { readonly closing: boolean },
 ): void {
-  readUnary(stream, limits.maxReceive, (err, bytes) => {
-    if (err !== undefined) {
-      respondError(stream, err);
-      return;
-    }
-    let service: string;
-    try {
-      service = fromBinary(HealthCheckRequestSchema, bytes!).service;
-    } catch {
-      respondError(stream, grpcError(GrpcStatus.INTERNAL, 'request message could not be decoded'));
-      return;
-    }
-    if (stream.destroyed || stream.closed) return;
-    const send = (status: ServingStatus | undefined): void => {
-      if (stream.destroyed || stream.closed || stream.writableEnded) return;
-      stream.write(frame(toBinary(HealthCheckResponseSchema, create(HealthCheckResponseSchema, { status: status ?? ServingStatus.SERVICE_UNKNOWN }))));
-    };
-    stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-    send(health.status(service));
-    if (lifecycle.closing) {
-      // Shutdown has begun: the current status (NOT_SERVING), then the end of the stream.
-      endWithStatus(stream, GrpcStatus.OK);
-      return;
-    }
-    // An unknown service is reported as SERVICE_UNKNOWN and the stream stays open (the spec:
-    // it may become known later); Gatehouse's set never changes, so nothing more is sent.
-    watchers.add(stream);
-    const unsubscribe = health.status(service) === undefined ? () => undefined : health.onChange(() => send(health.status(service)));
-    stream.once('close', () => {
-      unsubscribe();
-      watchers.delete(stream);
-    });
-  }, limits.readTimeoutMs);
+  readUnary(
+    stream,
+    limits.maxReceive,
+    (err, bytes) => {
+      if (err !== undefined) {
+        respondError(stream, err);
+        return;
+      }
+      let service: string;
+      try {
+        service = fromBinary(HealthCheckRequestSchema, bytes!).service;
+      } catch {
+        respondError(
+          stream,
+          grpcError(GrpcStatus.INTERNAL, 'request message could not be decoded'),
+        );
+        return;
+      }
+      if (stream.destroyed || stream.closed) return;
+      const send = (status: ServingStatus | undefined): void => {
+        if (stream.destroyed || stream.closed || stream.writableEnded) return;
+        stream.write(
+          frame(
+            toBinary(
+              HealthCheckResponseSchema,
+              create(HealthCheckResponseSchema, {
+                status: status ?? ServingStatus.SERVICE_UNKNOWN,
+              }),
+            ),
+          ),
+        );
+      };
+      stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+      send(health.status(service));
+      if (lifecycle.closing) {
+        // Shutdown has begun: the current status (NOT_SERVING), then the end of the stream.
+        endWithStatus(stream, GrpcStatus.OK);
+        return;
+      }
+      // An unknown service is reported as SERVICE_UNKNOWN and the stream stays open (the spec:
+      // it may become known later); Gatehouse's set never changes, so nothing more is sent.
+      watchers.add(stream);
+      const unsubscribe =
+        health.status(service) === undefined
+          ? () => undefined
+          : health.onChange(() => send(health.status(service)));
+      stream.once('close', () => {
+        unsubscribe();
+        watchers.delete(stream);
+      });
+    },
+    limits.readTimeoutMs,
+  );
 }
 
 /** End a stream whose headers are sent with `status` in the trailers. */

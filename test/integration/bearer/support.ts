@@ -4,7 +4,14 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTHeaderParameters } from 'jose';
+import {
+  exportJWK,
+  generateKeyPair,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+  type JWTHeaderParameters,
+} from 'jose';
 
 export const ISSUER = 'https://idp.example.test';
 export const AUDIENCE = 'api://gatehouse-test';
@@ -19,8 +26,15 @@ export interface IdpKey {
   readonly jwk: JWK;
 }
 
-export async function idpKey(kid: string, alg = 'ES256', options: { crv?: string } = {}): Promise<IdpKey> {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true, ...(options.crv === undefined ? {} : { crv: options.crv }) });
+export async function idpKey(
+  kid: string,
+  alg = 'ES256',
+  options: { crv?: string } = {},
+): Promise<IdpKey> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, {
+    extractable: true,
+    ...(options.crv === undefined ? {} : { crv: options.crv }),
+  });
   const jwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
   return { kid, alg, privateKey, jwk };
 }
@@ -34,7 +48,9 @@ export interface CountingServer {
   close(): Promise<void>;
 }
 
-export async function countingServer(initial: () => unknown = () => ({ keys: [] })): Promise<CountingServer> {
+export async function countingServer(
+  initial: () => unknown = () => ({ keys: [] }),
+): Promise<CountingServer> {
   const state: { body: () => unknown; status: number } = { body: initial, status: 200 };
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
@@ -75,7 +91,23 @@ export async function accessToken(
   header: Readonly<Record<string, string | undefined>> = {},
 ): Promise<string> {
   // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti.
-  return new SignJWT({ iss: ISSUER, aud: AUDIENCE, sub: 'api-client-1', client_id: 'api-client', jti: `jti-${now}-${Math.random()}`, iat: now, exp: now + 300, scope: 'read', groups: ['api'], ...claims })
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt', ...header } as JWTHeaderParameters)
+  return new SignJWT({
+    iss: ISSUER,
+    aud: AUDIENCE,
+    sub: 'api-client-1',
+    client_id: 'api-client',
+    jti: `jti-${now}-${Math.random()}`,
+    iat: now,
+    exp: now + 300,
+    scope: 'read',
+    groups: ['api'],
+    ...claims,
+  })
+    .setProtectedHeader({
+      alg: key.alg,
+      kid: key.kid,
+      typ: 'at+jwt',
+      ...header,
+    } as JWTHeaderParameters)
     .sign(key.privateKey);
 }

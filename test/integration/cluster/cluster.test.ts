@@ -7,11 +7,26 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { requireTool } from '../../support/tools.js';
-import { allowed, checkPids, connection, get, policy, startCluster, total, until, type ClusterProcess, type Connection } from './support.js';
+import {
+  allowed,
+  checkPids,
+  connection,
+  get,
+  policy,
+  startCluster,
+  total,
+  until,
+  type ClusterProcess,
+  type Connection,
+} from './support.js';
 
 const CONNECTIONS = 20;
 
-async function checkOverFreshConnections(port: number, path: string, n = CONNECTIONS): Promise<boolean[]> {
+async function checkOverFreshConnections(
+  port: number,
+  path: string,
+  n = CONNECTIONS,
+): Promise<boolean[]> {
   const results: boolean[] = [];
   // One at a time: round-robin deals connection k to worker k mod 2.
   for (let i = 0; i < n; i++) {
@@ -25,7 +40,9 @@ async function checkOverFreshConnections(port: number, path: string, n = CONNECT
   return results;
 }
 
-test('workers: 2 — Checks from 20 connections reach both workers, /metrics sums them, SIGTERM drains and exits 0', { timeout: 60_000 }, async (t) => {
+test('workers: 2 — Checks from 20 connections reach both workers, /metrics sums them, SIGTERM drains and exits 0', {
+  timeout: 60_000,
+}, async (t) => {
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
   const cluster = await startCluster(opa);
@@ -41,7 +58,14 @@ test('workers: 2 — Checks from 20 connections reach both workers, /metrics sum
   // Aggregated over the workers: exactly the Checks sent, and one revision serving (max, not sum).
   const metrics = await get(cluster.httpPort, '/metrics');
   assert.equal(metrics?.status, 200);
-  assert.equal(total(metrics!.text, 'gatehouse_decisions_total'), CONNECTIONS, metrics!.text.split('\n').filter((l) => l.startsWith('gatehouse_decisions')).join('\n'));
+  assert.equal(
+    total(metrics!.text, 'gatehouse_decisions_total'),
+    CONNECTIONS,
+    metrics!.text
+      .split('\n')
+      .filter((l) => l.startsWith('gatehouse_decisions'))
+      .join('\n'),
+  );
   assert.equal(total(metrics!.text, 'gatehouse_policy_revision_info'), 1);
   assert.equal(total(metrics!.text, 'gatehouse_check_duration_seconds_count'), CONNECTIONS);
   assert.match(metrics!.text, /gatehouse_cluster_workers\{state="ready"\} 2/);
@@ -65,7 +89,9 @@ test('workers: 2 — Checks from 20 connections reach both workers, /metrics sum
   assert.ok(!pids.includes(primaryPid!), 'the primary answers no Check');
 });
 
-test('workers: 2 — /readyz is ready only when both workers are; a killed worker is replaced while the other serves', { timeout: 60_000 }, async (t) => {
+test('workers: 2 — /readyz is ready only when both workers are; a killed worker is replaced while the other serves', {
+  timeout: 60_000,
+}, async (t) => {
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
   const cluster = await startCluster(opa, { wait: false });
@@ -85,13 +111,32 @@ test('workers: 2 — /readyz is ready only when both workers are; a killed worke
     'ready',
     () => cluster.child.exitCode !== null,
   );
-  assert.ok(seen.every((s) => (s.status === 200) === (s.ready === 2)), JSON.stringify(seen));
-  assert.ok(seen.some((s) => s.status === 503), `the primary listened before the workers were ready: ${JSON.stringify(seen.slice(0, 5))}`);
+  assert.ok(
+    seen.every((s) => (s.status === 200) === (s.ready === 2)),
+    JSON.stringify(seen),
+  );
+  assert.ok(
+    seen.some((s) => s.status === 503),
+    `the primary listened before the workers were ready: ${JSON.stringify(seen.slice(0, 5))}`,
+  );
 
-  await until(() => cluster.lines.filter((l) => l.msg === 'worker started').length === 2, 5_000, 'worker started lines');
-  const [victim, survivor] = cluster.lines.filter((l) => l.msg === 'worker started').map((l) => l['worker_pid'] as number);
+  await until(
+    () => cluster.lines.filter((l) => l.msg === 'worker started').length === 2,
+    5_000,
+    'worker started lines',
+  );
+  const [victim, survivor] = cluster.lines
+    .filter((l) => l.msg === 'worker started')
+    .map((l) => l['worker_pid'] as number);
   process.kill(victim!, 'SIGKILL');
-  await until(() => cluster.lines.some((l) => l.msg === 'worker died unexpectedly; restarting it (the other workers keep serving)'), 5_000, 'the death to be logged');
+  await until(
+    () =>
+      cluster.lines.some(
+        (l) => l.msg === 'worker died unexpectedly; restarting it (the other workers keep serving)',
+      ),
+    5_000,
+    'the death to be logged',
+  );
   const diedAt = cluster.lines.findIndex((l) => l.msg?.startsWith('worker died') === true);
   const died = cluster.lines[diedAt]!;
   assert.equal(died['worker_pid'], victim);
@@ -102,8 +147,16 @@ test('workers: 2 — /readyz is ready only when both workers are; a killed worke
   assert.deepEqual(during, Array(6).fill(true));
 
   // Replaced: a new pid starts, readiness comes back with two workers, both answer again.
-  await until(async () => (await get(cluster.httpPort, '/readyz'))?.status === 200, 20_000, 'ready again');
-  await until(() => cluster.lines.slice(diedAt).some((l) => l.msg === 'worker started'), 5_000, 'the replacement logged (flushed within 1 s)');
+  await until(
+    async () => (await get(cluster.httpPort, '/readyz'))?.status === 200,
+    20_000,
+    'ready again',
+  );
+  await until(
+    () => cluster.lines.slice(diedAt).some((l) => l.msg === 'worker started'),
+    5_000,
+    'the replacement logged (flushed within 1 s)',
+  );
   const restarted = cluster.lines.slice(diedAt).find((l) => l.msg === 'worker started');
   assert.ok(restarted !== undefined, 'a replacement worker started');
   const replacement = restarted['worker_pid'] as number;
@@ -114,14 +167,20 @@ test('workers: 2 — /readyz is ready only when both workers are; a killed worke
   const afterMark = cluster.lines.length;
   const after = await checkOverFreshConnections(cluster.grpcPort, '/public/y', 10);
   assert.deepEqual(after, Array(10).fill(true));
-  await until(() => checkPids(cluster.lines, afterMark).length === 10, 5_000, 'decision lines (flushed within 1 s)');
+  await until(
+    () => checkPids(cluster.lines, afterMark).length === 10,
+    5_000,
+    'decision lines (flushed within 1 s)',
+  );
   assert.deepEqual(new Set(checkPids(cluster.lines, afterMark)), new Set([survivor, replacement]));
 
   cluster.child.kill('SIGTERM');
   assert.equal(await cluster.exited, 0, cluster.text());
 });
 
-test('workers: 2 — SIGHUP to the primary reloads the policy in every worker', { timeout: 60_000 }, async (t) => {
+test('workers: 2 — SIGHUP to the primary reloads the policy in every worker', {
+  timeout: 60_000,
+}, async (t) => {
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
   const cluster: ClusterProcess = await startCluster(opa);
@@ -129,7 +188,9 @@ test('workers: 2 — SIGHUP to the primary reloads the policy in every worker', 
 
   // Connections opened before the reload, spread over both workers, and kept.
   const kept: Connection[] = [];
-  t.after(() => kept.forEach((c) => c.close()));
+  t.after(() => {
+    for (const c of kept) c.close();
+  });
   for (let i = 0; i < 10; i++) {
     const c = connection(cluster.grpcPort);
     assert.equal(allowed(await c.check('/public/a')), true);
@@ -139,8 +200,14 @@ test('workers: 2 — SIGHUP to the primary reloads the policy in every worker', 
 
   writeFileSync(join(cluster.policyDir, 'authz.rego'), policy('open'));
   cluster.child.kill('SIGHUP');
-  await until(() => cluster.lines.filter((l) => l.msg === 'reloaded' && l['policy_ok'] === true).length === 2, 20_000, 'both workers to log the reload');
-  const revisions = new Set(cluster.lines.filter((l) => l.msg === 'reloaded').map((l) => l['policy_revision']));
+  await until(
+    () => cluster.lines.filter((l) => l.msg === 'reloaded' && l['policy_ok'] === true).length === 2,
+    20_000,
+    'both workers to log the reload',
+  );
+  const revisions = new Set(
+    cluster.lines.filter((l) => l.msg === 'reloaded').map((l) => l['policy_revision']),
+  );
   assert.equal(revisions.size, 1, 'both workers serve the same new revision');
 
   for (const c of kept) {
@@ -151,20 +218,31 @@ test('workers: 2 — SIGHUP to the primary reloads the policy in every worker', 
   assert.deepEqual(fresh, Array(10).fill(true));
 
   const metrics = await get(cluster.httpPort, '/metrics');
-  assert.equal(total(metrics!.text, 'gatehouse_policy_revision_info'), 1, 'one revision across the workers');
+  assert.equal(
+    total(metrics!.text, 'gatehouse_policy_revision_info'),
+    1,
+    'one revision across the workers',
+  );
 
   cluster.child.kill('SIGTERM');
   assert.equal(await cluster.exited, 0, cluster.text());
 });
 
-test('workers: 2 — a broken policy on SIGHUP is refused by every worker; the last good one keeps serving', { timeout: 60_000 }, async (t) => {
+test('workers: 2 — a broken policy on SIGHUP is refused by every worker; the last good one keeps serving', {
+  timeout: 60_000,
+}, async (t) => {
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
   const cluster = await startCluster(opa);
   t.after(() => cluster.kill());
   writeFileSync(join(cluster.policyDir, 'authz.rego'), 'package envoy.authz\nthis is not rego\n');
   cluster.child.kill('SIGHUP');
-  await until(() => cluster.lines.filter((l) => l.msg === 'reloaded' && l['policy_ok'] === false).length === 2, 20_000, 'both workers to refuse the reload');
+  await until(
+    () =>
+      cluster.lines.filter((l) => l.msg === 'reloaded' && l['policy_ok'] === false).length === 2,
+    20_000,
+    'both workers to refuse the reload',
+  );
   const results = await checkOverFreshConnections(cluster.grpcPort, '/public/a', 6);
   assert.deepEqual(results, Array(6).fill(true));
   assert.equal((await get(cluster.httpPort, '/readyz'))?.status, 200);
@@ -172,10 +250,15 @@ test('workers: 2 — a broken policy on SIGHUP is refused by every worker; the l
   assert.equal(await cluster.exited, 0, cluster.text());
 });
 
-test('workers: 2 — a policy that does not compile at start fails the start: non-zero exit, no restart loop', { timeout: 60_000 }, async (t) => {
+test('workers: 2 — a policy that does not compile at start fails the start: non-zero exit, no restart loop', {
+  timeout: 60_000,
+}, async (t) => {
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
-  const cluster = await startCluster(opa, { wait: false, source: 'package envoy.authz\nthis is not rego\n' });
+  const cluster = await startCluster(opa, {
+    wait: false,
+    source: 'package envoy.authz\nthis is not rego\n',
+  });
   t.after(() => cluster.kill());
   const code = await cluster.exited;
   assert.equal(code, 1, cluster.text());

@@ -22,6 +22,9 @@ test('workers: default 1 (one process), 0 = one per available CPU, negative or f
 test('workers > 1 with identity needs real keys: generated development keys would differ per worker', () => {
   const identity = { issuer: 'http://127.0.0.1:1', client_id: 'gatehouse' };
   assert.equal(parse({ ...base, development: true, identity }).workers, 1);
-  assert.throws(() => parse({ ...base, development: true, identity, workers: 2 }), /workers: more than one worker needs keys\.signing and session\.secret/);
+  assert.throws(
+    () => parse({ ...base, development: true, identity, workers: 2 }),
+    /workers: more than one worker needs keys\.signing and session\.secret/,
+  );
   assert.throws(() => parse({ ...base, development: true, identity, workers: 0 }), /workers:/);
 });

@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { stringify } from 'yaml';
-import { CheckRequestSchema, type CheckResponse } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
+import {
+  CheckRequestSchema,
+  type CheckResponse,
+} from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { AUTHORIZATION } from '../../support/grpc-definitions.js';
 import { httpRequest } from '../../support/grpc-client.js';
 import { repoPath } from '../../support/paths.js';
@@ -53,7 +56,15 @@ export interface ClusterProcess {
  * added, and wait until the primary logs
  * `gatehouse cluster serving` (unless `wait` is false).
  */
-export async function startCluster(opa: string, options: { workers?: number; wait?: boolean; source?: string; config?: Record<string, unknown> } = {}): Promise<ClusterProcess> {
+export async function startCluster(
+  opa: string,
+  options: {
+    workers?: number;
+    wait?: boolean;
+    source?: string;
+    config?: Record<string, unknown>;
+  } = {},
+): Promise<ClusterProcess> {
   const policyDir = mkdtempSync(join(tmpdir(), 'gatehouse-cluster-policy-'));
   writeFileSync(join(policyDir, 'authz.rego'), options.source ?? policy('public'));
   const grpcPort = await freePort();
@@ -70,7 +81,10 @@ export async function startCluster(opa: string, options: { workers?: number; wai
       ...options.config,
     }),
   );
-  const child = spawn(process.execPath, [MAIN, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GATEHOUSE_CONFIG: '' } });
+  const child = spawn(process.execPath, [MAIN, 'serve', '--config', configFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, GATEHOUSE_CONFIG: '' },
+  });
   const lines: LogLine[] = [];
   let other = '';
   let pending = '';
@@ -88,7 +102,9 @@ export async function startCluster(opa: string, options: { workers?: number; wai
     }
   });
   child.stderr!.on('data', (chunk: Buffer) => (other += chunk.toString('utf8')));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   const cluster: ClusterProcess = {
     child,
     grpcPort,
@@ -101,7 +117,13 @@ export async function startCluster(opa: string, options: { workers?: number; wai
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
-  if (options.wait !== false) await until(() => lines.some((l) => l.msg === 'gatehouse cluster serving'), 20_000, `the cluster to serve\n${other}`, () => child.exitCode !== null);
+  if (options.wait !== false)
+    await until(
+      () => lines.some((l) => l.msg === 'gatehouse cluster serving'),
+      20_000,
+      `the cluster to serve\n${other}`,
+      () => child.exitCode !== null,
+    );
   return cluster;
 }
 
@@ -114,13 +136,18 @@ export interface Connection {
 const AuthorizationClient = grpc.makeGenericClientConstructor(AUTHORIZATION, 'Authorization');
 
 export function connection(port: number): Connection {
-  const client = new AuthorizationClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  const client = new AuthorizationClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+  });
   return {
     check: (path) =>
       new Promise((resolve, reject) => {
-        (client as unknown as { Check(m: unknown, cb: (e: grpc.ServiceError | null, r: CheckResponse) => void): void }).Check(
-          create(CheckRequestSchema, httpRequest({ path })),
-          (err, res) => (err ? reject(err) : resolve(res)),
+        (
+          client as unknown as {
+            Check(m: unknown, cb: (e: grpc.ServiceError | null, r: CheckResponse) => void): void;
+          }
+        ).Check(create(CheckRequestSchema, httpRequest({ path })), (err, res) =>
+          err ? reject(err) : resolve(res),
         );
       }),
     close: () => client.close(),
@@ -133,7 +160,10 @@ export function allowed(response: CheckResponse): boolean {
 }
 
 /** GET a path on the primary's HTTP listener (undefined while nothing listens). */
-export async function get(port: number, path: string): Promise<{ status: number; json: Record<string, unknown>; text: string } | undefined> {
+export async function get(
+  port: number,
+  path: string,
+): Promise<{ status: number; json: Record<string, unknown>; text: string } | undefined> {
   try {
     const res = await fetch(`http://127.0.0.1:${port}${path}`);
     const text = await res.text();
@@ -160,7 +190,12 @@ export function total(text: string, name: string): number {
 }
 
 /** Poll `fn` until true; fail after `ms` (or at once when `abort` turns true). */
-export async function until(fn: () => boolean | Promise<boolean>, ms = 15_000, what = 'condition', abort: () => boolean = () => false): Promise<void> {
+export async function until(
+  fn: () => boolean | Promise<boolean>,
+  ms = 15_000,
+  what = 'condition',
+  abort: () => boolean = () => false,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await fn())) {
     if (abort()) throw new Error(`gave up waiting for ${what}: the process exited`);
@@ -171,5 +206,8 @@ export async function until(fn: () => boolean | Promise<boolean>, ms = 15_000, w
 
 /** The pids of the decision-log lines (`msg: "check"`) from index `from` on. */
 export function checkPids(lines: readonly LogLine[], from = 0): number[] {
-  return lines.slice(from).filter((l) => l.msg === 'check').map((l) => l.pid as number);
+  return lines
+    .slice(from)
+    .filter((l) => l.msg === 'check')
+    .map((l) => l.pid as number);
 }

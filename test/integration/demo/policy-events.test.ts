@@ -19,9 +19,14 @@ test('a refused edit: file, line and message in plain words, and the revision st
   t.after(() => gatehouse.stop());
   const serving = gatehouse.policy.current()?.revision ?? '';
 
-  writeFileSync(join(dir, 'authz.rego'), 'package envoy.authz\n\nimport rego.v1\n\ndefault allow := false\n\nallow if {\n');
+  writeFileSync(
+    join(dir, 'authz.rego'),
+    'package envoy.authz\n\nimport rego.v1\n\ndefault allow := false\n\nallow if {\n',
+  );
   await gatehouse.reload();
-  const refused = logs.lines.find((l) => l['msg'] === 'policy reload refused; the last good policy keeps serving');
+  const refused = logs.lines.find(
+    (l) => l['msg'] === 'policy reload refused; the last good policy keeps serving',
+  );
   assert.ok(refused, 'the refusal is logged');
   const lines = policyEventLines(refused, dir);
   assert.equal(lines[0], 'policy edit refused (1 problem):');
@@ -29,19 +34,28 @@ test('a refused edit: file, line and message in plain words, and the revision st
   assert.equal(lines[2], `  still serving revision ${serving.slice(0, 19)}…`);
   assert.doesNotMatch(lines.join('\n'), /\bat |Error:|\\n/, 'no stack, no escaped newlines');
 
-  writeFileSync(join(dir, 'authz.rego'), 'package envoy.authz\n\nimport rego.v1\n\ndefault allow := true\n');
+  writeFileSync(
+    join(dir, 'authz.rego'),
+    'package envoy.authz\n\nimport rego.v1\n\ndefault allow := true\n',
+  );
   await gatehouse.reload();
   const loaded = logs.lines.filter((l) => l['msg'] === 'policy loaded').at(-1);
   assert.ok(loaded);
   const next = gatehouse.policy.current()?.revision ?? '';
   assert.notEqual(next, serving);
-  assert.deepEqual(policyEventLines(loaded, dir), [`policy reloaded: now serving revision ${next.slice(0, 19)}… (was ${serving.slice(0, 19)}…)`]);
+  assert.deepEqual(policyEventLines(loaded, dir), [
+    `policy reloaded: now serving revision ${next.slice(0, 19)}… (was ${serving.slice(0, 19)}…)`,
+  ]);
 });
 
-test('the start\'s own load and unrelated lines say nothing; several Rego problems are each listed', () => {
-  assert.deepEqual(policyEventLines({ msg: 'policy loaded', trigger: 'start', policy_revision: 'sha256:x' }, '/r'), []);
+test("the start's own load and unrelated lines say nothing; several Rego problems are each listed", () => {
+  assert.deepEqual(
+    policyEventLines({ msg: 'policy loaded', trigger: 'start', policy_revision: 'sha256:x' }, '/r'),
+    [],
+  );
   assert.deepEqual(policyEventLines({ msg: 'check', allowed: false }, '/r'), []);
-  const text = '2 errors occurred:\n/r/policies/authz.rego:3: rego_type_error: undefined function foo\n/r/policies/more.rego:9:4: rego_unsafe_var_error: var x is unsafe\n';
+  const text =
+    '2 errors occurred:\n/r/policies/authz.rego:3: rego_type_error: undefined function foo\n/r/policies/more.rego:9:4: rego_unsafe_var_error: var x is unsafe\n';
   assert.deepEqual(regoProblems(text, '/r'), [
     { file: 'policies/authz.rego', line: 3, message: 'rego_type_error: undefined function foo' },
     { file: 'policies/more.rego', line: 9, message: 'rego_unsafe_var_error: var x is unsafe' },

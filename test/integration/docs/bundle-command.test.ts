@@ -54,12 +54,25 @@ for (const source of SOURCES) {
       // The output goes to a temporary folder: the checkout stays clean.
       const out = join(mkdtempSync(join(tmpdir(), 'gatehouse-bundle-cmd-')), 'bundle.tar.gz');
       const rewritten = command.replace(/-o \S+/, `-o ${out}`);
-      await run('bash', ['-c', rewritten], { cwd: repoPath(...source.cwd), env: { ...process.env, PATH: `${dirname(opa)}:${process.env['PATH'] ?? ''}` } }).catch((err: { stderr?: string }) => {
-        assert.fail(`${command}\n(run in ${source.cwd.join('/') || 'the repository root'}) failed:\n${err.stderr ?? String(err)}`);
+      await run('bash', ['-c', rewritten], {
+        cwd: repoPath(...source.cwd),
+        env: { ...process.env, PATH: `${dirname(opa)}:${process.env['PATH'] ?? ''}` },
+      }).catch((err: { stderr?: string }) => {
+        assert.fail(
+          `${command}\n(run in ${source.cwd.join('/') || 'the repository root'}) failed:\n${err.stderr ?? String(err)}`,
+        );
       });
       const policy = await loadPolicy({ bundle: out, entrypoint: 'envoy/authz/allow' });
       assert.equal(policy.entrypoint, 'envoy/authz/allow', command);
-      assert.notEqual(policy.evaluate({ parsed_path: [], attributes: { request: { http: { method: 'GET', headers: {} } } }, identity: { authenticated: false } }), undefined, command);
+      assert.notEqual(
+        policy.evaluate({
+          parsed_path: [],
+          attributes: { request: { http: { method: 'GET', headers: {} } } },
+          identity: { authenticated: false },
+        }),
+        undefined,
+        command,
+      );
     }
   });
 }

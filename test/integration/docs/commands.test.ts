@@ -9,7 +9,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -25,7 +36,13 @@ interface DocCommand {
   readonly output: readonly string[];
 }
 
-const DOCS = ['README.md', 'envoy/README.md', ...readdirSync(repoPath('docs'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)].sort();
+const DOCS = [
+  'README.md',
+  'envoy/README.md',
+  ...readdirSync(repoPath('docs'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+].sort();
 
 /** Drop a trailing ` # comment` outside quotes. */
 function withoutComment(line: string): string {
@@ -69,39 +86,129 @@ const ALL = DOCS.flatMap(docCommands);
 
 // --- the verdicts ----------------------------------------------------------------------------------
 
-type Verdict = { readonly run: string } | { readonly coveredBy: string } | { readonly notRunnable: string };
+type Verdict =
+  | { readonly run: string }
+  | { readonly coveredBy: string }
+  | { readonly notRunnable: string };
 
 /** First match wins. `run`: the test below that runs it as written. */
 const VERDICTS: readonly (readonly [RegExp, Verdict])[] = [
-  [/^npm run demo$/, { coveredBy: 'test/e2e/demo-stop.test.ts runs `npm run demo` and stops it; test/e2e/demo.test.ts signs in through it' }],
+  [
+    /^npm run demo$/,
+    {
+      coveredBy:
+        'test/e2e/demo-stop.test.ts runs `npm run demo` and stops it; test/e2e/demo.test.ts signs in through it',
+    },
+  ],
   [/^npm test$/, { coveredBy: 'this is the test command: these tests are its output' }],
-  [/^bash scripts\/install-tools\.sh$/, { coveredBy: 'the first step of `npm test` (scripts/test.sh), before any test runs' }],
-  [/^bash scripts\/install-tools\.sh demo && npm run build$/, { coveredBy: '`npm test` runs the full install (a superset: npm ci, Envoy, OPA, …) and npm run build first; the scratch clones here reuse that node_modules/, .tools/bin and dist/' }],
+  [
+    /^bash scripts\/install-tools\.sh$/,
+    { coveredBy: 'the first step of `npm test` (scripts/test.sh), before any test runs' },
+  ],
+  [
+    /^bash scripts\/install-tools\.sh demo && npm run build$/,
+    {
+      coveredBy:
+        '`npm test` runs the full install (a superset: npm ci, Envoy, OPA, …) and npm run build first; the scratch clones here reuse that node_modules/, .tools/bin and dist/',
+    },
+  ],
   [/^npx gatehouse --version$/, { run: 'the README walkthrough' }],
   [/^npx gatehouse keygen --out keys$/, { run: 'the README walkthrough' }],
-  [/^(\.tools\/bin\/)?opa build /, { coveredBy: 'test/integration/docs/bundle-command.test.ts runs every bundle command in the docs and loads the bundle' }],
+  [
+    /^(\.tools\/bin\/)?opa build /,
+    {
+      coveredBy:
+        'test/integration/docs/bundle-command.test.ts runs every bundle command in the docs and loads the bundle',
+    },
+  ],
   [/^\(cd \.\.\/\.\. && opa build /, { coveredBy: 'test/integration/docs/bundle-command.test.ts' }],
   [/^npx gatehouse serve --config gatehouse\.yaml$/, { run: 'the README walkthrough' }],
-  [/^echo '\{"method":"GET".*\| npx gatehouse check --config gatehouse\.yaml --request -$/, { run: 'the README walkthrough' }],
-  [/^curl -si -H "Authorization: Bearer \$\(curl -s -u demo-cli:demo-cli-secret /, { coveredBy: 'test/e2e/demo-bearer.test.ts runs the README bearer one-liner against the demo (ports substituted)' }],
-  [/^source scripts\/lib\/env\.sh && npm run --silent build$/, { coveredBy: '`npm test` builds exactly so (scripts/test.sh sources env.sh, then npm run build)' }],
-  [/^node --test (--[\w-]+(=("[^"]*"|\S+))? )*dist\/test\/\S+\.test\.js( \| grep \w+)?$/, { coveredBy: '`npm test` runs every dist/test/**/*.test.js, this file included' }],
-  [/^npm run bench( |$)/, { notRunnable: 'the benchmark: minutes to an hour on CPUs pinned for it, with tools tests never install (bench/install-bench-tools.sh)' }],
-  [/^node dist\/bench\/report\.js /, { notRunnable: 'rewrites docs/performance.md from a stored benchmark run; the benchmark is not run by the tests' }],
-  [/^envoy -c envoy\/front-proxy\.yaml$/, { coveredBy: 'test/e2e/envoy-validate.test.ts validates every shipped Envoy config; the demo and the e2e tests run front-proxy.yaml' }],
-  [/^docker (build|push|run) /, { notRunnable: 'no container engine on the test machines; test/e2e/manifests.test.ts lints the Dockerfile' }],
-  [/^cd deploy\/kubernetes$/, { run: 'deploy-kubernetes.md step 2 (the commands after it run there)' }],
+  [
+    /^echo '\{"method":"GET".*\| npx gatehouse check --config gatehouse\.yaml --request -$/,
+    { run: 'the README walkthrough' },
+  ],
+  [
+    /^curl -si -H "Authorization: Bearer \$\(curl -s -u demo-cli:demo-cli-secret /,
+    {
+      coveredBy:
+        'test/e2e/demo-bearer.test.ts runs the README bearer one-liner against the demo (ports substituted)',
+    },
+  ],
+  [
+    /^source scripts\/lib\/env\.sh && npm run --silent build$/,
+    {
+      coveredBy:
+        '`npm test` builds exactly so (scripts/test.sh sources env.sh, then npm run build)',
+    },
+  ],
+  [
+    /^node --test (--[\w-]+(=("[^"]*"|\S+))? )*dist\/test\/\S+\.test\.js( \| grep \w+)?$/,
+    { coveredBy: '`npm test` runs every dist/test/**/*.test.js, this file included' },
+  ],
+  [
+    /^npm run bench( |$)/,
+    {
+      notRunnable:
+        'the benchmark: minutes to an hour on CPUs pinned for it, with tools tests never install (bench/install-bench-tools.sh)',
+    },
+  ],
+  [
+    /^node dist\/bench\/report\.js /,
+    {
+      notRunnable:
+        'rewrites docs/performance.md from a stored benchmark run; the benchmark is not run by the tests',
+    },
+  ],
+  [
+    /^envoy -c envoy\/front-proxy\.yaml$/,
+    {
+      coveredBy:
+        'test/e2e/envoy-validate.test.ts validates every shipped Envoy config; the demo and the e2e tests run front-proxy.yaml',
+    },
+  ],
+  [
+    /^docker (build|push|run) /,
+    {
+      notRunnable:
+        'no container engine on the test machines; test/e2e/manifests.test.ts lints the Dockerfile',
+    },
+  ],
+  [
+    /^cd deploy\/kubernetes$/,
+    { run: 'deploy-kubernetes.md step 2 (the commands after it run there)' },
+  ],
   [/^npx gatehouse keygen --out secrets$/, { run: 'deploy-kubernetes.md step 2' }],
-  [/^printf '%s' "\$CLIENT_SECRET" > secrets\/client-secret$/, { run: 'deploy-kubernetes.md step 2' }],
-  [/^(kustomize|kubectl) /, { notRunnable: 'needs a Kubernetes cluster; test/e2e/manifests.test.ts validates the manifests with kubeconform instead' }],
+  [
+    /^printf '%s' "\$CLIENT_SECRET" > secrets\/client-secret$/,
+    { run: 'deploy-kubernetes.md step 2' },
+  ],
+  [
+    /^(kustomize|kubectl) /,
+    {
+      notRunnable:
+        'needs a Kubernetes cluster; test/e2e/manifests.test.ts validates the manifests with kubeconform instead',
+    },
+  ],
   [/^\.tools\/bin\/kubeconform /, { run: 'the kubeconform command of deploy-kubernetes.md' }],
   [/^istioctl /, { notRunnable: 'needs an Istio mesh' }],
-  [/^curl -si https:\/\/app\.example\.com\//, { notRunnable: "the reader's own deployment behind Istio" }],
-  [/^curl -s https:\/\/<issuer>\//, { notRunnable: "a placeholder for the reader's identity provider" }],
+  [
+    /^curl -si https:\/\/app\.example\.com\//,
+    { notRunnable: "the reader's own deployment behind Istio" },
+  ],
+  [
+    /^curl -s https:\/\/<issuer>\//,
+    { notRunnable: "a placeholder for the reader's identity provider" },
+  ],
   [/^opa test policies\/( |$)/, { run: 'the opa test commands of the policy guide' }],
   [/^opa test policies\/examples\/ -v$/, { run: 'the opa test commands of the policy guide' }],
-  [/^npx gatehouse check --config gatehouse\.yaml --request /, { run: 'the gatehouse check commands of the policy guide and operations.md' }],
-  [/^npx gatehouse serve --config gatehouse\.yaml$/, { run: 'operations.md: a start that fails naming the key' }],
+  [
+    /^npx gatehouse check --config gatehouse\.yaml --request /,
+    { run: 'the gatehouse check commands of the policy guide and operations.md' },
+  ],
+  [
+    /^npx gatehouse serve --config gatehouse\.yaml$/,
+    { run: 'operations.md: a start that fails naming the key' },
+  ],
   [/^echo \$\?$/, { run: 'the exit status of the command before it' }],
 ];
 
@@ -111,10 +218,18 @@ function verdict(command: string): Verdict | undefined {
 
 test('every shell command in the README and docs/ is run here, covered by a named test, or listed as not runnable with a reason', () => {
   assert.ok(ALL.length >= 30, `found only ${ALL.length} commands: is the extraction broken?`);
-  const unclassified = ALL.filter((c) => verdict(c.command) === undefined).map((c) => `${c.file}: ${c.command}`);
-  assert.deepEqual(unclassified, [], 'add each to VERDICTS (run it, name the test that covers it, or say why it cannot run)');
+  const unclassified = ALL.filter((c) => verdict(c.command) === undefined).map(
+    (c) => `${c.file}: ${c.command}`,
+  );
+  assert.deepEqual(
+    unclassified,
+    [],
+    'add each to VERDICTS (run it, name the test that covers it, or say why it cannot run)',
+  );
   // A verdict nobody uses is a stale entry.
-  const unused = VERDICTS.filter(([pattern]) => !ALL.some((c) => pattern.test(c.command))).map(([p]) => String(p));
+  const unused = VERDICTS.filter(([pattern]) => !ALL.some((c) => pattern.test(c.command))).map(
+    ([p]) => String(p),
+  );
   assert.deepEqual(unused, []);
 });
 
@@ -156,9 +271,13 @@ function sh(command: string, cwd: string, env: NodeJS.ProcessEnv): Promise<Ran> 
 function scratchClone(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-docs-clone-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  for (const file of ['package.json', 'package-lock.json']) copyFileSync(repoPath(file), join(dir, file));
+  for (const file of ['package.json', 'package-lock.json'])
+    copyFileSync(repoPath(file), join(dir, file));
   for (const folder of ['node_modules', 'dist']) symlinkSync(repoPath(folder), join(dir, folder));
-  cpSync(repoPath('policies'), join(dir, 'policies'), { recursive: true, filter: (src) => !src.endsWith(`${join('policies', 'build')}`) });
+  cpSync(repoPath('policies'), join(dir, 'policies'), {
+    recursive: true,
+    filter: (src) => !src.endsWith(`${join('policies', 'build')}`),
+  });
   mkdirSync(join(dir, 'deploy', 'kubernetes'), { recursive: true });
   return dir;
 }
@@ -170,7 +289,11 @@ function commandsIn(file: string, pattern: RegExp): DocCommand[] {
 
 function only(file: string, pattern: RegExp): DocCommand {
   const found = commandsIn(file, pattern);
-  assert.equal(found.length, 1, `${file}: expected one command matching ${String(pattern)}, found ${found.length}`);
+  assert.equal(
+    found.length,
+    1,
+    `${file}: expected one command matching ${String(pattern)}, found ${found.length}`,
+  );
   return found[0]!;
 }
 
@@ -197,21 +320,32 @@ test('the README walkthrough ("Run it"), as written, in a clone: --version, keyg
 
   const keygen = await sh(only('README.md', /^npx gatehouse keygen /).command, clone, env);
   assert.equal(keygen.code, 0, keygen.stderr);
-  assert.ok(existsSync(join(clone, 'keys', 'signing-key.pem')) && existsSync(join(clone, 'keys', 'session-secret')));
+  assert.ok(
+    existsSync(join(clone, 'keys', 'signing-key.pem')) &&
+      existsSync(join(clone, 'keys', 'session-secret')),
+  );
 
   symlinkSync(repoPath('.tools'), join(clone, '.tools'));
   const build = await sh(only('README.md', /^\.tools\/bin\/opa build /).command, clone, env);
   assert.equal(build.code, 0, build.stderr);
 
   // The README's gatehouse.yaml, with the client secret file it names.
-  writeFileSync(join(clone, 'gatehouse.yaml'), blockAfter('README.md', 'A `gatehouse.yaml`', 'yaml'));
+  writeFileSync(
+    join(clone, 'gatehouse.yaml'),
+    blockAfter('README.md', 'A `gatehouse.yaml`', 'yaml'),
+  );
   writeFileSync(join(clone, 'client-secret'), 'the-secret-from-the-identity-provider\n');
 
   // serve: it starts (the example issuer is not reachable from here: it serves, not yet ready),
   // with Gatehouse's V8 flags (no node_flags_missing), and stops on SIGTERM.
   // In a process group of its own, stopped as Ctrl-C stops it: npm exec runs the bin under a shell
   // that would not pass a SIGTERM on (the README says so).
-  const serve = spawn('bash', ['-c', only('README.md', /^npx gatehouse serve /).command], { cwd: clone, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const serve = spawn('bash', ['-c', only('README.md', /^npx gatehouse serve /).command], {
+    cwd: clone,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const group = serve.pid!;
   t.after(() => {
     try {
@@ -225,7 +359,8 @@ test('the README walkthrough ("Run it"), as written, in a clone: --version, keyg
   serve.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const deadline = Date.now() + 60_000;
   while (!out.includes('"msg":"gatehouse serving"')) {
-    if (Date.now() > deadline || serve.exitCode !== null) assert.fail(`serve did not start:\n${out}`);
+    if (Date.now() > deadline || serve.exitCode !== null)
+      assert.fail(`serve did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   const serving = out.split('\n').find((l) => l.includes('"msg":"gatehouse serving"')) ?? '';
@@ -234,13 +369,23 @@ test('the README walkthrough ("Run it"), as written, in a clone: --version, keyg
   const stopped = new Promise((r) => serve.once('close', r));
   process.kill(-group, 'SIGINT');
   await stopped;
-  assert.match(out, /"msg":"shutting down".*"signal":"SIGINT"|"signal":"SIGINT".*"msg":"shutting down"/, 'Gatehouse itself shut down');
+  assert.match(
+    out,
+    /"msg":"shutting down".*"signal":"SIGINT"|"signal":"SIGINT".*"msg":"shutting down"/,
+    'Gatehouse itself shut down',
+  );
 
   const check = await sh(only('README.md', /\| npx gatehouse check /).command, clone, env);
   assert.equal(check.code, 1, `${check.stderr}\n${check.stdout}`);
-  const summary = 'gatehouse check: denied: GET https://app.example.com/api/items -> 401 for anonymous (authentication required)';
+  const summary =
+    'gatehouse check: denied: GET https://app.example.com/api/items -> 401 for anonymous (authentication required)';
   assert.equal(check.stderr, `${summary}\n`);
-  assert.ok(readFileSync(repoPath('README.md'), 'utf8').replace(/\s*\n\s*/g, ' ').includes(`\`${summary}\``), 'the README quotes the summary it prints');
+  assert.ok(
+    readFileSync(repoPath('README.md'), 'utf8')
+      .replace(/\s*\n\s*/g, ' ')
+      .includes(`\`${summary}\``),
+    'the README quotes the summary it prints',
+  );
 });
 
 test('docs/deploy-kubernetes.md step 2 as written: cd deploy/kubernetes, keygen into secrets, the client secret file', async (t) => {
@@ -251,11 +396,19 @@ test('docs/deploy-kubernetes.md step 2 as written: cd deploy/kubernetes, keygen 
   const file = 'docs/deploy-kubernetes.md';
   const [cd] = commandsIn(file, /^cd deploy\/kubernetes$/);
   assert.ok(cd);
-  const steps = [cd.command, only(file, /^npx gatehouse keygen --out secrets$/).command, only(file, /^printf /).command];
+  const steps = [
+    cd.command,
+    only(file, /^npx gatehouse keygen --out secrets$/).command,
+    only(file, /^printf /).command,
+  ];
   const ran = await sh(steps.join(' && '), clone, env);
   assert.equal(ran.code, 0, ran.stderr);
   const secrets = join(clone, 'deploy', 'kubernetes', 'secrets');
-  assert.deepEqual(readdirSync(secrets).sort(), ['client-secret', 'session-secret', 'signing-key.pem']);
+  assert.deepEqual(readdirSync(secrets).sort(), [
+    'client-secret',
+    'session-secret',
+    'signing-key.pem',
+  ]);
   assert.equal(readFileSync(join(secrets, 'client-secret'), 'utf8'), 'from-the-identity-provider');
 });
 
@@ -263,7 +416,11 @@ test('docs/deploy-kubernetes.md: the kubeconform command, as written, passes on 
   if (requireTool(t, 'kubeconform') === undefined) return;
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
-  const ran = await sh(only('docs/deploy-kubernetes.md', /^\.tools\/bin\/kubeconform /).command, repoPath(), readerEnv(opa));
+  const ran = await sh(
+    only('docs/deploy-kubernetes.md', /^\.tools\/bin\/kubeconform /).command,
+    repoPath(),
+    readerEnv(opa),
+  );
   assert.equal(ran.code, 0, `${ran.stdout}\n${ran.stderr}`);
   assert.match(ran.stdout, /Summary: \d+ resources found .* Valid: \d+, Invalid: 0, Errors: 0/);
 });
@@ -280,14 +437,19 @@ test('docs/policy-guide.md: the opa test commands, as written', async (t) => {
   }
 });
 
-test('docs/policy-guide.md: the gatehouse check commands, as written, on the guide\'s example configuration and request', async (t) => {
+test("docs/policy-guide.md: the gatehouse check commands, as written, on the guide's example configuration and request", async (t) => {
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
   const clone = scratchClone(t);
   const file = 'docs/policy-guide.md';
-  writeFileSync(join(clone, 'gatehouse.yaml'), `${blockAfter(file, 'A configuration for trying an example:', 'yaml')}  opa: ${opa}\n`);
+  writeFileSync(
+    join(clone, 'gatehouse.yaml'),
+    `${blockAfter(file, 'A configuration for trying an example:', 'yaml')}  opa: ${opa}\n`,
+  );
   writeFileSync(join(clone, 'request.json'), blockAfter(file, '- **simple**:', 'json'));
-  const identity = /`(\{"sub": "alice"[^`]*\})`/.exec(readFileSync(repoPath(file), 'utf8').replace(/\n\s*/g, ' '))?.[1];
+  const identity = /`(\{"sub": "alice"[^`]*\})`/.exec(
+    readFileSync(repoPath(file), 'utf8').replace(/\n\s*/g, ' '),
+  )?.[1];
   assert.ok(identity, 'the guide shows an identity file');
   writeFileSync(join(clone, 'alice.json'), identity);
   const commands = commandsIn(file, /^npx gatehouse check /);
@@ -295,7 +457,11 @@ test('docs/policy-guide.md: the gatehouse check commands, as written, on the gui
   for (const { command } of commands) {
     const ran = await sh(command, clone, readerEnv(opa, clone));
     assert.ok(ran.code === 0 || ran.code === 1, `${command}: exit ${ran.code}\n${ran.stderr}`);
-    assert.match(ran.stderr, /^gatehouse check: (allowed|denied): POST https:\/\/pay\.example\.com\/api\/payments -> /, command);
+    assert.match(
+      ran.stderr,
+      /^gatehouse check: (allowed|denied): POST https:\/\/pay\.example\.com\/api\/payments -> /,
+      command,
+    );
     JSON.parse(ran.stdout);
   }
 });
@@ -310,19 +476,35 @@ test('docs/operations.md: the shown sessions ($ lines) give the output shown', a
   const serve = sessions.find((c) => /^npx gatehouse serve /.test(c.command));
   assert.ok(serve, 'operations.md shows a failing start');
   // The configuration it describes: a signing key file that is not there.
-  writeFileSync(join(clone, 'gatehouse.yaml'), `policy: { dir: ./policies, opa: ${opa} }\nkeys: { signing: [/etc/gatehouse/signing.pem] }\n`);
+  writeFileSync(
+    join(clone, 'gatehouse.yaml'),
+    `policy: { dir: ./policies, opa: ${opa} }\nkeys: { signing: [/etc/gatehouse/signing.pem] }\n`,
+  );
   const failed = await sh(serve.command, clone, env);
   assert.equal(failed.stderr.trim(), serve.output[0], 'the error line, as shown');
-  assert.equal(String(failed.code), sessions[sessions.indexOf(serve) + 1]?.output[0], 'the exit status, as shown');
+  assert.equal(
+    String(failed.code),
+    sessions[sessions.indexOf(serve) + 1]?.output[0],
+    'the exit status, as shown',
+  );
 
   const check = sessions.find((c) => /^npx gatehouse check /.test(c.command));
   assert.ok(check);
   // The policy the shown answer comes from: analysts may read reports.
   mkdirSync(join(clone, 'analysts'));
-  writeFileSync(join(clone, 'analysts', 'authz.rego'), 'package envoy.authz\n\nimport rego.v1\n\ndefault allow := false\n\nallow := {"allowed": true, "reasons": [sprintf("%s is an analyst", [input.identity.sub])]} if "analysts" in input.identity.groups\n');
+  writeFileSync(
+    join(clone, 'analysts', 'authz.rego'),
+    'package envoy.authz\n\nimport rego.v1\n\ndefault allow := false\n\nallow := {"allowed": true, "reasons": [sprintf("%s is an analyst", [input.identity.sub])]} if "analysts" in input.identity.groups\n',
+  );
   writeFileSync(join(clone, 'gatehouse.yaml'), `policy: { dir: ./analysts, opa: ${opa} }\n`);
-  writeFileSync(join(clone, 'request.json'), blockAfter(file, 'A request in the simple form:', 'json'));
-  writeFileSync(join(clone, 'alice.json'), blockAfter(file, '`"simulated_identity": true`:', 'json'));
+  writeFileSync(
+    join(clone, 'request.json'),
+    blockAfter(file, 'A request in the simple form:', 'json'),
+  );
+  writeFileSync(
+    join(clone, 'alice.json'),
+    blockAfter(file, '`"simulated_identity": true`:', 'json'),
+  );
   const ran = await sh(check.command, clone, env);
   assert.equal(String(ran.code), sessions[sessions.indexOf(check) + 1]?.output[0], ran.stderr);
   assert.equal(ran.stderr.trim(), check.output.at(-1), 'the summary line, as shown');

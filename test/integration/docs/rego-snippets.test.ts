@@ -29,7 +29,13 @@ import { requireTool } from '../../support/tools.js';
 
 const run = promisify(execFile);
 
-const DOCS = ['README.md', 'envoy/README.md', ...readdirSync(repoPath('docs'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)].sort();
+const DOCS = [
+  'README.md',
+  'envoy/README.md',
+  ...readdirSync(repoPath('docs'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+].sort();
 
 interface Snippet {
   readonly file: string;
@@ -44,7 +50,11 @@ function snippets(): Snippet[] {
     const text = readFileSync(repoPath(file), 'utf8');
     for (const m of text.matchAll(/^( *)```rego\n([\s\S]*?)^ *```/gm)) {
       const indent = new RegExp(`^${m[1]}`, 'gm');
-      found.push({ file, line: text.slice(0, m.index).split('\n').length, source: m[2]!.replace(indent, '') });
+      found.push({
+        file,
+        line: text.slice(0, m.index).split('\n').length,
+        source: m[2]!.replace(indent, ''),
+      });
     }
   }
   return found;
@@ -61,7 +71,17 @@ function scratch(name: string, source: string): string {
 
 /** A GET as Envoy sends it, turned into Gatehouse's policy input. */
 function sampleInput(): unknown {
-  return buildInput(create(CheckRequestSchema, httpRequest({ path: '/api/items?page=1', headers: { accept: 'application/json' }, contextExtensions: { route: 'api' } })), ANONYMOUS);
+  return buildInput(
+    create(
+      CheckRequestSchema,
+      httpRequest({
+        path: '/api/items?page=1',
+        headers: { accept: 'application/json' },
+        contextExtensions: { route: 'api' },
+      }),
+    ),
+    ANONYMOUS,
+  );
 }
 
 test('the docs hold Rego snippets of each kind (the extraction works)', () => {
@@ -78,14 +98,20 @@ for (const snippet of ALL) {
       const opa = requireTool(t, 'opa');
       if (opa === undefined) return;
       const dir = scratch('snippet.rego', `package snippet\n\nimport rego.v1\n\n${snippet.source}`);
-      await run(opa, ['check', '--strict', dir]).catch((err: { stderr?: string }) => assert.fail(`${where}:\n${err.stderr ?? String(err)}`));
+      await run(opa, ['check', '--strict', dir]).catch((err: { stderr?: string }) =>
+        assert.fail(`${where}:\n${err.stderr ?? String(err)}`),
+      );
     });
   } else if (pkg.endsWith('_test')) {
     test(`${where}: the test module passes with opa test against the shipped policy`, async (t) => {
       const opa = requireTool(t, 'opa');
       if (opa === undefined) return;
       const dir = scratch('snippet_test.rego', snippet.source);
-      const ran = await run(opa, ['test', repoPath('policies', 'authz.rego'), join(dir, 'snippet_test.rego')]).catch((err: { stdout?: string; stderr?: string }) =>
+      const ran = await run(opa, [
+        'test',
+        repoPath('policies', 'authz.rego'),
+        join(dir, 'snippet_test.rego'),
+      ]).catch((err: { stdout?: string; stderr?: string }) =>
         assert.fail(`${where}:\n${err.stdout ?? ''}${err.stderr ?? String(err)}`),
       );
       assert.match(ran.stdout, /^PASS: (\d+)\/\1$/m, ran.stdout);
@@ -95,8 +121,14 @@ for (const snippet of ALL) {
       const opa = requireTool(t, 'opa');
       if (opa === undefined) return;
       const entrypoint = `${pkg.replaceAll('.', '/')}/allow`;
-      const policy = await loadPolicy({ dir: scratch('policy.rego', snippet.source), entrypoint, opaPath: opa }).catch((err: unknown) =>
-        assert.fail(`${where} (${entrypoint}): ${(err as Error).message}\n${String((err as { cause?: Error }).cause?.message ?? '')}`),
+      const policy = await loadPolicy({
+        dir: scratch('policy.rego', snippet.source),
+        entrypoint,
+        opaPath: opa,
+      }).catch((err: unknown) =>
+        assert.fail(
+          `${where} (${entrypoint}): ${(err as Error).message}\n${String((err as { cause?: Error }).cause?.message ?? '')}`,
+        ),
       );
       // Runs: evaluation neither throws nor needs anything the input lacks to be well-formed.
       policy.evaluate(sampleInput());
@@ -112,12 +144,25 @@ test('envoy/README.md: the per-route condition it gives sees the route; the spel
   assert.equal(condition, 'input.attributes.contextExtensions.route == "admin"');
   const decide = async (expression: string, route: string) => {
     const source = `package envoy.authz\n\nimport rego.v1\n\ndefault allow := false\n\nallow if ${expression}\n`;
-    const policy = await loadPolicy({ dir: scratch('policy.rego', source), entrypoint: 'envoy/authz/allow', opaPath: opa });
-    return policy.evaluate(buildInput(create(CheckRequestSchema, httpRequest({ path: '/admin', contextExtensions: { route } })), ANONYMOUS));
+    const policy = await loadPolicy({
+      dir: scratch('policy.rego', source),
+      entrypoint: 'envoy/authz/allow',
+      opaPath: opa,
+    });
+    return policy.evaluate(
+      buildInput(
+        create(CheckRequestSchema, httpRequest({ path: '/admin', contextExtensions: { route } })),
+        ANONYMOUS,
+      ),
+    );
   };
   assert.equal(await decide(condition, 'admin'), true);
   assert.equal(await decide(condition, 'app'), false);
-  assert.equal(await decide('input.attributes.context_extensions.route == "admin"', 'admin'), false, 'the wrong name is never true');
+  assert.equal(
+    await decide('input.attributes.context_extensions.route == "admin"', 'admin'),
+    false,
+    'the wrong name is never true',
+  );
 });
 
 test('no doc tells a policy author to read input.attributes.context_extensions (the input has contextExtensions)', () => {

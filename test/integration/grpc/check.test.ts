@@ -6,7 +6,10 @@ import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { toJson } from '@bufbuild/protobuf';
 import { GatehouseError } from '../../../src/errors/gatehouse-error.js';
-import { CheckResponseSchema, type CheckResponse } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
+import {
+  CheckResponseSchema,
+  type CheckResponse,
+} from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { ServingStatus } from '../../../src/wire/health.js';
 import type { Gatehouse } from '../../../src/server/start.js';
 import { startTestGatehouse, type LogSink } from '../../support/gatehouse.js';
@@ -55,24 +58,41 @@ function writePolicy(source: string): string {
   return dir;
 }
 
-function denied(response: CheckResponse): { grpc: number | undefined; http: number | undefined; body: string; headers: Record<string, string> } {
+function denied(response: CheckResponse): {
+  grpc: number | undefined;
+  http: number | undefined;
+  body: string;
+  headers: Record<string, string>;
+} {
   assert.equal(response.httpResponse.case, 'deniedResponse');
-  const value = response.httpResponse.case === 'deniedResponse' ? response.httpResponse.value : undefined;
+  const value =
+    response.httpResponse.case === 'deniedResponse' ? response.httpResponse.value : undefined;
   return {
     grpc: response.status?.code,
     http: value?.status?.code,
     body: value?.body ?? '',
-    headers: Object.fromEntries(value?.headers.map((h) => [h.header?.key ?? '', h.header?.value ?? '']) ?? []),
+    headers: Object.fromEntries(
+      value?.headers.map((h) => [h.header?.key ?? '', h.header?.value ?? '']) ?? [],
+    ),
   };
 }
 
-describe('Check over a real gRPC socket', { skip: findTool('opa') === undefined && process.env['CI'] !== 'true' ? 'opa not installed (run scripts/install-tools.sh)' : false }, () => {
+describe('Check over a real gRPC socket', {
+  skip:
+    findTool('opa') === undefined && process.env['CI'] !== 'true'
+      ? 'opa not installed (run scripts/install-tools.sh)'
+      : false,
+}, () => {
   let gatehouse: Gatehouse;
   let logs: LogSink;
   let client: TestClient;
 
   before(async () => {
-    ({ gatehouse, logs } = await startTestGatehouse({ dir: writePolicy(POLICY), opa: findTool('opa') ?? 'opa', watch: false }));
+    ({ gatehouse, logs } = await startTestGatehouse({
+      dir: writePolicy(POLICY),
+      opa: findTool('opa') ?? 'opa',
+      watch: false,
+    }));
     client = connect(gatehouse.grpcPort);
   });
   after(async () => {
@@ -94,7 +114,9 @@ describe('Check over a real gRPC socket', { skip: findTool('opa') === undefined 
 
   test('object allow maps every field onto OkHttpResponse and dynamic_metadata', async () => {
     const response = await client.check(httpRequest({ path: '/object' }));
-    const json = toJson(CheckResponseSchema, response) as { dynamicMetadata: Record<string, unknown> };
+    const json = toJson(CheckResponseSchema, response) as {
+      dynamicMetadata: Record<string, unknown>;
+    };
     assert.match(String(json.dynamicMetadata['decision_id']), UUID_V4);
     delete json.dynamicMetadata['decision_id'];
     assert.deepEqual(json, {
@@ -115,9 +137,15 @@ describe('Check over a real gRPC socket', { skip: findTool('opa') === undefined 
   });
 
   test('every response carries a decision_id (UUID v4) in its dynamic metadata, the same as its decision log line, as the plugin', async () => {
-    for (const [path, id] of [['/public', 'did-allow'], ['/private', 'did-deny'], ['/conflict', 'did-error']] as const) {
+    for (const [path, id] of [
+      ['/public', 'did-allow'],
+      ['/private', 'did-deny'],
+      ['/conflict', 'did-error'],
+    ] as const) {
       const response = await client.check(httpRequest({ path, headers: { 'x-request-id': id } }));
-      const decisionId = (toJson(CheckResponseSchema, response) as { dynamicMetadata?: Record<string, unknown> }).dynamicMetadata?.['decision_id'];
+      const decisionId = (
+        toJson(CheckResponseSchema, response) as { dynamicMetadata?: Record<string, unknown> }
+      ).dynamicMetadata?.['decision_id'];
       assert.match(String(decisionId), UUID_V4, path);
       const line = logs.lines.find((l) => l['request_id'] === id);
       assert.equal(line?.['decision_id'], decisionId, path);
@@ -125,7 +153,9 @@ describe('Check over a real gRPC socket', { skip: findTool('opa') === undefined 
   });
 
   test('object deny carries the policy status, body and headers; reasons reach the log', async () => {
-    const r = denied(await client.check(httpRequest({ path: '/teapot', headers: { 'x-request-id': 'teapot-1' } })));
+    const r = denied(
+      await client.check(httpRequest({ path: '/teapot', headers: { 'x-request-id': 'teapot-1' } })),
+    );
     assert.equal(r.http, 429);
     assert.equal(r.body, 'teapot');
     assert.equal(r.headers['x-deny'], '1');
@@ -136,33 +166,83 @@ describe('Check over a real gRPC socket', { skip: findTool('opa') === undefined 
 
   test('the body reaches the policy as parsed_body', async () => {
     const allowed = await client.check(
-      httpRequest({ method: 'POST', path: '/body', headers: { 'content-type': 'application/json' }, body: '{"flag": true}' }),
+      httpRequest({
+        method: 'POST',
+        path: '/body',
+        headers: { 'content-type': 'application/json' },
+        body: '{"flag": true}',
+      }),
     );
     assert.equal(allowed.httpResponse.case, 'okResponse');
   });
 
   test('context_extensions reach the policy', async () => {
-    const ok = await client.check(httpRequest({ path: '/route', contextExtensions: { route: 'admin' } }));
+    const ok = await client.check(
+      httpRequest({ path: '/route', contextExtensions: { route: 'admin' } }),
+    );
     assert.equal(ok.httpResponse.case, 'okResponse');
-    const no = await client.check(httpRequest({ path: '/route', contextExtensions: { route: 'app' } }));
+    const no = await client.check(
+      httpRequest({ path: '/route', contextExtensions: { route: 'app' } }),
+    );
     assert.equal(no.httpResponse.case, 'deniedResponse');
   });
 
-  const FAILURES: { name: string; request: Parameters<typeof httpRequest>[0]; code: string; http: number; grpc: number }[] = [
-    { name: 'a decision of the wrong shape', request: { path: '/wrong-shape' }, code: 'ERR_DECISION_INVALID', http: 500, grpc: 13 },
-    { name: 'a policy that throws', request: { path: '/conflict' }, code: 'ERR_POLICY_EVAL', http: 500, grpc: 13 },
-    { name: 'a path that cannot be parsed', request: { path: '/a%zz' }, code: 'ERR_PATH_INVALID', http: 400, grpc: 3 },
-    { name: 'a path with NUL', request: { path: '/a%00b' }, code: 'ERR_PATH_INVALID', http: 400, grpc: 3 },
+  const FAILURES: {
+    name: string;
+    request: Parameters<typeof httpRequest>[0];
+    code: string;
+    http: number;
+    grpc: number;
+  }[] = [
+    {
+      name: 'a decision of the wrong shape',
+      request: { path: '/wrong-shape' },
+      code: 'ERR_DECISION_INVALID',
+      http: 500,
+      grpc: 13,
+    },
+    {
+      name: 'a policy that throws',
+      request: { path: '/conflict' },
+      code: 'ERR_POLICY_EVAL',
+      http: 500,
+      grpc: 13,
+    },
+    {
+      name: 'a path that cannot be parsed',
+      request: { path: '/a%zz' },
+      code: 'ERR_PATH_INVALID',
+      http: 400,
+      grpc: 3,
+    },
+    {
+      name: 'a path with NUL',
+      request: { path: '/a%00b' },
+      code: 'ERR_PATH_INVALID',
+      http: 400,
+      grpc: 3,
+    },
     {
       name: 'a body that is not what its content type says',
-      request: { method: 'POST', path: '/body', headers: { 'content-type': 'application/json' }, body: '{"flag": tru' },
-      code: 'ERR_BODY_INVALID', http: 400, grpc: 3,
+      request: {
+        method: 'POST',
+        path: '/body',
+        headers: { 'content-type': 'application/json' },
+        body: '{"flag": tru',
+      },
+      code: 'ERR_BODY_INVALID',
+      http: 400,
+      grpc: 3,
     },
   ];
   for (const f of FAILURES) {
     test(`fails closed on ${f.name}: ${f.code}, HTTP ${f.http}`, async () => {
       const id = `fail-${f.code}-${Math.random()}`;
-      const r = denied(await client.check(httpRequest({ ...f.request, headers: { ...f.request.headers, 'x-request-id': id } })));
+      const r = denied(
+        await client.check(
+          httpRequest({ ...f.request, headers: { ...f.request.headers, 'x-request-id': id } }),
+        ),
+      );
       assert.equal(r.grpc, f.grpc);
       assert.equal(r.http, f.http);
       assert.equal(r.headers['x-gatehouse-error'], f.code);
@@ -181,13 +261,22 @@ describe('Check over a real gRPC socket', { skip: findTool('opa') === undefined 
 
   test('an oversized CheckRequest is refused with RESOURCE_EXHAUSTED', async () => {
     const big = 'x'.repeat(5 * 1024 * 1024);
-    await assert.rejects(client.check(httpRequest({ method: 'POST', path: '/body', body: big })), (err: grpc.ServiceError) => err.code === grpc.status.RESOURCE_EXHAUSTED);
+    await assert.rejects(
+      client.check(httpRequest({ method: 'POST', path: '/body', body: big })),
+      (err: grpc.ServiceError) => err.code === grpc.status.RESOURCE_EXHAUSTED,
+    );
   });
 
   test('health: Check reports SERVING for the server and for Authorization; unknown service is NOT_FOUND', async () => {
     assert.equal((await client.health('')).status, ServingStatus.SERVING);
-    assert.equal((await client.health('envoy.service.auth.v3.Authorization')).status, ServingStatus.SERVING);
-    await assert.rejects(client.health('nope'), (err: grpc.ServiceError) => err.code === grpc.status.NOT_FOUND);
+    assert.equal(
+      (await client.health('envoy.service.auth.v3.Authorization')).status,
+      ServingStatus.SERVING,
+    );
+    await assert.rejects(
+      client.health('nope'),
+      (err: grpc.ServiceError) => err.code === grpc.status.NOT_FOUND,
+    );
   });
 
   test('health: Watch streams the current status, then changes', async () => {
@@ -201,15 +290,24 @@ describe('Check over a real gRPC socket', { skip: findTool('opa') === undefined 
   });
 });
 
-describe('undefined decisions and load-time refusals', { skip: findTool('opa') === undefined && process.env['CI'] !== 'true' ? 'opa not installed' : false }, () => {
+describe('undefined decisions and load-time refusals', {
+  skip: findTool('opa') === undefined && process.env['CI'] !== 'true' ? 'opa not installed' : false,
+}, () => {
   test('an undefined decision denies with 403 ERR_DECISION_UNDEFINED', async () => {
-    const { gatehouse } = await startTestGatehouse({ dir: writePolicy(UNDEFINED_POLICY), opa: findTool('opa') ?? 'opa', watch: false });
+    const { gatehouse } = await startTestGatehouse({
+      dir: writePolicy(UNDEFINED_POLICY),
+      opa: findTool('opa') ?? 'opa',
+      watch: false,
+    });
     const client = connect(gatehouse.grpcPort);
     try {
       const r = denied(await client.check(httpRequest({ path: '/no' })));
       assert.equal(r.http, 403);
       assert.equal(r.headers['x-gatehouse-error'], 'ERR_DECISION_UNDEFINED');
-      assert.equal((await client.check(httpRequest({ path: '/yes' }))).httpResponse.case, 'okResponse');
+      assert.equal(
+        (await client.check(httpRequest({ path: '/yes' }))).httpResponse.case,
+        'okResponse',
+      );
     } finally {
       client.close();
       await gatehouse.stop();
@@ -225,14 +323,25 @@ allow if http.send({"method": "GET", "url": "http://127.0.0.1:1/"}).status_code 
 `);
     await assert.rejects(
       startTestGatehouse({ dir, opa: findTool('opa') ?? 'opa', watch: false }),
-      (err: unknown) => err instanceof GatehouseError && err.code === 'ERR_POLICY_BUILTIN_MISSING' && err.message.includes('http.send'),
+      (err: unknown) =>
+        err instanceof GatehouseError &&
+        err.code === 'ERR_POLICY_BUILTIN_MISSING' &&
+        err.message.includes('http.send'),
     );
   });
 
   test('a missing entrypoint is refused at start, naming it', async () => {
     await assert.rejects(
-      startTestGatehouse({ dir: writePolicy(UNDEFINED_POLICY), opa: findTool('opa') ?? 'opa', watch: false, entrypoint: 'envoy/authz/nope' }),
-      (err: unknown) => err instanceof GatehouseError && err.code === 'ERR_POLICY_ENTRYPOINT' && err.message.includes('envoy/authz/nope'),
+      startTestGatehouse({
+        dir: writePolicy(UNDEFINED_POLICY),
+        opa: findTool('opa') ?? 'opa',
+        watch: false,
+        entrypoint: 'envoy/authz/nope',
+      }),
+      (err: unknown) =>
+        err instanceof GatehouseError &&
+        err.code === 'ERR_POLICY_ENTRYPOINT' &&
+        err.message.includes('envoy/authz/nope'),
     );
   });
 });

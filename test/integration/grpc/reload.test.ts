@@ -22,7 +22,11 @@ function replace(dir: string, source: string): void {
   renameSync(tmp, join(dir, 'authz.rego'));
 }
 
-function waitFor(events: PolicyEvent[], type: PolicyEvent['type'], after: number): Promise<PolicyEvent> {
+function waitFor(
+  events: PolicyEvent[],
+  type: PolicyEvent['type'],
+  after: number,
+): Promise<PolicyEvent> {
   return new Promise((resolve, reject) => {
     const deadline = setTimeout(() => reject(new Error(`no ${type} event`)), 30_000);
     const poll = setInterval(() => {
@@ -75,7 +79,11 @@ test('hot reload while requests flow: no request fails, the new policy takes ove
     const failed = await waitFor(events, 'failed', before);
     assert.equal(failed.type === 'failed' && failed.error.code, 'ERR_POLICY_COMPILE');
     await new Promise((r) => setTimeout(r, 200));
-    assert.equal(gatehouse.policy.current()?.revision, goodRevision, 'the last good policy keeps serving');
+    assert.equal(
+      gatehouse.policy.current()?.revision,
+      goodRevision,
+      'the last good policy keeps serving',
+    );
   } finally {
     running = false;
     await Promise.all(load);

@@ -8,7 +8,10 @@ import type { PeerCertificate } from 'node:tls';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { parseConfig } from '../../../src/config/load.js';
 import { hasCode } from '../../../src/errors/gatehouse-error.js';
-import { CheckRequestSchema, CheckResponseSchema } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
+import {
+  CheckRequestSchema,
+  CheckResponseSchema,
+} from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import type { Gatehouse } from '../../../src/server/start.js';
 import { TestCa, type Issued } from '../../support/certs.js';
 import { startTestGatehouse } from '../../support/gatehouse.js';
@@ -35,7 +38,10 @@ function pki(): Pki {
   const other = new TestCa('another-ca');
   return {
     ca,
-    server: ca.issue('gatehouse', ['DNS:gatehouse.test', 'IP:127.0.0.1'], { cert: join(ca.dir, 'server.crt'), key: join(ca.dir, 'server.key') }),
+    server: ca.issue('gatehouse', ['DNS:gatehouse.test', 'IP:127.0.0.1'], {
+      cert: join(ca.dir, 'server.crt'),
+      key: join(ca.dir, 'server.key'),
+    }),
     envoy: ca.issue('envoy', [`URI:${ENVOY_ID}`]),
     intruder: ca.issue('intruder', ['URI:spiffe://gatehouse.test/ns/other/sa/intruder']),
     foreign: other.issue('envoy', [`URI:${ENVOY_ID}`]),
@@ -43,16 +49,30 @@ function pki(): Pki {
 }
 
 function tlsConfig(p: Pki): Record<string, unknown> {
-  return { cert_file: p.server.cert, key_file: p.server.key, client_ca_file: p.ca.cert, allowed_clients: [ENVOY_ID] };
+  return {
+    cert_file: p.server.cert,
+    key_file: p.server.key,
+    client_ca_file: p.ca.cert,
+    allowed_clients: [ENVOY_ID],
+  };
 }
 
 async function serve(t: TestContext, p: Pki): Promise<Gatehouse> {
   const opa = requireTool(t, 'opa');
   if (opa === undefined) throw new Error('unreachable: requireTool fails or skips');
-  const { gatehouse } = await startTestGatehouse({ dir: testdata('policies', 'allow-all'), opa, watch: false }, {
-    grpc: { address: '127.0.0.1', port: 0, drain_delay_ms: 0, shutdown_grace_ms: 500, tls: tlsConfig(p) },
-    http: { address: '127.0.0.1', port: 0, tls: tlsConfig(p) },
-  });
+  const { gatehouse } = await startTestGatehouse(
+    { dir: testdata('policies', 'allow-all'), opa, watch: false },
+    {
+      grpc: {
+        address: '127.0.0.1',
+        port: 0,
+        drain_delay_ms: 0,
+        shutdown_grace_ms: 500,
+        tls: tlsConfig(p),
+      },
+      http: { address: '127.0.0.1', port: 0, tls: tlsConfig(p) },
+    },
+  );
   t.after(() => gatehouse.stop());
   return gatehouse;
 }
@@ -60,11 +80,21 @@ async function serve(t: TestContext, p: Pki): Promise<Gatehouse> {
 /** One Check over a TLS HTTP/2 session: the response's status code, or the error that ended it. */
 function check(session: http2.ClientHttp2Session): Promise<number> {
   return new Promise((resolve, reject) => {
-    const body = toBinary(CheckRequestSchema, create(CheckRequestSchema, { attributes: { request: { http: { method: 'GET', path: '/' } } } }));
+    const body = toBinary(
+      CheckRequestSchema,
+      create(CheckRequestSchema, {
+        attributes: { request: { http: { method: 'GET', path: '/' } } },
+      }),
+    );
     const frame = Buffer.alloc(5 + body.length);
     frame.writeUInt32BE(body.length, 1);
     frame.set(body, 5);
-    const req = session.request({ ':method': 'POST', ':path': '/envoy.service.auth.v3.Authorization/Check', 'content-type': 'application/grpc', te: 'trailers' });
+    const req = session.request({
+      ':method': 'POST',
+      ':path': '/envoy.service.auth.v3.Authorization/Check',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('error', reject);
@@ -87,7 +117,6 @@ function connect(port: number, p: Pki, client: Issued | undefined): http2.Client
   return session;
 }
 
-
 /** Whether a Check over a fresh connection with `client` is answered (true) or refused (the error code). */
 async function attempt(port: number, p: Pki, client: Issued | undefined): Promise<true | string> {
   const session = connect(port, p, client);
@@ -101,25 +130,49 @@ async function attempt(port: number, p: Pki, client: Issued | undefined): Promis
   }
 }
 
-test('gRPC over mTLS: the allowed client is answered; no certificate, another CA, or an identity not allowed are refused', { timeout: 60_000 }, async (t) => {
+test('gRPC over mTLS: the allowed client is answered; no certificate, another CA, or an identity not allowed are refused', {
+  timeout: 60_000,
+}, async (t) => {
   const p = pki();
   const gatehouse = await serve(t, p);
-  assert.equal(await attempt(gatehouse.grpcPort, p, p.envoy), true, 'the allowed client certificate gets its Check answered');
-  for (const [name, client] of [['no certificate', undefined], ['another CA', p.foreign], ['identity not in allowed_clients', p.intruder]] as const) {
+  assert.equal(
+    await attempt(gatehouse.grpcPort, p, p.envoy),
+    true,
+    'the allowed client certificate gets its Check answered',
+  );
+  for (const [name, client] of [
+    ['no certificate', undefined],
+    ['another CA', p.foreign],
+    ['identity not in allowed_clients', p.intruder],
+  ] as const) {
     const result = await attempt(gatehouse.grpcPort, p, client);
     assert.notEqual(result, true, `${name}: refused`);
   }
 });
 
-test('HTTP listener over mTLS: /healthz for the allowed client; 403 for a certificate not allowed', { timeout: 60_000 }, async (t) => {
+test('HTTP listener over mTLS: /healthz for the allowed client; 403 for a certificate not allowed', {
+  timeout: 60_000,
+}, async (t) => {
   const p = pki();
   const gatehouse = await serve(t, p);
   const get = (client: Issued): Promise<number> =>
     new Promise((resolve, reject) => {
-      const req = https.get({ host: '127.0.0.1', port: gatehouse.httpPort, path: '/healthz', ca: readFileSync(p.ca.cert), servername: 'gatehouse.test', cert: client.certPem, key: client.keyPem, agent: false }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = https.get(
+        {
+          host: '127.0.0.1',
+          port: gatehouse.httpPort,
+          path: '/healthz',
+          ca: readFileSync(p.ca.cert),
+          servername: 'gatehouse.test',
+          cert: client.certPem,
+          key: client.keyPem,
+          agent: false,
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
     });
   assert.equal(await get(p.envoy), 200);
@@ -127,18 +180,25 @@ test('HTTP listener over mTLS: /healthz for the allowed client; 403 for a certif
   await assert.rejects(get(p.foreign), 'a certificate from another CA fails the handshake');
 });
 
-test('rotated certificate files: new connections get the new certificate, open ones keep working', { timeout: 60_000 }, async (t) => {
+test('rotated certificate files: new connections get the new certificate, open ones keep working', {
+  timeout: 60_000,
+}, async (t) => {
   const p = pki();
   const gatehouse = await serve(t, p);
   const open = connect(gatehouse.grpcPort, p, p.envoy);
   t.after(() => open.destroy());
   assert.equal(await check(open), 0);
 
-  const rotated = p.ca.issue('gatehouse', ['DNS:gatehouse.test', 'IP:127.0.0.1'], { cert: p.server.cert, key: p.server.key });
+  const rotated = p.ca.issue('gatehouse', ['DNS:gatehouse.test', 'IP:127.0.0.1'], {
+    cert: p.server.cert,
+    key: p.server.key,
+  });
   const serialOf = (session: http2.ClientHttp2Session): Promise<string> =>
     new Promise((resolve, reject) => {
       session.once('connect', () => {
-        const cert = (session.socket as unknown as { getPeerCertificate(): PeerCertificate }).getPeerCertificate();
+        const cert = (
+          session.socket as unknown as { getPeerCertificate(): PeerCertificate }
+        ).getPeerCertificate();
         resolve(cert.serialNumber.replace(/^0+/, ''));
       });
       session.once('error', reject);
@@ -156,8 +216,30 @@ test('rotated certificate files: new connections get the new certificate, open o
 
 test('a non-loopback gRPC address without TLS is refused at start unless allow_cleartext is set', () => {
   const base = 'policy:\n  dir: /srv/policies\n';
-  assert.throws(() => parseConfig(`${base}grpc:\n  address: 0.0.0.0\n`, '/etc/gatehouse'), (err: unknown) => hasCode(err, 'ERR_CONFIG_INVALID') && /grpc\.address: 0\.0\.0\.0 is not a loopback address and grpc\.tls is not set/.test((err as Error).message));
-  assert.equal(parseConfig(`${base}grpc:\n  address: 0.0.0.0\n  allow_cleartext: true\n`, '/etc/gatehouse').grpc.address, '0.0.0.0');
-  assert.equal(parseConfig(base, '/etc/gatehouse').grpc.address, '127.0.0.1', 'the default is loopback');
-  assert.throws(() => parseConfig(`${base}grpc:\n  tls:\n    cert_file: a.pem\n    key_file: b.pem\n    allowed_clients: [x]\n`, '/etc/gatehouse'), /grpc\.tls\.allowed_clients: needs grpc\.tls\.client_ca_file/);
+  assert.throws(
+    () => parseConfig(`${base}grpc:\n  address: 0.0.0.0\n`, '/etc/gatehouse'),
+    (err: unknown) =>
+      hasCode(err, 'ERR_CONFIG_INVALID') &&
+      /grpc\.address: 0\.0\.0\.0 is not a loopback address and grpc\.tls is not set/.test(
+        (err as Error).message,
+      ),
+  );
+  assert.equal(
+    parseConfig(`${base}grpc:\n  address: 0.0.0.0\n  allow_cleartext: true\n`, '/etc/gatehouse')
+      .grpc.address,
+    '0.0.0.0',
+  );
+  assert.equal(
+    parseConfig(base, '/etc/gatehouse').grpc.address,
+    '127.0.0.1',
+    'the default is loopback',
+  );
+  assert.throws(
+    () =>
+      parseConfig(
+        `${base}grpc:\n  tls:\n    cert_file: a.pem\n    key_file: b.pem\n    allowed_clients: [x]\n`,
+        '/etc/gatehouse',
+      ),
+    /grpc\.tls\.allowed_clients: needs grpc\.tls\.client_ca_file/,
+  );
 });

@@ -3,14 +3,25 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setImmediate as nextTurn, setTimeout as delay } from 'node:timers/promises';
-import { create, equals, fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import {
+  create,
+  equals,
+  fromBinary,
+  toBinary,
+  type DescMessage,
+  type MessageShape,
+} from '@bufbuild/protobuf';
 import {
   CheckRequestSchema,
   CheckResponseSchema,
   type CheckRequest,
   type CheckResponse,
 } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
-import { HealthCheckRequestSchema, HealthCheckResponseSchema, HealthListResponseSchema } from '../../../src/gen/grpc/health/v1/health_pb.js';
+import {
+  HealthCheckRequestSchema,
+  HealthCheckResponseSchema,
+  HealthListResponseSchema,
+} from '../../../src/gen/grpc/health/v1/health_pb.js';
 import { HealthState, ServingStatus } from '../../../src/wire/health.js';
 import { startGrpcServer } from '../../../src/wire/http2/server.js';
 import type { GrpcServer, GrpcServerOptions } from '../../../src/wire/types.js';
@@ -21,12 +32,19 @@ import type { GrpcServer, GrpcServerOptions } from '../../../src/wire/types.js';
 const CHECK = '/envoy.service.auth.v3.Authorization/Check';
 const HEALTH_LIST = '/grpc.health.v1.Health/List';
 const HEALTH_WATCH = '/grpc.health.v1.Health/Watch';
-const GRPC_HEADERS: http2.OutgoingHttpHeaders = Object.freeze({ ':method': 'POST', 'content-type': 'application/grpc', te: 'trailers' });
+const GRPC_HEADERS: http2.OutgoingHttpHeaders = Object.freeze({
+  ':method': 'POST',
+  'content-type': 'application/grpc',
+  te: 'trailers',
+});
 
 /** A hang (a reply that never comes) fails its own test, not the whole suite. */
 const BOUNDED = Object.freeze({ timeout: 10_000 });
 
-const ALLOW = create(CheckResponseSchema, { status: { code: 0 }, httpResponse: { case: 'okResponse', value: {} } });
+const ALLOW = create(CheckResponseSchema, {
+  status: { code: 0 },
+  httpResponse: { case: 'okResponse', value: {} },
+});
 const LIMIT = 4 << 20;
 const SMALL_LIMIT = 1024;
 
@@ -54,7 +72,10 @@ function messages<T extends DescMessage>(schema: T, data: Buffer): MessageShape<
     assert.ok(data.length - at >= 5, `a partial message prefix at byte ${at}`);
     assert.equal(data[at], 0, 'the server never compresses');
     const length = data.readUInt32BE(at + 1);
-    assert.ok(data.length - at - 5 >= length, `message at byte ${at} declares ${length} bytes, fewer arrived`);
+    assert.ok(
+      data.length - at - 5 >= length,
+      `message at byte ${at} declares ${length} bytes, fewer arrived`,
+    );
     out.push(fromBinary(schema, data.subarray(at + 5, at + 5 + length)));
     at += 5 + length;
   }
@@ -62,7 +83,12 @@ function messages<T extends DescMessage>(schema: T, data: Buffer): MessageShape<
 }
 
 function checkRequest(path: string): Buffer {
-  return grpcFrame(toBinary(CheckRequestSchema, create(CheckRequestSchema, { attributes: { request: { http: { method: 'GET', path } } } })));
+  return grpcFrame(
+    toBinary(
+      CheckRequestSchema,
+      create(CheckRequestSchema, { attributes: { request: { http: { method: 'GET', path } } } }),
+    ),
+  );
 }
 
 /** The grpc-status of a reply: from the trailers, or from the headers of a trailers-only reply. */
@@ -89,10 +115,17 @@ function assertRefused(reply: Reply, code: number, message: string): void {
 function assertAllowed(reply: Reply): void {
   assert.equal(reply.headers[':status'], 200);
   assert.equal(reply.headers['content-type'], 'application/grpc');
-  assert.equal(reply.headers['grpc-status'], undefined, 'a successful reply carries its status in the trailers');
+  assert.equal(
+    reply.headers['grpc-status'],
+    undefined,
+    'a successful reply carries its status in the trailers',
+  );
   const [response, ...rest] = messages(CheckResponseSchema, reply.data);
   assert.equal(rest.length, 0, 'exactly one response message');
-  assert.ok(response !== undefined && equals(CheckResponseSchema, response, ALLOW), 'the response is the allow');
+  assert.ok(
+    response !== undefined && equals(CheckResponseSchema, response, ALLOW),
+    'the response is the allow',
+  );
   assert.equal(reply.trailers?.['grpc-status'], '0');
 }
 
@@ -123,7 +156,8 @@ function collect(req: http2.ClientHttp2Stream): Promise<Reply> {
       if (done) return;
       done = true;
       if (err !== undefined) reject(err);
-      else if (headers === undefined) reject(new Error(`stream closed without response headers (rstCode ${req.rstCode})`));
+      else if (headers === undefined)
+        reject(new Error(`stream closed without response headers (rstCode ${req.rstCode})`));
       else resolve({ headers, data: Buffer.concat(chunks), trailers });
     };
     req.on('response', (h) => (headers = h));
@@ -154,7 +188,12 @@ function call(
 }
 
 /** A check() that holds every call until `release()`, so a test can act while a Check is in flight. */
-function heldCheck(): { check: GrpcServerOptions['check']; arrived: Promise<void>; release: () => void; seen: CheckRequest[] } {
+function heldCheck(): {
+  check: GrpcServerOptions['check'];
+  arrived: Promise<void>;
+  release: () => void;
+  seen: CheckRequest[];
+} {
   let arrive = (): void => undefined;
   const arrived = new Promise<void>((resolve) => (arrive = resolve));
   let release = (): void => undefined;
@@ -203,8 +242,19 @@ function serving(): HealthState {
   return health;
 }
 
-function start(check: GrpcServerOptions['check'], maxReceiveMessageBytes = LIMIT, health = serving()): Promise<GrpcServer> {
-  return startGrpcServer({ address: '127.0.0.1', port: 0, maxReceiveMessageBytes, maxSendMessageBytes: LIMIT, check, health });
+function start(
+  check: GrpcServerOptions['check'],
+  maxReceiveMessageBytes = LIMIT,
+  health = serving(),
+): Promise<GrpcServer> {
+  return startGrpcServer({
+    address: '127.0.0.1',
+    port: 0,
+    maxReceiveMessageBytes,
+    maxSendMessageBytes: LIMIT,
+    check,
+    health,
+  });
 }
 
 /** Resolves with the connection error code, or fails the test if the TCP connection is accepted. */
@@ -249,60 +299,85 @@ describe('gRPC over node:http2 on the wire', () => {
     await Promise.all([server.shutdown(1000), small.shutdown(1000)]);
   });
 
-  test('a well-formed unary Check: 200, application/grpc, one message that decodes to the allow, grpc-status 0 in the trailers', BOUNDED, async () => {
-    const reply = await call(session, CHECK, checkRequest('/well-formed'));
-    assertAllowed(reply);
-    assert.equal(seen.at(-1)?.attributes?.request?.http?.path, '/well-formed', 'check() saw the decoded request');
-  });
+  test(
+    'a well-formed unary Check: 200, application/grpc, one message that decodes to the allow, grpc-status 0 in the trailers',
+    BOUNDED,
+    async () => {
+      const reply = await call(session, CHECK, checkRequest('/well-formed'));
+      assertAllowed(reply);
+      assert.equal(
+        seen.at(-1)?.attributes?.request?.http?.path,
+        '/well-formed',
+        'check() saw the decoded request',
+      );
+    },
+  );
 
-  test('a message split across DATA frames, the prefix itself split, is reassembled', BOUNDED, async () => {
-    const message = checkRequest('/split');
-    const crashes = processErrors();
-    let reply: Reply;
-    try {
-      const req = session.request({ ...GRPC_HEADERS, ':path': CHECK });
-      const replied = collect(req);
-      // Each write is its own DATA frame: the 5-byte prefix arrives as 2 + 3 bytes.
-      req.write(message.subarray(0, 2));
-      await nextTurn();
-      req.write(message.subarray(2, 7));
-      await nextTurn();
-      req.end(message.subarray(7));
-      reply = await replied;
-      await settle();
-    } finally {
-      crashes.stop();
-    }
-    assert.deepEqual(crashes.errors, []);
-    assertAllowed(reply);
-    assert.equal(seen.at(-1)?.attributes?.request?.http?.path, '/split');
-  });
+  test(
+    'a message split across DATA frames, the prefix itself split, is reassembled',
+    BOUNDED,
+    async () => {
+      const message = checkRequest('/split');
+      const crashes = processErrors();
+      let reply: Reply;
+      try {
+        const req = session.request({ ...GRPC_HEADERS, ':path': CHECK });
+        const replied = collect(req);
+        // Each write is its own DATA frame: the 5-byte prefix arrives as 2 + 3 bytes.
+        req.write(message.subarray(0, 2));
+        await nextTurn();
+        req.write(message.subarray(2, 7));
+        await nextTurn();
+        req.end(message.subarray(7));
+        reply = await replied;
+        await settle();
+      } finally {
+        crashes.stop();
+      }
+      assert.deepEqual(crashes.errors, []);
+      assertAllowed(reply);
+      assert.equal(seen.at(-1)?.attributes?.request?.http?.path, '/split');
+    },
+  );
 
   test('a message of exactly maxReceiveMessageBytes is accepted', BOUNDED, async () => {
     let body = 'x'.repeat(SMALL_LIMIT);
     const encode = (): Uint8Array =>
-      toBinary(CheckRequestSchema, create(CheckRequestSchema, { attributes: { request: { http: { method: 'POST', path: '/exact', body } } } }));
+      toBinary(
+        CheckRequestSchema,
+        create(CheckRequestSchema, {
+          attributes: { request: { http: { method: 'POST', path: '/exact', body } } },
+        }),
+      );
     while (encode().byteLength > SMALL_LIMIT) body = body.slice(1);
     assert.equal(encode().byteLength, SMALL_LIMIT, 'the fixture is exactly at the limit');
     const reply = await call(open(small.port), CHECK, grpcFrame(encode()));
     assertAllowed(reply);
   });
 
-  test('a message declared larger than maxReceiveMessageBytes is refused with RESOURCE_EXHAUSTED as soon as its prefix arrives', BOUNDED, async () => {
-    const client = open(small.port);
-    const prefix = Buffer.from([0, 0, 0, 0, 0]);
-    prefix.writeUInt32BE(0x7fff_ffff, 1);
-    // Only the prefix, and the request is never ended: the refusal cannot wait for the body.
-    const reply = await call(client, CHECK, prefix, GRPC_HEADERS, { end: false });
-    assertRefused(reply, 8, `request message larger than ${SMALL_LIMIT} bytes`);
-    // The refusal ends one stream, not the connection.
-    assertAllowed(await call(client, CHECK, checkRequest('/after-refusal')));
-  });
+  test(
+    'a message declared larger than maxReceiveMessageBytes is refused with RESOURCE_EXHAUSTED as soon as its prefix arrives',
+    BOUNDED,
+    async () => {
+      const client = open(small.port);
+      const prefix = Buffer.from([0, 0, 0, 0, 0]);
+      prefix.writeUInt32BE(0x7fff_ffff, 1);
+      // Only the prefix, and the request is never ended: the refusal cannot wait for the body.
+      const reply = await call(client, CHECK, prefix, GRPC_HEADERS, { end: false });
+      assertRefused(reply, 8, `request message larger than ${SMALL_LIMIT} bytes`);
+      // The refusal ends one stream, not the connection.
+      assertAllowed(await call(client, CHECK, checkRequest('/after-refusal')));
+    },
+  );
 
-  test('a message one byte over maxReceiveMessageBytes is refused with RESOURCE_EXHAUSTED', BOUNDED, async () => {
-    const reply = await call(open(small.port), CHECK, grpcFrame(Buffer.alloc(SMALL_LIMIT + 1)));
-    assertRefused(reply, 8, `request message larger than ${SMALL_LIMIT} bytes`);
-  });
+  test(
+    'a message one byte over maxReceiveMessageBytes is refused with RESOURCE_EXHAUSTED',
+    BOUNDED,
+    async () => {
+      const reply = await call(open(small.port), CHECK, grpcFrame(Buffer.alloc(SMALL_LIMIT + 1)));
+      assertRefused(reply, 8, `request message larger than ${SMALL_LIMIT} bytes`);
+    },
+  );
 
   test('an unknown method is UNIMPLEMENTED (12)', BOUNDED, async () => {
     const path = '/envoy.service.auth.v3.Authorization/Nope';
@@ -311,16 +386,26 @@ describe('gRPC over node:http2 on the wire', () => {
   });
 
   test('a GET is refused at the HTTP level with :status 405', BOUNDED, async () => {
-    const reply = await call(session, CHECK, new Uint8Array(), { ...GRPC_HEADERS, ':method': 'GET' });
+    const reply = await call(session, CHECK, new Uint8Array(), {
+      ...GRPC_HEADERS,
+      ':method': 'GET',
+    });
     assert.equal(reply.headers[':status'], 405);
     assert.equal(reply.data.length, 0);
   });
 
-  test('a POST with content-type text/plain is refused at the HTTP level with :status 415', BOUNDED, async () => {
-    const reply = await call(session, CHECK, checkRequest('/'), { ...GRPC_HEADERS, 'content-type': 'text/plain' });
-    assert.equal(reply.headers[':status'], 415);
-    assert.equal(reply.data.length, 0);
-  });
+  test(
+    'a POST with content-type text/plain is refused at the HTTP level with :status 415',
+    BOUNDED,
+    async () => {
+      const reply = await call(session, CHECK, checkRequest('/'), {
+        ...GRPC_HEADERS,
+        'content-type': 'text/plain',
+      });
+      assert.equal(reply.headers[':status'], 415);
+      assert.equal(reply.data.length, 0);
+    },
+  );
 
   test('a POST without content-type is refused with :status 415', BOUNDED, async () => {
     const headers: http2.OutgoingHttpHeaders = { ':method': 'POST', te: 'trailers' };
@@ -329,20 +414,42 @@ describe('gRPC over node:http2 on the wire', () => {
   });
 
   test('content-type application/grpc+proto is accepted', BOUNDED, async () => {
-    assertAllowed(await call(session, CHECK, checkRequest('/proto'), { ...GRPC_HEADERS, 'content-type': 'application/grpc+proto' }));
+    assertAllowed(
+      await call(session, CHECK, checkRequest('/proto'), {
+        ...GRPC_HEADERS,
+        'content-type': 'application/grpc+proto',
+      }),
+    );
   });
 
-  test('grpc-encoding: gzip is refused with UNIMPLEMENTED and grpc-accept-encoding: identity', BOUNDED, async () => {
-    const reply = await call(session, CHECK, grpcFrame(Buffer.from([1, 2, 3]), 1), { ...GRPC_HEADERS, 'grpc-encoding': 'gzip' });
-    assertRefused(reply, 12, 'unsupported grpc-encoding gzip');
-    assert.equal(reply.headers['grpc-accept-encoding'], 'identity');
-  });
+  test(
+    'grpc-encoding: gzip is refused with UNIMPLEMENTED and grpc-accept-encoding: identity',
+    BOUNDED,
+    async () => {
+      const reply = await call(session, CHECK, grpcFrame(Buffer.from([1, 2, 3]), 1), {
+        ...GRPC_HEADERS,
+        'grpc-encoding': 'gzip',
+      });
+      assertRefused(reply, 12, 'unsupported grpc-encoding gzip');
+      assert.equal(reply.headers['grpc-accept-encoding'], 'identity');
+    },
+  );
 
   test('grpc-encoding: identity is accepted', BOUNDED, async () => {
-    assertAllowed(await call(session, CHECK, checkRequest('/identity'), { ...GRPC_HEADERS, 'grpc-encoding': 'identity' }));
+    assertAllowed(
+      await call(session, CHECK, checkRequest('/identity'), {
+        ...GRPC_HEADERS,
+        'grpc-encoding': 'identity',
+      }),
+    );
   });
 
-  const malformed: readonly { name: string; body: Buffer; headers?: http2.OutgoingHttpHeaders; message: string }[] = [
+  const malformed: readonly {
+    name: string;
+    body: Buffer;
+    headers?: http2.OutgoingHttpHeaders;
+    message: string;
+  }[] = [
     {
       name: 'a message with the compressed flag set but no grpc-encoding',
       body: grpcFrame(toBinary(CheckRequestSchema, create(CheckRequestSchema, {})), 1),
@@ -360,7 +467,11 @@ describe('gRPC over node:http2 on the wire', () => {
       message: 'more than one request message for a unary call',
     },
     { name: 'an empty body', body: Buffer.alloc(0), message: 'no request message' },
-    { name: 'a body shorter than the 5-byte prefix', body: Buffer.from([0, 0, 0]), message: 'no request message' },
+    {
+      name: 'a body shorter than the 5-byte prefix',
+      body: Buffer.from([0, 0, 0]),
+      message: 'no request message',
+    },
     {
       name: 'a truncated message (the prefix says 100 bytes, 10 arrive, then the end of the stream)',
       body: Buffer.concat([Buffer.from([0, 0, 0, 0, 100]), Buffer.alloc(10)]),
@@ -382,81 +493,113 @@ describe('gRPC over node:http2 on the wire', () => {
     });
   }
 
-  test('a session-level protocol error (garbage instead of the preface) ends that connection, not the server', BOUNDED, async () => {
-    const crashes = processErrors();
-    try {
-      await sendRaw(server.port, Buffer.from('this is not HTTP/2 at all\r\n\r\n'.repeat(4)));
-      await settle();
-    } finally {
-      crashes.stop();
-    }
-    assert.deepEqual(crashes.errors, []);
-    assertAllowed(await call(session, CHECK, checkRequest('/after-garbage')));
-    assertAllowed(await call(open(server.port), CHECK, checkRequest('/after-garbage-new')));
-  });
+  test(
+    'a session-level protocol error (garbage instead of the preface) ends that connection, not the server',
+    BOUNDED,
+    async () => {
+      const crashes = processErrors();
+      try {
+        await sendRaw(server.port, Buffer.from('this is not HTTP/2 at all\r\n\r\n'.repeat(4)));
+        await settle();
+      } finally {
+        crashes.stop();
+      }
+      assert.deepEqual(crashes.errors, []);
+      assertAllowed(await call(session, CHECK, checkRequest('/after-garbage')));
+      assertAllowed(await call(open(server.port), CHECK, checkRequest('/after-garbage-new')));
+    },
+  );
 
-  test('a session-level protocol error (a DATA frame on stream 0 after the preface) ends that connection, not the server', BOUNDED, async () => {
-    const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-    const settings = Buffer.from([0, 0, 0, 0x4, 0, 0, 0, 0, 0]);
-    const dataOnStreamZero = Buffer.from([0, 0, 1, 0x0, 0, 0, 0, 0, 0, 0x41]);
-    const crashes = processErrors();
-    try {
-      await sendRaw(server.port, Buffer.concat([preface, settings, dataOnStreamZero]));
-      await settle();
-    } finally {
-      crashes.stop();
-    }
-    assert.deepEqual(crashes.errors, []);
-    assertAllowed(await call(session, CHECK, checkRequest('/after-bad-frame')));
-    assertAllowed(await call(open(server.port), CHECK, checkRequest('/after-bad-frame-new')));
-  });
+  test(
+    'a session-level protocol error (a DATA frame on stream 0 after the preface) ends that connection, not the server',
+    BOUNDED,
+    async () => {
+      const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+      const settings = Buffer.from([0, 0, 0, 0x4, 0, 0, 0, 0, 0]);
+      const dataOnStreamZero = Buffer.from([0, 0, 1, 0x0, 0, 0, 0, 0, 0, 0x41]);
+      const crashes = processErrors();
+      try {
+        await sendRaw(server.port, Buffer.concat([preface, settings, dataOnStreamZero]));
+        await settle();
+      } finally {
+        crashes.stop();
+      }
+      assert.deepEqual(crashes.errors, []);
+      assertAllowed(await call(session, CHECK, checkRequest('/after-bad-frame')));
+      assertAllowed(await call(open(server.port), CHECK, checkRequest('/after-bad-frame-new')));
+    },
+  );
 
-  test('a connection reset in the middle of a request ends that connection, not the server', BOUNDED, async () => {
-    const crashes = processErrors();
-    try {
-      const client = open(server.port);
-      await new Promise<void>((resolve) => client.once('connect', () => resolve()));
-      const req = client.request({ ...GRPC_HEADERS, ':path': CHECK });
-      req.on('error', () => undefined);
-      req.write(checkRequest('/reset').subarray(0, 7));
-      // A PING round trip: the server has the HEADERS and the partial message before the reset.
-      await new Promise<void>((resolve, reject) => client.ping((err) => (err ? reject(err) : resolve())));
-      const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
-      client.socket.resetAndDestroy();
-      await closed;
-      await settle();
-    } finally {
-      crashes.stop();
-    }
-    assert.deepEqual(crashes.errors, []);
-    assertAllowed(await call(open(server.port), CHECK, checkRequest('/after-reset')));
-  });
+  test(
+    'a connection reset in the middle of a request ends that connection, not the server',
+    BOUNDED,
+    async () => {
+      const crashes = processErrors();
+      try {
+        const client = open(server.port);
+        await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+        const req = client.request({ ...GRPC_HEADERS, ':path': CHECK });
+        req.on('error', () => undefined);
+        req.write(checkRequest('/reset').subarray(0, 7));
+        // A PING round trip: the server has the HEADERS and the partial message before the reset.
+        await new Promise<void>((resolve, reject) =>
+          client.ping((err) => (err ? reject(err) : resolve())),
+        );
+        const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+        client.socket.resetAndDestroy();
+        await closed;
+        await settle();
+      } finally {
+        crashes.stop();
+      }
+      assert.deepEqual(crashes.errors, []);
+      assertAllowed(await call(open(server.port), CHECK, checkRequest('/after-reset')));
+    },
+  );
 
-  test('Health/List reports the server and Authorization, both SERVING, and nothing else', BOUNDED, async () => {
-    const reply = await call(session, HEALTH_LIST, grpcFrame(new Uint8Array()));
-    assert.equal(reply.headers[':status'], 200);
-    assert.equal(reply.headers['content-type'], 'application/grpc');
-    const [list, ...rest] = messages(HealthListResponseSchema, reply.data);
-    assert.equal(rest.length, 0);
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(list?.statuses ?? {}).map(([name, response]) => [name, response.status])),
-      { '': ServingStatus.SERVING, 'envoy.service.auth.v3.Authorization': ServingStatus.SERVING },
-    );
-    assert.equal(reply.trailers?.['grpc-status'], '0');
-  });
+  test(
+    'Health/List reports the server and Authorization, both SERVING, and nothing else',
+    BOUNDED,
+    async () => {
+      const reply = await call(session, HEALTH_LIST, grpcFrame(new Uint8Array()));
+      assert.equal(reply.headers[':status'], 200);
+      assert.equal(reply.headers['content-type'], 'application/grpc');
+      const [list, ...rest] = messages(HealthListResponseSchema, reply.data);
+      assert.equal(rest.length, 0);
+      assert.deepEqual(
+        Object.fromEntries(
+          Object.entries(list?.statuses ?? {}).map(([name, response]) => [name, response.status]),
+        ),
+        { '': ServingStatus.SERVING, 'envoy.service.auth.v3.Authorization': ServingStatus.SERVING },
+      );
+      assert.equal(reply.trailers?.['grpc-status'], '0');
+    },
+  );
 });
 
 describe('a response larger than maxSendMessageBytes', () => {
   test('is answered with RESOURCE_EXHAUSTED (8), not sent', BOUNDED, async () => {
     const big = create(CheckResponseSchema, {
       status: { code: 7 },
-      httpResponse: { case: 'deniedResponse', value: { status: { code: 403 }, body: 'x'.repeat(SMALL_LIMIT * 2) } },
+      httpResponse: {
+        case: 'deniedResponse',
+        value: { status: { code: 403 }, body: 'x'.repeat(SMALL_LIMIT * 2) },
+      },
     });
     const server = await startGrpcServer({
-      address: '127.0.0.1', port: 0, maxReceiveMessageBytes: LIMIT, maxSendMessageBytes: SMALL_LIMIT, check: () => Promise.resolve(big), health: serving(),
+      address: '127.0.0.1',
+      port: 0,
+      maxReceiveMessageBytes: LIMIT,
+      maxSendMessageBytes: SMALL_LIMIT,
+      check: () => Promise.resolve(big),
+      health: serving(),
     });
     try {
-      assertRefused(await call(open(server.port), CHECK, checkRequest('/big')), 8, 'response message larger than the send limit');
+      assertRefused(
+        await call(open(server.port), CHECK, checkRequest('/big')),
+        8,
+        'response message larger than the send limit',
+      );
     } finally {
       closeSessions();
       await server.shutdown(1000);
@@ -465,110 +608,141 @@ describe('a response larger than maxSendMessageBytes', () => {
 });
 
 describe('a response protobuf-es cannot encode', () => {
-  test('is answered with INTERNAL (13), never an allow, and the server keeps serving', BOUNDED, async () => {
-    // int32 overflow in google.rpc.Status.code: toBinary throws.
-    const unencodable = create(CheckResponseSchema, { status: { code: 2 ** 40 }, httpResponse: { case: 'okResponse', value: {} } });
-    let bad = true;
-    const server = await start(() => Promise.resolve(bad ? unencodable : ALLOW));
-    const crashes = processErrors();
-    try {
-      const session = open(server.port);
-      assertRefused(await call(session, CHECK, checkRequest('/unencodable')), 13, 'response message could not be encoded');
-      await settle();
-      assert.deepEqual(crashes.errors, []);
-      bad = false;
-      assertAllowed(await call(session, CHECK, checkRequest('/after')));
-    } finally {
-      crashes.stop();
-      closeSessions();
-      await server.shutdown(1000);
-    }
-  });
+  test(
+    'is answered with INTERNAL (13), never an allow, and the server keeps serving',
+    BOUNDED,
+    async () => {
+      // int32 overflow in google.rpc.Status.code: toBinary throws.
+      const unencodable = create(CheckResponseSchema, {
+        status: { code: 2 ** 40 },
+        httpResponse: { case: 'okResponse', value: {} },
+      });
+      let bad = true;
+      const server = await start(() => Promise.resolve(bad ? unencodable : ALLOW));
+      const crashes = processErrors();
+      try {
+        const session = open(server.port);
+        assertRefused(
+          await call(session, CHECK, checkRequest('/unencodable')),
+          13,
+          'response message could not be encoded',
+        );
+        await settle();
+        assert.deepEqual(crashes.errors, []);
+        bad = false;
+        assertAllowed(await call(session, CHECK, checkRequest('/after')));
+      } finally {
+        crashes.stop();
+        closeSessions();
+        await server.shutdown(1000);
+      }
+    },
+  );
 });
 
 describe('a client that cancels a Check in flight', () => {
-  test('resetting the stream while check() is pending does not crash the server; later Checks are answered on the same and a new connection', BOUNDED, async () => {
-    const held = heldCheck();
-    const server = await start(held.check);
-    const crashes = processErrors();
-    try {
-      const session = open(server.port);
-      const req = session.request({ ...GRPC_HEADERS, ':path': CHECK });
-      let answered = false;
-      req.on('response', () => (answered = true));
-      req.on('error', () => undefined);
-      const closed = new Promise<void>((resolve) => req.once('close', () => resolve()));
-      req.end(checkRequest('/cancelled'));
-      await held.arrived;
-      req.close(http2.constants.NGHTTP2_CANCEL);
-      await closed;
-      // Our side closes at once; a PING answered after the RST_STREAM proves the server has read it.
-      await new Promise<void>((resolve, reject) => session.ping((err) => (err ? reject(err) : resolve())));
-      // The answer to the cancelled call is produced now, with nobody left to take it.
-      held.release();
-      await settle();
-      assert.deepEqual(crashes.errors, [], 'answering a cancelled call threw');
-      assert.equal(answered, false, 'the cancelled call got no response');
-      assert.equal(req.rstCode, http2.constants.NGHTTP2_CANCEL);
-      assertAllowed(await call(session, CHECK, checkRequest('/same-connection')));
-      assertAllowed(await call(open(server.port), CHECK, checkRequest('/new-connection')));
-      assert.deepEqual(
-        held.seen.map((r) => r.attributes?.request?.http?.path),
-        ['/cancelled', '/same-connection', '/new-connection'],
-      );
-    } finally {
-      crashes.stop();
-      held.release();
-      closeSessions();
-      await server.shutdown(1000);
-    }
-  });
+  test(
+    'resetting the stream while check() is pending does not crash the server; later Checks are answered on the same and a new connection',
+    BOUNDED,
+    async () => {
+      const held = heldCheck();
+      const server = await start(held.check);
+      const crashes = processErrors();
+      try {
+        const session = open(server.port);
+        const req = session.request({ ...GRPC_HEADERS, ':path': CHECK });
+        let answered = false;
+        req.on('response', () => (answered = true));
+        req.on('error', () => undefined);
+        const closed = new Promise<void>((resolve) => req.once('close', () => resolve()));
+        req.end(checkRequest('/cancelled'));
+        await held.arrived;
+        req.close(http2.constants.NGHTTP2_CANCEL);
+        await closed;
+        // Our side closes at once; a PING answered after the RST_STREAM proves the server has read it.
+        await new Promise<void>((resolve, reject) =>
+          session.ping((err) => (err ? reject(err) : resolve())),
+        );
+        // The answer to the cancelled call is produced now, with nobody left to take it.
+        held.release();
+        await settle();
+        assert.deepEqual(crashes.errors, [], 'answering a cancelled call threw');
+        assert.equal(answered, false, 'the cancelled call got no response');
+        assert.equal(req.rstCode, http2.constants.NGHTTP2_CANCEL);
+        assertAllowed(await call(session, CHECK, checkRequest('/same-connection')));
+        assertAllowed(await call(open(server.port), CHECK, checkRequest('/new-connection')));
+        assert.deepEqual(
+          held.seen.map((r) => r.attributes?.request?.http?.path),
+          ['/cancelled', '/same-connection', '/new-connection'],
+        );
+      } finally {
+        crashes.stop();
+        held.release();
+        closeSessions();
+        await server.shutdown(1000);
+      }
+    },
+  );
 });
 
 describe('shutdown', () => {
-  test('Health/Watch on an unknown service sends SERVICE_UNKNOWN and stays open; shutdown(1000) ends it with grpc-status 0 before the grace period', BOUNDED, async () => {
-    const server = await start(() => Promise.resolve(ALLOW));
-    try {
-      const session = open(server.port);
-      const req = session.request({ ...GRPC_HEADERS, ':path': HEALTH_WATCH });
-      let headers: http2.IncomingHttpHeaders | undefined;
-      let trailers: http2.IncomingHttpHeaders | undefined;
-      const chunks: Buffer[] = [];
-      let first = (): void => undefined;
-      const firstMessage = new Promise<void>((resolve) => (first = resolve));
-      req.on('response', (h) => (headers = h));
-      req.on('trailers', (t) => (trailers = t));
-      req.on('data', (chunk: Buffer) => {
-        chunks.push(chunk);
-        first();
-      });
-      req.on('error', () => undefined);
-      const ended = new Promise<void>((resolve) => req.once('end', () => resolve()));
-      req.end(grpcFrame(toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema, { service: 'no.such.Service' }))));
+  test(
+    'Health/Watch on an unknown service sends SERVICE_UNKNOWN and stays open; shutdown(1000) ends it with grpc-status 0 before the grace period',
+    BOUNDED,
+    async () => {
+      const server = await start(() => Promise.resolve(ALLOW));
+      try {
+        const session = open(server.port);
+        const req = session.request({ ...GRPC_HEADERS, ':path': HEALTH_WATCH });
+        let headers: http2.IncomingHttpHeaders | undefined;
+        let trailers: http2.IncomingHttpHeaders | undefined;
+        const chunks: Buffer[] = [];
+        let first = (): void => undefined;
+        const firstMessage = new Promise<void>((resolve) => (first = resolve));
+        req.on('response', (h) => (headers = h));
+        req.on('trailers', (t) => (trailers = t));
+        req.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          first();
+        });
+        req.on('error', () => undefined);
+        const ended = new Promise<void>((resolve) => req.once('end', () => resolve()));
+        req.end(
+          grpcFrame(
+            toBinary(
+              HealthCheckRequestSchema,
+              create(HealthCheckRequestSchema, { service: 'no.such.Service' }),
+            ),
+          ),
+        );
 
-      await firstMessage;
-      // A round trip on the same connection: had the server ended the Watch, its end would be here first.
-      await call(session, HEALTH_LIST, grpcFrame(new Uint8Array()));
-      assert.equal(headers?.[':status'], 200);
-      assert.equal(headers?.['grpc-status'], undefined, 'not a trailers-only refusal');
-      assert.equal(trailers, undefined, 'the Watch is still open');
-      assert.equal(req.readableEnded, false, 'the Watch is still open');
-      assert.deepEqual(
-        messages(HealthCheckResponseSchema, Buffer.concat(chunks)).map((m) => m.status),
-        [ServingStatus.SERVICE_UNKNOWN],
-      );
+        await firstMessage;
+        // A round trip on the same connection: had the server ended the Watch, its end would be here first.
+        await call(session, HEALTH_LIST, grpcFrame(new Uint8Array()));
+        assert.equal(headers?.[':status'], 200);
+        assert.equal(headers?.['grpc-status'], undefined, 'not a trailers-only refusal');
+        assert.equal(trailers, undefined, 'the Watch is still open');
+        assert.equal(req.readableEnded, false, 'the Watch is still open');
+        assert.deepEqual(
+          messages(HealthCheckResponseSchema, Buffer.concat(chunks)).map((m) => m.status),
+          [ServingStatus.SERVICE_UNKNOWN],
+        );
 
-      const started = performance.now();
-      await server.shutdown(1000);
-      const elapsed = performance.now() - started;
-      await ended;
-      assert.equal(trailers?.['grpc-status'], '0');
-      assert.ok(elapsed < 1000, `shutdown took ${Math.round(elapsed)} ms: it waited out the grace period for an open Watch`);
-    } finally {
-      closeSessions();
-      await server.shutdown(1000);
-    }
-  });
+        const started = performance.now();
+        await server.shutdown(1000);
+        const elapsed = performance.now() - started;
+        await ended;
+        assert.equal(trailers?.['grpc-status'], '0');
+        assert.ok(
+          elapsed < 1000,
+          `shutdown took ${Math.round(elapsed)} ms: it waited out the grace period for an open Watch`,
+        );
+      } finally {
+        closeSessions();
+        await server.shutdown(1000);
+      }
+    },
+  );
 
   test(
     'a Health/Watch whose request message arrives after shutdown began is ended too, before the grace period',
@@ -586,15 +760,28 @@ describe('shutdown', () => {
         req.on('error', () => undefined);
         const closed = new Promise<void>((resolve) => req.once('close', () => resolve()));
         // A PING round trip: the server has the Watch's HEADERS, but not its message, when shutdown starts.
-        await new Promise<void>((resolve, reject) => session.ping((err) => (err ? reject(err) : resolve())));
+        await new Promise<void>((resolve, reject) =>
+          session.ping((err) => (err ? reject(err) : resolve())),
+        );
         const started = performance.now();
         const stopped = server.shutdown(grace);
-        req.end(grpcFrame(toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema, { service: '' }))));
+        req.end(
+          grpcFrame(
+            toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema, { service: '' })),
+          ),
+        );
         await Promise.all([stopped, closed]);
         const elapsed = performance.now() - started;
         // Ended like every other Watch (OK), or refused as the server goes away (UNAVAILABLE); never reset.
-        assert.match(String(trailers?.['grpc-status']), /^(0|14)$/, `the Watch was reset (rstCode ${req.rstCode}), not ended with a status`);
-        assert.ok(elapsed < grace, `shutdown took ${Math.round(elapsed)} ms: it waited out the grace period`);
+        assert.match(
+          String(trailers?.['grpc-status']),
+          /^(0|14)$/,
+          `the Watch was reset (rstCode ${req.rstCode}), not ended with a status`,
+        );
+        assert.ok(
+          elapsed < grace,
+          `shutdown took ${Math.round(elapsed)} ms: it waited out the grace period`,
+        );
       } finally {
         closeSessions();
         await server.shutdown(grace);
@@ -602,31 +789,48 @@ describe('shutdown', () => {
     },
   );
 
-  test('shutdown lets an in-flight Check finish and be answered; new connections are refused', BOUNDED, async () => {
-    const held = heldCheck();
-    const server = await start(held.check);
-    const grace = 5000;
-    try {
-      const session = open(server.port);
-      const goaway = new Promise<number>((resolve) => session.once('goaway', (code: number) => resolve(code)));
-      const reply = call(session, CHECK, checkRequest('/in-flight'));
-      await held.arrived;
-      const started = performance.now();
-      const stopped = server.shutdown(grace);
-      assert.equal(await connectError(server.port), 'ECONNREFUSED', 'no new connection once shutdown has started');
-      assert.equal(await goaway, http2.constants.NGHTTP2_NO_ERROR, 'the open connection is told to go away, gracefully');
-      // The Check's answer is produced only now, well into shutdown (yet far inside the grace):
-      // a shutdown that cut in-flight calls short would have reset the stream by then.
-      await delay(100);
-      held.release();
-      assertAllowed(await reply);
-      await stopped;
-      assert.ok(performance.now() - started < grace, 'shutdown resolved once the in-flight Check was answered, not at the grace period');
-      assert.equal(await connectError(server.port), 'ECONNREFUSED');
-    } finally {
-      held.release();
-      closeSessions();
-      await server.shutdown(grace);
-    }
-  });
+  test(
+    'shutdown lets an in-flight Check finish and be answered; new connections are refused',
+    BOUNDED,
+    async () => {
+      const held = heldCheck();
+      const server = await start(held.check);
+      const grace = 5000;
+      try {
+        const session = open(server.port);
+        const goaway = new Promise<number>((resolve) =>
+          session.once('goaway', (code: number) => resolve(code)),
+        );
+        const reply = call(session, CHECK, checkRequest('/in-flight'));
+        await held.arrived;
+        const started = performance.now();
+        const stopped = server.shutdown(grace);
+        assert.equal(
+          await connectError(server.port),
+          'ECONNREFUSED',
+          'no new connection once shutdown has started',
+        );
+        assert.equal(
+          await goaway,
+          http2.constants.NGHTTP2_NO_ERROR,
+          'the open connection is told to go away, gracefully',
+        );
+        // The Check's answer is produced only now, well into shutdown (yet far inside the grace):
+        // a shutdown that cut in-flight calls short would have reset the stream by then.
+        await delay(100);
+        held.release();
+        assertAllowed(await reply);
+        await stopped;
+        assert.ok(
+          performance.now() - started < grace,
+          'shutdown resolved once the in-flight Check was answered, not at the grace period',
+        );
+        assert.equal(await connectError(server.port), 'ECONNREFUSED');
+      } finally {
+        held.release();
+        closeSessions();
+        await server.shutdown(grace);
+      }
+    },
+  );
 });

@@ -10,7 +10,16 @@ import { createReplayCache } from '../../../src/oidc/replay-cache.js';
 import { refreshSession } from '../../../src/oidc/refresh.js';
 import { startSignIn, TXN_COOKIE_NAME, txnSetCookie } from '../../../src/oidc/sign-in.js';
 import { signOutLocation } from '../../../src/oidc/sign-out.js';
-import { browseToCallback, fetchLoginPage, newJar, startTestIdp, TEST_CLIENT_ID, TEST_POST_LOGOUT_URI, TEST_REDIRECT_URI, type TestIdp } from '../../support/idp.js';
+import {
+  browseToCallback,
+  fetchLoginPage,
+  newJar,
+  startTestIdp,
+  TEST_CLIENT_ID,
+  TEST_POST_LOGOUT_URI,
+  TEST_REDIRECT_URI,
+  type TestIdp,
+} from '../../support/idp.js';
 
 describe('OIDC sign-in with the demo IdP', () => {
   let t: TestIdp;
@@ -32,7 +41,12 @@ describe('OIDC sign-in with the demo IdP', () => {
   });
 
   test('the authorization URL carries code flow, PKCE S256, state, nonce and scope', async () => {
-    const { location, txnCookie } = await startSignIn({ client: t.client, redirectUri: TEST_REDIRECT_URI, returnTo: '/reports?q=1', txnKey: t.txnKey });
+    const { location, txnCookie } = await startSignIn({
+      client: t.client,
+      redirectUri: TEST_REDIRECT_URI,
+      returnTo: '/reports?q=1',
+      txnKey: t.txnKey,
+    });
     const url = new URL(location);
     assert.equal(url.origin + url.pathname, `${t.idp.issuer}/auth`);
     const p = url.searchParams;
@@ -47,12 +61,23 @@ describe('OIDC sign-in with the demo IdP', () => {
     assert.equal(txnCookie.name, TXN_COOKIE_NAME);
     assert.equal(txnCookie.maxAge, 600);
     assert.equal(txnCookie.value.split('.').length, 5, 'the transaction cookie is a compact JWE');
-    assert.ok(!txnCookie.value.includes(p.get('state')!), 'the state is not readable in the cookie');
-    assert.equal(txnSetCookie(txnCookie), `${TXN_COOKIE_NAME}=${txnCookie.value}; Path=/; Max-Age=600; Secure; HttpOnly; SameSite=Lax`);
+    assert.ok(
+      !txnCookie.value.includes(p.get('state')!),
+      'the state is not readable in the cookie',
+    );
+    assert.equal(
+      txnSetCookie(txnCookie),
+      `${TXN_COOKIE_NAME}=${txnCookie.value}; Path=/; Max-Age=600; Secure; HttpOnly; SameSite=Lax`,
+    );
   });
 
   test('the login page is self-contained, labelled, and free of external assets', async () => {
-    const { location } = await startSignIn({ client: t.client, redirectUri: TEST_REDIRECT_URI, returnTo: '/', txnKey: t.txnKey });
+    const { location } = await startSignIn({
+      client: t.client,
+      redirectUri: TEST_REDIRECT_URI,
+      returnTo: '/',
+      txnKey: t.txnKey,
+    });
     const page = await fetchLoginPage(location);
     assert.equal(page.status, 200);
     assert.match(page.html, /<label for="username">Username<\/label>/);
@@ -63,9 +88,20 @@ describe('OIDC sign-in with the demo IdP', () => {
   });
 
   test('alice signs in: verified claims with email and groups, refresh token with offline_access', async () => {
-    const { location, txnCookie } = await startSignIn({ client: t.client, redirectUri: TEST_REDIRECT_URI, returnTo: '/reports?q=1', txnKey: t.txnKey });
+    const { location, txnCookie } = await startSignIn({
+      client: t.client,
+      redirectUri: TEST_REDIRECT_URI,
+      returnTo: '/reports?q=1',
+      txnKey: t.txnKey,
+    });
     const jar = newJar();
-    const callback = await browseToCallback({ authorizationUrl: location, redirectUri: TEST_REDIRECT_URI, username: 'alice', password: 'alice', jar });
+    const callback = await browseToCallback({
+      authorizationUrl: location,
+      redirectUri: TEST_REDIRECT_URI,
+      username: 'alice',
+      password: 'alice',
+      jar,
+    });
     assert.equal(callback.searchParams.get('iss'), t.idp.issuer, 'RFC 9207 iss parameter present');
     const result = await completeSignIn({
       client: t.client,
@@ -85,11 +121,19 @@ describe('OIDC sign-in with the demo IdP', () => {
     assert.equal(result.returnTo, '/reports?q=1');
     assert.equal(typeof result.tokens.id_token, 'string');
     assert.equal(typeof result.tokens.access_token, 'string');
-    assert.equal(typeof result.tokens.refresh_token, 'string', 'offline_access yields a refresh token');
+    assert.equal(
+      typeof result.tokens.refresh_token,
+      'string',
+      'offline_access yields a refresh token',
+    );
     assert.equal(typeof result.tokens.expires_in, 'number');
     assert.equal(result.handoff, undefined);
 
-    const refreshed = await refreshSession({ client: t.client, refreshToken: result.tokens.refresh_token!, expectedSubject: 'alice' });
+    const refreshed = await refreshSession({
+      client: t.client,
+      refreshToken: result.tokens.refresh_token!,
+      expectedSubject: 'alice',
+    });
     assert.equal(refreshed.claims?.sub, 'alice');
     assert.deepEqual(refreshed.claims?.['groups'], ['admins', 'staff']);
     assert.equal(typeof refreshed.tokens.access_token, 'string');
@@ -130,27 +174,70 @@ describe('OIDC sign-in with the demo IdP', () => {
   });
 
   test('bob signs in with his own groups; a refresh for the wrong subject fails', async () => {
-    const { location, txnCookie } = await startSignIn({ client: t.client, redirectUri: TEST_REDIRECT_URI, returnTo: undefined, txnKey: t.txnKey });
-    const callback = await browseToCallback({ authorizationUrl: location, redirectUri: TEST_REDIRECT_URI, username: 'bob', password: 'bob' });
-    const result = await completeSignIn({ client: t.client, currentUrl: callback, txnCookieValue: txnCookie.value, txnKey: t.txnKey, redirectUri: TEST_REDIRECT_URI });
+    const { location, txnCookie } = await startSignIn({
+      client: t.client,
+      redirectUri: TEST_REDIRECT_URI,
+      returnTo: undefined,
+      txnKey: t.txnKey,
+    });
+    const callback = await browseToCallback({
+      authorizationUrl: location,
+      redirectUri: TEST_REDIRECT_URI,
+      username: 'bob',
+      password: 'bob',
+    });
+    const result = await completeSignIn({
+      client: t.client,
+      currentUrl: callback,
+      txnCookieValue: txnCookie.value,
+      txnKey: t.txnKey,
+      redirectUri: TEST_REDIRECT_URI,
+    });
     assert.equal(result.claims['email'], 'bob@example.com');
     assert.deepEqual(result.claims['groups'], ['staff']);
     assert.equal(result.returnTo, '/');
-    await assert.rejects(refreshSession({ client: t.client, refreshToken: result.tokens.refresh_token!, expectedSubject: 'alice' }), { code: 'ERR_OIDC_REFRESH_FAILED' });
+    await assert.rejects(
+      refreshSession({
+        client: t.client,
+        refreshToken: result.tokens.refresh_token!,
+        expectedSubject: 'alice',
+      }),
+      { code: 'ERR_OIDC_REFRESH_FAILED' },
+    );
   });
 
   test('a wrong password shows the form again with an error, and no code', async () => {
-    const { location } = await startSignIn({ client: t.client, redirectUri: TEST_REDIRECT_URI, returnTo: '/', txnKey: t.txnKey });
-    await assert.rejects(browseToCallback({ authorizationUrl: location, redirectUri: TEST_REDIRECT_URI, username: 'alice', password: 'wrong' }), /IdP answered 401/);
+    const { location } = await startSignIn({
+      client: t.client,
+      redirectUri: TEST_REDIRECT_URI,
+      returnTo: '/',
+      txnKey: t.txnKey,
+    });
+    await assert.rejects(
+      browseToCallback({
+        authorizationUrl: location,
+        redirectUri: TEST_REDIRECT_URI,
+        username: 'alice',
+        password: 'wrong',
+      }),
+      /IdP answered 401/,
+    );
   });
 
   test('an invalid refresh token fails with ERR_OIDC_REFRESH_FAILED', async () => {
-    await assert.rejects(refreshSession({ client: t.client, refreshToken: 'not-a-refresh-token' }), { code: 'ERR_OIDC_REFRESH_FAILED' });
+    await assert.rejects(
+      refreshSession({ client: t.client, refreshToken: 'not-a-refresh-token' }),
+      { code: 'ERR_OIDC_REFRESH_FAILED' },
+    );
   });
 
   test('a post-logout URI that is not allowed is refused', async () => {
     await assert.rejects(
-      signOutLocation({ client: t.client, postLogoutRedirectUri: 'https://evil.example/', allowedPostLogout: (u) => u.href === TEST_POST_LOGOUT_URI }),
+      signOutLocation({
+        client: t.client,
+        postLogoutRedirectUri: 'https://evil.example/',
+        allowedPostLogout: (u) => u.href === TEST_POST_LOGOUT_URI,
+      }),
       { code: 'ERR_RETURN_URL_INVALID' },
     );
   });

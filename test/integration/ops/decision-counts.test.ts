@@ -32,7 +32,14 @@ test('reserved paths are counted and logged as reserved, not denied; reload, IdP
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
   const idp = await startIdp({
-    clients: [{ client_id: 'gatehouse', client_secret: 'counts-secret', redirect_uris: [`https://${HOST}/.gatehouse/callback`], post_logout_redirect_uris: [`https://${HOST}/.gatehouse/signed_out`] }],
+    clients: [
+      {
+        client_id: 'gatehouse',
+        client_secret: 'counts-secret',
+        redirect_uris: [`https://${HOST}/.gatehouse/callback`],
+        post_logout_redirect_uris: [`https://${HOST}/.gatehouse/signed_out`],
+      },
+    ],
   });
   t.after(() => idp.stop());
   const dir = policyDir(`package envoy.authz
@@ -45,7 +52,15 @@ allow := {"allowed": true} if input.parsed_path[0] == "public"
 `);
   const { gatehouse, logs } = await startTestGatehouse(
     { dir, opa, watch: false },
-    { development: true, identity: { issuer: idp.issuer, client_id: 'gatehouse', client_secret: 'counts-secret', bearer: { audiences: [`https://${HOST}/api`] } } },
+    {
+      development: true,
+      identity: {
+        issuer: idp.issuer,
+        client_id: 'gatehouse',
+        client_secret: 'counts-secret',
+        bearer: { audiences: [`https://${HOST}/api`] },
+      },
+    },
   );
   t.after(() => gatehouse.stop());
   const client = connect(gatehouse.grpcPort);
@@ -53,14 +68,26 @@ allow := {"allowed": true} if input.parsed_path[0] == "public"
   const metrics = async () => (await get(gatehouse.httpPort, '/metrics')).text;
 
   // Gauges: the start's load succeeded, just now; the IdP is discovered (warm-up at start).
-  await until(async () => sample(await metrics(), 'gatehouse_identity_provider_ready', { issuer: idp.issuer }) === 1, 15_000, 'IdP discovered');
+  await until(
+    async () =>
+      sample(await metrics(), 'gatehouse_identity_provider_ready', { issuer: idp.issuer }) === 1,
+    15_000,
+    'IdP discovered',
+  );
   const text = await metrics();
   assert.equal(sample(text, 'gatehouse_policy_last_reload_success'), 1);
   const loadedAt = sample(text, 'gatehouse_policy_last_reload_timestamp_seconds') ?? 0;
   assert.ok(Math.abs(loadedAt - Date.now() / 1000) < 600, `reload time ${loadedAt}`);
 
   const check = (path: string, headers: Record<string, string>, method = 'GET') =>
-    client.check(httpRequest({ method, path, host: HOST, headers: { ...headers, 'x-request-id': `req-${method}-${path}` } }));
+    client.check(
+      httpRequest({
+        method,
+        path,
+        host: HOST,
+        headers: { ...headers, 'x-request-id': `req-${method}-${path}` },
+      }),
+    );
 
   // Reserved: who am I (anonymous API client: 401), signed out, the sign-out confirmation page,
   // a callback without its transaction (error page), the sign-in path (302 to the IdP), JWKS.
@@ -71,8 +98,20 @@ allow := {"allowed": true} if input.parsed_path[0] == "public"
   await check('/.gatehouse/sign_in', NAV);
   await check('/.well-known/gatehouse/jwks.json', JSON_ACCEPT);
   // A sign-out POST from the site itself: the session ends (none here), counted as a sign-out.
-  const signOut = await check('/.gatehouse/sign_out', { ...NAV, origin: `https://${HOST}`, 'sec-fetch-site': 'same-origin', 'content-type': 'application/x-www-form-urlencoded' }, 'POST');
-  assert.equal(signOut.httpResponse.case === 'deniedResponse' ? signOut.httpResponse.value.status?.code : 0, 303);
+  const signOut = await check(
+    '/.gatehouse/sign_out',
+    {
+      ...NAV,
+      origin: `https://${HOST}`,
+      'sec-fetch-site': 'same-origin',
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    'POST',
+  );
+  assert.equal(
+    signOut.httpResponse.case === 'deniedResponse' ? signOut.httpResponse.value.status?.code : 0,
+    303,
+  );
   // One real denial and one allow.
   const apiDeny = await check('/private', JSON_ACCEPT);
   await check('/public/x', JSON_ACCEPT);
@@ -80,18 +119,33 @@ allow := {"allowed": true} if input.parsed_path[0] == "public"
   const after = await metrics();
   const total = (result: string) => {
     let sum = 0;
-    for (const status of ['200', '302', '303', '400', '401', '403', '404', '500', '503']) sum += sample(after, 'gatehouse_decisions_total', { result, status, route: '' }) ?? 0;
+    for (const status of ['200', '302', '303', '400', '401', '403', '404', '500', '503'])
+      sum += sample(after, 'gatehouse_decisions_total', { result, status, route: '' }) ?? 0;
     return sum;
   };
-  assert.equal(total('reserved'), 7, 'who am I, signed out, sign-out page and POST, callback, sign-in, JWKS');
+  assert.equal(
+    total('reserved'),
+    7,
+    'who am I, signed out, sign-out page and POST, callback, sign-in, JWKS',
+  );
   assert.equal(total('denied'), 1, 'only /private is a denial');
-  assert.equal(sample(after, 'gatehouse_decisions_total', { result: 'denied', status: '401', route: '' }), 1);
+  assert.equal(
+    sample(after, 'gatehouse_decisions_total', { result: 'denied', status: '401', route: '' }),
+    1,
+  );
   assert.equal(total('allowed'), 1);
-  assert.equal(sample(after, 'gatehouse_sign_outs_total', { idp: 'true' }), 1, 'the sign-out used the IdP end-session endpoint');
+  assert.equal(
+    sample(after, 'gatehouse_sign_outs_total', { idp: 'true' }),
+    1,
+    'the sign-out used the IdP end-session endpoint',
+  );
 
   // The decision log says the same: result "reserved" for each reserved path, "denied" once.
   const decisions = logs.lines.filter((l) => l['msg'] === 'check');
-  assert.deepEqual(decisions.filter((l) => l['result'] === 'denied').map((l) => l['path']), ['/private']);
+  assert.deepEqual(
+    decisions.filter((l) => l['result'] === 'denied').map((l) => l['path']),
+    ['/private'],
+  );
   assert.equal(decisions.filter((l) => l['result'] === 'reserved').length, 7);
 
   // Sign-in machinery lines carry the request id and host of the request they are about.
@@ -107,7 +161,9 @@ allow := {"allowed": true} if input.parsed_path[0] == "public"
   assert.deepEqual(Object.keys(anonymous).sort(), ['error', 'message', 'reasons', 'request_id']);
   assert.equal(anonymous['error'], 'ERR_UNAUTHENTICATED');
   assert.deepEqual(anonymous['reasons'], [], "the policy's reasons are for signed-in callers only");
-  const refused = body(await check('/private', { ...JSON_ACCEPT, authorization: 'Bearer not-a-jwt' }));
+  const refused = body(
+    await check('/private', { ...JSON_ACCEPT, authorization: 'Bearer not-a-jwt' }),
+  );
   assert.deepEqual(Object.keys(refused).sort(), ['error', 'message', 'reasons', 'request_id']);
   assert.equal(refused['error'], 'ERR_TOKEN_INVALID');
   assert.equal(refused['message'], 'The bearer token is not valid. Authentication required.');
@@ -124,7 +180,9 @@ test('a refused policy reload sets the last-reload gauges to failure, with its t
   await gatehouse.reload();
   const text = (await get(gatehouse.httpPort, '/metrics')).text;
   assert.equal(sample(text, 'gatehouse_policy_last_reload_success'), 0);
-  assert.ok((sample(text, 'gatehouse_policy_last_reload_timestamp_seconds') ?? 0) >= Math.floor(before));
+  assert.ok(
+    (sample(text, 'gatehouse_policy_last_reload_timestamp_seconds') ?? 0) >= Math.floor(before),
+  );
   assert.equal(sample(text, 'gatehouse_policy_reloads_total', { result: 'failure' }), 1);
   assert.doesNotMatch(text, /^gatehouse_identity_provider_ready/m, 'no identity, no series');
 });

@@ -22,7 +22,9 @@ let client: TestClient;
 before(async () => {
   if (opa === undefined) return;
   // Debug level: decision lines carry the policy input too, which is what redaction must survive.
-  ({ gatehouse, logs } = await startFromFile(writeConfig(configDoc(policyDir(), opa, { log: { level: 'debug' } }))));
+  ({ gatehouse, logs } = await startFromFile(
+    writeConfig(configDoc(policyDir(), opa, { log: { level: 'debug' } })),
+  ));
   client = connect(gatehouse.grpcPort);
 });
 
@@ -32,10 +34,14 @@ after(async () => {
 });
 
 function linesFor(requestId: string): Record<string, unknown>[] {
-  return logs.lines.filter((l) => l['request_id'] === requestId && (l['msg'] === 'check' || l['msg'] === 'check failed'));
+  return logs.lines.filter(
+    (l) => l['request_id'] === requestId && (l['msg'] === 'check' || l['msg'] === 'check failed'),
+  );
 }
 
-test('one decision line per Check, with every field, and no credential in it even at debug', { skip: opa === undefined && 'opa not found' }, async () => {
+test('one decision line per Check, with every field, and no credential in it even at debug', {
+  skip: opa === undefined && 'opa not found',
+}, async () => {
   const response = await client.check({
     ...httpRequest({
       method: 'POST',
@@ -77,18 +83,36 @@ test('one decision line per Check, with every field, and no credential in it eve
   for (const secret of [BEARER, 'SECRET-BEARER-PAYLOAD', COOKIE, CODE, 'SECRET-FORM-PASSWORD']) {
     assert.ok(!raw.includes(secret), `${secret} leaked into the decision line: ${raw}`);
   }
-  const headers = (line['input'] as { attributes: { request: { http: { headers: Record<string, string>; path: string } } } }).attributes.request.http;
+  const headers = (
+    line['input'] as {
+      attributes: { request: { http: { headers: Record<string, string>; path: string } } };
+    }
+  ).attributes.request.http;
   assert.equal(headers.headers['authorization'], '[redacted]');
   assert.equal(headers.headers['cookie'], '[redacted]');
-  assert.equal(headers.path, '/public/page?code=[redacted]&x=[redacted]', 'the path is kept, its query values masked');
+  assert.equal(
+    headers.path,
+    '/public/page?code=[redacted]&x=[redacted]',
+    'the path is kept, its query values masked',
+  );
 });
 
-test('a deny and an error are logged with status, reasons and code', { skip: opa === undefined && 'opa not found' }, async () => {
-  const denied = await client.check(httpRequest({ path: '/private', headers: { 'x-request-id': 'req-denied' } }));
+test('a deny and an error are logged with status, reasons and code', {
+  skip: opa === undefined && 'opa not found',
+}, async () => {
+  const denied = await client.check(
+    httpRequest({ path: '/private', headers: { 'x-request-id': 'req-denied' } }),
+  );
   assert.equal(denied.httpResponse.case, 'deniedResponse');
-  const failed = await client.check(httpRequest({ path: '/public/%zz', headers: { 'x-request-id': 'req-error' } }));
+  const failed = await client.check(
+    httpRequest({ path: '/public/%zz', headers: { 'x-request-id': 'req-error' } }),
+  );
   assert.equal(failed.httpResponse.case, 'deniedResponse');
-  await until(() => linesFor('req-denied').length > 0 && linesFor('req-error').length > 0, 5000, 'the decision lines');
+  await until(
+    () => linesFor('req-denied').length > 0 && linesFor('req-error').length > 0,
+    5000,
+    'the decision lines',
+  );
   const deny = linesFor('req-denied')[0]!;
   assert.equal(deny['allowed'], false);
   assert.equal(deny['status'], 403);
@@ -100,9 +124,13 @@ test('a deny and an error are logged with status, reasons and code', { skip: opa
   assert.equal(error['handled_by'], 'error');
 });
 
-test('a Check for /metrics is an ordinary request the policy decides: Gatehouse never serves metrics through Envoy', { skip: opa === undefined && 'opa not found' }, async () => {
+test('a Check for /metrics is an ordinary request the policy decides: Gatehouse never serves metrics through Envoy', {
+  skip: opa === undefined && 'opa not found',
+}, async () => {
   for (const path of ['/metrics', '/readyz', '/healthz']) {
-    const response = await client.check(httpRequest({ path, headers: { 'x-request-id': `req-${path}` } }));
+    const response = await client.check(
+      httpRequest({ path, headers: { 'x-request-id': `req-${path}` } }),
+    );
     assert.equal(response.httpResponse.case, 'deniedResponse', `${path} is denied by this policy`);
     const denied = response.httpResponse.value as { body: string; status?: { code: number } };
     assert.equal(denied.status?.code, 403);
@@ -114,18 +142,41 @@ test('a Check for /metrics is an ordinary request the policy decides: Gatehouse 
   }
 });
 
-test('GET /metrics on the HTTP listener counts the Checks above', { skip: opa === undefined && 'opa not found' }, async () => {
+test('GET /metrics on the HTTP listener counts the Checks above', {
+  skip: opa === undefined && 'opa not found',
+}, async () => {
   const { status, text, type } = await get(gatehouse.httpPort, '/metrics');
   assert.equal(status, 200);
   assert.match(type, /^text\/plain/);
-  assert.ok((sample(text, 'gatehouse_decisions_total', { result: 'allowed', status: '200', route: 'app' }) ?? 0) >= 1);
-  assert.ok((sample(text, 'gatehouse_decisions_total', { result: 'denied', status: '403', route: '' }) ?? 0) >= 4);
-  assert.ok((sample(text, 'gatehouse_decisions_total', { result: 'error', status: '400', route: '' }) ?? 0) >= 1);
+  assert.ok(
+    (sample(text, 'gatehouse_decisions_total', {
+      result: 'allowed',
+      status: '200',
+      route: 'app',
+    }) ?? 0) >= 1,
+  );
+  assert.ok(
+    (sample(text, 'gatehouse_decisions_total', { result: 'denied', status: '403', route: '' }) ??
+      0) >= 4,
+  );
+  assert.ok(
+    (sample(text, 'gatehouse_decisions_total', { result: 'error', status: '400', route: '' }) ??
+      0) >= 1,
+  );
   assert.ok((sample(text, 'gatehouse_errors_total', { code: 'ERR_PATH_INVALID' }) ?? 0) >= 1);
   assert.ok((sample(text, 'gatehouse_check_duration_seconds_count') ?? 0) >= 6);
-  assert.equal(sample(text, 'gatehouse_check_duration_seconds_bucket', { le: '0.00005' }) !== undefined, true, 'buckets start at 50µs');
+  assert.equal(
+    sample(text, 'gatehouse_check_duration_seconds_bucket', { le: '0.00005' }) !== undefined,
+    true,
+    'buckets start at 50µs',
+  );
   assert.ok((sample(text, 'gatehouse_policy_eval_duration_seconds_count') ?? 0) >= 5);
   assert.equal(sample(text, 'gatehouse_policy_reloads_total', { result: 'success' }), 1);
-  assert.equal(sample(text, 'gatehouse_policy_revision_info', { revision: gatehouse.policy.current()!.revision }), 1);
+  assert.equal(
+    sample(text, 'gatehouse_policy_revision_info', {
+      revision: gatehouse.policy.current()!.revision,
+    }),
+    1,
+  );
   assert.ok(sample(text, 'process_cpu_user_seconds_total') !== undefined, 'process defaults');
 });

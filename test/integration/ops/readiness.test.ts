@@ -24,13 +24,21 @@ test('not ready while the policy loads; ready once it has', async (t) => {
   writeFileSync(slowOpa, `#!/bin/sh\nsleep 1.5\nexec "${opa}" "$@"\n`);
   chmodSync(slowOpa, 0o755);
   const httpPort = await freePort();
-  const starting = startFromFile(writeConfig(configDoc(policyDir(), slowOpa, { http: { address: '127.0.0.1', port: httpPort } })));
+  const starting = startFromFile(
+    writeConfig(
+      configDoc(policyDir(), slowOpa, { http: { address: '127.0.0.1', port: httpPort } }),
+    ),
+  );
   try {
     let seen: { status: number; body: Record<string, unknown> } | undefined;
-    await until(async () => {
-      seen = await readyz(httpPort).catch(() => undefined);
-      return seen !== undefined;
-    }, 5000, 'the HTTP listener');
+    await until(
+      async () => {
+        seen = await readyz(httpPort).catch(() => undefined);
+        return seen !== undefined;
+      },
+      5000,
+      'the HTTP listener',
+    );
     assert.equal(seen?.status, 503);
     assert.equal(seen?.body['policy'], 'loading');
     assert.equal((await get(httpPort, '/healthz')).status, 200, 'alive while loading');
@@ -39,7 +47,12 @@ test('not ready while the policy loads; ready once it has', async (t) => {
     try {
       const ready = await readyz(httpPort);
       assert.equal(ready.status, 200);
-      assert.deepEqual(ready.body, { status: 'ready', policy: 'loaded', identity_provider: 'not configured', draining: false });
+      assert.deepEqual(ready.body, {
+        status: 'ready',
+        policy: 'loaded',
+        identity_provider: 'not configured',
+        draining: false,
+      });
     } finally {
       await gatehouse.stop();
     }
@@ -52,7 +65,11 @@ test('not ready until the identity provider, down at start, has been discovered'
   const idpPort = await freePort();
   const doc = configDoc(policyDir(), opa, {
     development: true,
-    identity: { issuer: `http://127.0.0.1:${idpPort}`, client_id: 'gatehouse-ops', client_secret: 'ops-secret-0123456789' },
+    identity: {
+      issuer: `http://127.0.0.1:${idpPort}`,
+      client_id: 'gatehouse-ops',
+      client_secret: 'ops-secret-0123456789',
+    },
   });
   const { gatehouse } = await startFromFile(writeConfig(doc));
   const client = connect(gatehouse.grpcPort);
@@ -64,8 +81,21 @@ test('not ready until the identity provider, down at start, has been discovered'
     assert.equal(down.body['identity_provider'], 'pending');
     assert.equal((await client.health()).status, ServingStatus.NOT_SERVING, 'gRPC health agrees');
 
-    idp = await startIdp({ port: idpPort, clients: [{ client_id: 'gatehouse-ops', client_secret: 'ops-secret-0123456789', redirect_uris: ['https://app.example.test/.gatehouse/callback'] }] });
-    await until(async () => (await readyz(gatehouse.httpPort)).status === 200, 15_000, 'readiness after the IdP came up');
+    idp = await startIdp({
+      port: idpPort,
+      clients: [
+        {
+          client_id: 'gatehouse-ops',
+          client_secret: 'ops-secret-0123456789',
+          redirect_uris: ['https://app.example.test/.gatehouse/callback'],
+        },
+      ],
+    });
+    await until(
+      async () => (await readyz(gatehouse.httpPort)).status === 200,
+      15_000,
+      'readiness after the IdP came up',
+    );
     assert.equal((await readyz(gatehouse.httpPort)).body['identity_provider'], 'ready');
     assert.equal((await client.health()).status, ServingStatus.SERVING);
   } finally {
@@ -78,7 +108,9 @@ test('not ready until the identity provider, down at start, has been discovered'
 test('not ready while draining on SIGTERM, though still answering', async (t) => {
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
-  const doc = configDoc(policyDir(), opa, { grpc: { address: '127.0.0.1', port: 0, drain_delay_ms: 1500, shutdown_grace_ms: 500 } });
+  const doc = configDoc(policyDir(), opa, {
+    grpc: { address: '127.0.0.1', port: 0, drain_delay_ms: 1500, shutdown_grace_ms: 500 },
+  });
   const { gatehouse } = await startFromFile(writeConfig(doc));
   const client = connect(gatehouse.grpcPort);
   try {

@@ -28,7 +28,11 @@ export function policyDir(source = POLICY): string {
 }
 
 /** A config document for loopback, free ports, `policy` compiled from `dir` with `opa`. */
-export function configDoc(dir: string, opa: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function configDoc(
+  dir: string,
+  opa: string,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     grpc: { address: '127.0.0.1', port: 0, drain_delay_ms: 0, shutdown_grace_ms: 1000 },
     http: { address: '127.0.0.1', port: 0 },
@@ -46,35 +50,58 @@ export function writeConfig(doc: Record<string, unknown>, file?: string): string
 }
 
 /** Start Gatehouse in this process from a config file (so reload re-reads it); logs go to a sink. */
-export async function startFromFile(configFile: string): Promise<{ gatehouse: Gatehouse; logs: LogSink }> {
+export async function startFromFile(
+  configFile: string,
+): Promise<{ gatehouse: Gatehouse; logs: LogSink }> {
   const config = await loadConfig(configFile);
   const logs = new LogSink();
-  const gatehouse = await startGatehouse(config, createLogger({ level: config.log.level, destination: logs }), { configFile });
+  const gatehouse = await startGatehouse(
+    config,
+    createLogger({ level: config.log.level, destination: logs }),
+    { configFile },
+  );
   return { gatehouse, logs };
 }
 
 /** GET a path on the HTTP listener. */
-export async function get(port: number, path: string): Promise<{ status: number; text: string; type: string }> {
+export async function get(
+  port: number,
+  path: string,
+): Promise<{ status: number; text: string; type: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
-  return { status: res.status, text: await res.text(), type: res.headers.get('content-type') ?? '' };
+  return {
+    status: res.status,
+    text: await res.text(),
+    type: res.headers.get('content-type') ?? '',
+  };
 }
 
 /** The value of one sample in Prometheus text (labels must match exactly, in any order). */
-export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+export function sample(
+  text: string,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   for (const line of text.split('\n')) {
     if (!line.startsWith(name)) continue;
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (m === null || m[1] !== name) continue;
     const got: Record<string, string> = {};
-    for (const pair of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) got[pair[1]!] = pair[2]!;
+    for (const pair of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      got[pair[1]!] = pair[2]!;
     const want = Object.entries(labels);
-    if (want.length === Object.keys(got).length && want.every(([k, v]) => got[k] === v)) return Number(m[3]);
+    if (want.length === Object.keys(got).length && want.every(([k, v]) => got[k] === v))
+      return Number(m[3]);
   }
   return undefined;
 }
 
 /** Poll `fn` until it returns true (or fail after `ms`). */
-export async function until(fn: () => boolean | Promise<boolean>, ms = 15_000, what = 'condition'): Promise<void> {
+export async function until(
+  fn: () => boolean | Promise<boolean>,
+  ms = 15_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await fn())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

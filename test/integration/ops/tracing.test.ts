@@ -34,23 +34,41 @@ const PARENT_SPAN = 'b7ad6b7169203331';
  * context from it), not by Gatehouse.
  */
 function otelLoaded(): string[] {
-  return resolved.filter((url) => (/\/@opentelemetry\//.test(url) && !/\/@opentelemetry\/api\//.test(url)) || /\/tracing\/otel\.js$/.test(url));
+  return resolved.filter(
+    (url) =>
+      (/\/@opentelemetry\//.test(url) && !/\/@opentelemetry\/api\//.test(url)) ||
+      /\/tracing\/otel\.js$/.test(url),
+  );
 }
 
-test('without tracing configured, no OpenTelemetry SDK or exporter module is imported', { skip: opa === undefined && 'opa not found' }, async () => {
+test('without tracing configured, no OpenTelemetry SDK or exporter module is imported', {
+  skip: opa === undefined && 'opa not found',
+}, async () => {
   const { gatehouse, logs } = await startFromFile(writeConfig(configDoc(policyDir(), opa!)));
   const client = connect(gatehouse.grpcPort);
   try {
-    const response = await client.check(httpRequest({ path: '/public/x', headers: { 'x-request-id': 'no-tracing', traceparent: `00-${TRACE_ID}-${PARENT_SPAN}-01` } }));
+    const response = await client.check(
+      httpRequest({
+        path: '/public/x',
+        headers: { 'x-request-id': 'no-tracing', traceparent: `00-${TRACE_ID}-${PARENT_SPAN}-01` },
+      }),
+    );
     assert.equal(response.httpResponse.case, 'okResponse');
-    await until(() => logs.lines.some((l) => l['request_id'] === 'no-tracing'), 5000, 'the decision line');
+    await until(
+      () => logs.lines.some((l) => l['request_id'] === 'no-tracing'),
+      5000,
+      'the decision line',
+    );
     const line = logs.lines.find((l) => l['request_id'] === 'no-tracing')!;
     assert.equal(line['trace_id'], TRACE_ID, 'traceparent still reaches the log');
   } finally {
     client.close();
     await gatehouse.stop();
   }
-  assert.ok(resolved.some((url) => url.endsWith('/src/server/start.js')), 'the hook saw Gatehouse load');
+  assert.ok(
+    resolved.some((url) => url.endsWith('/src/server/start.js')),
+    'the hook saw Gatehouse load',
+  );
   assert.deepEqual(otelLoaded(), []);
 });
 
@@ -70,8 +88,11 @@ async function startReceiver(): Promise<{ server: Server; url: string; spans: Ot
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       if (req.method === 'POST' && req.url === '/v1/traces') {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceSpans?: { scopeSpans?: { spans?: OtlpSpan[] }[] }[] };
-        for (const rs of body.resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) spans.push(...(ss.spans ?? []));
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+          resourceSpans?: { scopeSpans?: { spans?: OtlpSpan[] }[] }[];
+        };
+        for (const rs of body.resourceSpans ?? [])
+          for (const ss of rs.scopeSpans ?? []) spans.push(...(ss.spans ?? []));
       }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{}');
@@ -83,19 +104,36 @@ async function startReceiver(): Promise<{ server: Server; url: string; spans: Ot
   return { server, url: `http://127.0.0.1:${port}/v1/traces`, spans };
 }
 
-test('with tracing.otlp_endpoint, a Check span arrives at the OTLP receiver in the trace from traceparent', { skip: opa === undefined && 'opa not found' }, async () => {
+test('with tracing.otlp_endpoint, a Check span arrives at the OTLP receiver in the trace from traceparent', {
+  skip: opa === undefined && 'opa not found',
+}, async () => {
   const receiver = await startReceiver();
-  const { gatehouse, logs } = await startFromFile(writeConfig(configDoc(policyDir(), opa!, { tracing: { otlp_endpoint: receiver.url, service_name: 'gatehouse-test' } })));
+  const { gatehouse, logs } = await startFromFile(
+    writeConfig(
+      configDoc(policyDir(), opa!, {
+        tracing: { otlp_endpoint: receiver.url, service_name: 'gatehouse-test' },
+      }),
+    ),
+  );
   const client = connect(gatehouse.grpcPort);
   try {
-    const response = await client.check(httpRequest({ path: '/public/x', headers: { 'x-request-id': 'traced', traceparent: `00-${TRACE_ID}-${PARENT_SPAN}-01` }, contextExtensions: { route: 'app' } }));
+    const response = await client.check(
+      httpRequest({
+        path: '/public/x',
+        headers: { 'x-request-id': 'traced', traceparent: `00-${TRACE_ID}-${PARENT_SPAN}-01` },
+        contextExtensions: { route: 'app' },
+      }),
+    );
     assert.equal(response.httpResponse.case, 'okResponse');
   } finally {
     client.close();
     await gatehouse.stop(); // flushes the span processor
     receiver.server.close();
   }
-  assert.ok(otelLoaded().some((url) => url.includes('/@opentelemetry/sdk-trace-base/')), 'the SDK loads only now');
+  assert.ok(
+    otelLoaded().some((url) => url.includes('/@opentelemetry/sdk-trace-base/')),
+    'the SDK loads only now',
+  );
   const check = receiver.spans.find((s) => s.name === 'gatehouse.check');
   assert.ok(check, `no gatehouse.check span among ${receiver.spans.map((s) => s.name).join(', ')}`);
   assert.equal(check.traceId, TRACE_ID);
@@ -106,5 +144,5 @@ test('with tracing.otlp_endpoint, a Check span arrives at the OTLP receiver in t
   assert.equal(evaluation?.parentSpanId, check.spanId, 'policy evaluation nests under Check');
   const line = logs.lines.find((l) => l['request_id'] === 'traced');
   assert.equal(line?.['trace_id'], TRACE_ID);
-  assert.equal(line?.['span_id'], check.spanId, 'the log names Gatehouse\'s own span');
+  assert.equal(line?.['span_id'], check.spanId, "the log names Gatehouse's own span");
 });

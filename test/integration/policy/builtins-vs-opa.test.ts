@@ -30,21 +30,35 @@ describe('host builtins agree with opa eval', () => {
     if (opa === undefined) return;
     const rules = CASES.map((expr, i) => `r["${key(i)}"] := ${expr}`).join('\n');
     const dir = await regoDir(`package t\n\nimport rego.v1\n\n${rules}\n`);
-    policy = await loadPolicyFromBundle(readBundle(await buildBundle(opa, dir, ['t/r'])), { entrypoint: 't/r' });
+    policy = await loadPolicyFromBundle(readBundle(await buildBundle(opa, dir, ['t/r'])), {
+      entrypoint: 't/r',
+    });
     actual = policy.evaluate({}) as Record<string, unknown>;
-    expected = (await opaEval(opa, 'data.t.r', [join(dir, 'policy.rego')])) as Record<string, unknown>;
+    expected = (await opaEval(opa, 'data.t.r', [join(dir, 'policy.rego')])) as Record<
+      string,
+      unknown
+    >;
   });
 
   CASES.forEach((expr, i) => {
     const todo = KNOWN_DIFFERENCES.get(expr);
-    test(expr.length > 110 ? `${key(i)} ${expr.slice(0, 102)}...` : `${key(i)} ${expr}`, todo === undefined ? {} : { todo }, (t) => {
-      if (opa === undefined) {
-        if (process.env['CI'] === 'true') throw new Error('opa not found (CI=true: not skipping)');
-        t.skip('opa not found: run `bash scripts/install-tools.sh`');
-        return;
-      }
-      assert.deepEqual(actual[key(i)], expected[key(i)], `${expr}: gatehouse ${JSON.stringify(actual[key(i)])} vs opa ${JSON.stringify(expected[key(i)])}`);
-    });
+    test(
+      expr.length > 110 ? `${key(i)} ${expr.slice(0, 102)}...` : `${key(i)} ${expr}`,
+      todo === undefined ? {} : { todo },
+      (t) => {
+        if (opa === undefined) {
+          if (process.env['CI'] === 'true')
+            throw new Error('opa not found (CI=true: not skipping)');
+          t.skip('opa not found: run `bash scripts/install-tools.sh`');
+          return;
+        }
+        assert.deepEqual(
+          actual[key(i)],
+          expected[key(i)],
+          `${expr}: gatehouse ${JSON.stringify(actual[key(i)])} vs opa ${JSON.stringify(expected[key(i)])}`,
+        );
+      },
+    );
   });
 
   test('every builtin the host provides is called by a differential case', (t) => {
@@ -53,9 +67,16 @@ describe('host builtins agree with opa eval', () => {
       return t.skip('opa not found');
     }
     // The module imports exactly the host builtins its cases call, so this is the real list.
-    const uncovered = [...HOST_BUILTINS].filter((name) => !policy.builtinsRequired.includes(name) && !COMPILED_IN.includes(name)).sort();
-    assert.deepEqual(uncovered, [], `host builtins without a differential case: ${uncovered.join(', ')}`);
-    for (const name of ['net.cidr_contains', ...COMPILED_IN]) assert.ok(!policy.builtinsRequired.includes(name), `${name} is compiled into the module`);
+    const uncovered = [...HOST_BUILTINS]
+      .filter((name) => !policy.builtinsRequired.includes(name) && !COMPILED_IN.includes(name))
+      .sort();
+    assert.deepEqual(
+      uncovered,
+      [],
+      `host builtins without a differential case: ${uncovered.join(', ')}`,
+    );
+    for (const name of ['net.cidr_contains', ...COMPILED_IN])
+      assert.ok(!policy.builtinsRequired.includes(name), `${name} is compiled into the module`);
   });
 
   test('no case is undefined on both sides unless it is meant to be', (t) => {
@@ -63,6 +84,9 @@ describe('host builtins agree with opa eval', () => {
     // A case both sides leave undefined proves little; it must be an error case by intent, and
     // at least most cases must produce a value.
     const defined = CASES.filter((_, i) => expected[key(i)] !== undefined).length;
-    assert.ok(defined >= CASES.length * 0.6, `only ${defined} of ${CASES.length} cases are defined in opa`);
+    assert.ok(
+      defined >= CASES.length * 0.6,
+      `only ${defined} of ${CASES.length} cases are defined in opa`,
+    );
   });
 });

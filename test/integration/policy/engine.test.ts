@@ -10,7 +10,8 @@ import { requireTool } from '../../support/tools.js';
 import { buildBundle, fixture, regoDir } from './support.js';
 
 const EP = 'envoy/authz/allow';
-const policyAllowing = (user: string): string => `package envoy.authz\n\nimport rego.v1\n\nallow if input.user == "${user}"\n`;
+const policyAllowing = (user: string): string =>
+  `package envoy.authz\n\nimport rego.v1\n\nallow if input.user == "${user}"\n`;
 
 async function bundleFor(opa: string, user: string, revision: string): Promise<Buffer> {
   return buildBundle(opa, await regoDir(policyAllowing(user)), [EP], revision);
@@ -22,7 +23,11 @@ async function replaceAtomically(path: string, bytes: Uint8Array): Promise<void>
   await rename(`${path}.tmp`, path);
 }
 
-function nextEvent(engine: PolicyEngine, type: PolicyEvent['type'], timeoutMs = 10_000): Promise<PolicyEvent> {
+function nextEvent(
+  engine: PolicyEngine,
+  type: PolicyEvent['type'],
+  timeoutMs = 10_000,
+): Promise<PolicyEvent> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
@@ -78,7 +83,12 @@ describe('PolicyEngine', () => {
 
     assert.deepEqual(
       events.map((e) => [e.type, 'revision' in e ? e.revision : undefined]),
-      [['loaded', 'r1'], ['loaded', 'r2'], ['failed', 'r2'], ['failed', 'r2']],
+      [
+        ['loaded', 'r1'],
+        ['loaded', 'r2'],
+        ['failed', 'r2'],
+        ['failed', 'r2'],
+      ],
     );
   });
 
@@ -149,13 +159,22 @@ describe('PolicyEngine', () => {
     if (opa === undefined) return;
     const dir = await mkdtemp(join(tmpdir(), 'gatehouse-engine-dir-'));
     await cp(fixture('allow-all'), dir, { recursive: true });
-    const engine = new PolicyEngine({ dir, entrypoint: EP, opaPath: opa, watch: true, debounceMs: 50 });
+    const engine = new PolicyEngine({
+      dir,
+      entrypoint: EP,
+      opaPath: opa,
+      watch: true,
+      debounceMs: 50,
+    });
     t.after(() => engine.stop());
     const first = await engine.start();
     assert.equal(first.evaluate({}), true);
 
     const loaded = nextEvent(engine, 'loaded');
-    await writeFile(join(dir, 'policy.rego'), 'package envoy.authz\n\nimport rego.v1\n\ndefault allow := false\n');
+    await writeFile(
+      join(dir, 'policy.rego'),
+      'package envoy.authz\n\nimport rego.v1\n\ndefault allow := false\n',
+    );
     await loaded;
     assert.equal(engine.current()?.evaluate({}), false);
     assert.notEqual(engine.current()?.revision, first.revision);

@@ -15,7 +15,12 @@ import { parseRecordedRequest } from '../../../src/cli/request-file.js';
 import { normalizeDecision } from '../../../src/decision/normalize.js';
 import { CheckRequestSchema } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { buildInput } from '../../../src/input/build.js';
-import { ANONYMOUS, type AuthenticatedIdentity, type Identity, type JsonObject } from '../../../src/input/types.js';
+import {
+  ANONYMOUS,
+  type AuthenticatedIdentity,
+  type Identity,
+  type JsonObject,
+} from '../../../src/input/types.js';
 import { loadPolicy, type LoadedPolicy } from '../../../src/policy/load.js';
 import { isEnvoyHttpStatus } from '../../../src/response/check-response.js';
 import { repoPath } from '../../support/paths.js';
@@ -43,7 +48,10 @@ interface Case {
   readonly expected: unknown;
 }
 
-function user(groups: string[], fields: Partial<AuthenticatedIdentity> = {}): AuthenticatedIdentity {
+function user(
+  groups: string[],
+  fields: Partial<AuthenticatedIdentity> = {},
+): AuthenticatedIdentity {
   const email = fields.email === undefined ? 'alice@example.com' : fields.email;
   return {
     authenticated: true,
@@ -73,41 +81,88 @@ function checkRequest(recorded: Recorded) {
 }
 
 const AUTH_REQUIRED = { allowed: false, reasons: ['authentication required'] };
-const get = (url: string, extra: Partial<Recorded> = {}): Recorded => ({ method: 'GET', url, headers: { accept: 'text/html' }, ...extra });
-const json = (url: string, body: unknown): Recorded => ({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const get = (url: string, extra: Partial<Recorded> = {}): Recorded => ({
+  method: 'GET',
+  url,
+  headers: { accept: 'text/html' },
+  ...extra,
+});
+const json = (url: string, body: unknown): Recorded => ({
+  method: 'POST',
+  url,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
 
 const examples: Record<string, Case[]> = {
   email_domain: [
-    { name: 'anonymous', request: get('https://app.example.com/'), identity: ANONYMOUS, expected: AUTH_REQUIRED },
+    {
+      name: 'anonymous',
+      request: get('https://app.example.com/'),
+      identity: ANONYMOUS,
+      expected: AUTH_REQUIRED,
+    },
     {
       name: 'verified address at the domain',
       request: get('https://app.example.com/'),
       identity: user([], { email: 'Alice@Example.com' }),
-      expected: { allowed: true, reasons: ['Alice@Example.com is a verified address at example.com'] },
+      expected: {
+        allowed: true,
+        reasons: ['Alice@Example.com is a verified address at example.com'],
+      },
     },
     {
       name: 'unverified address',
       request: get('https://app.example.com/'),
       identity: user([], { email_verified: false }),
-      expected: { allowed: false, reasons: ['a verified email address at example.com is required'] },
+      expected: {
+        allowed: false,
+        reasons: ['a verified email address at example.com is required'],
+      },
     },
     {
       name: 'look-alike domain',
       request: get('https://app.example.com/'),
       identity: user([], { email: 'eve@example.com.evil.test' }),
-      expected: { allowed: false, reasons: ['a verified email address at example.com is required'] },
+      expected: {
+        allowed: false,
+        reasons: ['a verified email address at example.com is required'],
+      },
     },
     {
       name: 'no email (a bearer token for a service)',
       request: get('https://app.example.com/'),
-      identity: user([], { email: null, email_verified: false, method: 'bearer', session_id: null }),
-      expected: { allowed: false, reasons: ['a verified email address at example.com is required'] },
+      identity: user([], {
+        email: null,
+        email_verified: false,
+        method: 'bearer',
+        session_id: null,
+      }),
+      expected: {
+        allowed: false,
+        reasons: ['a verified email address at example.com is required'],
+      },
     },
   ],
   group: [
-    { name: 'anonymous', request: get('https://app.example.com/'), identity: ANONYMOUS, expected: false },
-    { name: 'member', request: get('https://app.example.com/'), identity: user(['staff', 'sre']), expected: true },
-    { name: 'non-member', request: get('https://app.example.com/'), identity: user(['staff']), expected: false },
+    {
+      name: 'anonymous',
+      request: get('https://app.example.com/'),
+      identity: ANONYMOUS,
+      expected: false,
+    },
+    {
+      name: 'member',
+      request: get('https://app.example.com/'),
+      identity: user(['staff', 'sre']),
+      expected: true,
+    },
+    {
+      name: 'non-member',
+      request: get('https://app.example.com/'),
+      identity: user(['staff']),
+      expected: false,
+    },
   ],
   business_hours: [
     {
@@ -115,7 +170,10 @@ const examples: Record<string, Case[]> = {
       request: get('https://app.example.com/'),
       identity: user(['staff']),
       now: '2024-05-01T06:00:00Z',
-      expected: { allowed: true, reasons: ['within working hours; it is Wednesday 08:00 Europe/Amsterdam'] },
+      expected: {
+        allowed: true,
+        reasons: ['within working hours; it is Wednesday 08:00 Europe/Amsterdam'],
+      },
     },
     {
       name: 'Wednesday 18:00 in Amsterdam',
@@ -124,7 +182,9 @@ const examples: Record<string, Case[]> = {
       now: '2024-05-01T16:00:00Z',
       expected: {
         allowed: false,
-        reasons: ['access is limited to Monday to Friday, 08:00 to 18:00 Europe/Amsterdam; it is Wednesday 18:00 Europe/Amsterdam'],
+        reasons: [
+          'access is limited to Monday to Friday, 08:00 to 18:00 Europe/Amsterdam; it is Wednesday 18:00 Europe/Amsterdam',
+        ],
       },
     },
     {
@@ -132,7 +192,10 @@ const examples: Record<string, Case[]> = {
       request: get('https://app.example.com/'),
       identity: user(['staff']),
       now: '2024-01-10T07:30:00Z',
-      expected: { allowed: true, reasons: ['within working hours; it is Wednesday 08:30 Europe/Amsterdam'] },
+      expected: {
+        allowed: true,
+        reasons: ['within working hours; it is Wednesday 08:30 Europe/Amsterdam'],
+      },
     },
     {
       name: 'on call on Saturday night (local weekday)',
@@ -141,7 +204,13 @@ const examples: Record<string, Case[]> = {
       now: '2024-05-03T23:30:00Z',
       expected: { allowed: true, reasons: ['on call; it is Saturday 01:30 Europe/Amsterdam'] },
     },
-    { name: 'anonymous', request: get('https://app.example.com/'), identity: ANONYMOUS, now: '2024-05-01T10:00:00Z', expected: AUTH_REQUIRED },
+    {
+      name: 'anonymous',
+      request: get('https://app.example.com/'),
+      identity: ANONYMOUS,
+      now: '2024-05-01T10:00:00Z',
+      expected: AUTH_REQUIRED,
+    },
   ],
   source_network: [
     {
@@ -160,7 +229,12 @@ const examples: Record<string, Case[]> = {
       name: 'internet',
       request: get('https://app.example.com/', { source: '203.0.113.9' }),
       identity: user(['staff']),
-      expected: { allowed: false, reasons: ['203.0.113.9 is not on a trusted network, and remote access needs the group remote-access'] },
+      expected: {
+        allowed: false,
+        reasons: [
+          '203.0.113.9 is not on a trusted network, and remote access needs the group remote-access',
+        ],
+      },
     },
     {
       name: 'internet with remote-access',
@@ -168,33 +242,64 @@ const examples: Record<string, Case[]> = {
       identity: user(['remote-access']),
       expected: { allowed: true, reasons: ['remote access granted by group membership'] },
     },
-    { name: 'office network, anonymous', request: get('https://app.example.com/', { source: '10.0.0.1' }), identity: ANONYMOUS, expected: AUTH_REQUIRED },
+    {
+      name: 'office network, anonymous',
+      request: get('https://app.example.com/', { source: '10.0.0.1' }),
+      identity: ANONYMOUS,
+      expected: AUTH_REQUIRED,
+    },
   ],
   per_route: [
     {
       name: 'public route, anonymous',
       request: get('https://status.example.com/', { context_extensions: { route: 'status' } }),
       identity: ANONYMOUS,
-      expected: { allowed: true, headers: { 'x-route': 'status' }, reasons: ['route status is public'] },
+      expected: {
+        allowed: true,
+        headers: { 'x-route': 'status' },
+        reasons: ['route status is public'],
+      },
     },
-    { name: 'private route, anonymous', request: get('https://wiki.example.com/', { context_extensions: { route: 'wiki' } }), identity: ANONYMOUS, expected: AUTH_REQUIRED },
+    {
+      name: 'private route, anonymous',
+      request: get('https://wiki.example.com/', { context_extensions: { route: 'wiki' } }),
+      identity: ANONYMOUS,
+      expected: AUTH_REQUIRED,
+    },
     {
       name: 'group member',
-      request: { ...json('https://wiki.example.com/pages', { title: 'x' }), context_extensions: { route: 'wiki' } },
+      request: {
+        ...json('https://wiki.example.com/pages', { title: 'x' }),
+        context_extensions: { route: 'wiki' },
+      },
       identity: user(['engineering']),
-      expected: { allowed: true, headers: { 'x-route': 'wiki' }, reasons: ['route wiki allows POST for your groups'] },
+      expected: {
+        allowed: true,
+        headers: { 'x-route': 'wiki' },
+        reasons: ['route wiki allows POST for your groups'],
+      },
     },
     {
       name: 'non-member',
       request: get('https://admin.example.com/', { context_extensions: { route: 'admin' } }),
       identity: user(['staff']),
-      expected: { allowed: false, reasons: ['route admin allows any method for the groups admins'] },
+      expected: {
+        allowed: false,
+        reasons: ['route admin allows any method for the groups admins'],
+      },
     },
     {
       name: 'method not allowed on the route',
-      request: { method: 'DELETE', url: 'https://reports.example.com/q3', context_extensions: { route: 'reports' } },
+      request: {
+        method: 'DELETE',
+        url: 'https://reports.example.com/q3',
+        context_extensions: { route: 'reports' },
+      },
       identity: user(['finance']),
-      expected: { allowed: false, reasons: ['route reports allows GET, HEAD for the groups finance'] },
+      expected: {
+        allowed: false,
+        reasons: ['route reports allows GET, HEAD for the groups finance'],
+      },
     },
     {
       name: 'no route name',
@@ -208,7 +313,11 @@ const examples: Record<string, Case[]> = {
       name: 'within the limit',
       request: json('https://pay.example.com/api/payments', { amount: 250, currency: 'EUR' }),
       identity: user(['staff']),
-      expected: { allowed: true, headers: { 'x-payment-limit': '1000' }, reasons: ['amount 250 is within your limit of 1000'] },
+      expected: {
+        allowed: true,
+        headers: { 'x-payment-limit': '1000' },
+        reasons: ['amount 250 is within your limit of 1000'],
+      },
     },
     {
       name: 'over the limit',
@@ -220,13 +329,27 @@ const examples: Record<string, Case[]> = {
       name: 'the highest group limit wins',
       request: json('https://pay.example.com/api/payments', { amount: 50000 }),
       identity: user(['staff', 'finance-approvers']),
-      expected: { allowed: true, headers: { 'x-payment-limit': '100000' }, reasons: ['amount 50000 is within your limit of 100000'] },
+      expected: {
+        allowed: true,
+        headers: { 'x-payment-limit': '100000' },
+        reasons: ['amount 50000 is within your limit of 100000'],
+      },
     },
     {
       name: 'a form body is not JSON: 400',
-      request: { method: 'POST', url: 'https://pay.example.com/api/payments', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'amount=5' },
+      request: {
+        method: 'POST',
+        url: 'https://pay.example.com/api/payments',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'amount=5',
+      },
       identity: user(['finance']),
-      expected: { allowed: false, http_status: 400, body: 'Expected a JSON body with a positive number "amount".', reasons: ['no positive amount in the JSON body'] },
+      expected: {
+        allowed: false,
+        http_status: 400,
+        body: 'Expected a JSON body with a positive number "amount".',
+        reasons: ['no positive amount in the JSON body'],
+      },
     },
     {
       name: 'a body Envoy cut short: 413',
@@ -237,7 +360,12 @@ const examples: Record<string, Case[]> = {
         body: '{"amount": 1',
       },
       identity: user(['finance']),
-      expected: { allowed: false, http_status: 413, body: 'The payment request is too large to inspect.', reasons: ['the body was truncated by Envoy'] },
+      expected: {
+        allowed: false,
+        http_status: 413,
+        body: 'The payment request is too large to inspect.',
+        reasons: ['the body was truncated by Envoy'],
+      },
     },
     {
       name: 'not a payment',
@@ -245,7 +373,12 @@ const examples: Record<string, Case[]> = {
       identity: user([]),
       expected: { allowed: true, reasons: ['not a payment'] },
     },
-    { name: 'anonymous', request: json('https://pay.example.com/api/payments', { amount: 1 }), identity: ANONYMOUS, expected: AUTH_REQUIRED },
+    {
+      name: 'anonymous',
+      request: json('https://pay.example.com/api/payments', { amount: 1 }),
+      identity: ANONYMOUS,
+      expected: AUTH_REQUIRED,
+    },
   ],
 };
 
@@ -270,7 +403,8 @@ for (const [name, cases] of Object.entries(examples)) {
         if (opa === undefined) return;
         const p = await policy(opa);
         const input = buildInput(checkRequest(c.request), c.identity);
-        const nowNs = c.now === undefined ? 1_714_557_600_000_000_000n : BigInt(Date.parse(c.now)) * 1_000_000n;
+        const nowNs =
+          c.now === undefined ? 1_714_557_600_000_000_000n : BigInt(Date.parse(c.now)) * 1_000_000n;
         now = nowNs;
         const decision = p.evaluate(input);
         assert.deepEqual(decision, c.expected);
@@ -278,12 +412,21 @@ for (const [name, cases] of Object.entries(examples)) {
         // Gatehouse accepts it as a decision; a policy-chosen status survives normalisation.
         const normalized = normalizeDecision(decision, isEnvoyHttpStatus);
         const expected = c.expected as { allowed?: boolean; http_status?: number } | boolean;
-        assert.equal(normalized.allowed, typeof expected === 'boolean' ? expected : expected.allowed);
-        assert.equal(normalized.httpStatus, typeof expected === 'boolean' ? undefined : expected.http_status);
+        assert.equal(
+          normalized.allowed,
+          typeof expected === 'boolean' ? expected : expected.allowed,
+        );
+        assert.equal(
+          normalized.httpStatus,
+          typeof expected === 'boolean' ? undefined : expected.http_status,
+        );
 
         // And the wasm result is what OPA itself computes from the same Rego and input.
         const query = `data.envoy.examples.${name}.allow with time.now_ns as ${nowNs}`;
-        assert.deepEqual(await opaEval(opa, query, [repoPath('policies', 'examples', `${name}.rego`)], input), decision);
+        assert.deepEqual(
+          await opaEval(opa, query, [repoPath('policies', 'examples', `${name}.rego`)], input),
+          decision,
+        );
       });
     }
   });
@@ -293,8 +436,17 @@ test('docs/policy-guide.md shows every example policy exactly as it is in polici
   const guide = await readFile(repoPath('docs', 'policy-guide.md'), 'utf8');
   for (const name of Object.keys(examples)) {
     const source = await readFile(repoPath('policies', 'examples', `${name}.rego`), 'utf8');
-    assert.ok(guide.includes(`\`\`\`rego\n${source}\`\`\``), `docs/policy-guide.md is out of date for policies/examples/${name}.rego`);
+    assert.ok(
+      guide.includes(`\`\`\`rego\n${source}\`\`\``),
+      `docs/policy-guide.md is out of date for policies/examples/${name}.rego`,
+    );
   }
-  const files = (await readdir(EXAMPLES)).filter((f) => f.endsWith('.rego') && !f.endsWith('_test.rego'));
-  assert.deepEqual(files.map((f) => f.replace(/\.rego$/, '')).sort(), Object.keys(examples).sort(), 'every example has a table here');
+  const files = (await readdir(EXAMPLES)).filter(
+    (f) => f.endsWith('.rego') && !f.endsWith('_test.rego'),
+  );
+  assert.deepEqual(
+    files.map((f) => f.replace(/\.rego$/, '')).sort(),
+    Object.keys(examples).sort(),
+    'every example has a table here',
+  );
 });

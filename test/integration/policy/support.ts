@@ -14,15 +14,26 @@ export function fixture(name: string): string {
 /** Runs `opa` and resolves with stdout; rejects with stderr on a non-zero exit. */
 export function runOpa(opa: string, args: readonly string[], cwd?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(opa, args, { cwd, maxBuffer: 16 * 1024 * 1024, timeout: 60_000 }, (error, stdout, stderr) => {
-      if (error !== null) reject(new Error(`opa ${args.join(' ')} failed: ${stderr || stdout || error.message}`));
-      else resolve(stdout);
-    });
+    execFile(
+      opa,
+      args,
+      { cwd, maxBuffer: 16 * 1024 * 1024, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        if (error !== null)
+          reject(new Error(`opa ${args.join(' ')} failed: ${stderr || stdout || error.message}`));
+        else resolve(stdout);
+      },
+    );
   });
 }
 
 /** `opa eval -f json` of `query` over `files`: the first expression's value, or undefined. */
-export async function opaEval(opa: string, query: string, files: readonly string[], input?: unknown): Promise<unknown> {
+export async function opaEval(
+  opa: string,
+  query: string,
+  files: readonly string[],
+  input?: unknown,
+): Promise<unknown> {
   const args = ['eval', '-f', 'json'];
   for (const file of files) args.push('-d', file);
   if (input !== undefined) {
@@ -32,7 +43,9 @@ export async function opaEval(opa: string, query: string, files: readonly string
     args.push('-i', path);
   }
   args.push(query);
-  const out = JSON.parse(await runOpa(opa, args)) as { result?: Array<{ expressions: Array<{ value: unknown }> }> };
+  const out = JSON.parse(await runOpa(opa, args)) as {
+    result?: Array<{ expressions: Array<{ value: unknown }> }>;
+  };
   return out.result?.[0]?.expressions[0]?.value;
 }
 
@@ -45,6 +58,16 @@ export async function regoDir(source: string, files: Record<string, string> = {}
 }
 
 /** Compiles a Rego directory to bundle bytes. */
-export function buildBundle(opa: string, dir: string, entrypoints: readonly string[], revision?: string): Promise<Buffer> {
-  return compileRegoDir({ dir, entrypoints, opaPath: opa, ...(revision === undefined ? {} : { revision }) });
+export function buildBundle(
+  opa: string,
+  dir: string,
+  entrypoints: readonly string[],
+  revision?: string,
+): Promise<Buffer> {
+  return compileRegoDir({
+    dir,
+    entrypoints,
+    opaPath: opa,
+    ...(revision === undefined ? {} : { revision }),
+  });
 }

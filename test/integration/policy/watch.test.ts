@@ -12,7 +12,8 @@ import { buildBundle, fixture, regoDir } from './support.js';
 // Each test waits for the engine's own `loaded` event, bounded by a deadline; no fixed sleeps.
 
 const EP = 'envoy/authz/allow';
-const allowing = (user: string): string => `package envoy.authz\n\nimport rego.v1\n\nallow if input.user == "${user}"\n`;
+const allowing = (user: string): string =>
+  `package envoy.authz\n\nimport rego.v1\n\nallow if input.user == "${user}"\n`;
 /** Only a bound on waiting for what must happen (the poll is 2 s); never a measured time. */
 const DEADLINE_MS = 20_000;
 
@@ -45,16 +46,22 @@ class ConfigMapVolume {
   async write(files: Record<string, Uint8Array | string>): Promise<void> {
     const folder = `..2030_01_01_00_00_0${this.#generation++}.${Math.random().toString(36).slice(2, 8)}`;
     await mkdir(join(this.root, folder));
-    for (const [name, content] of Object.entries(files)) await writeFile(join(this.root, folder, name), content);
+    for (const [name, content] of Object.entries(files))
+      await writeFile(join(this.root, folder, name), content);
     await symlink(folder, join(this.root, '..data_tmp'));
     await rename(join(this.root, '..data_tmp'), join(this.root, '..data'));
-    for (const name of Object.keys(files)) await symlink(join('..data', name), join(this.root, name)).catch(() => undefined);
-    if (this.#current !== undefined) await rm(join(this.root, this.#current), { recursive: true, force: true });
+    for (const name of Object.keys(files))
+      await symlink(join('..data', name), join(this.root, name)).catch(() => undefined);
+    if (this.#current !== undefined)
+      await rm(join(this.root, this.#current), { recursive: true, force: true });
     this.#current = folder;
   }
 }
 
-function watched(t: TestContext, options: ConstructorParameters<typeof PolicyEngine>[0]): PolicyEngine {
+function watched(
+  t: TestContext,
+  options: ConstructorParameters<typeof PolicyEngine>[0],
+): PolicyEngine {
   const engine = new PolicyEngine({ ...options, watch: true, debounceMs: 50 });
   t.after(() => engine.stop());
   return engine;
@@ -65,14 +72,18 @@ describe('policy watch', () => {
     const opa = requireTool(t, 'opa');
     if (opa === undefined) return;
     const volume = new ConfigMapVolume(await mkdtemp(join(tmpdir(), 'gatehouse-cm-')));
-    await volume.write({ 'bundle.tar.gz': await buildBundle(opa, await regoDir(allowing('alice')), [EP], 'cm1') });
+    await volume.write({
+      'bundle.tar.gz': await buildBundle(opa, await regoDir(allowing('alice')), [EP], 'cm1'),
+    });
     const engine = watched(t, { bundle: join(volume.root, 'bundle.tar.gz'), entrypoint: EP });
     await engine.start();
     assert.equal(engine.current()?.revision, 'cm1');
 
     for (const revision of ['cm2', 'cm3']) {
       const loaded = nextLoaded(engine);
-      await volume.write({ 'bundle.tar.gz': await buildBundle(opa, await regoDir(allowing(revision)), [EP], revision) });
+      await volume.write({
+        'bundle.tar.gz': await buildBundle(opa, await regoDir(allowing(revision)), [EP], revision),
+      });
       await loaded;
       assert.equal(engine.current()?.revision, revision, 'each swap is seen, not only the first');
     }
@@ -91,7 +102,11 @@ describe('policy watch', () => {
     await volume.write({ 'policy.rego': allowing('bob') });
     await loaded;
     assert.equal(engine.current()?.evaluate({ user: 'bob' }), true);
-    assert.equal(engine.current()?.evaluate({ user: 'alice' }), undefined, 'the old copy in the hidden folder is not compiled in');
+    assert.equal(
+      engine.current()?.evaluate({ user: 'alice' }),
+      undefined,
+      'the old copy in the hidden folder is not compiled in',
+    );
   });
 
   test('a Rego folder deleted and created again is watched again', async (t) => {
@@ -107,13 +122,19 @@ describe('policy watch', () => {
     await rm(dir, { recursive: true, force: true });
     const loaded = nextLoaded(engine);
     await mkdir(dir);
-    await writeFile(join(dir, 'policy.rego'), 'package envoy.authz\n\nimport rego.v1\n\ndefault allow := false\n');
+    await writeFile(
+      join(dir, 'policy.rego'),
+      'package envoy.authz\n\nimport rego.v1\n\ndefault allow := false\n',
+    );
     await loaded;
     assert.equal(engine.current()?.evaluate({}), false);
 
     // And the new folder's own changes are seen too.
     const again = nextLoaded(engine);
-    await writeFile(join(dir, 'policy.rego'), 'package envoy.authz\n\nimport rego.v1\n\ndefault allow := true\n');
+    await writeFile(
+      join(dir, 'policy.rego'),
+      'package envoy.authz\n\nimport rego.v1\n\ndefault allow := true\n',
+    );
     await again;
     assert.equal(engine.current()?.evaluate({}), true);
   });
@@ -124,7 +145,10 @@ describe('policy watch', () => {
     const parent = await mkdtemp(join(tmpdir(), 'gatehouse-recreate-bundle-'));
     const dir = join(parent, 'policy');
     await mkdir(dir);
-    await writeFile(join(dir, 'bundle.tar.gz'), await buildBundle(opa, await regoDir(allowing('alice')), [EP], 'b1'));
+    await writeFile(
+      join(dir, 'bundle.tar.gz'),
+      await buildBundle(opa, await regoDir(allowing('alice')), [EP], 'b1'),
+    );
     const engine = watched(t, { bundle: join(dir, 'bundle.tar.gz'), entrypoint: EP });
     await engine.start();
     const bytes = await buildBundle(opa, await regoDir(allowing('bob')), [EP], 'b2');

@@ -9,8 +9,17 @@ import { NOW, NOW_S, ringOf } from '../keys/support.js';
 const ring = await ringOf('p256.pem');
 const TTL = 300;
 const ALICE: AuthenticatedIdentity = Object.freeze({
-  authenticated: true, method: 'bearer', sub: 'alice', email: 'alice@example.com', email_verified: true, name: 'Alice',
-  groups: ['reader'], claims: {}, session_id: null, issued_at: NOW_S, expires_at: NOW_S + 3600,
+  authenticated: true,
+  method: 'bearer',
+  sub: 'alice',
+  email: 'alice@example.com',
+  email_verified: true,
+  name: 'Alice',
+  groups: ['reader'],
+  claims: {},
+  session_id: null,
+  issued_at: NOW_S,
+  expires_at: NOW_S + 3600,
 });
 
 function setup() {
@@ -20,7 +29,13 @@ function setup() {
   const get = (credential: string, host: string) =>
     cache.get(credential, host, (now) => {
       signed++;
-      return signAssertion(ring, { issuer: 'gatehouse', audience: host, identity: ALICE, ttlSeconds: TTL, now });
+      return signAssertion(ring, {
+        issuer: 'gatehouse',
+        audience: host,
+        identity: ALICE,
+        ttlSeconds: TTL,
+        now,
+      });
     }) as Promise<string>;
   return { clock, cache, get, signed: () => signed };
 }
@@ -70,10 +85,11 @@ test('assertion cache: concurrent Checks share one signing; a failed signing is 
 
   let attempts = 0;
   const cache = new AssertionCache({ ttlSeconds: TTL, now: () => NOW.getTime() });
-  const failing = () => cache.get('c', 'h', () => {
-    attempts++;
-    return Promise.reject(new Error('no key'));
-  });
+  const failing = () =>
+    cache.get('c', 'h', () => {
+      attempts++;
+      return Promise.reject(new Error('no key'));
+    });
   await assert.rejects(failing());
   await assert.rejects(failing());
   assert.equal(attempts, 2);

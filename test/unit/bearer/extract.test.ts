@@ -13,15 +13,36 @@ for (const [header, expected] of [
   [`  Bearer ${TOKEN}  `, TOKEN],
   ['Bearer abc-._~+/==', 'abc-._~+/=='],
 ] as const) {
-  test(`extractBearer: ${JSON.stringify(header)} → the token`, () => assert.equal(extractBearer(header), expected));
+  test(`extractBearer: ${JSON.stringify(header)} → the token`, () =>
+    assert.equal(extractBearer(header), expected));
 }
 
-for (const header of [undefined, '', 'Basic dXNlcjpwYXNz', 'Digest username="x"', 'Bearerish abc', 'Negotiate abc']) {
-  test(`extractBearer: ${JSON.stringify(header)} → not a bearer header`, () => assert.equal(extractBearer(header), undefined));
+for (const header of [
+  undefined,
+  '',
+  'Basic dXNlcjpwYXNz',
+  'Digest username="x"',
+  'Bearerish abc',
+  'Negotiate abc',
+]) {
+  test(`extractBearer: ${JSON.stringify(header)} → not a bearer header`, () =>
+    assert.equal(extractBearer(header), undefined));
 }
 
-for (const header of ['Bearer', 'Bearer ', `Bearer ${TOKEN}, Bearer ${TOKEN}`, `Bearer ${TOKEN} ${TOKEN}`, `Bearer ${TOKEN},`, 'Bearer "abc"', `Bearer\t${TOKEN}`, `Bearer ${TOKEN}\r\nX: y`]) {
+for (const header of [
+  'Bearer',
+  'Bearer ',
+  `Bearer ${TOKEN}, Bearer ${TOKEN}`,
+  `Bearer ${TOKEN} ${TOKEN}`,
+  `Bearer ${TOKEN},`,
+  'Bearer "abc"',
+  `Bearer\t${TOKEN}`,
+  `Bearer ${TOKEN}\r\nX: y`,
+]) {
   test(`extractBearer: ${JSON.stringify(header)} → ERR_TOKEN_INVALID`, () => {
-    assert.throws(() => extractBearer(header), (err: unknown) => err instanceof GatehouseError && err.code === 'ERR_TOKEN_INVALID');
+    assert.throws(
+      () => extractBearer(header),
+      (err: unknown) => err instanceof GatehouseError && err.code === 'ERR_TOKEN_INVALID',
+    );
   });
 }

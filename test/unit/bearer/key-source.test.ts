@@ -9,15 +9,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { createIdpKeySource, type IdpKeySource, type KeySourceEvent } from '../../../src/bearer/key-source.js';
+import {
+  createIdpKeySource,
+  type IdpKeySource,
+  type KeySourceEvent,
+} from '../../../src/bearer/key-source.js';
 import { createBearerVerifier } from '../../../src/bearer/verify.js';
 import { readProviderCache, writeProviderCache } from '../../../src/oidc/provider-cache.js';
-import { AUDIENCE, ISSUER, accessToken, countingServer, idpKey } from '../../integration/bearer/support.js';
+import {
+  AUDIENCE,
+  ISSUER,
+  accessToken,
+  countingServer,
+  idpKey,
+} from '../../integration/bearer/support.js';
 
 const now = () => Math.floor(Date.now() / 1000);
 
 function discoveryFor(jwksUri: URL): Record<string, unknown> {
-  return { issuer: ISSUER, jwks_uri: jwksUri.href, authorization_endpoint: `${ISSUER}/auth`, token_endpoint: `${ISSUER}/token` };
+  return {
+    issuer: ISSUER,
+    jwks_uri: jwksUri.href,
+    authorization_endpoint: `${ISSUER}/auth`,
+    token_endpoint: `${ISSUER}/token`,
+  };
 }
 
 async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
@@ -36,7 +51,12 @@ test('the cache file is written atomically, readable only by its owner, and read
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-idp-cache-'));
   const file = join(dir, 'idp.json');
   const key = await idpKey('k1');
-  const snapshot = { configuredIssuer: ISSUER, discovery: discoveryFor(new URL('https://idp.example.test/jwks')), jwks: { keys: [key.jwk] }, fetchedAt: Date.now() };
+  const snapshot = {
+    configuredIssuer: ISSUER,
+    discovery: discoveryFor(new URL('https://idp.example.test/jwks')),
+    jwks: { keys: [key.jwk] },
+    fetchedAt: Date.now(),
+  };
   await writeProviderCache(file, snapshot);
   await writeProviderCache(file, snapshot);
   assert.equal(statSync(file).mode & 0o777, 0o600);
@@ -51,20 +71,40 @@ test('a cache file for another issuer, older than the maximum age, writable by o
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-idp-cache-'));
   const file = join(dir, 'idp.json');
   const key = await idpKey('k1');
-  const base = { configuredIssuer: ISSUER, discovery: discoveryFor(new URL('https://idp.example.test/jwks')), jwks: { keys: [key.jwk] } };
+  const base = {
+    configuredIssuer: ISSUER,
+    discovery: discoveryFor(new URL('https://idp.example.test/jwks')),
+    jwks: { keys: [key.jwk] },
+  };
   await writeProviderCache(file, { ...base, fetchedAt: Date.now() });
-  assert.match(String(Object.values(await readProviderCache(file, { issuer: 'https://other.example.test', maxAgeMs: 60_000 }))[0]), /not https:\/\/other/);
+  assert.match(
+    String(
+      Object.values(
+        await readProviderCache(file, { issuer: 'https://other.example.test', maxAgeMs: 60_000 }),
+      )[0],
+    ),
+    /not https:\/\/other/,
+  );
   await writeProviderCache(file, { ...base, fetchedAt: Date.now() - 120_000 });
-  assert.match(String(Object.values(await readProviderCache(file, { issuer: ISSUER, maxAgeMs: 60_000 }))[0]), /maximum age/);
+  assert.match(
+    String(Object.values(await readProviderCache(file, { issuer: ISSUER, maxAgeMs: 60_000 }))[0]),
+    /maximum age/,
+  );
   await writeProviderCache(file, { ...base, fetchedAt: Date.now() });
   chmodSync(file, 0o666);
-  assert.match(String(Object.values(await readProviderCache(file, { issuer: ISSUER, maxAgeMs: 60_000 }))[0]), /writable by other users/);
+  assert.match(
+    String(Object.values(await readProviderCache(file, { issuer: ISSUER, maxAgeMs: 60_000 }))[0]),
+    /writable by other users/,
+  );
   chmodSync(file, 0o600);
   writeFileSync(file, '{"format":"gatehouse-idp-cache/1","configured_issuer":1}');
   assert.ok('problem' in (await readProviderCache(file, { issuer: ISSUER, maxAgeMs: 60_000 })));
   writeFileSync(file, 'not json');
   assert.ok('problem' in (await readProviderCache(file, { issuer: ISSUER, maxAgeMs: 60_000 })));
-  assert.ok('problem' in (await readProviderCache(join(dir, 'missing.json'), { issuer: ISSUER, maxAgeMs: 60_000 })));
+  assert.ok(
+    'problem' in
+      (await readProviderCache(join(dir, 'missing.json'), { issuer: ISSUER, maxAgeMs: 60_000 })),
+  );
 });
 
 test('keys loaded from the cache file verify tokens while the IdP is unreachable', async (t) => {
@@ -72,9 +112,19 @@ test('keys loaded from the cache file verify tokens while the IdP is unreachable
   const file = join(dir, 'idp.json');
   const key = await idpKey('k1');
   // jwks_uri points at a closed port: the IdP is down.
-  await writeProviderCache(file, { configuredIssuer: ISSUER, discovery: discoveryFor(new URL('http://127.0.0.1:1/jwks')), jwks: { keys: [key.jwk] }, fetchedAt: Date.now() - 5_000 });
+  await writeProviderCache(file, {
+    configuredIssuer: ISSUER,
+    discovery: discoveryFor(new URL('http://127.0.0.1:1/jwks')),
+    jwks: { keys: [key.jwk] },
+    fetchedAt: Date.now() - 5_000,
+  });
   const events: KeySourceEvent[] = [];
-  const keys = createIdpKeySource({ configuredIssuer: ISSUER, cacheFile: file, maxAgeMs: 3_600_000, onEvent: (e) => events.push(e) });
+  const keys = createIdpKeySource({
+    configuredIssuer: ISSUER,
+    cacheFile: file,
+    maxAgeMs: 3_600_000,
+    onEvent: (e) => events.push(e),
+  });
   t.after(() => keys.close());
   await keys.load();
   assert.equal(keys.state, 'cache');
@@ -84,7 +134,9 @@ test('keys loaded from the cache file verify tokens while the IdP is unreachable
   assert.ok(events.some((e) => e.type === 'cache-loaded'));
   // A made-up kid is refused as invalid, not as "keys unavailable".
   const other = await idpKey('k-unknown');
-  await assert.rejects(verifierFor(keys)(await accessToken(other, now())), { code: 'ERR_TOKEN_INVALID' });
+  await assert.rejects(verifierFor(keys)(await accessToken(other, now())), {
+    code: 'ERR_TOKEN_INVALID',
+  });
 });
 
 test('the last good keys outlive a failed refresh, up to the maximum age and not beyond', async (t) => {
@@ -92,7 +144,13 @@ test('the last good keys outlive a failed refresh, up to the maximum age and not
   const jwks = await countingServer(() => ({ keys: [key.jwk] }));
   t.after(() => jwks.close());
   const maxAgeMs = 1500;
-  const keys = createIdpKeySource({ configuredIssuer: ISSUER, maxAgeMs, refreshIntervalMs: 50, retryMinDelayMs: 20, retryMaxDelayMs: 50 });
+  const keys = createIdpKeySource({
+    configuredIssuer: ISSUER,
+    maxAgeMs,
+    refreshIntervalMs: 50,
+    retryMinDelayMs: 20,
+    retryMaxDelayMs: 50,
+  });
   t.after(() => keys.close());
   keys.discovered(discoveryFor(jwks.url));
   await until(() => keys.state === 'idp', 'the first fetch');
@@ -109,7 +167,9 @@ test('the last good keys outlive a failed refresh, up to the maximum age and not
 
   // Past the maximum age the keys are no longer used: fail closed.
   await until(() => keys.state === 'expired', 'the keys to age out', 10_000);
-  await assert.rejects(verify(await accessToken(key, now(), { jti: 'fresh' })), { code: 'ERR_JWKS_UNAVAILABLE' });
+  await assert.rejects(verify(await accessToken(key, now(), { jti: 'fresh' })), {
+    code: 'ERR_JWKS_UNAVAILABLE',
+  });
 
   // The IdP answers again: the next refresh brings the keys back.
   jwks.status = 200;
@@ -121,7 +181,11 @@ test('tokens with made-up kids trigger at most one JWKS fetch per cooldown', asy
   const key = await idpKey('k1');
   const jwks = await countingServer(() => ({ keys: [key.jwk] }));
   t.after(() => jwks.close());
-  const keys = createIdpKeySource({ configuredIssuer: ISSUER, maxAgeMs: 3_600_000, cooldownMs: 60_000 });
+  const keys = createIdpKeySource({
+    configuredIssuer: ISSUER,
+    maxAgeMs: 3_600_000,
+    cooldownMs: 60_000,
+  });
   t.after(() => keys.close());
   keys.discovered(discoveryFor(jwks.url));
   await until(() => keys.state === 'idp', 'the first fetch');
@@ -131,7 +195,10 @@ test('tokens with made-up kids trigger at most one JWKS fetch per cooldown', asy
     const forged = await idpKey(`made-up-${i}`);
     await assert.rejects(verify(await accessToken(forged, now())), { code: 'ERR_TOKEN_INVALID' });
   }
-  assert.ok(jwks.requests.length - fetchesBefore <= 1, `${jwks.requests.length - fetchesBefore} fetches for 25 unknown kids`);
+  assert.ok(
+    jwks.requests.length - fetchesBefore <= 1,
+    `${jwks.requests.length - fetchesBefore} fetches for 25 unknown kids`,
+  );
 });
 
 test('a rotated key is picked up on its first token (one refetch), without waiting for the timer', async (t) => {
@@ -140,7 +207,11 @@ test('a rotated key is picked up on its first token (one refetch), without waiti
   let published = [k1.jwk];
   const jwks = await countingServer(() => ({ keys: published }));
   t.after(() => jwks.close());
-  const keys = createIdpKeySource({ configuredIssuer: ISSUER, maxAgeMs: 3_600_000, timeoutMs: 5000 });
+  const keys = createIdpKeySource({
+    configuredIssuer: ISSUER,
+    maxAgeMs: 3_600_000,
+    timeoutMs: 5000,
+  });
   t.after(() => keys.close());
   keys.discovered(discoveryFor(jwks.url));
   await until(() => keys.state === 'idp', 'the first fetch');
@@ -154,7 +225,13 @@ test('static keys from the configuration verify tokens when no fetched or cached
   const jwks = await countingServer(() => ({ keys: [fetched.jwk] }));
   t.after(() => jwks.close());
   jwks.status = 503;
-  const keys = createIdpKeySource({ configuredIssuer: ISSUER, maxAgeMs: 3_600_000, staticJwks: { keys: [configured.jwk] }, retryMinDelayMs: 20, retryMaxDelayMs: 50 });
+  const keys = createIdpKeySource({
+    configuredIssuer: ISSUER,
+    maxAgeMs: 3_600_000,
+    staticJwks: { keys: [configured.jwk] },
+    retryMinDelayMs: 20,
+    retryMaxDelayMs: 50,
+  });
   t.after(() => keys.close());
   assert.equal(keys.state, 'static');
   assert.equal(keys.issuer(), ISSUER, 'the configured issuer until discovery names one');
@@ -165,9 +242,19 @@ test('static keys from the configuration verify tokens when no fetched or cached
   jwks.status = 200;
   await until(() => keys.state === 'idp', 'fetched keys');
   assert.equal((await verifierFor(keys)(await accessToken(fetched, now()))).sub, 'api-client-1');
-  await assert.rejects(verifierFor(keys)(await accessToken(configured, now(), { jti: 'x' })), { code: 'ERR_TOKEN_INVALID' });
+  await assert.rejects(verifierFor(keys)(await accessToken(configured, now(), { jti: 'x' })), {
+    code: 'ERR_TOKEN_INVALID',
+  });
 });
 
 test('a malformed static JWKS is refused when the key source is created', () => {
-  assert.throws(() => createIdpKeySource({ configuredIssuer: ISSUER, maxAgeMs: 1000, staticJwks: { keys: 'nope' } as never }), { code: 'ERR_JWKS_INVALID' });
+  assert.throws(
+    () =>
+      createIdpKeySource({
+        configuredIssuer: ISSUER,
+        maxAgeMs: 1000,
+        staticJwks: { keys: 'nope' } as never,
+      }),
+    { code: 'ERR_JWKS_INVALID' },
+  );
 });

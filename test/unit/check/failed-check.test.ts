@@ -5,11 +5,22 @@ import type { RequestView } from '../../../src/check/request-view.js';
 import { failedCheckResponse } from '../../../src/check/failed-check.js';
 import { GatehouseError } from '../../../src/errors/gatehouse-error.js';
 
-const NAV = { accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8', 'sec-fetch-mode': 'navigate' };
+const NAV = {
+  accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8',
+  'sec-fetch-mode': 'navigate',
+};
 
 function view(path: string, headers: Record<string, string>, method = 'GET'): RequestView {
   const q = path.indexOf('?');
-  return { method, host: 'app.example.test', scheme: 'https', path, pathname: q < 0 ? path : path.slice(0, q), headers, requestId: 'req-1' };
+  return {
+    method,
+    host: 'app.example.test',
+    scheme: 'https',
+    path,
+    pathname: q < 0 ? path : path.slice(0, q),
+    headers,
+    requestId: 'req-1',
+  };
 }
 
 function denied(error: GatehouseError, v: RequestView) {
@@ -17,7 +28,12 @@ function denied(error: GatehouseError, v: RequestView) {
   assert.equal(response.httpResponse.case, 'deniedResponse');
   const d = response.httpResponse.value;
   const header = (name: string) => d.headers.find((h) => h.header?.key === name)?.header?.value;
-  return { status: d.status?.code, type: header('content-type'), code: header('x-gatehouse-error'), body: d.body };
+  return {
+    status: d.status?.code,
+    type: header('content-type'),
+    code: header('x-gatehouse-error'),
+    body: d.body,
+  };
 }
 
 test('the IdP unavailable: a browser navigation gets the page, with a retry link to the same path', () => {
@@ -32,7 +48,12 @@ test('the IdP unavailable: a browser navigation gets the page, with a retry link
 
 test('the IdP unavailable: API clients, fetches and non-GET requests get the coded JSON', () => {
   const error = new GatehouseError('ERR_OIDC_UNAVAILABLE');
-  for (const v of [view('/api', { accept: 'application/json' }), view('/api', { accept: '*/*' }), view('/page', { ...NAV, 'sec-fetch-mode': 'cors' }), view('/form', NAV, 'POST')]) {
+  for (const v of [
+    view('/api', { accept: 'application/json' }),
+    view('/api', { accept: '*/*' }),
+    view('/page', { ...NAV, 'sec-fetch-mode': 'cors' }),
+    view('/form', NAV, 'POST'),
+  ]) {
     const r = denied(error, v);
     assert.equal(r.status, 503);
     assert.equal(r.type, 'application/json');

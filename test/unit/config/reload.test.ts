@@ -12,11 +12,25 @@ test('log and policy changes apply live; listeners, identity, keys and tracing n
     '/etc/gatehouse',
   );
   const diff = diffConfig(before, after);
-  assert.deepEqual(diff.live, ['log.level', 'log.sample_allowed', 'policy.bundle', 'policy.entrypoint']);
-  assert.ok(diff.restart.includes('grpc.port') && diff.restart.includes('http.port') && diff.restart.includes('development'));
-  assert.ok(diff.restart.includes('identity.issuer') && diff.restart.includes('tracing.otlp_endpoint'));
+  assert.deepEqual(diff.live, [
+    'log.level',
+    'log.sample_allowed',
+    'policy.bundle',
+    'policy.entrypoint',
+  ]);
+  assert.ok(
+    diff.restart.includes('grpc.port') &&
+      diff.restart.includes('http.port') &&
+      diff.restart.includes('development'),
+  );
+  assert.ok(
+    diff.restart.includes('identity.issuer') && diff.restart.includes('tracing.otlp_endpoint'),
+  );
 });
 
 test('an unchanged configuration has no diff', () => {
-  assert.deepEqual(diffConfig(parseConfig(BASE, '/x'), parseConfig(BASE, '/x')), { live: [], restart: [] });
+  assert.deepEqual(diffConfig(parseConfig(BASE, '/x'), parseConfig(BASE, '/x')), {
+    live: [],
+    restart: [],
+  });
 });

@@ -18,13 +18,18 @@ test('every error code is documented, with its gRPC and HTTP status', () => {
     const row = errorsDoc.split('\n').find((line) => line.startsWith(`| \`${code}\` |`));
     assert.ok(row, `${code} is missing from docs/reference/errors.md`);
     const spec = ERRORS[code];
-    assert.match(row, new RegExp(`\\(${spec.grpc}\\) \\| ${spec.http} \\|`), `${code}: documented statuses differ from the code`);
+    assert.match(
+      row,
+      new RegExp(`\\(${spec.grpc}\\) \\| ${spec.http} \\|`),
+      `${code}: documented statuses differ from the code`,
+    );
   }
 });
 
 test('nothing documented as an error code is missing from the code', () => {
   const known = new Set<string>(ERROR_CODES);
-  for (const name of documentedNames(errorsDoc)) assert.ok(known.has(name), `docs list ${name}, which the code does not have`);
+  for (const name of documentedNames(errorsDoc))
+    assert.ok(known.has(name), `docs list ${name}, which the code does not have`);
 });
 
 test('every config key is documented, and nothing documented is missing', () => {

@@ -4,11 +4,18 @@ import { parseCookieHeader } from '../../../src/http/cookies.js';
 
 // Found in review: splitting on `,` let a cookie set by a sibling subdomain carry
 // `x=1,__Host-gatehouse=<another session>` in its value and plant that session (login CSRF).
-test('cookies: a comma inside another cookie never starts one of Gatehouse\'s cookies', () => {
-  for (const header of ['foo=x,__Host-gatehouse=EVIL', 'foo=x, __Host-gatehouse=EVIL; a=1', 'foo="x,__Host-gatehouse=EVIL"']) {
+test("cookies: a comma inside another cookie never starts one of Gatehouse's cookies", () => {
+  for (const header of [
+    'foo=x,__Host-gatehouse=EVIL',
+    'foo=x, __Host-gatehouse=EVIL; a=1',
+    'foo="x,__Host-gatehouse=EVIL"',
+  ]) {
     assert.equal(parseCookieHeader(header).get('__Host-gatehouse'), undefined, header);
   }
-  assert.equal(parseCookieHeader('foo=x,__Host-gatehouse=EVIL; __Host-gatehouse=REAL').get('__Host-gatehouse'), 'REAL');
+  assert.equal(
+    parseCookieHeader('foo=x,__Host-gatehouse=EVIL; __Host-gatehouse=REAL').get('__Host-gatehouse'),
+    'REAL',
+  );
 });
 
 test('cookies: pairs are split on ";" and the first occurrence of a name wins', () => {

@@ -11,7 +11,10 @@ test('listen resolves with the bound port, and an error after binding goes to on
     assert.ok(port > 0);
     // What net.Server does when accept() fails (EMFILE): emit 'error'. Without a listener, that throws.
     server.emit('error', Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }));
-    assert.deepEqual(seen.map((e) => e.message), ['accept EMFILE']);
+    assert.deepEqual(
+      seen.map((e) => e.message),
+      ['accept EMFILE'],
+    );
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }

@@ -5,8 +5,18 @@ import { groupsFromClaims } from '../../../src/identity/groups.js';
 const CASES: [string, Record<string, unknown>, string | undefined, string[]][] = [
   ['default claim', { groups: ['a', 'b'] }, undefined, ['a', 'b']],
   ['a string is one group', { groups: 'admins' }, undefined, ['admins']],
-  ['dotted path', { realm_access: { roles: ['admin', 'user'] } }, 'realm_access.roles', ['admin', 'user']],
-  ['namespaced claim with dots', { 'https://example.com/groups': ['x'] }, 'https://example.com/groups', ['x']],
+  [
+    'dotted path',
+    { realm_access: { roles: ['admin', 'user'] } },
+    'realm_access.roles',
+    ['admin', 'user'],
+  ],
+  [
+    'namespaced claim with dots',
+    { 'https://example.com/groups': ['x'] },
+    'https://example.com/groups',
+    ['x'],
+  ],
   ['non-strings are dropped', { groups: ['a', 1, null, { b: 1 }, '', 'c'] }, undefined, ['a', 'c']],
   ['an object is no groups', { groups: { a: true } }, undefined, []],
   ['a number is no groups', { groups: 7 }, undefined, []],
@@ -17,5 +27,6 @@ const CASES: [string, Record<string, unknown>, string | undefined, string[]][] =
 ];
 
 for (const [name, claims, path, expected] of CASES) {
-  test(`groupsFromClaims: ${name}`, () => assert.deepEqual(groupsFromClaims(claims, path), expected));
+  test(`groupsFromClaims: ${name}`, () =>
+    assert.deepEqual(groupsFromClaims(claims, path), expected));
 }

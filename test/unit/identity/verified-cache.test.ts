@@ -12,21 +12,32 @@ import { ALICE_WITH_SECRETS } from '../session/support.js';
 const ring = await ringOf('p256.pem');
 const COOKIE = '__Host-gatehouse';
 const TTL = 3600;
-const sessionToken = await issueSession(ring, SESSION_KEY, ALICE_WITH_SECRETS, { ttlSeconds: TTL, now: NOW });
+const sessionToken = await issueSession(ring, SESSION_KEY, ALICE_WITH_SECRETS, {
+  ttlSeconds: TTL,
+  now: NOW,
+});
 const EXP = NOW_S + TTL;
 
 /** A session resolver whose verifier and cache share one settable clock. */
 function sessionSetup(tolerance: number) {
   const clock = { ms: NOW.getTime() };
   const calls = { verify: 0 };
-  const cache = { session: new VerifiedCache<ResolvedIdentity>({ clockToleranceSeconds: tolerance, now: () => clock.ms }) };
+  const cache = {
+    session: new VerifiedCache<ResolvedIdentity>({
+      clockToleranceSeconds: tolerance,
+      now: () => clock.ms,
+    }),
+  };
   const resolve = (token: string) =>
     resolveIdentity({
       headers: { cookie: `${COOKIE}=${token}` },
       cookieName: COOKIE,
       verifySession: (t) => {
         calls.verify++;
-        return verifySession(ring, SESSION_KEY, t, { now: new Date(clock.ms), clockToleranceSeconds: tolerance });
+        return verifySession(ring, SESSION_KEY, t, {
+          now: new Date(clock.ms),
+          clockToleranceSeconds: tolerance,
+        });
       },
       cache,
     });
@@ -81,9 +92,20 @@ test('verified cache: a token differing in any one byte is never served from the
 });
 
 test('verified cache: bearer tokens — hits skip the verifier, failures are never cached, a changed byte is verified', async () => {
-  const claims: VerifiedClaims = { iss: 'https://idp', sub: 'svc', iat: NOW_S, exp: NOW_S + 60, groups: ['robots'] };
+  const claims: VerifiedClaims = {
+    iss: 'https://idp',
+    sub: 'svc',
+    iat: NOW_S,
+    exp: NOW_S + 60,
+    groups: ['robots'],
+  };
   let calls = 0;
-  const cache = { bearer: new VerifiedCache<ResolvedIdentity>({ clockToleranceSeconds: 0, now: () => NOW.getTime() }) };
+  const cache = {
+    bearer: new VerifiedCache<ResolvedIdentity>({
+      clockToleranceSeconds: 0,
+      now: () => NOW.getTime(),
+    }),
+  };
   const resolve = (token: string) =>
     resolveIdentity({
       headers: { authorization: `Bearer ${token}` },
@@ -101,7 +123,8 @@ test('verified cache: bearer tokens — hits skip the verifier, failures are nev
   assert.equal(calls, 1);
   assert.equal(a, b);
   assert.ok(b.identity.authenticated && b.identity.sub === 'svc');
-  for (let i = 0; i < 3; i++) assert.equal((await resolve('good.bearer.tokeN')).identity.authenticated, false);
+  for (let i = 0; i < 3; i++)
+    assert.equal((await resolve('good.bearer.tokeN')).identity.authenticated, false);
   assert.equal(calls, 4, 'each refused token went to the verifier');
   assert.equal(cache.bearer.size, 1);
 });

@@ -8,10 +8,21 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { create, fromBinary, fromJson, toBinary, type DescField, type DescMessage, type JsonValue } from '@bufbuild/protobuf';
+import {
+  create,
+  fromBinary,
+  fromJson,
+  toBinary,
+  type DescField,
+  type DescMessage,
+  type JsonValue,
+} from '@bufbuild/protobuf';
 import { anyPack, DurationSchema, StructSchema, TimestampSchema } from '@bufbuild/protobuf/wkt';
 import { GatehouseError } from '../../../src/errors/gatehouse-error.js';
-import { CheckRequestSchema, type CheckRequest } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
+import {
+  CheckRequestSchema,
+  type CheckRequest,
+} from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { AttributeContextSchema } from '../../../src/gen/envoy/service/auth/v3/attribute_context_pb.js';
 import { attributesToJson, attributesToJsonReflective } from '../../../src/input/attributes.js';
 import { fixture, FIXTURE_REGISTRY } from './support.js';
@@ -40,7 +51,10 @@ for (const c of fixture<{ name: string; request: JsonValue }[]>('check-requests.
     const req = fromJson(CheckRequestSchema, c.request, { registry: FIXTURE_REGISTRY });
     assertSame(req, c.name);
     // And as the server sees it: decoded from the wire.
-    assertSame(fromBinary(CheckRequestSchema, toBinary(CheckRequestSchema, req)), `${c.name} (binary)`);
+    assertSame(
+      fromBinary(CheckRequestSchema, toBinary(CheckRequestSchema, req)),
+      `${c.name} (binary)`,
+    );
   });
 }
 
@@ -68,23 +82,53 @@ class Gen {
     return xs[this.int(xs.length)] as T;
   }
   string(): string {
-    return this.pick(['', 'a', 'GET', '/api/items?page=2', 'app.example.com', '__proto__', 'ünïcødé ✓', 'x'.repeat(this.int(40)), 'line\nbreak', '\u0000nul', String(this.int(100000))]);
+    return this.pick([
+      '',
+      'a',
+      'GET',
+      '/api/items?page=2',
+      'app.example.com',
+      '__proto__',
+      'ünïcødé ✓',
+      'x'.repeat(this.int(40)),
+      'line\nbreak',
+      '\u0000nul',
+      String(this.int(100000)),
+    ]);
   }
   key(): string {
-    return this.pick(['k', ':path', 'content-type', '__proto__', 'constructor', 'x-gatehouse-user', '1', '10', 'Ä', String(this.int(50))]);
+    return this.pick([
+      'k',
+      ':path',
+      'content-type',
+      '__proto__',
+      'constructor',
+      'x-gatehouse-user',
+      '1',
+      '10',
+      'Ä',
+      String(this.int(50)),
+    ]);
   }
   json(depth: number): JsonValue {
     const k = this.int(depth > 2 ? 4 : 6);
     if (k === 0) return null;
     if (k === 1) return this.chance(0.5);
-    if (k === 2) return this.chance(0.02) ? Number.NaN : this.pick([0, 1, -1.5, 1e21, 3.14, this.int(1000)]);
+    if (k === 2)
+      return this.chance(0.02) ? Number.NaN : this.pick([0, 1, -1.5, 1e21, 3.14, this.int(1000)]);
     if (k === 3) return this.string();
     if (k === 4) return Array.from({ length: this.int(4) }, () => this.json(depth + 1));
     return this.object(depth + 1);
   }
   object(depth: number): { [key: string]: JsonValue } {
     const o: { [key: string]: JsonValue } = {};
-    for (let i = this.int(4); i > 0; i--) Object.defineProperty(o, this.key(), { value: this.json(depth), enumerable: true, writable: true, configurable: true });
+    for (let i = this.int(4); i > 0; i--)
+      Object.defineProperty(o, this.key(), {
+        value: this.json(depth),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     return o;
   }
 
@@ -103,11 +147,18 @@ class Gen {
       if (field.fieldKind === 'map') {
         const m: Record<string, unknown> = {};
         for (let i = this.int(5); i > 0; i--) {
-          Object.defineProperty(m, this.key(), { value: this.mapValue(field, depth), enumerable: true, writable: true, configurable: true });
+          Object.defineProperty(m, this.key(), {
+            value: this.mapValue(field, depth),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
         }
         init[field.localName] = m;
       } else if (field.fieldKind === 'list') {
-        init[field.localName] = Array.from({ length: this.int(3) }, () => this.listValue(field, depth));
+        init[field.localName] = Array.from({ length: this.int(3) }, () =>
+          this.listValue(field, depth),
+        );
       } else {
         init[field.localName] = this.value(field, depth);
       }
@@ -145,16 +196,29 @@ class Gen {
       case 'google.protobuf.Struct':
         return this.object(depth);
       case 'google.protobuf.Timestamp': {
-        const seconds = this.chance(0.05) ? this.pick([-62135596801n, 253402300800n]) : BigInt(this.int(2_000_000_000));
-        const nanos = this.chance(0.05) ? -1 : this.pick([0, 0, 123_000_000, 123_456_000, 123_456_789, 1, 999_999_999]);
+        const seconds = this.chance(0.05)
+          ? this.pick([-62135596801n, 253402300800n])
+          : BigInt(this.int(2_000_000_000));
+        const nanos = this.chance(0.05)
+          ? -1
+          : this.pick([0, 0, 123_000_000, 123_456_000, 123_456_789, 1, 999_999_999]);
         return create(TimestampSchema, { seconds, nanos });
       }
       case 'google.protobuf.Any':
         return this.chance(0.2)
-          ? create(desc, { typeUrl: 'type.googleapis.com/not.Registered', value: new Uint8Array([8, 1]) })
+          ? create(desc, {
+              typeUrl: 'type.googleapis.com/not.Registered',
+              value: new Uint8Array([8, 1]),
+            })
           : this.chance(0.5)
             ? anyPack(StructSchema, create(StructSchema, { fields: {} }))
-            : anyPack(DurationSchema, create(DurationSchema, { seconds: BigInt(this.int(100)), nanos: this.int(3) * 1000 }));
+            : anyPack(
+                DurationSchema,
+                create(DurationSchema, {
+                  seconds: BigInt(this.int(100)),
+                  nanos: this.int(3) * 1000,
+                }),
+              );
       default:
         return create(desc, this.message(desc, depth + 1));
     }
@@ -169,7 +233,9 @@ class Gen {
       case 9:
         return this.string();
       case 12:
-        return this.chance(0.3) ? new Uint8Array(0) : Uint8Array.from({ length: 1 + this.int(20) }, () => this.int(256));
+        return this.chance(0.3)
+          ? new Uint8Array(0)
+          : Uint8Array.from({ length: 1 + this.int(20) }, () => this.int(256));
       case 3:
       case 16:
       case 18:
@@ -193,7 +259,9 @@ test('attributes → JSON agrees with protomap over 600 random CheckRequests (al
   let withTime = 0;
   for (let seed = 1; seed <= 600; seed++) {
     const g = new Gen(prng(seed));
-    const req = create(CheckRequestSchema, { attributes: create(AttributeContextSchema, g.message(AttributeContextSchema, 0) as never) });
+    const req = create(CheckRequestSchema, {
+      attributes: create(AttributeContextSchema, g.message(AttributeContextSchema, 0) as never),
+    });
     const label = `seed ${seed}`;
     assertSame(req, label);
     let wire: CheckRequest;
@@ -203,7 +271,9 @@ test('attributes → JSON agrees with protomap over 600 random CheckRequests (al
       continue; // a random value the wire cannot carry (e.g. an invalid Any): nothing to compare
     }
     assertSame(wire, `${label} (binary)`);
-    const result = outcome(() => attributesToJsonReflective(wire.attributes ?? create(AttributeContextSchema)));
+    const result = outcome(() =>
+      attributesToJsonReflective(wire.attributes ?? create(AttributeContextSchema)),
+    );
     if ('error' in result) errors++;
     else {
       const json = JSON.stringify(result.json);
@@ -212,7 +282,10 @@ test('attributes → JSON agrees with protomap over 600 random CheckRequests (al
       if (json.includes('"time":{')) withTime++;
     }
   }
-  assert.ok(withHeaders > 50 && withSockets > 50 && withTime > 50, `coverage: headers ${withHeaders}, sockets ${withSockets}, time ${withTime}`);
+  assert.ok(
+    withHeaders > 50 && withSockets > 50 && withTime > 50,
+    `coverage: headers ${withHeaders}, sockets ${withSockets}, time ${withTime}`,
+  );
   // The generator exercises both the agreeing-JSON and the both-refuse paths.
   assert.ok(errors > 0 && errors < 600, `refusals: ${errors}`);
 });
@@ -220,15 +293,54 @@ test('attributes → JSON agrees with protomap over 600 random CheckRequests (al
 test('attributes → JSON: Envoy-shaped requests take the fast path and agree', () => {
   const g = new Gen(prng(42));
   for (let i = 0; i < 200; i++) {
-    const headers: Record<string, string> = { ':authority': 'app.example.com', ':method': 'GET', ':path': `/api/items?page=${i}` };
+    const headers: Record<string, string> = {
+      ':authority': 'app.example.com',
+      ':method': 'GET',
+      ':path': `/api/items?page=${i}`,
+    };
     for (let j = g.int(10); j > 0; j--) headers[g.key()] = g.string();
     const req = create(CheckRequestSchema, {
       attributes: {
-        source: { address: { address: { case: 'socketAddress', value: { address: '10.0.0.1', portSpecifier: { case: 'portValue', value: g.int(65536) } } } }, principal: g.chance(0.5) ? 'spiffe://x' : '' },
-        destination: { address: { address: { case: 'socketAddress', value: { address: '10.0.0.2', protocol: g.int(2), portSpecifier: { case: 'portValue', value: 0 } } } } },
+        source: {
+          address: {
+            address: {
+              case: 'socketAddress',
+              value: {
+                address: '10.0.0.1',
+                portSpecifier: { case: 'portValue', value: g.int(65536) },
+              },
+            },
+          },
+          principal: g.chance(0.5) ? 'spiffe://x' : '',
+        },
+        destination: {
+          address: {
+            address: {
+              case: 'socketAddress',
+              value: {
+                address: '10.0.0.2',
+                protocol: g.int(2),
+                portSpecifier: { case: 'portValue', value: 0 },
+              },
+            },
+          },
+        },
         request: {
-          time: create(TimestampSchema, { seconds: BigInt(1_700_000_000 + i), nanos: g.pick([0, 5_000_000, 5_000, 5]) }),
-          http: { id: String(i), method: 'GET', headers, path: `/api/items?page=${i}`, host: 'app.example.com', scheme: 'http', protocol: 'HTTP/2', size: BigInt(g.int(3) - 1), rawBody: g.chance(0.3) ? new TextEncoder().encode('body') : new Uint8Array(0) },
+          time: create(TimestampSchema, {
+            seconds: BigInt(1_700_000_000 + i),
+            nanos: g.pick([0, 5_000_000, 5_000, 5]),
+          }),
+          http: {
+            id: String(i),
+            method: 'GET',
+            headers,
+            path: `/api/items?page=${i}`,
+            host: 'app.example.com',
+            scheme: 'http',
+            protocol: 'HTTP/2',
+            size: BigInt(g.int(3) - 1),
+            rawBody: g.chance(0.3) ? new TextEncoder().encode('body') : new Uint8Array(0),
+          },
         },
         contextExtensions: g.chance(0.5) ? { route: 'r' } : {},
         metadataContext: {},

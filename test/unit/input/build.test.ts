@@ -28,12 +28,18 @@ for (const c of fixture<BuildCase[]>('check-requests.json')) {
 }
 
 test('buildInput: version is exactly the plugin v3 object', () => {
-  const input = buildInput(fromJson(CheckRequestSchema, { attributes: { request: { http: { path: '/' } } } }), ANONYMOUS);
+  const input = buildInput(
+    fromJson(CheckRequestSchema, { attributes: { request: { http: { path: '/' } } } }),
+    ANONYMOUS,
+  );
   assert.deepEqual(plain(input.version), { encoding: 'protojson', ext_authz: 'v3' });
 });
 
 test('buildInput: parsed_body is present as null (not absent) when nothing is parsed', () => {
-  const input = buildInput(fromJson(CheckRequestSchema, { attributes: { request: { http: { path: '/' } } } }), ANONYMOUS);
+  const input = buildInput(
+    fromJson(CheckRequestSchema, { attributes: { request: { http: { path: '/' } } } }),
+    ANONYMOUS,
+  );
   assert.ok(Object.hasOwn(input, 'parsed_body'));
   assert.equal(input.parsed_body, null);
 });
@@ -52,7 +58,10 @@ test('buildInput: the identity it is given is passed through unchanged', () => {
     issued_at: 1_700_000_000,
     expires_at: 1_700_000_600,
   };
-  const input = buildInput(fromJson(CheckRequestSchema, { attributes: { request: { http: { path: '/' } } } }), identity);
+  const input = buildInput(
+    fromJson(CheckRequestSchema, { attributes: { request: { http: { path: '/' } } } }),
+    identity,
+  );
   assert.equal(input.identity, identity);
 });
 
@@ -62,7 +71,10 @@ test('typed metadata of a type Gatehouse does not know is passed on as {typeUrl,
   assert.ok(attrs !== undefined);
   attrs.metadataContext = create(MetadataSchema, {
     typedFilterMetadata: {
-      x: create(AnySchema, { typeUrl: 'type.googleapis.com/example.Unknown', value: new Uint8Array([8, 1]) }),
+      x: create(AnySchema, {
+        typeUrl: 'type.googleapis.com/example.Unknown',
+        value: new Uint8Array([8, 1]),
+      }),
     },
   });
   const input = buildInput(req, ANONYMOUS);
@@ -81,17 +93,27 @@ test('a NaN in metadata fails closed (ERR_REQUEST_INVALID)', () => {
 
 test('source_principal is set from the source peer as the plugin does, and absent without one', () => {
   const withPrincipal = buildInput(
-    fromJson(CheckRequestSchema, { attributes: { source: { principal: 'spiffe://test-domain/test' }, request: { http: { path: '/' } } } }),
+    fromJson(CheckRequestSchema, {
+      attributes: {
+        source: { principal: 'spiffe://test-domain/test' },
+        request: { http: { path: '/' } },
+      },
+    }),
     ANONYMOUS,
   );
   assert.equal(withPrincipal.source_principal, 'spiffe://test-domain/test');
-  const without = buildInput(fromJson(CheckRequestSchema, { attributes: { request: { http: { path: '/' } } } }), ANONYMOUS);
+  const without = buildInput(
+    fromJson(CheckRequestSchema, { attributes: { request: { http: { path: '/' } } } }),
+    ANONYMOUS,
+  );
   assert.ok(!Object.hasOwn(without, 'source_principal'));
 });
 
 test('request.http.size is a number and request.time is {seconds, nanos} (protomap, not protojson)', () => {
   const input = buildInput(
-    fromJson(CheckRequestSchema, { attributes: { request: { time: '2024-05-01T12:00:00Z', http: { path: '/', size: '1023' } } } }),
+    fromJson(CheckRequestSchema, {
+      attributes: { request: { time: '2024-05-01T12:00:00Z', http: { path: '/', size: '1023' } } },
+    }),
     ANONYMOUS,
   );
   const request = input.attributes['request'] as { time: unknown; http: { size: unknown } };

@@ -22,7 +22,10 @@ function source(c: Pick<BodyCase, 'headers' | 'body' | 'raw_body_base64'>): Body
     contentLength: c.headers['content-length'],
     partialBody: c.headers['x-envoy-auth-partial-body'],
     body: c.body ?? '',
-    rawBody: c.raw_body_base64 === undefined ? new Uint8Array() : new Uint8Array(Buffer.from(c.raw_body_base64, 'base64')),
+    rawBody:
+      c.raw_body_base64 === undefined
+        ? new Uint8Array()
+        : new Uint8Array(Buffer.from(c.raw_body_base64, 'base64')),
   };
 }
 
@@ -33,27 +36,41 @@ for (const c of fixture<BodyCase[]>('bodies.json')) {
       return;
     }
     const { parsedBody, truncated } = parseBody(source(c));
-    if (c.parsed_body_json !== undefined) assert.equal(JSON.stringify(parsedBody), c.parsed_body_json);
+    if (c.parsed_body_json !== undefined)
+      assert.equal(JSON.stringify(parsedBody), c.parsed_body_json);
     else assert.deepEqual(plain(parsedBody), c.parsed_body);
     assert.equal(truncated, c.truncated_body);
   });
 }
 
 test('security: a truncated body is never parsed, even when what arrived is valid', () => {
-  const r = parseBody(source({ headers: { 'content-type': 'application/json', 'x-envoy-auth-partial-body': 'true' }, body: '{"a":1}' }));
+  const r = parseBody(
+    source({
+      headers: { 'content-type': 'application/json', 'x-envoy-auth-partial-body': 'true' },
+      body: '{"a":1}',
+    }),
+  );
   assert.deepEqual(r, { parsedBody: null, truncated: true });
 });
 
 test('security: form keys named __proto__ are data, not prototypes', () => {
-  const r = parseBody(source({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '__proto__=x' }));
+  const r = parseBody(
+    source({
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: '__proto__=x',
+    }),
+  );
   assert.equal(Object.getPrototypeOf(r.parsedBody), null);
 });
 
 test('limits: multipart part count is bounded', () => {
   const part = '--b\r\nContent-Disposition: form-data; name="a"\r\n\r\nx\r\n';
-  const ok = part.repeat(MAX_MULTIPART_PARTS) + '--b--\r\n';
-  const over = part.repeat(MAX_MULTIPART_PARTS + 1) + '--b--\r\n';
+  const ok = `${part.repeat(MAX_MULTIPART_PARTS)}--b--\r\n`;
+  const over = `${part.repeat(MAX_MULTIPART_PARTS + 1)}--b--\r\n`;
   const headers = { 'content-type': 'multipart/form-data; boundary=b' };
-  assert.equal((parseBody(source({ headers, body: ok })).parsedBody as Record<string, unknown[]>)['a']?.length, MAX_MULTIPART_PARTS);
+  assert.equal(
+    (parseBody(source({ headers, body: ok })).parsedBody as Record<string, unknown[]>)['a']?.length,
+    MAX_MULTIPART_PARTS,
+  );
   assertCode(() => parseBody(source({ headers, body: over })), 'ERR_BODY_INVALID');
 });

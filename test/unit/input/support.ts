@@ -28,4 +28,7 @@ export function assertCode(fn: () => unknown, code: string): void {
 }
 
 /** Types the fixtures' `google.protobuf.Any` values (`"@type"`) are written in, for `fromJson`. */
-export const FIXTURE_REGISTRY: Registry = createRegistry(file_google_protobuf_duration, file_google_protobuf_struct);
+export const FIXTURE_REGISTRY: Registry = createRegistry(
+  file_google_protobuf_duration,
+  file_google_protobuf_struct,
+);

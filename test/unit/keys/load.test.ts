@@ -18,8 +18,13 @@ for (const [file, alg] of [
     const ring = await ringOf(file);
     assert.equal(ring.signing.alg, alg);
     assert.equal(ring.generated, false);
-    const jws = await new SignJWT({ sub: 'x' }).setProtectedHeader({ alg, kid: ring.signing.kid }).sign(ring.signing.privateKey);
-    const { protectedHeader } = await compactVerify(jws, createLocalJWKSet({ keys: [...ring.jwks.keys] }));
+    const jws = await new SignJWT({ sub: 'x' })
+      .setProtectedHeader({ alg, kid: ring.signing.kid })
+      .sign(ring.signing.privateKey);
+    const { protectedHeader } = await compactVerify(
+      jws,
+      createLocalJWKSet({ keys: [...ring.jwks.keys] }),
+    );
     assert.equal(protectedHeader.kid, ring.signing.kid);
   });
 }
@@ -47,7 +52,8 @@ test('keys: rotation — the first key signs, every key verifies and is publishe
 test('keys: the JWKS holds public keys only, each with kid, alg and use "sig"', async () => {
   const ring = await ringOf('p256.pem', 'rsa2048.pem', 'ed25519.pem', 'p256-kid.jwk.json');
   for (const jwk of ring.jwks.keys) {
-    for (const member of PRIVATE_MEMBERS) assert.equal(Object.hasOwn(jwk, member), false, `${jwk.kid} publishes "${member}"`);
+    for (const member of PRIVATE_MEMBERS)
+      assert.equal(Object.hasOwn(jwk, member), false, `${jwk.kid} publishes "${member}"`);
     assert.equal(jwk.use, 'sig');
     assert.equal(typeof jwk.kid, 'string');
     assert.equal(typeof jwk.alg, 'string');
@@ -66,7 +72,10 @@ for (const [file, problem] of [
   ['does-not-exist.pem', /cannot be read \(ENOENT\)/],
 ] as const) {
   test(`keys: ${file} is refused with ERR_KEYS_INVALID naming the file`, async () => {
-    const err = await rejectsWithCode(loadSigningKeys({ files: [keyFile(file)], development: false }), 'ERR_KEYS_INVALID');
+    const err = await rejectsWithCode(
+      loadSigningKeys({ files: [keyFile(file)], development: false }),
+      'ERR_KEYS_INVALID',
+    );
     assert.match(err.message, new RegExp(file.replace('.', '\\.')));
     assert.match(err.message, problem);
   });
@@ -78,7 +87,10 @@ test('keys: the same key twice is refused (duplicate kid)', async () => {
 });
 
 test('keys: no key files outside development mode is refused', async () => {
-  const err = await rejectsWithCode(loadSigningKeys({ files: [], development: false }), 'ERR_KEYS_INVALID');
+  const err = await rejectsWithCode(
+    loadSigningKeys({ files: [], development: false }),
+    'ERR_KEYS_INVALID',
+  );
   assert.match(err.message, /no signing keys are configured/);
 });
 
@@ -93,7 +105,11 @@ test('keys: no key files in development mode generates an ES256 key, flagged and
 
 test('keys: the log names kid and algorithm, never key material', async () => {
   const logs: string[] = [];
-  await loadSigningKeys({ files: [keyFile('p256.pem')], development: false, log: (m) => logs.push(m) });
+  await loadSigningKeys({
+    files: [keyFile('p256.pem')],
+    development: false,
+    log: (m) => logs.push(m),
+  });
   assert.equal(logs.length, 1);
   assert.match(logs[0]!, /loaded ES256 key \S+ from .*p256\.pem/);
   assert.doesNotMatch(logs[0]!, /BEGIN|"d"/);

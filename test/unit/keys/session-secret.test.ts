@@ -15,7 +15,11 @@ test('session secret: a base64url value of 32 bytes derives a 32-byte key', asyn
   const { key, generated } = await loadSessionSecret({ value: SECRET, development: false });
   assert.equal(key.length, 32);
   assert.equal(generated, false);
-  assert.notDeepEqual(Buffer.from(key), Buffer.from(new Uint8Array(32).fill(1)), 'the key is derived, not the raw secret');
+  assert.notDeepEqual(
+    Buffer.from(key),
+    Buffer.from(new Uint8Array(32).fill(1)),
+    'the key is derived, not the raw secret',
+  );
 });
 
 test('session secret: derivation is deterministic (sessions survive a restart)', async () => {
@@ -25,7 +29,10 @@ test('session secret: derivation is deterministic (sessions survive a restart)',
 });
 
 test('session secret: standard base64 (openssl rand -base64 32) is accepted', async () => {
-  const { key } = await loadSessionSecret({ value: Buffer.alloc(48, 250).toString('base64'), development: false });
+  const { key } = await loadSessionSecret({
+    value: Buffer.alloc(48, 250).toString('base64'),
+    development: false,
+  });
   assert.equal(key.length, 32);
 });
 
@@ -38,16 +45,25 @@ test('session secret: read from a file', async () => {
 });
 
 test('session secret: shorter than 32 bytes is refused', async () => {
-  const err = await rejectsWithCode(loadSessionSecret({ value: base64url.encode(new Uint8Array(31)), development: false }), 'ERR_KEYS_INVALID');
+  const err = await rejectsWithCode(
+    loadSessionSecret({ value: base64url.encode(new Uint8Array(31)), development: false }),
+    'ERR_KEYS_INVALID',
+  );
   assert.match(err.message, /at least 32 bytes, got 31/);
 });
 
 test('session secret: a passphrase is refused, not stretched', async () => {
-  await rejectsWithCode(loadSessionSecret({ value: 'correct horse battery staple and more words', development: false }), 'ERR_KEYS_INVALID');
+  await rejectsWithCode(
+    loadSessionSecret({ value: 'correct horse battery staple and more words', development: false }),
+    'ERR_KEYS_INVALID',
+  );
 });
 
 test('session secret: both a file and a value is refused', async () => {
-  await rejectsWithCode(loadSessionSecret({ value: SECRET, file: '/nonexistent', development: false }), 'ERR_KEYS_INVALID');
+  await rejectsWithCode(
+    loadSessionSecret({ value: SECRET, file: '/nonexistent', development: false }),
+    'ERR_KEYS_INVALID',
+  );
 });
 
 test('session secret: none outside development mode is refused', async () => {

@@ -46,18 +46,28 @@ function b64json(value: unknown): string {
  * A compact JWS with any header, signed with `key` by the algorithm the header names
  * (ES256/ES384/RS256/EdDSA/HS256), or unsigned for `alg: none`. `hmacSecret` signs HS256.
  */
-export function forge(header: Record<string, unknown>, payload: Record<string, unknown>, key?: KeyObject | Uint8Array): string {
+export function forge(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  key?: KeyObject | Uint8Array,
+): string {
   const input = `${b64json(header)}.${b64json(payload)}`;
   const alg = header['alg'];
   if (alg === 'none' || key === undefined) return `${input}.`;
   let signature: Uint8Array;
   if (key instanceof Uint8Array) {
-    signature = createHmac(alg === 'HS384' ? 'sha384' : alg === 'HS512' ? 'sha512' : 'sha256', key).update(input).digest();
+    signature = createHmac(alg === 'HS384' ? 'sha384' : alg === 'HS512' ? 'sha512' : 'sha256', key)
+      .update(input)
+      .digest();
   } else if (alg === 'EdDSA') {
     signature = sign(null, Buffer.from(input), key);
   } else {
     const hash = alg === 'ES384' ? 'sha384' : 'sha256';
-    signature = sign(hash, Buffer.from(input), key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'ieee-p1363' } : key);
+    signature = sign(
+      hash,
+      Buffer.from(input),
+      key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'ieee-p1363' } : key,
+    );
   }
   return `${input}.${base64url.encode(signature)}`;
 }
@@ -69,24 +79,40 @@ export function zeroSignature(jws: string, bytes = 64): string {
 }
 
 /** Assert that `promise` rejects with a GatehouseError of `code`. */
-export async function rejectsWithCode(promise: Promise<unknown>, code: string): Promise<GatehouseError> {
+export async function rejectsWithCode(
+  promise: Promise<unknown>,
+  code: string,
+): Promise<GatehouseError> {
   let caught: unknown;
   try {
     await promise;
   } catch (err) {
     caught = err;
   }
-  assert.ok(caught instanceof GatehouseError, `expected a GatehouseError ${code}, got ${caught === undefined ? 'success' : String(caught)}`);
-  assert.equal(caught.code, code, `expected ${code}, got ${caught.code} (${String((caught.cause as Error | undefined)?.message)})`);
+  assert.ok(
+    caught instanceof GatehouseError,
+    `expected a GatehouseError ${code}, got ${caught === undefined ? 'success' : String(caught)}`,
+  );
+  assert.equal(
+    caught.code,
+    code,
+    `expected ${code}, got ${caught.code} (${String((caught.cause as Error | undefined)?.message)})`,
+  );
   return caught;
 }
 
 /** Decode a compact token's header. */
 export function headerOf(token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+  return JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  >;
 }
 
 /** Decode a compact JWS's payload. */
 export function payloadOf(token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  >;
 }

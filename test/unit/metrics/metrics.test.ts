@@ -1,13 +1,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { register } from 'prom-client';
-import { CHECK_BUCKETS, MAX_ROUTES, OTHER_ROUTE, createMetrics } from '../../../src/metrics/metrics.js';
+import {
+  CHECK_BUCKETS,
+  MAX_ROUTES,
+  OTHER_ROUTE,
+  createMetrics,
+} from '../../../src/metrics/metrics.js';
 
 test('each metric set has its own registry, never the global one', async () => {
   const a = createMetrics();
   const b = createMetrics();
   a.decisions.inc({ result: 'allowed', status: '200', route: '' });
-  assert.match(await a.registry.metrics(), /gatehouse_decisions_total\{result="allowed",status="200",route=""\} 1/);
+  assert.match(
+    await a.registry.metrics(),
+    /gatehouse_decisions_total\{result="allowed",status="200",route=""\} 1/,
+  );
   assert.doesNotMatch(await b.registry.metrics(), /gatehouse_decisions_total\{/);
   assert.equal(register.getSingleMetric('gatehouse_decisions_total'), undefined);
 });

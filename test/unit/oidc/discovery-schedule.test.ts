@@ -14,7 +14,12 @@ import { createOidcClient, type OidcClientEvent } from '../../../src/oidc/client
 import { createIdpEventLog, errorSummary } from '../../../src/server/idp-events.js';
 
 /** A discovery endpoint that answers 503 until `up` is set, counting requests. */
-async function flakyIdp(): Promise<{ url: URL; requests: () => number; up: (value: boolean) => void; close: () => Promise<void> }> {
+async function flakyIdp(): Promise<{
+  url: URL;
+  requests: () => number;
+  up: (value: boolean) => void;
+  close: () => Promise<void>;
+}> {
   let requests = 0;
   let up = false;
   const server = createServer((req, res) => {
@@ -26,7 +31,15 @@ async function flakyIdp(): Promise<{ url: URL; requests: () => number; up: (valu
     const { port } = server.address() as AddressInfo;
     const issuer = `http://127.0.0.1:${port}`;
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ issuer, authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/token`, jwks_uri: `${issuer}/jwks`, response_types_supported: ['code'] }));
+    res.end(
+      JSON.stringify({
+        issuer,
+        authorization_endpoint: `${issuer}/auth`,
+        token_endpoint: `${issuer}/token`,
+        jwks_uri: `${issuer}/jwks`,
+        response_types_supported: ['code'],
+      }),
+    );
     void req;
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -57,7 +70,15 @@ test('discovery retries on its own schedule and recovers when the IdP answers ag
   const idp = await flakyIdp();
   t.after(() => idp.close());
   const events: OidcClientEvent[] = [];
-  const client = createOidcClient({ issuer: idp.url, clientId: 'c', clientSecret: 's', allowInsecureIssuer: true, retryMinDelayMs: 20, retryMaxDelayMs: 100, onEvent: (e) => events.push(e) });
+  const client = createOidcClient({
+    issuer: idp.url,
+    clientId: 'c',
+    clientSecret: 's',
+    allowInsecureIssuer: true,
+    retryMinDelayMs: 20,
+    retryMaxDelayMs: 100,
+    onEvent: (e) => events.push(e),
+  });
   t.after(() => client.close());
   client.warmUp();
   // Nobody asks for the configuration: the timer alone retries.
@@ -65,7 +86,10 @@ test('discovery retries on its own schedule and recovers when the IdP answers ag
   assert.equal(client.state, 'pending');
   assert.notEqual(client.lastError, undefined);
   const failed = events.filter((e) => e.type === 'discovery-failed');
-  assert.ok(failed.every((e) => e.type === 'discovery-failed' && e.retryInMs >= 0 && e.retryInMs <= 100), 'every wait within the cap');
+  assert.ok(
+    failed.every((e) => e.type === 'discovery-failed' && e.retryInMs >= 0 && e.retryInMs <= 100),
+    'every wait within the cap',
+  );
   idp.up(true);
   await until(() => client.state === 'ready', 'discovery after the IdP came back');
   assert.equal(client.lastError, undefined);
@@ -81,11 +105,20 @@ test('requests during an outage neither start a discovery attempt nor lengthen t
   t.after(() => idp.close());
   const events: OidcClientEvent[] = [];
   // A one-minute first wait: any further request to the IdP during this test would be traffic's.
-  const client = createOidcClient({ issuer: idp.url, clientId: 'c', clientSecret: 's', allowInsecureIssuer: true, retryMinDelayMs: 60_000, retryMaxDelayMs: 60_000, onEvent: (e) => events.push(e) });
+  const client = createOidcClient({
+    issuer: idp.url,
+    clientId: 'c',
+    clientSecret: 's',
+    allowInsecureIssuer: true,
+    retryMinDelayMs: 60_000,
+    retryMaxDelayMs: 60_000,
+    onEvent: (e) => events.push(e),
+  });
   t.after(() => client.close());
   client.warmUp();
   await until(() => client.failures === 1, 'the first failed attempt');
-  for (let i = 0; i < 50; i++) await assert.rejects(client.configuration(), { code: 'ERR_OIDC_UNAVAILABLE' });
+  for (let i = 0; i < 50; i++)
+    await assert.rejects(client.configuration(), { code: 'ERR_OIDC_UNAVAILABLE' });
   assert.equal(idp.requests(), 1, 'no request to the IdP caused by callers');
   assert.equal(client.failures, 1, 'the back-off was not lengthened');
   assert.equal(events.length, 1);
@@ -100,14 +133,24 @@ test('a request waits at most timeoutMs for a discovery attempt in flight', asyn
     server.close();
   });
   const { port } = server.address() as AddressInfo;
-  const client = createOidcClient({ issuer: new URL(`http://127.0.0.1:${port}`), clientId: 'c', clientSecret: 's', allowInsecureIssuer: true, timeoutMs: 100, discoveryTimeoutMs: 30_000 });
+  const client = createOidcClient({
+    issuer: new URL(`http://127.0.0.1:${port}`),
+    clientId: 'c',
+    clientSecret: 's',
+    allowInsecureIssuer: true,
+    timeoutMs: 100,
+    discoveryTimeoutMs: 30_000,
+  });
   t.after(() => client.close());
   client.warmUp();
-  await assert.rejects(client.configuration(), (err: Error & { code?: string; cause?: unknown }) => {
-    assert.equal(err.code, 'ERR_OIDC_UNAVAILABLE');
-    assert.match(String((err.cause as Error).message), /still running after 100 ms/);
-    return true;
-  });
+  await assert.rejects(
+    client.configuration(),
+    (err: Error & { code?: string; cause?: unknown }) => {
+      assert.equal(err.code, 'ERR_OIDC_UNAVAILABLE');
+      assert.match(String((err.cause as Error).message), /still running after 100 ms/);
+      return true;
+    },
+  );
   assert.equal(client.state, 'pending');
 });
 
@@ -115,14 +158,20 @@ test('failed discoveries are logged: the first at once, then at most one line pe
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
   let clock = 0;
   const log = createLogger({ level: 'info', destination: sink });
   const events = createIdpEventLog(log, { intervalMs: 30_000, now: () => clock });
-  const failure = (failures: number): OidcClientEvent => ({ type: 'discovery-failed', error: new Error('unexpected HTTP response status code', { cause: new Error('404 Not Found') }), failures, retryInMs: 5000 });
+  const failure = (failures: number): OidcClientEvent => ({
+    type: 'discovery-failed',
+    error: new Error('unexpected HTTP response status code', { cause: new Error('404 Not Found') }),
+    failures,
+    retryInMs: 5000,
+  });
   for (let i = 1; i <= 10; i++) {
     events.discovery(failure(i));
     clock += 5000;
@@ -132,14 +181,31 @@ test('failed discoveries are logged: the first at once, then at most one line pe
   assert.equal(warned[0]?.['failures'], 1);
   assert.equal(warned[0]?.['error'], 'unexpected HTTP response status code: 404 Not Found');
   assert.equal(warned[1]?.['suppressed'], 5);
-  events.discovery({ type: 'discovered', failures: 10, metadata: { issuer: 'https://idp.example.test', authorizationEndpoint: '', tokenEndpoint: '', jwksUri: '', issParameterSupported: false, idTokenSigningAlgValues: [] } });
+  events.discovery({
+    type: 'discovered',
+    failures: 10,
+    metadata: {
+      issuer: 'https://idp.example.test',
+      authorizationEndpoint: '',
+      tokenEndpoint: '',
+      jwksUri: '',
+      issParameterSupported: false,
+      idTokenSigningAlgValues: [],
+    },
+  });
   assert.equal(lines.at(-1)?.['msg'], 'identity provider discovered');
   events.discovery(failure(1));
-  assert.equal(lines.at(-1)?.['msg'], 'identity provider discovery failed; retrying', 'a new outage logs at once');
+  assert.equal(
+    lines.at(-1)?.['msg'],
+    'identity provider discovery failed; retrying',
+    'a new outage logs at once',
+  );
 });
 
 test('errorSummary: one line, causes joined, bounded', () => {
-  const err = new Error('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) });
+  const err = new Error('fetch failed', {
+    cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }),
+  });
   assert.equal(errorSummary(err), 'fetch failed: connect ECONNREFUSED 127.0.0.1:1');
   assert.ok(errorSummary(new Error('x'.repeat(1000))).length <= 300);
   assert.equal(errorSummary('plain'), 'plain');

@@ -9,7 +9,11 @@ describe('replay cache', () => {
     const cache = createReplayCache();
     assert.equal(cache.claim('state:a', now + 1000, now), true);
     assert.equal(cache.claim('state:a', now + 1000, now + 500), false);
-    assert.equal(cache.claim('state:a', now + 3000, now + 1000), true, 'expired entries may be reused');
+    assert.equal(
+      cache.claim('state:a', now + 3000, now + 1000),
+      true,
+      'expired entries may be reused',
+    );
   });
 
   test('it stays bounded, dropping expired entries first, then the oldest', () => {

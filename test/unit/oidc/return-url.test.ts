@@ -1,12 +1,22 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { isSafeReturnPath, requireReturnPath, safeAbsoluteReturn, safeReturnPath } from '../../../src/oidc/return-url.js';
+import {
+  isSafeReturnPath,
+  requireReturnPath,
+  safeAbsoluteReturn,
+  safeReturnPath,
+} from '../../../src/oidc/return-url.js';
 import { testdata } from '../../support/paths.js';
 
 interface Corpus {
   readonly relative: readonly { input: string; safe: boolean; note: string }[];
-  readonly absolute: readonly { input: string; allowedHosts: string[]; safe: boolean; note: string }[];
+  readonly absolute: readonly {
+    input: string;
+    allowedHosts: string[];
+    safe: boolean;
+    note: string;
+  }[];
 }
 const corpus = JSON.parse(readFileSync(testdata('oidc', 'open-redirects.json'), 'utf8')) as Corpus;
 
@@ -37,6 +47,9 @@ describe('open-redirect corpus: absolute return URLs (central host hand-off)', (
   }
   test('http is accepted only when allowed explicitly (loopback development)', () => {
     assert.equal(safeAbsoluteReturn('http://127.0.0.1:8080/x', ['127.0.0.1:8080']), undefined);
-    assert.equal(safeAbsoluteReturn('http://127.0.0.1:8080/x', ['127.0.0.1:8080'], { allowHttp: true })?.href, 'http://127.0.0.1:8080/x');
+    assert.equal(
+      safeAbsoluteReturn('http://127.0.0.1:8080/x', ['127.0.0.1:8080'], { allowHttp: true })?.href,
+      'http://127.0.0.1:8080/x',
+    );
   });
 });

@@ -4,12 +4,68 @@ import { describe, test } from 'node:test';
 import { ERRORS } from '../../../src/errors/codes.js';
 import { GatehouseError } from '../../../src/errors/gatehouse-error.js';
 import { escapeHtml, html, STYLE } from '../../../src/pages/html.js';
-import { denyPage, errorHelp, errorPage, PATHS, signOutConfirmPage, whoamiPage } from '../../../src/pages/pages.js';
-import { CONTENT_SECURITY_POLICY, jsonReply, wantsJson, type LocalReply } from '../../../src/reserved/reply.js';
-import { ALICE, ALL_CODES, API, BEARER, BROWSER, ERROR_VARIANTS, HOSTILE_REASONS, HOSTILE_SAMPLES, MALLORY, NOW, REQUEST_ID, SAMPLES, SECRET_TOKEN, header } from './samples.js';
+import {
+  denyPage,
+  errorHelp,
+  errorPage,
+  PATHS,
+  signOutConfirmPage,
+  whoamiPage,
+} from '../../../src/pages/pages.js';
+import {
+  CONTENT_SECURITY_POLICY,
+  jsonReply,
+  wantsJson,
+  type LocalReply,
+} from '../../../src/reserved/reply.js';
+import {
+  ALICE,
+  ALL_CODES,
+  API,
+  BEARER,
+  BROWSER,
+  ERROR_VARIANTS,
+  HOSTILE_REASONS,
+  HOSTILE_SAMPLES,
+  MALLORY,
+  NOW,
+  REQUEST_ID,
+  SAMPLES,
+  SECRET_TOKEN,
+  header,
+} from './samples.js';
 
 /** Every element a page may use: no script, link, img, iframe, object, base… */
-const TAGS = new Set(['html', 'head', 'meta', 'title', 'style', 'body', 'header', 'div', 'svg', 'path', 'span', 'main', 'section', 'p', 'h1', 'h2', 'ul', 'li', 'dl', 'dt', 'dd', 'code', 'strong', 'time', 'a', 'form', 'button', 'footer']);
+const TAGS = new Set([
+  'html',
+  'head',
+  'meta',
+  'title',
+  'style',
+  'body',
+  'header',
+  'div',
+  'svg',
+  'path',
+  'span',
+  'main',
+  'section',
+  'p',
+  'h1',
+  'h2',
+  'ul',
+  'li',
+  'dl',
+  'dt',
+  'dd',
+  'code',
+  'strong',
+  'time',
+  'a',
+  'form',
+  'button',
+  'footer',
+]);
 
 const count = (text: string, re: RegExp) => [...text.matchAll(re)].length;
 
@@ -19,26 +75,53 @@ function assertWellFormedPage(reply: LocalReply, name: string): void {
   assert.match(header(reply, 'content-type') ?? '', /^text\/html; charset=utf-8$/, name);
   assert.ok(body.startsWith('<!doctype html>\n<html lang="en">'), `${name}: doctype and lang`);
   assert.match(body, /<meta charset="utf-8">/, name);
-  assert.match(body, /<meta name="viewport" content="width=device-width, initial-scale=1">/, `${name}: readable on a phone`);
+  assert.match(
+    body,
+    /<meta name="viewport" content="width=device-width, initial-scale=1">/,
+    `${name}: readable on a phone`,
+  );
   assert.match(body, /<title>[^<]+ · Gatehouse<\/title>/, `${name}: a title`);
-  for (const landmark of ['header', 'main', 'footer']) assert.equal(count(body, new RegExp(`<${landmark}[\\s>]`, 'g')), 1, `${name}: one <${landmark}>`);
+  for (const landmark of ['header', 'main', 'footer'])
+    assert.equal(
+      count(body, new RegExp(`<${landmark}[\\s>]`, 'g')),
+      1,
+      `${name}: one <${landmark}>`,
+    );
   assert.equal(count(body, /<h1[\s>]/g), 1, `${name}: exactly one h1`);
   const levels = [...body.matchAll(/<h([1-6])[\s>]/g)].map((m) => Number(m[1]));
   assert.equal(levels[0], 1, `${name}: the h1 comes first`);
-  levels.forEach((level, i) => assert.ok(i === 0 || level <= levels[i - 1]! + 1, `${name}: heading levels do not skip (${levels.join(',')})`));
+  levels.forEach((level, i) => {
+    assert.ok(
+      i === 0 || level <= levels[i - 1]! + 1,
+      `${name}: heading levels do not skip (${levels.join(',')})`,
+    );
+  });
   assert.doesNotMatch(body, /<script/i, `${name}: no scripts`);
   for (const [tag, tagName] of body.matchAll(/<([a-zA-Z][a-zA-Z0-9]*)\b[^>]*>/g)) {
     assert.ok(TAGS.has(tagName!.toLowerCase()), `${name}: unexpected element ${tag}`);
     assert.doesNotMatch(tag, /\son[a-z]+\s*=/i, `${name}: no event handler attributes: ${tag}`);
-    assert.doesNotMatch(tag, /\sstyle\s*=/i, `${name}: no style attributes (the CSP would block them): ${tag}`);
+    assert.doesNotMatch(
+      tag,
+      /\sstyle\s*=/i,
+      `${name}: no style attributes (the CSP would block them): ${tag}`,
+    );
   }
   for (const [, attr, value] of body.matchAll(/\s(src|href|action)="([^"]*)"/g)) {
-    assert.match(value!, /^\/(?!\/)/, `${name}: ${attr}="${value}" is one of the page's own links, not an external URL`);
+    assert.match(
+      value!,
+      /^\/(?!\/)/,
+      `${name}: ${attr}="${value}" is one of the page's own links, not an external URL`,
+    );
   }
   // Forms: POST to sign-out only, and every control has an accessible name.
   for (const [form] of body.matchAll(/<form[^>]*>.*?<\/form>/gs)) {
-    assert.match(form, new RegExp(`^<form method="post" action="${PATHS.signOut}">`), `${name}: forms POST to sign-out`);
-    for (const [, label] of form.matchAll(/<button[^>]*>([^<]*)<\/button>/g)) assert.ok(label!.trim() !== '', `${name}: button has a name`);
+    assert.match(
+      form,
+      new RegExp(`^<form method="post" action="${PATHS.signOut}">`),
+      `${name}: forms POST to sign-out`,
+    );
+    for (const [, label] of form.matchAll(/<button[^>]*>([^<]*)<\/button>/g))
+      assert.ok(label!.trim() !== '', `${name}: button has a name`);
     assert.doesNotMatch(form, /<(input|select|textarea)[\s>]/, `${name}: no unlabeled fields`);
   }
   assert.match(body, /class="actions"/, `${name}: a way forward`);
@@ -51,7 +134,11 @@ function assertPageHeaders(reply: LocalReply, name: string): void {
   const csp = header(reply, 'content-security-policy') ?? '';
   assert.match(csp, /default-src 'none'/, name);
   assert.match(csp, /frame-ancestors 'none'/, name);
-  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|script-src/, `${name}: no inline scripts or styles allowed by the CSP`);
+  assert.doesNotMatch(
+    csp,
+    /unsafe-inline|unsafe-eval|script-src/,
+    `${name}: no inline scripts or styles allowed by the CSP`,
+  );
 }
 
 describe('every page', () => {
@@ -68,14 +155,22 @@ describe('every page', () => {
       assertPageHeaders(reply, sample.name);
       assert.doesNotMatch(reply.body, /[<>]/, `${sample.name}: no markup`);
       assert.equal(typeof JSON.parse(reply.body), 'object');
-      assert.equal(reply.status, sample.render(BROWSER).status, `${sample.name}: same status as the page`);
+      assert.equal(
+        reply.status,
+        sample.render(BROWSER).status,
+        `${sample.name}: same status as the page`,
+      );
     });
 
     test(`${sample.name}: never a token or an error's detail`, () => {
       for (const reply of [sample.render(BROWSER), sample.render(API)]) {
         assert.equal(reply.body.includes(SECRET_TOKEN), false, sample.name);
         assert.equal(reply.body.includes('refresh-secret-value'), false, sample.name);
-        assert.doesNotMatch(reply.body, /eyJ[A-Za-z0-9_-]{10,}/, `${sample.name}: nothing JWT-shaped`);
+        assert.doesNotMatch(
+          reply.body,
+          /eyJ[A-Za-z0-9_-]{10,}/,
+          `${sample.name}: nothing JWT-shaped`,
+        );
         assert.doesNotMatch(reply.body, /upstream said/, `${sample.name}: no cause detail`);
       }
     });
@@ -87,7 +182,10 @@ describe('every page', () => {
     assert.equal(inline, STYLE);
     const hash = createHash('sha256').update(inline, 'utf8').digest('base64');
     assert.equal(header(reply, 'content-security-policy'), CONTENT_SECURITY_POLICY);
-    assert.match(CONTENT_SECURITY_POLICY, new RegExp(`style-src 'sha256-${hash.replace(/[+/]/g, '\\$&')}'`));
+    assert.match(
+      CONTENT_SECURITY_POLICY,
+      new RegExp(`style-src 'sha256-${hash.replace(/[+/]/g, '\\$&')}'`),
+    );
   });
 
   test('each page has its own title and h1', () => {
@@ -114,25 +212,59 @@ describe('hostile input is escaped', () => {
 
   test('quotes cannot break out of an attribute', () => {
     const out = html`<a href="${`/x" onclick="alert(1)`}" title='${`' onfocus='x`}'>t</a>`.value;
-    assert.equal(out, '<a href="/x&#34; onclick=&#34;alert(1)" title=\'&#39; onfocus=&#39;x\'>t</a>');
+    assert.equal(
+      out,
+      '<a href="/x&#34; onclick=&#34;alert(1)" title=\'&#39; onfocus=&#39;x\'>t</a>',
+    );
     assert.equal(escapeHtml(`&<>"'`), '&#38;&#60;&#62;&#34;&#39;');
   });
 
   test('the deny reasons, email, name and groups appear escaped, in full', () => {
-    const body = denyPage({ headers: BROWSER, identity: MALLORY, method: 'GET', url: 'https://a.test/', reasons: HOSTILE_REASONS, requestId: REQUEST_ID }).body;
-    for (const value of [...HOSTILE_REASONS, MALLORY.email!, MALLORY.name!, ...MALLORY.groups]) assert.ok(body.includes(escapeHtml(value)), value);
+    const body = denyPage({
+      headers: BROWSER,
+      identity: MALLORY,
+      method: 'GET',
+      url: 'https://a.test/',
+      reasons: HOSTILE_REASONS,
+      requestId: REQUEST_ID,
+    }).body;
+    for (const value of [...HOSTILE_REASONS, MALLORY.email!, MALLORY.name!, ...MALLORY.groups])
+      assert.ok(body.includes(escapeHtml(value)), value);
   });
 
   test('JSON reasons survive intact (escaping is only how they are written)', () => {
-    const reply = denyPage({ headers: API, identity: MALLORY, method: 'GET', url: 'https://a.test/', reasons: HOSTILE_REASONS, requestId: REQUEST_ID });
-    assert.deepEqual(JSON.parse(reply.body), { error: 'forbidden', message: 'The access rules do not allow this request.', reasons: HOSTILE_REASONS, request_id: REQUEST_ID });
+    const reply = denyPage({
+      headers: API,
+      identity: MALLORY,
+      method: 'GET',
+      url: 'https://a.test/',
+      reasons: HOSTILE_REASONS,
+      requestId: REQUEST_ID,
+    });
+    assert.deepEqual(JSON.parse(reply.body), {
+      error: 'forbidden',
+      message: 'The access rules do not allow this request.',
+      reasons: HOSTILE_REASONS,
+      request_id: REQUEST_ID,
+    });
     assert.equal(jsonReply(200, { a: '<&>' }).body, '{"a":"\\u003c\\u0026\\u003e"}\n');
   });
 });
 
 describe('deny page', () => {
-  const deny = (identity = ALICE, headers: Record<string, string> = BROWSER, reasons: readonly string[] = ['not in group vault-readers']) =>
-    denyPage({ headers, identity, method: 'DELETE', url: 'https://app.example.com/vault', reasons, requestId: REQUEST_ID });
+  const deny = (
+    identity = ALICE,
+    headers: Record<string, string> = BROWSER,
+    reasons: readonly string[] = ['not in group vault-readers'],
+  ) =>
+    denyPage({
+      headers,
+      identity,
+      method: 'DELETE',
+      url: 'https://app.example.com/vault',
+      reasons,
+      requestId: REQUEST_ID,
+    });
 
   test('403: who you are, what was denied, why, the request id, and a sign-out control', () => {
     const reply = deny();
@@ -142,15 +274,32 @@ describe('deny page', () => {
     assert.match(reply.body, /DELETE https:\/\/app\.example\.com\/vault/);
     assert.match(reply.body, /<li>not in group vault-readers<\/li>/);
     assert.match(reply.body, new RegExp(REQUEST_ID));
-    assert.match(reply.body, /<form method="post" action="\/\.gatehouse\/sign_out"><button[^>]*>Sign out<\/button><\/form>/);
+    assert.match(
+      reply.body,
+      /<form method="post" action="\/\.gatehouse\/sign_out"><button[^>]*>Sign out<\/button><\/form>/,
+    );
   });
 
   test('the main button never leads back to the page just denied: home elsewhere, who-am-I when the home page was denied', () => {
-    assert.match(deny().body, /<div class="actions"><a class="button" href="\/">Go to the home page<\/a>/);
+    assert.match(
+      deny().body,
+      /<div class="actions"><a class="button" href="\/">Go to the home page<\/a>/,
+    );
     for (const url of ['https://app.example.com/', 'https://app.example.com']) {
-      const body = denyPage({ headers: BROWSER, identity: ALICE, method: 'GET', url, reasons: [], requestId: REQUEST_ID }).body;
+      const body = denyPage({
+        headers: BROWSER,
+        identity: ALICE,
+        method: 'GET',
+        url,
+        reasons: [],
+        requestId: REQUEST_ID,
+      }).body;
       assert.doesNotMatch(body, /href="\/"/, url);
-      assert.match(body, /<div class="actions"><a class="button" href="\/\.gatehouse\/">See who you are signed in as<\/a>/, url);
+      assert.match(
+        body,
+        /<div class="actions"><a class="button" href="\/\.gatehouse\/">See who you are signed in as<\/a>/,
+        url,
+      );
     }
   });
 
@@ -167,66 +316,134 @@ describe('deny page', () => {
   test('JSON: error, message, reasons and request id only', () => {
     const reply = deny(ALICE, API);
     assert.equal(reply.status, 403);
-    assert.deepEqual(JSON.parse(reply.body), { error: 'forbidden', message: 'The access rules do not allow this request.', reasons: ['not in group vault-readers'], request_id: REQUEST_ID });
+    assert.deepEqual(JSON.parse(reply.body), {
+      error: 'forbidden',
+      message: 'The access rules do not allow this request.',
+      reasons: ['not in group vault-readers'],
+      request_id: REQUEST_ID,
+    });
   });
 
   test('a policy-chosen status is kept', () => {
-    assert.equal(denyPage({ headers: BROWSER, identity: ALICE, method: 'GET', url: 'https://a.test/', reasons: [], requestId: 'r', status: 451 }).status, 451);
+    assert.equal(
+      denyPage({
+        headers: BROWSER,
+        identity: ALICE,
+        method: 'GET',
+        url: 'https://a.test/',
+        reasons: [],
+        requestId: 'r',
+        status: 451,
+      }).status,
+      451,
+    );
   });
 });
 
 describe('error pages', () => {
   for (const { code } of ERROR_VARIANTS) {
     test(`${code}: its HTTP status, the code in x-gatehouse-error and on the page, the request id, a way forward`, () => {
-      const reply = errorPage({ headers: BROWSER, error: new GatehouseError(code), requestId: REQUEST_ID, retryUrl: PATHS.signIn });
+      const reply = errorPage({
+        headers: BROWSER,
+        error: new GatehouseError(code),
+        requestId: REQUEST_ID,
+        retryUrl: PATHS.signIn,
+      });
       assert.equal(reply.status, ERRORS[code].http);
       assert.equal(header(reply, 'x-gatehouse-error'), code);
       assert.match(reply.body, new RegExp(`<code>${code}</code>`));
       assert.match(reply.body, new RegExp(REQUEST_ID));
-      assert.match(reply.body, /<div class="actions">(<a class="button" href="[^"]+">[^<]+<\/a>|<form method="post")/, 'a primary action');
+      assert.match(
+        reply.body,
+        /<div class="actions">(<a class="button" href="[^"]+">[^<]+<\/a>|<form method="post")/,
+        'a primary action',
+      );
     });
   }
 
   test('the variants the brief names each say something different', () => {
-    const titles = ['ERR_OIDC_UNAVAILABLE', 'ERR_OIDC_STATE_MISMATCH', 'ERR_OIDC_ID_TOKEN_INVALID', 'ERR_OIDC_TXN_EXPIRED'].map((c) => errorHelp(c as 'ERR_INTERNAL').title);
+    const titles = [
+      'ERR_OIDC_UNAVAILABLE',
+      'ERR_OIDC_STATE_MISMATCH',
+      'ERR_OIDC_ID_TOKEN_INVALID',
+      'ERR_OIDC_TXN_EXPIRED',
+    ].map((c) => errorHelp(c as 'ERR_INTERNAL').title);
     assert.equal(new Set(titles).size, 4, titles.join(' | '));
   });
 
   test('sign-in problems lead back to sign-in; the unreachable IdP says it is temporary', () => {
-    for (const code of ['ERR_OIDC_UNAVAILABLE', 'ERR_OIDC_STATE_MISMATCH', 'ERR_OIDC_ID_TOKEN_INVALID', 'ERR_OIDC_TXN_EXPIRED', 'ERR_OIDC_TXN_MISSING'] as const) {
-      const body = errorPage({ headers: BROWSER, error: new GatehouseError(code), requestId: REQUEST_ID }).body;
-      assert.match(body, /<a class="button" href="\/\.gatehouse\/sign_in">(Sign in again|Try again)<\/a>/, code);
+    for (const code of [
+      'ERR_OIDC_UNAVAILABLE',
+      'ERR_OIDC_STATE_MISMATCH',
+      'ERR_OIDC_ID_TOKEN_INVALID',
+      'ERR_OIDC_TXN_EXPIRED',
+      'ERR_OIDC_TXN_MISSING',
+    ] as const) {
+      const body = errorPage({
+        headers: BROWSER,
+        error: new GatehouseError(code),
+        requestId: REQUEST_ID,
+      }).body;
+      assert.match(
+        body,
+        /<a class="button" href="\/\.gatehouse\/sign_in">(Sign in again|Try again)<\/a>/,
+        code,
+      );
     }
-    assert.match(errorPage({ headers: BROWSER, error: new GatehouseError('ERR_OIDC_UNAVAILABLE'), requestId: 'r' }).body, /usually temporary/);
+    assert.match(
+      errorPage({
+        headers: BROWSER,
+        error: new GatehouseError('ERR_OIDC_UNAVAILABLE'),
+        requestId: 'r',
+      }).body,
+      /usually temporary/,
+    );
   });
 
   test('a forbidden sign-out offers the same-origin sign-out form', () => {
-    const body = errorPage({ headers: BROWSER, error: new GatehouseError('ERR_SIGN_OUT_FORBIDDEN'), requestId: 'r' }).body;
+    const body = errorPage({
+      headers: BROWSER,
+      error: new GatehouseError('ERR_SIGN_OUT_FORBIDDEN'),
+      requestId: 'r',
+    }).body;
     assert.match(body, /<form method="post" action="\/\.gatehouse\/sign_out">/);
   });
 
   test('every error code renders a complete page with a way forward', () => {
     for (const code of ALL_CODES) {
-      const reply = errorPage({ headers: BROWSER, error: new GatehouseError(code), requestId: REQUEST_ID });
+      const reply = errorPage({
+        headers: BROWSER,
+        error: new GatehouseError(code),
+        requestId: REQUEST_ID,
+      });
       assertWellFormedPage(reply, code);
       assert.match(reply.body, new RegExp(`<code>${code}</code>`), code);
     }
   });
 
   test('page text is plain: no protocol jargon outside the error code', () => {
-    const jargon = /\b(OIDC|OAuth|nonce|JWT|JWKS|ID token|token exchange|state parameter|transaction|issuer|callback|PKCE|hand-?off)\b/i;
+    const jargon =
+      /\b(OIDC|OAuth|nonce|JWT|JWKS|ID token|token exchange|state parameter|transaction|issuer|callback|PKCE|hand-?off)\b/i;
     for (const code of ALL_CODES) {
       const help = errorHelp(code);
-      for (const text of [help.eyebrow, help.title, help.explain, help.next]) assert.doesNotMatch(text, jargon, `${code}: "${text}"`);
+      for (const text of [help.eyebrow, help.title, help.explain, help.next])
+        assert.doesNotMatch(text, jargon, `${code}: "${text}"`);
     }
   });
 
   test('JSON: code, the fixed message and the request id; never the cause', () => {
-    const error = new GatehouseError('ERR_OIDC_ID_TOKEN_INVALID', { cause: new Error(`signature ${SECRET_TOKEN}`) });
+    const error = new GatehouseError('ERR_OIDC_ID_TOKEN_INVALID', {
+      cause: new Error(`signature ${SECRET_TOKEN}`),
+    });
     const reply = errorPage({ headers: API, error, requestId: REQUEST_ID });
     assert.equal(reply.status, 401);
     assert.equal(header(reply, 'x-gatehouse-error'), 'ERR_OIDC_ID_TOKEN_INVALID');
-    assert.deepEqual(JSON.parse(reply.body), { error: 'ERR_OIDC_ID_TOKEN_INVALID', message: ERRORS.ERR_OIDC_ID_TOKEN_INVALID.message, reasons: [], request_id: REQUEST_ID });
+    assert.deepEqual(JSON.parse(reply.body), {
+      error: 'ERR_OIDC_ID_TOKEN_INVALID',
+      message: ERRORS.ERR_OIDC_ID_TOKEN_INVALID.message,
+      reasons: [],
+      request_id: REQUEST_ID,
+    });
   });
 });
 
@@ -236,12 +453,16 @@ describe('who am I', () => {
     assert.match(body, /Alice Liddell/);
     assert.match(body, /alice@example\.com <span class="hint">\(verified\)<\/span>/);
     assert.match(body, /<dt>Groups<\/dt><dd>admins, staff<\/dd>/);
-    assert.match(body, /<time datetime="2025-01-01T12:50:00\.000Z">1 Jan 2025, 12:50 UTC<\/time> <span class="hint nowrap">\(in 50 minutes\)<\/span>/);
+    assert.match(
+      body,
+      /<time datetime="2025-01-01T12:50:00\.000Z">1 Jan 2025, 12:50 UTC<\/time> <span class="hint nowrap">\(in 50 minutes\)<\/span>/,
+    );
     assert.match(body, /<form method="post" action="\/\.gatehouse\/sign_out">/);
   });
 
   test('expiry wording: hours, a single minute, expired', () => {
-    const at = (seconds: number) => whoamiPage(BROWSER, { ...ALICE, expires_at: NOW + seconds }, NOW).body;
+    const at = (seconds: number) =>
+      whoamiPage(BROWSER, { ...ALICE, expires_at: NOW + seconds }, NOW).body;
     assert.match(at(2 * 3600 + 300), /in 2 hours 5 min/);
     assert.match(at(3600), /in 1 hour\)/);
     assert.match(at(30), /in 1 minute\)/);
@@ -263,13 +484,29 @@ describe('who am I', () => {
 
   test('JSON: the identity without claims (which may hold anything) and without tokens', () => {
     const value = JSON.parse(whoamiPage(API, ALICE, NOW).body) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(value).sort(), ['authenticated', 'email', 'email_verified', 'expires_at', 'groups', 'issued_at', 'method', 'name', 'session_id', 'sub']);
+    assert.deepEqual(Object.keys(value).sort(), [
+      'authenticated',
+      'email',
+      'email_verified',
+      'expires_at',
+      'groups',
+      'issued_at',
+      'method',
+      'name',
+      'session_id',
+      'sub',
+    ]);
   });
 });
 
 describe('sign-out confirmation', () => {
   test('a POST form to /.gatehouse/sign_out, the host and who is signed in', () => {
-    const reply = signOutConfirmPage({ headers: BROWSER, host: 'app.example.com', signedIn: true, email: 'alice@example.com' });
+    const reply = signOutConfirmPage({
+      headers: BROWSER,
+      host: 'app.example.com',
+      signedIn: true,
+      email: 'alice@example.com',
+    });
     assert.equal(reply.status, 200);
     assert.match(reply.body, /<h1 id="title">Sign out of app\.example\.com\?<\/h1>/);
     assert.match(reply.body, /alice@example\.com/);
@@ -277,14 +514,26 @@ describe('sign-out confirmation', () => {
   });
 
   test('not signed in: still offers the form, and says so', () => {
-    const body = signOutConfirmPage({ headers: BROWSER, host: 'app.example.com', signedIn: false }).body;
+    const body = signOutConfirmPage({
+      headers: BROWSER,
+      host: 'app.example.com',
+      signedIn: false,
+    }).body;
     assert.match(body, /don't seem to be signed in/);
     assert.match(body, /<form method="post"/);
   });
 
   test('JSON: how to sign out', () => {
-    const reply = signOutConfirmPage({ headers: API, host: 'app.example.com', signedIn: true, email: 'alice@example.com' });
-    assert.deepEqual(JSON.parse(reply.body), { signed_in: true, sign_out: { method: 'POST', path: PATHS.signOut } });
+    const reply = signOutConfirmPage({
+      headers: API,
+      host: 'app.example.com',
+      signedIn: true,
+      email: 'alice@example.com',
+    });
+    assert.deepEqual(JSON.parse(reply.body), {
+      signed_in: true,
+      sign_out: { method: 'POST', path: PATHS.signOut },
+    });
   });
 });
 

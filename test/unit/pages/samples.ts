@@ -5,11 +5,21 @@
 import { ERRORS, type ErrorCode } from '../../../src/errors/codes.js';
 import { GatehouseError } from '../../../src/errors/gatehouse-error.js';
 import type { AuthenticatedIdentity } from '../../../src/input/types.js';
-import { denyPage, errorPage, notFoundPage, PATHS, signedOutPage, signOutConfirmPage, whoamiPage } from '../../../src/pages/pages.js';
+import {
+  denyPage,
+  errorPage,
+  notFoundPage,
+  PATHS,
+  signedOutPage,
+  signOutConfirmPage,
+  whoamiPage,
+} from '../../../src/pages/pages.js';
 import type { LocalReply } from '../../../src/reserved/reply.js';
 
 /** What Chromium sends for a navigation. */
-export const BROWSER = Object.freeze({ accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8' });
+export const BROWSER = Object.freeze({
+  accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8',
+});
 /** What an API client sends. */
 export const API = Object.freeze({ accept: 'application/json' });
 
@@ -33,7 +43,12 @@ export const ALICE: AuthenticatedIdentity = Object.freeze({
   expires_at: NOW + 3000,
 });
 
-export const BEARER: AuthenticatedIdentity = Object.freeze({ ...ALICE, method: 'bearer', session_id: null, claims: { token: SECRET_TOKEN } });
+export const BEARER: AuthenticatedIdentity = Object.freeze({
+  ...ALICE,
+  method: 'bearer',
+  session_id: null,
+  claims: { token: SECRET_TOKEN },
+});
 
 /** A user whose every field is an attack (reasons, emails, names and groups come from the IdP and policy). */
 export const MALLORY: AuthenticatedIdentity = Object.freeze({
@@ -43,7 +58,11 @@ export const MALLORY: AuthenticatedIdentity = Object.freeze({
   name: `Mallory' onmouseover='alert(2)`,
   groups: ['<b>admins</b>', `x" onclick="alert(3)`],
 });
-export const HOSTILE_REASONS = Object.freeze([`<script>alert("reason")</script>`, `"><img src=x onerror=alert(4)>`, `it's & "quoted"`]);
+export const HOSTILE_REASONS = Object.freeze([
+  `<script>alert("reason")</script>`,
+  `"><img src=x onerror=alert(4)>`,
+  `it's & "quoted"`,
+]);
 
 /** The error codes the brief names, one page variant each. */
 export const ERROR_VARIANTS: readonly { name: string; code: ErrorCode }[] = [
@@ -77,17 +96,25 @@ export const SAMPLES: readonly Sample[] = [
         identity: ALICE,
         method: 'GET',
         url: 'https://app.example.com/vault/reports/2024',
-        reasons: ['alice@example.com is not in group vault-readers', 'the vault is read-only outside office hours (08:00–18:00 UTC)'],
+        reasons: [
+          'alice@example.com is not in group vault-readers',
+          'the vault is read-only outside office hours (08:00–18:00 UTC)',
+        ],
         requestId: REQUEST_ID,
       }),
   },
   ...ERROR_VARIANTS.map(({ name, code }) => ({
     name,
-    render: (headers: Readonly<Record<string, string>>) => errorPage({ headers, error: coded(code), requestId: REQUEST_ID, retryUrl: PATHS.signIn }),
+    render: (headers: Readonly<Record<string, string>>) =>
+      errorPage({ headers, error: coded(code), requestId: REQUEST_ID, retryUrl: PATHS.signIn }),
   })),
   { name: 'signed-out', render: (headers) => signedOutPage(headers) },
   { name: 'whoami', render: (headers) => whoamiPage(headers, ALICE, NOW) },
-  { name: 'sign-out-confirm', render: (headers) => signOutConfirmPage({ headers, host: 'app.example.com', signedIn: true, email: ALICE.email }) },
+  {
+    name: 'sign-out-confirm',
+    render: (headers) =>
+      signOutConfirmPage({ headers, host: 'app.example.com', signedIn: true, email: ALICE.email }),
+  },
   { name: 'not-found', render: (headers) => notFoundPage(headers, REQUEST_ID) },
 ];
 
@@ -96,14 +123,36 @@ export const HOSTILE_SAMPLES: readonly Sample[] = [
   {
     name: 'deny (hostile)',
     render: (headers) =>
-      denyPage({ headers, identity: MALLORY, method: 'GET', url: `https://app.example.com/"><script>alert(5)</script>`, reasons: HOSTILE_REASONS, requestId: `"><script>alert(6)</script>` }),
+      denyPage({
+        headers,
+        identity: MALLORY,
+        method: 'GET',
+        url: `https://app.example.com/"><script>alert(5)</script>`,
+        reasons: HOSTILE_REASONS,
+        requestId: `"><script>alert(6)</script>`,
+      }),
   },
   { name: 'whoami (hostile)', render: (headers) => whoamiPage(headers, MALLORY, NOW) },
   {
     name: 'sign-out-confirm (hostile)',
-    render: (headers) => signOutConfirmPage({ headers, host: `evil.test"><script>alert(7)</script>`, signedIn: true, email: MALLORY.email }),
+    render: (headers) =>
+      signOutConfirmPage({
+        headers,
+        host: `evil.test"><script>alert(7)</script>`,
+        signedIn: true,
+        email: MALLORY.email,
+      }),
   },
-  { name: 'error (hostile request id)', render: (headers) => errorPage({ headers, error: coded('ERR_OIDC_TXN_EXPIRED'), requestId: `<script>alert(8)</script>`, retryUrl: `/.gatehouse/sign_in?rd="><script>` }) },
+  {
+    name: 'error (hostile request id)',
+    render: (headers) =>
+      errorPage({
+        headers,
+        error: coded('ERR_OIDC_TXN_EXPIRED'),
+        requestId: `<script>alert(8)</script>`,
+        retryUrl: `/.gatehouse/sign_in?rd="><script>`,
+      }),
+  },
 ];
 
 /** Every code in the table, for "each error has a page with a way forward". */

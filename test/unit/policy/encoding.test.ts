@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import * as jwt from '../../../src/policy/builtins/jwt.js';
 import * as urlquery from '../../../src/policy/builtins/urlquery.js';
 
-const b64 = (v: unknown): string => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+const b64 = (v: unknown): string =>
+  Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 
 test('io.jwt.decode returns header, payload and hex signature without verifying', () => {
   const token = `${b64({ alg: 'HS256' })}.${b64({ sub: 'x' })}.${b64('sig')}`;
@@ -33,7 +34,12 @@ test('urlquery follows Go net/url', () => {
   assert.equal(urlquery.decode('a+b%20c%C3%A9'), 'a b cé');
   assert.equal(urlquery.decode('%zz'), undefined);
   assert.equal(urlquery.encodeObject({ b: ['2', '1'], a: 'x y' }), 'a=x+y&b=2&b=1');
-  assert.deepEqual(urlquery.decodeObject('a=1&b=2&a=3&c&d='), { a: ['1', '3'], b: ['2'], c: [''], d: [''] });
+  assert.deepEqual(urlquery.decodeObject('a=1&b=2&a=3&c&d='), {
+    a: ['1', '3'],
+    b: ['2'],
+    c: [''],
+    d: [''],
+  });
   assert.equal(urlquery.decodeObject('a=1;b=2'), undefined);
 });
 

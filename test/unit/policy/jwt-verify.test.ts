@@ -6,7 +6,11 @@ import assert from 'node:assert/strict';
 import { createHmac, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { EvalContext } from '../../../src/policy/builtins/context.js';
-import { decodeVerify, verifyAsymmetric, verifyHmac } from '../../../src/policy/builtins/jwt-verify.js';
+import {
+  decodeVerify,
+  verifyAsymmetric,
+  verifyHmac,
+} from '../../../src/policy/builtins/jwt-verify.js';
 
 const b64 = (s: string | Buffer): string => Buffer.from(s).toString('base64url');
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -30,7 +34,11 @@ const UNVERIFIED = [false, {}, {}];
 describe('io.jwt.decode_verify', () => {
   test('a valid HS256 token verifies and returns header and payload', () => {
     const token = hs256('s3cret', { alg: 'HS256' }, { sub: 'alice', exp: 1_800_000_000 });
-    assert.deepEqual(dv(token, { secret: 's3cret' }), [true, { alg: 'HS256' }, { sub: 'alice', exp: 1_800_000_000 }]);
+    assert.deepEqual(dv(token, { secret: 's3cret' }), [
+      true,
+      { alg: 'HS256' },
+      { sub: 'alice', exp: 1_800_000_000 },
+    ]);
   });
 
   test('alg none never verifies, whatever the key', () => {
@@ -41,7 +49,11 @@ describe('io.jwt.decode_verify', () => {
 
   test('an RSA public key used as an HMAC secret (algorithm confusion) does not verify', () => {
     const forged = hs256(rsaPem, { alg: 'HS256' }, { sub: 'mallory' });
-    assert.deepEqual(dv(forged, { cert: rsaPem }), UNVERIFIED, 'cert: the RSA key never acts as a secret');
+    assert.deepEqual(
+      dv(forged, { cert: rsaPem }),
+      UNVERIFIED,
+      'cert: the RSA key never acts as a secret',
+    );
   });
 
   test('a secret never verifies an asymmetric algorithm', () => {
@@ -55,7 +67,10 @@ describe('io.jwt.decode_verify', () => {
   });
 
   test('a crit header naming an unknown parameter fails verification', () => {
-    assert.deepEqual(dv(hs256('k', { alg: 'HS256', crit: ['x-unknown'], 'x-unknown': 1 }, {}), { secret: 'k' }), UNVERIFIED);
+    assert.deepEqual(
+      dv(hs256('k', { alg: 'HS256', crit: ['x-unknown'], 'x-unknown': 1 }, {}), { secret: 'k' }),
+      UNVERIFIED,
+    );
   });
 
   test('exp and nbf are checked against the evaluation clock, or the time constraint', () => {
@@ -68,7 +83,11 @@ describe('io.jwt.decode_verify', () => {
 
   test('a token with an audience verifies only against that audience', () => {
     const token = hs256('k', { alg: 'HS256' }, { aud: ['api', 'web'] });
-    assert.deepEqual(dv(token, { secret: 'k' }), UNVERIFIED, 'no aud constraint: a token meant for someone is refused');
+    assert.deepEqual(
+      dv(token, { secret: 'k' }),
+      UNVERIFIED,
+      'no aud constraint: a token meant for someone is refused',
+    );
     assert.equal(dv(token, { secret: 'k', aud: 'web' })?.[0], true);
     assert.deepEqual(dv(token, { secret: 'k', aud: 'other' }), UNVERIFIED);
   });
@@ -77,7 +96,11 @@ describe('io.jwt.decode_verify', () => {
     assert.equal(dv('a.b', { secret: 'k' }), undefined);
     assert.equal(dv(hs256('k', { alg: 'HS256' }, {}), { secret: 'k', unknown: 1 }), undefined);
     assert.equal(dv(hs256('k', { alg: 'HS256' }, {}), {}), undefined, 'no key');
-    assert.equal(dv(hs256('k', { alg: 'HS256' }, {}), { secret: 'k', cert: rsaPem }), undefined, 'two keys');
+    assert.equal(
+      dv(hs256('k', { alg: 'HS256' }, {}), { secret: 'k', cert: rsaPem }),
+      undefined,
+      'two keys',
+    );
     assert.equal(dv(hs256('k', { alg: 'HS256' }, { exp: 'soon' }), { secret: 'k' }), undefined);
   });
 });
@@ -87,12 +110,22 @@ describe('io.jwt.verify_*', () => {
     const token = rs256({ alg: 'RS256' }, { sub: 'a' });
     assert.equal(verifyAsymmetric('RS256')(token, rsaPem), true);
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    assert.equal(verifyAsymmetric('RS256')(token, createPublicKey(other.privateKey).export({ type: 'spki', format: 'pem' }).toString()), false);
+    assert.equal(
+      verifyAsymmetric('RS256')(
+        token,
+        createPublicKey(other.privateKey).export({ type: 'spki', format: 'pem' }).toString(),
+      ),
+      false,
+    );
   });
 
   test('verify_hs256 with the PEM text of the RSA key is the HMAC the forger computed: only that builtin accepts it', () => {
     const forged = hs256(rsaPem, { alg: 'HS256' }, { sub: 'mallory' });
-    assert.equal(verifyHmac('HS256')(forged, rsaPem), true, 'an HMAC check is an HMAC check: policies must pick the builtin for their key');
+    assert.equal(
+      verifyHmac('HS256')(forged, rsaPem),
+      true,
+      'an HMAC check is an HMAC check: policies must pick the builtin for their key',
+    );
     assert.equal(verifyAsymmetric('RS256')(forged, rsaPem), false);
   });
 

@@ -61,7 +61,10 @@ const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
  */
 const ENVOY_FIELDS: ReadonlyArray<readonly [DescMessage, Readonly<Record<string, number>>]> = [
   [CheckRequestSchema, { attributes: 1 }],
-  [CheckResponseSchema, { status: 1, denied_response: 2, ok_response: 3, dynamic_metadata: 4, error_response: 5 }],
+  [
+    CheckResponseSchema,
+    { status: 1, denied_response: 2, ok_response: 3, dynamic_metadata: 4, error_response: 5 },
+  ],
   [DeniedHttpResponseSchema, { status: 1, headers: 2, body: 3 }],
   [
     OkHttpResponseSchema,
@@ -86,7 +89,10 @@ const ENVOY_FIELDS: ReadonlyArray<readonly [DescMessage, Readonly<Record<string,
       route_metadata_context: 13,
     },
   ],
-  [AttributeContext_PeerSchema, { address: 1, service: 2, labels: 3, principal: 4, certificate: 5 }],
+  [
+    AttributeContext_PeerSchema,
+    { address: 1, service: 2, labels: 3, principal: 4, certificate: 5 },
+  ],
   [AttributeContext_RequestSchema, { time: 1, http: 2 }],
   [
     AttributeContext_HttpRequestSchema,
@@ -153,8 +159,17 @@ function fullCheckRequest() {
     certificate: '-----BEGIN%20CERTIFICATE-----%0AMIIB...%0A-----END%20CERTIFICATE-----%0A',
   });
   const metadata = (ns: string) => ({
-    filterMetadata: { [ns]: { sub: 'alice', roles: ['admin', 'dev'], exp: 1700000000, nested: { ok: true, none: null } } },
-    typedFilterMetadata: { [ns]: anyPack(HttpStatusSchema, create(HttpStatusSchema, { code: StatusCode.Forbidden })) },
+    filterMetadata: {
+      [ns]: {
+        sub: 'alice',
+        roles: ['admin', 'dev'],
+        exp: 1700000000,
+        nested: { ok: true, none: null },
+      },
+    },
+    typedFilterMetadata: {
+      [ns]: anyPack(HttpStatusSchema, create(HttpStatusSchema, { code: StatusCode.Forbidden })),
+    },
   });
   return create(CheckRequestSchema, {
     attributes: {
@@ -165,7 +180,11 @@ function fullCheckRequest() {
         http: {
           id: '6c0a3f5e-1d2b-4f7a-9f0e-3b1c2d4e5f60',
           method: 'POST',
-          headers: { ':authority': 'app.example.com', cookie: 'gh_session=abc', 'x-forwarded-proto': 'https' },
+          headers: {
+            ':authority': 'app.example.com',
+            cookie: 'gh_session=abc',
+            'x-forwarded-proto': 'https',
+          },
           headerMap: {
             headers: [
               { key: 'set-cookie', rawValue: utf8('a=1') },
@@ -202,7 +221,10 @@ test('field numbers and names match Envoy for every message', () => {
 test('package, message and service names match Envoy', () => {
   assert.equal(CheckRequestSchema.typeName, 'envoy.service.auth.v3.CheckRequest');
   assert.equal(CheckResponseSchema.typeName, 'envoy.service.auth.v3.CheckResponse');
-  assert.equal(AttributeContext_TLSSessionSchema.typeName, 'envoy.service.auth.v3.AttributeContext.TLSSession');
+  assert.equal(
+    AttributeContext_TLSSessionSchema.typeName,
+    'envoy.service.auth.v3.AttributeContext.TLSSession',
+  );
   assert.equal(HeaderValueOptionSchema.typeName, 'envoy.config.core.v3.HeaderValueOption');
   assert.equal(HttpStatusSchema.typeName, 'envoy.type.v3.HttpStatus');
   assert.equal(StatusSchema.typeName, 'google.rpc.Status');
@@ -231,7 +253,10 @@ test('the fixture sets every AttributeContext field, recursively', () => {
   ];
   for (const [schema, msg] of checks) {
     for (const field of schema.fields) {
-      assert.ok(isFieldSet(msg, field), `${schema.typeName}.${field.name} is not set in the fixture`);
+      assert.ok(
+        isFieldSet(msg, field),
+        `${schema.typeName}.${field.name} is not set in the fixture`,
+      );
     }
   }
 });
@@ -252,7 +277,10 @@ test('CheckRequest with every AttributeContext field survives toBinary -> fromBi
   const typed = back.attributes?.routeMetadataContext?.typedFilterMetadata['gatehouse'];
   assert.ok(typed);
   assert.equal(anyUnpack(typed, HttpStatusSchema)?.code, StatusCode.Forbidden);
-  assert.deepEqual(back.attributes?.metadataContext?.filterMetadata['envoy.filters.http.jwt_authn']?.['roles'], ['admin', 'dev']);
+  assert.deepEqual(
+    back.attributes?.metadataContext?.filterMetadata['envoy.filters.http.jwt_authn']?.['roles'],
+    ['admin', 'dev'],
+  );
 });
 
 test('CheckResponse encodes each field under Envoy’s tag byte', () => {
@@ -261,7 +289,12 @@ test('CheckResponse encodes each field under Envoy’s tag byte', () => {
     toBinary(CheckResponseSchema, create(CheckResponseSchema, init));
   assert.deepEqual(enc({ status: { code: 0 } }), bytes(0x0a, 0x00)); // status = 1
   assert.deepEqual(
-    enc({ httpResponse: { case: 'deniedResponse', value: { status: { code: StatusCode.Unauthorized } } } }),
+    enc({
+      httpResponse: {
+        case: 'deniedResponse',
+        value: { status: { code: StatusCode.Unauthorized } },
+      },
+    }),
     // denied_response = 2 { status = 1 { code = 1: varint 401 } }
     bytes(0x12, 0x05, 0x0a, 0x03, 0x08, 0x91, 0x03),
   );
@@ -281,7 +314,10 @@ test('OkHttpResponse encodes each field under Envoy’s tag byte', () => {
   assert.deepEqual(enc({ dynamicMetadata: {} }), bytes(0x1a, 0x00)); // dynamic_metadata = 3
   assert.deepEqual(enc({ headersToRemove: ['a'] }), bytes(0x2a, 0x01, 0x61)); // headers_to_remove = 5
   assert.deepEqual(enc({ responseHeadersToAdd: [{}] }), bytes(0x32, 0x00)); // response_headers_to_add = 6
-  assert.deepEqual(enc({ queryParametersToSet: [{ key: 'k', value: 'v' }] }), bytes(0x3a, 0x06, 0x0a, 0x01, 0x6b, 0x12, 0x01, 0x76)); // = 7
+  assert.deepEqual(
+    enc({ queryParametersToSet: [{ key: 'k', value: 'v' }] }),
+    bytes(0x3a, 0x06, 0x0a, 0x01, 0x6b, 0x12, 0x01, 0x76),
+  ); // = 7
   assert.deepEqual(enc({ queryParametersToRemove: ['q'] }), bytes(0x42, 0x01, 0x71)); // query_parameters_to_remove = 8
   // HeaderValueOption: header = 1, append = 2 (BoolValue), append_action = 3 (enum), keep_empty_value = 4
   assert.deepEqual(
@@ -300,7 +336,10 @@ test('OkHttpResponse encodes each field under Envoy’s tag byte', () => {
 
 test('hand-encoded bytes as Envoy would send them decode into the right fields', () => {
   // CheckResponse { status { code: 7 }, error_response { body: "x" } }
-  const res = fromBinary(CheckResponseSchema, bytes(0x0a, 0x02, 0x08, 0x07, 0x2a, 0x03, 0x1a, 0x01, 0x78));
+  const res = fromBinary(
+    CheckResponseSchema,
+    bytes(0x0a, 0x02, 0x08, 0x07, 0x2a, 0x03, 0x1a, 0x01, 0x78),
+  );
   assert.equal(res.status?.code, 7);
   assert.equal(res.httpResponse.case, 'errorResponse');
   assert.equal(res.httpResponse.value?.body, 'x');
@@ -317,7 +356,10 @@ test('hand-encoded bytes as Envoy would send them decode into the right fields',
   assert.equal(req.attributes?.tlsSession?.sni, 's');
   // Unknown fields from a newer Envoy are kept, not dropped, and re-encoded verbatim.
   const withUnknown = bytes(0x0a, 0x00, 0xf2, 0x07, 0x01, 0x7a); // attributes {}, field 126 = "z"
-  assert.deepEqual(toBinary(CheckRequestSchema, fromBinary(CheckRequestSchema, withUnknown)), withUnknown);
+  assert.deepEqual(
+    toBinary(CheckRequestSchema, fromBinary(CheckRequestSchema, withUnknown)),
+    withUnknown,
+  );
 });
 
 test('AttributeContext JSON uses the protobuf JSON names', () => {
@@ -341,13 +383,18 @@ test('AttributeContext JSON uses the protobuf JSON names', () => {
   assert.equal((json['request'] as JsonObject)['time'], '2023-11-14T22:13:20.123Z');
   assert.deepEqual((json['tlsSession'] as JsonObject)['sni'], 'app.example.com');
   const source = json['source'] as JsonObject;
-  assert.deepEqual(((source['address'] as JsonObject)['socketAddress'] as JsonObject)['portValue'], 51234);
+  assert.deepEqual(
+    ((source['address'] as JsonObject)['socketAddress'] as JsonObject)['portValue'],
+    51234,
+  );
   const routeMeta = json['routeMetadataContext'] as JsonObject;
   assert.deepEqual(routeMeta['typedFilterMetadata'], {
     gatehouse: { '@type': 'type.googleapis.com/envoy.type.v3.HttpStatus', code: 'Forbidden' },
   });
   // JSON round trip is lossless too.
-  assert.ok(equals(AttributeContextSchema, attrs, fromJson(AttributeContextSchema, json, { registry })));
+  assert.ok(
+    equals(AttributeContextSchema, attrs, fromJson(AttributeContextSchema, json, { registry })),
+  );
 });
 
 test('DeniedHttpResponse status serialises as Envoy’s StatusCode enum name', () => {

@@ -6,7 +6,10 @@
 const T = '1700000000123456789'; // 2023-11-14T22:13:20.123456789Z
 const jwt = (header: unknown, payload: unknown, sig = 'c2ln'): string =>
   `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${sig}`;
-const nested = jwt({ alg: 'HS256', cty: 'JWT' }, 'x').replace(/\.[^.]*\./, `.${Buffer.from(jwt({ alg: 'HS256' }, { sub: 'inner' })).toString('base64url')}.`);
+const nested = jwt({ alg: 'HS256', cty: 'JWT' }, 'x').replace(
+  /\.[^.]*\./,
+  `.${Buffer.from(jwt({ alg: 'HS256' }, { sub: 'inner' })).toString('base64url')}.`,
+);
 
 /** Rego expressions. */
 export const EXISTING_CASES: readonly string[] = [

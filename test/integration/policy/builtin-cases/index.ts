@@ -12,7 +12,16 @@ import { TIME_LAYOUT_CASES } from './time-layout.js';
 import { X509_CASES, X509_FIELD_COUNT_CASE } from './x509.js';
 
 /** Rego expressions; each is evaluated by Gatehouse (wasm + host builtins) and by `opa eval`. */
-export const CASES: readonly string[] = [...EXISTING_CASES, ...JWT_CASES, ...MISC_CASES, ...REGEX_CASES, ...TIME_LAYOUT_CASES, ...X509_CASES, ...JSON_SCHEMA_CASES, ...TEMPLATE_CASES];
+export const CASES: readonly string[] = [
+  ...EXISTING_CASES,
+  ...JWT_CASES,
+  ...MISC_CASES,
+  ...REGEX_CASES,
+  ...TIME_LAYOUT_CASES,
+  ...X509_CASES,
+  ...JSON_SCHEMA_CASES,
+  ...TEMPLATE_CASES,
+];
 
 /**
  * Known differences; they run as `todo` so a fix shows up. Most come from values crossing the
@@ -25,7 +34,7 @@ export const KNOWN_DIFFERENCES: ReadonlyMap<string, string> = new Map([
   ],
   [
     `urlquery.encode_object({"c": {"z", "y"}})`,
-    'sets reach host builtins as JSON arrays in the module\'s internal order; OPA (Go) iterates them sorted',
+    "sets reach host builtins as JSON arrays in the module's internal order; OPA (Go) iterates them sorted",
   ],
   [
     `net.cidr_contains("::/0", "::ffff:1.2.3.4")`,

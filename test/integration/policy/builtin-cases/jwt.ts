@@ -3,7 +3,15 @@
  * here with node:crypto; keys are the X.509 fixtures in test/testdata/x509 plus keys generated
  * in memory, handed to both OPA and Gatehouse as PEM, JWK and JWK Set text.
  */
-import { constants, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { testdata } from '../../../support/paths.js';
 
@@ -21,27 +29,52 @@ const ec521 = generateKeyPairSync('ec', { namedCurve: 'P-521' });
 const ed = generateKeyPairSync('ed25519');
 const secret = 'secret';
 
-const pubPem = (k: KeyObject): string => createPublicKey(k).export({ type: 'spki', format: 'pem' }).toString();
-const pubJwk = (k: KeyObject, extra: Record<string, string> = {}): Record<string, unknown> => ({ ...createPublicKey(k).export({ format: 'jwk' }), ...extra });
-const privJwk = (k: KeyObject, extra: Record<string, string> = {}): Record<string, unknown> => ({ ...k.export({ format: 'jwk' }), ...extra });
+const pubPem = (k: KeyObject): string =>
+  createPublicKey(k).export({ type: 'spki', format: 'pem' }).toString();
+const pubJwk = (k: KeyObject, extra: Record<string, string> = {}): Record<string, unknown> => ({
+  ...createPublicKey(k).export({ format: 'jwk' }),
+  ...extra,
+});
+const privJwk = (k: KeyObject, extra: Record<string, string> = {}): Record<string, unknown> => ({
+  ...k.export({ format: 'jwk' }),
+  ...extra,
+});
 
 const HASH: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
 
 /** A compact JWS over exactly `header` and `payload`, signed with `alg`. */
-function token(alg: string, key: KeyObject | string, header: Record<string, unknown>, payload: unknown, pssSalt = 32): string {
+function token(
+  alg: string,
+  key: KeyObject | string,
+  header: Record<string, unknown>,
+  payload: unknown,
+  pssSalt = 32,
+): string {
   const input = `${b64(JSON.stringify({ alg, ...header }))}.${b64(typeof payload === 'string' ? payload : JSON.stringify(payload))}`;
   const hash = HASH[alg.slice(2)] ?? 'sha256';
   let sig: Buffer;
   if (typeof key === 'string') sig = createHmac(hash, key).update(input).digest();
   else if (alg === 'EdDSA') sig = sign(null, Buffer.from(input), key);
   // PSS salt 32 bytes unless told: verify_ps* accepts any salt, decode_verify only the digest length.
-  else if (alg.startsWith('PS')) sig = sign(hash, Buffer.from(input), { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: pssSalt });
-  else if (alg.startsWith('ES')) sig = sign(hash, Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+  else if (alg.startsWith('PS'))
+    sig = sign(hash, Buffer.from(input), {
+      key,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: pssSalt,
+    });
+  else if (alg.startsWith('ES'))
+    sig = sign(hash, Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
   else sig = sign(hash, Buffer.from(input), key);
   return `${input}.${b64(sig)}`;
 }
 
-const claims = { sub: 'alice', iss: 'https://issuer.test', aud: 'gatehouse', nbf: 1600000000, exp: 4000000000 };
+const claims = {
+  sub: 'alice',
+  iss: 'https://issuer.test',
+  aud: 'gatehouse',
+  nbf: 1600000000,
+  exp: 4000000000,
+};
 const rs = token('RS256', rsaKey, { typ: 'JWT', kid: 'rsa-1' }, claims);
 const ps = token('PS384', rsaKey, {}, claims);
 const es = token('ES256', ecKey, { kid: 'ec-1' }, claims);
@@ -63,13 +96,19 @@ const audList = token('HS256', secret, {}, { aud: ['a', 'gatehouse'] });
 const badExp = token('HS256', secret, {}, { exp: '4000000000' });
 const notObject = token('HS256', secret, {}, '[1,2]');
 
-const jwks = JSON.stringify({ keys: [pubJwk(ecKey, { kid: 'ec-1', alg: 'ES256' }), pubJwk(rsaKey, { kid: 'rsa-1', alg: 'RS256' })] });
+const jwks = JSON.stringify({
+  keys: [
+    pubJwk(ecKey, { kid: 'ec-1', alg: 'ES256' }),
+    pubJwk(rsaKey, { kid: 'rsa-1', alg: 'RS256' }),
+  ],
+});
 const jwksWrongAlg = JSON.stringify({ keys: [pubJwk(rsaKey, { alg: 'PS256' })] });
 const rsaJwk = JSON.stringify(pubJwk(rsaKey));
 const octJwk = JSON.stringify({ kty: 'oct', k: b64(secret) });
 
 const T_NS = 1700000000000000000; // 2023-11-14, inside every claims window above
-const dv = (tok: string, constraints: string): string => `io.jwt.decode_verify(${q(tok)}, ${constraints})`;
+const dv = (tok: string, constraints: string): string =>
+  `io.jwt.decode_verify(${q(tok)}, ${constraints})`;
 
 /** Rego expressions. */
 export const JWT_CASES: readonly string[] = [
@@ -134,9 +173,18 @@ export const JWT_CASES: readonly string[] = [
   dv(es, `{"cert": ${q(ecCert)}, "time": ${T_NS}, "aud": "gatehouse"}`),
   dv(es, `{"cert": ${q(jwks)}, "time": ${T_NS}, "aud": "gatehouse"}`),
   dv(es384, `{"cert": ${q(pubPem(ec384.privateKey))}, "time": ${T_NS}, "aud": "gatehouse"}`),
-  dv(token('ES256', ec384.privateKey, {}, claims), `{"cert": ${q(pubPem(ec384.privateKey))}, "time": ${T_NS}, "aud": "gatehouse"}`),
-  dv(token('PS384', rsaKey, {}, claims, 48), `{"cert": ${q(rsaCert)}, "time": ${T_NS}, "aud": "gatehouse"}`),
-  dv(token('RS256', rsaKey, {}, claims), `{"cert": ${q(JSON.stringify(privJwk(rsaKey)))}, "time": ${T_NS}, "aud": "gatehouse"}`),
+  dv(
+    token('ES256', ec384.privateKey, {}, claims),
+    `{"cert": ${q(pubPem(ec384.privateKey))}, "time": ${T_NS}, "aud": "gatehouse"}`,
+  ),
+  dv(
+    token('PS384', rsaKey, {}, claims, 48),
+    `{"cert": ${q(rsaCert)}, "time": ${T_NS}, "aud": "gatehouse"}`,
+  ),
+  dv(
+    token('RS256', rsaKey, {}, claims),
+    `{"cert": ${q(JSON.stringify(privJwk(rsaKey)))}, "time": ${T_NS}, "aud": "gatehouse"}`,
+  ),
   `io.jwt.verify_rs256(${q(rs)}, ${q(JSON.stringify(privJwk(rsaKey)))})`,
   dv(es521, `{"cert": ${q(pubPem(ec521.privateKey))}, "time": ${T_NS}, "aud": "gatehouse"}`),
   dv(eddsa, `{"cert": ${q(pubPem(ed.privateKey))}, "time": ${T_NS}, "aud": "gatehouse"}`),

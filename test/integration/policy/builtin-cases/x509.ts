@@ -16,10 +16,25 @@ const der = (pem: string): string => pem.replace(/-----[^-]+-----|\s/g, '');
 
 /** The fields Gatehouse provides (see src/policy/builtins/x509.ts). */
 const FIELDS = JSON.stringify([
-  'Raw', 'RawSubjectPublicKeyInfo', 'SerialNumber', 'Subject', 'Issuer', 'NotBefore', 'NotAfter', 'IsCA', 'PublicKeyAlgorithm',
-  'PublicKey', 'DNSNames', 'EmailAddresses', 'IPAddresses', 'URIStrings', 'ExtKeyUsage', 'UnknownExtKeyUsage',
+  'Raw',
+  'RawSubjectPublicKeyInfo',
+  'SerialNumber',
+  'Subject',
+  'Issuer',
+  'NotBefore',
+  'NotAfter',
+  'IsCA',
+  'PublicKeyAlgorithm',
+  'PublicKey',
+  'DNSNames',
+  'EmailAddresses',
+  'IPAddresses',
+  'URIStrings',
+  'ExtKeyUsage',
+  'UnknownExtKeyUsage',
 ]);
-const project = (certs: string): string => `[object.filter(c, ${FIELDS}) | some c in crypto.x509.parse_certificates(${certs})]`;
+const project = (certs: string): string =>
+  `[object.filter(c, ${FIELDS}) | some c in crypto.x509.parse_certificates(${certs})]`;
 
 /** Counts the fields of a parsed certificate: a known difference (Go has more). */
 export const X509_FIELD_COUNT_CASE = `count(object.keys(crypto.x509.parse_certificates(${q(leaf)})[0]))`;
