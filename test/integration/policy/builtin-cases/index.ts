@@ -54,7 +54,7 @@ export const KNOWN_DIFFERENCES: ReadonlyMap<string, string> = new Map([
   ],
   [
     X509_FIELD_COUNT_CASE,
-    'Gatehouse returns the 16 fields of x509.Certificate that Node exposes; OPA returns 53 (KeyUsage, Extensions, SubjectKeyId, …)',
+    'Gatehouse returns the 19 fields of x509.Certificate that Node exposes; OPA returns 53: KeyUsage, Extensions, SubjectKeyId, AuthorityKeyId, Signature, Version, Raw{TBSCertificate,Subject,Issuer}, URIs, BasicConstraintsValid, MaxPathLen, policy and name-constraint fields need a DER parser (src/policy/builtins/x509.ts)',
   ],
   [
     `count(net.cidr_expand("10.0.0.0/15"))`,
