@@ -2,6 +2,8 @@
  * Every differential case of test/integration/policy/builtins-vs-opa.test.ts, by family, and
  * the known differences between Gatehouse and `opa eval`, each with its reason.
  */
+import { readFileSync } from 'node:fs';
+import { repoPath } from '../../../support/paths.js';
 import { EXISTING_CASES } from './existing.js';
 import { JSON_SCHEMA_CASES } from './json-schema.js';
 import { JWT_CASES } from './jwt.js';
@@ -23,44 +25,40 @@ export const CASES: readonly string[] = [
   ...TEMPLATE_CASES,
 ];
 
-const SET_REASON =
-  "a set a host builtin returns reaches the policy as an array: @open-policy-agent/opa-wasm 1.10.0 loads every host result with the module's opa_json_parse (_builtinCall → _loadJSON in src/opa.js), whose grammar has no set; the module's opa_value_parse has one, but the SDK never calls it for builtins. Workaround: {x | some x in net.cidr_expand(…)}";
+/** The `builtins` section of test/conformance/known-differences.json: id → reason. */
+const KNOWN_FILE = repoPath('test', 'conformance', 'known-differences.json');
+export const KNOWN_BUILTIN_REASONS: ReadonlyMap<string, string> = new Map(
+  (
+    JSON.parse(readFileSync(KNOWN_FILE, 'utf8')) as {
+      builtins: ReadonlyArray<{ id: string; reason: string }>;
+    }
+  ).builtins.map((b) => [b.id, b.reason]),
+);
+
+/** Case → id of its known difference. */
+export const KNOWN_DIFFERENCE_IDS: ReadonlyMap<string, string> = new Map([
+  [`sprintf("%v", [12345678901234567890])`, 'big-integers'],
+  [`time.format(1700000000123456789)`, 'big-integers'],
+  [`urlquery.encode_object({"c": {"z", "y"}})`, 'set-arguments'],
+  [`net.cidr_contains("::/0", "::ffff:1.2.3.4")`, 'cidr-contains-mapped'],
+  [`net.cidr_expand("10.0.0.0/31") == {"10.0.0.0", "10.0.0.1"}`, 'set-results'],
+  [SET_LOOKUP_CASE, 'set-results'],
+  [SET_UNION_CASE, 'set-results'],
+  [SET_IS_SET_CASE, 'set-results'],
+  [`time.format([1700000000123456768, "Asia/Tokyo", "RFC1123"])`, 'time-zone-abbreviation'],
+  [X509_FIELD_COUNT_CASE, 'x509-fields'],
+  [`count(net.cidr_expand("10.0.0.0/15"))`, 'cidr-expand-bound'],
+]);
 
 /**
- * Known differences; they run as `todo` so a fix shows up. Most come from values crossing the
- * wasm/JS boundary as JSON, or from OPA's own wasm builtins.
+ * Known differences, case → reason; they run as `todo` so a fix shows up. Most come from values
+ * crossing the wasm/JS boundary as JSON, or from OPA's own wasm builtins.
  */
-export const KNOWN_DIFFERENCES: ReadonlyMap<string, string> = new Map([
-  [
-    `sprintf("%v", [12345678901234567890])`,
-    'integers beyond 2^53 reach host builtins as JS numbers (the SDK JSON.parses arguments), losing digits',
-  ],
-  [
-    `urlquery.encode_object({"c": {"z", "y"}})`,
-    "sets reach host builtins as JSON arrays in the module's internal order; OPA (Go) iterates them sorted",
-  ],
-  [
-    `net.cidr_contains("::/0", "::ffff:1.2.3.4")`,
-    'net.cidr_contains is compiled into the wasm module by OPA, whose C implementation treats IPv4-mapped IPv6 differently from Go',
-  ],
-  [`net.cidr_expand("10.0.0.0/31") == {"10.0.0.0", "10.0.0.1"}`, SET_REASON],
-  [SET_LOOKUP_CASE, SET_REASON],
-  [SET_UNION_CASE, SET_REASON],
-  [SET_IS_SET_CASE, SET_REASON],
-  [
-    `time.format(1700000000123456789)`,
-    'integers beyond 2^53 reach host builtins as JS numbers: the nanoseconds arrive as …768',
-  ],
-  [
-    `time.format([1700000000123456768, "Asia/Tokyo", "RFC1123"])`,
-    'Go prints the tz database abbreviation (JST); Intl has none for Asia/Tokyo, so Gatehouse prints +09',
-  ],
-  [
-    X509_FIELD_COUNT_CASE,
-    'Gatehouse returns the 19 fields of x509.Certificate that Node exposes; OPA returns 53: KeyUsage, Extensions, SubjectKeyId, AuthorityKeyId, Signature, Version, Raw{TBSCertificate,Subject,Issuer}, URIs, BasicConstraintsValid, MaxPathLen, policy and name-constraint fields need a DER parser (src/policy/builtins/x509.ts)',
-  ],
-  [
-    `count(net.cidr_expand("10.0.0.0/15"))`,
-    'Gatehouse bounds net.cidr_expand to 65 536 addresses (undefined beyond); OPA builds any size',
-  ],
-]);
+export const KNOWN_DIFFERENCES: ReadonlyMap<string, string> = new Map(
+  [...KNOWN_DIFFERENCE_IDS].map(([expr, id]) => {
+    const reason = KNOWN_BUILTIN_REASONS.get(id);
+    if (reason === undefined)
+      throw new Error(`known-differences.json has no builtins entry "${id}"`);
+    return [expr, reason];
+  }),
+);
