@@ -9,7 +9,7 @@ import { readBundle } from '../../../src/policy/bundle.js';
 import { DEFAULT_ENTRYPOINT, loadPolicy, loadPolicyFromBundle } from '../../../src/policy/load.js';
 import { repoPath, testdata } from '../../support/paths.js';
 import { requireTool } from '../../support/tools.js';
-import { buildBundle, fixture, opaEval } from './support.js';
+import { buildBundle, fixture, opaEval, regoDir } from './support.js';
 
 const EP = DEFAULT_ENTRYPOINT;
 
@@ -105,6 +105,26 @@ describe('loadPolicy from a Rego directory', () => {
     // Issued in the root's name but signed by another key.
     assert.equal(policy.evaluate({ chain: pem('ca.pem') + pem('chain/forged.pem') }), false);
     assert.equal(policy.evaluate({ chain: pem('leaf.pem') }), false, 'a lone certificate');
+  });
+
+  test('a template construct outside Gatehouse’s subset fails the evaluation, naming it; the policy keeps working', async (t) => {
+    const opa = requireTool(t, 'opa');
+    if (opa === undefined) return;
+    const dir = await regoDir(
+      'package t\n\nimport rego.v1\n\nr := strings.render_template(input.t, {"a": "x"})\n',
+    );
+    const policy = await loadPolicyFromBundle(readBundle(await buildBundle(opa, dir, ['t/r'])), {
+      entrypoint: 't/r',
+    });
+    assert.throws(
+      () => policy.evaluate({ t: '{{define "x"}}{{end}}' }),
+      (err: unknown) =>
+        hasCode(err, 'ERR_POLICY_EVAL') &&
+        /strings\.render_template: \{\{define\}\} is not supported/.test(
+          String((err as Error).cause),
+        ),
+    );
+    assert.equal(policy.evaluate({ t: '{{.a}}!' }), 'x!');
   });
 
   test('a missing entrypoint in a directory is ERR_POLICY_ENTRYPOINT naming it', async (t) => {
