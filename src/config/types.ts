@@ -77,6 +77,9 @@ export interface Config {
     readonly sample_allowed: number;
     readonly include_query: boolean;
   };
+  readonly device?: {
+    readonly webauthn?: WebAuthnConfig;
+  };
   readonly tracing?: {
     readonly otlp_endpoint?: string;
     readonly service_name: string;
@@ -90,4 +93,19 @@ export interface TlsConfig {
   readonly key_file: string;
   readonly client_ca_file?: string;
   readonly allowed_clients: readonly string[];
+}
+
+/** `device.webauthn`: enrolled devices; see src/device/webauthn/settings.ts. */
+export interface WebAuthnConfig {
+  readonly rp_id?: string;
+  readonly rp_name: string;
+  readonly origins: readonly string[];
+  readonly attestation: {
+    readonly formats: readonly string[];
+    readonly aaguids: readonly string[];
+  };
+  readonly require_user_verification: boolean;
+  readonly operator_approval: boolean;
+  readonly challenge_ttl_seconds: number;
+  readonly proof_interval_seconds: number;
 }
