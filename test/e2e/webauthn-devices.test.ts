@@ -104,7 +104,7 @@ async function press(page: Page, name: string): Promise<string> {
   }
 }
 
-test('register a device with a virtual authenticator, prove possession; without it, no proof', async (t) => {
+test('register a device with a virtual authenticator, prove possession, remove it; without it, no proof', async (t) => {
   const chromium = requireTool(t, 'chromium');
   if (chromium === undefined) return;
   const registry = new MemoryDeviceRegistry();
@@ -175,4 +175,12 @@ test('register a device with a virtual authenticator, prove possession; without 
   assert.match(outcome, /^That did not work/);
   assert.deepEqual(proofs, [device.id], 'no proof from the browser without the authenticator');
   assert.equal((await registry.get(device.id))?.last_used, used.last_used);
+
+  // The owner removes the device: it is revoked and can no longer prove anything.
+  await page.reload();
+  assert.equal(await press(page, 'Remove'), 'Device removed.');
+  assert.equal((await registry.get(device.id))?.approval, 'revoked');
+  await page.reload();
+  assert.equal(await page.getByRole('button', { name: 'Verify this device' }).count(), 0);
+  assert.deepEqual(problems, []);
 });

@@ -47,6 +47,7 @@ export async function handleDeviceRequest(
       DEVICE_PATHS.register,
       DEVICE_PATHS.verifyOptions,
       DEVICE_PATHS.verify,
+      DEVICE_PATHS.remove,
     ] as readonly string[]
   ).includes(pathname);
   if (pathname !== DEVICE_PATHS.devices && !isPost) return undefined;
@@ -68,6 +69,9 @@ export async function handleDeviceRequest(
           device: { id: device.id, kind: device.kind, approval: device.approval },
         });
       }
+      case DEVICE_PATHS.remove:
+        await removeOwnDevice(deps, sub, body);
+        return jsonReply(200, { removed: true });
       case DEVICE_PATHS.verifyOptions:
         return jsonReply(200, await authenticationOptions(deps, sub));
       default: {
@@ -93,6 +97,26 @@ export async function handleDeviceRequest(
       request_id: request.requestId ?? '',
     });
   }
+}
+
+/**
+ * Revoke one of `sub`'s own devices (`{"id": …}`); another user's, or an unknown id, is
+ * `ERR_DEVICE_UNKNOWN` (the same answer: no probing for other users' credential ids).
+ * Ending the sessions bound to it is the wiring's part (the store's change feed).
+ */
+async function removeOwnDevice(
+  deps: DeviceEndpointDeps,
+  sub: string,
+  body: unknown,
+): Promise<void> {
+  const id =
+    typeof body === 'object' && body !== null && 'id' in body && typeof body.id === 'string'
+      ? body.id
+      : undefined;
+  const device = id === undefined ? undefined : await deps.registry.get(id);
+  if (device === undefined || device.sub !== sub || device.approval === 'revoked')
+    throw new GatehouseError('ERR_DEVICE_UNKNOWN', { cause: new Error('not an own live device') });
+  await deps.registry.revoke(device.id);
 }
 
 function methodNotAllowed(allow: string): LocalReply {

@@ -41,7 +41,7 @@ export function devicesPage(options: {
       ? html`<p class="hint">No device is enrolled yet.</p>`
       : html`<ul>${live.map(
           (d) =>
-            html`<li><strong>${d.kind === 'platform' ? 'This kind of device (built-in)' : 'Security key'}</strong>, registered ${when(d.registered_at)}. ${STATE[d.approval]}; last used: ${when(d.last_used)}.</li>`,
+            html`<li><strong>${d.kind === 'platform' ? 'This kind of device (built-in)' : 'Security key'}</strong>, registered ${when(d.registered_at)}. ${STATE[d.approval]}; last used: ${when(d.last_used)}. <button class="button secondary" type="button" data-action="remove" data-device="${d.id}">Remove</button></li>`,
         )}</ul>`;
   const body = html`<section class="card" aria-labelledby="title">
 <p class="eyebrow">Devices</p>

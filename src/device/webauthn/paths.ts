@@ -13,4 +13,6 @@ export const DEVICE_PATHS = Object.freeze({
   verifyOptions: '/.gatehouse/devices/verify/options',
   /** POST: the assertion; a proof of possession. */
   verify: '/.gatehouse/devices/verify',
+  /** POST `{"id": …}`: the user removes (revokes) one of their own devices. */
+  remove: '/.gatehouse/devices/remove',
 });

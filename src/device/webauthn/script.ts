@@ -40,13 +40,18 @@ export const DEVICE_SCRIPT = `
       await post(${JSON.stringify(DEVICE_PATHS.verify)}, credential.toJSON());
       return 'Device verified.';
     },
+    async remove(button) {
+      await post(${JSON.stringify(DEVICE_PATHS.remove)}, { id: button.dataset.device });
+      button.closest('li').remove();
+      return 'Device removed.';
+    },
   };
   for (const button of document.querySelectorAll('button[data-action]')) {
     button.addEventListener('click', async () => {
       say('Waiting for your device…');
       button.disabled = true;
       try {
-        say(await actions[button.dataset.action]());
+        say(await actions[button.dataset.action](button));
       } catch (err) {
         say('That did not work: ' + (err && err.message ? err.message : String(err)));
       } finally {

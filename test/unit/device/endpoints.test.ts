@@ -138,3 +138,49 @@ test('the JSON endpoints enroll and verify; errors carry their code and status',
   const bad = await handleDeviceRequest(request(DEVICE_PATHS.verify, { body: '{' }), d);
   assert.equal(json(bad)['error'], 'ERR_BODY_INVALID');
 });
+
+test("a user removes their own device, never another user's", async () => {
+  const d = deps();
+  const mine = authenticator();
+  const theirs = authenticator();
+  const reg = json(await handleDeviceRequest(request(DEVICE_PATHS.registerOptions), d));
+  await handleDeviceRequest(
+    request(DEVICE_PATHS.register, {
+      body: JSON.stringify(mine.register(String(reg['challenge']))),
+    }),
+    d,
+  );
+  const bob = { sub: 'user-bob', name: 'bob' };
+  const reg2 = json(
+    await handleDeviceRequest(request(DEVICE_PATHS.registerOptions, { user: bob }), d),
+  );
+  await handleDeviceRequest(
+    request(DEVICE_PATHS.register, {
+      user: bob,
+      body: JSON.stringify(theirs.register(String(reg2['challenge']))),
+    }),
+    d,
+  );
+  const page = await handleDeviceRequest(request(DEVICE_PATHS.devices, { method: 'GET' }), d);
+  assert.ok(page?.body.includes(`data-device="${mine.id}"`));
+  assert.ok(!page?.body.includes(theirs.id));
+
+  const refused = await handleDeviceRequest(
+    request(DEVICE_PATHS.remove, { body: JSON.stringify({ id: theirs.id }) }),
+    d,
+  );
+  assert.equal(json(refused)['error'], 'ERR_DEVICE_UNKNOWN');
+  assert.equal((await d.registry.get(theirs.id))?.approval, 'approved');
+
+  const removed = await handleDeviceRequest(
+    request(DEVICE_PATHS.remove, { body: JSON.stringify({ id: mine.id }) }),
+    d,
+  );
+  assert.equal(removed?.status, 200);
+  assert.equal((await d.registry.get(mine.id))?.approval, 'revoked');
+  const again = await handleDeviceRequest(
+    request(DEVICE_PATHS.remove, { body: JSON.stringify({ id: mine.id }) }),
+    d,
+  );
+  assert.equal(json(again)['error'], 'ERR_DEVICE_UNKNOWN');
+});
