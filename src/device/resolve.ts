@@ -1,10 +1,16 @@
-import type { X509Certificate } from 'node:crypto';
+import { createHash, type X509Certificate } from 'node:crypto';
 import type { CheckRequest } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { requestHeader } from '../input/headers.js';
 import { describeCertificate, fingerprint } from './describe.js';
 import { decodePemCertificates, MalformedCertificate } from './pem.js';
-import type { CertificateSource, DeviceErrorCode, DeviceInput } from './types.js';
-import { verifyDeviceCertificate, type DeviceTrust } from './verify.js';
+import { MAX_REMEMBERED_CERTIFICATES } from './limits.js';
+import type {
+  CertificateSource,
+  DeviceCertificate,
+  DeviceErrorCode,
+  DeviceInput,
+} from './types.js';
+import { checkChain, checkValidity, type DeviceTrust } from './verify.js';
 import { parseXfcc } from './xfcc.js';
 
 /** How client certificates become `input.device` (from the `device` config section). */
@@ -61,7 +67,11 @@ export function resolveDevice(request: CheckRequest, options: DeviceOptions): Re
       );
     return fromEncoded('xfcc', cert, element, options);
   } catch (err) {
-    return refused('xfcc', 'ERR_DEVICE_CERT_INVALID', err);
+    return refused(
+      'xfcc',
+      'ERR_DEVICE_CERT_INVALID',
+      err instanceof Error ? err.message : String(err),
+    );
   }
 }
 
@@ -71,42 +81,108 @@ function fromEncoded(
   xfcc: Readonly<Record<string, string>> | undefined,
   options: DeviceOptions,
 ): ResolvedDevice {
-  let leaf: X509Certificate;
-  let intermediates: X509Certificate[] = [];
+  const examined = remembered(source, encoded, xfcc, options);
+  if (!examined.ok) return refused(source, examined.code, examined.detail);
+  if (examined.window !== undefined) {
+    const expired = checkValidity(examined.window, (options.now ?? Date.now)());
+    if (expired !== undefined) return refused(source, expired, expired);
+  }
+  return { device: { certificate: examined.certificate, certificate_error: null } };
+}
+
+/** What a presented certificate is, apart from the clock: refused, or described (and its window). */
+type Examined =
+  | { readonly ok: false; readonly code: DeviceErrorCode; readonly detail: string }
+  | {
+      readonly ok: true;
+      readonly certificate: DeviceCertificate;
+      /** With `trust`: when every certificate on the verified path is valid. */
+      readonly window?: { readonly notBefore: number; readonly notAfter: number };
+    };
+
+const caches = new WeakMap<DeviceOptions, Map<string, Examined>>();
+
+/**
+ * {@link examine}, remembered per options by the SHA-256 of everything it depends on (the least
+ * recently used entry goes first; see {@link MAX_REMEMBERED_CERTIFICATES}).
+ */
+function remembered(
+  source: CertificateSource,
+  encoded: string,
+  xfcc: Readonly<Record<string, string>> | undefined,
+  options: DeviceOptions,
+): Examined {
+  let cache = caches.get(options);
+  if (cache === undefined) {
+    cache = new Map();
+    caches.set(options, cache);
+  }
+  const hash = createHash('sha256');
+  // Length-prefixed, so no two different inputs share a key.
+  for (const part of [source, encoded, xfcc?.['Hash'] ?? '', xfcc?.['Chain'] ?? ''])
+    hash.update(`${part.length}:`).update(part);
+  const key = hash.digest('base64');
+  const hit = cache.get(key);
+  if (hit !== undefined) {
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  // Frozen: the same objects go into the input of every request that presents this certificate.
+  const examined = deepFreeze(examine(source, encoded, xfcc, options.trust));
+  cache.set(key, examined);
+  if (cache.size > MAX_REMEMBERED_CERTIFICATES) {
+    const oldest = cache.keys().next().value;
+    if (oldest !== undefined) cache.delete(oldest);
+  }
+  return examined;
+}
+
+function examine(
+  source: CertificateSource,
+  encoded: string,
+  xfcc: Readonly<Record<string, string>> | undefined,
+  trust: DeviceTrust | undefined,
+): Examined {
   try {
     const certs = decodePemCertificates(encoded);
     if (certs.length !== 1)
       throw new MalformedCertificate(`${certs.length} certificates where one was expected`);
-    leaf = certs[0] as X509Certificate;
+    const leaf = certs[0] as X509Certificate;
     const hash = xfcc?.['Hash'];
     if (hash !== undefined && hash.toLowerCase() !== fingerprint(leaf))
       throw new MalformedCertificate('x-forwarded-client-cert: Hash is not the Cert’s SHA-256');
     const chain = xfcc?.['Chain'];
-    if (chain !== undefined && chain !== '') {
-      const decoded = decodePemCertificates(chain);
-      intermediates = decoded.filter((c) => fingerprint(c) !== fingerprint(leaf));
-    }
-  } catch (err) {
-    return refused(source, 'ERR_DEVICE_CERT_INVALID', err);
-  }
-  const trust = options.trust;
-  if (trust !== undefined) {
-    const failed = verifyDeviceCertificate(leaf, intermediates, trust, (options.now ?? Date.now)());
-    if (failed !== undefined) return refused(source, failed, undefined);
-  }
-  try {
+    const intermediates =
+      chain === undefined || chain === ''
+        ? []
+        : decodePemCertificates(chain).filter((c) => fingerprint(c) !== fingerprint(leaf));
+    if (trust === undefined)
+      return { ok: true, certificate: describeCertificate(leaf, source, false) };
+    const checked = checkChain(leaf, intermediates, trust);
+    if (!checked.ok) return { ok: false, code: checked.code, detail: checked.code };
     return {
-      device: {
-        certificate: describeCertificate(leaf, source, trust !== undefined),
-        certificate_error: null,
-      },
+      ok: true,
+      certificate: describeCertificate(leaf, source, true),
+      window: { notBefore: checked.notBefore, notAfter: checked.notAfter },
     };
   } catch (err) {
-    return refused(source, 'ERR_DEVICE_CERT_INVALID', err);
+    return {
+      ok: false,
+      code: 'ERR_DEVICE_CERT_INVALID',
+      detail: err instanceof Error ? err.message : String(err),
+    };
   }
 }
 
-function refused(source: CertificateSource, code: DeviceErrorCode, err: unknown): ResolvedDevice {
-  const detail = err === undefined ? code : err instanceof Error ? err.message : String(err);
+function refused(source: CertificateSource, code: DeviceErrorCode, detail: string): ResolvedDevice {
   return { device: { certificate: null, certificate_error: { code, source } }, detail };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }

@@ -15,6 +15,15 @@ export interface DeviceTrust {
 }
 
 /**
+ * What verifying a certificate found, apart from the clock: a failure, or the window (ms since
+ * the epoch) in which every certificate on its path is valid — `checkValidity` applies the clock,
+ * so a verified chain can be remembered and still expire on time.
+ */
+export type ChainCheck =
+  | { readonly ok: false; readonly code: DeviceErrorCode }
+  | { readonly ok: true; readonly notBefore: number; readonly notAfter: number };
+
+/**
  * Verify a client certificate against the device CAs, as defence in depth behind the proxy's own
  * TLS verification (a proxy misconfigured to accept any certificate must not make one trusted):
  *
@@ -22,28 +31,37 @@ export interface DeviceTrust {
  *    {@link MAX_CHAIN_CERTIFICATES} links) to an anchor, each link checked with node:crypto's
  *    `checkIssued` (names, key identifiers, the issuer's keyCertSign) and `verify` (the
  *    signature with the issuer's public key), each intermediate a CA;
- * 2. every certificate on the path valid at `nowMs`, the anchor included;
- * 3. with `requireClientAuth`, clientAuth in the leaf's extended key usage.
+ * 2. with `requireClientAuth`, clientAuth in the leaf's extended key usage;
+ * 3. the window in which every certificate on the path, the anchor included, is valid (for
+ *    {@link checkValidity}).
  *
- * Returns `undefined` when all hold, else the code of the first that fails (fail closed: any
- * exception is a failure).
+ * Fail closed: any exception is a failure.
  */
-export function verifyDeviceCertificate(
+export function checkChain(
   leaf: X509Certificate,
   intermediates: readonly X509Certificate[],
   trust: DeviceTrust,
-  nowMs: number,
-): DeviceErrorCode | undefined {
+): ChainCheck {
   const path = chainToAnchor(leaf, intermediates, trust.anchors);
-  if (path === undefined) return 'ERR_DEVICE_CERT_UNTRUSTED';
-  for (const cert of path) {
-    if (nowMs < cert.validFromDate.getTime()) return 'ERR_DEVICE_CERT_NOT_YET_VALID';
-    if (nowMs > cert.validToDate.getTime()) return 'ERR_DEVICE_CERT_EXPIRED';
-  }
+  if (path === undefined) return { ok: false, code: 'ERR_DEVICE_CERT_UNTRUSTED' };
   if (trust.requireClientAuth) {
     const usages = leaf.toLegacyObject().ext_key_usage ?? [];
-    if (!usages.includes(CLIENT_AUTH)) return 'ERR_DEVICE_CERT_USAGE';
+    if (!usages.includes(CLIENT_AUTH)) return { ok: false, code: 'ERR_DEVICE_CERT_USAGE' };
   }
+  return {
+    ok: true,
+    notBefore: Math.max(...path.map((c) => c.validFromDate.getTime())),
+    notAfter: Math.min(...path.map((c) => c.validToDate.getTime())),
+  };
+}
+
+/** Whether `nowMs` is inside a verified path's window; the code when it is not. */
+export function checkValidity(
+  window: { readonly notBefore: number; readonly notAfter: number },
+  nowMs: number,
+): DeviceErrorCode | undefined {
+  if (!(nowMs >= window.notBefore)) return 'ERR_DEVICE_CERT_NOT_YET_VALID';
+  if (!(nowMs <= window.notAfter)) return 'ERR_DEVICE_CERT_EXPIRED';
   return undefined;
 }
 

@@ -184,18 +184,35 @@ test('hostile: a not-yet-valid certificate is refused (ERR_DEVICE_CERT_NOT_YET_V
   });
 });
 
-test('the validity window follows the (frozen) clock', () => {
+test('the validity window follows the (frozen) clock, also for a remembered certificate', () => {
   const x = new X509Certificate(laptop.pem);
-  const at = (ms: number) =>
-    resolveDevice(
-      request({ peer: urlEncodePem(laptop.pem) }),
-      verifying(company.pem, { now: () => ms }),
-    ).device.certificate_error?.code;
+  // One options object: the parsed and verified certificate is remembered after the first
+  // request, and the clock must still be applied to every later one.
+  let clock = now;
+  const options = verifying(company.pem, { now: () => clock });
+  const at = (ms: number) => {
+    clock = ms;
+    return resolveDevice(request({ peer: urlEncodePem(laptop.pem) }), options).device
+      .certificate_error?.code;
+  };
+  assert.equal(at(now), undefined);
   assert.equal(at(x.validToDate.getTime() + 1000), 'ERR_DEVICE_CERT_EXPIRED');
   assert.equal(at(x.validFromDate.getTime() - 1000), 'ERR_DEVICE_CERT_NOT_YET_VALID');
   assert.equal(at(now), undefined);
   // The root's own window counts too: it was made just now, after the leaf's notBefore.
   assert.equal(at(x.validFromDate.getTime() + 1000), 'ERR_DEVICE_CERT_NOT_YET_VALID');
+});
+
+test('a remembered certificate is the same answer as a fresh one, and cannot be changed', () => {
+  const options = verifying(company.pem);
+  const first = resolveDevice(request({ peer: urlEncodePem(laptop.pem) }), options).device;
+  const again = resolveDevice(request({ peer: urlEncodePem(laptop.pem) }), options).device;
+  assert.deepEqual(again, first);
+  assert.ok(Object.isFrozen(again.certificate) && Object.isFrozen(again.certificate?.san.uri));
+  // A different certificate under the same options is examined on its own.
+  const forged = other.issue({ subject: '/CN=laptop-1' });
+  const refused = resolveDevice(request({ peer: urlEncodePem(forged.pem) }), options).device;
+  assert.equal(refused.certificate_error?.code, 'ERR_DEVICE_CERT_UNTRUSTED');
 });
 
 test('hostile: a server-only certificate is refused for a device (ERR_DEVICE_CERT_USAGE)', () => {
