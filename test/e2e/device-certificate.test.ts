@@ -68,6 +68,16 @@ function get(
   });
 }
 
+/** The first filter chain of front-proxy.yaml's `ingress` listener, to give it downstream TLS. */
+function firstFilterChain(config: Record<string, unknown>): Record<string, unknown> {
+  const resources = config['static_resources'] as { listeners: Record<string, unknown>[] };
+  const listener = resources.listeners[0];
+  assert.ok(listener !== undefined);
+  const chain = (listener['filter_chains'] as Record<string, unknown>[])[0];
+  assert.ok(chain !== undefined);
+  return chain;
+}
+
 /** The headers the upstream received (the echo upstream answers with them). */
 function upstreamHeaders(reply: Reply): IncomingHttpHeaders {
   return (JSON.parse(reply.body) as { headers: IncomingHttpHeaders }).headers;
@@ -108,11 +118,7 @@ test('Envoy with downstream mTLS: the device certificate reaches input.device; n
     gatehousePort: gatehouse.grpcPort,
     upstreams: { app: app.port, admin: app.port },
     patch: (config) => {
-      const resources = config['static_resources'] as { listeners: Record<string, unknown>[] };
-      const listener = resources.listeners[0];
-      assert.ok(listener !== undefined);
-      const chain = (listener['filter_chains'] as Record<string, unknown>[])[0];
-      assert.ok(chain !== undefined);
+      const chain = firstFilterChain(config);
       chain['transport_socket'] = {
         name: 'envoy.transport_sockets.tls',
         typed_config: {
@@ -176,4 +182,100 @@ test('Envoy with downstream mTLS: the device certificate reaches input.device; n
   });
   assert.equal(spoofed.status, 403);
   assert.equal(app.requests.length, before + 2, 'only the two /public requests went through');
+});
+
+test('Envoy with SANITIZE_SET: the XFCC header it sets (Cert and Chain) reaches input.device; a client’s own is replaced', async (t) => {
+  const envoyBin = requireTool(t, 'envoy');
+  const opa = requireTool(t, 'opa');
+  if (envoyBin === undefined || opa === undefined) return;
+
+  const company = new DeviceCa('Acme');
+  const issuing = DeviceCa.under(company, 'Acme');
+  const other = new DeviceCa('Evil');
+  const server = company.issue({
+    subject: `/CN=${HOST}`,
+    sans: [`DNS:${HOST}`],
+    eku: 'serverAuth',
+  });
+  const leaf = issuing.issue({
+    subject: '/O=Acme/CN=phone-7',
+    sans: ['URI:spiffe://acme.test/device/phone-7'],
+  });
+  // The device sends its chain (leaf, then the issuing CA); Envoy trusts the root only.
+  const phone: DeviceCert = { ...leaf, pem: leaf.pem + issuing.pem };
+
+  const policyDir = mkdtempSync(join(tmpdir(), 'gatehouse-device-policy-'));
+  copyFileSync(testdata('e2e', 'device.rego'), join(policyDir, 'authz.rego'));
+  const app = await startUpstream();
+  t.after(() => app.close());
+  const { gatehouse } = await startTestGatehouse(
+    { dir: policyDir, opa, watch: false },
+    { device: { certificate: { ca_file: company.cert }, xfcc: { trusted: true } } },
+  );
+  t.after(() => gatehouse.stop());
+  const envoy = await startEnvoy({
+    bin: envoyBin,
+    gatehousePort: gatehouse.grpcPort,
+    upstreams: { app: app.port, admin: app.port },
+    patch: (config) => {
+      const chain = firstFilterChain(config);
+      chain['transport_socket'] = {
+        name: 'envoy.transport_sockets.tls',
+        typed_config: {
+          '@type':
+            'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+          require_client_certificate: false,
+          common_tls_context: {
+            tls_certificates: [
+              {
+                certificate_chain: { filename: server.cert },
+                private_key: { filename: server.key },
+              },
+            ],
+            validation_context: { trusted_ca: { filename: company.cert } },
+          },
+        },
+      };
+      const hcm = (chain['filters'] as { typed_config: Record<string, unknown> }[])[0]
+        ?.typed_config;
+      assert.ok(hcm !== undefined);
+      // What a mesh gateway does: replace XFCC with the connection's own certificate details.
+      hcm['forward_client_cert_details'] = 'SANITIZE_SET';
+      hcm['set_current_client_cert_details'] = {
+        cert: true,
+        chain: true,
+        uri: true,
+        subject: true,
+      };
+      const authz = (hcm['http_filters'] as { typed_config: Record<string, unknown> }[])[0]
+        ?.typed_config;
+      assert.ok(authz !== undefined);
+      // Only the header carries the certificate here, as with Istio's ext_authz provider.
+      authz['include_peer_certificate'] = false;
+    },
+  });
+  t.after(() => envoy.stop());
+  const ca = company.pem;
+
+  const ok = await get(envoy.port, ca, '/device/x', phone);
+  assert.equal(ok.status, 200, ok.body);
+  const seen = upstreamHeaders(ok);
+  assert.equal(seen['x-device-source'], 'xfcc');
+  assert.equal(seen['x-device-verified'], 'true', 'verified through the Chain Envoy sent');
+  assert.equal(seen['x-device-spiffe'], 'spiffe://acme.test/device/phone-7');
+
+  // A client without a certificate sends its own XFCC naming the phone: Envoy removes it.
+  const forgedHeader = `Cert="${encodeURIComponent(leaf.pem)}";Chain="${encodeURIComponent(phone.pem)}"`;
+  const spoofed = await get(envoy.port, ca, '/device/x', undefined, {
+    'x-forwarded-client-cert': forgedHeader,
+  });
+  assert.equal(spoofed.status, 403);
+  const plain = await get(envoy.port, ca, '/public/x', undefined, {
+    'x-forwarded-client-cert': forgedHeader,
+  });
+  assert.equal(upstreamHeaders(plain)['x-device-none'], 'true');
+
+  // A client with another CA's certificate (which Envoy refuses at the handshake) cannot connect.
+  const evil = other.issue({ subject: '/O=Acme/CN=phone-7' });
+  await assert.rejects(get(envoy.port, ca, '/device/x', evil));
 });
