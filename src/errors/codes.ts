@@ -223,6 +223,16 @@ export const ERRORS = {
     http: 403,
     message: 'Sign-out must be requested from this site.',
   },
+  ERR_LOGOUT_TOKEN_INVALID: {
+    grpc: GrpcCode.INVALID_ARGUMENT,
+    http: 400,
+    message: 'The logout token is not valid.',
+  },
+  ERR_LOGOUT_TOKEN_REPLAYED: {
+    grpc: GrpcCode.INVALID_ARGUMENT,
+    http: 400,
+    message: 'The logout token was already used.',
+  },
   // Anything not foreseen: normalised at the boundary, fails closed.
   ERR_INTERNAL: { grpc: GrpcCode.INTERNAL, http: 500, message: 'Internal error.' },
 } as const satisfies Record<string, ErrorSpec>;
