@@ -110,6 +110,11 @@ export const ERRORS = {
     http: 401,
     message: 'The session has expired.',
   },
+  ERR_SESSION_REVOKED: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'The session was ended.',
+  },
   ERR_SESSION_TOO_LARGE: {
     grpc: GrpcCode.INTERNAL,
     http: 500,
