@@ -6,10 +6,10 @@
  * check consults on every request. An entry says "sessions of this user (`sub`), or of this IdP
  * session (`sid`), at this issuer, that started at or before this time, are over": a later
  * sign-in is not affected. Matching:
- * - `sid`: sessions whose kept ID token claims carry that `sid`;
+ * - `sid`: sessions whose ID token carried that `sid` (the session's `idp_sid`);
  * - `sub`: sessions of that user; when the token also names a `sid`, only the sessions whose
- *   IdP `sid` is unknown (claims dropped to fit the cookie) beyond those with that `sid` —
- *   failing closed rather than leaving them valid.
+ *   IdP `sid` is unknown (the IdP sent none, or the session predates `idp_sid`) beyond those
+ *   with that `sid` — failing closed rather than leaving them valid.
  *
  * Limits (documented in docs/reference/identity.md): per process (a replica, a worker), lost at
  * restart, at most `maxEntries` entries kept for `retentionMs` each.
@@ -28,8 +28,8 @@ export interface RevocableSession {
   readonly sub: string;
   /** When the user signed in at Gatehouse (NumericDate), kept across refreshes. */
   readonly auth_time: number;
-  /** Kept ID token claims; `sid` is the IdP's session id when the IdP sent one. */
-  readonly claims: Readonly<Record<string, unknown>>;
+  /** The IdP's session id (the ID token's `sid`), when it sent one. */
+  readonly idp_sid?: string | undefined;
 }
 
 /** Revoked sessions, by IdP `sid` and `sub`. */
@@ -120,7 +120,7 @@ export function createRevocationSet(
     isRevoked(session): boolean {
       if (entries.size === 0) return false;
       const nowMs = now();
-      const idpSid = typeof session.claims['sid'] === 'string' ? session.claims['sid'] : undefined;
+      const idpSid = session.idp_sid;
       if (idpSid !== undefined) {
         const bySid = live(sidKey(session.idp_iss, idpSid), nowMs);
         if (bySid !== undefined && session.auth_time <= bySid.at) return true;

@@ -154,7 +154,10 @@ test("signing out at oidc-provider revokes the Gatehouse session through Envoy's
   if (stack === undefined) return;
   const alice = await signIn(stack, 'alice');
   const bob = await signIn(stack, 'bob');
+  // Alice on another device: another session at the IdP, with its own sid.
+  const aliceElsewhere = await signIn(stack, 'alice');
   assert.equal(await whoami(stack, alice.session), 200, 'alice is signed in');
+  assert.equal(await whoami(stack, aliceElsewhere.session), 200);
   assert.equal(await whoami(stack, bob.session), 200, 'bob is signed in');
 
   await signOutAtIdp(stack, alice.jar);
@@ -167,6 +170,11 @@ test("signing out at oidc-provider revokes the Gatehouse session through Envoy's
   assert.equal(revoked['reason'], 'backchannel_logout');
   assert.equal(await whoami(stack, alice.session), 401, "alice's copied cookie no longer works");
   assert.equal(await whoami(stack, bob.session), 200, "bob's session is untouched");
+  assert.equal(
+    await whoami(stack, aliceElsewhere.session),
+    200,
+    "alice's other IdP session (another sid) is untouched: the token's sid decided",
+  );
   const denial = stack.logs.lines.find(
     (l) => JSON.stringify(l).includes('ERR_SESSION_REVOKED') && l['msg'] !== 'sessions revoked',
   );
