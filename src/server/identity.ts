@@ -246,6 +246,8 @@ export async function setupIdentity(
     claimOnce: replayCacheClaimOnce(createReplayCache()),
     algorithms: identity.bearer.algorithms,
     clockToleranceSeconds: tolerance,
+    maxAgeSeconds: identity.backchannel_logout.max_age_seconds,
+    requireTyp: identity.backchannel_logout.require_typ,
     ownIssuer: names.assertion_issuer,
     ownKids: new Set(ring.verification.keys()),
   });
