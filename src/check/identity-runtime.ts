@@ -48,6 +48,8 @@ export interface IdentityRuntime {
   /** The public keys, for `/.well-known/gatehouse/jwks.json`. */
   readonly jwks: { readonly keys: readonly object[] } | undefined;
   readonly signIn: SignInFlow | undefined;
+  /** `/.gatehouse/backchannel_logout` (OIDC Back-Channel Logout 1.0); absent when identity is off. */
+  readonly backchannelLogout?: (request: RequestView) => Promise<LocalReply>;
   /** `set-cookie` that clears the session cookie. */
   clearCookie(): string;
 }

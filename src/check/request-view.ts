@@ -13,6 +13,8 @@ export interface RequestView {
   /** Request headers, lowercase names (as Envoy sends them). */
   readonly headers: Readonly<Record<string, string>>;
   readonly requestId: string;
+  /** The body Envoy sent (`with_request_body`), bytes as received; empty when none. */
+  readonly body?: Uint8Array;
 }
 
 const EMPTY: Readonly<Record<string, string>> = Object.freeze({});
@@ -31,5 +33,9 @@ export function requestView(request: CheckRequest): RequestView {
     pathname: q < 0 ? path : path.slice(0, q),
     headers,
     requestId: headers['x-request-id'] ?? http?.id ?? '',
+    body:
+      http === undefined || http.rawBody.length > 0
+        ? (http?.rawBody ?? new Uint8Array(0))
+        : Buffer.from(http.body, 'utf8'),
   };
 }

@@ -60,6 +60,10 @@ async function route(
     ]);
   }
   if (pathname === PATHS.signedOut) return signedOutPage(view.headers);
+  if (pathname === PATHS.backchannelLogout)
+    return runtime.backchannelLogout === undefined
+      ? notFound(view)
+      : runtime.backchannelLogout(view);
   const flow = runtime.signIn;
   if (flow === undefined) return notFound(view);
   switch (pathname) {

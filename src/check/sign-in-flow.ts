@@ -101,6 +101,10 @@ function sessionFromClaims(
     name: str(claims['name']),
     groups: groupsFromClaims(claims, options.groupsClaim),
     idp_iss: String(claims['iss'] ?? options.client.issuer.href),
+    // For back-channel logout; a refresh whose ID token has no sid keeps the session's.
+    ...(typeof claims['sid'] === 'string' && claims['sid'] !== ''
+      ? { idp_sid: claims['sid'] }
+      : {}),
     claims: asJsonObject(kept),
     ...(tokens.refresh_token === undefined ? {} : { refresh_token: tokens.refresh_token }),
     ...(tokens.id_token === undefined ? {} : { id_token: tokens.id_token }),

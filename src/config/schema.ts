@@ -327,6 +327,24 @@ export const SCHEMA = {
             },
           },
         },
+        backchannel_logout: {
+          type: 'object',
+          doc: 'OIDC Back-Channel Logout 1.0 at `/.gatehouse/backchannel_logout`: how logout tokens are checked (signed with the IdP keys and `identity.bearer.algorithms`).',
+          fields: {
+            max_age_seconds: {
+              type: 'integer',
+              default: 300,
+              min: 30,
+              max: 3600,
+              doc: 'Oldest `iat` accepted, in seconds before now; also how long a `jti` is remembered.',
+            },
+            require_typ: {
+              type: 'boolean',
+              default: false,
+              doc: 'Require the header `typ: logout+jwt` (the spec lets IdPs leave it out).',
+            },
+          },
+        },
         sign_in_host: {
           type: 'string',
           pattern: /^[a-z0-9.-]+(:\d+)?$/,

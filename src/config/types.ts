@@ -45,6 +45,10 @@ export interface Config {
       readonly allow_untyped: boolean;
       readonly algorithms: readonly string[];
     };
+    readonly backchannel_logout: {
+      readonly max_age_seconds: number;
+      readonly require_typ: boolean;
+    };
     readonly sign_in_host?: string;
     readonly allowed_hosts: readonly string[];
     readonly post_logout_redirect_path: string;

@@ -110,6 +110,11 @@ export const ERRORS = {
     http: 401,
     message: 'The session has expired.',
   },
+  ERR_SESSION_REVOKED: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'The session was ended.',
+  },
   ERR_SESSION_TOO_LARGE: {
     grpc: GrpcCode.INTERNAL,
     http: 500,
@@ -249,6 +254,16 @@ export const ERRORS = {
     grpc: GrpcCode.UNAUTHENTICATED,
     http: 401,
     message: 'The client certificate is not for client authentication.',
+  },
+  ERR_LOGOUT_TOKEN_INVALID: {
+    grpc: GrpcCode.INVALID_ARGUMENT,
+    http: 400,
+    message: 'The logout token is not valid.',
+  },
+  ERR_LOGOUT_TOKEN_REPLAYED: {
+    grpc: GrpcCode.INVALID_ARGUMENT,
+    http: 400,
+    message: 'The logout token was already used.',
   },
   // Anything not foreseen: normalised at the boundary, fails closed.
   ERR_INTERNAL: { grpc: GrpcCode.INTERNAL, http: 500, message: 'Internal error.' },

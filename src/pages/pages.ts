@@ -19,6 +19,7 @@ export const PATHS = Object.freeze({
   callback: '/.gatehouse/callback',
   signOut: '/.gatehouse/sign_out',
   signedOut: '/.gatehouse/signed_out',
+  backchannelLogout: '/.gatehouse/backchannel_logout',
   jwks: '/.well-known/gatehouse/jwks.json',
 });
 

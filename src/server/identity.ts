@@ -19,7 +19,12 @@ import { loadSessionSecret } from '../keys/session-secret.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { NOOP_TRACER, type Tracer } from '../tracing/tracer.js';
+import { handleBackchannelLogout } from '../oidc/backchannel-endpoint.js';
+import { createLogoutTokenVerifier, replayCacheClaimOnce } from '../oidc/backchannel-logout.js';
 import { createOidcClient, type OidcClient } from '../oidc/client.js';
+import { createReplayCache } from '../oidc/replay-cache.js';
+import { createRevocationSet } from '../oidc/revocation-set.js';
+import { ANONYMOUS } from '../input/types.js';
 import { TXN_COOKIE_NAME } from '../oidc/sign-in.js';
 import { sessionClearCookie } from '../session/cookie.js';
 import { verifySession } from '../session/verify.js';
@@ -227,13 +232,57 @@ export async function setupIdentity(
       ...(now === undefined ? {} : { now }),
     });
 
+  // Back-channel logout (src/oidc/backchannel-*.ts): until the shared session store lands, the
+  // sessions the IdP ends are denied by this process's revocation set (per replica and worker,
+  // lost at restart; docs/reference/identity.md § Back-channel logout).
+  const revocations = createRevocationSet({
+    onEvict: () =>
+      log.warn('revocation set full: the oldest back-channel logout revocation was dropped'),
+  });
+  const verifyLogoutToken = createLogoutTokenVerifier({
+    issuer: () => keys.issuer() ?? oidc.metadataIfReady()?.issuer,
+    clientId: identity.client_id,
+    keys: keys.getKey,
+    claimOnce: replayCacheClaimOnce(createReplayCache()),
+    algorithms: identity.bearer.algorithms,
+    clockToleranceSeconds: tolerance,
+    maxAgeSeconds: identity.backchannel_logout.max_age_seconds,
+    requireTyp: identity.backchannel_logout.require_typ,
+    ownIssuer: names.assertion_issuer,
+    ownKids: new Set(ring.verification.keys()),
+  });
+  const backchannelLogout: NonNullable<IdentityRuntime['backchannelLogout']> = async (view) => {
+    // The issuer comes from discovery: wait for an attempt in flight (at most timeout_ms).
+    if (keys.issuer() === undefined) await oidc.metadata().catch(() => undefined);
+    return handleBackchannelLogout(
+      { method: view.method, headers: view.headers, body: view.body ?? new Uint8Array(0) },
+      {
+        verify: (token) => verifyLogoutToken(token),
+        revoke: async (target, reason) => {
+          revocations.revoke(target);
+          log.info(
+            { iss: target.iss, sid: target.sid, sub: target.sub, reason, by: 'identity provider' },
+            'sessions revoked',
+          );
+        },
+        onEvent: (event) => {
+          if (event.type === 'refused')
+            log.warn(
+              { code: event.code, error: errorSummary(event.error.cause ?? event.error) },
+              'back-channel logout refused',
+            );
+        },
+      },
+    );
+  };
+
   const runtime: IdentityRuntime = {
     enabled: true,
     cookieName,
     ownCookies: [cookieName, TXN_COOKIE_NAME],
     headerNames: names,
-    resolve: (headers, host) =>
-      resolveIdentity({
+    resolve: async (headers, host) => {
+      const resolved = await resolveIdentity({
         headers,
         cookieName,
         ...(config.session.bind_to_host && host !== undefined ? { host } : {}),
@@ -242,13 +291,24 @@ export async function setupIdentity(
         ...(verifyBearer === undefined ? {} : { verifyBearer }),
         groupsClaim: identity.groups_claim,
         cache,
-      }),
+      });
+      // A session the IdP ended is anonymous, and without `session` it is never refreshed.
+      const session = resolved.session?.data;
+      if (session !== undefined && revocations.isRevoked(session))
+        return {
+          identity: ANONYMOUS,
+          source: 'session',
+          error: new GatehouseError('ERR_SESSION_REVOKED'),
+        };
+      return resolved;
+    },
     assertion: (who, host, credential) =>
       credential === undefined
         ? sign(who, host)
         : assertions.get(credential, host, (now) => sign(who, host, now)),
     jwks: ring.jwks,
     signIn: flow,
+    backchannelLogout,
     clearCookie: () => sessionClearCookie(cookieName),
   };
   const status = (): IdentityProviderStatus => {

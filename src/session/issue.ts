@@ -96,6 +96,7 @@ async function encode(
     name: session.name,
     groups: [...session.groups],
     idp_iss: session.idp_iss,
+    ...(session.idp_sid === undefined ? {} : { idp_sid: session.idp_sid }),
     auth_time: session.auth_time ?? now,
     claims: session.claims,
     ...(session.host === undefined ? {} : { host: session.host.toLowerCase() }),

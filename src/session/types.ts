@@ -15,6 +15,11 @@ export interface SessionData {
   readonly groups: readonly string[];
   /** The identity provider's issuer. */
   readonly idp_iss: string;
+  /**
+   * The identity provider's session id (the ID token's `sid`), when it sent one: what an OIDC
+   * back-channel logout token names. Absent in sessions issued before it was kept.
+   */
+  readonly idp_sid?: string;
   /** When the user signed in (NumericDate); kept across refreshes, for an absolute lifetime. */
   readonly auth_time: number;
   /** Verified ID token claims worth keeping (`{}` when dropped to fit the cookie). */

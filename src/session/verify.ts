@@ -162,6 +162,7 @@ function sessionFrom(payload: JWTPayload, encrypted: boolean): VerifiedSession {
     typeof p['auth_time'] !== 'number' ||
     !isPlainObject(p['claims']) ||
     (p['host'] !== undefined && typeof p['host'] !== 'string') ||
+    (p['idp_sid'] !== undefined && typeof p['idp_sid'] !== 'string') ||
     typeof p['iat'] !== 'number' ||
     typeof p['exp'] !== 'number'
   ) {
@@ -194,6 +195,7 @@ function sessionFrom(payload: JWTPayload, encrypted: boolean): VerifiedSession {
     auth_time: p['auth_time'],
     claims: p['claims'] as JsonObject,
     ...(typeof p['host'] === 'string' ? { host: p['host'] } : {}),
+    ...(typeof p['idp_sid'] === 'string' ? { idp_sid: p['idp_sid'] } : {}),
     iat: p['iat'],
     exp: p['exp'],
     ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),
