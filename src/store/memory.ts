@@ -36,7 +36,10 @@ export class MemoryStore implements SessionStore {
   readonly kind = 'memory';
   readonly #now: () => number;
   readonly #sessions = new Map<string, StoredSession>();
+  /** Single-use keys and locks: key → expiry (ms). */
   readonly #expiring = new Map<string, number>();
+  /** Locks: key → the owner's token. */
+  readonly #owners = new Map<string, string>();
   readonly #listeners = new Set<(change: StoreChange) => void>();
   readonly #sweep: NodeJS.Timeout;
   #closed = false;
@@ -134,8 +137,6 @@ export class MemoryStore implements SessionStore {
       },
     };
   }
-
-  readonly #owners = new Map<string, string>();
 
   status(): StoreStatus {
     return { reachable: !this.#closed };
