@@ -432,6 +432,81 @@ export const SCHEMA = {
           type: 'secret',
           doc: 'At least 32 random bytes (base64url) encrypting session and sign-in cookies: `{file: PATH}`, `{env: NAME}`. Generated in development mode only.',
         },
+        store: {
+          type: 'object',
+          doc: 'Where server-side session records live (shared by replicas with `redis`); see docs/reference/session-store.md.',
+          fields: {
+            kind: {
+              type: 'enum',
+              values: ['memory', 'redis'],
+              default: 'memory',
+              doc: '`memory`: this process only (all its workers); `redis`: Redis or Valkey (standalone), shared by every replica.',
+            },
+            url: {
+              type: 'secret',
+              doc: '`redis://` or `rediss://` (TLS) URL of the store, may hold user and password: `{file: PATH}`, `{env: NAME}`. Required with `kind: redis`.',
+            },
+            username: {
+              type: 'string',
+              doc: 'ACL user name (overrides the URL’s).',
+            },
+            password: {
+              type: 'secret',
+              doc: 'ACL password (overrides the URL’s): `{file: PATH}`, `{env: NAME}`.',
+            },
+            tls: {
+              type: 'object',
+              optional: true,
+              doc: 'TLS to the store (needs a `rediss://` URL).',
+              fields: {
+                ca_file: {
+                  type: 'string',
+                  path: true,
+                  doc: 'PEM file of the CA(s) that sign the server certificate (default: the system CAs).',
+                },
+                server_name: {
+                  type: 'string',
+                  doc: 'Name the server certificate must carry, when it differs from the URL host.',
+                },
+              },
+            },
+            key_prefix: {
+              type: 'string',
+              default: 'gatehouse:',
+              pattern: /^[A-Za-z0-9:_.-]{1,64}$/,
+              patternDoc: 'letters, digits and :_.- (at most 64)',
+              doc: 'Prefix of every key and of the change channel (several Gatehouse deployments may share one Redis).',
+            },
+            cache_size: {
+              type: 'integer',
+              default: 10_000,
+              min: 0,
+              max: 1_000_000,
+              doc: 'Sessions each replica keeps in its local cache (LRU, invalidated by the change feed); 0 asks the store on every request.',
+            },
+            stale_window_ms: {
+              type: 'integer',
+              default: 5000,
+              min: 0,
+              max: 300_000,
+              doc: 'While the store is unreachable, cached sessions keep working this long; then requests that need the store are denied.',
+            },
+            command_timeout_ms: {
+              type: 'integer',
+              default: 1000,
+              min: 50,
+              max: 30_000,
+              doc: 'Bound on each store command (`redis`).',
+            },
+            connect_timeout_ms: {
+              type: 'integer',
+              default: 2000,
+              min: 100,
+              max: 60_000,
+              doc: 'Bound on connecting to the store at start and on each reconnect attempt (`redis`).',
+            },
+          },
+        },
       },
     },
     keys: {

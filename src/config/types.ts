@@ -64,6 +64,7 @@ export interface Config {
     readonly ttl_seconds: number;
     readonly bind_to_host: boolean;
     readonly secret?: string;
+    readonly store: SessionStoreConfig;
   };
   readonly keys: {
     readonly signing: readonly string[];
@@ -104,4 +105,21 @@ export interface TlsConfig {
   readonly key_file: string;
   readonly client_ca_file?: string;
   readonly allowed_clients: readonly string[];
+}
+
+/** `session.store`; see src/store/open.ts. */
+export interface SessionStoreConfig {
+  readonly kind: 'memory' | 'redis';
+  readonly url?: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly tls?: {
+    readonly ca_file?: string;
+    readonly server_name?: string;
+  };
+  readonly key_prefix: string;
+  readonly cache_size: number;
+  readonly stale_window_ms: number;
+  readonly command_timeout_ms: number;
+  readonly connect_timeout_ms: number;
 }

@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { SCHEMA, type Field, type ObjectField } from './schema.js';
 import type { Config } from './types.js';
+import { checkSessionStore } from '../store/check-config.js';
 
 /**
  * Validate a parsed configuration document against the schema, fill every default, resolve
@@ -241,6 +242,7 @@ function checkTls(key: string, tls: Config['http']['tls'], problems: string[]): 
 }
 
 function checkCrossField(config: Config, problems: string[]): void {
+  checkSessionStore(config.session.store, problems);
   checkTls('grpc.tls', config.grpc.tls, problems);
   checkTls('http.tls', config.http.tls, problems);
   if (

@@ -120,6 +120,16 @@ export const ERRORS = {
     http: 500,
     message: 'The session does not fit in a cookie.',
   },
+  ERR_SESSION_STORE_UNAVAILABLE: {
+    grpc: GrpcCode.UNAVAILABLE,
+    http: 503,
+    message: 'The session store is unavailable.',
+  },
+  ERR_SESSION_RECORD_INVALID: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'The session is not valid.',
+  },
   ERR_TOKEN_INVALID: {
     grpc: GrpcCode.UNAUTHENTICATED,
     http: 401,
