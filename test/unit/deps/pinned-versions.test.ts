@@ -52,6 +52,19 @@ for (const { name, version, adapter } of ADAPTERS) {
       assert.equal(pkg.dependencies[name], version);
     });
 
+    test('the adapter runs the guard at top level, when it loads, before its other statements reach in', () => {
+      const source = readFileSync(repoPath(adapter), 'utf8');
+      const guard = source.search(
+        new RegExp(`^requireVersion\\('${name}', [A-Z_]+_VERSION, '${adapter}'\\);$`, 'm'),
+      );
+      assert.ok(guard > 0, `${adapter} calls requireVersion('${name}', …) at top level`);
+      const firstReach = source.search(/^const \w+ = createRequire/m);
+      assert.ok(
+        firstReach === -1 || firstReach > guard,
+        'the builtin table is read after the guard',
+      );
+    });
+
     test('the guard refuses any other version, naming the package and the adapter', () => {
       assert.doesNotThrow(() => requireVersion(name, version, adapter));
       assert.throws(
