@@ -16,6 +16,8 @@ export interface StringField extends FieldBase {
   readonly path?: boolean;
   readonly pattern?: RegExp;
   readonly patternDoc?: string;
+  /** Required whenever its (optional) section is given; the validator names it when missing. */
+  readonly required?: true;
 }
 export interface IntegerField extends FieldBase {
   readonly type: 'integer';
@@ -33,6 +35,8 @@ export interface NumberField extends FieldBase {
 export interface BooleanField extends FieldBase {
   readonly type: 'boolean';
   readonly default?: boolean;
+  /** No fixed default: when not given, the validator derives it from other keys. */
+  readonly resolved?: true;
 }
 export interface EnumField extends FieldBase {
   readonly type: 'enum';
@@ -80,7 +84,7 @@ const HEADER_DOC = 'a lower-case HTTP header name';
 const HOST = /^[A-Za-z0-9.:\-[\]]+$/;
 
 /** A listener's TLS section (`grpc.tls`, `http.tls`). */
-function tlsSection(listener: string): ObjectField {
+function tlsSection(listener: string) {
   return {
     type: 'object',
     optional: true,
@@ -89,9 +93,15 @@ function tlsSection(listener: string): ObjectField {
       cert_file: {
         type: 'string',
         path: true,
+        required: true,
         doc: 'PEM certificate chain (server certificate first).',
       },
-      key_file: { type: 'string', path: true, doc: 'PEM private key of the certificate.' },
+      key_file: {
+        type: 'string',
+        path: true,
+        required: true,
+        doc: 'PEM private key of the certificate.',
+      },
       client_ca_file: {
         type: 'string',
         path: true,
@@ -105,7 +115,7 @@ function tlsSection(listener: string): ObjectField {
         doc: 'With client_ca_file: the client identities accepted, exact: a URI SAN such as a SPIFFE ID (spiffe://…), or a subject CN or DNS SAN. Empty: any certificate from the CA.',
       },
     },
-  };
+  } as const satisfies ObjectField;
 }
 
 export const SCHEMA = {
@@ -273,12 +283,17 @@ export const SCHEMA = {
       fields: {
         issuer: {
           type: 'string',
+          required: true,
           pattern: /^https?:\/\/[^\s]+$/,
           patternDoc:
             'an http(s) URL (the OIDC issuer; discovery at /.well-known/openid-configuration)',
           doc: "The identity provider's issuer URL, exactly as in its discovery document.",
         },
-        client_id: { type: 'string', doc: "Gatehouse's client id at the identity provider." },
+        client_id: {
+          type: 'string',
+          required: true,
+          doc: "Gatehouse's client id at the identity provider.",
+        },
         client_secret: {
           type: 'secret',
           doc: "Gatehouse's client secret: `{file: PATH}`, `{env: NAME}` or a string.",
@@ -306,6 +321,7 @@ export const SCHEMA = {
           fields: {
             enabled: {
               type: 'boolean',
+              resolved: true,
               doc: 'Accept bearer tokens. Default: on when `audiences` is set, off otherwise; `true` without `audiences` refuses to start.',
             },
             audiences: {
@@ -599,6 +615,7 @@ export const SCHEMA = {
       fields: {
         otlp_endpoint: {
           type: 'string',
+          required: true,
           pattern: /^https?:\/\/[^\s]+$/,
           patternDoc:
             'an http(s) URL (the OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces)',

@@ -2,8 +2,9 @@
  * The decision log: exactly one pino line per Check, with the fields an operator searches on.
  * docs/operations.md documents every field.
  */
-import { pino, type DestinationStream, type Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import type { DecisionResult } from '../check/result.js';
+import { loggerBindingsJson, loggerDestination } from '../deps/pino.js';
 import { redactQueryValues } from './logger.js';
 
 /** One Check, as the decision log records it. */
@@ -84,11 +85,9 @@ export class DecisionLog {
   /** @param random replaces Math.random (tests). */
   constructor(log: Logger, settings: DecisionLogSettings, random: () => number = Math.random) {
     this.#log = log;
-    this.#destination = (log as unknown as Record<symbol, DestinationStream>)[
-      pino.symbols.streamSym
-    ]!;
+    this.#destination = loggerDestination(log);
     // pino's serialised bindings (`,"service":"gatehouse","pid":…`), as it writes them itself.
-    const chindings = (log as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
+    const chindings = loggerBindingsJson(log);
     this.#bindings = chindings === '' ? '' : `${chindings.slice(1)},`;
     this.#settings = settings;
     this.#random = random;
