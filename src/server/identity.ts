@@ -12,6 +12,7 @@ import { anonymousRuntime } from '../check/anonymous-runtime.js';
 import type { IdentityRuntime, SignInFlow } from '../check/identity-runtime.js';
 import { createSignInFlow } from '../check/sign-in-flow.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
+import { callerOf } from '../identity/caller.js';
 import { resolveIdentity, type ResolvedIdentity } from '../identity/resolve.js';
 import { VerifiedCache } from '../identity/verified-cache.js';
 import { loadSigningKeys } from '../keys/load.js';
@@ -240,17 +241,19 @@ export async function setupIdentity(
     cookieName,
     ownCookies: [cookieName, TXN_COOKIE_NAME],
     headerNames: names,
-    resolve: (headers, host) =>
-      resolveIdentity({
-        headers,
-        cookieName,
-        ...(config.session.bind_to_host && host !== undefined ? { host } : {}),
-        verifySession: (token) =>
-          verifySession(ring, secret.key, token, { clockToleranceSeconds: tolerance }),
-        ...(verifyBearer === undefined ? {} : { verifyBearer }),
-        groupsClaim: identity.groups_claim,
-        cache,
-      }),
+    resolve: async (headers, host) =>
+      callerOf(
+        await resolveIdentity({
+          headers,
+          cookieName,
+          ...(config.session.bind_to_host && host !== undefined ? { host } : {}),
+          verifySession: (token) =>
+            verifySession(ring, secret.key, token, { clockToleranceSeconds: tolerance }),
+          ...(verifyBearer === undefined ? {} : { verifyBearer }),
+          groupsClaim: identity.groups_claim,
+          cache,
+        }),
+      ),
     assertion: (who, host, credential) =>
       credential === undefined
         ? sign(who, host)
