@@ -11,7 +11,9 @@ import {
   countSignInEvents,
   logSignInEvents,
   signInEvents,
+  traceSignInEvents,
 } from '../../../src/server/sign-in-events.js';
+import { NOOP_SPAN, NOOP_TRACER, type SpanAttributes } from '../../../src/tracing/tracer.js';
 
 const request = { requestId: 'req-1', host: 'app.example.test' };
 const EVENTS: readonly SignInEvent[] = [
@@ -70,4 +72,21 @@ test('sign-in events: each type moves its own series', async () => {
     { msg: 'session refreshed', sub: 'alice' },
     { msg: 'session refresh failed; signing in again', code: 'ERR_OIDC_REFRESH_FAILED' },
   ]);
+});
+
+test('sign-in events: the current span gets the event type, and the code of a failure', () => {
+  const set: SpanAttributes[] = [];
+  const span = { ...NOOP_SPAN, setAttributes: (a: SpanAttributes) => set.push(a) };
+  const trace = traceSignInEvents({ ...NOOP_TRACER, enabled: true, current: () => span });
+  trace({ type: 'sign-in-completed', sub: 'alice', request });
+  trace({ type: 'sign-in-failed', code: 'ERR_OIDC_STATE_MISMATCH', request });
+  assert.deepEqual(set, [
+    { 'gatehouse.sign_in.event': 'sign-in-completed' },
+    {
+      'gatehouse.sign_in.event': 'sign-in-failed',
+      'gatehouse.sign_in.error_code': 'ERR_OIDC_STATE_MISMATCH',
+    },
+  ]);
+  // Outside a Check (no current span): nothing to annotate, nothing thrown.
+  traceSignInEvents(NOOP_TRACER)({ type: 'session-refresh-unavailable' });
 });
