@@ -1,5 +1,5 @@
 import { DEFAULT_IDENTITY_HEADERS, type IdentityHeaderNames } from '../assertion/headers.js';
-import { ANONYMOUS } from '../input/types.js';
+import { ANONYMOUS_CALLER } from '../identity/caller.js';
 import { sessionClearCookie } from '../session/cookie.js';
 import type { IdentityRuntime } from './identity-runtime.js';
 
@@ -16,7 +16,7 @@ export function anonymousRuntime(
     cookieName,
     ownCookies: [cookieName, '__Host-gatehouse-txn'],
     headerNames,
-    resolve: () => Promise.resolve({ identity: ANONYMOUS, source: 'none' }),
+    resolve: () => Promise.resolve(ANONYMOUS_CALLER),
     assertion: () => Promise.resolve(undefined),
     jwks: undefined,
     signIn: undefined,

@@ -1,5 +1,5 @@
 import type { IdentityHeaderNames } from '../assertion/headers.js';
-import type { ResolvedIdentity } from '../identity/resolve.js';
+import type { Caller } from '../identity/caller.js';
 import type { AuthenticatedIdentity } from '../input/types.js';
 import type { LocalReply } from '../reserved/reply.js';
 import type { VerifiedSession } from '../session/types.js';
@@ -33,10 +33,10 @@ export interface IdentityRuntime {
   readonly ownCookies: readonly string[];
   readonly headerNames: IdentityHeaderNames;
   /** Who is asking; never throws. `host` is the request's `:authority` (sessions are bound to it). */
-  resolve(headers: Readonly<Record<string, string>>, host?: string): Promise<ResolvedIdentity>;
+  resolve(headers: Readonly<Record<string, string>>, host?: string): Promise<Caller>;
   /**
    * The signed assertion for the upstream `host`; undefined when no keys are configured.
-   * `credential` (the resolved identity's `credential`, when the identity is exactly what that
+   * `credential` (the caller's `credential`, when the identity is exactly what that
    * credential gave) lets the runtime reuse an assertion it signed for the same credential and
    * host while it has more than half its lifetime left.
    */

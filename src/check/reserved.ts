@@ -1,6 +1,6 @@
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { quotedStringContent } from '../http/header-safety.js';
-import type { ResolvedIdentity } from '../identity/resolve.js';
+import { sessionOf, type Caller } from '../identity/caller.js';
 import { PATHS, errorPage, notFoundPage, signedOutPage, whoamiPage } from '../pages/pages.js';
 import { isBrowserNavigation, jsonReply, type LocalReply } from '../reserved/reply.js';
 import type { IdentityRuntime } from './identity-runtime.js';
@@ -19,11 +19,11 @@ export function isReservedPath(pathname: string): boolean {
  */
 export async function handleReserved(
   view: RequestView,
-  resolved: ResolvedIdentity,
+  caller: Caller,
   runtime: IdentityRuntime,
 ): Promise<LocalReply> {
   try {
-    return await route(view, resolved, runtime);
+    return await route(view, caller, runtime);
   } catch (err) {
     return errorPage({
       headers: view.headers,
@@ -35,7 +35,7 @@ export async function handleReserved(
 
 async function route(
   view: RequestView,
-  resolved: ResolvedIdentity,
+  caller: Caller,
   runtime: IdentityRuntime,
 ): Promise<LocalReply> {
   const { pathname } = view;
@@ -50,7 +50,7 @@ async function route(
     };
   }
   if (pathname === '/.gatehouse' || pathname === PATHS.whoami) {
-    const { identity } = resolved;
+    const { identity } = caller;
     if (identity.authenticated)
       return whoamiPage(view.headers, identity, Math.floor(Date.now() / 1000));
     if (runtime.signIn !== undefined && isBrowserNavigation(view.method, view.headers))
@@ -72,7 +72,7 @@ async function route(
     case PATHS.callback:
       return flow.callback(view);
     case PATHS.signOut:
-      return flow.signOut(view, resolved.session?.data);
+      return flow.signOut(view, sessionOf(caller));
     default:
       return notFound(view);
   }

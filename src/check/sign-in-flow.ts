@@ -1,4 +1,5 @@
 import { parseCookieHeader } from '../http/cookies.js';
+import type { ErrorCode } from '../errors/codes.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { AuthenticatedIdentity } from '../input/types.js';
 import { groupsFromClaims, asJsonObject } from '../identity/groups.js';
@@ -50,8 +51,71 @@ export interface SignInFlowOptions {
    * cannot make Gatehouse call the IdP on every request. Default 60000 ms.
    */
   readonly refreshMinIntervalMs?: number;
-  readonly log: (message: string, detail?: Record<string, unknown>) => void;
+  /** Told every outcome as it happens; logging, metrics and tracing subscribe. Must not throw. */
+  readonly onEvent: (event: SignInEvent) => void;
 }
+
+/** The request an event is about, so its log line can be found next to its decision line. */
+export interface SignInEventRequest {
+  readonly requestId: string;
+  readonly host: string;
+}
+
+/**
+ * What the sign-in flow reports. Subscribers switch on `type`, never on a log message: the
+ * logging subscriber words the lines, metrics count, tracing annotates the current span.
+ */
+export type SignInEvent =
+  /** A redirect to the IdP (or the central host): a browser denied while signed out, or `/.gatehouse/sign_in`. */
+  | {
+      readonly type: 'sign-in-started';
+      readonly reason: 'unauthenticated' | 'sign_in_path';
+      readonly request: SignInEventRequest;
+    }
+  /** Starting failed (the IdP unreachable, a bad hand-off request); the Check answers with the error. */
+  | {
+      readonly type: 'sign-in-start-failed';
+      readonly code: ErrorCode;
+      readonly request: SignInEventRequest;
+    }
+  /** A callback issued a session. */
+  | {
+      readonly type: 'sign-in-completed';
+      readonly sub: string;
+      readonly request: SignInEventRequest;
+    }
+  /** The central host handed the identity to `toHost`. */
+  | {
+      readonly type: 'sign-in-handed-off';
+      readonly sub: string;
+      readonly toHost: string;
+      readonly request: SignInEventRequest;
+    }
+  /** A callback failed; the browser got the error page. */
+  | {
+      readonly type: 'sign-in-failed';
+      readonly code: ErrorCode;
+      readonly request: SignInEventRequest;
+    }
+  /** Sign-out could not reach the IdP's end-session endpoint; the local session ends anyway. */
+  | {
+      readonly type: 'end-session-unavailable';
+      readonly code: ErrorCode;
+      readonly request: SignInEventRequest;
+    }
+  | {
+      readonly type: 'signed-out';
+      readonly sub: string | undefined;
+      /** True when the browser is sent to the IdP's end-session endpoint. */
+      readonly idpLogout: boolean;
+      readonly request: SignInEventRequest;
+    }
+  /** An expired session renewed with its refresh token. */
+  | { readonly type: 'session-refreshed'; readonly sub: string }
+  /** The refresh grant failed; the user signs in again. */
+  | { readonly type: 'session-refresh-failed'; readonly code: ErrorCode }
+  /** An expired session without a refresh token: nothing to renew it with. */
+  | { readonly type: 'session-refresh-unavailable' };
 
 /** Sessions whose last refresh outcome is remembered at most (oldest forgotten first). */
 const MAX_REMEMBERED_REFRESHES = 10_000;
@@ -73,9 +137,8 @@ const PROTOCOL_CLAIMS = new Set([
   'jti',
 ]);
 
-/** The request a sign-in log line is about, so it can be found next to its decision line. */
-function where(view: RequestView): { request_id: string; host: string } {
-  return { request_id: view.requestId, host: view.host };
+function where(view: RequestView): SignInEventRequest {
+  return { requestId: view.requestId, host: view.host };
 }
 
 function origin(view: RequestView): string {
@@ -129,7 +192,29 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
   const central = options.centralHost?.toLowerCase();
   const isCentral = (view: RequestView) => central !== undefined && view.host === central;
 
-  async function start(view: RequestView, returnTo: string): Promise<LocalReply> {
+  const emit = options.onEvent;
+
+  /** Run a sign-in start, reporting whether it redirected or failed. */
+  async function started(
+    view: RequestView,
+    reason: 'unauthenticated' | 'sign_in_path',
+    begin: () => Promise<LocalReply>,
+  ): Promise<LocalReply> {
+    try {
+      const reply = await begin();
+      emit({ type: 'sign-in-started', reason, request: where(view) });
+      return reply;
+    } catch (err) {
+      emit({
+        type: 'sign-in-start-failed',
+        code: GatehouseError.from(err).code,
+        request: where(view),
+      });
+      throw err;
+    }
+  }
+
+  async function redirectToIdp(view: RequestView, returnTo: string): Promise<LocalReply> {
     if (central !== undefined && !isCentral(view)) {
       // Another host: sign in through the central host, bound to this browser by the txn cookie.
       const { location, txnCookie } = await startHandoff({
@@ -168,7 +253,7 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
       },
       { ttlSeconds: options.sessionTtlSeconds },
     );
-    options.log('sign-in completed', { sub: claims.sub, ...where(view) });
+    emit({ type: 'sign-in-completed', sub: claims.sub, request: where(view) });
     // Redirect to a URL without the code; no-referrer keeps the callback URL from leaking. The
     // path is checked once more at the moment it becomes a Location (issue 12 point 8).
     return redirectReply(requireReturnPath(returnTo), [
@@ -177,31 +262,34 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
     ]);
   }
 
-  return {
-    start,
+  async function signInPath(view: RequestView): Promise<LocalReply> {
+    const query = new URLSearchParams(view.path.slice(view.pathname.length + 1));
+    const request = query.get('request');
+    if (request !== null && central !== undefined && isCentral(view)) {
+      // The central host, asked by a protected host to sign a user in for it.
+      const target = await acceptHandoffRequest({
+        request,
+        ring: options.ring,
+        centralHost: central,
+        allowedHosts: options.allowedHosts,
+      });
+      const { location, txnCookie } = await startSignIn({
+        client: options.client,
+        redirectUri: callbackUri(view),
+        returnTo: '/',
+        txnKey: options.txnKey,
+        handoff: target,
+      });
+      return redirectReply(location, [['set-cookie', txnSetCookie(txnCookie)]]);
+    }
+    return redirectToIdp(view, query.get('rd') ?? '/');
+  }
 
-    async signIn(view) {
-      const query = new URLSearchParams(view.path.slice(view.pathname.length + 1));
-      const request = query.get('request');
-      if (request !== null && central !== undefined && isCentral(view)) {
-        // The central host, asked by a protected host to sign a user in for it.
-        const target = await acceptHandoffRequest({
-          request,
-          ring: options.ring,
-          centralHost: central,
-          allowedHosts: options.allowedHosts,
-        });
-        const { location, txnCookie } = await startSignIn({
-          client: options.client,
-          redirectUri: callbackUri(view),
-          returnTo: '/',
-          txnKey: options.txnKey,
-          handoff: target,
-        });
-        return redirectReply(location, [['set-cookie', txnSetCookie(txnCookie)]]);
-      }
-      return start(view, query.get('rd') ?? '/');
-    },
+  return {
+    start: (view, returnTo) =>
+      started(view, 'unauthenticated', () => redirectToIdp(view, returnTo)),
+
+    signIn: (view) => started(view, 'sign_in_path', () => signInPath(view)),
 
     async callback(view) {
       const cookies = parseCookieHeader(view.headers['cookie']);
@@ -249,10 +337,11 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
             handoffKey: options.handoffKey,
             centralHost: central,
           });
-          options.log('sign-in handed off', {
+          emit({
+            type: 'sign-in-handed-off',
             sub: result.claims.sub,
-            to_host: result.handoff.host,
-            ...where(view),
+            toHost: result.handoff.host,
+            request: where(view),
           });
           // Same scheme as this request (https in production; http only on a development loopback).
           return redirectReply(
@@ -263,7 +352,7 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
         return await signedIn(view, result.claims, result.tokens, result.returnTo, [clearTxn]);
       } catch (err) {
         const error = GatehouseError.from(err);
-        options.log('sign-in failed', { code: error.code, ...where(view) });
+        emit({ type: 'sign-in-failed', code: error.code, request: where(view) });
         const reply = errorPage({
           headers: view.headers,
           error,
@@ -300,22 +389,27 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
         });
       } catch (err) {
         // The IdP is unreachable: the local session still ends.
-        options.log('end-session unavailable; signed out locally', {
+        emit({
+          type: 'end-session-unavailable',
           code: GatehouseError.from(err).code,
-          ...where(view),
+          request: where(view),
         });
       }
-      options.log('signed out', {
+      emit({
+        type: 'signed-out',
         sub: session?.sub,
-        idp_logout: location !== options.postLogoutRedirectPath,
-        ...where(view),
+        idpLogout: location !== options.postLogoutRedirectPath,
+        request: where(view),
       });
       return { ...redirectReply(location, [clear]), status: 303 };
     },
 
     refresh(session: VerifiedSession) {
       const refreshToken = session.refresh_token;
-      if (refreshToken === undefined) return Promise.resolve(undefined);
+      if (refreshToken === undefined) {
+        emit({ type: 'session-refresh-unavailable' });
+        return Promise.resolve(undefined);
+      }
       // Concurrent requests with the same expired session share one refresh (refresh tokens may
       // be single-use), and its outcome is reused for refreshMinIntervalMs after it settled: a
       // client that ignores Set-Cookie gets the same renewed cookie (or the same refusal)
@@ -352,7 +446,7 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
             ttlSeconds: options.sessionTtlSeconds,
           });
           const now = Math.floor(Date.now() / 1000);
-          options.log('session refreshed', { sub: session.sub });
+          emit({ type: 'session-refreshed', sub: session.sub });
           return {
             identity: identityFromSession({
               ...next,
@@ -364,9 +458,7 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
             cookie: sessionSetCookie(options.cookieName, cookie, options.sessionTtlSeconds),
           };
         } catch (err) {
-          options.log('session refresh failed; signing in again', {
-            code: GatehouseError.from(err).code,
-          });
+          emit({ type: 'session-refresh-failed', code: GatehouseError.from(err).code });
           return undefined;
         }
       })();

@@ -12,6 +12,7 @@ import { anonymousRuntime } from '../check/anonymous-runtime.js';
 import type { IdentityRuntime, SignInFlow } from '../check/identity-runtime.js';
 import { createSignInFlow } from '../check/sign-in-flow.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
+import { callerOf } from '../identity/caller.js';
 import { resolveIdentity, type ResolvedIdentity } from '../identity/resolve.js';
 import { VerifiedCache } from '../identity/verified-cache.js';
 import { loadSigningKeys } from '../keys/load.js';
@@ -29,6 +30,13 @@ import { TXN_COOKIE_NAME } from '../oidc/sign-in.js';
 import { sessionClearCookie } from '../session/cookie.js';
 import { verifySession } from '../session/verify.js';
 import { createIdpEventLog, errorSummary } from './idp-events.js';
+import {
+  countSignInEvents,
+  logSignInEvents,
+  signInEvents,
+  traceSignInEvents,
+  type SignInSubscriber,
+} from './sign-in-events.js';
 import type { IdentityProviderStatus } from './readiness.js';
 
 /** The identity runtime and the OIDC client behind it (for readiness and shutdown). */
@@ -207,12 +215,13 @@ export async function setupIdentity(
     allowedHosts: identity.allowed_hosts,
     handoffKey,
     refreshMinIntervalMs: identity.refresh_min_interval_seconds * 1000,
-    log: (message, detail) => {
-      log.info(detail ?? {}, message);
-      countFlowEvent(metrics, message, detail);
-    },
+    onEvent: signInEvents([
+      logSignInEvents(log),
+      ...(metrics === undefined ? [] : [countSignInEvents(metrics)]),
+      ...(tracer.enabled ? [traceSignInEvents(tracer)] : []),
+    ] satisfies SignInSubscriber[]),
   });
-  const flow = observeFlow(baseFlow, metrics, tracer);
+  const flow = traceFlow(baseFlow, tracer);
 
   // Verified credentials and signed assertions are reused (see src/identity/verified-cache.ts and
   // src/assertion/cache.ts): one signature verification per token, one signing per
@@ -292,15 +301,15 @@ export async function setupIdentity(
         groupsClaim: identity.groups_claim,
         cache,
       });
-      // A session the IdP ended is anonymous, and without `session` it is never refreshed.
+      // A session the IdP ended is refused, and without `session` it is never refreshed.
       const session = resolved.session?.data;
       if (session !== undefined && revocations.isRevoked(session))
-        return {
+        return callerOf({
           identity: ANONYMOUS,
           source: 'session',
           error: new GatehouseError('ERR_SESSION_REVOKED'),
-        };
-      return resolved;
+        });
+      return callerOf(resolved);
     },
     assertion: (who, host, credential) =>
       credential === undefined
@@ -337,39 +346,10 @@ export async function setupIdentity(
 }
 
 /**
- * The sign-in flow reports its outcomes through its log callback (it is in src/check and
- * catches its own errors); metrics count those same events.
+ * Trace the token exchange (callback) and the refresh grant in spans of their own; what they
+ * ended in arrives as sign-in events (src/server/sign-in-events.ts).
  */
-function countFlowEvent(
-  metrics: Metrics | undefined,
-  message: string,
-  detail: Record<string, unknown> | undefined,
-): void {
-  if (metrics === undefined) return;
-  const code = typeof detail?.['code'] === 'string' ? detail['code'] : 'ERR_INTERNAL';
-  switch (message) {
-    case 'sign-in completed':
-      metrics.signIns.inc({ stage: 'completed', reason: 'session_issued' });
-      return;
-    case 'sign-in handed off':
-      metrics.signIns.inc({ stage: 'completed', reason: 'handed_off' });
-      return;
-    case 'sign-in failed':
-      metrics.signIns.inc({ stage: 'failed', reason: code });
-      return;
-    case 'session refreshed':
-      metrics.sessionRefreshes.inc({ result: 'success' });
-      return;
-    case 'session refresh failed; signing in again':
-      metrics.sessionRefreshes.inc({ result: 'failure' });
-      return;
-    case 'signed out':
-      metrics.signOuts.inc({ idp: String(detail?.['idp_logout'] === true) });
-  }
-}
-
-/** Count sign-ins started and trace the token exchange (callback) and refresh grant. */
-function observeFlow(flow: SignInFlow, metrics: Metrics | undefined, tracer: Tracer): SignInFlow {
+function traceFlow(flow: SignInFlow, tracer: Tracer): SignInFlow {
   const traced = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     const span = tracer.current()?.child(name);
     try {
@@ -382,30 +362,11 @@ function observeFlow(flow: SignInFlow, metrics: Metrics | undefined, tracer: Tra
     }
   };
   return {
-    async start(request, returnTo) {
-      const reply = await flow.start(request, returnTo).catch((err: unknown) => {
-        metrics?.signIns.inc({ stage: 'failed', reason: GatehouseError.from(err).code });
-        throw err;
-      });
-      metrics?.signIns.inc({ stage: 'started', reason: 'unauthenticated' });
-      return reply;
-    },
-    async signIn(request) {
-      const reply = await flow.signIn(request).catch((err: unknown) => {
-        metrics?.signIns.inc({ stage: 'failed', reason: GatehouseError.from(err).code });
-        throw err;
-      });
-      if (reply.status >= 300 && reply.status < 400)
-        metrics?.signIns.inc({ stage: 'started', reason: 'sign_in_path' });
-      return reply;
-    },
+    start: (request, returnTo) => flow.start(request, returnTo),
+    signIn: (request) => flow.signIn(request),
     callback: (request) => traced('gatehouse.oidc.callback', () => flow.callback(request)),
     signOut: (request, session) => flow.signOut(request, session),
-    refresh(session) {
-      if (session.refresh_token === undefined)
-        metrics?.sessionRefreshes.inc({ result: 'no_refresh_token' });
-      return traced('gatehouse.oidc.refresh', () => flow.refresh(session));
-    },
+    refresh: (session) => traced('gatehouse.oidc.refresh', () => flow.refresh(session)),
   };
 }
 

@@ -155,7 +155,7 @@ describe('central sign-in host hand-off', () => {
       centralHost: CENTRAL,
       allowedHosts: ALLOWED,
       handoffKey,
-      log: () => undefined,
+      onEvent: () => undefined,
     });
     // What someone holding the transaction key could seal: a hand-off to a host not allowed.
     const forged = await startSignIn({
