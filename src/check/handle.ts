@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { identityHeaderMutations } from '../assertion/headers.js';
+import { identityHeaderMutations } from '../identity/assertion/headers.js';
 import type { CheckRequest, CheckResponse } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { normalizeDecision } from '../decision/normalize.js';
 import type { Decision, HeaderEntry } from '../decision/types.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import { quotedStringContent } from '../http/header-safety.js';
+import { quotedStringContent } from '../response/header-safety.js';
 import type { ResolvedIdentity } from '../identity/resolve.js';
 import { buildInput } from '../input/build.js';
 import { ANONYMOUS, type Identity, type PolicyInput } from '../input/types.js';
 import type { Logger } from '../log/logger.js';
 import { decisionResult } from './result.js';
 import { denyPage } from '../pages/pages.js';
-import { isBrowserNavigation, jsonReply, type LocalReply } from '../reserved/reply.js';
+import { isBrowserNavigation, jsonReply, type LocalReply } from '../pages/reply.js';
 import {
   decisionToCheckResponse,
   isEnvoyHttpStatus,
@@ -20,9 +20,9 @@ import {
   type ResponseExtras,
 } from '../response/check-response.js';
 import { failedCheckResponse } from './failed-check.js';
-import type { IdentityRuntime } from './identity-runtime.js';
+import type { IdentityRuntime } from '../identity/runtime.js';
 import { handleReserved, isReservedPath } from './reserved.js';
-import { requestView, type RequestView } from './request-view.js';
+import { requestView, type RequestView } from '../input/request-view.js';
 
 /** The policy as the Check path sees it: a revision and a synchronous evaluation. */
 export interface PolicyView {

@@ -1,10 +1,10 @@
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import { quotedStringContent } from '../http/header-safety.js';
+import { quotedStringContent } from '../response/header-safety.js';
 import type { ResolvedIdentity } from '../identity/resolve.js';
 import { PATHS, errorPage, notFoundPage, signedOutPage, whoamiPage } from '../pages/pages.js';
-import { isBrowserNavigation, jsonReply, type LocalReply } from '../reserved/reply.js';
-import type { IdentityRuntime } from './identity-runtime.js';
-import type { RequestView } from './request-view.js';
+import { isBrowserNavigation, jsonReply, type LocalReply } from '../pages/reply.js';
+import type { IdentityRuntime } from '../identity/runtime.js';
+import type { RequestView } from '../input/request-view.js';
 
 /** Paths Gatehouse answers itself, through the Check response; never forwarded upstream. */
 export function isReservedPath(pathname: string): boolean {

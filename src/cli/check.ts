@@ -9,9 +9,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { toJson } from '@bufbuild/protobuf';
-import { anonymousRuntime } from '../check/anonymous-runtime.js';
+import { anonymousRuntime } from '../identity/anonymous.js';
 import { createCheckHandler, statusOf, type CheckOutcome } from '../check/handle.js';
-import type { IdentityRuntime } from '../check/identity-runtime.js';
+import type { IdentityRuntime } from '../identity/runtime.js';
 import { loadConfig } from '../config/load.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { CheckResponseSchema } from '../gen/envoy/service/auth/v3/external_auth_pb.js';

@@ -2,8 +2,8 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { TlsSource } from '../tls/reload.js';
-import type { ReadinessReport } from '../server/readiness.js';
-import { listen } from './listen.js';
+import type { ReadinessReport } from '../health/readiness.js';
+import { listen } from '../net/listen.js';
 
 /**
  * Where `/metrics` comes from: a prom-client Registry, or (a cluster primary) anything that

@@ -4,13 +4,13 @@ import { access, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { JSONWebKeySet } from 'jose';
 import type { Config } from '../config/types.js';
-import { AssertionCache } from '../assertion/cache.js';
-import { signAssertion } from '../assertion/sign.js';
-import { createIdpKeySource } from '../bearer/key-source.js';
-import { createBearerVerifier, type BearerVerifier } from '../bearer/verify.js';
-import { anonymousRuntime } from '../check/anonymous-runtime.js';
-import type { IdentityRuntime, SignInFlow } from '../check/identity-runtime.js';
-import { createSignInFlow } from '../check/sign-in-flow.js';
+import { AssertionCache } from '../identity/assertion/cache.js';
+import { signAssertion } from '../identity/assertion/sign.js';
+import { createIdpKeySource } from '../identity/bearer/key-source.js';
+import { createBearerVerifier, type BearerVerifier } from '../identity/bearer/verify.js';
+import { anonymousRuntime } from '../identity/anonymous.js';
+import type { IdentityRuntime, SignInFlow } from '../identity/runtime.js';
+import { createSignInFlow } from '../oidc/flow.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { resolveIdentity, type ResolvedIdentity } from '../identity/resolve.js';
 import { VerifiedCache } from '../identity/verified-cache.js';
@@ -21,10 +21,10 @@ import type { Metrics } from '../metrics/metrics.js';
 import { NOOP_TRACER, type Tracer } from '../tracing/tracer.js';
 import { createOidcClient, type OidcClient } from '../oidc/client.js';
 import { TXN_COOKIE_NAME } from '../oidc/sign-in.js';
-import { sessionClearCookie } from '../session/cookie.js';
-import { verifySession } from '../session/verify.js';
-import { createIdpEventLog, errorSummary } from './idp-events.js';
-import type { IdentityProviderStatus } from './readiness.js';
+import { sessionClearCookie } from '../identity/session/cookie.js';
+import { verifySession } from '../identity/session/verify.js';
+import { createIdpEventLog, errorSummary } from '../observability/idp-events.js';
+import type { IdentityProviderStatus } from '../health/readiness.js';
 
 /** The identity runtime and the OIDC client behind it (for readiness and shutdown). */
 export interface IdentitySetup {

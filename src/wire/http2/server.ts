@@ -1,7 +1,7 @@
 import * as http2 from 'node:http2';
 import type { Server, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { listen } from '../../http/listen.js';
+import { listen } from '../../net/listen.js';
 import {
   create,
   fromBinary,

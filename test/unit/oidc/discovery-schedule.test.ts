@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { createLogger } from '../../../src/log/logger.js';
 import { createOidcClient, type OidcClientEvent } from '../../../src/oidc/client.js';
-import { createIdpEventLog, errorSummary } from '../../../src/server/idp-events.js';
+import { createIdpEventLog, errorSummary } from '../../../src/observability/idp-events.js';
 
 /** A discovery endpoint that answers 503 until `up` is set, counting requests. */
 async function flakyIdp(): Promise<{
