@@ -11,7 +11,7 @@
 import { extractBearer } from './bearer/extract.js';
 import type { VerifiedClaims } from './bearer/verify.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import { parseCookieHeader } from './cookies.js';
+import { parseCookieHeader } from './session/cookies.js';
 import { ANONYMOUS, type Identity } from '../input/types.js';
 import type { VerifiedSession } from './session/types.js';
 import { SessionExpiredError } from './session/verify.js';

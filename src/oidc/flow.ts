@@ -1,4 +1,4 @@
-import { parseCookieHeader } from '../identity/cookies.js';
+import { parseCookieHeader } from '../identity/session/cookies.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { AuthenticatedIdentity } from '../input/types.js';
 import { groupsFromClaims, asJsonObject } from '../identity/groups.js';

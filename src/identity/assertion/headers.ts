@@ -4,7 +4,7 @@
  */
 import { hasControlCharacter } from '../../response/header-safety.js';
 import { GatehouseError } from '../../errors/gatehouse-error.js';
-import { mentionsCookie, removeCookies } from '../cookies.js';
+import { mentionsCookie, removeCookies } from '../session/cookies.js';
 import { structuredStringList } from './structured-list.js';
 import type { AuthenticatedIdentity } from '../../input/types.js';
 

@@ -1,7 +1,7 @@
 /**
  * The session cookie's `set-cookie` values.
  */
-import { serializeCookie, type CookieAttributes } from '../cookies.js';
+import { serializeCookie, type CookieAttributes } from './cookies.js';
 
 /** Default session cookie name. `__Host-` makes browsers insist on Secure, Path=/ and no Domain. */
 export const DEFAULT_SESSION_COOKIE = '__Host-gatehouse';

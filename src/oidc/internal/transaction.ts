@@ -5,7 +5,7 @@
  */
 import { EncryptJWT, jwtDecrypt, errors as joseErrors } from 'jose';
 import { GatehouseError } from '../../errors/gatehouse-error.js';
-import { serializeCookie } from '../../identity/cookies.js';
+import { serializeCookie } from '../../identity/session/cookies.js';
 import { assertKey, epochSeconds } from './keys.js';
 
 /** Name of the transaction cookie (host-only, Secure, Path=/ by the `__Host-` prefix rules). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseCookieHeader } from '../../../src/identity/cookies.js';
+import { parseCookieHeader } from '../../../../src/identity/session/cookies.js';
 
 // Found in review: splitting on `,` let a cookie set by a sibling subdomain carry
 // `x=1,__Host-gatehouse=<another session>` in its value and plant that session (login CSRF).
