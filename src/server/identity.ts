@@ -1,4 +1,3 @@
-import { hkdfSync } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -15,7 +14,7 @@ import { GatehouseError } from '../errors/gatehouse-error.js';
 import { resolveIdentity, type ResolvedIdentity } from '../identity/resolve.js';
 import { VerifiedCache } from '../identity/verified-cache.js';
 import { loadSigningKeys } from '../keys/load.js';
-import { loadSessionSecret } from '../keys/session-secret.js';
+import { deriveKey, loadSessionSecret } from '../keys/session-secret.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { NOOP_TRACER, type Tracer } from '../tracing/tracer.js';
@@ -95,12 +94,8 @@ export async function setupIdentity(
       'DEVELOPMENT MODE: session secret generated at start; sessions will not survive a restart.',
     );
   // The transaction cookie gets its own key, derived from the same secret for a different use.
-  const txnKey = new Uint8Array(
-    hkdfSync('sha256', secret.key, new Uint8Array(0), 'gatehouse sign-in transaction', 32),
-  );
-  const handoffKey = new Uint8Array(
-    hkdfSync('sha256', secret.key, new Uint8Array(0), 'gatehouse sign-in hand-off', 32),
-  );
+  const txnKey = deriveKey(secret.key, 'gatehouse sign-in transaction');
+  const handoffKey = deriveKey(secret.key, 'gatehouse sign-in hand-off');
 
   if (identity.cache_file !== undefined) await checkCacheFolder(identity.cache_file);
   const events = createIdpEventLog(log);
