@@ -4,7 +4,7 @@ import type { CheckRequest, CheckResponse } from '../gen/envoy/service/auth/v3/e
 import { normalizeDecision } from '../decision/normalize.js';
 import type { Decision, HeaderEntry } from '../decision/types.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import { quotedStringContent } from '../response/header-safety.js';
+import { bearerChallenge } from '../identity/bearer/challenge.js';
 import type { ResolvedIdentity } from '../identity/resolve.js';
 import { buildInput } from '../input/build.js';
 import { ANONYMOUS, type Identity, type PolicyInput } from '../input/types.js';
@@ -276,7 +276,7 @@ async function respond(
  */
 function unauthorized(view: RequestView, resolved: ResolvedIdentity): LocalReply {
   const refused = resolved.source === 'bearer' ? resolved.error : undefined;
-  const challenge = `Bearer realm="${quotedStringContent(view.host)}"${refused !== undefined ? ', error="invalid_token"' : ''}`;
+  const challenge = bearerChallenge(view.host, refused !== undefined);
   return jsonReply(
     401,
     {

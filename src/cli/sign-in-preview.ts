@@ -68,7 +68,7 @@ export function signInPreview(identity: NonNullable<Config['identity']>): SignIn
         ['set-cookie', cookie],
       ]);
     },
-    signIn: notSimulated('/.gatehouse/sign_in'),
+    signIn: notSimulated(PATHS.signIn),
     callback: notSimulated('the sign-in callback'),
     signOut: notSimulated('sign-out'),
     refresh: () => Promise.resolve(undefined),

@@ -1,6 +1,6 @@
 import { DEFAULT_IDENTITY_HEADERS, type IdentityHeaderNames } from './assertion/headers.js';
 import { ANONYMOUS } from '../input/types.js';
-import { sessionClearCookie } from './session/cookie.js';
+import { DEFAULT_SESSION_COOKIE, ownCookieNames, sessionClearCookie } from './session/cookie.js';
 import type { IdentityRuntime } from './runtime.js';
 
 /**
@@ -9,12 +9,12 @@ import type { IdentityRuntime } from './runtime.js';
  */
 export function anonymousRuntime(
   headerNames: IdentityHeaderNames = DEFAULT_IDENTITY_HEADERS,
-  cookieName = '__Host-gatehouse',
+  cookieName = DEFAULT_SESSION_COOKIE,
 ): IdentityRuntime {
   return {
     enabled: false,
     cookieName,
-    ownCookies: [cookieName, '__Host-gatehouse-txn'],
+    ownCookies: ownCookieNames(cookieName),
     headerNames,
     resolve: () => Promise.resolve({ identity: ANONYMOUS, source: 'none' }),
     assertion: () => Promise.resolve(undefined),

@@ -32,6 +32,17 @@ const PAGE_HEADERS: readonly (readonly [string, string])[] = [
   ['content-security-policy', CONTENT_SECURITY_POLICY],
 ];
 
+/** The headers of Gatehouse's JWKS (`/.well-known/gatehouse/jwks.json`), wherever it is served. */
+export const JWKS_HEADERS: readonly (readonly [string, string])[] = [
+  ['content-type', 'application/jwk-set+json'],
+  ['cache-control', 'public, max-age=300'],
+];
+
+/** Gatehouse's JWKS as a local reply (through the Check; the operator listener sends the same). */
+export function jwksReply(jwks: { readonly keys: readonly object[] }): LocalReply {
+  return { ...jsonReply(200, jwks), headers: JWKS_HEADERS };
+}
+
 /** A page: `text/html`, with {@link PAGE_HEADERS} and then `headers`. */
 export function htmlReply(
   status: number,

@@ -19,8 +19,7 @@ import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { NOOP_TRACER, type Tracer } from '../tracing/tracer.js';
 import { createOidcClient, type OidcClient } from '../oidc/client.js';
-import { TXN_COOKIE_NAME } from '../oidc/sign-in.js';
-import { sessionClearCookie } from '../identity/session/cookie.js';
+import { ownCookieNames, sessionClearCookie } from '../identity/session/cookie.js';
 import { verifySession } from '../identity/session/verify.js';
 import { createIdpEventLog, errorSummary } from '../observability/idp-events.js';
 import type { IdentityProviderStatus } from '../health/readiness.js';
@@ -225,7 +224,7 @@ export async function setupIdentity(
   const runtime: IdentityRuntime = {
     enabled: true,
     cookieName,
-    ownCookies: [cookieName, TXN_COOKIE_NAME],
+    ownCookies: ownCookieNames(cookieName),
     headerNames: names,
     resolve: (headers, host) =>
       resolveIdentity({

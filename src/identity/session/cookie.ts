@@ -6,6 +6,17 @@ import { serializeCookie, type CookieAttributes } from './cookies.js';
 /** Default session cookie name. `__Host-` makes browsers insist on Secure, Path=/ and no Domain. */
 export const DEFAULT_SESSION_COOKIE = '__Host-gatehouse';
 
+/**
+ * Name of the sign-in transaction cookie (src/oidc/internal/transaction.ts; host-only, Secure,
+ * Path=/ by the `__Host-` prefix rules).
+ */
+export const TXN_COOKIE_NAME = '__Host-gatehouse-txn';
+
+/** Gatehouse's own cookies, never forwarded upstream: the session cookie and the transaction cookie. */
+export function ownCookieNames(sessionCookie: string): readonly string[] {
+  return [sessionCookie, TXN_COOKIE_NAME];
+}
+
 /** The attributes the session cookie is always set and cleared with. */
 export const SESSION_COOKIE_ATTRIBUTES: CookieAttributes = Object.freeze({
   path: '/',
