@@ -12,8 +12,8 @@ import type { IdentityRuntime, SignInFlow } from '../identity/runtime.js';
 import { createSignInFlow } from '../oidc/flow.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { resolveIdentity, type ResolvedIdentity } from '../identity/resolve.js';
+import { configuredIdentity, loadConfiguredSigningKeys } from '../identity/configured.js';
 import { VerifiedCache } from '../identity/verified-cache.js';
-import { loadSigningKeys } from '../keys/load.js';
 import { deriveKey, loadSessionSecret } from '../keys/session-secret.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -56,8 +56,8 @@ export async function setupIdentity(
   const tracer = observe.tracer ?? NOOP_TRACER;
   const names = config.headers;
   const cookieName = config.session.cookie_name;
-  const identity = config.identity;
-  if (identity === undefined || identity.issuer === undefined || identity.client_id === undefined) {
+  const identity = configuredIdentity(config);
+  if (identity === undefined) {
     return {
       runtime: anonymousRuntime(names, cookieName),
       oidc: undefined,
@@ -66,14 +66,7 @@ export async function setupIdentity(
     };
   }
 
-  const ring = await loadSigningKeys({
-    files: config.keys.signing,
-    development: config.development,
-    log: (m) => log.info(m),
-  }).catch((err: unknown) => {
-    const error = GatehouseError.from(err, 'ERR_KEYS_INVALID');
-    throw new GatehouseError(error.code, { message: `keys.signing: ${error.message}`, cause: err });
-  });
+  const ring = await loadConfiguredSigningKeys(config, log);
   if (ring.generated) {
     log.warn(
       'DEVELOPMENT MODE: signing key generated at start; sessions and assertions will not survive a restart. Never use this in production.',

@@ -30,7 +30,7 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { startHttpListener, type HttpListener, type HttpReadiness } from '../http/server.js';
-import { loadSigningKeys } from '../keys/load.js';
+import { configuredIdentity, loadConfiguredSigningKeys } from '../identity/configured.js';
 import type { Logger } from '../log/logger.js';
 import {
   isGatehouseMessage,
@@ -358,18 +358,8 @@ async function primaryJwks(
   config: Config,
   log: Logger,
 ): Promise<{ readonly keys: readonly object[] } | undefined> {
-  const identity = config.identity;
-  if (identity === undefined || identity.issuer === undefined || identity.client_id === undefined)
-    return undefined;
-  const ring = await loadSigningKeys({
-    files: config.keys.signing,
-    development: config.development,
-    log: (m) => log.info(m),
-  }).catch((err: unknown) => {
-    const error = GatehouseError.from(err, 'ERR_KEYS_INVALID');
-    throw new GatehouseError(error.code, { message: `keys.signing: ${error.message}`, cause: err });
-  });
-  return ring.jwks;
+  if (configuredIdentity(config) === undefined) return undefined;
+  return (await loadConfiguredSigningKeys(config, log)).jwks;
 }
 
 /** The first worker's last identity provider error, for the primary's `/readyz`. */
