@@ -42,7 +42,7 @@ export interface IdentityObservability {
 
 /**
  * Build the identity runtime from configuration: keys, session secret, OIDC client (discovery
- * starts in the background), bearer verifier (its keys from src/bearer/key-source.ts: the
+ * starts in the background), bearer verifier (its keys from src/identity/bearer/key-source.ts: the
  * cache file at start, then the JWKS named by discovery).
  *
  * @throws GatehouseError `ERR_KEYS_INVALID` naming `keys.signing` or `session.secret`, `ERR_CONFIG_INVALID`.
@@ -155,7 +155,7 @@ export async function setupIdentity(
     return bearer.verify(token);
   };
   // Metrics and spans hook here, at the verifier's call site: the JWKS fetch itself happens
-  // inside jose's remote key set (src/bearer), which exposes no hook. A verification that
+  // inside jose's remote key set (src/identity/bearer), which exposes no hook. A verification that
   // succeeds used the JWKS (cached or freshly fetched); one refused with ERR_JWKS_UNAVAILABLE
   // could not get it. Refusals for other reasons are not JWKS outcomes and are not counted.
   const verifyBearer = identity.bearer.enabled
@@ -197,7 +197,7 @@ export async function setupIdentity(
   const flow = observeFlow(baseFlow, metrics, tracer);
 
   // Verified credentials and signed assertions are reused (see src/identity/verified-cache.ts and
-  // src/assertion/cache.ts): one signature verification per token, one signing per
+  // src/identity/assertion/cache.ts): one signature verification per token, one signing per
   // (credential, upstream host) per half assertion lifetime.
   const tolerance = identity.clock_tolerance_seconds;
   const cache = {

@@ -24,7 +24,7 @@ export interface StartOptions {
   readonly configFile?: string;
   /**
    * Start the HTTP listener (health, readiness, metrics, JWKS). Default true; a cluster worker
-   * (src/server/cluster-worker.ts) passes false: its primary answers those for every worker.
+   * (src/workers/worker.ts) passes false: its primary answers those for every worker.
    */
   readonly httpListener?: boolean;
   /**

@@ -1,6 +1,6 @@
 /**
- * The messages a cluster primary (src/server/cluster.ts) and its workers
- * (src/server/cluster-worker.ts) exchange over the node:cluster IPC channel. Every type starts
+ * The messages a cluster primary (src/workers/primary.ts) and its workers
+ * (src/workers/worker.ts) exchange over the node:cluster IPC channel. Every type starts
  * with `gatehouse:` so they never collide with other users of the channel (prom-client's own
  * cluster messages, node:cluster's internal ones).
  */

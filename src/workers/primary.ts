@@ -2,7 +2,7 @@
  * The primary of a Gatehouse cluster (`workers` > 1, or 0 = one per CPU).
  *
  * - **Workers.** `node:cluster` forks N copies of `gatehouse serve`; each runs the full Check
- *   server (src/server/cluster-worker.ts) and listens on the same gRPC address. In a cluster
+ *   server (src/workers/worker.ts) and listens on the same gRPC address. In a cluster
  *   worker `net.Server#listen` (which the gRPC server's `http2.createServer().listen()` is; it
  *   asks for neither `exclusive` nor `reusePort`) does not bind: the primary holds the one
  *   listening socket and hands accepted connections out, so there is no SO_REUSEPORT and no

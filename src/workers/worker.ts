@@ -1,7 +1,7 @@
 /**
  * One worker of a Gatehouse cluster (`workers` > 1): the full Check server (policy engine,
  * identity runtime, decision log) on the gRPC port it shares with its siblings through the
- * primary (src/server/cluster.ts), without an HTTP listener of its own. It tells the primary
+ * primary (src/workers/primary.ts), without an HTTP listener of its own. It tells the primary
  * when it has started and whenever its readiness changes, answers the primary's metrics
  * requests with its registry's JSON, reloads on the primary's word (SIGHUP there), and drains
  * and exits on `stop`, on SIGTERM/SIGINT sent to it directly, or when the primary goes away.

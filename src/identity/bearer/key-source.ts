@@ -11,7 +11,7 @@
  *   `cooldownMs`, which the Check waits for at most `timeoutMs`; made-up `kid`s cannot become a
  *   flood of fetches.
  * - With a cache file, the last good discovery document and JWKS are written after every
- *   successful fetch (src/oidc/provider-cache.ts) and read at start, so a Gatehouse that starts
+ *   successful fetch (src/identity/bearer/provider-cache.ts) and read at start, so a Gatehouse that starts
  *   while the IdP is down still verifies tokens signed with known keys.
  *
  * - Keys given in the configuration (`staticJwks`) are the last resort: used whenever no fetched

@@ -4,7 +4,7 @@
  * token-kind.ts).
  *
  * Keys come only from the configured JWKS URL through jose's `createRemoteJWKSet`, or from the
- * caller's key source (Gatehouse's: src/bearer/key-source.ts): cached, refetched on an unknown
+ * caller's key source (Gatehouse's: src/identity/bearer/key-source.ts): cached, refetched on an unknown
  * `kid` at most once per cooldown, so a flood of tokens with made-up `kid`s cannot turn into a
  * flood of fetches. Nothing in the token can point elsewhere:
  * `jku`/`x5u`/`jwk`/`x5c` are refused before any key is looked up (RFC 8725 §3.10).
@@ -45,7 +45,7 @@ export interface BearerVerifierOptions {
   /** The identity provider's JWKS (from discovery: `jwks_uri`), fetched through jose's remote key set. */
   readonly jwksUri?: URL;
   /**
-   * The keys, from a key source that manages fetching itself (src/bearer/key-source.ts: last good
+   * The keys, from a key source that manages fetching itself (src/identity/bearer/key-source.ts: last good
    * keys kept through an outage, persisted). Takes the place of `jwksUri`; exactly one is given.
    */
   readonly keys?: JWTVerifyGetKey;

@@ -22,7 +22,7 @@ export interface CookieAttributes {
  * does not start a pair here: a cookie set by a sibling subdomain could otherwise carry
  * `x=1,__Host-gatehouse=<another session>` in its value and plant a session (the `__Host-` prefix
  * protects the cookie, not text inside another cookie's value). Two `cookie` lines merged by a
- * proxy with `,` are handled where it matters, on the way upstream (src/assertion/headers.ts cuts
+ * proxy with `,` are handled where it matters, on the way upstream (src/identity/assertion/headers.ts cuts
  * Gatehouse's cookies out of every comma-separated crumb, or refuses).
  */
 function pairs(header: string): { name: string; value: string }[] {

@@ -1,7 +1,7 @@
 /**
  * Discovery runs on its own schedule (src/oidc/client.ts): capped back-off with jitter, never
  * started or lengthened by requests, recovering by itself when the IdP answers again; and its
- * failures reach the log rate-limited (src/server/idp-events.ts).
+ * failures reach the log rate-limited (src/observability/idp-events.ts).
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';

@@ -121,3 +121,14 @@ test('the cycle finder reports a cycle, with the imports that make it', () => {
   assert.match(found[0]!, /c -> a {2}\(c\/z\.ts -> \.\.\/a\/x\.js\)/);
   assert.deepEqual(cycles(new Map([['d', new Map([['a', '']])]])), []);
 });
+
+test("README's Layout names every folder under src/", () => {
+  const readme = readFileSync(repoPath('README.md'), 'utf8');
+  const layout = /## Layout\n\n```\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+  assert.ok(layout.length > 0, 'README.md has no ## Layout block');
+  const folders = readdirSync(repoPath('src'), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && entry.name !== 'gen')
+    .map((entry) => entry.name);
+  for (const folder of folders)
+    assert.ok(layout.includes(`src/${folder}/`), `README.md's Layout does not name src/${folder}/`);
+});

@@ -1,5 +1,5 @@
 /**
- * The IdP key source (src/bearer/key-source.ts) and its cache file (src/oidc/provider-cache.ts):
+ * The IdP key source (src/identity/bearer/key-source.ts) and its cache file (src/identity/bearer/provider-cache.ts):
  * keys survive an outage up to their maximum age, the cache file is private and atomic, a foreign
  * or stale file is never used, and made-up `kid`s cannot flood the IdP.
  */
