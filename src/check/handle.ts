@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { identityHeaderMutations } from '../identity/assertion/headers.js';
 import type { CheckRequest, CheckResponse } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
+import { resolveDevice, type DeviceOptions } from '../device/resolve.js';
 import { normalizeDecision } from '../decision/normalize.js';
 import type { Decision, HeaderEntry } from '../decision/types.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
@@ -42,6 +43,8 @@ export interface CheckDeps {
    * `log` (what `gatehouse check` and unit tests use).
    */
   readonly observer?: CheckObserver;
+  /** Client certificates into `input.device` (config `device`); without it there is no `input.device`. */
+  readonly device?: DeviceOptions;
 }
 
 /** Facts about one finished Check that only the Check path knows, for logs, metrics and traces. */
@@ -147,7 +150,13 @@ export function createCheckHandler(
       } else if (resolved.source === 'session' && resolved.error !== undefined) {
         cookies.push({ name: 'set-cookie', value: deps.identity.clearCookie() });
       }
-      input = buildInput(request, identity);
+      const device = deps.device === undefined ? undefined : resolveDevice(request, deps.device);
+      if (device?.detail !== undefined)
+        deps.log.warn(
+          { request_id: view.requestId, ...device.device.certificate_error, err: device.detail },
+          'client certificate refused',
+        );
+      input = buildInput(request, identity, device?.device);
       const policy = deps.policy();
       if (policy === undefined) throw new GatehouseError('ERR_POLICY_NOT_LOADED');
       revision = policy.revision;

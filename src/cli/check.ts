@@ -13,6 +13,7 @@ import { anonymousRuntime } from '../identity/anonymous.js';
 import { createCheckHandler, statusOf, type CheckOutcome } from '../check/handle.js';
 import type { IdentityRuntime } from '../identity/runtime.js';
 import { loadConfig } from '../config/load.js';
+import { deviceOptions } from '../device/trust.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { CheckResponseSchema } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { createLogger } from '../log/logger.js';
@@ -91,6 +92,7 @@ export async function runCheck(options: CheckOptions, out: CheckOutput): Promise
       policy: () => engine.current(),
       identity: runtime,
       log: createLogger({ level: 'silent' }),
+      ...(config.device === undefined ? {} : { device: deviceOptions(config.device) }),
     })(request);
     const error = loadError ?? outcome.error;
     const report = {

@@ -525,5 +525,39 @@ export const SCHEMA = {
         },
       },
     },
+    device: {
+      type: 'object',
+      optional: true,
+      doc: 'Device identity from client certificates (`input.device`, docs/devices.md). Without this section `input.device` is absent.',
+      fields: {
+        certificate: {
+          type: 'object',
+          doc: 'The client certificate Envoy terminated mutual TLS with.',
+          fields: {
+            ca_file: {
+              type: 'string',
+              path: true,
+              doc: 'PEM bundle of device CAs (each a trust anchor). When set, Gatehouse verifies every client certificate against it itself; one that fails is refused.',
+            },
+            require_client_auth: {
+              type: 'boolean',
+              default: true,
+              doc: 'With `ca_file`: the certificate must list clientAuth in its extended key usage.',
+            },
+          },
+        },
+        xfcc: {
+          type: 'object',
+          doc: 'The `x-forwarded-client-cert` header (a mesh or a proxy in front).',
+          fields: {
+            trusted: {
+              type: 'boolean',
+              default: false,
+              doc: 'Read the device certificate from the header when Envoy sent no peer certificate. Only when the proxy calling Gatehouse sets it (`SANITIZE_SET`).',
+            },
+          },
+        },
+      },
+    },
   },
 } as const satisfies ObjectField;

@@ -82,6 +82,16 @@ export interface Config {
     readonly service_name: string;
     readonly sample_ratio: number;
   };
+  /** Device identity from client certificates; absent unless configured. */
+  readonly device?: {
+    readonly certificate: {
+      readonly ca_file?: string;
+      readonly require_client_auth: boolean;
+    };
+    readonly xfcc: {
+      readonly trusted: boolean;
+    };
+  };
 }
 
 /** A listener's TLS (`grpc.tls`, `http.tls`); see src/tls/files.ts. */

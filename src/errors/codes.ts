@@ -226,6 +226,33 @@ export const ERRORS = {
     http: 403,
     message: 'Sign-out must be requested from this site.',
   },
+  // Device certificates (src/device). A refused certificate is left out of input.device (its code
+  // in input.device.certificate_error); the policy still decides, so these never answer a Check.
+  ERR_DEVICE_CERT_INVALID: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'The client certificate could not be read.',
+  },
+  ERR_DEVICE_CERT_UNTRUSTED: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'The client certificate is not from a device CA.',
+  },
+  ERR_DEVICE_CERT_EXPIRED: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'The client certificate has expired.',
+  },
+  ERR_DEVICE_CERT_NOT_YET_VALID: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'The client certificate is not valid yet.',
+  },
+  ERR_DEVICE_CERT_USAGE: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'The client certificate is not for client authentication.',
+  },
   // Anything not foreseen: normalised at the boundary, fails closed.
   ERR_INTERNAL: { grpc: GrpcCode.INTERNAL, http: 500, message: 'Internal error.' },
 } as const satisfies Record<string, ErrorSpec>;

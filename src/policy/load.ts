@@ -19,15 +19,6 @@ import { compileRegoDir, type RegoVersion } from './compile.js';
 /** Builtins that would need the network in the middle of a synchronous evaluation. */
 const NETWORK_BUILTINS: ReadonlySet<string> = new Set(['http.send', 'net.lookup_ip_addr']);
 
-/**
- * X.509 path validation: node:crypto has no synchronous chain verifier, and a hand-written one
- * is exactly what must not be written (a lenient one would allow what OPA denies).
- */
-const CHAIN_BUILTINS: ReadonlySet<string> = new Set([
-  'crypto.x509.parse_and_verify_certificates',
-  'crypto.x509.parse_and_verify_certificates_with_options',
-]);
-
 /** The default entrypoint, as in the OPA-Envoy plugin. */
 export const DEFAULT_ENTRYPOINT = 'envoy/authz/allow';
 
@@ -256,13 +247,9 @@ export async function loadPolicyFromBundle(
   if (missing.length > 0) {
     const names = missing.map((m) => `\`${m}\``).join(', ');
     const network = missing.filter((m) => NETWORK_BUILTINS.has(m));
-    const chain = missing.filter((m) => CHAIN_BUILTINS.has(m));
     let advice = '';
     if (network.length > 0) {
       advice += `; policies are evaluated synchronously and make no network calls: put the data ${network.map((m) => `\`${m}\``).join(' and ')} would fetch into the policy's data.json (a reload picks up changes), and leave token verification to Gatehouse's identity stage (input.identity)`;
-    }
-    if (chain.length > 0) {
-      advice += `; certificate chains are not verified inside policies: let Envoy verify client certificates (a TLS validation_context) and read them with crypto.x509.parse_certificates`;
     }
     if (advice === '')
       advice = '; see docs/reference/policy.md#builtins for the builtins Gatehouse provides';

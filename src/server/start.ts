@@ -2,6 +2,7 @@ import { loadConfig } from '../config/load.js';
 import { diffConfig } from '../config/reload.js';
 import type { Config } from '../config/types.js';
 import { createCheckHandler, type CheckDeps } from '../check/handle.js';
+import { deviceOptions } from '../device/trust.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { setupIdentity } from './identity.js';
 import { createCheckObserver } from '../observability/check.js';
@@ -100,6 +101,8 @@ export async function startGatehouse(
       'DEVELOPMENT MODE (development: true): generated keys and an http:// identity provider are accepted. Never use this in production.',
     );
   }
+  // Device CAs are read first: an unusable ca_file stops the start before anything is opened.
+  const device = config.device === undefined ? undefined : deviceOptions(config.device);
   const metrics = createMetrics();
   const health = new HealthState();
   const decisions = new DecisionLog(log, {
@@ -123,6 +126,7 @@ export async function startGatehouse(
     identity: identity.runtime,
     log,
     observer: createCheckObserver({ decisions, metrics, tracer, log }),
+    ...(device === undefined ? {} : { device }),
   };
   const check = createCheckHandler(deps);
 

@@ -35,6 +35,7 @@ import * as units from './units.js';
 import * as urlquery from './urlquery.js';
 import * as uuid from './uuid.js';
 import * as x509 from './x509.js';
+import * as x509Verify from './x509-verify.js';
 
 export { EvalContext, systemClock, type NanoClock } from './context.js';
 export { SDK_BUILTINS } from './sdk.js';
@@ -116,6 +117,9 @@ export function createBuiltins(ctx: EvalContext): Record<string, Builtin> {
     'regex.template_match': regex.templateMatch,
     'regex.globs_match': globIntersect.globsMatch,
     'crypto.x509.parse_certificates': x509.parseCertificates,
+    'crypto.x509.parse_and_verify_certificates': x509Verify.parseAndVerify(ctx),
+    'crypto.x509.parse_and_verify_certificates_with_options':
+      x509Verify.parseAndVerifyWithOptions(ctx),
   };
 }
 

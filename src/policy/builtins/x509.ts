@@ -7,11 +7,13 @@
  * `Subject`/`Issuer` (`CommonName`, `Country`, `Organization`, `OrganizationalUnit`,
  * `Locality`, `Province`, `StreetAddress`, `PostalCode`, `SerialNumber`, `Names`,
  * `ExtraNames`), `NotBefore`, `NotAfter`, `IsCA`, `PublicKeyAlgorithm`, `PublicKey` (RSA `N`/`E`,
- * Ed25519 bytes), `DNSNames`, `EmailAddresses`, `IPAddresses`, `URIStrings`, `ExtKeyUsage`,
- * `UnknownExtKeyUsage`. Fields Node does not expose (`KeyUsage`, `Extensions`,
- * `SubjectKeyId`, `AuthorityKeyId`, `Signature`, `Version`, …) are absent, so a policy reading
- * them is undefined — it fails closed rather than seeing a wrong value. A base64 DER input must
- * hold exactly one certificate (OPA also accepts several concatenated).
+ * EC `X`/`Y`, Ed25519 bytes), `SignatureAlgorithm` (not for RSA-PSS, whose hash Node does not
+ * expose), `DNSNames`, `EmailAddresses`, `IPAddresses`, `URIStrings`, `ExtKeyUsage`,
+ * `UnknownExtKeyUsage`, `OCSPServer`, `IssuingCertificateURL`. The other 34 fields of Go's
+ * struct (`KeyUsage`, `Extensions`, `SubjectKeyId`, `Signature`, `Version`, `RawTBSCertificate`,
+ * `URIs`, `MaxPathLen`, …) need a DER parser Node does not offer, so they are absent and a
+ * policy reading them is undefined — it fails closed rather than seeing a wrong value. A base64
+ * DER input must hold exactly one certificate (OPA also accepts several concatenated).
  */
 import { X509Certificate } from 'node:crypto';
 import { formatIp, parseIp } from './ip.js';
@@ -33,7 +35,8 @@ const NAME_ATTRIBUTES: Record<string, { oid: number[]; field?: string }> = {
   UID: { oid: [0, 9, 2342, 19200300, 100, 1, 1] },
 };
 
-const EXT_KEY_USAGES: Record<string, number> = {
+/** Go's `x509.ExtKeyUsage` numbers by OID. */
+export const EXT_KEY_USAGES: Record<string, number> = {
   '2.5.29.37.0': 0,
   '1.3.6.1.5.5.7.3.1': 1,
   '1.3.6.1.5.5.7.3.2': 2,
@@ -48,6 +51,23 @@ const EXT_KEY_USAGES: Record<string, number> = {
   '2.16.840.1.113730.4.1': 11,
   '1.3.6.1.4.1.311.2.1.22': 12,
   '1.3.6.1.4.1.311.61.1.1': 13,
+};
+
+/** Go's `x509.SignatureAlgorithm` by OID (RSA-PSS is absent: its hash is in parameters Node does not expose). */
+const SIGNATURE_ALGORITHMS: Record<string, number> = {
+  '1.2.840.113549.1.1.2': 1,
+  '1.2.840.113549.1.1.4': 2,
+  '1.2.840.113549.1.1.5': 3,
+  '1.2.840.113549.1.1.11': 4,
+  '1.2.840.113549.1.1.12': 5,
+  '1.2.840.113549.1.1.13': 6,
+  '1.2.840.10040.4.3': 7,
+  '2.16.840.1.101.3.4.3.2': 8,
+  '1.2.840.10045.4.1': 9,
+  '1.2.840.10045.4.3.2': 10,
+  '1.2.840.10045.4.3.3': 11,
+  '1.2.840.10045.4.3.4': 12,
+  '1.3.101.112': 16,
 };
 
 /** Go's `pkix.Name` from Node's `subject`/`issuer` text (`CN=a\nO=b`, multi-valued RDNs joined by `+`). */
@@ -106,13 +126,38 @@ function altNames(text: string | undefined): Array<[string, string]> | undefined
   return end === text.length ? out : undefined;
 }
 
+/** `OCSPServer` and `IssuingCertificateURL` from Node's `infoAccess` (`OCSP - URI:…` lines). */
+function infoAccess(text: string | undefined): { ocsp: string[]; issuers: string[] } | undefined {
+  const out = { ocsp: [] as string[], issuers: [] as string[] };
+  for (const line of (text ?? '').split('\n')) {
+    if (line === '') continue;
+    const m = /^(OCSP|CA Issuers) - URI:(.*)$/.exec(line);
+    if (m === null) continue; // another access method (Go ignores those too)
+    let value = m[2] as string;
+    if (value.startsWith('"')) {
+      try {
+        value = JSON.parse(value) as string;
+      } catch {
+        return undefined;
+      }
+    }
+    (m[1] === 'OCSP' ? out.ocsp : out.issuers).push(value);
+  }
+  return out;
+}
+
+const bigFromB64url = (s: string | undefined): bigint =>
+  BigInt(`0x${Buffer.from(s ?? '', 'base64url').toString('hex') || '0'}`);
+
 const nonEmpty = <T>(list: T[]): T[] | null => (list.length === 0 ? null : list);
 
-function describe(cert: X509Certificate): Record<string, unknown> | undefined {
+export function describe(cert: X509Certificate): Record<string, unknown> | undefined {
   const subject = pkixName(cert.subject);
   const issuer = pkixName(cert.issuer);
   const sans = altNames(cert.subjectAltName);
-  if (subject === undefined || issuer === undefined || sans === undefined) return undefined;
+  const access = infoAccess(cert.infoAccess);
+  if (subject === undefined || issuer === undefined || sans === undefined || access === undefined)
+    return undefined;
   const dns: string[] = [];
   const emails: string[] = [];
   const ips: string[] = [];
@@ -136,6 +181,14 @@ function describe(cert: X509Certificate): Record<string, unknown> | undefined {
       E: Number(BigInt(`0x${Buffer.from(jwk.e ?? '', 'base64url').toString('hex')}`)),
       N: exactNestedInteger(BigInt(`0x${Buffer.from(jwk.n ?? '', 'base64url').toString('hex')}`)),
     };
+  } else if (type === 'ec') {
+    // Go's ecdsa.PublicKey: the curve marshals as {} (its fields are unexported), X and Y exact.
+    const jwk = key.export({ format: 'jwk' });
+    publicKey = {
+      Curve: {},
+      X: exactNestedInteger(bigFromB64url(jwk.x)),
+      Y: exactNestedInteger(bigFromB64url(jwk.y)),
+    };
   } else if (type === 'ed25519') {
     publicKey = Buffer.from(key.export({ format: 'jwk' }).x ?? '', 'base64url').toString('base64');
   }
@@ -155,6 +208,8 @@ function describe(cert: X509Certificate): Record<string, unknown> | undefined {
     EmailAddresses: nonEmpty(emails),
     IPAddresses: nonEmpty(ips),
     URIStrings: nonEmpty(uris),
+    OCSPServer: nonEmpty(access.ocsp),
+    IssuingCertificateURL: nonEmpty(access.issuers),
     ExtKeyUsage: nonEmpty(
       usages
         .filter((u) => Object.hasOwn(EXT_KEY_USAGES, u))
@@ -165,12 +220,14 @@ function describe(cert: X509Certificate): Record<string, unknown> | undefined {
     ),
   };
   if (publicKey !== undefined) out['PublicKey'] = publicKey;
+  const algorithm = SIGNATURE_ALGORITHMS[cert.signatureAlgorithmOid];
+  if (algorithm !== undefined) out['SignatureAlgorithm'] = algorithm;
   return out;
 }
 
 const PEM_BLOCK = /-----BEGIN ([^-\r\n]+)-----\r?\n[\s\S]*?-----END \1-----/g;
 
-function certificates(text: string): X509Certificate[] | undefined {
+export function certificates(text: string): X509Certificate[] | undefined {
   let pem = text;
   if (!text.startsWith('-----BEGIN')) {
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) return undefined;

@@ -11,7 +11,12 @@ import { readBundle } from '../../../src/policy/bundle.js';
 import { HOST_BUILTINS } from '../../../src/policy/builtins/index.js';
 import { loadPolicyFromBundle, type LoadedPolicy } from '../../../src/policy/load.js';
 import { findTool } from '../../support/tools.js';
-import { CASES, KNOWN_DIFFERENCES } from './builtin-cases/index.js';
+import {
+  CASES,
+  KNOWN_BUILTIN_REASONS,
+  KNOWN_DIFFERENCE_IDS,
+  KNOWN_DIFFERENCES,
+} from './builtin-cases/index.js';
 import { buildBundle, opaEval, regoDir } from './support.js';
 
 /** Host builtins OPA's wasm compiler implements inside the module, so the host's is never called. */
@@ -77,6 +82,16 @@ describe('host builtins agree with opa eval', () => {
     );
     for (const name of ['net.cidr_contains', ...COMPILED_IN])
       assert.ok(!policy.builtinsRequired.includes(name), `${name} is compiled into the module`);
+  });
+
+  test('every builtins entry of known-differences.json is used by a case, with a reason', () => {
+    const used = new Set(KNOWN_DIFFERENCE_IDS.values());
+    const unused = [...KNOWN_BUILTIN_REASONS.keys()].filter((id) => !used.has(id));
+    assert.deepEqual(unused, [], `unused builtins entries in known-differences.json: ${unused}`);
+    for (const [id, reason] of KNOWN_BUILTIN_REASONS)
+      assert.ok(reason.trim() !== '', `known difference ${id} without a reason`);
+    for (const expr of KNOWN_DIFFERENCE_IDS.keys())
+      assert.ok(CASES.includes(expr), `known difference for a case that does not exist: ${expr}`);
   });
 
   test('no case is undefined on both sides unless it is meant to be', (t) => {

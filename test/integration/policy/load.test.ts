@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,9 +7,9 @@ import { describe, test } from 'node:test';
 import { hasCode } from '../../../src/errors/gatehouse-error.js';
 import { readBundle } from '../../../src/policy/bundle.js';
 import { DEFAULT_ENTRYPOINT, loadPolicy, loadPolicyFromBundle } from '../../../src/policy/load.js';
-import { repoPath } from '../../support/paths.js';
+import { repoPath, testdata } from '../../support/paths.js';
 import { requireTool } from '../../support/tools.js';
-import { buildBundle, fixture, opaEval } from './support.js';
+import { buildBundle, fixture, opaEval, regoDir } from './support.js';
 
 const EP = DEFAULT_ENTRYPOINT;
 
@@ -95,16 +96,35 @@ describe('loadPolicy from a Rego directory', () => {
     );
   });
 
-  test('a policy verifying certificate chains is refused, pointing at Envoy and parse_certificates', async (t) => {
+  test('a policy verifying certificate chains loads, allows a valid chain and denies a forged one', async (t) => {
     const opa = requireTool(t, 'opa');
     if (opa === undefined) return;
-    await assert.rejects(
-      loadPolicy({ dir: fixture('x509-verify'), entrypoint: EP, opaPath: opa }),
-      rejectsWith(
-        'ERR_POLICY_BUILTIN_MISSING',
-        /`crypto\.x509\.parse_and_verify_certificates`.*let Envoy verify client certificates.*crypto\.x509\.parse_certificates/,
-      ),
+    const policy = await loadPolicy({ dir: fixture('x509-verify'), entrypoint: EP, opaPath: opa });
+    const pem = (name: string): string => readFileSync(testdata('x509', name), 'utf8');
+    assert.equal(policy.evaluate({ chain: pem('ca.pem') + pem('leaf.pem') }), true);
+    // Issued in the root's name but signed by another key.
+    assert.equal(policy.evaluate({ chain: pem('ca.pem') + pem('chain/forged.pem') }), false);
+    assert.equal(policy.evaluate({ chain: pem('leaf.pem') }), false, 'a lone certificate');
+  });
+
+  test('a template construct outside Gatehouse’s subset fails the evaluation, naming it; the policy keeps working', async (t) => {
+    const opa = requireTool(t, 'opa');
+    if (opa === undefined) return;
+    const dir = await regoDir(
+      'package t\n\nimport rego.v1\n\nr := strings.render_template(input.t, {"a": "x"})\n',
     );
+    const policy = await loadPolicyFromBundle(readBundle(await buildBundle(opa, dir, ['t/r'])), {
+      entrypoint: 't/r',
+    });
+    assert.throws(
+      () => policy.evaluate({ t: '{{define "x"}}{{end}}' }),
+      (err: unknown) =>
+        hasCode(err, 'ERR_POLICY_EVAL') &&
+        /strings\.render_template: \{\{define\}\} is not supported/.test(
+          String((err as Error).cause),
+        ),
+    );
+    assert.equal(policy.evaluate({ t: '{{.a}}!' }), 'x!');
   });
 
   test('a missing entrypoint in a directory is ERR_POLICY_ENTRYPOINT naming it', async (t) => {

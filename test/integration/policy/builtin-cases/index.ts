@@ -2,10 +2,12 @@
  * Every differential case of test/integration/policy/builtins-vs-opa.test.ts, by family, and
  * the known differences between Gatehouse and `opa eval`, each with its reason.
  */
+import { readFileSync } from 'node:fs';
+import { repoPath } from '../../../support/paths.js';
 import { EXISTING_CASES } from './existing.js';
 import { JSON_SCHEMA_CASES } from './json-schema.js';
 import { JWT_CASES } from './jwt.js';
-import { MISC_CASES } from './misc.js';
+import { MISC_CASES, SET_IS_SET_CASE, SET_LOOKUP_CASE, SET_UNION_CASE } from './misc.js';
 import { REGEX_CASES } from './regex.js';
 import { TEMPLATE_CASES } from './template.js';
 import { TIME_LAYOUT_CASES } from './time-layout.js';
@@ -23,41 +25,40 @@ export const CASES: readonly string[] = [
   ...TEMPLATE_CASES,
 ];
 
-/**
- * Known differences; they run as `todo` so a fix shows up. Most come from values crossing the
- * wasm/JS boundary as JSON, or from OPA's own wasm builtins.
- */
-export const KNOWN_DIFFERENCES: ReadonlyMap<string, string> = new Map([
-  [
-    `sprintf("%v", [12345678901234567890])`,
-    'integers beyond 2^53 reach host builtins as JS numbers (the SDK JSON.parses arguments), losing digits',
-  ],
-  [
-    `urlquery.encode_object({"c": {"z", "y"}})`,
-    "sets reach host builtins as JSON arrays in the module's internal order; OPA (Go) iterates them sorted",
-  ],
-  [
-    `net.cidr_contains("::/0", "::ffff:1.2.3.4")`,
-    'net.cidr_contains is compiled into the wasm module by OPA, whose C implementation treats IPv4-mapped IPv6 differently from Go',
-  ],
-  [
-    `net.cidr_expand("10.0.0.0/31") == {"10.0.0.0", "10.0.0.1"}`,
-    'a set returned by a host builtin reaches the policy as an array (the SDK loads results as JSON), so it never equals a set',
-  ],
-  [
-    `time.format(1700000000123456789)`,
-    'integers beyond 2^53 reach host builtins as JS numbers: the nanoseconds arrive as …768',
-  ],
-  [
-    `time.format([1700000000123456768, "Asia/Tokyo", "RFC1123"])`,
-    'Go prints the tz database abbreviation (JST); Intl has none for Asia/Tokyo, so Gatehouse prints +09',
-  ],
-  [
-    X509_FIELD_COUNT_CASE,
-    'Gatehouse returns the 16 fields of x509.Certificate that Node exposes; OPA returns 53 (KeyUsage, Extensions, SubjectKeyId, …)',
-  ],
-  [
-    `count(net.cidr_expand("10.0.0.0/15"))`,
-    'Gatehouse bounds net.cidr_expand to 65 536 addresses (undefined beyond); OPA builds any size',
-  ],
+/** The `builtins` section of test/conformance/known-differences.json: id → reason. */
+const KNOWN_FILE = repoPath('test', 'conformance', 'known-differences.json');
+export const KNOWN_BUILTIN_REASONS: ReadonlyMap<string, string> = new Map(
+  (
+    JSON.parse(readFileSync(KNOWN_FILE, 'utf8')) as {
+      builtins: ReadonlyArray<{ id: string; reason: string }>;
+    }
+  ).builtins.map((b) => [b.id, b.reason]),
+);
+
+/** Case → id of its known difference. */
+export const KNOWN_DIFFERENCE_IDS: ReadonlyMap<string, string> = new Map([
+  [`sprintf("%v", [12345678901234567890])`, 'big-integers'],
+  [`time.format(1700000000123456789)`, 'big-integers'],
+  [`urlquery.encode_object({"c": {"z", "y"}})`, 'set-arguments'],
+  [`net.cidr_contains("::/0", "::ffff:1.2.3.4")`, 'cidr-contains-mapped'],
+  [`net.cidr_expand("10.0.0.0/31") == {"10.0.0.0", "10.0.0.1"}`, 'set-results'],
+  [SET_LOOKUP_CASE, 'set-results'],
+  [SET_UNION_CASE, 'set-results'],
+  [SET_IS_SET_CASE, 'set-results'],
+  [`time.format([1700000000123456768, "Asia/Tokyo", "RFC1123"])`, 'time-zone-abbreviation'],
+  [X509_FIELD_COUNT_CASE, 'x509-fields'],
+  [`count(net.cidr_expand("10.0.0.0/15"))`, 'cidr-expand-bound'],
 ]);
+
+/**
+ * Known differences, case → reason; they run as `todo` so a fix shows up. Most come from values
+ * crossing the wasm/JS boundary as JSON, or from OPA's own wasm builtins.
+ */
+export const KNOWN_DIFFERENCES: ReadonlyMap<string, string> = new Map(
+  [...KNOWN_DIFFERENCE_IDS].map(([expr, id]) => {
+    const reason = KNOWN_BUILTIN_REASONS.get(id);
+    if (reason === undefined)
+      throw new Error(`known-differences.json has no builtins entry "${id}"`);
+    return [expr, reason];
+  }),
+);

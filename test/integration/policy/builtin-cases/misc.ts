@@ -4,6 +4,10 @@
  * Random results (uuid.rfc4122, rand.intn) are compared through deterministic properties.
  */
 
+export const SET_LOOKUP_CASE = `net.cidr_expand("10.0.0.0/31")["10.0.0.1"]`;
+export const SET_UNION_CASE = `net.cidr_merge(["10.0.0.1/32", "10.0.0.0/32"]) | {"x"}`;
+export const SET_IS_SET_CASE = `is_set(net.cidr_expand("10.0.0.0/31"))`;
+
 /** Rego expressions. */
 export const MISC_CASES: readonly string[] = [
   `glob.quote_meta("*.example.com")`,
@@ -23,6 +27,14 @@ export const MISC_CASES: readonly string[] = [
   `net.cidr_expand("::/127")`,
   `count(net.cidr_expand("10.0.0.0/22"))`,
   `net.cidr_expand("nope")`,
+  // Sets a host builtin returns arrive as arrays (see KNOWN_DIFFERENCES); these behave the same.
+  `"10.0.0.1" in net.cidr_expand("10.0.0.0/31")`,
+  `[x | some x in net.cidr_merge(["10.0.0.1/32", "10.0.0.0/32", "192.168.0.0/24"])]`,
+  `{x | some x in net.cidr_expand("10.0.0.0/31")} == {"10.0.0.0", "10.0.0.1"}`,
+  // …and these do not.
+  SET_LOOKUP_CASE,
+  SET_UNION_CASE,
+  SET_IS_SET_CASE,
   `"192.168.1.2" in net.cidr_expand("192.168.1.0/30")`,
   `net.cidr_expand("10.0.0.0/31") == {"10.0.0.0", "10.0.0.1"}`,
   `count(net.cidr_expand("10.0.0.0/15"))`,

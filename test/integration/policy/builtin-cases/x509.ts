@@ -12,6 +12,7 @@ const q = (s: string): string => JSON.stringify(s);
 const leaf = read('leaf.pem');
 const ca = read('ca.pem');
 const other = read('other.pem');
+const chain = (name: string): string => readFileSync(testdata('x509', 'chain', name), 'utf8');
 const der = (pem: string): string => pem.replace(/-----[^-]+-----|\s/g, '');
 
 /** The fields Gatehouse provides (see src/policy/builtins/x509.ts). */
@@ -32,6 +33,9 @@ const FIELDS = JSON.stringify([
   'URIStrings',
   'ExtKeyUsage',
   'UnknownExtKeyUsage',
+  'OCSPServer',
+  'IssuingCertificateURL',
+  'SignatureAlgorithm',
 ]);
 const project = (certs: string): string =>
   `[object.filter(c, ${FIELDS}) | some c in crypto.x509.parse_certificates(${certs})]`;
@@ -43,7 +47,8 @@ export const X509_FIELD_COUNT_CASE = `count(object.keys(crypto.x509.parse_certif
 export const X509_CASES: readonly string[] = [
   project(q(leaf)),
   project(q(other)),
-  `[object.filter(c, ${FIELDS}) | some c in crypto.x509.parse_certificates(${q(ca)})][0].Subject`,
+  project(q(ca)),
+  project(q(chain('chain-leaf.pem'))),
   `[c.Subject.CommonName | some c in crypto.x509.parse_certificates(${q(leaf + ca)})]`,
   project(q(der(leaf))),
   project(q(Buffer.from(leaf).toString('base64'))),
@@ -53,4 +58,61 @@ export const X509_CASES: readonly string[] = [
   `crypto.x509.parse_certificates(${q(leaf.replace('CERTIFICATE', 'PUBLIC KEY').replace('END CERTIFICATE', 'END PUBLIC KEY'))})`,
   `crypto.x509.parse_certificates(${q(leaf.slice(0, 200))})`,
   X509_FIELD_COUNT_CASE,
+  ...verifyCases(),
 ];
+
+/** parse_and_verify_certificates(_with_options) over the chains of test/testdata/x509/chain. */
+function verifyCases(): string[] {
+  const int = chain('int.pem');
+  const verified = (call: string): string =>
+    `[ok, [object.filter(c, ${FIELDS}) | some c in certs]] if { [ok, certs] := ${call} }`;
+  const plain = (...pems: string[]): string =>
+    `crypto.x509.parse_and_verify_certificates(${q(pems.join(''))})`;
+  const withOpts = (opts: string, ...pems: string[]): string =>
+    `crypto.x509.parse_and_verify_certificates_with_options(${q(pems.join(''))}, ${opts})`;
+  const names = (call: string): string =>
+    `[ok, [c.Subject.CommonName | some c in certs]] if { [ok, certs] := ${call} }`;
+  return [
+    verified(plain(ca, leaf)), // valid root + leaf
+    verified(plain(ca, int, chain('chain-leaf.pem'))), // valid root + intermediate + leaf
+    names(plain(ca, chain('chain-leaf.pem'), int)), // out of order: the intermediate is the leaf
+    names(plain(ca, chain('chain-leaf.pem'))), // the intermediate is missing
+    names(plain(other, leaf)), // wrong issuer
+    names(plain(ca, chain('forged.pem'))), // the root's name, another key
+    names(plain(chain('fakeca.pem'), chain('forged.pem'))),
+    names(plain(ca, chain('expired.pem'))),
+    names(plain(ca, chain('future.pem'))),
+    names(plain(ca)), // a lone certificate
+    names(plain(other, other)), // the leaf is the root
+    names(plain(leaf, chain('by-leaf.pem'))), // issued by a non-CA
+    names(plain(ca, leaf, chain('by-leaf.pem'))),
+    names(plain(chain('rootpl0.pem'), chain('int-pl0.pem'), chain('leaf-pl0.pem'))), // path length 0
+    names(plain(chain('rootnc.pem'), chain('leaf-nc.pem'))), // name constraints exclude the leaf
+    names(plain(ca, chain('client.pem'))), // clientAuth only: the default usage is serverAuth
+    `crypto.x509.parse_and_verify_certificates("not a certificate")`,
+    verified(withOpts('{}', ca, leaf)),
+    names(withOpts(`{"KeyUsages": ["KeyUsageAny"]}`, ca, chain('client.pem'))),
+    names(withOpts(`{"KeyUsages": ["KeyUsageClientAuth"]}`, ca, chain('client.pem'))),
+    names(withOpts(`{"KeyUsages": {"KeyUsageCodeSigning"}}`, ca, leaf)),
+    names(withOpts(`{"KeyUsages": ["KeyUsageCodeSigning", "KeyUsageClientAuth"]}`, ca, leaf)),
+    names(withOpts(`{"KeyUsages": ["KeyUsageAny"]}`, leaf, chain('by-leaf.pem'))),
+    names(withOpts(`{"DNSName": "alt.example.test"}`, ca, leaf)),
+    names(withOpts(`{"DNSName": "x.example.test"}`, ca, leaf)), // wrong DNS name
+    names(withOpts(`{"DNSName": "Gatehouse"}`, ca, leaf)), // the Subject is not a name source
+    names(withOpts(`{"DNSName": "10.0.0.1"}`, ca, leaf)),
+    names(withOpts(`{"DNSName": "10.0.0.9"}`, ca, leaf)),
+    names(withOpts(`{"DNSName": "API.example.test."}`, ca, int, chain('chain-leaf.pem'))),
+    names(withOpts(`{"DNSName": "a.apps.example.test"}`, ca, int, chain('chain-leaf.pem'))),
+    names(withOpts(`{"DNSName": "a.b.apps.example.test"}`, ca, int, chain('chain-leaf.pem'))),
+    names(withOpts(`{"DNSName": "apps.example.test"}`, ca, int, chain('chain-leaf.pem'))),
+    names(withOpts(`{"CurrentTime": 4102444800000000000}`, ca, chain('future.pem'))), // 2100-01-01
+    names(withOpts(`{"CurrentTime": 1609459200000000000}`, ca, chain('expired.pem'))), // the root is not valid yet
+    names(withOpts(`{"CurrentTime": 4102444800000000000}`, ca, leaf)),
+    names(withOpts(`{"MaxConstraintComparisons": 10}`, ca, leaf)),
+    names(withOpts(`{"Nope": 1}`, ca, leaf)),
+    names(withOpts(`{"KeyUsages": ["Nope"]}`, ca, leaf)),
+    names(withOpts(`{"DNSName": 1}`, ca, leaf)),
+    names(withOpts(`{"CurrentTime": "now"}`, ca, leaf)),
+    names(withOpts(`{"Nope": 1}`, 'not a certificate')),
+  ];
+}
