@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { identityHeaderMutations } from '../assertion/headers.js';
+import { identityHeaderMutations } from '../identity/assertion/headers.js';
 import type { CheckRequest, CheckResponse } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { normalizeDecision } from '../decision/normalize.js';
 import type { Decision, HeaderEntry } from '../decision/types.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import { quotedStringContent } from '../http/header-safety.js';
 import type { Caller } from '../identity/caller.js';
 import { resolveDevice, type DeviceOptions } from '../device/resolve.js';
+import { bearerChallenge } from '../identity/bearer/challenge.js';
 import { buildInput } from '../input/build.js';
 import { ANONYMOUS, type Identity, type PolicyInput } from '../input/types.js';
 import type { Logger } from '../log/logger.js';
 import { decisionResult } from './result.js';
 import { denyPage } from '../pages/pages.js';
-import { isBrowserNavigation, jsonReply, type LocalReply } from '../reserved/reply.js';
+import { isBrowserNavigation, jsonReply, type LocalReply } from '../pages/reply.js';
 import {
   decisionToCheckResponse,
   isEnvoyHttpStatus,
@@ -21,9 +21,9 @@ import {
   type ResponseExtras,
 } from '../response/check-response.js';
 import { failedCheckResponse } from './failed-check.js';
-import type { IdentityRuntime } from './identity-runtime.js';
+import type { IdentityRuntime } from '../identity/runtime.js';
 import { handleReserved, isReservedPath } from './reserved.js';
-import { requestView, type RequestView } from './request-view.js';
+import { requestView, type RequestView } from '../input/request-view.js';
 
 /** The policy as the Check path sees it: a revision and a synchronous evaluation. */
 export interface PolicyView {
@@ -397,7 +397,7 @@ async function respond({
  * `reasons` stays empty: the policy's reasons are shown to signed-in callers only.
  */
 function unauthorized(view: RequestView, refused: GatehouseError | undefined): LocalReply {
-  const challenge = `Bearer realm="${quotedStringContent(view.host)}"${refused !== undefined ? ', error="invalid_token"' : ''}`;
+  const challenge = bearerChallenge(view.host, refused !== undefined);
   return jsonReply(
     401,
     {

@@ -1,10 +1,10 @@
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import { quotedStringContent } from '../http/header-safety.js';
 import { sessionOf, type Caller } from '../identity/caller.js';
+import { bearerChallenge } from '../identity/bearer/challenge.js';
 import { PATHS, errorPage, notFoundPage, signedOutPage, whoamiPage } from '../pages/pages.js';
-import { isBrowserNavigation, jsonReply, type LocalReply } from '../reserved/reply.js';
-import type { IdentityRuntime } from './identity-runtime.js';
-import type { RequestView } from './request-view.js';
+import { isBrowserNavigation, jsonReply, jwksReply, type LocalReply } from '../pages/reply.js';
+import type { IdentityRuntime } from '../identity/runtime.js';
+import type { RequestView } from '../input/request-view.js';
 
 /** Paths Gatehouse answers itself, through the Check response; never forwarded upstream. */
 export function isReservedPath(pathname: string): boolean {
@@ -41,13 +41,7 @@ async function route(
   const { pathname } = view;
   if (pathname === PATHS.jwks) {
     if (runtime.jwks === undefined) return notFound(view);
-    return {
-      ...jsonReply(200, runtime.jwks),
-      headers: [
-        ['content-type', 'application/jwk-set+json'],
-        ['cache-control', 'public, max-age=300'],
-      ],
-    };
+    return jwksReply(runtime.jwks);
   }
   if (pathname === '/.gatehouse' || pathname === PATHS.whoami) {
     const { identity } = caller;
@@ -56,7 +50,7 @@ async function route(
     if (runtime.signIn !== undefined && isBrowserNavigation(view.method, view.headers))
       return runtime.signIn.start(view, PATHS.whoami);
     return jsonReply(401, { authenticated: false }, [
-      ['www-authenticate', `Bearer realm="${quotedStringContent(view.host)}"`],
+      ['www-authenticate', bearerChallenge(view.host)],
     ]);
   }
   if (pathname === PATHS.signedOut) return signedOutPage(view.headers);

@@ -9,10 +9,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { toJson } from '@bufbuild/protobuf';
-import { anonymousRuntime } from '../check/anonymous-runtime.js';
+import { anonymousRuntime } from '../identity/anonymous.js';
 import type { Caller } from '../identity/caller.js';
 import { createCheckHandler, statusOf, type CheckOutcome } from '../check/handle.js';
-import type { IdentityRuntime } from '../check/identity-runtime.js';
+import type { IdentityRuntime } from '../identity/runtime.js';
 import { loadConfig } from '../config/load.js';
 import { deviceOptions } from '../device/trust.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';

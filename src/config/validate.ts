@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { SCHEMA, type Field, type ObjectField } from './schema.js';
 import type { Config, FieldValue } from './types.js';
-import { checkSessionStore } from '../store/check-config.js';
+import { checkSessionStore } from './session-store.js';
 
 /**
  * Validate a parsed configuration document against the schema, fill every default, resolve

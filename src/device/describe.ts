@@ -1,7 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { nameFields, rfc4514 } from './names.js';
 import { parseSubjectAltNames } from './san.js';
-import type { CertificateSource, DeviceCertificate } from './types.js';
+import type { CertificateSource, DeviceCertificate } from '../input/device.js';
 
 /**
  * `input.device.certificate` for a parsed certificate: names as RFC 4514 strings and fields,

@@ -1,4 +1,4 @@
-import type { NameFields } from './types.js';
+import type { NameFields } from '../input/device.js';
 
 /**
  * A distinguished name as node:crypto prints it (`X509Certificate.subject` / `.issuer`: one RDN

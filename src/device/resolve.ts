@@ -9,7 +9,7 @@ import type {
   DeviceCertificate,
   DeviceErrorCode,
   DeviceInput,
-} from './types.js';
+} from '../input/device.js';
 import { checkChain, checkValidity, type DeviceTrust } from './verify.js';
 import { parseXfcc } from './xfcc.js';
 

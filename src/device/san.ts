@@ -1,4 +1,4 @@
-import type { SubjectAltNames } from './types.js';
+import type { SubjectAltNames } from '../input/device.js';
 
 /**
  * Split node:crypto's `X509Certificate.subjectAltName` (`DNS:a, URI:spiffe://x, email:e,

@@ -1,7 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { fingerprint } from './describe.js';
 import { MAX_CHAIN_CERTIFICATES } from './limits.js';
-import type { DeviceErrorCode } from './types.js';
+import type { DeviceErrorCode } from '../input/device.js';
 
 /** TLS Web Client Authentication (RFC 5280 §4.2.1.12). */
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';

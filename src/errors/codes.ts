@@ -6,12 +6,15 @@
  * `docs/reference/errors.md` documents every row; a drift test keeps the two in step.
  */
 
-/** gRPC status codes used by Gatehouse (google.rpc.Code). */
+/** gRPC status codes used by Gatehouse (google.rpc.Code): in CheckResponses and on the wire. */
 export const GrpcCode = {
   OK: 0,
   INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
   PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
   UNAUTHENTICATED: 16,

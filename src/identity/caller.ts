@@ -5,7 +5,7 @@
  */
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { ANONYMOUS, type AnonymousIdentity, type AuthenticatedIdentity } from '../input/types.js';
-import type { VerifiedSession } from '../session/types.js';
+import type { VerifiedSession } from './session/types.js';
 import type { ResolvedIdentity } from './resolve.js';
 
 /** Who is asking. */

@@ -1,4 +1,4 @@
-import type { DeviceInput } from '../device/types.js';
+import type { DeviceInput } from './device.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { CheckRequest } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { attributesToJson } from './attributes.js';

@@ -4,7 +4,7 @@
  * `docs/reference/input.md` documents every field.
  */
 
-import type { DeviceInput } from '../device/types.js';
+import type { DeviceInput } from './device.js';
 
 /** A JSON value as the policy sees it. */
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | JsonObject;

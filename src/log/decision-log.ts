@@ -3,9 +3,14 @@
  * docs/operations.md documents every field.
  */
 import type { DestinationStream, Logger } from 'pino';
-import type { DecisionResult } from '../check/result.js';
 import { loggerBindingsJson, loggerDestination } from '../deps/pino.js';
 import { redactQueryValues } from './logger.js';
+
+/**
+ * The `result` field (and the `result` label of `gatehouse_decisions_total`); src/check/result.ts
+ * classifies a Check's outcome into one.
+ */
+export type DecisionResult = 'allowed' | 'denied' | 'error' | 'reserved';
 
 /** One Check, as the decision log records it. */
 export interface DecisionRecord {

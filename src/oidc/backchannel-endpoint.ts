@@ -9,12 +9,12 @@
  *   got wrong (method 405, a truncated body, a bad or replayed token);
  * - 503 `temporarily_unavailable` when the identity provider's keys cannot be had (the sender
  *   may retry), 500 when revoking failed;
- * - every answer `Cache-Control: no-store` (and the page headers of src/reserved/reply.ts).
+ * - every answer `Cache-Control: no-store` (and the page headers of src/pages/reply.ts).
  */
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { ErrorCode } from '../errors/codes.js';
 import { parseUrlEncoded } from '../input/url-encoded.js';
-import { jsonReply, type LocalReply } from '../reserved/reply.js';
+import { jsonReply, type LocalReply } from '../pages/reply.js';
 import type { LogoutRequest, LogoutTokenVerifier } from './backchannel-logout.js';
 
 /** What the endpoint reads of the request. */

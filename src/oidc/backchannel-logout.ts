@@ -52,7 +52,7 @@ export interface LogoutTokenVerifierOptions {
   readonly issuer: () => string | undefined;
   /** Gatehouse's client id at the identity provider: the token's `aud` must contain it. */
   readonly clientId: string;
-  /** The identity provider's keys (src/bearer/key-source.ts). */
+  /** The identity provider's keys (src/identity/bearer/key-source.ts). */
   readonly keys: JWTVerifyGetKey;
   /** Single-use `jti`s. */
   readonly claimOnce: ClaimOnce;
@@ -213,7 +213,7 @@ function typeProblem(typ: unknown, required: boolean): string | undefined {
   return `"typ" ${type} is not logout+jwt`;
 }
 
-/** A failure to obtain the keys rather than a bad token (see src/bearer/verify.ts). */
+/** A failure to obtain the keys rather than a bad token (see src/identity/bearer/verify.ts). */
 function jwksUnavailable(cause: unknown): boolean {
   if (cause instanceof GatehouseError) return cause.code === 'ERR_JWKS_UNAVAILABLE';
   if (!(cause instanceof errors.JOSEError)) return true;

@@ -1,22 +1,21 @@
-import { hkdfSync } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { JSONWebKeySet } from 'jose';
 import type { Config } from '../config/types.js';
-import { AssertionCache } from '../assertion/cache.js';
-import { signAssertion } from '../assertion/sign.js';
-import { createIdpKeySource } from '../bearer/key-source.js';
-import { createBearerVerifier, type BearerVerifier } from '../bearer/verify.js';
-import { anonymousRuntime } from '../check/anonymous-runtime.js';
-import type { IdentityRuntime, SignInFlow } from '../check/identity-runtime.js';
-import { createSignInFlow } from '../check/sign-in-flow.js';
+import { AssertionCache } from '../identity/assertion/cache.js';
+import { signAssertion } from '../identity/assertion/sign.js';
+import { createIdpKeySource } from '../identity/bearer/key-source.js';
+import { createBearerVerifier, type BearerVerifier } from '../identity/bearer/verify.js';
+import { anonymousRuntime } from '../identity/anonymous.js';
+import type { IdentityRuntime, SignInFlow } from '../identity/runtime.js';
+import { createSignInFlow } from '../oidc/flow.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { callerOf } from '../identity/caller.js';
 import { resolveIdentity, type ResolvedIdentity } from '../identity/resolve.js';
+import { configuredIdentity, loadConfiguredSigningKeys } from '../identity/configured.js';
 import { VerifiedCache } from '../identity/verified-cache.js';
-import { loadSigningKeys } from '../keys/load.js';
-import { loadSessionSecret } from '../keys/session-secret.js';
+import { deriveKey, loadSessionSecret } from '../keys/session-secret.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { NOOP_TRACER, type Tracer } from '../tracing/tracer.js';
@@ -26,18 +25,17 @@ import { createOidcClient, type OidcClient } from '../oidc/client.js';
 import { createReplayCache } from '../oidc/replay-cache.js';
 import { createRevocationSet } from '../oidc/revocation-set.js';
 import { ANONYMOUS } from '../input/types.js';
-import { TXN_COOKIE_NAME } from '../oidc/sign-in.js';
-import { sessionClearCookie } from '../session/cookie.js';
-import { verifySession } from '../session/verify.js';
-import { createIdpEventLog, errorSummary } from './idp-events.js';
+import { ownCookieNames, sessionClearCookie } from '../identity/session/cookie.js';
+import { verifySession } from '../identity/session/verify.js';
+import { createIdpEventLog, errorSummary } from '../observability/idp-events.js';
 import {
   countSignInEvents,
   logSignInEvents,
   signInEvents,
   traceSignInEvents,
   type SignInSubscriber,
-} from './sign-in-events.js';
-import type { IdentityProviderStatus } from './readiness.js';
+} from '../observability/sign-in-events.js';
+import type { IdentityProviderStatus } from '../health/readiness.js';
 
 /** The identity runtime and the OIDC client behind it (for readiness and shutdown). */
 export interface IdentitySetup {
@@ -57,7 +55,7 @@ export interface IdentityObservability {
 
 /**
  * Build the identity runtime from configuration: keys, session secret, OIDC client (discovery
- * starts in the background), bearer verifier (its keys from src/bearer/key-source.ts: the
+ * starts in the background), bearer verifier (its keys from src/identity/bearer/key-source.ts: the
  * cache file at start, then the JWKS named by discovery).
  *
  * @throws GatehouseError `ERR_KEYS_INVALID` naming `keys.signing` or `session.secret`, `ERR_CONFIG_INVALID`.
@@ -71,8 +69,8 @@ export async function setupIdentity(
   const tracer = observe.tracer ?? NOOP_TRACER;
   const names = config.headers;
   const cookieName = config.session.cookie_name;
-  const identity = config.identity;
-  if (identity === undefined || identity.issuer === undefined || identity.client_id === undefined) {
+  const identity = configuredIdentity(config);
+  if (identity === undefined) {
     return {
       runtime: anonymousRuntime(names, cookieName),
       oidc: undefined,
@@ -81,14 +79,7 @@ export async function setupIdentity(
     };
   }
 
-  const ring = await loadSigningKeys({
-    files: config.keys.signing,
-    development: config.development,
-    log: (m) => log.info(m),
-  }).catch((err: unknown) => {
-    const error = GatehouseError.from(err, 'ERR_KEYS_INVALID');
-    throw new GatehouseError(error.code, { message: `keys.signing: ${error.message}`, cause: err });
-  });
+  const ring = await loadConfiguredSigningKeys(config, log);
   if (ring.generated) {
     log.warn(
       'DEVELOPMENT MODE: signing key generated at start; sessions and assertions will not survive a restart. Never use this in production.',
@@ -108,12 +99,8 @@ export async function setupIdentity(
       'DEVELOPMENT MODE: session secret generated at start; sessions will not survive a restart.',
     );
   // The transaction cookie gets its own key, derived from the same secret for a different use.
-  const txnKey = new Uint8Array(
-    hkdfSync('sha256', secret.key, new Uint8Array(0), 'gatehouse sign-in transaction', 32),
-  );
-  const handoffKey = new Uint8Array(
-    hkdfSync('sha256', secret.key, new Uint8Array(0), 'gatehouse sign-in hand-off', 32),
-  );
+  const txnKey = deriveKey(secret.key, 'gatehouse sign-in transaction');
+  const handoffKey = deriveKey(secret.key, 'gatehouse sign-in hand-off');
 
   if (identity.cache_file !== undefined) await checkCacheFolder(identity.cache_file);
   const events = createIdpEventLog(log);
@@ -181,7 +168,7 @@ export async function setupIdentity(
     return bearer.verify(token);
   };
   // Metrics and spans hook here, at the verifier's call site: the JWKS fetch itself happens
-  // inside jose's remote key set (src/bearer), which exposes no hook. A verification that
+  // inside jose's remote key set (src/identity/bearer), which exposes no hook. A verification that
   // succeeds used the JWKS (cached or freshly fetched); one refused with ERR_JWKS_UNAVAILABLE
   // could not get it. Refusals for other reasons are not JWKS outcomes and are not counted.
   const verifyBearer = identity.bearer.enabled
@@ -224,7 +211,7 @@ export async function setupIdentity(
   const flow = traceFlow(baseFlow, tracer);
 
   // Verified credentials and signed assertions are reused (see src/identity/verified-cache.ts and
-  // src/assertion/cache.ts): one signature verification per token, one signing per
+  // src/identity/assertion/cache.ts): one signature verification per token, one signing per
   // (credential, upstream host) per half assertion lifetime.
   const tolerance = identity.clock_tolerance_seconds;
   const cache = {
@@ -288,7 +275,7 @@ export async function setupIdentity(
   const runtime: IdentityRuntime = {
     enabled: true,
     cookieName,
-    ownCookies: [cookieName, TXN_COOKIE_NAME],
+    ownCookies: ownCookieNames(cookieName),
     headerNames: names,
     resolve: async (headers, host) => {
       const resolved = await resolveIdentity({
@@ -347,7 +334,7 @@ export async function setupIdentity(
 
 /**
  * Trace the token exchange (callback) and the refresh grant in spans of their own; what they
- * ended in arrives as sign-in events (src/server/sign-in-events.ts).
+ * ended in arrives as sign-in events (src/observability/sign-in-events.ts).
  */
 function traceFlow(flow: SignInFlow, tracer: Tracer): SignInFlow {
   const traced = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {

@@ -5,8 +5,8 @@ import { createCheckHandler, type CheckDeps } from '../check/handle.js';
 import { deviceOptions } from '../device/trust.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { setupIdentity } from './identity.js';
-import { createCheckObserver } from './observe-check.js';
-import { Readiness, type ReadinessReport } from './readiness.js';
+import { createCheckObserver } from '../observability/check.js';
+import { Readiness, type ReadinessReport } from '../health/readiness.js';
 import { startHttpListener, type HttpListener } from '../http/server.js';
 import { DecisionLog } from '../log/decision-log.js';
 import type { Logger } from '../log/logger.js';
@@ -25,7 +25,7 @@ export interface StartOptions {
   readonly configFile?: string;
   /**
    * Start the HTTP listener (health, readiness, metrics, JWKS). Default true; a cluster worker
-   * (src/server/cluster-worker.ts) passes false: its primary answers those for every worker.
+   * (src/workers/worker.ts) passes false: its primary answers those for every worker.
    */
   readonly httpListener?: boolean;
   /**

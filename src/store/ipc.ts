@@ -3,7 +3,7 @@
  * MemoryStore and serves it over the node:cluster IPC channel ({@link serveStoreOverIpc}); each
  * worker uses an {@link IpcStore}, which implements the same contract by asking the primary and
  * hears the primary's change feed. Messages start with `gatehouse:store` (see
- * src/server/cluster-ipc.ts) and survive node:cluster's JSON serialization.
+ * src/workers/ipc.ts) and survive node:cluster's JSON serialization.
  */
 import { randomBytes } from 'node:crypto';
 import { GatehouseError } from '../errors/gatehouse-error.js';

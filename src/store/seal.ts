@@ -3,7 +3,8 @@
  * Gatehouse's session key, with the session id as additional authenticated data, so a record
  * copied under another session id, edited, or encrypted under another key is refused.
  */
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { deriveKey } from '../keys/session-secret.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { SessionRecord } from './types.js';
 
@@ -28,11 +29,9 @@ const TAG_BYTES = 16;
  */
 export function deriveStoreKeys(sessionKey: Uint8Array): StoreKeys {
   if (sessionKey.length < 32) throw new Error('deriveStoreKeys: the session key must be 32 bytes');
-  const derive = (info: string) =>
-    new Uint8Array(hkdfSync('sha256', sessionKey, new Uint8Array(0), info, 32));
   return Object.freeze({
-    seal: derive('gatehouse session store records'),
-    index: derive('gatehouse session store user index'),
+    seal: deriveKey(sessionKey, 'gatehouse session store records'),
+    index: deriveKey(sessionKey, 'gatehouse session store user index'),
   });
 }
 

@@ -18,8 +18,8 @@ import type { HeaderValueOption } from '../../../src/gen/envoy/config/core/v3/ba
 import type { CheckResponse } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { loadSigningKeys } from '../../../src/keys/load.js';
 import { loadSessionSecret } from '../../../src/keys/session-secret.js';
-import { issueSession } from '../../../src/session/issue.js';
-import { verifySession } from '../../../src/session/verify.js';
+import { issueSession } from '../../../src/identity/session/issue.js';
+import { verifySession } from '../../../src/identity/session/verify.js';
 import { startTestGatehouse } from '../../support/gatehouse.js';
 import { connect, httpRequest } from '../../support/grpc-client.js';
 import { browseToCallback } from '../../support/idp.js';

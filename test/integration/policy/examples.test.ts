@@ -14,7 +14,7 @@ import { describe, test } from 'node:test';
 import { create, toJson } from '@bufbuild/protobuf';
 import { parseRecordedRequest } from '../../../src/cli/request-file.js';
 import { resolveDevice } from '../../../src/device/resolve.js';
-import type { DeviceInput } from '../../../src/device/types.js';
+import type { DeviceInput } from '../../../src/input/device.js';
 import { normalizeDecision } from '../../../src/decision/normalize.js';
 import { CheckRequestSchema } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { buildInput } from '../../../src/input/build.js';

@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { anonymousRuntime } from '../../../src/check/anonymous-runtime.js';
+import { anonymousRuntime } from '../../../src/identity/anonymous.js';
 import {
   type CheckOutcome,
   createCheckHandler,
   type PolicyView,
 } from '../../../src/check/handle.js';
-import type { IdentityRuntime } from '../../../src/check/identity-runtime.js';
+import type { IdentityRuntime } from '../../../src/identity/runtime.js';
 import type { DecisionResult } from '../../../src/check/result.js';
 import { decisionResult } from '../../../src/check/result.js';
 import { GatehouseError } from '../../../src/errors/gatehouse-error.js';

@@ -10,8 +10,8 @@ import type {
   CheckOutcome,
   PolicyView,
 } from '../../../src/check/handle.js';
-import type { IdentityRuntime, SignInFlow } from '../../../src/check/identity-runtime.js';
-import { anonymousRuntime } from '../../../src/check/anonymous-runtime.js';
+import type { IdentityRuntime, SignInFlow } from '../../../src/identity/runtime.js';
+import { anonymousRuntime } from '../../../src/identity/anonymous.js';
 import { GatehouseError } from '../../../src/errors/gatehouse-error.js';
 import {
   type CheckRequest,
@@ -23,8 +23,8 @@ import {
   type AnonymousIdentity,
   type AuthenticatedIdentity,
 } from '../../../src/input/types.js';
-import { redirectReply } from '../../../src/reserved/reply.js';
-import type { VerifiedSession } from '../../../src/session/types.js';
+import { redirectReply } from '../../../src/pages/reply.js';
+import type { VerifiedSession } from '../../../src/identity/session/types.js';
 import { httpRequest } from '../../support/grpc-client.js';
 
 export const HOST = 'app.example.test';

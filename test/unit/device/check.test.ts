@@ -3,7 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { create } from '@bufbuild/protobuf';
-import { anonymousRuntime } from '../../../src/check/anonymous-runtime.js';
+import { anonymousRuntime } from '../../../src/identity/anonymous.js';
 import { createCheckHandler, type CheckDeps } from '../../../src/check/handle.js';
 import type { DeviceOptions } from '../../../src/device/resolve.js';
 import { CheckRequestSchema } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';

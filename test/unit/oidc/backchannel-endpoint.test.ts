@@ -6,7 +6,7 @@ import {
   type BackchannelRequest,
   handleBackchannelLogout,
 } from '../../../src/oidc/backchannel-endpoint.js';
-import type { LocalReply } from '../../../src/reserved/reply.js';
+import type { LocalReply } from '../../../src/pages/reply.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 

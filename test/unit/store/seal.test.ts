@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { deriveSessionKey } from '../../../src/keys/session-secret.js';
+import { deriveKey } from '../../../src/keys/session-secret.js';
+
+const deriveSessionKey = (secret: Uint8Array) => deriveKey(secret, 'gatehouse session encryption');
 import { deriveStoreKeys, openRecord, sealRecord, userIndexId } from '../../../src/store/seal.js';
 import type { SessionRecord } from '../../../src/store/types.js';
 
