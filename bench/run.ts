@@ -18,7 +18,8 @@
  * bench/results/<name>.json, and the tables and plot into docs/performance.md (bench/report.ts).
  *
  * Usage: node dist/bench/run.js [--quick] [--soak N] [--name NAME] [--only check,traffic,e2e,soak,scaling]
- *                               [--log-level info] [--no-docs] [--profile SECONDS] [--merge]
+ *                               [--log-level info] [--no-docs] [--profile SECONDS]
+ *                               [--profile-tokens N] [--merge]
  *
  * --merge: keep the stages not run from the existing bench/results/<name>.json (e.g. rerun only
  * `--only scaling --merge`); each merged stage keeps the date and commit it was measured at.
@@ -100,6 +101,7 @@ const { values: args } = parseArgs({
     'log-level': { type: 'string', default: 'info' },
     'no-docs': { type: 'boolean', default: false },
     profile: { type: 'string' },
+    'profile-tokens': { type: 'string' },
   },
   strict: true,
 });
@@ -821,7 +823,12 @@ async function profile(idp: Idp, seconds: number): Promise<void> {
     logLevel: settings.gatehouse_log_level,
     nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir],
   });
-  const dataFile = writeCheckRequest(scratch, 'rbac', idp.token);
+  // --profile-tokens N: production-shaped traffic with N distinct RS256 tokens (bench/traffic.ts).
+  const tokens = Number(args['profile-tokens'] ?? 0);
+  const dataFile =
+    tokens > 0
+      ? writeTrafficRequests(scratch, `profile-${tokens}`, mintTokens(idp, 'RS256', tokens))
+      : writeCheckRequest(scratch, 'rbac', idp.token);
   try {
     const r = await ghz({
       port: system.port,
