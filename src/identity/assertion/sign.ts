@@ -1,10 +1,11 @@
 /**
  * The signed identity assertion sent upstream in `x-gatehouse-jwt-assertion`.
  */
-import { randomBytes } from 'node:crypto';
-import { SignJWT, base64url } from 'jose';
+import { randomBytes, sign } from 'node:crypto';
+import { base64url } from 'jose';
 import type { AuthenticatedIdentity } from '../../input/types.js';
-import type { KeyRing } from '../../keys/key-ring.js';
+import { derToRaw } from '../../keys/ecdsa-signature.js';
+import type { KeyRing, SigningKey } from '../../keys/key-ring.js';
 
 /** Options for {@link signAssertion}. */
 export interface SignAssertionOptions {
@@ -36,20 +37,53 @@ export async function signAssertion(ring: KeyRing, options: SignAssertionOptions
   const now = Math.floor((options.now ?? new Date()).getTime() / 1000);
   const ttl = options.ttlSeconds ?? DEFAULT_ASSERTION_TTL;
   if (!(ttl > 0)) throw new Error('signAssertion: ttlSeconds must be positive');
-  return new SignJWT({
+  // The claims in the order jose's SignJWT writes them: the payload, then iss, aud, sub, iat, exp, jti.
+  const claims = {
     ...(identity.email === null ? {} : { email: identity.email }),
     email_verified: identity.email_verified,
     ...(identity.name === null ? {} : { name: identity.name }),
     groups: [...identity.groups],
     ...(identity.session_id === null ? {} : { sid: identity.session_id }),
     auth: identity.method,
-  })
-    .setProtectedHeader({ alg: ring.signing.alg, kid: ring.signing.kid, typ: 'JWT' })
-    .setIssuer(options.issuer)
-    .setAudience(options.audience)
-    .setSubject(identity.sub)
-    .setIssuedAt(now)
-    .setExpirationTime(now + Math.floor(ttl))
-    .setJti(base64url.encode(randomBytes(16)))
-    .sign(ring.signing.privateKey);
+    iss: options.issuer,
+    aud: options.audience,
+    sub: identity.sub,
+    iat: now,
+    exp: now + Math.floor(ttl),
+    jti: base64url.encode(randomBytes(16)),
+  };
+  return signCompact(ring.signing, claims);
+}
+
+/**
+ * Compact JWS over `claims` with node:crypto's one-shot `sign` on the signing key's KeyObject:
+ * no WebCrypto job per assertion (see src/bearer/signature.ts for the verifying side). ECDSA
+ * signatures are signed as DER (node's fast path) and written in the JWS form, r ‖ s
+ * (src/keys/ecdsa-signature.ts).
+ */
+function signCompact(key: SigningKey, claims: Readonly<Record<string, unknown>>): string {
+  const input = `${protectedHeader(key)}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  const data = Buffer.from(input, 'latin1');
+  const signature =
+    key.alg === 'EdDSA'
+      ? sign(null, data, key.keyObject)
+      : key.alg === 'RS256'
+        ? sign('sha256', data, key.keyObject)
+        : key.alg === 'ES384'
+          ? derToRaw(sign('sha384', data, key.keyObject), 48)
+          : derToRaw(sign('sha256', data, key.keyObject), 32);
+  return `${input}.${signature.toString('base64url')}`;
+}
+
+/** The encoded protected header of a signing key, computed once per key. */
+const headers = new WeakMap<SigningKey, string>();
+function protectedHeader(key: SigningKey): string {
+  let encoded = headers.get(key);
+  if (encoded === undefined) {
+    encoded = Buffer.from(JSON.stringify({ alg: key.alg, kid: key.kid, typ: 'JWT' })).toString(
+      'base64url',
+    );
+    headers.set(key, encoded);
+  }
+  return encoded;
 }

@@ -10,15 +10,20 @@
  * `jku`/`x5u`/`jwk`/`x5c` are refused before any key is looked up (RFC 8725 §3.10).
  */
 import {
+  base64url,
   createRemoteJWKSet,
   decodeProtectedHeader,
   errors,
   jwtVerify,
+  UnsecuredJWT,
+  type JWTClaimVerificationOptions,
+  type JWTHeaderParameters,
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
 import { GatehouseError } from '../../errors/gatehouse-error.js';
 import { COMPACT_JWS, headerProblem } from '../../keys/jose-header.js';
+import { signatureCheck } from './signature.js';
 import {
   claimsProblem,
   headerProblem as kindProblem,
@@ -81,6 +86,9 @@ export const DEFAULT_BEARER_ALGORITHMS: readonly string[] = Object.freeze([
   'PS256',
   'EdDSA',
 ]);
+/** `{"alg":"none"}`: the header of the claims-only JWT handed to jose once the signature held. */
+const UNSECURED_HEADER = base64url.encode('{"alg":"none"}');
+
 /** Algorithms that can never verify a bearer token: symmetric (the IdP's secret is not ours) and `none`. */
 const NEVER: ReadonlySet<string> = new Set(['none', 'HS256', 'HS384', 'HS512']);
 
@@ -123,6 +131,36 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
       cacheMaxAge: options.cacheMaxAgeMs ?? 600_000,
     });
 
+  /**
+   * Signature, then claims, with jose's semantics throughout. The common shapes (no `crit`, a
+   * public WebCrypto key imported for the header's algorithm) have their signature checked with
+   * node:crypto on a cached KeyObject (./signature.ts) and their claims by jose's claim-set
+   * validation (`UnsecuredJWT.decode` of the same payload segment, after the signature held);
+   * everything else goes through jose's `jwtVerify` with the key already chosen.
+   */
+  async function verifyToken(
+    token: string,
+    header: Record<string, unknown>,
+    claimOptions: JWTClaimVerificationOptions,
+  ): Promise<JWTPayload> {
+    // Extensions (`crit`, `b64`) are jose's to judge, before any key is looked up.
+    if (Object.hasOwn(header, 'crit') || Object.hasOwn(header, 'b64'))
+      return (await jwtVerify(token, jwks, { algorithms, ...claimOptions })).payload;
+    const [protectedSegment = '', payloadSegment = '', signatureSegment = ''] = token.split('.');
+    const key = await jwks(header as JWTHeaderParameters, {
+      protected: protectedSegment,
+      payload: payloadSegment,
+      signature: signatureSegment,
+    });
+    const check = signatureCheck(header['alg'] as string, key);
+    if (check === undefined)
+      return (await jwtVerify(token, key, { algorithms, ...claimOptions })).payload;
+    const signature = Buffer.from(signatureSegment, 'base64url');
+    if (!check(`${protectedSegment}.${payloadSegment}`, signature))
+      throw new errors.JWSSignatureVerificationFailed();
+    return UnsecuredJWT.decode(`${UNSECURED_HEADER}.${payloadSegment}.`, claimOptions).payload;
+  }
+
   return async function verifyBearer(
     token: string,
     now: Date = new Date(),
@@ -146,15 +184,15 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
 
     let payload: JWTPayload;
     let expired: unknown;
+    const claimOptions = {
+      issuer: options.issuer,
+      audience,
+      currentDate: now,
+      clockTolerance: tolerance,
+      requiredClaims: ['sub', 'iat', 'exp'],
+    };
     try {
-      ({ payload } = await jwtVerify(token, jwks, {
-        algorithms,
-        issuer: options.issuer,
-        audience,
-        currentDate: now,
-        clockTolerance: tolerance,
-        requiredClaims: ['sub', 'iat', 'exp'],
-      }));
+      payload = await verifyToken(token, header, claimOptions);
     } catch (cause) {
       if (jwksUnavailable(cause))
         throw new GatehouseError('ERR_JWKS_UNAVAILABLE', { cause: detail('jwks', cause) });
