@@ -30,6 +30,14 @@ export interface CheckRun {
   readonly rates: LoadResult[];
   readonly rss_end_mb: number;
 }
+/** The traffic stage: production-shaped requests with `tokens` distinct tokens signed with `alg`. */
+export interface TrafficRun {
+  readonly alg: 'RS256' | 'ES256';
+  readonly tokens: number;
+  /** Header bytes of one request (names + values). */
+  readonly header_bytes: number;
+  readonly runs: Record<System, CheckRun>;
+}
 export interface E2eRun {
   readonly rates: LoadResult[];
   /** Requests one at a time on one keep-alive connection, 1 ms apart (absent in older results). */
@@ -102,6 +110,7 @@ export interface Results {
     readonly floor_1000?: LoadResult;
   };
   check?: Record<Scenario, Record<System, CheckRun>>;
+  traffic?: TrafficRun[];
   e2e?: Record<System | 'envoy', E2eRun>;
   soak?: SoakRun;
   scaling?: ScalingRun;
@@ -189,6 +198,7 @@ function verdicts(r: Results): Verdict[] {
               : `, the plugin's ${ms(at(rbac.plugin.rates, 1000)!.p99_ms)} ms`)),
     });
   }
+  out.push(...trafficVerdicts(r));
   const e2e = r.e2e;
   if (e2e !== undefined) {
     const base = at(e2e.envoy.rates, 1000);
@@ -250,6 +260,49 @@ function verdicts(r: Results): Verdict[] {
         sc.h2load_ratio >= 1.7
           ? 'met'
           : `**missed** by ${(1.7 - sc.h2load_ratio).toFixed(2)}× as measured (see Scaling)`,
+    });
+  }
+  return out;
+}
+
+/**
+ * The traffic stage's targets: role-based maximum ≥ 2× the plugin with tokens that fit the cache
+ * (10,000), ≥ 1.5× when every Check misses; at every fixed rate the plugin sustains,
+ * Gatehouse's p99 and p99.9 no higher than the plugin's.
+ */
+function trafficVerdicts(r: Results): Verdict[] {
+  const out: Verdict[] = [];
+  for (const t of r.traffic ?? []) {
+    const g = t.runs.gatehouse;
+    const p = t.runs.plugin;
+    const ratio = g.max.achieved_rps / p.max.achieved_rps;
+    const goal = t.tokens <= 10_000 ? 2 : 1.5;
+    out.push({
+      target: `Traffic ${t.alg}, ${int(t.tokens)} tokens${t.tokens > 10_000 ? ' (every Check a cache miss)' : ''}: max throughput ≥ ${goal}× the plugin`,
+      result: `${ratio.toFixed(2)}× with ghz (${int(g.max.achieved_rps)} vs ${int(p.max.achieved_rps)} Checks/s; CPU ${ms(g.max.cpu_ms_per_1k)} vs ${ms(p.max.cpu_ms_per_1k)} ms per 1k)`,
+      status: ratio >= goal ? 'met' : `**missed**: ${ratio.toFixed(2)}× of ${goal}×`,
+    });
+    const sustainedByPlugin = p.rates.filter((x) => x.broken !== true);
+    const worse: string[] = [];
+    for (const pr of sustainedByPlugin) {
+      const rps = pr.target_rps ?? 0;
+      const gr = at(g.rates, rps);
+      if (gr === undefined || gr.broken === true) {
+        worse.push(`${int(rps)} rps not sustained`);
+        continue;
+      }
+      if (gr.p99_ms > pr.p99_ms || gr.p999_ms > pr.p999_ms)
+        worse.push(
+          `${int(rps)} rps: p99 ${ms(gr.p99_ms)} vs ${ms(pr.p99_ms)}, p99.9 ${ms(gr.p999_ms)} vs ${ms(pr.p999_ms)} ms`,
+        );
+    }
+    out.push({
+      target: `Traffic ${t.alg}, ${int(t.tokens)} tokens: p99 and p99.9 ≤ the plugin's at every rate it sustains`,
+      result: worse.length === 0 ? `at all ${sustainedByPlugin.length} rates` : worse.join('; '),
+      status:
+        worse.length === 0
+          ? 'met'
+          : `**missed** at ${worse.length} of ${sustainedByPlugin.length} rates`,
     });
   }
   return out;
@@ -349,6 +402,38 @@ export function renderMarkdown(r: Results, svgPath: string): string {
             `| ${scenario} | ${LABEL[system]} | ${int(x.target_rps)} | ${int(x.achieved_rps)} | ${ms(x.p50_ms)} | ${ms(x.p99_ms)} | ${ms(x.p999_ms)} | ${ms(x.cpu_ms_per_1k)} | ${int(x.errors)} | ${x.broken === true ? 'broken' : ''} |`,
           );
     lines.push('', '</details>', '');
+  }
+
+  if (r.traffic !== undefined && r.traffic.length > 0) {
+    lines.push(
+      '### Traffic shaped like production',
+      '',
+      'Role-based policy, `POST /api/orders` with a browser-like header set (cookies, client hints, tracing; ' +
+        `${int(r.traffic[0]?.header_bytes)} header bytes with the token) and a 1 KB JSON body; ghz sends one CheckRequest per distinct token, round-robin ` +
+        "(bench/traffic.ts). 10,000 tokens fit Gatehouse's 10,000-entry verified-token cache after the first pass; with 20,000, " +
+        'round-robin order makes every Gatehouse Check a cache miss (a verification and an assertion signing each). The plugin verifies in Rego every time.',
+      '',
+      '| Tokens | System | Max Checks/s (ghz) | × plugin | p50 / p99 / p99.9 at 1,000 rps (ms) | p99 × plugin | Highest sustained rate | CPU ms / 1k Checks | RSS (MB) | Errors |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const t of r.traffic) {
+      const pl = t.runs.plugin;
+      const p1k = at(pl.rates, 1000);
+      for (const system of ['gatehouse', 'plugin'] as const) {
+        const run = t.runs[system];
+        const p = at(run.rates, 1000);
+        const mine = system === 'gatehouse';
+        const top = sustained(run.rates);
+        lines.push(
+          `| ${mine ? `${t.alg} × ${int(t.tokens)}` : ''} | ${LABEL[system]} | ${int(run.max.achieved_rps)} | ` +
+            `${mine ? `**${(run.max.achieved_rps / pl.max.achieved_rps).toFixed(2)}×**` : '1×'} | ` +
+            `${p === undefined ? '–' : `${ms(p.p50_ms)} / ${ms(p.p99_ms)} / ${ms(p.p999_ms)}`} | ` +
+            `${!mine ? '1×' : p !== undefined && p1k !== undefined ? `${(p.p99_ms / p1k.p99_ms).toFixed(2)}×` : '–'} | ` +
+            `${top === undefined ? '–' : `${int(top)} rps`} | ${ms(run.max.cpu_ms_per_1k)} | ${ms(run.rss_idle_mb)} → ${ms(run.rss_end_mb)} | ${int(run.max.errors)} |`,
+        );
+      }
+    }
+    lines.push('');
   }
 
   if (r.e2e !== undefined) {
@@ -460,6 +545,11 @@ export function renderSvg(r: Results): string {
           rates: r.check![scenario][k].rates,
         })),
       });
+  for (const t of r.traffic ?? [])
+    panels.push({
+      title: `Traffic: ${t.alg}, ${int(t.tokens)} distinct tokens`,
+      series: (['gatehouse', 'plugin'] as const).map((k) => ({ key: k, rates: t.runs[k].rates })),
+    });
   if (r.e2e !== undefined)
     panels.push({
       title: 'End to end through Envoy (role-based)',

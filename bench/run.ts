@@ -17,8 +17,9 @@
  * The load generators run on CPU 0, everything under test on CPU 1 (taskset). Results go to
  * bench/results/<name>.json, and the tables and plot into docs/performance.md (bench/report.ts).
  *
- * Usage: node dist/bench/run.js [--quick] [--soak N] [--name NAME] [--only check,e2e,soak,scaling]
- *                               [--log-level info] [--no-docs] [--profile SECONDS] [--merge]
+ * Usage: node dist/bench/run.js [--quick] [--soak N] [--name NAME] [--only check,traffic,e2e,soak,scaling]
+ *                               [--log-level info] [--no-docs] [--profile SECONDS]
+ *                               [--profile-tokens N] [--merge]
  *
  * --merge: keep the stages not run from the existing bench/results/<name>.json (e.g. rerun only
  * `--only scaling --merge`); each merged stage keeps the date and commit it was measured at.
@@ -73,7 +74,9 @@ import {
   type ScalingPoint,
   type ScalingRun,
   type SoakRun,
+  type TrafficRun,
 } from './report.js';
+import { headerBytes, mintTokens, trafficRequestJson, writeTrafficRequests } from './traffic.js';
 import {
   checkRequestJson,
   PLUGIN_BIN,
@@ -93,11 +96,12 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     soak: { type: 'string' },
     name: { type: 'string' },
-    only: { type: 'string', default: 'check,e2e,soak,scaling' },
+    only: { type: 'string', default: 'check,traffic,e2e,soak,scaling' },
     merge: { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'info' },
     'no-docs': { type: 'boolean', default: false },
     profile: { type: 'string' },
+    'profile-tokens': { type: 'string' },
   },
   strict: true,
 });
@@ -117,6 +121,8 @@ const settings = {
   soak_checks: Number(args.soak ?? (quick ? 20_000 : 1_000_000)),
   concurrency: 50,
   connections: 4,
+  traffic_tokens: [10_000, 20_000],
+  traffic_rates: quick ? [500, 1000, 2000] : [500, 1000, 2000, 3000, 4000, 6000, 8000],
   gatehouse_log_level: args['log-level'],
 };
 const stages = new Set(args.only.split(',').map((s) => s.trim()));
@@ -202,6 +208,66 @@ async function checkLevel(idp: Idp): Promise<Record<ScenarioName, Record<SystemN
       } finally {
         await system.process.stop();
       }
+    }
+  }
+  return out;
+}
+
+/**
+ * The `traffic` stage: production-shaped requests (bench/traffic.ts) with many distinct tokens,
+ * RS256 and ES256, against both systems (role-based policies, each system's idiomatic one).
+ * Per (algorithm, token count): ghz closed-loop maximum, then fixed rates until one breaks, CPU
+ * per 1,000 Checks and RSS. Token counts: 10,000 (all fit Gatehouse's 10,000-entry verified
+ * token cache: misses only on the first pass) and 20,000 (round-robin beyond the cache: every
+ * Check of Gatehouse verifies and signs afresh).
+ */
+async function trafficStage(idp: Idp): Promise<TrafficRun[]> {
+  const out: TrafficRun[] = [];
+  for (const alg of ['RS256', 'ES256'] as const) {
+    for (const count of settings.traffic_tokens) {
+      const tokens = mintTokens(idp, alg, count);
+      const dataFile = writeTrafficRequests(scratch, `${alg}-${count}`, tokens);
+      const runs = {} as Record<SystemName, CheckRun>;
+      for (const systemName of SYSTEMS) {
+        log(`traffic ${alg} × ${count} tokens / ${systemName}: starting`);
+        const system = await startSystem(systemName, 'rbac', {
+          idp,
+          dir: scratch,
+          logLevel: settings.gatehouse_log_level,
+        });
+        try {
+          const rssIdle = round(sampleProc(system.process.pid).rssMb, 1);
+          const base = {
+            port: system.port,
+            dataFile,
+            concurrency: settings.concurrency,
+            connections: settings.connections,
+          };
+          // One pass over every token first: the cached case measures a warm cache.
+          await ghz({ ...base, requests: count });
+          const max = await measured(system, () => ghz({ ...base, seconds: settings.max_s }));
+          log(`  max ${fmt(max)}`);
+          if (max.errors > 0) throw new Error(`traffic: errors ${JSON.stringify(max.error_kinds)}`);
+          const rates: LoadResult[] = [];
+          for (const rps of settings.traffic_rates) {
+            await ghz({ ...base, rps, seconds: settings.rate_warmup_s });
+            const r = await measured(system, () => ghz({ ...base, rps, seconds: settings.rate_s }));
+            log(`  ${fmt(r)}`);
+            rates.push(r);
+            if (r.broken === true && rps >= settings.required_rates_up_to) break;
+          }
+          runs[systemName] = {
+            rss_idle_mb: rssIdle,
+            max,
+            rates,
+            rss_end_mb: round(sampleProc(system.process.pid).rssMb, 1),
+          };
+        } finally {
+          await system.process.stop();
+        }
+      }
+      const sample = trafficRequestJson(tokens[0] as string, 0);
+      out.push({ alg, tokens: count, header_bytes: headerBytes(sample), runs });
     }
   }
   return out;
@@ -757,7 +823,12 @@ async function profile(idp: Idp, seconds: number): Promise<void> {
     logLevel: settings.gatehouse_log_level,
     nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir],
   });
-  const dataFile = writeCheckRequest(scratch, 'rbac', idp.token);
+  // --profile-tokens N: production-shaped traffic with N distinct RS256 tokens (bench/traffic.ts).
+  const tokens = Number(args['profile-tokens'] ?? 0);
+  const dataFile =
+    tokens > 0
+      ? writeTrafficRequests(scratch, `profile-${tokens}`, mintTokens(idp, 'RS256', tokens))
+      : writeCheckRequest(scratch, 'rbac', idp.token);
   try {
     const r = await ghz({
       port: system.port,
@@ -840,6 +911,7 @@ async function main(): Promise<void> {
       results.ceiling = await loadGeneratorCeiling(idp);
       results.check = await checkLevel(idp);
     }
+    if (stages.has('traffic')) results.traffic = await trafficStage(idp);
     if (stages.has('e2e')) results.e2e = await endToEnd(idp);
     if (stages.has('soak')) results.soak = await soak(idp);
     if (stages.has('scaling')) results.scaling = await scaling(idp);

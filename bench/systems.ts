@@ -10,7 +10,7 @@ import { connect as netConnect } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
-import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { stringify } from 'yaml';
 import {
   CheckRequestSchema,
@@ -48,13 +48,17 @@ export interface Idp {
   readonly jwks: { keys: JWK[] };
   /** An RS256 access token for alice (groups: reader), valid for a day. */
   readonly token: string;
+  /** The private keys behind the JWKS (`kid` bench-1 for RS256, bench-es-1 for ES256), to mint more tokens. */
+  readonly privateKeys: Readonly<Record<'RS256' | 'ES256', CryptoKey>>;
   close(): Promise<void>;
 }
 
 export async function startIdp(): Promise<Idp> {
   const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
   const jwk = { ...(await exportJWK(publicKey)), kid: 'bench-1', alg: 'RS256', use: 'sig' };
-  const jwks = { keys: [jwk] };
+  const ec = await generateKeyPair('ES256', { extractable: true });
+  const ecJwk = { ...(await exportJWK(ec.publicKey)), kid: 'bench-es-1', alg: 'ES256', use: 'sig' };
+  const jwks = { keys: [jwk, ecJwk] };
   let issuer = '';
   const server: Server = createServer((req, res) => {
     const body =
@@ -98,6 +102,7 @@ export async function startIdp(): Promise<Idp> {
     issuer,
     jwks,
     token,
+    privateKeys: { RS256: privateKey, ES256: ec.privateKey },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

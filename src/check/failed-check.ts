@@ -3,9 +3,9 @@ import type { ErrorCode } from '../errors/codes.js';
 import type { GatehouseError } from '../errors/gatehouse-error.js';
 import { safeReturnPath } from '../oidc/return-url.js';
 import { errorPage } from '../pages/pages.js';
-import { isBrowserNavigation } from '../reserved/reply.js';
+import { isBrowserNavigation } from '../pages/reply.js';
 import { errorToCheckResponse, localReplyToCheckResponse } from '../response/check-response.js';
-import type { RequestView } from './request-view.js';
+import type { RequestView } from '../input/request-view.js';
 
 /** Failures a person in a browser can understand and retry: the identity provider is unavailable. */
 const PAGE_CODES: ReadonlySet<ErrorCode> = new Set([

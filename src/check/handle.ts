@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { identityHeaderMutations } from '../assertion/headers.js';
+import { identityHeaderMutations } from '../identity/assertion/headers.js';
 import type { CheckRequest, CheckResponse } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { normalizeDecision } from '../decision/normalize.js';
 import type { Decision, HeaderEntry } from '../decision/types.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import { quotedStringContent } from '../http/header-safety.js';
-import type { ResolvedIdentity } from '../identity/resolve.js';
+import type { Caller } from '../identity/caller.js';
+import { resolveDevice, type DeviceOptions } from '../device/resolve.js';
+import { bearerChallenge } from '../identity/bearer/challenge.js';
 import { buildInput } from '../input/build.js';
 import { ANONYMOUS, type Identity, type PolicyInput } from '../input/types.js';
 import type { Logger } from '../log/logger.js';
 import { decisionResult } from './result.js';
 import { denyPage } from '../pages/pages.js';
-import { isBrowserNavigation, jsonReply, type LocalReply } from '../reserved/reply.js';
+import { isBrowserNavigation, jsonReply, type LocalReply } from '../pages/reply.js';
 import {
   decisionToCheckResponse,
   isEnvoyHttpStatus,
@@ -20,9 +21,9 @@ import {
   type ResponseExtras,
 } from '../response/check-response.js';
 import { failedCheckResponse } from './failed-check.js';
-import type { IdentityRuntime } from './identity-runtime.js';
+import type { IdentityRuntime } from '../identity/runtime.js';
 import { handleReserved, isReservedPath } from './reserved.js';
-import { requestView, type RequestView } from './request-view.js';
+import { requestView, type RequestView } from '../input/request-view.js';
 
 /** The policy as the Check path sees it: a revision and a synchronous evaluation. */
 export interface PolicyView {
@@ -38,10 +39,14 @@ export interface CheckDeps {
   readonly identity: IdentityRuntime;
   readonly log: Logger;
   /**
-   * Decision log, metrics and tracing hooks. Without one, a plain decision line is written to
-   * `log` (what `gatehouse check` and unit tests use).
+   * Decision log, metrics and tracing hooks. Without one, {@link plainObserver}: a plain decision
+   * line is written to `log` (what `gatehouse check` and unit tests use).
    */
   readonly observer?: CheckObserver;
+  /** A new decision id per Check; `randomUUID` unless a test fixes it. */
+  readonly decisionId?: () => string;
+  /** Client certificates into `input.device` (config `device`); without it there is no `input.device`. */
+  readonly device?: DeviceOptions;
 }
 
 /** Facts about one finished Check that only the Check path knows, for logs, metrics and traces. */
@@ -90,6 +95,37 @@ export interface CheckOutcome {
 /** An outcome before its decision id is stamped on. */
 type StageOutcome = Omit<CheckOutcome, 'decisionId'>;
 
+/** One Check's answer: its outcome, and what the observer is told besides. */
+interface Answer extends StageOutcome {
+  /** The policy revision that decided, when the policy ran. */
+  readonly revision: string | undefined;
+  /** Why a presented credential was refused (or that a session had expired). */
+  readonly identityError: GatehouseError | undefined;
+}
+
+/** What a failed Check still reports: how far it got. */
+interface Reached {
+  readonly identity: Identity;
+  readonly identityError: GatehouseError | undefined;
+  readonly input?: PolicyInput;
+  readonly revision?: string;
+}
+
+/**
+ * The caller once an expired session is renewed or dropped: who the policy sees, and what the
+ * browser is told about its cookies.
+ */
+interface Asker {
+  readonly identity: Identity;
+  /** The credential's cache key when `identity` is exactly what it gave (not a renewed session). */
+  readonly credential: string | undefined;
+  /** A refused bearer token: never a sign-in redirect, and the 401 names the problem. */
+  readonly refusedBearer: GatehouseError | undefined;
+  /** `set-cookie` for the browser: the renewed session, or the session cleared. */
+  readonly cookies: readonly HeaderEntry[];
+  readonly identityError: GatehouseError | undefined;
+}
+
 /**
  * Build the Check handler: wire → input → identity → policy → response.
  *
@@ -108,101 +144,194 @@ type StageOutcome = Omit<CheckOutcome, 'decisionId'>;
 export function createCheckHandler(
   deps: CheckDeps,
 ): (request: CheckRequest) => Promise<CheckOutcome> {
+  const observer = deps.observer ?? plainObserver(deps.log);
+  const newDecisionId = deps.decisionId ?? randomUUID;
   return async function check(request: CheckRequest): Promise<CheckOutcome> {
     const started = process.hrtime.bigint();
     const view = requestView(request);
-    const watch = deps.observer?.begin(request, view);
-    let revision: string | undefined;
-    let input: PolicyInput | undefined;
-    let identity: Identity = ANONYMOUS;
-    let identityError: GatehouseError | undefined;
-    const stages = async (): Promise<StageOutcome> => {
-      if (isReservedPath(view.pathname)) {
-        const resolved = await deps.identity.resolve(view.headers, view.host);
-        identity = resolved.identity;
-        identityError = resolved.error;
-        const reply = await handleReserved(view, resolved, deps.identity);
-        return {
-          response: localReplyToCheckResponse(reply),
-          input,
-          decision: undefined,
-          error: undefined,
-          identity,
-          handledBy: 'reserved',
-        };
-      }
-      const resolved = await deps.identity.resolve(view.headers, view.host);
-      const cookies: HeaderEntry[] = [];
-      ({ identity } = resolved);
-      identityError = resolved.error;
-      if (resolved.session?.expired && deps.identity.signIn !== undefined) {
-        // An authentic but expired session: renew it with its refresh token, or drop it.
-        const renewed = await deps.identity.signIn.refresh(resolved.session.data);
-        if (renewed !== undefined) {
-          identity = renewed.identity;
-          cookies.push({ name: 'set-cookie', value: renewed.cookie });
-        } else {
-          cookies.push({ name: 'set-cookie', value: deps.identity.clearCookie() });
-        }
-      } else if (resolved.source === 'session' && resolved.error !== undefined) {
-        cookies.push({ name: 'set-cookie', value: deps.identity.clearCookie() });
-      }
-      input = buildInput(request, identity);
-      const policy = deps.policy();
-      if (policy === undefined) throw new GatehouseError('ERR_POLICY_NOT_LOADED');
-      revision = policy.revision;
-      const value = watch === undefined ? policy.evaluate(input) : watch.evaluate(policy, input);
-      const decision = normalizeDecision(value, isEnvoyHttpStatus);
-      return respond(deps.identity, view, resolved, identity, decision, cookies, input);
-    };
-    let stage: StageOutcome;
-    try {
-      stage = watch === undefined ? await stages() : await watch.run(stages);
-    } catch (thrown) {
-      const error = GatehouseError.from(thrown);
-      stage = {
-        response: failedCheckResponse(error, view),
-        input,
-        decision: undefined,
-        error,
-        identity,
-        handledBy: 'error',
-      };
-    }
-    const decisionId = randomUUID();
+    const watch = observer.begin(request, view);
+    // Each stage turns its own failures into a deny; this is for the unforeseen.
+    const ran = await attempt(() => watch.run(() => answerCheck(deps, request, view, watch)));
+    const answer = ran.ok
+      ? ran.value
+      : failed(view, ran.error, { identity: ANONYMOUS, identityError: undefined });
+    const { revision, identityError, ...stage } = answer;
+    const decisionId = newDecisionId();
     const outcome: CheckOutcome = {
       ...stage,
       response: withDecisionId(stage.response, decisionId),
       decisionId,
     };
-    if (watch === undefined) logOutcome(deps.log, outcome, view, revision, started);
-    else
-      watch.end(outcome, {
-        request,
-        view,
-        revision,
-        latencyUs: Number((process.hrtime.bigint() - started) / 1000n),
-        identityError,
-      });
+    watch.end(outcome, {
+      request,
+      view,
+      revision,
+      latencyUs: Number((process.hrtime.bigint() - started) / 1000n),
+      identityError,
+    });
     return outcome;
   };
 }
 
-async function respond(
-  runtime: IdentityRuntime,
+/** Who is asking, then a reserved path's answer or the policy's. */
+async function answerCheck(
+  deps: CheckDeps,
+  request: CheckRequest,
   view: RequestView,
-  resolved: ResolvedIdentity,
-  identity: Identity,
-  decision: Decision,
-  cookies: HeaderEntry[],
-  input: PolicyInput,
-): Promise<StageOutcome> {
-  const base = { input, decision, error: undefined, identity } as const;
+  watch: CheckObservation,
+): Promise<Answer> {
+  const caller = await deps.identity.resolve(view.headers, view.host);
+  if (!isReservedPath(view.pathname)) return decide(deps, request, view, watch, caller);
+  const reply = await handleReserved(view, caller, deps.identity);
+  return {
+    response: localReplyToCheckResponse(reply),
+    input: undefined,
+    decision: undefined,
+    error: undefined,
+    identity: caller.identity,
+    handledBy: 'reserved',
+    revision: undefined,
+    identityError: identityErrorOf(caller),
+  };
+}
+
+/** identity → input → policy → response; a failing step is a deny with what was reached. */
+async function decide(
+  deps: CheckDeps,
+  request: CheckRequest,
+  view: RequestView,
+  watch: CheckObservation,
+  caller: Caller,
+): Promise<Answer> {
+  const settled = await attempt(() => settle(caller, deps.identity));
+  if (!settled.ok)
+    return failed(view, settled.error, {
+      identity: caller.identity,
+      identityError: identityErrorOf(caller),
+    });
+  const asker = settled.value;
+  const known: Reached = { identity: asker.identity, identityError: asker.identityError };
+  const device = deps.device === undefined ? undefined : resolveDevice(request, deps.device);
+  if (device?.detail !== undefined)
+    deps.log.warn(
+      { request_id: view.requestId, ...device.device.certificate_error, err: device.detail },
+      'client certificate refused',
+    );
+  const built = await attempt(() => buildInput(request, asker.identity, device?.device));
+  if (!built.ok) return failed(view, built.error, known);
+  const input = built.value;
+  const policy = deps.policy();
+  if (policy === undefined)
+    return failed(view, new GatehouseError('ERR_POLICY_NOT_LOADED'), { ...known, input });
+  const reached = { ...known, input, revision: policy.revision };
+  const decided = await attempt(() =>
+    normalizeDecision(watch.evaluate(policy, input), isEnvoyHttpStatus),
+  );
+  if (!decided.ok) return failed(view, decided.error, reached);
+  const decision = decided.value;
+  const responded = await attempt(() => respond({ runtime: deps.identity, view, asker, decision }));
+  if (!responded.ok) return failed(view, responded.error, reached);
+  return { ...reached, decision, error: undefined, ...responded.value };
+}
+
+/** A step's value, or what it threw as a coded error. */
+type Attempt<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: GatehouseError };
+
+async function attempt<T>(run: () => T | Promise<T>): Promise<Attempt<T>> {
+  try {
+    return { ok: true, value: await run() };
+  } catch (thrown) {
+    return { ok: false, error: GatehouseError.from(thrown) };
+  }
+}
+
+/** The deny for a Check that failed, with how far it got. */
+function failed(view: RequestView, error: GatehouseError, reached: Reached): Answer {
+  return {
+    response: failedCheckResponse(error, view),
+    input: reached.input,
+    decision: undefined,
+    error,
+    identity: reached.identity,
+    handledBy: 'error',
+    revision: reached.revision,
+    identityError: reached.identityError,
+  };
+}
+
+function identityErrorOf(caller: Caller): GatehouseError | undefined {
+  return caller.kind === 'refused' || caller.kind === 'expired-session' ? caller.error : undefined;
+}
+
+function setCookie(value: string): HeaderEntry {
+  return { name: 'set-cookie', value };
+}
+
+/** Renew an expired session (or drop it), clear a refused one: who the policy will see. */
+async function settle(caller: Caller, runtime: IdentityRuntime): Promise<Asker> {
+  switch (caller.kind) {
+    case 'anonymous':
+      return {
+        identity: caller.identity,
+        credential: undefined,
+        refusedBearer: undefined,
+        cookies: [],
+        identityError: undefined,
+      };
+    case 'bearer':
+    case 'session':
+      return {
+        identity: caller.identity,
+        credential: caller.credential,
+        refusedBearer: undefined,
+        cookies: [],
+        identityError: undefined,
+      };
+    case 'refused':
+      return {
+        identity: caller.identity,
+        credential: undefined,
+        refusedBearer: caller.presented === 'bearer' ? caller.error : undefined,
+        // A refused session cookie is cleared: the browser stops sending it.
+        cookies: caller.presented === 'session' ? [setCookie(runtime.clearCookie())] : [],
+        identityError: caller.error,
+      };
+    case 'expired-session': {
+      // An authentic but expired session: renew it with its refresh token, or drop it.
+      const renewed =
+        runtime.signIn === undefined ? undefined : await runtime.signIn.refresh(caller.session);
+      return {
+        identity: renewed?.identity ?? caller.identity,
+        // A renewed identity is not what the old cookie gave: no assertion reuse for it.
+        credential: undefined,
+        refusedBearer: undefined,
+        cookies: [setCookie(renewed?.cookie ?? runtime.clearCookie())],
+        identityError: caller.error,
+      };
+    }
+  }
+}
+
+/** What {@link respond} answers from. */
+interface Respond {
+  readonly runtime: IdentityRuntime;
+  readonly view: RequestView;
+  readonly asker: Asker;
+  readonly decision: Decision;
+}
+
+async function respond({
+  runtime,
+  view,
+  asker,
+  decision,
+}: Respond): Promise<Pick<StageOutcome, 'response' | 'handledBy'>> {
+  const { identity, cookies } = asker;
   if (decision.allowed) {
-    // The credential's key only when the identity is the one it gave (not a refreshed session).
-    const credential = identity === resolved.identity ? resolved.credential : undefined;
     const assertion = identity.authenticated
-      ? await runtime.assertion(identity, view.host, credential)
+      ? await runtime.assertion(identity, view.host, asker.credential)
       : undefined;
     const mutations = identityHeaderMutations({
       requestHeaders: view.headers,
@@ -219,9 +348,9 @@ async function respond(
     const extras: ResponseExtras = {
       requestHeaders,
       removeRequestHeaders: remove,
-      responseHeaders: cookies,
+      responseHeaders: [...cookies],
     };
-    return { ...base, response: decisionToCheckResponse(decision, extras), handledBy: 'policy' };
+    return { response: decisionToCheckResponse(decision, extras), handledBy: 'policy' };
   }
 
   // A deny the policy shaped itself (its own status or body) is sent as the policy wrote it.
@@ -229,34 +358,27 @@ async function respond(
   const extras: ResponseExtras = {
     requestHeaders: [],
     removeRequestHeaders: [],
-    responseHeaders: cookies,
+    responseHeaders: [...cookies],
   };
   if (policyShaped || !runtime.enabled)
-    return { ...base, response: decisionToCheckResponse(decision, extras), handledBy: 'policy' };
+    return { response: decisionToCheckResponse(decision, extras), handledBy: 'policy' };
 
-  const withCookies = (reply: LocalReply): LocalReply => ({
-    ...reply,
-    headers: [...reply.headers, ...cookies.map((c) => [c.name, c.value] as const)],
-  });
+  const withCookies = (reply: LocalReply): CheckResponse =>
+    localReplyToCheckResponse({
+      ...reply,
+      headers: [...reply.headers, ...cookies.map((c) => [c.name, c.value] as const)],
+    });
   if (!identity.authenticated) {
     // Unauthenticated: a browser goes to sign-in; anything else gets 401, never a redirect.
     if (
       runtime.signIn !== undefined &&
       isBrowserNavigation(view.method, view.headers) &&
-      resolved.source !== 'bearer'
+      asker.refusedBearer === undefined
     ) {
       const reply = await runtime.signIn.start(view, view.path);
-      return {
-        ...base,
-        response: localReplyToCheckResponse(withCookies(reply)),
-        handledBy: 'sign-in',
-      };
+      return { response: withCookies(reply), handledBy: 'sign-in' };
     }
-    return {
-      ...base,
-      response: localReplyToCheckResponse(withCookies(unauthorized(view, resolved))),
-      handledBy: 'sign-in',
-    };
+    return { response: withCookies(unauthorized(view, asker.refusedBearer)), handledBy: 'sign-in' };
   }
   const page = denyPage({
     headers: view.headers,
@@ -266,7 +388,7 @@ async function respond(
     reasons: decision.reasons,
     requestId: view.requestId,
   });
-  return { ...base, response: localReplyToCheckResponse(withCookies(page)), handledBy: 'policy' };
+  return { response: withCookies(page), handledBy: 'policy' };
 }
 
 /**
@@ -274,9 +396,8 @@ async function respond(
  * (its code's fixed message, e.g. "The bearer token has expired."). Same body shape as the 403;
  * `reasons` stays empty: the policy's reasons are shown to signed-in callers only.
  */
-function unauthorized(view: RequestView, resolved: ResolvedIdentity): LocalReply {
-  const refused = resolved.source === 'bearer' ? resolved.error : undefined;
-  const challenge = `Bearer realm="${quotedStringContent(view.host)}"${refused !== undefined ? ', error="invalid_token"' : ''}`;
+function unauthorized(view: RequestView, refused: GatehouseError | undefined): LocalReply {
+  const challenge = bearerChallenge(view.host, refused !== undefined);
   return jsonReply(
     401,
     {
@@ -292,14 +413,23 @@ function unauthorized(view: RequestView, resolved: ResolvedIdentity): LocalReply
   );
 }
 
-function logOutcome(
-  log: Logger,
-  outcome: CheckOutcome,
-  view: RequestView,
-  revision: string | undefined,
-  started: bigint,
-): void {
+/**
+ * The observer when none is given (`gatehouse check`, unit tests): the policy evaluated as is, and
+ * a plain decision line written to `log`.
+ */
+export function plainObserver(log: Logger): CheckObserver {
+  return {
+    begin: () => ({
+      run: (fn) => fn(),
+      evaluate: (policy, input) => policy.evaluate(input),
+      end: (outcome, facts) => logOutcome(log, outcome, facts),
+    }),
+  };
+}
+
+function logOutcome(log: Logger, outcome: CheckOutcome, facts: CheckFacts): void {
   const { decision, error, identity } = outcome;
+  const { view } = facts;
   const line = {
     request_id: view.requestId,
     decision_id: outcome.decisionId,
@@ -315,8 +445,8 @@ function logOutcome(
     email: identity.authenticated ? identity.email : undefined,
     auth: identity.authenticated ? identity.method : 'anonymous',
     reasons: decision?.reasons,
-    policy_revision: revision,
-    latency_us: Number((process.hrtime.bigint() - started) / 1000n),
+    policy_revision: facts.revision,
+    latency_us: facts.latencyUs,
   };
   if (error !== undefined)
     log.warn({ ...line, code: error.code, err: error.cause ?? error }, 'check failed');

@@ -1,10 +1,10 @@
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import { quotedStringContent } from '../http/header-safety.js';
-import type { ResolvedIdentity } from '../identity/resolve.js';
+import { sessionOf, type Caller } from '../identity/caller.js';
+import { bearerChallenge } from '../identity/bearer/challenge.js';
 import { PATHS, errorPage, notFoundPage, signedOutPage, whoamiPage } from '../pages/pages.js';
-import { isBrowserNavigation, jsonReply, type LocalReply } from '../reserved/reply.js';
-import type { IdentityRuntime } from './identity-runtime.js';
-import type { RequestView } from './request-view.js';
+import { isBrowserNavigation, jsonReply, jwksReply, type LocalReply } from '../pages/reply.js';
+import type { IdentityRuntime } from '../identity/runtime.js';
+import type { RequestView } from '../input/request-view.js';
 
 /** Paths Gatehouse answers itself, through the Check response; never forwarded upstream. */
 export function isReservedPath(pathname: string): boolean {
@@ -19,11 +19,11 @@ export function isReservedPath(pathname: string): boolean {
  */
 export async function handleReserved(
   view: RequestView,
-  resolved: ResolvedIdentity,
+  caller: Caller,
   runtime: IdentityRuntime,
 ): Promise<LocalReply> {
   try {
-    return await route(view, resolved, runtime);
+    return await route(view, caller, runtime);
   } catch (err) {
     return errorPage({
       headers: view.headers,
@@ -35,31 +35,29 @@ export async function handleReserved(
 
 async function route(
   view: RequestView,
-  resolved: ResolvedIdentity,
+  caller: Caller,
   runtime: IdentityRuntime,
 ): Promise<LocalReply> {
   const { pathname } = view;
   if (pathname === PATHS.jwks) {
     if (runtime.jwks === undefined) return notFound(view);
-    return {
-      ...jsonReply(200, runtime.jwks),
-      headers: [
-        ['content-type', 'application/jwk-set+json'],
-        ['cache-control', 'public, max-age=300'],
-      ],
-    };
+    return jwksReply(runtime.jwks);
   }
   if (pathname === '/.gatehouse' || pathname === PATHS.whoami) {
-    const { identity } = resolved;
+    const { identity } = caller;
     if (identity.authenticated)
       return whoamiPage(view.headers, identity, Math.floor(Date.now() / 1000));
     if (runtime.signIn !== undefined && isBrowserNavigation(view.method, view.headers))
       return runtime.signIn.start(view, PATHS.whoami);
     return jsonReply(401, { authenticated: false }, [
-      ['www-authenticate', `Bearer realm="${quotedStringContent(view.host)}"`],
+      ['www-authenticate', bearerChallenge(view.host)],
     ]);
   }
   if (pathname === PATHS.signedOut) return signedOutPage(view.headers);
+  if (pathname === PATHS.backchannelLogout)
+    return runtime.backchannelLogout === undefined
+      ? notFound(view)
+      : runtime.backchannelLogout(view);
   const flow = runtime.signIn;
   if (flow === undefined) return notFound(view);
   switch (pathname) {
@@ -68,7 +66,7 @@ async function route(
     case PATHS.callback:
       return flow.callback(view);
     case PATHS.signOut:
-      return flow.signOut(view, resolved.session?.data);
+      return flow.signOut(view, sessionOf(caller));
     default:
       return notFound(view);
   }

@@ -1,7 +1,7 @@
+import type { DecisionResult } from '../log/decision-log.js';
 import type { CheckOutcome } from './handle.js';
 
-/** The `result` label of `gatehouse_decisions_total` (and the decision log's `result` field). */
-export type DecisionResult = 'allowed' | 'denied' | 'error' | 'reserved';
+export type { DecisionResult };
 
 /**
  * Classify a Check's outcome. Gatehouse's own paths are `reserved` whatever their status (a

@@ -9,10 +9,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { toJson } from '@bufbuild/protobuf';
-import { anonymousRuntime } from '../check/anonymous-runtime.js';
+import { anonymousRuntime } from '../identity/anonymous.js';
+import type { Caller } from '../identity/caller.js';
 import { createCheckHandler, statusOf, type CheckOutcome } from '../check/handle.js';
-import type { IdentityRuntime } from '../check/identity-runtime.js';
+import type { IdentityRuntime } from '../identity/runtime.js';
 import { loadConfig } from '../config/load.js';
+import { deviceOptions } from '../device/trust.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { CheckResponseSchema } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { createLogger } from '../log/logger.js';
@@ -78,19 +80,24 @@ export async function runCheck(options: CheckOptions, out: CheckOutput): Promise
     // With identity configured, denies take Gatehouse's shape as when serving: an anonymous
     // browser gets the sign-in redirect (previewed: no IdP is contacted), others the 401, a
     // (simulated) signed-in user the 403 page.
+    // A simulated identity has no credential behind it: the Check path treats every verified
+    // caller alike (the session itself matters only to a sign-out, which a preview never does).
+    const caller: Caller | undefined =
+      simulated === undefined
+        ? undefined
+        : { kind: 'bearer', identity: simulated, credential: undefined };
     const runtime: IdentityRuntime = {
       ...base,
       enabled,
       ...(enabled && identity !== undefined ? { signIn: signInPreview(identity) } : {}),
-      ...(simulated === undefined
-        ? {}
-        : { resolve: () => Promise.resolve({ identity: simulated, source: 'session' as const }) }),
+      ...(caller === undefined ? {} : { resolve: () => Promise.resolve(caller) }),
     };
     const engine = policy;
     const outcome = await createCheckHandler({
       policy: () => engine.current(),
       identity: runtime,
       log: createLogger({ level: 'silent' }),
+      ...(config.device === undefined ? {} : { device: deviceOptions(config.device) }),
     })(request);
     const error = loadError ?? outcome.error;
     const report = {

@@ -8,9 +8,9 @@ import { pino } from 'pino';
 import { loadConfig } from '../config/load.js';
 import { generateKeyFiles, SESSION_SECRET_FILE, SIGNING_KEY_FILE } from '../keys/generate.js';
 import { createLogger } from '../log/logger.js';
-import { runPrimary } from '../server/cluster.js';
-import { resolveWorkers } from '../server/cluster-ipc.js';
-import { runWorker } from '../server/cluster-worker.js';
+import { runPrimary } from '../workers/primary.js';
+import { resolveWorkers } from '../workers/ipc.js';
+import { runWorker } from '../workers/worker.js';
 import { startGatehouse } from '../server/start.js';
 import { CHECK_EXIT, runCheck } from './check.js';
 

@@ -7,14 +7,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/types.js';
-import type { SignInFlow } from '../check/identity-runtime.js';
-import type { RequestView } from '../check/request-view.js';
+import type { SignInFlow } from '../identity/runtime.js';
+import type { RequestView } from '../input/request-view.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { loadSigningKeys } from '../keys/load.js';
 import { startHandoff } from '../oidc/handoff.js';
 import { DEFAULT_TXN_TTL_SECONDS, TXN_COOKIE_NAME, txnSetCookie } from '../oidc/sign-in.js';
 import { PATHS } from '../pages/pages.js';
-import { redirectReply } from '../reserved/reply.js';
+import { redirectReply } from '../pages/reply.js';
 
 /** The Location's stand-in for the authorization endpoint, e.g. `<authorization_endpoint of https://idp.example.com>`. */
 export function authorizationEndpointPlaceholder(issuer: string): string {
@@ -68,7 +68,7 @@ export function signInPreview(identity: NonNullable<Config['identity']>): SignIn
         ['set-cookie', cookie],
       ]);
     },
-    signIn: notSimulated('/.gatehouse/sign_in'),
+    signIn: notSimulated(PATHS.signIn),
     callback: notSimulated('the sign-in callback'),
     signOut: notSimulated('sign-out'),
     refresh: () => Promise.resolve(undefined),

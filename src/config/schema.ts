@@ -16,6 +16,8 @@ export interface StringField extends FieldBase {
   readonly path?: boolean;
   readonly pattern?: RegExp;
   readonly patternDoc?: string;
+  /** Required whenever its (optional) section is given; the validator names it when missing. */
+  readonly required?: true;
 }
 export interface IntegerField extends FieldBase {
   readonly type: 'integer';
@@ -33,6 +35,8 @@ export interface NumberField extends FieldBase {
 export interface BooleanField extends FieldBase {
   readonly type: 'boolean';
   readonly default?: boolean;
+  /** No fixed default: when not given, the validator derives it from other keys. */
+  readonly resolved?: true;
 }
 export interface EnumField extends FieldBase {
   readonly type: 'enum';
@@ -80,7 +84,7 @@ const HEADER_DOC = 'a lower-case HTTP header name';
 const HOST = /^[A-Za-z0-9.:\-[\]]+$/;
 
 /** A listener's TLS section (`grpc.tls`, `http.tls`). */
-function tlsSection(listener: string): ObjectField {
+function tlsSection(listener: string) {
   return {
     type: 'object',
     optional: true,
@@ -89,9 +93,15 @@ function tlsSection(listener: string): ObjectField {
       cert_file: {
         type: 'string',
         path: true,
+        required: true,
         doc: 'PEM certificate chain (server certificate first).',
       },
-      key_file: { type: 'string', path: true, doc: 'PEM private key of the certificate.' },
+      key_file: {
+        type: 'string',
+        path: true,
+        required: true,
+        doc: 'PEM private key of the certificate.',
+      },
       client_ca_file: {
         type: 'string',
         path: true,
@@ -105,7 +115,7 @@ function tlsSection(listener: string): ObjectField {
         doc: 'With client_ca_file: the client identities accepted, exact: a URI SAN such as a SPIFFE ID (spiffe://…), or a subject CN or DNS SAN. Empty: any certificate from the CA.',
       },
     },
-  };
+  } as const satisfies ObjectField;
 }
 
 export const SCHEMA = {
@@ -273,12 +283,17 @@ export const SCHEMA = {
       fields: {
         issuer: {
           type: 'string',
+          required: true,
           pattern: /^https?:\/\/[^\s]+$/,
           patternDoc:
             'an http(s) URL (the OIDC issuer; discovery at /.well-known/openid-configuration)',
           doc: "The identity provider's issuer URL, exactly as in its discovery document.",
         },
-        client_id: { type: 'string', doc: "Gatehouse's client id at the identity provider." },
+        client_id: {
+          type: 'string',
+          required: true,
+          doc: "Gatehouse's client id at the identity provider.",
+        },
         client_secret: {
           type: 'secret',
           doc: "Gatehouse's client secret: `{file: PATH}`, `{env: NAME}` or a string.",
@@ -306,6 +321,7 @@ export const SCHEMA = {
           fields: {
             enabled: {
               type: 'boolean',
+              resolved: true,
               doc: 'Accept bearer tokens. Default: on when `audiences` is set, off otherwise; `true` without `audiences` refuses to start.',
             },
             audiences: {
@@ -324,6 +340,24 @@ export const SCHEMA = {
               pattern: /^(RS|PS|ES)(256|384|512)$|^EdDSA$/,
               patternDoc: 'an asymmetric JWS algorithm (RS*, PS*, ES*, EdDSA)',
               doc: 'Accepted signature algorithms (asymmetric only).',
+            },
+          },
+        },
+        backchannel_logout: {
+          type: 'object',
+          doc: 'OIDC Back-Channel Logout 1.0 at `/.gatehouse/backchannel_logout`: how logout tokens are checked (signed with the IdP keys and `identity.bearer.algorithms`).',
+          fields: {
+            max_age_seconds: {
+              type: 'integer',
+              default: 300,
+              min: 30,
+              max: 3600,
+              doc: 'Oldest `iat` accepted, in seconds before now; also how long a `jti` is remembered.',
+            },
+            require_typ: {
+              type: 'boolean',
+              default: false,
+              doc: 'Require the header `typ: logout+jwt` (the spec lets IdPs leave it out).',
             },
           },
         },
@@ -414,6 +448,81 @@ export const SCHEMA = {
           type: 'secret',
           doc: 'At least 32 random bytes (base64url) encrypting session and sign-in cookies: `{file: PATH}`, `{env: NAME}`. Generated in development mode only.',
         },
+        store: {
+          type: 'object',
+          doc: 'Where server-side session records live (shared by replicas with `redis`); see docs/reference/session-store.md.',
+          fields: {
+            kind: {
+              type: 'enum',
+              values: ['memory', 'redis'],
+              default: 'memory',
+              doc: '`memory`: this process only (all its workers); `redis`: Redis or Valkey (standalone), shared by every replica.',
+            },
+            url: {
+              type: 'secret',
+              doc: '`redis://` or `rediss://` (TLS) URL of the store, may hold user and password: `{file: PATH}`, `{env: NAME}`. Required with `kind: redis`.',
+            },
+            username: {
+              type: 'string',
+              doc: 'ACL user name (overrides the URL’s).',
+            },
+            password: {
+              type: 'secret',
+              doc: 'ACL password (overrides the URL’s): `{file: PATH}`, `{env: NAME}`.',
+            },
+            tls: {
+              type: 'object',
+              optional: true,
+              doc: 'TLS to the store (needs a `rediss://` URL).',
+              fields: {
+                ca_file: {
+                  type: 'string',
+                  path: true,
+                  doc: 'PEM file of the CA(s) that sign the server certificate (default: the system CAs).',
+                },
+                server_name: {
+                  type: 'string',
+                  doc: 'Name the server certificate must carry, when it differs from the URL host.',
+                },
+              },
+            },
+            key_prefix: {
+              type: 'string',
+              default: 'gatehouse:',
+              pattern: /^[A-Za-z0-9:_.-]{1,64}$/,
+              patternDoc: 'letters, digits and :_.- (at most 64)',
+              doc: 'Prefix of every key and of the change channel (several Gatehouse deployments may share one Redis).',
+            },
+            cache_size: {
+              type: 'integer',
+              default: 10_000,
+              min: 0,
+              max: 1_000_000,
+              doc: 'Sessions each replica keeps in its local cache (LRU, invalidated by the change feed); 0 asks the store on every request.',
+            },
+            stale_window_ms: {
+              type: 'integer',
+              default: 5000,
+              min: 0,
+              max: 300_000,
+              doc: 'While the store is unreachable, cached sessions keep working this long; then requests that need the store are denied.',
+            },
+            command_timeout_ms: {
+              type: 'integer',
+              default: 1000,
+              min: 50,
+              max: 30_000,
+              doc: 'Bound on each store command (`redis`).',
+            },
+            connect_timeout_ms: {
+              type: 'integer',
+              default: 2000,
+              min: 100,
+              max: 60_000,
+              doc: 'Bound on connecting to the store at start and on each reconnect attempt (`redis`).',
+            },
+          },
+        },
       },
     },
     keys: {
@@ -499,10 +608,37 @@ export const SCHEMA = {
         },
       },
     },
+    tracing: {
+      type: 'object',
+      optional: true,
+      doc: 'OpenTelemetry spans exported over OTLP/HTTP. Without this section no OpenTelemetry SDK is loaded; W3C traceparent ids still reach the decision log.',
+      fields: {
+        otlp_endpoint: {
+          type: 'string',
+          required: true,
+          pattern: /^https?:\/\/[^\s]+$/,
+          patternDoc:
+            'an http(s) URL (the OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces)',
+          doc: 'The OTLP/HTTP traces endpoint (JSON encoding), e.g. `http://otel-collector:4318/v1/traces`.',
+        },
+        service_name: {
+          type: 'string',
+          default: 'gatehouse',
+          doc: 'The `service.name` resource attribute.',
+        },
+        sample_ratio: {
+          type: 'number',
+          default: 1,
+          min: 0,
+          max: 1,
+          doc: 'Fraction of new traces recorded; a sampled/unsampled traceparent from Envoy is followed.',
+        },
+      },
+    },
     device: {
       type: 'object',
       optional: true,
-      doc: 'Device identity: what Gatehouse knows about the device a request comes from.',
+      doc: 'Device identity from client certificates (`input.device`, docs/devices.md). Without this section `input.device` is absent.',
       fields: {
         webauthn: {
           type: 'object',
@@ -575,31 +711,32 @@ export const SCHEMA = {
             },
           },
         },
-      },
-    },
-    tracing: {
-      type: 'object',
-      optional: true,
-      doc: 'OpenTelemetry spans exported over OTLP/HTTP. Without this section no OpenTelemetry SDK is loaded; W3C traceparent ids still reach the decision log.',
-      fields: {
-        otlp_endpoint: {
-          type: 'string',
-          pattern: /^https?:\/\/[^\s]+$/,
-          patternDoc:
-            'an http(s) URL (the OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces)',
-          doc: 'The OTLP/HTTP traces endpoint (JSON encoding), e.g. `http://otel-collector:4318/v1/traces`.',
+        certificate: {
+          type: 'object',
+          doc: 'The client certificate Envoy terminated mutual TLS with.',
+          fields: {
+            ca_file: {
+              type: 'string',
+              path: true,
+              doc: 'PEM bundle of device CAs (each a trust anchor). When set, Gatehouse verifies every client certificate against it itself; one that fails is refused.',
+            },
+            require_client_auth: {
+              type: 'boolean',
+              default: true,
+              doc: 'With `ca_file`: the certificate must list clientAuth in its extended key usage.',
+            },
+          },
         },
-        service_name: {
-          type: 'string',
-          default: 'gatehouse',
-          doc: 'The `service.name` resource attribute.',
-        },
-        sample_ratio: {
-          type: 'number',
-          default: 1,
-          min: 0,
-          max: 1,
-          doc: 'Fraction of new traces recorded; a sampled/unsampled traceparent from Envoy is followed.',
+        xfcc: {
+          type: 'object',
+          doc: 'The `x-forwarded-client-cert` header (a mesh or a proxy in front).',
+          fields: {
+            trusted: {
+              type: 'boolean',
+              default: false,
+              doc: 'Read the device certificate from the header when Envoy sent no peer certificate. Only when the proxy calling Gatehouse sets it (`SANITIZE_SET`).',
+            },
+          },
         },
       },
     },

@@ -1,111 +1,69 @@
-/** The validated, fully-defaulted, frozen configuration. Mirrors `schema.ts`. */
-export interface Config {
-  readonly grpc: {
-    readonly address: string;
-    readonly port: number;
-    readonly max_receive_message_bytes: number;
-    readonly max_send_message_bytes: number;
-    readonly drain_delay_ms: number;
-    readonly shutdown_grace_ms: number;
-    readonly max_concurrent_streams: number;
-    readonly max_connections: number;
-    readonly idle_timeout_ms: number;
-    readonly message_read_timeout_ms: number;
-    readonly tls?: TlsConfig;
-    readonly allow_cleartext: boolean;
-  };
-  readonly http: {
-    readonly address: string;
-    readonly port: number;
-    readonly tls?: TlsConfig;
-  };
-  readonly policy: {
-    readonly bundle?: string;
-    readonly dir?: string;
-    readonly entrypoint: string;
-    readonly watch: boolean;
-    readonly opa: string;
-    /** Rego syntax of `dir`: `v0` compiles with `opa build --v0-compatible`. */
-    readonly rego_version: 'v0' | 'v1';
-  };
-  /** Check server processes: 1 = this process only; N > 1 = a node:cluster of N workers; 0 = one per CPU. */
-  readonly workers: number;
-  readonly development: boolean;
-  readonly identity?: {
-    readonly issuer?: string;
-    readonly client_id?: string;
-    readonly client_secret?: string;
-    readonly scopes: readonly string[];
-    readonly groups_claim: string;
-    readonly clock_tolerance_seconds: number;
-    readonly bearer: {
-      /** Resolved at validation: on when `audiences` is set unless configured otherwise. */
-      readonly enabled: boolean;
-      readonly audiences: readonly string[];
-      readonly allow_untyped: boolean;
-      readonly algorithms: readonly string[];
-    };
-    readonly sign_in_host?: string;
-    readonly allowed_hosts: readonly string[];
-    readonly post_logout_redirect_path: string;
-    readonly timeout_ms: number;
-    readonly discovery_timeout_ms: number;
-    readonly cache_file?: string;
-    readonly static_jwks_file?: string;
-    readonly keys_max_age_seconds: number;
-    readonly refresh_min_interval_seconds: number;
-  };
-  readonly session: {
-    readonly cookie_name: string;
-    readonly ttl_seconds: number;
-    readonly bind_to_host: boolean;
-    readonly secret?: string;
-  };
-  readonly keys: {
-    readonly signing: readonly string[];
-  };
-  readonly headers: {
-    readonly assertion: string;
-    readonly user: string;
-    readonly email: string;
-    readonly groups: string;
-    readonly assertion_issuer: string;
-    readonly assertion_ttl_seconds: number;
-  };
-  readonly log: {
-    readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-    readonly sample_allowed: number;
-    readonly include_query: boolean;
-  };
-  readonly device?: {
-    readonly webauthn?: WebAuthnConfig;
-  };
-  readonly tracing?: {
-    readonly otlp_endpoint?: string;
-    readonly service_name: string;
-    readonly sample_ratio: number;
-  };
-}
+/**
+ * The configuration's TypeScript type, derived from the schema (src/config/schema.ts, written
+ * `as const`): a key, its type, whether it is always present and an enum's values are written
+ * once, in the schema, and the compiler follows it. The validator checks at run time that what
+ * it built has this shape ({@link conformsTo} in validate.ts) before handing it out.
+ *
+ * How a field becomes a property:
+ * - `string`, `secret` → `string`; `integer`, `number` → `number`; `boolean` → `boolean`;
+ *   `enum` → the union of its `values`; `list` → `readonly string[]`; `object` → its section.
+ * - Always present: a field with a `default`, a `required` field (of an optional section), a
+ *   `resolved` boolean (derived from other keys), a section that is not `optional`.
+ *   Everything else is optional (`?:`): absent unless given.
+ */
+import type { SCHEMA } from './schema.js';
+
+/** The validated value of a schema field `F`. */
+export type FieldValue<F> = F extends { readonly type: 'string' | 'secret' }
+  ? string
+  : F extends { readonly type: 'integer' | 'number' }
+    ? number
+    : F extends { readonly type: 'boolean' }
+      ? boolean
+      : F extends { readonly type: 'enum'; readonly values: readonly (infer V)[] }
+        ? V
+        : F extends { readonly type: 'list' }
+          ? readonly string[]
+          : F extends { readonly type: 'object'; readonly fields: infer Fields }
+            ? Section<Fields>
+            : never;
+
+/** Whether a validated configuration always holds field `F` (see the module comment). */
+type AlwaysPresent<F> = F extends { readonly type: 'object' }
+  ? F extends { readonly optional: true }
+    ? false
+    : true
+  : F extends
+        | { readonly default: unknown }
+        | { readonly required: true }
+        | { readonly resolved: true }
+    ? true
+    : false;
+
+/** One object in plain `{ … }` form (so editors show the keys, not an intersection). */
+type Flat<T> = { [K in keyof T]: T[K] };
+
+/** A section: its always-present fields required, the others optional; all read-only. */
+type Section<Fields> = Flat<
+  {
+    readonly [K in keyof Fields as AlwaysPresent<Fields[K]> extends true ? K : never]: FieldValue<
+      Fields[K]
+    >;
+  } & {
+    readonly [K in keyof Fields as AlwaysPresent<Fields[K]> extends true ? never : K]?: FieldValue<
+      Fields[K]
+    >;
+  }
+>;
+
+/** The validated, fully-defaulted, frozen configuration. */
+export type Config = FieldValue<typeof SCHEMA>;
 
 /** A listener's TLS (`grpc.tls`, `http.tls`); see src/tls/files.ts. */
-export interface TlsConfig {
-  readonly cert_file: string;
-  readonly key_file: string;
-  readonly client_ca_file?: string;
-  readonly allowed_clients: readonly string[];
-}
+export type TlsConfig = NonNullable<Config['grpc']['tls']>;
+
+/** `session.store`; see src/store/open.ts. */
+export type SessionStoreConfig = Config['session']['store'];
 
 /** `device.webauthn`: enrolled devices; see src/device/webauthn/settings.ts. */
-export interface WebAuthnConfig {
-  readonly rp_id?: string;
-  readonly rp_name: string;
-  readonly origins: readonly string[];
-  readonly attestation: {
-    readonly formats: readonly string[];
-    readonly aaguids: readonly string[];
-  };
-  readonly require_user_verification: boolean;
-  readonly operator_approval: boolean;
-  readonly challenge_ttl_seconds: number;
-  readonly proof_interval_seconds: number;
-}
+export type WebAuthnConfig = NonNullable<NonNullable<Config['device']>['webauthn']>;

@@ -2,7 +2,8 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { SCHEMA, type Field, type ObjectField } from './schema.js';
-import type { Config } from './types.js';
+import type { Config, FieldValue } from './types.js';
+import { checkSessionStore } from './session-store.js';
 
 /**
  * Validate a parsed configuration document against the schema, fill every default, resolve
@@ -14,17 +15,76 @@ import type { Config } from './types.js';
 export function validateConfig(doc: unknown, baseDir: string): Config {
   const problems: string[] = [];
   const value = walk(SCHEMA, doc ?? {}, '', baseDir, problems);
-  if (problems.length === 0) {
-    resolveDefaults(value as Record<string, unknown>);
-    checkCrossField(value as Config, problems);
-    checkFiles(SCHEMA, value, '', problems);
+  if (problems.length === 0) resolveDefaults(value);
+  // Narrows to Config by checking, not by assertion: the value has the shape the type derived
+  // from the schema promises (types.ts), or it is not handed out.
+  const config = problems.length === 0 && conformsTo(SCHEMA, value) ? value : undefined;
+  if (config !== undefined) {
+    checkCrossField(config, problems);
+    checkFiles(SCHEMA, config, '', problems);
   }
   if (problems.length > 0) {
     throw new GatehouseError('ERR_CONFIG_INVALID', {
       message: problems.map((p) => `config: ${p}`).join('\n'),
     });
   }
-  return deepFreeze(value) as Config;
+  if (config === undefined) {
+    throw new GatehouseError('ERR_INTERNAL', {
+      message: 'config: the validated configuration does not have the shape its type declares',
+    });
+  }
+  return deepFreeze(config);
+}
+
+/**
+ * Whether `value` has the type the schema derives for `field` (types.ts): every key known,
+ * every always-present key present, every value of its field's type.
+ */
+export function conformsTo<F extends Field>(field: F, value: unknown): value is FieldValue<F> {
+  return conforms(field, value);
+}
+
+function conforms(field: Field, value: unknown): boolean {
+  switch (field.type) {
+    case 'string':
+    case 'secret':
+      return typeof value === 'string';
+    case 'integer':
+      return Number.isInteger(value);
+    case 'number':
+      return typeof value === 'number';
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'enum':
+      return typeof value === 'string' && field.values.includes(value);
+    case 'list':
+      return Array.isArray(value) && value.every((item) => typeof item === 'string');
+    case 'object': {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+      const members = new Map<string, unknown>(Object.entries(value));
+      for (const name of members.keys()) if (!Object.hasOwn(field.fields, name)) return false;
+      return Object.entries(field.fields).every(([name, sub]) => {
+        const member = members.get(name);
+        return member === undefined ? !alwaysPresent(sub) : conforms(sub, member);
+      });
+    }
+  }
+}
+
+/** The rule types.ts writes as `AlwaysPresent`, at run time. */
+export function alwaysPresent(field: Field): boolean {
+  switch (field.type) {
+    case 'object':
+      return field.optional !== true;
+    case 'string':
+      return field.default !== undefined || field.required === true;
+    case 'boolean':
+      return field.default !== undefined || field.resolved === true;
+    case 'secret':
+      return false;
+    default:
+      return field.default !== undefined;
+  }
 }
 
 function walk(
@@ -58,6 +118,8 @@ function walk(
       return out;
     }
     case 'string': {
+      if ((value === undefined || value === null) && field.required === true)
+        problems.push(`${at}: required when ${key.slice(0, key.lastIndexOf('.'))} is configured`);
       if (value === undefined || value === null) return field.default;
       if (typeof value !== 'string' || value === '') {
         problems.push(`${at}: expected a non-empty string, got ${describe(value)}`);
@@ -208,9 +270,10 @@ function checkFiles(field: ObjectField, value: unknown, prefix: string, problems
   }
 }
 
-/** Defaults that depend on other keys, filled before the cross-field checks. */
-function resolveDefaults(value: Record<string, unknown>): void {
-  const identity = value['identity'] as { bearer?: Record<string, unknown> } | undefined;
+/** Defaults that depend on other keys (`resolved` fields), filled before the cross-field checks. */
+function resolveDefaults(value: unknown): void {
+  const identity = (value as { identity?: { bearer?: Record<string, unknown> } } | undefined)
+    ?.identity;
   const bearer = identity?.bearer;
   // Bearer tokens are on when the operator named the API's audience, and only then by default.
   if (bearer !== undefined && bearer['enabled'] === undefined)
@@ -229,10 +292,6 @@ function isLoopback(address: string): boolean {
 
 function checkTls(key: string, tls: Config['http']['tls'], problems: string[]): void {
   if (tls === undefined) return;
-  if (tls.cert_file === undefined)
-    problems.push(`${key}.cert_file: required when ${key} is configured`);
-  if (tls.key_file === undefined)
-    problems.push(`${key}.key_file: required when ${key} is configured`);
   if (tls.allowed_clients.length > 0 && tls.client_ca_file === undefined) {
     problems.push(
       `${key}.allowed_clients: needs ${key}.client_ca_file (client identities are only known from verified client certificates)`,
@@ -241,6 +300,7 @@ function checkTls(key: string, tls: Config['http']['tls'], problems: string[]): 
 }
 
 function checkCrossField(config: Config, problems: string[]): void {
+  checkSessionStore(config.session.store, problems);
   checkTls('grpc.tls', config.grpc.tls, problems);
   checkTls('http.tls', config.http.tls, problems);
   if (
@@ -254,9 +314,6 @@ function checkCrossField(config: Config, problems: string[]): void {
       `grpc.address: ${config.grpc.address} is not a loopback address and grpc.tls is not set: Checks (with cookies and bearer tokens) would cross the network in cleartext; configure grpc.tls (mTLS with client_ca_file), or set grpc.allow_cleartext: true where a mesh sidecar encrypts and authenticates the traffic`,
     );
   }
-  if (config.tracing !== undefined && config.tracing.otlp_endpoint === undefined) {
-    problems.push('tracing.otlp_endpoint: required when tracing is configured');
-  }
   checkWebAuthn(config, problems);
   const { bundle, dir } = config.policy;
   if (bundle === undefined && dir === undefined)
@@ -265,25 +322,18 @@ function checkCrossField(config: Config, problems: string[]): void {
     problems.push('policy: set only one of policy.bundle and policy.dir, not both');
   const identity = config.identity;
   if (identity !== undefined) {
-    if (identity.issuer === undefined)
-      problems.push('identity.issuer: required when identity is configured');
-    if (identity.client_id === undefined)
-      problems.push('identity.client_id: required when identity is configured');
     if (!identity.scopes.includes('openid')) problems.push('identity.scopes: must include openid');
     if (identity.bearer.enabled && identity.bearer.audiences.length === 0) {
       problems.push(
         'identity.bearer.audiences: required when identity.bearer.enabled is true: the audience your identity provider puts in access tokens for this API (never the client id); or set identity.bearer.enabled: false',
       );
     }
-    if (
-      identity.client_id !== undefined &&
-      identity.bearer.audiences.includes(identity.client_id)
-    ) {
+    if (identity.bearer.audiences.includes(identity.client_id)) {
       problems.push(
         'identity.bearer.audiences: must not contain the client id: tokens for the client id are ID tokens, not access tokens for an API',
       );
     }
-    if (identity.issuer?.startsWith('http://') === true && !config.development) {
+    if (identity.issuer.startsWith('http://') && !config.development) {
       problems.push(
         'identity.issuer: http:// is allowed only in development mode (development: true); use https',
       );

@@ -6,12 +6,15 @@
  * `docs/reference/errors.md` documents every row; a drift test keeps the two in step.
  */
 
-/** gRPC status codes used by Gatehouse (google.rpc.Code). */
+/** gRPC status codes used by Gatehouse (google.rpc.Code): in CheckResponses and on the wire. */
 export const GrpcCode = {
   OK: 0,
   INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
   PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
   UNAUTHENTICATED: 16,
@@ -110,10 +113,25 @@ export const ERRORS = {
     http: 401,
     message: 'The session has expired.',
   },
+  ERR_SESSION_REVOKED: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'The session was ended.',
+  },
   ERR_SESSION_TOO_LARGE: {
     grpc: GrpcCode.INTERNAL,
     http: 500,
     message: 'The session does not fit in a cookie.',
+  },
+  ERR_SESSION_STORE_UNAVAILABLE: {
+    grpc: GrpcCode.UNAVAILABLE,
+    http: 503,
+    message: 'The session store is unavailable.',
+  },
+  ERR_SESSION_RECORD_INVALID: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'The session is not valid.',
   },
   ERR_TOKEN_INVALID: {
     grpc: GrpcCode.UNAUTHENTICATED,
@@ -222,6 +240,43 @@ export const ERRORS = {
     grpc: GrpcCode.PERMISSION_DENIED,
     http: 403,
     message: 'Sign-out must be requested from this site.',
+  },
+  // Device certificates (src/device). A refused certificate is left out of input.device (its code
+  // in input.device.certificate_error); the policy still decides, so these never answer a Check.
+  ERR_DEVICE_CERT_INVALID: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'The client certificate could not be read.',
+  },
+  ERR_DEVICE_CERT_UNTRUSTED: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'The client certificate is not from a device CA.',
+  },
+  ERR_DEVICE_CERT_EXPIRED: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'The client certificate has expired.',
+  },
+  ERR_DEVICE_CERT_NOT_YET_VALID: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'The client certificate is not valid yet.',
+  },
+  ERR_DEVICE_CERT_USAGE: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'The client certificate is not for client authentication.',
+  },
+  ERR_LOGOUT_TOKEN_INVALID: {
+    grpc: GrpcCode.INVALID_ARGUMENT,
+    http: 400,
+    message: 'The logout token is not valid.',
+  },
+  ERR_LOGOUT_TOKEN_REPLAYED: {
+    grpc: GrpcCode.INVALID_ARGUMENT,
+    http: 400,
+    message: 'The logout token was already used.',
   },
   // Anything not foreseen: normalised at the boundary, fails closed.
   // Enrolled devices (WebAuthn).

@@ -2,8 +2,10 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { TlsSource } from '../tls/reload.js';
-import type { ReadinessReport } from '../server/readiness.js';
-import { listen } from './listen.js';
+import type { ReadinessReport } from '../health/readiness.js';
+import { listen } from '../net/listen.js';
+import { PATHS } from '../pages/pages.js';
+import { JWKS_HEADERS } from '../pages/reply.js';
 
 /**
  * Where `/metrics` comes from: a prom-client Registry, or (a cluster primary) anything that
@@ -65,13 +67,9 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
       case '/healthz':
         send(res, 200, { status: 'alive' });
         return;
-      case '/.well-known/gatehouse/jwks.json':
+      case PATHS.jwks:
         if (options.jwks === undefined) send(res, 404, { error: 'not found' });
-        else
-          send(res, 200, options.jwks, {
-            'content-type': 'application/jwk-set+json',
-            'cache-control': 'public, max-age=300',
-          });
+        else send(res, 200, options.jwks, Object.fromEntries(JWKS_HEADERS));
         return;
       case '/readyz': {
         const report = options.readiness();

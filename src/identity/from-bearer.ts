@@ -1,7 +1,7 @@
 /**
  * `input.identity` for a verified bearer token.
  */
-import type { VerifiedClaims } from '../bearer/verify.js';
+import type { VerifiedClaims } from './bearer/verify.js';
 import type { AuthenticatedIdentity } from '../input/types.js';
 import { asJsonObject, DEFAULT_GROUPS_CLAIM, groupsFromClaims } from './groups.js';
 

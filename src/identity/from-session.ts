@@ -2,7 +2,7 @@
  * `input.identity` for a verified session.
  */
 import type { AuthenticatedIdentity } from '../input/types.js';
-import type { VerifiedSession } from '../session/types.js';
+import type { VerifiedSession } from './session/types.js';
 
 /**
  * The policy identity of a verified session. `claims` are the ID token claims kept in the

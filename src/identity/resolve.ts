@@ -8,13 +8,13 @@
  * user). Without such a header the session cookie decides. An `Authorization` header with another
  * scheme (e.g. `Basic`) is left for the upstream and does not affect Gatehouse.
  */
-import { extractBearer } from '../bearer/extract.js';
-import type { VerifiedClaims } from '../bearer/verify.js';
+import { extractBearer } from './bearer/extract.js';
+import type { VerifiedClaims } from './bearer/verify.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import { parseCookieHeader } from '../http/cookies.js';
+import { parseCookieHeader } from './session/cookies.js';
 import { ANONYMOUS, type Identity } from '../input/types.js';
-import type { VerifiedSession } from '../session/types.js';
-import { SessionExpiredError } from '../session/verify.js';
+import type { VerifiedSession } from './session/types.js';
+import { SessionExpiredError } from './session/verify.js';
 import { identityFromBearer } from './from-bearer.js';
 import { identityFromSession } from './from-session.js';
 import { credentialKey, type VerifiedCache } from './verified-cache.js';

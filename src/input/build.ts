@@ -1,3 +1,4 @@
+import type { DeviceInput } from './device.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { CheckRequest } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { attributesToJson } from './attributes.js';
@@ -9,7 +10,7 @@ import { INPUT_VERSION, type Identity, type PolicyInput } from './types.js';
 /**
  * Turn a CheckRequest into the policy input document: the OPA-Envoy plugin's input (`attributes`,
  * `parsed_path`, `parsed_query`, `parsed_body`, `truncated_body`, `version`, and `source_principal`
- * when the source peer has one) plus `identity`.
+ * when the source peer has one) plus `identity`, and `device` when one is given.
  *
  * The path is `attributes.request.http.path` (Envoy's `:path`, query included).
  *
@@ -22,7 +23,11 @@ import { INPUT_VERSION, type Identity, type PolicyInput } from './types.js';
  * @throws {GatehouseError} `ERR_PATH_INVALID` when the path or query cannot be parsed safely.
  * @throws {GatehouseError} `ERR_BODY_INVALID` when the body does not match its content type.
  */
-export function buildInput(req: CheckRequest, identity: Identity): PolicyInput {
+export function buildInput(
+  req: CheckRequest,
+  identity: Identity,
+  device?: DeviceInput,
+): PolicyInput {
   const attributes = req.attributes;
   const http = attributes?.request?.http;
   if (attributes === undefined || http === undefined) {
@@ -46,6 +51,7 @@ export function buildInput(req: CheckRequest, identity: Identity): PolicyInput {
     truncated_body: truncated,
     version: INPUT_VERSION,
     identity,
+    ...(device === undefined ? {} : { device }),
   };
   // As the plugin's RequestToInput: the source peer's principal, only when there is one.
   const principal = attributes.source?.principal ?? '';

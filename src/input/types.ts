@@ -4,6 +4,8 @@
  * `docs/reference/input.md` documents every field.
  */
 
+import type { DeviceInput } from './device.js';
+
 /** A JSON value as the policy sees it. */
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | JsonObject;
 
@@ -79,4 +81,6 @@ export interface PolicyInput {
   /** `attributes.source.principal` (mTLS: the client certificate's URI SAN or subject), when set. */
   readonly source_principal?: string;
   readonly identity: Identity;
+  /** The device's client certificate (src/device); present only when `device` is configured. */
+  readonly device?: DeviceInput;
 }

@@ -96,7 +96,7 @@ export async function importPrivateKey(
   if (publicKey instanceof Uint8Array) throw new Error('unexpected symmetric key');
   const jwk = Object.freeze({ ...publicJwk, kid, alg, use: 'sig' as const });
   return {
-    signing: Object.freeze({ kid, alg, privateKey }),
+    signing: Object.freeze({ kid, alg, privateKey, keyObject: key }),
     verification: Object.freeze({ alg, publicKey }),
     jwk,
   };

@@ -2,6 +2,7 @@
  * The in-memory shape of Gatehouse's own signing keys: one key signs, every key verifies and
  * is published, so a key can be rotated out without invalidating live sessions at once.
  */
+import type { KeyObject } from 'node:crypto';
 import type { CryptoKey, JWK } from 'jose';
 
 /** JWS algorithms Gatehouse signs with, chosen from the key type (never from configuration). */
@@ -12,6 +13,8 @@ export interface SigningKey {
   readonly kid: string;
   readonly alg: SigningAlgorithm;
   readonly privateKey: CryptoKey;
+  /** The same private key as node:crypto's KeyObject: assertions are signed with it (one-shot `sign`). */
+  readonly keyObject: KeyObject;
 }
 
 /** A key that verifies what Gatehouse signed. */

@@ -26,8 +26,16 @@ export interface SessionSecret {
 /** Minimum decoded length of the configured secret. */
 export const MIN_SECRET_BYTES = 32;
 
-/** HKDF `info`: binds the derived key to its one use. */
-const HKDF_INFO = 'gatehouse session encryption';
+/**
+ * The HKDF `info` of each key derived from the session secret: it binds a key to its one use.
+ * The session key comes from the configured secret; the others from the session key.
+ */
+export type KeyUse =
+  | 'gatehouse session encryption'
+  | 'gatehouse sign-in transaction'
+  | 'gatehouse sign-in hand-off'
+  | 'gatehouse session store records'
+  | 'gatehouse session store user index';
 
 /**
  * Load and derive the session encryption key: HKDF-SHA256 over the decoded secret with
@@ -70,13 +78,13 @@ export async function loadSessionSecret(options: LoadSessionSecretOptions): Prom
   return Object.freeze({ key: derive(bytes), generated: false });
 }
 
-/** HKDF-SHA256(secret, salt = empty, info = {@link HKDF_INFO}) → 32 bytes. */
-export function deriveSessionKey(secret: Uint8Array): Uint8Array {
-  return derive(secret);
+/** HKDF-SHA256(`from`, salt = empty, info = `use`) → 32 bytes: the one key derivation. */
+export function deriveKey(from: Uint8Array, use: KeyUse): Uint8Array {
+  return new Uint8Array(hkdfSync('sha256', from, new Uint8Array(0), use, 32));
 }
 
 function derive(secret: Uint8Array): Uint8Array {
-  return new Uint8Array(hkdfSync('sha256', secret, new Uint8Array(0), HKDF_INFO, 32));
+  return deriveKey(secret, 'gatehouse session encryption');
 }
 
 function secretError(message: string, cause?: unknown) {

@@ -2,9 +2,15 @@
  * The decision log: exactly one pino line per Check, with the fields an operator searches on.
  * docs/operations.md documents every field.
  */
-import { pino, type DestinationStream, type Logger } from 'pino';
-import type { DecisionResult } from '../check/result.js';
+import type { DestinationStream, Logger } from 'pino';
+import { loggerBindingsJson, loggerDestination } from '../deps/pino.js';
 import { redactQueryValues } from './logger.js';
+
+/**
+ * The `result` field (and the `result` label of `gatehouse_decisions_total`); src/check/result.ts
+ * classifies a Check's outcome into one.
+ */
+export type DecisionResult = 'allowed' | 'denied' | 'error' | 'reserved';
 
 /** One Check, as the decision log records it. */
 export interface DecisionRecord {
@@ -84,11 +90,9 @@ export class DecisionLog {
   /** @param random replaces Math.random (tests). */
   constructor(log: Logger, settings: DecisionLogSettings, random: () => number = Math.random) {
     this.#log = log;
-    this.#destination = (log as unknown as Record<symbol, DestinationStream>)[
-      pino.symbols.streamSym
-    ]!;
+    this.#destination = loggerDestination(log);
     // pino's serialised bindings (`,"service":"gatehouse","pid":…`), as it writes them itself.
-    const chindings = (log as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
+    const chindings = loggerBindingsJson(log);
     this.#bindings = chindings === '' ? '' : `${chindings.slice(1)},`;
     this.#settings = settings;
     this.#random = random;

@@ -8,7 +8,7 @@
  * values; `code` only takes documented error codes; `status` only HTTP statuses Envoy accepts.
  *
  * With `workers` > 1 each worker has its own registry and the primary serves their sum
- * (src/server/cluster.ts, prom-client's `AggregatorRegistry.aggregate`): counters and
+ * (src/workers/primary.ts, prom-client's `AggregatorRegistry.aggregate`): counters and
  * histograms add up; `gatehouse_policy_revision_info` takes the max, so it stays 1 per revision.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';

@@ -2,9 +2,10 @@
 import * as oidc from 'openid-client';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { OidcClient } from './client.js';
+import { PATHS } from '../pages/pages.js';
 
 /** Where the browser lands when the IdP has no `end_session_endpoint` (Gatehouse's signed-out page). */
-export const LOCAL_SIGNED_OUT_PATH = '/.gatehouse/signed_out';
+export const LOCAL_SIGNED_OUT_PATH = PATHS.signedOut;
 
 /** Options for {@link signOutLocation}. */
 export interface SignOutOptions {

@@ -41,7 +41,7 @@ function fragment(value: unknown): string {
 
 /**
  * The one stylesheet, inline. Its SHA-256 is in every page's Content-Security-Policy
- * (`src/reserved/reply.ts`), so no other style — injected or not — ever applies.
+ * (`src/pages/reply.ts`), so no other style — injected or not — ever applies.
  *
  * Colours meet WCAG AA (4.5:1 for text) against their backgrounds in both schemes; the
  * browser test measures every text element to keep it that way.

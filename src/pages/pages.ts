@@ -6,7 +6,7 @@
 import type { ErrorCode } from '../errors/codes.js';
 import type { GatehouseError } from '../errors/gatehouse-error.js';
 import type { AuthenticatedIdentity, Identity } from '../input/types.js';
-import { htmlReply, jsonReply, wantsJson, type LocalReply } from '../reserved/reply.js';
+import { htmlReply, jsonReply, wantsJson, type LocalReply } from './reply.js';
 import { EMPTY, html, page, type Html } from './html.js';
 
 /**
@@ -19,6 +19,7 @@ export const PATHS = Object.freeze({
   callback: '/.gatehouse/callback',
   signOut: '/.gatehouse/sign_out',
   signedOut: '/.gatehouse/signed_out',
+  backchannelLogout: '/.gatehouse/backchannel_logout',
   jwks: '/.well-known/gatehouse/jwks.json',
 });
 

@@ -7,10 +7,7 @@
  * be answerable by the host (SDK or Gatehouse). Evaluation itself is synchronous.
  */
 import { createHash } from 'node:crypto';
-import {
-  loadPolicy as instantiatePolicy,
-  type LoadedPolicy as WasmPolicy,
-} from '@open-policy-agent/opa-wasm';
+import { instantiatePolicy, type SdkPolicy } from '../deps/opa-wasm.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { readBundle, readBundleFile, type PolicyBundle } from './bundle.js';
 import { createBuiltins, EvalContext, HOST_BUILTINS, type NanoClock } from './builtins/index.js';
@@ -82,105 +79,11 @@ export interface LoadPolicyOptions extends EvaluatorOptions {
   readonly regoVersion?: RegoVersion;
 }
 
-/** The subset of the module's exports Gatehouse reads itself. */
-interface OpaExports {
-  builtins(): number;
-  opa_json_dump(addr: number): number;
-}
-
 /** Normalises `data.envoy.authz.allow`-free slash paths: strips `/` and a `data/` prefix. */
 export function normaliseEntrypoint(entrypoint: string): string {
   let ep = entrypoint.trim().replace(/^\/+|\/+$/g, '');
   if (ep.startsWith('data/')) ep = ep.slice('data/'.length);
   return ep;
-}
-
-function readCString(memory: { readonly buffer: ArrayBufferLike }, addr: number): string {
-  const bytes = new Uint8Array(memory.buffer);
-  let end = addr;
-  while (end < bytes.length && bytes[end] !== 0) end++;
-  return new TextDecoder().decode(bytes.subarray(addr, end));
-}
-
-/** The `{name: id}` map of host builtins a module imports (its `builtins` export). */
-function importedBuiltins(policy: WasmPolicy): string[] {
-  // The SDK keeps this map private; the module exports it, so read it the way the SDK does.
-  const instance = policy.wasmInstance as unknown as { readonly exports: OpaExports };
-  const memory = policy.mem as unknown as { readonly buffer: ArrayBufferLike };
-  const map = JSON.parse(
-    readCString(memory, instance.exports.opa_json_dump(instance.exports.builtins())),
-  ) as Record<string, number>;
-  return Object.keys(map).sort();
-}
-
-/** The SDK's LoadedPolicy fields the fast evaluation path reads (public properties, untyped). */
-interface WasmPolicyInternals {
-  readonly minorVersion: number;
-  readonly mem: { readonly buffer: ArrayBuffer; grow(pages: number): number };
-  readonly dataAddr: number;
-  readonly dataHeapPtr: number;
-  readonly wasmInstance: {
-    readonly exports: {
-      opa_eval(
-        reserved: number,
-        entrypoint: number,
-        data: number,
-        input: number,
-        inputLen: number,
-        heap: number,
-        format: number,
-      ): number;
-    };
-  };
-}
-
-const WASM_PAGE = 65_536;
-
-/**
- * The SDK's ABI 1.2 `evaluate` without its intermediate copies: the input is stringified once and
- * UTF-8-encoded straight into wasm memory at the data heap pointer (the SDK encodes into a new
- * buffer, then copies it in), and the result's NUL terminator is found natively (the SDK scans
- * byte by byte in JavaScript). Same calls into the module (`opa_eval` with the same arguments),
- * same result. `undefined` for modules older than ABI 1.2 (the SDK's evaluate is used).
- */
-function fastEvaluator(
-  policy: WasmPolicy,
-): ((input: unknown, entrypoint: number) => unknown) | undefined {
-  const p = policy as unknown as WasmPolicyInternals;
-  if (!(p.minorVersion >= 2) || typeof p.wasmInstance?.exports?.opa_eval !== 'function')
-    return undefined;
-  const encoder = new TextEncoder();
-  const decoder = new TextDecoder();
-  return (input, entrypoint) => {
-    const memory = p.mem;
-    const inputAddr = p.dataHeapPtr;
-    let inputLen = 0;
-    if (input) {
-      const text = JSON.stringify(input);
-      // Room for the likely size first (ASCII), then for the worst case (3 bytes per UTF-16 unit).
-      let room = memory.buffer.byteLength - inputAddr;
-      if (room < text.length) memory.grow(Math.ceil((text.length - room) / WASM_PAGE));
-      let { read, written } = encoder.encodeInto(text, new Uint8Array(memory.buffer, inputAddr));
-      if (read < text.length) {
-        room = memory.buffer.byteLength - inputAddr;
-        memory.grow(Math.ceil((text.length * 3 - room) / WASM_PAGE));
-        ({ read, written } = encoder.encodeInto(text, new Uint8Array(memory.buffer, inputAddr)));
-      }
-      inputLen = written;
-    }
-    const ret = p.wasmInstance.exports.opa_eval(
-      0,
-      entrypoint,
-      p.dataAddr,
-      inputLen === 0 ? 0 : inputAddr,
-      inputLen,
-      inputAddr + inputLen,
-      0,
-    );
-    const bytes = new Uint8Array(memory.buffer);
-    const end = bytes.indexOf(0, ret);
-    return JSON.parse(decoder.decode(bytes.subarray(ret, end < 0 ? bytes.length : end)));
-  };
 }
 
 function revisionOf(bundle: PolicyBundle): string {
@@ -220,10 +123,9 @@ export async function loadPolicyFromBundle(
     initial: options.memory?.initialPages ?? 32,
     maximum: options.memory?.maximumPages ?? 8192,
   };
-  let policy: WasmPolicy;
+  let policy: SdkPolicy;
   try {
-    // The SDK copies the bytes it needs; hand it an exact ArrayBuffer-backed view.
-    policy = await instantiatePolicy(new Uint8Array(bundle.wasm), memory, createBuiltins(ctx));
+    policy = await instantiatePolicy(bundle.wasm, memory, createBuiltins(ctx));
   } catch (err) {
     throw new GatehouseError('ERR_POLICY_LOAD', {
       cause: evalCause(err),
@@ -231,18 +133,15 @@ export async function loadPolicyFromBundle(
     });
   }
 
-  const entrypoints = Object.keys(policy.entrypoints as Record<string, number>).sort();
-  const entrypointId = (policy.entrypoints as Record<string, number>)[entrypoint];
-  if (
-    !Object.hasOwn(policy.entrypoints as object, entrypoint) ||
-    typeof entrypointId !== 'number'
-  ) {
+  const entrypoints = Object.keys(policy.entrypoints).sort();
+  const entrypointId = policy.entrypoints[entrypoint];
+  if (!Object.hasOwn(policy.entrypoints, entrypoint) || typeof entrypointId !== 'number') {
     throw new GatehouseError('ERR_POLICY_ENTRYPOINT', {
       message: `policy has no entrypoint \`${entrypoint}\`; it has: ${entrypoints.map((e) => `\`${e}\``).join(', ') || '(none)'}`,
     });
   }
 
-  const builtinsRequired = importedBuiltins(policy);
+  const builtinsRequired = policy.importedBuiltins;
   const missing = builtinsRequired.filter((name) => !HOST_BUILTINS.has(name));
   if (missing.length > 0) {
     const names = missing.map((m) => `\`${m}\``).join(', ');
@@ -260,8 +159,6 @@ export async function loadPolicyFromBundle(
 
   if (Object.keys(bundle.data).length > 0) policy.setData(bundle.data);
 
-  const loaded = policy;
-  const fast = fastEvaluator(policy);
   return Object.freeze({
     revision: revisionOf(bundle),
     entrypoint,
@@ -272,8 +169,7 @@ export async function loadPolicyFromBundle(
       ctx.begin();
       let resultSet: unknown;
       try {
-        resultSet =
-          fast === undefined ? loaded.evaluate(input, entrypointId) : fast(input, entrypointId);
+        resultSet = policy.evaluate(input, entrypointId);
       } catch (err) {
         throw new GatehouseError('ERR_POLICY_EVAL', { cause: evalCause(err) });
       }

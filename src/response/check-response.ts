@@ -16,8 +16,8 @@ import { StatusSchema } from '../gen/google/rpc/status_pb.js';
 import type { Decision, HeaderEntry, JsonObject } from '../decision/types.js';
 import { GrpcCode } from '../errors/codes.js';
 import type { GatehouseError } from '../errors/gatehouse-error.js';
-import type { LocalReply } from '../reserved/reply.js';
-import { isSafeHeader } from '../http/header-safety.js';
+import type { LocalReply } from '../pages/reply.js';
+import { isSafeHeader } from './header-safety.js';
 
 /** HTTP statuses Envoy's `HttpStatus.code` accepts (its enum's defined values, never 0). */
 const ENVOY_STATUSES: ReadonlySet<number> = new Set(

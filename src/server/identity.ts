@@ -1,30 +1,41 @@
-import { hkdfSync } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { JSONWebKeySet } from 'jose';
 import type { Config } from '../config/types.js';
-import { AssertionCache } from '../assertion/cache.js';
-import { signAssertion } from '../assertion/sign.js';
-import { createIdpKeySource } from '../bearer/key-source.js';
-import { createBearerVerifier, type BearerVerifier } from '../bearer/verify.js';
-import { anonymousRuntime } from '../check/anonymous-runtime.js';
-import type { IdentityRuntime, SignInFlow } from '../check/identity-runtime.js';
-import { createSignInFlow } from '../check/sign-in-flow.js';
+import { AssertionCache } from '../identity/assertion/cache.js';
+import { signAssertion } from '../identity/assertion/sign.js';
+import { createIdpKeySource } from '../identity/bearer/key-source.js';
+import { createBearerVerifier, type BearerVerifier } from '../identity/bearer/verify.js';
+import { anonymousRuntime } from '../identity/anonymous.js';
+import type { IdentityRuntime, SignInFlow } from '../identity/runtime.js';
+import { createSignInFlow } from '../oidc/flow.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
+import { callerOf } from '../identity/caller.js';
 import { resolveIdentity, type ResolvedIdentity } from '../identity/resolve.js';
+import { configuredIdentity, loadConfiguredSigningKeys } from '../identity/configured.js';
 import { VerifiedCache } from '../identity/verified-cache.js';
-import { loadSigningKeys } from '../keys/load.js';
-import { loadSessionSecret } from '../keys/session-secret.js';
+import { deriveKey, loadSessionSecret } from '../keys/session-secret.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { NOOP_TRACER, type Tracer } from '../tracing/tracer.js';
+import { handleBackchannelLogout } from '../oidc/backchannel-endpoint.js';
+import { createLogoutTokenVerifier, replayCacheClaimOnce } from '../oidc/backchannel-logout.js';
 import { createOidcClient, type OidcClient } from '../oidc/client.js';
-import { TXN_COOKIE_NAME } from '../oidc/sign-in.js';
-import { sessionClearCookie } from '../session/cookie.js';
-import { verifySession } from '../session/verify.js';
-import { createIdpEventLog, errorSummary } from './idp-events.js';
-import type { IdentityProviderStatus } from './readiness.js';
+import { createReplayCache } from '../oidc/replay-cache.js';
+import { createRevocationSet } from '../oidc/revocation-set.js';
+import { ANONYMOUS } from '../input/types.js';
+import { ownCookieNames, sessionClearCookie } from '../identity/session/cookie.js';
+import { verifySession } from '../identity/session/verify.js';
+import { createIdpEventLog, errorSummary } from '../observability/idp-events.js';
+import {
+  countSignInEvents,
+  logSignInEvents,
+  signInEvents,
+  traceSignInEvents,
+  type SignInSubscriber,
+} from '../observability/sign-in-events.js';
+import type { IdentityProviderStatus } from '../health/readiness.js';
 
 /** The identity runtime and the OIDC client behind it (for readiness and shutdown). */
 export interface IdentitySetup {
@@ -44,7 +55,7 @@ export interface IdentityObservability {
 
 /**
  * Build the identity runtime from configuration: keys, session secret, OIDC client (discovery
- * starts in the background), bearer verifier (its keys from src/bearer/key-source.ts: the
+ * starts in the background), bearer verifier (its keys from src/identity/bearer/key-source.ts: the
  * cache file at start, then the JWKS named by discovery).
  *
  * @throws GatehouseError `ERR_KEYS_INVALID` naming `keys.signing` or `session.secret`, `ERR_CONFIG_INVALID`.
@@ -58,8 +69,8 @@ export async function setupIdentity(
   const tracer = observe.tracer ?? NOOP_TRACER;
   const names = config.headers;
   const cookieName = config.session.cookie_name;
-  const identity = config.identity;
-  if (identity === undefined || identity.issuer === undefined || identity.client_id === undefined) {
+  const identity = configuredIdentity(config);
+  if (identity === undefined) {
     return {
       runtime: anonymousRuntime(names, cookieName),
       oidc: undefined,
@@ -68,14 +79,7 @@ export async function setupIdentity(
     };
   }
 
-  const ring = await loadSigningKeys({
-    files: config.keys.signing,
-    development: config.development,
-    log: (m) => log.info(m),
-  }).catch((err: unknown) => {
-    const error = GatehouseError.from(err, 'ERR_KEYS_INVALID');
-    throw new GatehouseError(error.code, { message: `keys.signing: ${error.message}`, cause: err });
-  });
+  const ring = await loadConfiguredSigningKeys(config, log);
   if (ring.generated) {
     log.warn(
       'DEVELOPMENT MODE: signing key generated at start; sessions and assertions will not survive a restart. Never use this in production.',
@@ -95,12 +99,8 @@ export async function setupIdentity(
       'DEVELOPMENT MODE: session secret generated at start; sessions will not survive a restart.',
     );
   // The transaction cookie gets its own key, derived from the same secret for a different use.
-  const txnKey = new Uint8Array(
-    hkdfSync('sha256', secret.key, new Uint8Array(0), 'gatehouse sign-in transaction', 32),
-  );
-  const handoffKey = new Uint8Array(
-    hkdfSync('sha256', secret.key, new Uint8Array(0), 'gatehouse sign-in hand-off', 32),
-  );
+  const txnKey = deriveKey(secret.key, 'gatehouse sign-in transaction');
+  const handoffKey = deriveKey(secret.key, 'gatehouse sign-in hand-off');
 
   if (identity.cache_file !== undefined) await checkCacheFolder(identity.cache_file);
   const events = createIdpEventLog(log);
@@ -168,7 +168,7 @@ export async function setupIdentity(
     return bearer.verify(token);
   };
   // Metrics and spans hook here, at the verifier's call site: the JWKS fetch itself happens
-  // inside jose's remote key set (src/bearer), which exposes no hook. A verification that
+  // inside jose's remote key set (src/identity/bearer), which exposes no hook. A verification that
   // succeeds used the JWKS (cached or freshly fetched); one refused with ERR_JWKS_UNAVAILABLE
   // could not get it. Refusals for other reasons are not JWKS outcomes and are not counted.
   const verifyBearer = identity.bearer.enabled
@@ -202,15 +202,16 @@ export async function setupIdentity(
     allowedHosts: identity.allowed_hosts,
     handoffKey,
     refreshMinIntervalMs: identity.refresh_min_interval_seconds * 1000,
-    log: (message, detail) => {
-      log.info(detail ?? {}, message);
-      countFlowEvent(metrics, message, detail);
-    },
+    onEvent: signInEvents([
+      logSignInEvents(log),
+      ...(metrics === undefined ? [] : [countSignInEvents(metrics)]),
+      ...(tracer.enabled ? [traceSignInEvents(tracer)] : []),
+    ] satisfies SignInSubscriber[]),
   });
-  const flow = observeFlow(baseFlow, metrics, tracer);
+  const flow = traceFlow(baseFlow, tracer);
 
   // Verified credentials and signed assertions are reused (see src/identity/verified-cache.ts and
-  // src/assertion/cache.ts): one signature verification per token, one signing per
+  // src/identity/assertion/cache.ts): one signature verification per token, one signing per
   // (credential, upstream host) per half assertion lifetime.
   const tolerance = identity.clock_tolerance_seconds;
   const cache = {
@@ -227,13 +228,57 @@ export async function setupIdentity(
       ...(now === undefined ? {} : { now }),
     });
 
+  // Back-channel logout (src/oidc/backchannel-*.ts): until the shared session store lands, the
+  // sessions the IdP ends are denied by this process's revocation set (per replica and worker,
+  // lost at restart; docs/reference/identity.md § Back-channel logout).
+  const revocations = createRevocationSet({
+    onEvict: () =>
+      log.warn('revocation set full: the oldest back-channel logout revocation was dropped'),
+  });
+  const verifyLogoutToken = createLogoutTokenVerifier({
+    issuer: () => keys.issuer() ?? oidc.metadataIfReady()?.issuer,
+    clientId: identity.client_id,
+    keys: keys.getKey,
+    claimOnce: replayCacheClaimOnce(createReplayCache()),
+    algorithms: identity.bearer.algorithms,
+    clockToleranceSeconds: tolerance,
+    maxAgeSeconds: identity.backchannel_logout.max_age_seconds,
+    requireTyp: identity.backchannel_logout.require_typ,
+    ownIssuer: names.assertion_issuer,
+    ownKids: new Set(ring.verification.keys()),
+  });
+  const backchannelLogout: NonNullable<IdentityRuntime['backchannelLogout']> = async (view) => {
+    // The issuer comes from discovery: wait for an attempt in flight (at most timeout_ms).
+    if (keys.issuer() === undefined) await oidc.metadata().catch(() => undefined);
+    return handleBackchannelLogout(
+      { method: view.method, headers: view.headers, body: view.body ?? new Uint8Array(0) },
+      {
+        verify: (token) => verifyLogoutToken(token),
+        revoke: async (target, reason) => {
+          revocations.revoke(target);
+          log.info(
+            { iss: target.iss, sid: target.sid, sub: target.sub, reason, by: 'identity provider' },
+            'sessions revoked',
+          );
+        },
+        onEvent: (event) => {
+          if (event.type === 'refused')
+            log.warn(
+              { code: event.code, error: errorSummary(event.error.cause ?? event.error) },
+              'back-channel logout refused',
+            );
+        },
+      },
+    );
+  };
+
   const runtime: IdentityRuntime = {
     enabled: true,
     cookieName,
-    ownCookies: [cookieName, TXN_COOKIE_NAME],
+    ownCookies: ownCookieNames(cookieName),
     headerNames: names,
-    resolve: (headers, host) =>
-      resolveIdentity({
+    resolve: async (headers, host) => {
+      const resolved = await resolveIdentity({
         headers,
         cookieName,
         ...(config.session.bind_to_host && host !== undefined ? { host } : {}),
@@ -242,13 +287,24 @@ export async function setupIdentity(
         ...(verifyBearer === undefined ? {} : { verifyBearer }),
         groupsClaim: identity.groups_claim,
         cache,
-      }),
+      });
+      // A session the IdP ended is refused, and without `session` it is never refreshed.
+      const session = resolved.session?.data;
+      if (session !== undefined && revocations.isRevoked(session))
+        return callerOf({
+          identity: ANONYMOUS,
+          source: 'session',
+          error: new GatehouseError('ERR_SESSION_REVOKED'),
+        });
+      return callerOf(resolved);
+    },
     assertion: (who, host, credential) =>
       credential === undefined
         ? sign(who, host)
         : assertions.get(credential, host, (now) => sign(who, host, now)),
     jwks: ring.jwks,
     signIn: flow,
+    backchannelLogout,
     clearCookie: () => sessionClearCookie(cookieName),
   };
   const status = (): IdentityProviderStatus => {
@@ -277,39 +333,10 @@ export async function setupIdentity(
 }
 
 /**
- * The sign-in flow reports its outcomes through its log callback (it is in src/check and
- * catches its own errors); metrics count those same events.
+ * Trace the token exchange (callback) and the refresh grant in spans of their own; what they
+ * ended in arrives as sign-in events (src/observability/sign-in-events.ts).
  */
-function countFlowEvent(
-  metrics: Metrics | undefined,
-  message: string,
-  detail: Record<string, unknown> | undefined,
-): void {
-  if (metrics === undefined) return;
-  const code = typeof detail?.['code'] === 'string' ? detail['code'] : 'ERR_INTERNAL';
-  switch (message) {
-    case 'sign-in completed':
-      metrics.signIns.inc({ stage: 'completed', reason: 'session_issued' });
-      return;
-    case 'sign-in handed off':
-      metrics.signIns.inc({ stage: 'completed', reason: 'handed_off' });
-      return;
-    case 'sign-in failed':
-      metrics.signIns.inc({ stage: 'failed', reason: code });
-      return;
-    case 'session refreshed':
-      metrics.sessionRefreshes.inc({ result: 'success' });
-      return;
-    case 'session refresh failed; signing in again':
-      metrics.sessionRefreshes.inc({ result: 'failure' });
-      return;
-    case 'signed out':
-      metrics.signOuts.inc({ idp: String(detail?.['idp_logout'] === true) });
-  }
-}
-
-/** Count sign-ins started and trace the token exchange (callback) and refresh grant. */
-function observeFlow(flow: SignInFlow, metrics: Metrics | undefined, tracer: Tracer): SignInFlow {
+function traceFlow(flow: SignInFlow, tracer: Tracer): SignInFlow {
   const traced = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     const span = tracer.current()?.child(name);
     try {
@@ -322,30 +349,11 @@ function observeFlow(flow: SignInFlow, metrics: Metrics | undefined, tracer: Tra
     }
   };
   return {
-    async start(request, returnTo) {
-      const reply = await flow.start(request, returnTo).catch((err: unknown) => {
-        metrics?.signIns.inc({ stage: 'failed', reason: GatehouseError.from(err).code });
-        throw err;
-      });
-      metrics?.signIns.inc({ stage: 'started', reason: 'unauthenticated' });
-      return reply;
-    },
-    async signIn(request) {
-      const reply = await flow.signIn(request).catch((err: unknown) => {
-        metrics?.signIns.inc({ stage: 'failed', reason: GatehouseError.from(err).code });
-        throw err;
-      });
-      if (reply.status >= 300 && reply.status < 400)
-        metrics?.signIns.inc({ stage: 'started', reason: 'sign_in_path' });
-      return reply;
-    },
+    start: (request, returnTo) => flow.start(request, returnTo),
+    signIn: (request) => flow.signIn(request),
     callback: (request) => traced('gatehouse.oidc.callback', () => flow.callback(request)),
     signOut: (request, session) => flow.signOut(request, session),
-    refresh(session) {
-      if (session.refresh_token === undefined)
-        metrics?.sessionRefreshes.inc({ result: 'no_refresh_token' });
-      return traced('gatehouse.oidc.refresh', () => flow.refresh(session));
-    },
+    refresh: (session) => traced('gatehouse.oidc.refresh', () => flow.refresh(session)),
   };
 }
 

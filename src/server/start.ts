@@ -2,10 +2,11 @@ import { loadConfig } from '../config/load.js';
 import { diffConfig } from '../config/reload.js';
 import type { Config } from '../config/types.js';
 import { createCheckHandler, type CheckDeps } from '../check/handle.js';
+import { deviceOptions } from '../device/trust.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { setupIdentity } from './identity.js';
-import { createCheckObserver } from './observe-check.js';
-import { Readiness, type ReadinessReport } from './readiness.js';
+import { createCheckObserver } from '../observability/check.js';
+import { Readiness, type ReadinessReport } from '../health/readiness.js';
 import { startHttpListener, type HttpListener } from '../http/server.js';
 import { DecisionLog } from '../log/decision-log.js';
 import type { Logger } from '../log/logger.js';
@@ -24,7 +25,7 @@ export interface StartOptions {
   readonly configFile?: string;
   /**
    * Start the HTTP listener (health, readiness, metrics, JWKS). Default true; a cluster worker
-   * (src/server/cluster-worker.ts) passes false: its primary answers those for every worker.
+   * (src/workers/worker.ts) passes false: its primary answers those for every worker.
    */
   readonly httpListener?: boolean;
   /**
@@ -100,6 +101,8 @@ export async function startGatehouse(
       'DEVELOPMENT MODE (development: true): generated keys and an http:// identity provider are accepted. Never use this in production.',
     );
   }
+  // Device CAs are read first: an unusable ca_file stops the start before anything is opened.
+  const device = config.device === undefined ? undefined : deviceOptions(config.device);
   const metrics = createMetrics();
   const health = new HealthState();
   const decisions = new DecisionLog(log, {
@@ -123,6 +126,7 @@ export async function startGatehouse(
     identity: identity.runtime,
     log,
     observer: createCheckObserver({ decisions, metrics, tracer, log }),
+    ...(device === undefined ? {} : { device }),
   };
   const check = createCheckHandler(deps);
 

@@ -1,6 +1,5 @@
 import type { CheckRequest, CheckResponse } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import type { TlsSource } from '../tls/reload.js';
-import type { ConnectionEvent } from './http2/connections.js';
 import type { HealthState } from './health.js';
 
 /** What every gRPC transport needs to serve Gatehouse. */
@@ -47,3 +46,11 @@ export interface GrpcServer {
   /** Stop accepting, let in-flight calls finish within `graceMs`, then close. */
   shutdown(graceMs: number): Promise<void>;
 }
+
+/** What the connection guard (src/wire/http2/connections.ts) did, for logs and tests. */
+export type ConnectionEvent =
+  | { readonly type: 'idle-closed' }
+  | { readonly type: 'evicted' }
+  | { readonly type: 'refused' }
+  /** A TLS client whose certificate chains to the CA but carries no allowed identity. */
+  | { readonly type: 'unauthorized-client' };

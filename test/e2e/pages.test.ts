@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { LocalReply } from '../../src/reserved/reply.js';
+import type { LocalReply } from '../../src/pages/reply.js';
 import { launchChromium } from '../support/browser.js';
 import { repoPath, testdata } from '../support/paths.js';
 import { requireTool } from '../support/tools.js';

@@ -19,7 +19,7 @@ import { startIdp } from '../../demo/idp/start.js';
 import { pathFormProblem } from '../../src/input/path-form.js';
 import { loadSigningKeys } from '../../src/keys/load.js';
 import { loadSessionSecret } from '../../src/keys/session-secret.js';
-import { issueSession } from '../../src/session/issue.js';
+import { issueSession } from '../../src/identity/session/issue.js';
 import { startEnvoy } from '../support/envoy.js';
 import { startTestGatehouse } from '../support/gatehouse.js';
 import { testdata } from '../support/paths.js';

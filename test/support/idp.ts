@@ -10,6 +10,7 @@ import { createOidcClient, type OidcClient } from '../../src/oidc/client.js';
 export const TEST_HOST = 'app.example.test';
 export const TEST_REDIRECT_URI = `https://${TEST_HOST}/.gatehouse/callback`;
 export const TEST_POST_LOGOUT_URI = `https://${TEST_HOST}/.gatehouse/signed_out`;
+export const TEST_BACKCHANNEL_LOGOUT_URI = `https://${TEST_HOST}/.gatehouse/backchannel_logout`;
 export const TEST_CLIENT_ID = 'gatehouse-test';
 export const TEST_CLIENT_SECRET = 'gatehouse-test-secret-0123456789abcdef';
 /** The API (resource indicator) the test IdP issues RFC 9068 access tokens for: Gatehouse's bearer audience. */
@@ -70,6 +71,7 @@ export async function startTestIdp(extraRedirectUris: readonly string[] = []): P
         client_secret: TEST_CLIENT_SECRET,
         redirect_uris: [TEST_REDIRECT_URI, ...extraRedirectUris],
         post_logout_redirect_uris: [TEST_POST_LOGOUT_URI],
+        backchannel_logout_uri: TEST_BACKCHANNEL_LOGOUT_URI,
       },
       TEST_API_CLIENT,
     ],

@@ -4,7 +4,7 @@ import type { TestContext } from 'node:test';
 import { repoRoot } from './paths.js';
 
 /** External programs the tests drive. */
-export type ToolName = 'envoy' | 'opa' | 'chromium' | 'kubeconform';
+export type ToolName = 'envoy' | 'opa' | 'chromium' | 'kubeconform' | 'redis-server';
 
 function isExecutable(file: string): boolean {
   try {
@@ -25,7 +25,7 @@ function isExecutable(file: string): boolean {
  * @example const envoy = findTool('envoy');
  */
 export function findTool(name: ToolName): string | undefined {
-  const envVar = `GATEHOUSE_${name.toUpperCase()}_BIN`;
+  const envVar = `GATEHOUSE_${name.toUpperCase().replaceAll('-', '_')}_BIN`;
   const fromEnv = process.env[envVar];
   if (fromEnv !== undefined && fromEnv !== '') {
     if (!isExecutable(fromEnv)) throw new Error(`${envVar}=${fromEnv} is not an executable file`);
@@ -58,7 +58,7 @@ export function requireTool(t: TestContext, name: ToolName): string | undefined 
   const found = findTool(name);
   if (found !== undefined) return found;
   const hint =
-    `${name} not found (GATEHOUSE_${name.toUpperCase()}_BIN, .tools/bin, PATH): ` +
+    `${name} not found (GATEHOUSE_${name.toUpperCase().replaceAll('-', '_')}_BIN, .tools/bin, PATH): ` +
     'run `bash scripts/install-tools.sh`';
   if (process.env['CI'] === 'true') throw new Error(`${hint} (CI=true: not skipping)`);
   t.skip(hint);

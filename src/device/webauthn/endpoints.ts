@@ -1,5 +1,5 @@
 import { GatehouseError } from '../../errors/gatehouse-error.js';
-import { jsonReply, type LocalReply } from '../../reserved/reply.js';
+import { jsonReply, type LocalReply } from '../../pages/reply.js';
 import { authenticationOptions, type DeviceProof, verifyAuthentication } from './authentication.js';
 import { devicesPage } from './pages.js';
 import { DEVICE_PATHS } from './paths.js';

@@ -1,5 +1,5 @@
 import { EMPTY, Html, html, page } from '../../pages/html.js';
-import { CONTENT_SECURITY_POLICY, type LocalReply } from '../../reserved/reply.js';
+import { CONTENT_SECURITY_POLICY, type LocalReply } from '../../pages/reply.js';
 import { DEVICE_SCRIPT, DEVICE_SCRIPT_HASH } from './script.js';
 import type { DeviceRecord } from './types.js';
 

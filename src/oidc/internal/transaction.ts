@@ -5,11 +5,11 @@
  */
 import { EncryptJWT, jwtDecrypt, errors as joseErrors } from 'jose';
 import { GatehouseError } from '../../errors/gatehouse-error.js';
-import { serializeCookie } from '../../http/cookies.js';
+import { TXN_COOKIE_NAME } from '../../identity/session/cookie.js';
+import { serializeCookie } from '../../identity/session/cookies.js';
 import { assertKey, epochSeconds } from './keys.js';
 
-/** Name of the transaction cookie (host-only, Secure, Path=/ by the `__Host-` prefix rules). */
-export const TXN_COOKIE_NAME = '__Host-gatehouse-txn';
+export { TXN_COOKIE_NAME };
 const TXN_TYP = 'gatehouse-txn+jwt';
 
 /** Where the central host hands the identity off to after its callback. */

@@ -1,5 +1,6 @@
 import * as http2 from 'node:http2';
 import type { Server, Socket } from 'node:net';
+import type { ConnectionEvent } from '../types.js';
 
 /** Bounds on the connections one gRPC listener keeps open. */
 export interface ConnectionLimits {
@@ -8,14 +9,6 @@ export interface ConnectionLimits {
   /** A session with no open stream for this long is closed (GOAWAY); 0 disables. */
   readonly idleTimeoutMs: number;
 }
-
-/** What the guard did, for logs and tests. */
-export type ConnectionEvent =
-  | { readonly type: 'idle-closed' }
-  | { readonly type: 'evicted' }
-  | { readonly type: 'refused' }
-  /** A TLS client whose certificate chains to the CA but carries no allowed identity. */
-  | { readonly type: 'unauthorized-client' };
 
 /** How long an idle session closed with GOAWAY has to go before it is destroyed. */
 const CLOSE_GRACE_MS = 1000;

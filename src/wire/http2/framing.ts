@@ -1,18 +1,9 @@
 import type { Duplex } from 'node:stream';
-
-/** gRPC status codes this server answers with (google.rpc.Code). */
-export enum GrpcStatus {
-  OK = 0,
-  DEADLINE_EXCEEDED = 4,
-  NOT_FOUND = 5,
-  RESOURCE_EXHAUSTED = 8,
-  UNIMPLEMENTED = 12,
-  INTERNAL = 13,
-}
+import { GrpcCode } from '../../errors/codes.js';
 
 /** A gRPC status to answer with instead of a message. */
 export interface GrpcError {
-  readonly code: GrpcStatus;
+  readonly code: GrpcCode;
   readonly message: string;
 }
 
@@ -73,14 +64,14 @@ export function readUnary(
       const declared = head.readUInt32BE(1);
       if (declared > maxBytes) {
         finish({
-          code: GrpcStatus.RESOURCE_EXHAUSTED,
+          code: GrpcCode.RESOURCE_EXHAUSTED,
           message: `request message larger than ${maxBytes} bytes`,
         });
         return;
       }
       if (received > PREFIX + declared)
         finish({
-          code: GrpcStatus.INTERNAL,
+          code: GrpcCode.INTERNAL,
           message: 'more than one request message for a unary call',
         });
     }
@@ -89,17 +80,17 @@ export function readUnary(
     const all =
       first === undefined ? Buffer.alloc(0) : chunks === undefined ? first : Buffer.concat(chunks);
     if (all.length < PREFIX) {
-      finish({ code: GrpcStatus.INTERNAL, message: 'no request message' });
+      finish({ code: GrpcCode.INTERNAL, message: 'no request message' });
       return;
     }
     if (all[0] !== 0) {
       // grpc-encoding was identity (or absent), so a compressed message is a protocol error.
-      finish({ code: GrpcStatus.INTERNAL, message: 'compressed message without a grpc-encoding' });
+      finish({ code: GrpcCode.INTERNAL, message: 'compressed message without a grpc-encoding' });
       return;
     }
     const length = all.readUInt32BE(1);
     if (all.length !== PREFIX + length) {
-      finish({ code: GrpcStatus.INTERNAL, message: 'request message truncated' });
+      finish({ code: GrpcCode.INTERNAL, message: 'request message truncated' });
       return;
     }
     finish(undefined, all.subarray(PREFIX));
@@ -111,7 +102,7 @@ export function readUnary(
     timer = setTimeout(
       () =>
         finish({
-          code: GrpcStatus.DEADLINE_EXCEEDED,
+          code: GrpcCode.DEADLINE_EXCEEDED,
           message: `request message not received within ${deadlineMs} ms`,
         }),
       deadlineMs,

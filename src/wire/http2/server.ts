@@ -1,7 +1,7 @@
 import * as http2 from 'node:http2';
 import type { Server, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { listen } from '../../http/listen.js';
+import { listen } from '../../net/listen.js';
 import {
   create,
   fromBinary,
@@ -23,7 +23,8 @@ import {
 import { HEALTH_SERVICES, ServingStatus, type HealthState } from '../health.js';
 import { DEFAULT_GRPC_LIMITS, type GrpcServer, type GrpcServerOptions } from '../types.js';
 import { guardConnections } from './connections.js';
-import { frame, GrpcStatus, readUnary, type GrpcError } from './framing.js';
+import { GrpcCode } from '../../errors/codes.js';
+import { frame, readUnary, type GrpcError } from './framing.js';
 
 /**
  * Serve ext_authz v3 Check and grpc.health.v1 on one port: gRPC over `node:http2` directly.
@@ -117,7 +118,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         unary(stream, limits, HealthCheckRequestSchema, HealthCheckResponseSchema, (request) => {
           const status = options.health.status(request.service);
           if (status === undefined)
-            return Promise.reject(grpcError(GrpcStatus.NOT_FOUND, 'unknown service'));
+            return Promise.reject(grpcError(GrpcCode.NOT_FOUND, 'unknown service'));
           return Promise.resolve(create(HealthCheckResponseSchema, { status }));
         });
         return;
@@ -136,7 +137,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         watch(stream, limits, options.health, watchers, lifecycle);
         return;
       default:
-        respondError(stream, grpcError(GrpcStatus.UNIMPLEMENTED, `unknown method ${String(path)}`));
+        respondError(stream, grpcError(GrpcCode.UNIMPLEMENTED, `unknown method ${String(path)}`));
     }
   });
 
@@ -148,7 +149,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       // Health Watch streams never end on their own; they have seen NOT_SERVING by now. A Watch
       // whose request is still arriving is ended as soon as it is read (see watch()).
       lifecycle.closing = true;
-      for (const stream of watchers) endWithStatus(stream, GrpcStatus.OK);
+      for (const stream of watchers) endWithStatus(stream, GrpcCode.OK);
       watchers.clear();
       guard.stop();
       tls?.close();
@@ -206,7 +207,7 @@ interface Refusal extends GrpcError {
 /** What is wrong with a request's headers for gRPC, if anything (gRPC over HTTP/2 spec). */
 function requestRefusal(headers: http2.IncomingHttpHeaders): Refusal | undefined {
   if (headers[':method'] !== 'POST')
-    return { code: GrpcStatus.UNIMPLEMENTED, message: 'gRPC requires POST', http: 405 };
+    return { code: GrpcCode.UNIMPLEMENTED, message: 'gRPC requires POST', http: 405 };
   const type = headers['content-type'];
   if (
     type === undefined ||
@@ -216,16 +217,16 @@ function requestRefusal(headers: http2.IncomingHttpHeaders): Refusal | undefined
       type.startsWith('application/grpc;')
     )
   ) {
-    return { code: GrpcStatus.UNIMPLEMENTED, message: 'unsupported content-type', http: 415 };
+    return { code: GrpcCode.UNIMPLEMENTED, message: 'unsupported content-type', http: 415 };
   }
   const encoding = headers['grpc-encoding'];
   if (encoding !== undefined && encoding !== 'identity') {
-    return { code: GrpcStatus.UNIMPLEMENTED, message: `unsupported grpc-encoding ${encoding}` };
+    return { code: GrpcCode.UNIMPLEMENTED, message: `unsupported grpc-encoding ${encoding}` };
   }
   return undefined;
 }
 
-function grpcError(code: GrpcStatus, message: string): GrpcError {
+function grpcError(code: GrpcCode, message: string): GrpcError {
   return { code, message };
 }
 
@@ -252,10 +253,7 @@ function unary<I extends DescMessage, O extends DescMessage>(
       try {
         request = fromBinary(input, bytes!);
       } catch {
-        respondError(
-          stream,
-          grpcError(GrpcStatus.INTERNAL, 'request message could not be decoded'),
-        );
+        respondError(stream, grpcError(GrpcCode.INTERNAL, 'request message could not be decoded'));
         return;
       }
       handle(request).then(
@@ -268,17 +266,14 @@ function unary<I extends DescMessage, O extends DescMessage>(
             // A response protobuf-es refuses to encode (an out-of-range number, say): still a deny.
             respondError(
               stream,
-              grpcError(GrpcStatus.INTERNAL, 'response message could not be encoded'),
+              grpcError(GrpcCode.INTERNAL, 'response message could not be encoded'),
             );
             return;
           }
           if (body.byteLength > limits.maxSend) {
             respondError(
               stream,
-              grpcError(
-                GrpcStatus.RESOURCE_EXHAUSTED,
-                'response message larger than the send limit',
-              ),
+              grpcError(GrpcCode.RESOURCE_EXHAUSTED, 'response message larger than the send limit'),
             );
             return;
           }
@@ -293,7 +288,7 @@ function unary<I extends DescMessage, O extends DescMessage>(
             stream,
             typeof known?.code === 'number' && typeof known.message === 'string'
               ? (known as GrpcError)
-              : grpcError(GrpcStatus.INTERNAL, 'internal error'),
+              : grpcError(GrpcCode.INTERNAL, 'internal error'),
           );
         },
       );
@@ -322,10 +317,7 @@ function watch(
       try {
         service = fromBinary(HealthCheckRequestSchema, bytes!).service;
       } catch {
-        respondError(
-          stream,
-          grpcError(GrpcStatus.INTERNAL, 'request message could not be decoded'),
-        );
+        respondError(stream, grpcError(GrpcCode.INTERNAL, 'request message could not be decoded'));
         return;
       }
       if (stream.destroyed || stream.closed) return;
@@ -346,7 +338,7 @@ function watch(
       send(health.status(service));
       if (lifecycle.closing) {
         // Shutdown has begun: the current status (NOT_SERVING), then the end of the stream.
-        endWithStatus(stream, GrpcStatus.OK);
+        endWithStatus(stream, GrpcCode.OK);
         return;
       }
       // An unknown service is reported as SERVICE_UNKNOWN and the stream stays open (the spec:
@@ -366,7 +358,7 @@ function watch(
 }
 
 /** End a stream whose headers are sent with `status` in the trailers. */
-function endWithStatus(stream: http2.ServerHttp2Stream, code: GrpcStatus): void {
+function endWithStatus(stream: http2.ServerHttp2Stream, code: GrpcCode): void {
   if (stream.destroyed || stream.closed || stream.writableEnded) return;
   stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': String(code) }));
   stream.end();
@@ -385,7 +377,7 @@ function respondError(stream: http2.ServerHttp2Stream, error: GrpcError): void {
     'grpc-status': String(error.code),
     'grpc-message': encodeURIComponent(error.message),
   };
-  if (error.code === GrpcStatus.UNIMPLEMENTED) headers['grpc-accept-encoding'] = 'identity';
+  if (error.code === GrpcCode.UNIMPLEMENTED) headers['grpc-accept-encoding'] = 'identity';
   stream.respond(headers, { endStream: true });
   // Whatever the peer still sends on this stream is not read.
   stream.close(http2.constants.NGHTTP2_NO_ERROR);

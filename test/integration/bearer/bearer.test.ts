@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { base64url, CompactEncrypt } from 'jose';
 import { createPublicKey, KeyObject, randomBytes } from 'node:crypto';
-import { signAssertion } from '../../../src/assertion/sign.js';
-import { createBearerVerifier, type BearerVerifier } from '../../../src/bearer/verify.js';
+import { signAssertion } from '../../../src/identity/assertion/sign.js';
+import { createBearerVerifier, type BearerVerifier } from '../../../src/identity/bearer/verify.js';
 import type { AuthenticatedIdentity } from '../../../src/input/types.js';
-import { issueSession } from '../../../src/session/issue.js';
+import { issueSession } from '../../../src/identity/session/issue.js';
 import {
   forge,
   NOW,

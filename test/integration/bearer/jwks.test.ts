@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { createBearerVerifier } from '../../../src/bearer/verify.js';
+import { createBearerVerifier } from '../../../src/identity/bearer/verify.js';
 import { NOW, NOW_S, rejectsWithCode } from '../../unit/keys/support.js';
 import { accessToken, AUDIENCE, countingServer, idpKey, ISSUER } from './support.js';
 

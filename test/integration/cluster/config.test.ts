@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../../src/config/load.js';
-import { resolveWorkers } from '../../../src/server/cluster-ipc.js';
+import { resolveWorkers } from '../../../src/workers/ipc.js';
 
 const base = { policy: { dir: tmpdir() } };
 const parse = (doc: Record<string, unknown>) => parseConfig(stringify(doc), tmpdir());

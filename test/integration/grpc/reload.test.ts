@@ -40,6 +40,15 @@ function waitFor(
   });
 }
 
+/** Poll `condition` every 20 ms until it holds; fail after 30 s naming `what`. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 test('hot reload while requests flow: no request fails, the new policy takes over, a broken one is refused', async (t) => {
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
@@ -65,12 +74,12 @@ test('hot reload while requests flow: no request fails, the new policy takes ove
   });
 
   try {
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => seen.has('1'), 'Checks answered by the first policy');
     const firstRevision = gatehouse.policy.current()?.revision;
     replace(dir, version(2));
     const loaded = await waitFor(events, 'loaded', 0);
     assert.equal(loaded.type === 'loaded' && loaded.previousRevision, firstRevision);
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => seen.has('2'), 'Checks answered by the second policy');
     const goodRevision = gatehouse.policy.current()?.revision;
     assert.notEqual(goodRevision, firstRevision);
 
@@ -78,7 +87,8 @@ test('hot reload while requests flow: no request fails, the new policy takes ove
     replace(dir, 'package envoy.authz\n\nallow := {\n');
     const failed = await waitFor(events, 'failed', before);
     assert.equal(failed.type === 'failed' && failed.error.code, 'ERR_POLICY_COMPILE');
-    await new Promise((r) => setTimeout(r, 200));
+    const atFailure = total;
+    await until(() => total >= atFailure + 20, 'Checks answered after the refused reload');
     assert.equal(
       gatehouse.policy.current()?.revision,
       goodRevision,

@@ -17,7 +17,7 @@ import {
   type HandoffTarget,
 } from '../../../src/oidc/handoff.js';
 import { createReplayCache } from '../../../src/oidc/replay-cache.js';
-import { createSignInFlow } from '../../../src/check/sign-in-flow.js';
+import { createSignInFlow } from '../../../src/oidc/flow.js';
 import { startSignIn } from '../../../src/oidc/sign-in.js';
 import { browseToCallback, startTestIdp, type TestIdp } from '../../support/idp.js';
 import { ringOf } from '../../unit/keys/support.js';
@@ -155,7 +155,7 @@ describe('central sign-in host hand-off', () => {
       centralHost: CENTRAL,
       allowedHosts: ALLOWED,
       handoffKey,
-      log: () => undefined,
+      onEvent: () => undefined,
     });
     // What someone holding the transaction key could seal: a hand-off to a host not allowed.
     const forged = await startSignIn({

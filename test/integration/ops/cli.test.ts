@@ -185,7 +185,13 @@ test('SIGHUP on a running gatehouse serve applies log.level and refuses a port c
   });
   const config = writeConfig(doc);
   let child: ReturnType<typeof spawn> | undefined;
-  const done = run(['serve', '--config', config], { onSpawn: (c) => (child = c) });
+  let logged = '';
+  const done = run(['serve', '--config', config], {
+    onSpawn: (c) => {
+      child = c;
+      c.stdout?.on('data', (chunk: Buffer) => (logged += chunk.toString()));
+    },
+  });
   await until(
     async () => (await get(httpPort, '/readyz').catch(() => ({ status: 0 }))).status === 200,
     15_000,
@@ -196,7 +202,12 @@ test('SIGHUP on a running gatehouse serve applies log.level and refuses a port c
     config,
   );
   child!.kill('SIGHUP');
-  await new Promise((r) => setTimeout(r, 800));
+  // Stop once the reload and the refusal are both logged (no fixed sleep).
+  await until(
+    () => logged.includes('"msg":"reloaded"') && logged.includes('"refused":["grpc.port"]'),
+    15_000,
+    'the reload logged',
+  );
   child!.kill('SIGTERM');
   const result = await done;
   assert.equal(result.code, 0, result.stderr);

@@ -8,10 +8,13 @@
  * normaliser (so every decision is one Gatehouse accepts).
  */
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
-import { toJson } from '@bufbuild/protobuf';
+import { create, toJson } from '@bufbuild/protobuf';
 import { parseRecordedRequest } from '../../../src/cli/request-file.js';
+import { resolveDevice } from '../../../src/device/resolve.js';
+import type { DeviceInput } from '../../../src/input/device.js';
 import { normalizeDecision } from '../../../src/decision/normalize.js';
 import { CheckRequestSchema } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { buildInput } from '../../../src/input/build.js';
@@ -23,6 +26,7 @@ import {
 } from '../../../src/input/types.js';
 import { loadPolicy, type LoadedPolicy } from '../../../src/policy/load.js';
 import { isEnvoyHttpStatus } from '../../../src/response/check-response.js';
+import { DeviceCa } from '../../support/device-certs.js';
 import { repoPath } from '../../support/paths.js';
 import { requireTool } from '../../support/tools.js';
 import { opaEval } from './support.js';
@@ -45,6 +49,8 @@ interface Case {
   readonly identity: Identity;
   /** RFC 3339 instant for `time.now_ns()`. */
   readonly now?: string;
+  /** `input.device`, as Gatehouse's device stage made it from a presented certificate. */
+  readonly device?: DeviceInput;
   readonly expected: unknown;
 }
 
@@ -93,6 +99,20 @@ const json = (url: string, body: unknown): Recorded => ({
   headers: { 'content-type': 'application/json' },
   body: JSON.stringify(body),
 });
+
+// The company device CA, and an impostor with the very same names but its own key.
+const deviceCa = new DeviceCa('Acme Corp');
+const impostorCa = new DeviceCa('Acme Corp');
+
+/** `input.device` for a certificate from `ca`, verified against the company device CA. */
+function presented(ca: DeviceCa | undefined, sans: readonly string[] = []): DeviceInput {
+  const pem = ca?.issue({ subject: '/O=Acme Corp/CN=laptop-1', sans }).pem;
+  const request = create(CheckRequestSchema, {
+    attributes: { source: { certificate: pem === undefined ? '' : encodeURIComponent(pem) } },
+  });
+  const trust = { anchors: [new X509Certificate(deviceCa.pem)], requireClientAuth: true };
+  return resolveDevice(request, { trust, xfccTrusted: false }).device;
+}
 
 const examples: Record<string, Case[]> = {
   email_domain: [
@@ -308,6 +328,43 @@ const examples: Record<string, Case[]> = {
       expected: { allowed: false, reasons: ['no access rule for route ""'] },
     },
   ],
+  device_certificate: [
+    {
+      name: 'a signed-in person on a company device reaches the app',
+      request: get('https://app.example.com/app'),
+      identity: user([]),
+      device: presented(deviceCa),
+      expected: true,
+    },
+    {
+      name: 'no client certificate is denied',
+      request: get('https://app.example.com/app'),
+      identity: user([]),
+      device: presented(undefined),
+      expected: false,
+    },
+    {
+      name: 'a certificate from an impostor CA with the same names is denied',
+      request: get('https://app.example.com/app'),
+      identity: user([]),
+      device: presented(impostorCa),
+      expected: false,
+    },
+    {
+      name: 'an admin on a managed device (SPIFFE ID) reaches /admin',
+      request: get('https://app.example.com/admin/users'),
+      identity: user(['admins']),
+      device: presented(deviceCa, ['URI:spiffe://acme.example/device/laptop-1']),
+      expected: true,
+    },
+    {
+      name: 'an admin on a company device without a SPIFFE ID is kept from /admin',
+      request: get('https://app.example.com/admin/users'),
+      identity: user(['admins']),
+      device: presented(deviceCa),
+      expected: false,
+    },
+  ],
   request_body: [
     {
       name: 'within the limit',
@@ -402,7 +459,7 @@ for (const [name, cases] of Object.entries(examples)) {
         const opa = requireTool(t, 'opa');
         if (opa === undefined) return;
         const p = await policy(opa);
-        const input = buildInput(checkRequest(c.request), c.identity);
+        const input = buildInput(checkRequest(c.request), c.identity, c.device);
         const nowNs =
           c.now === undefined ? 1_714_557_600_000_000_000n : BigInt(Date.parse(c.now)) * 1_000_000n;
         now = nowNs;

@@ -1,7 +1,7 @@
 /** A failed Check's answer: Gatehouse's page for a browser when the IdP is unavailable, JSON otherwise. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { RequestView } from '../../../src/check/request-view.js';
+import type { RequestView } from '../../../src/input/request-view.js';
 import { failedCheckResponse } from '../../../src/check/failed-check.js';
 import { GatehouseError } from '../../../src/errors/gatehouse-error.js';
 

@@ -5,7 +5,7 @@ import { type DeviceRequest, handleDeviceRequest } from '../../../src/device/web
 import { DEVICES_PAGE_CSP } from '../../../src/device/webauthn/pages.js';
 import { DEVICE_PATHS } from '../../../src/device/webauthn/paths.js';
 import { DEVICE_SCRIPT } from '../../../src/device/webauthn/script.js';
-import type { LocalReply } from '../../../src/reserved/reply.js';
+import type { LocalReply } from '../../../src/pages/reply.js';
 import { authenticator, deps, SUB } from './support.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' };

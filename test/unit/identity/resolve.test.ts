@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { VerifiedClaims } from '../../../src/bearer/verify.js';
+import type { VerifiedClaims } from '../../../src/identity/bearer/verify.js';
 import { GatehouseError } from '../../../src/errors/gatehouse-error.js';
 import { identityFromBearer } from '../../../src/identity/from-bearer.js';
 import { identityFromSession } from '../../../src/identity/from-session.js';
 import { resolveIdentity } from '../../../src/identity/resolve.js';
-import { issueSession } from '../../../src/session/issue.js';
-import type { VerifiedSession } from '../../../src/session/types.js';
-import { SessionExpiredError, verifySession } from '../../../src/session/verify.js';
+import { issueSession } from '../../../src/identity/session/issue.js';
+import type { VerifiedSession } from '../../../src/identity/session/types.js';
+import { SessionExpiredError, verifySession } from '../../../src/identity/session/verify.js';
 import { at, NOW, NOW_S, ringOf, SESSION_KEY } from '../keys/support.js';
-import { ALICE_WITH_SECRETS } from '../session/support.js';
+import { ALICE_WITH_SECRETS } from './session/support.js';
 
 const ring = await ringOf('p256.pem');
 const COOKIE = '__Host-gatehouse';

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { VerifiedClaims } from '../../../src/bearer/verify.js';
+import type { VerifiedClaims } from '../../../src/identity/bearer/verify.js';
 import { GatehouseError } from '../../../src/errors/gatehouse-error.js';
 import { resolveIdentity, type ResolvedIdentity } from '../../../src/identity/resolve.js';
 import { credentialKey, VerifiedCache } from '../../../src/identity/verified-cache.js';
-import { issueSession } from '../../../src/session/issue.js';
-import { verifySession } from '../../../src/session/verify.js';
+import { issueSession } from '../../../src/identity/session/issue.js';
+import { verifySession } from '../../../src/identity/session/verify.js';
 import { NOW, NOW_S, ringOf, SESSION_KEY } from '../keys/support.js';
-import { ALICE_WITH_SECRETS } from '../session/support.js';
+import { ALICE_WITH_SECRETS } from './session/support.js';
 
 const ring = await ringOf('p256.pem');
 const COOKIE = '__Host-gatehouse';

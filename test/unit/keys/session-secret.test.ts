@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { hkdfSync } from 'node:crypto';
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { test } from 'node:test';
 import { base64url } from 'jose';
 import { generateKeyFiles } from '../../../src/keys/generate.js';
 import { loadSigningKeys } from '../../../src/keys/load.js';
-import { loadSessionSecret } from '../../../src/keys/session-secret.js';
+import { deriveKey, loadSessionSecret } from '../../../src/keys/session-secret.js';
 import { rejectsWithCode } from './support.js';
 
 const SECRET = base64url.encode(new Uint8Array(32).fill(1));
@@ -19,6 +20,20 @@ test('session secret: a base64url value of 32 bytes derives a 32-byte key', asyn
     Buffer.from(key),
     Buffer.from(new Uint8Array(32).fill(1)),
     'the key is derived, not the raw secret',
+  );
+});
+
+test('the derived keys are HKDF-SHA256 with each use as info (cookies from earlier versions still open)', async () => {
+  const hkdf = (from: Uint8Array, info: string) =>
+    new Uint8Array(hkdfSync('sha256', from, new Uint8Array(0), info, 32));
+  const raw = new Uint8Array(32).fill(1);
+  const { key } = await loadSessionSecret({ value: SECRET, development: false });
+  assert.deepEqual(key, hkdf(raw, 'gatehouse session encryption'));
+  for (const use of ['gatehouse sign-in transaction', 'gatehouse sign-in hand-off'] as const)
+    assert.deepEqual(deriveKey(key, use), hkdf(key, use), use);
+  assert.notDeepEqual(
+    deriveKey(key, 'gatehouse sign-in transaction'),
+    deriveKey(key, 'gatehouse sign-in hand-off'),
   );
 });
 

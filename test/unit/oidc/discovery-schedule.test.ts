@@ -1,7 +1,7 @@
 /**
  * Discovery runs on its own schedule (src/oidc/client.ts): capped back-off with jitter, never
  * started or lengthened by requests, recovering by itself when the IdP answers again; and its
- * failures reach the log rate-limited (src/server/idp-events.ts).
+ * failures reach the log rate-limited (src/observability/idp-events.ts).
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { createLogger } from '../../../src/log/logger.js';
 import { createOidcClient, type OidcClientEvent } from '../../../src/oidc/client.js';
-import { createIdpEventLog, errorSummary } from '../../../src/server/idp-events.js';
+import { createIdpEventLog, errorSummary } from '../../../src/observability/idp-events.js';
 
 /** A discovery endpoint that answers 503 until `up` is set, counting requests. */
 async function flakyIdp(): Promise<{

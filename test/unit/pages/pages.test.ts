@@ -17,7 +17,7 @@ import {
   jsonReply,
   wantsJson,
   type LocalReply,
-} from '../../../src/reserved/reply.js';
+} from '../../../src/pages/reply.js';
 import {
   ALICE,
   ALL_CODES,

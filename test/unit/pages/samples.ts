@@ -14,7 +14,7 @@ import {
   signOutConfirmPage,
   whoamiPage,
 } from '../../../src/pages/pages.js';
-import type { LocalReply } from '../../../src/reserved/reply.js';
+import type { LocalReply } from '../../../src/pages/reply.js';
 
 /** What Chromium sends for a navigation. */
 export const BROWSER = Object.freeze({

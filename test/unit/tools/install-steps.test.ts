@@ -154,11 +154,17 @@ test('checksum verification is skipped for one module only, the OPA-Envoy plugin
   );
 });
 
-test("apt-get installs only chromium, deliberately Debian's current build (said in the script)", () => {
+test("apt-get installs only chromium (deliberately Debian's current build, said in the script) and redis-server pinned to its version", () => {
   const apt = commands(installTools).filter((l) => /apt-get install/.test(l));
-  assert.equal(apt.length, 1, apt.join('\n'));
+  assert.equal(apt.length, 2, apt.join('\n'));
   assert.match(apt[0]!, /apt-get install -y -qq --no-install-recommends chromium\b/);
   assert.match(installTools, /Debian's current build/);
+  assert.match(
+    apt[1]!,
+    /apt-get install -y -qq --no-install-recommends "redis-server=\$REDIS_DEB_VERSION"/,
+  );
+  assert.match(installTools, /^REDIS_VERSION="\d+\.\d+\.\d+"/m);
+  assert.match(installTools, /^REDIS_DEB_VERSION="5:\$\{REDIS_VERSION\}-1~deb12u\*"/m);
 });
 
 test('`npm run demo` installs only what the demo uses (Node modules, Envoy, OPA); the tests get everything', () => {
@@ -170,6 +176,7 @@ test('`npm run demo` installs only what the demo uses (Node modules, Envoy, OPA)
     'install_kubeconform',
     'install_kube_schemas',
     'install_chromium',
+    'install_redis',
   ]) {
     assert.match(full, new RegExp(`^\\s*${step}$`, 'm'), `${step} only in the full profile`);
     assert.equal(

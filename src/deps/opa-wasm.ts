@@ -1,0 +1,191 @@
+/**
+ * The one place that reaches into `@open-policy-agent/opa-wasm` beyond its typed API.
+ *
+ * Three things Gatehouse needs are not in the SDK's contract:
+ * - its own builtin table (the CommonJS module `src/builtins/index.js`), which it consults
+ *   before the custom builtins passed to `loadPolicy`, so replacing an SDK builtin (`sprintf`)
+ *   means writing into that table;
+ * - the `{name: id}` map of the builtins a module imports, which the SDK reads and keeps
+ *   private (the module exports it, so it is read the way the SDK does);
+ * - the `LoadedPolicy` fields its ABI 1.2 `evaluate` works on (`minorVersion`, `mem`,
+ *   `dataAddr`, `dataHeapPtr`, `wasmInstance`), which the fast evaluator below uses to skip
+ *   the SDK's intermediate copies.
+ *
+ * All three depend on the SDK's internals, so this module refuses to load with any SDK version
+ * but {@link OPA_WASM_VERSION} (a test pins the installed and locked versions to it), and a
+ * differential test compares the fast evaluator with the SDK's own `evaluate`
+ * (test/integration/policy/fast-evaluate.test.ts).
+ */
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import {
+  loadPolicy as sdkLoadPolicy,
+  type LoadedPolicy as SdkLoadedPolicy,
+} from '@open-policy-agent/opa-wasm';
+import { packageDir, requireVersion } from './version-guard.js';
+
+/** The SDK version this adapter was written and tested for. */
+export const OPA_WASM_VERSION = '1.10.0';
+
+requireVersion('@open-policy-agent/opa-wasm', OPA_WASM_VERSION, 'src/deps/opa-wasm.ts');
+
+/**
+ * A host builtin: JSON values in, a JSON value (or `undefined`) out. `never[]` accepts every
+ * builtin's own typed parameters without opening an `any` hole.
+ */
+export type HostBuiltin = (...args: never[]) => unknown;
+
+/** The SDK's builtin table: the same cached CommonJS module object its `opa.js` requires. */
+const sdkTable = createRequire(import.meta.url)(
+  join(packageDir('@open-policy-agent/opa-wasm'), 'src', 'builtins', 'index.js'),
+) as Record<string, HostBuiltin>;
+
+/** Names of the builtins the SDK answers from its own JS table, sorted. */
+export function sdkBuiltinNames(): string[] {
+  return Object.keys(sdkTable).sort();
+}
+
+/** The SDK table's entry for `name` (tests check a replacement took). */
+export function sdkBuiltin(name: string): HostBuiltin | undefined {
+  return Object.hasOwn(sdkTable, name) ? sdkTable[name] : undefined;
+}
+
+/**
+ * Replace the SDK's own implementation of builtin `name` for every policy loaded afterwards
+ * (and before: the SDK looks the table up on each call).
+ */
+export function replaceSdkBuiltin(name: string, impl: HostBuiltin): void {
+  sdkTable[name] = impl;
+}
+
+/** A compiled policy instantiated by the SDK, seen through what Gatehouse uses of it. */
+export interface SdkPolicy {
+  /** Entrypoint name (`envoy/authz/allow`) → id. */
+  readonly entrypoints: Readonly<Record<string, number>>;
+  /** Host builtins the module imports, sorted. */
+  readonly importedBuiltins: readonly string[];
+  /** Replaces the policy's `data` (the SDK's `setData`). */
+  setData(data: unknown): void;
+  /**
+   * Evaluates entrypoint `entrypoint` for `input` and returns the result set
+   * (`[{result: …}]`, or `[]` when undefined): the fast evaluator on ABI ≥ 1.2 modules, else
+   * the SDK's `evaluate`. Throws what the SDK throws (often a bare string) when the policy aborts.
+   */
+  evaluate(input: unknown, entrypoint: number): unknown;
+  /** The SDK's own `evaluate`, unchanged: the reference the fast evaluator is tested against. */
+  sdkEvaluate(input: unknown, entrypoint: number): unknown;
+  /** Whether {@link evaluate} is the fast evaluator (false for modules older than ABI 1.2). */
+  readonly fast: boolean;
+}
+
+/**
+ * Instantiates a compiled policy module with `builtins` as the custom builtins.
+ *
+ * @throws whatever the SDK throws when the module cannot be instantiated.
+ */
+export async function instantiatePolicy(
+  wasm: Uint8Array,
+  memory: { readonly initial: number; readonly maximum: number },
+  builtins: Readonly<Record<string, HostBuiltin>>,
+): Promise<SdkPolicy> {
+  // The SDK copies the bytes it needs; hand it an exact ArrayBuffer-backed view.
+  const policy = await sdkLoadPolicy(new Uint8Array(wasm), { ...memory }, { ...builtins });
+  const internals = policy as unknown as PolicyInternals;
+  const fast = fastEvaluator(internals);
+  return Object.freeze({
+    entrypoints: Object.freeze({ ...(policy.entrypoints as Record<string, number>) }),
+    importedBuiltins: Object.freeze(importedBuiltins(internals)),
+    setData: (data: unknown) => policy.setData(data as object),
+    evaluate: fast ?? ((input: unknown, ep: number): unknown => policy.evaluate(input, ep)),
+    sdkEvaluate: (input: unknown, ep: number): unknown => policy.evaluate(input, ep),
+    fast: fast !== undefined,
+  });
+}
+
+/** The SDK's LoadedPolicy fields read here (public properties, untyped in its declarations). */
+interface PolicyInternals extends Pick<SdkLoadedPolicy, 'evaluate'> {
+  readonly minorVersion: number;
+  readonly mem: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  readonly dataAddr: number;
+  readonly dataHeapPtr: number;
+  readonly wasmInstance: {
+    readonly exports: {
+      builtins(): number;
+      opa_json_dump(addr: number): number;
+      opa_eval(
+        reserved: number,
+        entrypoint: number,
+        data: number,
+        input: number,
+        inputLen: number,
+        heap: number,
+        format: number,
+      ): number;
+    };
+  };
+}
+
+function readCString(memory: { readonly buffer: ArrayBufferLike }, addr: number): string {
+  const bytes = new Uint8Array(memory.buffer);
+  let end = addr;
+  while (end < bytes.length && bytes[end] !== 0) end++;
+  return new TextDecoder().decode(bytes.subarray(addr, end));
+}
+
+/** The `{name: id}` map of host builtins a module imports (its `builtins` export). */
+function importedBuiltins(p: PolicyInternals): string[] {
+  const exports = p.wasmInstance.exports;
+  const map = JSON.parse(readCString(p.mem, exports.opa_json_dump(exports.builtins()))) as Record<
+    string,
+    number
+  >;
+  return Object.keys(map).sort();
+}
+
+const WASM_PAGE = 65_536;
+
+/**
+ * The SDK's ABI 1.2 `evaluate` without its intermediate copies: the input is stringified once and
+ * UTF-8-encoded straight into wasm memory at the data heap pointer (the SDK encodes into a new
+ * buffer, then copies it in), and the result's NUL terminator is found natively (the SDK scans
+ * byte by byte in JavaScript). Same calls into the module (`opa_eval` with the same arguments),
+ * same result. `undefined` for modules older than ABI 1.2 (the SDK's evaluate is used).
+ */
+function fastEvaluator(
+  p: PolicyInternals,
+): ((input: unknown, entrypoint: number) => unknown) | undefined {
+  if (!(p.minorVersion >= 2) || typeof p.wasmInstance?.exports?.opa_eval !== 'function')
+    return undefined;
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+  return (input, entrypoint) => {
+    const memory = p.mem;
+    const inputAddr = p.dataHeapPtr;
+    let inputLen = 0;
+    if (input) {
+      const text = JSON.stringify(input);
+      // Room for the likely size first (ASCII), then for the worst case (3 bytes per UTF-16 unit).
+      let room = memory.buffer.byteLength - inputAddr;
+      if (room < text.length) memory.grow(Math.ceil((text.length - room) / WASM_PAGE));
+      let { read, written } = encoder.encodeInto(text, new Uint8Array(memory.buffer, inputAddr));
+      if (read < text.length) {
+        room = memory.buffer.byteLength - inputAddr;
+        memory.grow(Math.ceil((text.length * 3 - room) / WASM_PAGE));
+        ({ read, written } = encoder.encodeInto(text, new Uint8Array(memory.buffer, inputAddr)));
+      }
+      inputLen = written;
+    }
+    const ret = p.wasmInstance.exports.opa_eval(
+      0,
+      entrypoint,
+      p.dataAddr,
+      inputLen === 0 ? 0 : inputAddr,
+      inputLen,
+      inputAddr + inputLen,
+      0,
+    );
+    const bytes = new Uint8Array(memory.buffer);
+    const end = bytes.indexOf(0, ret);
+    return JSON.parse(decoder.decode(bytes.subarray(ret, end < 0 ? bytes.length : end)));
+  };
+}

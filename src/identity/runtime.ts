@@ -1,0 +1,55 @@
+import type { IdentityHeaderNames } from './assertion/headers.js';
+import type { Caller } from './caller.js';
+import type { AuthenticatedIdentity } from '../input/types.js';
+import type { LocalReply } from '../pages/reply.js';
+import type { VerifiedSession } from './session/types.js';
+import type { RequestView } from '../input/request-view.js';
+
+/** Sign-in through the identity provider: present when `identity` is configured. */
+export interface SignInFlow {
+  /** The 302 to the identity provider's sign-in page, with the transaction cookie. */
+  start(request: RequestView, returnTo: string): Promise<LocalReply>;
+  /** `/.gatehouse/sign_in`: start explicitly (or, on the central host, for another host). */
+  signIn(request: RequestView): Promise<LocalReply>;
+  /** `/.gatehouse/callback`: finish sign-in, set the session, redirect to where the user was going. */
+  callback(request: RequestView): Promise<LocalReply>;
+  /** `/.gatehouse/sign_out`: clear the session and log out at the IdP where it supports it. */
+  signOut(request: RequestView, session: VerifiedSession | undefined): Promise<LocalReply>;
+  /** A fresh session cookie value from the refresh token, or undefined when refresh failed. */
+  refresh(
+    session: VerifiedSession,
+  ): Promise<{ identity: AuthenticatedIdentity; cookie: string } | undefined>;
+}
+
+/** Everything the Check path needs to know who is asking and tell the upstream. */
+export interface IdentityRuntime {
+  /**
+   * False when no identity provider is configured: denies then stay exactly the OPA-Envoy
+   * plugin's (403 by default), since nobody could sign in anyway.
+   */
+  readonly enabled: boolean;
+  readonly cookieName: string;
+  /** Gatehouse's cookies, all removed from the `cookie` header sent upstream. */
+  readonly ownCookies: readonly string[];
+  readonly headerNames: IdentityHeaderNames;
+  /** Who is asking; never throws. `host` is the request's `:authority` (sessions are bound to it). */
+  resolve(headers: Readonly<Record<string, string>>, host?: string): Promise<Caller>;
+  /**
+   * The signed assertion for the upstream `host`; undefined when no keys are configured.
+   * `credential` (the caller's `credential`, when the identity is exactly what that
+   * credential gave) lets the runtime reuse an assertion it signed for the same credential and
+   * host while it has more than half its lifetime left.
+   */
+  assertion(
+    identity: AuthenticatedIdentity,
+    host: string,
+    credential?: string,
+  ): Promise<string | undefined>;
+  /** The public keys, for `/.well-known/gatehouse/jwks.json`. */
+  readonly jwks: { readonly keys: readonly object[] } | undefined;
+  readonly signIn: SignInFlow | undefined;
+  /** `/.gatehouse/backchannel_logout` (OIDC Back-Channel Logout 1.0); absent when identity is off. */
+  readonly backchannelLogout?: (request: RequestView) => Promise<LocalReply>;
+  /** `set-cookie` that clears the session cookie. */
+  clearCookie(): string;
+}

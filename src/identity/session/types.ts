@@ -1,0 +1,53 @@
+/**
+ * What a Gatehouse session holds.
+ */
+import type { JsonObject } from '../../input/types.js';
+
+/** The session's content, as the sign-in callback builds it and the Check path reads it. */
+export interface SessionData {
+  /** Subject at the identity provider. */
+  readonly sub: string;
+  /** Session id: 128 random bits, base64url. New at every sign-in, kept across refreshes. */
+  readonly sid: string;
+  readonly email: string | null;
+  readonly email_verified: boolean;
+  readonly name: string | null;
+  readonly groups: readonly string[];
+  /** The identity provider's issuer. */
+  readonly idp_iss: string;
+  /**
+   * The identity provider's session id (the ID token's `sid`), when it sent one: what an OIDC
+   * back-channel logout token names. Absent in sessions issued before it was kept.
+   */
+  readonly idp_sid?: string;
+  /** When the user signed in (NumericDate); kept across refreshes, for an absolute lifetime. */
+  readonly auth_time: number;
+  /** Verified ID token claims worth keeping (`{}` when dropped to fit the cookie). */
+  readonly claims: JsonObject;
+  /**
+   * The host (`host[:port]`, lower case) the session was issued for: it is accepted on that
+   * host only (unless `session.bind_to_host` is off). Absent in sessions issued before binding.
+   */
+  readonly host?: string;
+  /** Secret: only ever stored encrypted. */
+  readonly refresh_token?: string;
+  /** Secret: for `id_token_hint` at sign-out; only ever stored encrypted. */
+  readonly id_token?: string;
+}
+
+/**
+ * Input to `issueSession`. At sign-in leave `sid` and `auth_time` out: a new session id is
+ * generated (never reuse one from before sign-in: session fixation). A refresh passes both on.
+ */
+export type SessionInput = Omit<SessionData, 'sid' | 'auth_time'> & {
+  readonly sid?: string;
+  readonly auth_time?: number;
+};
+
+/** A session whose signature, type, issuer and audience were verified. */
+export interface VerifiedSession extends SessionData {
+  /** Issued at (NumericDate). */
+  readonly iat: number;
+  /** Expires at (NumericDate). */
+  readonly exp: number;
+}

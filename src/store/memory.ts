@@ -1,0 +1,211 @@
+/**
+ * The embedded session store: one process, no network. In `workers` mode the primary owns the
+ * one instance and workers reach it over the cluster IPC channel (src/store/ipc.ts), so every
+ * worker sees the same sessions, revocations, single-use keys and locks.
+ *
+ * Records stay in this process's memory only, so they are not encrypted here (the Redis store
+ * encrypts every record it sends out, src/store/seal.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { GatehouseError } from '../errors/gatehouse-error.js';
+import type {
+  ListOptions,
+  LockLease,
+  OnceNamespace,
+  SessionRecord,
+  SessionStore,
+  StoreChange,
+  StoreStatus,
+  StoredSession,
+} from './types.js';
+
+/** Options for {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /** The clock, ms since the epoch (tests freeze it). */
+  readonly now?: () => number;
+  /** How often expired entries are swept (default 60 s); the sweep timer is unref'd. */
+  readonly sweepIntervalMs?: number;
+}
+
+/**
+ * The `memory` session store.
+ *
+ * @example const store = new MemoryStore();
+ */
+export class MemoryStore implements SessionStore {
+  readonly kind = 'memory';
+  readonly #now: () => number;
+  readonly #sessions = new Map<string, StoredSession>();
+  /** Single-use keys and locks: key → expiry (ms). */
+  readonly #expiring = new Map<string, number>();
+  /** Locks: key → the owner's token. */
+  readonly #owners = new Map<string, string>();
+  readonly #listeners = new Set<(change: StoreChange) => void>();
+  readonly #sweep: NodeJS.Timeout;
+  #closed = false;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#sweep = setInterval(() => this.#sweepExpired(), options.sweepIntervalMs ?? 60_000);
+    this.#sweep.unref();
+  }
+
+  async create(record: SessionRecord): Promise<boolean> {
+    this.#open();
+    if (this.#live(record.sid) !== undefined) return false;
+    if (record.expiresAt <= this.#now()) return false;
+    this.#sessions.set(record.sid, { ...copy(record), lastSeenAt: this.#now() });
+    return true;
+  }
+
+  async update(record: SessionRecord): Promise<boolean> {
+    this.#open();
+    const existing = this.#live(record.sid);
+    if (existing === undefined) return false;
+    this.#sessions.set(record.sid, { ...copy(record), lastSeenAt: existing.lastSeenAt });
+    this.#emit({ kind: 'updated', sid: record.sid });
+    return true;
+  }
+
+  async get(sid: string): Promise<StoredSession | undefined> {
+    this.#open();
+    const found = this.#live(sid);
+    return found === undefined ? undefined : copy(found);
+  }
+
+  async touch(sid: string, at: number): Promise<boolean> {
+    this.#open();
+    const existing = this.#live(sid);
+    if (existing === undefined) return false;
+    if (at > existing.lastSeenAt) this.#sessions.set(sid, { ...existing, lastSeenAt: at });
+    return true;
+  }
+
+  async revoke(sid: string): Promise<boolean> {
+    this.#open();
+    const existed = this.#live(sid) !== undefined;
+    this.#sessions.delete(sid);
+    // Announced even when absent here: a replica may still cache it.
+    this.#emit({ kind: 'revoked', sid });
+    return existed;
+  }
+
+  async revokeUser(sub: string): Promise<readonly string[]> {
+    this.#open();
+    const sids = [...this.#sessions.values()].filter((s) => s.sub === sub).map((s) => s.sid);
+    for (const sid of sids) await this.revoke(sid);
+    return sids;
+  }
+
+  async list(options: ListOptions = {}): Promise<readonly StoredSession[]> {
+    this.#open();
+    const limit = options.limit ?? 1000;
+    const out: StoredSession[] = [];
+    for (const sid of this.#sessions.keys()) {
+      const s = this.#live(sid);
+      if (s === undefined || (options.sub !== undefined && s.sub !== options.sub)) continue;
+      out.push(copy(s));
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  subscribe(listener: (change: StoreChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async claimOnce(namespace: OnceNamespace, key: string, ttlMs: number): Promise<boolean> {
+    this.#open();
+    return this.#setIfAbsent(`once:${namespace}:${key}`, ttlMs);
+  }
+
+  async acquireLock(name: string, ttlMs: number): Promise<LockLease | undefined> {
+    this.#open();
+    const key = `lock:${name}`;
+    const token = randomBytes(16).toString('base64url');
+    if (!this.#setIfAbsent(key, ttlMs)) return undefined;
+    this.#owners.set(key, token);
+    return {
+      token,
+      release: async () => {
+        this.#open();
+        if (this.#owners.get(key) !== token || !this.#held(key)) return false;
+        this.#expiring.delete(key);
+        this.#owners.delete(key);
+        return true;
+      },
+    };
+  }
+
+  status(): StoreStatus {
+    return { reachable: !this.#closed };
+  }
+
+  onStatus(_listener: (status: StoreStatus) => void): () => void {
+    // Always reachable while open: nothing ever changes.
+    return () => {};
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#sweep);
+    this.#listeners.clear();
+  }
+
+  #open(): void {
+    if (this.#closed)
+      throw new GatehouseError('ERR_SESSION_STORE_UNAVAILABLE', {
+        cause: new Error('the memory store is closed'),
+      });
+  }
+
+  #live(sid: string): StoredSession | undefined {
+    const s = this.#sessions.get(sid);
+    if (s === undefined) return undefined;
+    if (s.expiresAt <= this.#now()) {
+      this.#sessions.delete(sid);
+      return undefined;
+    }
+    return s;
+  }
+
+  #held(key: string): boolean {
+    const until = this.#expiring.get(key);
+    return until !== undefined && until > this.#now();
+  }
+
+  #setIfAbsent(key: string, ttlMs: number): boolean {
+    if (!(ttlMs > 0)) throw new Error('ttlMs must be positive');
+    if (this.#held(key)) return false;
+    this.#expiring.set(key, this.#now() + ttlMs);
+    this.#owners.delete(key);
+    return true;
+  }
+
+  #emit(change: StoreChange): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(change);
+      } catch {
+        // A listener's bug must not stop the others from hearing a revocation.
+      }
+    }
+  }
+
+  #sweepExpired(): void {
+    const now = this.#now();
+    for (const sid of this.#sessions.keys()) this.#live(sid);
+    for (const [key, until] of this.#expiring) {
+      if (until <= now) {
+        this.#expiring.delete(key);
+        this.#owners.delete(key);
+      }
+    }
+  }
+}
+
+/** A deep copy, so callers can never change what the store holds. */
+function copy<T>(value: T): T {
+  return structuredClone(value);
+}

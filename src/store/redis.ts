@@ -1,0 +1,435 @@
+/**
+ * The `redis` session store: any number of replicas share sessions, revocations, single-use keys
+ * and locks through one standalone Redis or Valkey (TLS and ACL user/password supported).
+ *
+ * Layout under `key_prefix` (default `gatehouse:`):
+ * - `s:<sid>`   hash {rec: sealed record (src/store/seal.ts), seen: last use in ms, u: user index
+ *               id}, expiring at the session's absolute end;
+ * - `u:<hmac>`  set of a user's session ids (HMAC-SHA256 of `sub`, so no subject is in a key name);
+ * - `o:<ns>:<sha256>` single-use keys; `l:<name>` locks (value: the owner's random token);
+ * - channel `changes`: the change feed, JSON `{kind, sid}`, published by the same script that
+ *   writes, so a change and its announcement cannot come apart.
+ *
+ * The client fails fast while disconnected (no offline queue) and bounds every command with a
+ * timeout, so a caller never waits unbounded on an unreachable store.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createClient } from 'redis';
+import { GatehouseError } from '../errors/gatehouse-error.js';
+import { openRecord, sealRecord, type StoreKeys, userIndexId } from './seal.js';
+import type {
+  ListOptions,
+  LockLease,
+  OnceNamespace,
+  SessionRecord,
+  SessionStore,
+  StoreChange,
+  StoreStatus,
+  StoredSession,
+} from './types.js';
+
+/** Options for {@link RedisStore.open}. */
+export interface RedisStoreOptions {
+  /** `redis://` or `rediss://` (TLS) URL; user and password may be given here or below. */
+  readonly url: string;
+  /** ACL user name (overrides the URL's). */
+  readonly username?: string;
+  /** ACL password (overrides the URL's). */
+  readonly password?: string;
+  /** PEM file of the CA(s) that sign the server's certificate (`rediss://` only). */
+  readonly caFile?: string;
+  /** TLS server name to verify, when it differs from the URL's host. */
+  readonly serverName?: string;
+  /** Prefix of every key and of the change channel (default `gatehouse:`). */
+  readonly keyPrefix?: string;
+  /** Bound on each command (default 1000 ms). */
+  readonly commandTimeoutMs?: number;
+  /** Bound on connecting at start and on each reconnect attempt (default 2000 ms). */
+  readonly connectTimeoutMs?: number;
+  /** The keys records are sealed with (see `deriveStoreKeys`). */
+  readonly keys: StoreKeys;
+  /** The clock, ms since the epoch. */
+  readonly now?: () => number;
+}
+
+type Client = ReturnType<typeof newClient>;
+
+// Create only if absent; index the user; expire both at the session's end.
+const CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'seen', ARGV[2], 'u', ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+redis.call('SADD', KEYS[2], ARGV[5])
+if redis.call('PEXPIRETIME', KEYS[2]) < tonumber(ARGV[4]) then
+  redis.call('PEXPIREAT', KEYS[2], ARGV[4])
+end
+return 1`;
+
+// Replace only if present: a revoked session is never recreated by a late refresh.
+const UPDATE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'rec', ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1`;
+
+const TOUCH = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local seen = tonumber(redis.call('HGET', KEYS[1], 'seen') or '0')
+if tonumber(ARGV[1]) > seen then redis.call('HSET', KEYS[1], 'seen', ARGV[1]) end
+return 1`;
+
+// Delete, unindex, announce (announced even when absent: a replica may still cache it).
+const REVOKE = `
+local u = redis.call('HGET', KEYS[1], 'u')
+local n = redis.call('DEL', KEYS[1])
+if u then redis.call('SREM', ARGV[1] .. u, ARGV[2]) end
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return n`;
+
+// Delete the lock only if this owner still holds it.
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/**
+ * The `redis` session store. Open it with {@link RedisStore.open}.
+ *
+ * @example
+ *   const store = await RedisStore.open({ url: 'rediss://cache:6380', caFile, keys });
+ */
+export class RedisStore implements SessionStore {
+  readonly kind = 'redis';
+  readonly #client: Client;
+  readonly #subscriber: Client;
+  readonly #keys: StoreKeys;
+  readonly #prefix: string;
+  readonly #channel: string;
+  readonly #now: () => number;
+  readonly #listeners = new Set<(change: StoreChange) => void>();
+  readonly #statusListeners = new Set<(status: StoreStatus) => void>();
+  #status: StoreStatus;
+  #subscribedOnce = false;
+  #closed = false;
+
+  private constructor(client: Client, subscriber: Client, options: RedisStoreOptions) {
+    this.#client = client;
+    this.#subscriber = subscriber;
+    this.#keys = options.keys;
+    this.#prefix = options.keyPrefix ?? 'gatehouse:';
+    this.#channel = `${this.#prefix}changes`;
+    this.#now = options.now ?? Date.now;
+    this.#status = { reachable: false, unreachableSince: this.#now() };
+    for (const c of [client, subscriber]) {
+      // An 'error' listener is required (node-redis throws otherwise); reachability is derived
+      // from the connection state, and the cause reaches the caller through a failed command.
+      c.on('error', () => this.#refreshStatus());
+      c.on('ready', () => this.#refreshStatus());
+      c.on('end', () => this.#refreshStatus());
+      c.on('reconnecting', () => this.#refreshStatus());
+    }
+    // Events published while the subscriber was away are lost: every (re)subscription after the
+    // first tells caches to drop everything they hold.
+    subscriber.on('ready', () => {
+      if (this.#subscribedOnce) this.#emit({ kind: 'reset' });
+    });
+  }
+
+  /**
+   * Connect (commands and change feed) and wait until both are ready.
+   *
+   * @throws GatehouseError `ERR_SESSION_STORE_UNAVAILABLE` when Redis cannot be reached, refuses
+   *   the credentials, or the CA file cannot be read, within `connectTimeoutMs`.
+   */
+  static async open(options: RedisStoreOptions): Promise<RedisStore> {
+    const connectTimeout = options.connectTimeoutMs ?? 2000;
+    let ca: string | undefined;
+    if (options.caFile !== undefined) {
+      try {
+        ca = await readFile(options.caFile, 'utf8');
+      } catch (cause) {
+        throw unavailable(`session.store.tls.ca_file: ${options.caFile} cannot be read`, cause);
+      }
+    }
+    const client = newClient(options, ca);
+    const subscriber = client.duplicate();
+    const store = new RedisStore(client, subscriber, options);
+    try {
+      await withDeadline(
+        Promise.all([client.connect(), subscriber.connect()]),
+        connectTimeout,
+        `could not connect to ${redactUrl(options.url)} within ${connectTimeout} ms`,
+      );
+      await subscriber.subscribe(store.#channel, (message) => store.#onMessage(message));
+      store.#subscribedOnce = true;
+    } catch (cause) {
+      await store.close();
+      throw GatehouseError.from(cause, 'ERR_SESSION_STORE_UNAVAILABLE');
+    }
+    store.#refreshStatus();
+    return store;
+  }
+
+  async create(record: SessionRecord): Promise<boolean> {
+    const uid = userIndexId(this.#keys, record.sub);
+    const reply = await this.#eval(
+      CREATE,
+      [this.#session(record.sid), this.#user(uid)],
+      [
+        sealRecord(this.#keys, record),
+        String(this.#now()),
+        uid,
+        String(Math.floor(record.expiresAt)),
+        record.sid,
+      ],
+    );
+    return reply === 1;
+  }
+
+  async update(record: SessionRecord): Promise<boolean> {
+    const reply = await this.#eval(
+      UPDATE,
+      [this.#session(record.sid)],
+      [
+        sealRecord(this.#keys, record),
+        String(Math.floor(record.expiresAt)),
+        this.#channel,
+        JSON.stringify({ kind: 'updated', sid: record.sid }),
+      ],
+    );
+    return reply === 1;
+  }
+
+  async get(sid: string): Promise<StoredSession | undefined> {
+    const reply = await this.#run(() => this.#client.hmGet(this.#session(sid), ['rec', 'seen']));
+    return this.#read(sid, reply);
+  }
+
+  async touch(sid: string, at: number): Promise<boolean> {
+    return (await this.#eval(TOUCH, [this.#session(sid)], [String(Math.floor(at))])) === 1;
+  }
+
+  async revoke(sid: string): Promise<boolean> {
+    const reply = await this.#eval(
+      REVOKE,
+      [this.#session(sid)],
+      [`${this.#prefix}u:`, sid, this.#channel, JSON.stringify({ kind: 'revoked', sid })],
+    );
+    return reply === 1;
+  }
+
+  async revokeUser(sub: string): Promise<readonly string[]> {
+    const index = this.#user(userIndexId(this.#keys, sub));
+    const sids = await this.#run(() => this.#client.sMembers(index));
+    const revoked: string[] = [];
+    for (const sid of sids) if (await this.revoke(sid)) revoked.push(sid);
+    return revoked;
+  }
+
+  async list(options: ListOptions = {}): Promise<readonly StoredSession[]> {
+    const limit = options.limit ?? 1000;
+    const out: StoredSession[] = [];
+    const take = async (sids: readonly string[]) => {
+      for (const sid of sids) {
+        if (out.length >= limit) return;
+        const s = await this.get(sid);
+        if (s !== undefined && (options.sub === undefined || s.sub === options.sub)) out.push(s);
+      }
+    };
+    if (options.sub !== undefined) {
+      const index = this.#user(userIndexId(this.#keys, options.sub));
+      await take(await this.#run(() => this.#client.sMembers(index)));
+      return out;
+    }
+    const start = `${this.#prefix}s:`;
+    let cursor = '0';
+    do {
+      const page = await this.#run(() =>
+        this.#client.scan(cursor, { MATCH: `${start}*`, COUNT: 200 }),
+      );
+      cursor = String(page.cursor);
+      await take(page.keys.map((k) => String(k).slice(start.length)));
+    } while (cursor !== '0' && out.length < limit);
+    return out;
+  }
+
+  subscribe(listener: (change: StoreChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async claimOnce(namespace: OnceNamespace, key: string, ttlMs: number): Promise<boolean> {
+    if (!(ttlMs > 0)) throw new Error('ttlMs must be positive');
+    const digest = createHash('sha256').update(key).digest('base64url');
+    const reply = await this.#run(() =>
+      this.#client.set(`${this.#prefix}o:${namespace}:${digest}`, '1', {
+        condition: 'NX',
+        expiration: { type: 'PX', value: Math.ceil(ttlMs) },
+      }),
+    );
+    return reply === 'OK';
+  }
+
+  async acquireLock(name: string, ttlMs: number): Promise<LockLease | undefined> {
+    if (!(ttlMs > 0)) throw new Error('ttlMs must be positive');
+    const key = `${this.#prefix}l:${name}`;
+    const token = randomBytes(16).toString('base64url');
+    const reply = await this.#run(() =>
+      this.#client.set(key, token, {
+        condition: 'NX',
+        expiration: { type: 'PX', value: Math.ceil(ttlMs) },
+      }),
+    );
+    if (reply !== 'OK') return undefined;
+    return {
+      token,
+      release: async () => (await this.#eval(RELEASE, [key], [token])) === 1,
+    };
+  }
+
+  status(): StoreStatus {
+    return this.#status;
+  }
+
+  onStatus(listener: (status: StoreStatus) => void): () => void {
+    this.#statusListeners.add(listener);
+    return () => this.#statusListeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listeners.clear();
+    for (const c of [this.#subscriber, this.#client]) {
+      try {
+        if (c.isOpen) c.destroy();
+      } catch {
+        // Already closed: nothing to release.
+      }
+    }
+    this.#refreshStatus();
+    this.#statusListeners.clear();
+  }
+
+  #session(sid: string): string {
+    return `${this.#prefix}s:${sid}`;
+  }
+
+  #user(uid: string): string {
+    return `${this.#prefix}u:${uid}`;
+  }
+
+  #read(sid: string, reply: readonly unknown[]): StoredSession | undefined {
+    const [sealed, seen] = reply;
+    if (typeof sealed !== 'string') return undefined;
+    const record = openRecord(this.#keys, sid, sealed);
+    // Redis expires the key at expiresAt; the clock check covers the moment in between.
+    if (record.expiresAt <= this.#now()) return undefined;
+    return { ...record, lastSeenAt: Number(seen ?? record.createdAt) };
+  }
+
+  async #eval(script: string, keys: string[], args: string[]): Promise<unknown> {
+    return this.#run(() => this.#client.eval(script, { keys, arguments: args }));
+  }
+
+  /** Run a command; anything that goes wrong on the way is `ERR_SESSION_STORE_UNAVAILABLE`. */
+  async #run<T>(command: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw unavailable('the store is closed');
+    try {
+      return await command();
+    } catch (cause) {
+      this.#refreshStatus();
+      throw GatehouseError.from(cause, 'ERR_SESSION_STORE_UNAVAILABLE');
+    }
+  }
+
+  #onMessage(message: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(message);
+    } catch {
+      return;
+    }
+    const p = parsed as { kind?: unknown; sid?: unknown };
+    if ((p.kind === 'revoked' || p.kind === 'updated') && typeof p.sid === 'string')
+      this.#emit({ kind: p.kind, sid: p.sid });
+  }
+
+  #emit(change: StoreChange): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(change);
+      } catch {
+        // A listener's bug must not stop the others from hearing a revocation.
+      }
+    }
+  }
+
+  #refreshStatus(): void {
+    const reachable = !this.#closed && this.#client.isReady && this.#subscriber.isReady;
+    if (reachable === this.#status.reachable) return;
+    this.#status = reachable ? { reachable } : { reachable, unreachableSince: this.#now() };
+    for (const listener of [...this.#statusListeners]) {
+      try {
+        listener(this.#status);
+      } catch {
+        // Same as #emit.
+      }
+    }
+  }
+}
+
+/** The command client; the subscriber is its duplicate. */
+function newClient(options: RedisStoreOptions, ca: string | undefined) {
+  const connectTimeout = options.connectTimeoutMs ?? 2000;
+  const tls = options.url.startsWith('rediss://');
+  return createClient({
+    url: options.url,
+    ...(options.username === undefined ? {} : { username: options.username }),
+    ...(options.password === undefined ? {} : { password: options.password }),
+    disableOfflineQueue: true,
+    commandOptions: { timeout: options.commandTimeoutMs ?? 1000 },
+    socket: {
+      connectTimeout,
+      // Back off to at most 1 s between attempts, forever: the store comes back by itself.
+      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
+      ...(tls
+        ? {
+            tls: true as const,
+            ...(ca === undefined ? {} : { ca }),
+            ...(options.serverName === undefined ? {} : { servername: options.serverName }),
+          }
+        : {}),
+    },
+  });
+}
+
+function unavailable(detail: string, cause?: unknown): GatehouseError {
+  return new GatehouseError('ERR_SESSION_STORE_UNAVAILABLE', {
+    cause: new Error(detail, cause === undefined ? undefined : { cause }),
+  });
+}
+
+/** The URL without its password, for messages. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+async function withDeadline<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(unavailable(message)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
