@@ -640,6 +640,77 @@ export const SCHEMA = {
       optional: true,
       doc: 'Device identity from client certificates (`input.device`, docs/devices.md). Without this section `input.device` is absent.',
       fields: {
+        webauthn: {
+          type: 'object',
+          optional: true,
+          doc: 'Enrolled devices: users register a WebAuthn authenticator (platform or security key) at /.gatehouse/devices; a policy may then require a proof of possession.',
+          fields: {
+            rp_id: {
+              type: 'string',
+              pattern: /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/,
+              patternDoc: 'a lower-case domain name (the RP ID), e.g. example.com',
+              doc: 'The WebAuthn RP ID: a domain every origin is or is under (e.g. `example.com`). Credentials are scoped to it; changing it orphans every enrolled device.',
+            },
+            rp_name: {
+              type: 'string',
+              default: 'Gatehouse',
+              doc: 'The relying party name the browser shows during registration.',
+            },
+            origins: {
+              type: 'list',
+              default: [],
+              pattern: /^https?:\/\/[a-z0-9.-]+(:[0-9]{1,5})?$/,
+              patternDoc: 'an origin: https://host[:port], no path',
+              doc: 'Exact origins enrollment and proofs may happen on (`https://app.example.com`); each host is the RP ID or under it. `http://` only in development mode.',
+            },
+            attestation: {
+              type: 'object',
+              doc: 'Which authenticators may enroll.',
+              fields: {
+                formats: {
+                  type: 'list',
+                  default: ['none', 'packed', 'tpm', 'android-key', 'apple', 'fido-u2f'],
+                  pattern: /^(none|packed|tpm|android-key|android-safetynet|fido-u2f|apple)$/,
+                  patternDoc:
+                    'an attestation format: none, packed, tpm, android-key, android-safetynet, fido-u2f, apple',
+                  doc: 'Attestation statement formats accepted at registration; `none` accepts unattested authenticators. Attestation is requested from the browser only when a format other than `none` is listed.',
+                },
+                aaguids: {
+                  type: 'list',
+                  default: [],
+                  pattern:
+                    /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
+                  patternDoc: 'an AAGUID (a UUID)',
+                  doc: 'Authenticator models (AAGUIDs) accepted; empty: any. Without certificate-chain attestation (e.g. with `none` or self attestation) the AAGUID is what the authenticator claims.',
+                },
+              },
+            },
+            require_user_verification: {
+              type: 'boolean',
+              default: true,
+              doc: 'Require user verification (PIN, biometrics) at registration and at every proof; `false`: preferred only.',
+            },
+            operator_approval: {
+              type: 'boolean',
+              default: false,
+              doc: 'New devices stay pending, and cannot prove possession, until an operator approves them.',
+            },
+            challenge_ttl_seconds: {
+              type: 'integer',
+              default: 300,
+              min: 30,
+              max: 600,
+              doc: 'How long a registration or proof challenge may be answered; each is single-use.',
+            },
+            proof_interval_seconds: {
+              type: 'integer',
+              default: 3600,
+              min: 60,
+              max: 30 * 24 * 3600,
+              doc: 'How often a device-bound session must prove possession again.',
+            },
+          },
+        },
         certificate: {
           type: 'object',
           doc: 'The client certificate Envoy terminated mutual TLS with.',

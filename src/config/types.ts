@@ -64,3 +64,6 @@ export type TlsConfig = NonNullable<Config['grpc']['tls']>;
 
 /** `session.store`; see src/store/open.ts. */
 export type SessionStoreConfig = Config['session']['store'];
+
+/** `device.webauthn`: enrolled devices; see src/device/webauthn/settings.ts. */
+export type WebAuthnConfig = NonNullable<NonNullable<Config['device']>['webauthn']>;

@@ -314,6 +314,7 @@ function checkCrossField(config: Config, problems: string[]): void {
       `grpc.address: ${config.grpc.address} is not a loopback address and grpc.tls is not set: Checks (with cookies and bearer tokens) would cross the network in cleartext; configure grpc.tls (mTLS with client_ca_file), or set grpc.allow_cleartext: true where a mesh sidecar encrypts and authenticates the traffic`,
     );
   }
+  checkWebAuthn(config, problems);
   const { bundle, dir } = config.policy;
   if (bundle === undefined && dir === undefined)
     problems.push('policy: set one of policy.bundle or policy.dir');
@@ -357,6 +358,30 @@ function checkCrossField(config: Config, problems: string[]): void {
           'session.secret: required (a generated secret is allowed only in development mode)',
         );
     }
+  }
+}
+
+/** `device.webauthn`: an RP ID, and origins on it (https, except in development mode). */
+function checkWebAuthn(config: Config, problems: string[]): void {
+  const webauthn = config.device?.webauthn;
+  if (webauthn === undefined) return;
+  const rpId = webauthn.rp_id;
+  if (rpId === undefined)
+    problems.push('device.webauthn.rp_id: required when device.webauthn is configured');
+  if (webauthn.origins.length === 0)
+    problems.push('device.webauthn.origins: at least one origin is required');
+  if (webauthn.attestation.formats.length === 0)
+    problems.push('device.webauthn.attestation.formats: at least one format is required');
+  for (const origin of webauthn.origins) {
+    const url = new URL(origin);
+    if (rpId !== undefined && url.hostname !== rpId && !url.hostname.endsWith(`.${rpId}`))
+      problems.push(
+        `device.webauthn.origins: ${origin} is not on the RP ID ${rpId} (its host must be ${rpId} or end with .${rpId})`,
+      );
+    if (url.protocol === 'http:' && !config.development)
+      problems.push(
+        `device.webauthn.origins: ${origin}: http:// is allowed only in development mode; use https`,
+      );
   }
 }
 

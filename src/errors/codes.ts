@@ -279,6 +279,32 @@ export const ERRORS = {
     message: 'The logout token was already used.',
   },
   // Anything not foreseen: normalised at the boundary, fails closed.
+  // Enrolled devices (WebAuthn).
+  ERR_DEVICE_CHALLENGE_INVALID: {
+    grpc: GrpcCode.PERMISSION_DENIED,
+    http: 403,
+    message: 'The device challenge is unknown, expired or already used.',
+  },
+  ERR_DEVICE_PROOF_INVALID: {
+    grpc: GrpcCode.PERMISSION_DENIED,
+    http: 403,
+    message: 'The device response could not be verified.',
+  },
+  ERR_DEVICE_NOT_ALLOWED: {
+    grpc: GrpcCode.PERMISSION_DENIED,
+    http: 403,
+    message: 'This device is not allowed by the device policy.',
+  },
+  ERR_DEVICE_COUNTER_REGRESSION: {
+    grpc: GrpcCode.PERMISSION_DENIED,
+    http: 403,
+    message: 'The device signature counter went backwards.',
+  },
+  ERR_DEVICE_UNKNOWN: {
+    grpc: GrpcCode.PERMISSION_DENIED,
+    http: 403,
+    message: 'The device is not enrolled, not approved or revoked.',
+  },
   ERR_INTERNAL: { grpc: GrpcCode.INTERNAL, http: 500, message: 'Internal error.' },
 } as const satisfies Record<string, ErrorSpec>;
 

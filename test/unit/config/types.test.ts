@@ -108,6 +108,19 @@ interface Expected {
   readonly device?: {
     readonly certificate: { readonly ca_file?: string; readonly require_client_auth: boolean };
     readonly xfcc: { readonly trusted: boolean };
+    readonly webauthn?: {
+      readonly rp_id?: string;
+      readonly rp_name: string;
+      readonly origins: readonly string[];
+      readonly attestation: {
+        readonly formats: readonly string[];
+        readonly aaguids: readonly string[];
+      };
+      readonly require_user_verification: boolean;
+      readonly operator_approval: boolean;
+      readonly challenge_ttl_seconds: number;
+      readonly proof_interval_seconds: number;
+    };
   };
 }
 interface ExpectedTls {

@@ -1,0 +1,62 @@
+import { decodeClientDataJSON } from '@simplewebauthn/server/helpers';
+import { GatehouseError } from '../../errors/gatehouse-error.js';
+import type { ChallengeStore } from './types.js';
+
+/** Which ceremony a challenge was issued for: one can never answer the other. */
+export type Ceremony = 'register' | 'authenticate';
+
+const PREFIX = 'webauthn:';
+
+/** Remember `challenge` as issued to `sub` for `ceremony`, for `ttlSeconds`. */
+export async function rememberChallenge(
+  store: ChallengeStore,
+  challenge: string,
+  ceremony: Ceremony,
+  sub: string,
+  ttlSeconds: number,
+): Promise<void> {
+  await store.put(PREFIX + challenge, JSON.stringify({ ceremony, sub }), ttlSeconds);
+}
+
+/**
+ * Consume the challenge a response's `clientDataJSON` answers, before anything else is checked:
+ * whatever follows, that challenge can never be answered again (a replay fails here).
+ *
+ * @returns the challenge (base64url), for the library to compare with `clientDataJSON` again.
+ * @throws GatehouseError `ERR_DEVICE_PROOF_INVALID` when `clientDataJSON` cannot be read;
+ *   `ERR_DEVICE_CHALLENGE_INVALID` when the challenge is unknown, used, expired, or was issued
+ *   to another user or for the other ceremony.
+ */
+export async function claimChallenge(
+  store: ChallengeStore,
+  clientDataJSON: unknown,
+  ceremony: Ceremony,
+  sub: string,
+): Promise<string> {
+  let challenge: string;
+  try {
+    if (typeof clientDataJSON !== 'string') throw new TypeError('clientDataJSON is not a string');
+    challenge = decodeClientDataJSON(clientDataJSON).challenge;
+    if (typeof challenge !== 'string' || challenge === '') throw new TypeError('no challenge');
+  } catch (cause) {
+    throw new GatehouseError('ERR_DEVICE_PROOF_INVALID', { cause });
+  }
+  const stored = await store.claimOnce(PREFIX + challenge);
+  if (stored === undefined)
+    throw new GatehouseError('ERR_DEVICE_CHALLENGE_INVALID', {
+      cause: new Error('challenge unknown, already used or expired'),
+    });
+  const issued: unknown = JSON.parse(stored);
+  if (
+    typeof issued !== 'object' ||
+    issued === null ||
+    !('ceremony' in issued) ||
+    !('sub' in issued) ||
+    issued.ceremony !== ceremony ||
+    issued.sub !== sub
+  )
+    throw new GatehouseError('ERR_DEVICE_CHALLENGE_INVALID', {
+      cause: new Error('challenge issued for another user or ceremony'),
+    });
+  return challenge;
+}

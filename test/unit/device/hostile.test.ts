@@ -1,0 +1,215 @@
+/**
+ * Named hostile cases: each is a response a real attacker could send, made with a real key and
+ * real CBOR, and each must be refused with its code.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  authenticationOptions,
+  verifyAuthentication,
+} from '../../../src/device/webauthn/authentication.js';
+import {
+  registrationOptions,
+  verifyRegistration,
+} from '../../../src/device/webauthn/registration.js';
+import type { SoftAuthenticator } from '../../support/soft-authenticator.js';
+import { authenticator, deps, rejectsWith, SUB } from './support.js';
+
+const YUBIKEY = 'cb69481e-8ff7-4039-93ec-0a2729a154a8';
+const OTHER = '00112233-4455-6677-8899-aabbccddeeff';
+
+async function enrolled(
+  settings: Parameters<typeof deps>[0] = {},
+  counter = 5,
+): Promise<{ d: ReturnType<typeof deps>; a: SoftAuthenticator }> {
+  const d = deps(settings);
+  const a = authenticator();
+  const options = await registrationOptions(d, { sub: SUB, name: 'ada' });
+  await verifyRegistration(d, SUB, a.register(options.challenge, { counter }));
+  return { d, a };
+}
+
+test('forged attestation: a bad signature over the attestation is refused, nothing enrolled', async () => {
+  const d = deps();
+  const options = await registrationOptions(d, { sub: SUB, name: 'ada' });
+  await rejectsWith(
+    verifyRegistration(
+      d,
+      SUB,
+      authenticator().register(options.challenge, { forgeSignature: true }),
+    ),
+    'ERR_DEVICE_PROOF_INVALID',
+  );
+  assert.deepEqual(await d.registry.listByUser(SUB), []);
+});
+
+test('forged assertion: a bad signature is refused and the counter is not moved', async () => {
+  const { d, a } = await enrolled();
+  const get = await authenticationOptions(d, SUB);
+  await rejectsWith(
+    verifyAuthentication(d, SUB, a.assert(get.challenge, { counter: 9, forgeSignature: true })),
+    'ERR_DEVICE_PROOF_INVALID',
+  );
+  assert.equal((await d.registry.get(a.id))?.counter, 5);
+});
+
+test('replayed assertion: the same response twice is refused the second time', async () => {
+  const { d, a } = await enrolled();
+  const get = await authenticationOptions(d, SUB);
+  const response = a.assert(get.challenge, { counter: 6 });
+  await verifyAuthentication(d, SUB, response);
+  await rejectsWith(verifyAuthentication(d, SUB, response), 'ERR_DEVICE_CHALLENGE_INVALID');
+});
+
+test('replayed assertion: a used challenge cannot be answered again, even with a fresh signature', async () => {
+  const { d, a } = await enrolled();
+  const get = await authenticationOptions(d, SUB);
+  await verifyAuthentication(d, SUB, a.assert(get.challenge, { counter: 6 }));
+  await rejectsWith(
+    verifyAuthentication(d, SUB, a.assert(get.challenge, { counter: 7 })),
+    'ERR_DEVICE_CHALLENGE_INVALID',
+  );
+});
+
+test('replayed registration: the same attestation cannot enroll twice', async () => {
+  const d = deps();
+  const options = await registrationOptions(d, { sub: SUB, name: 'ada' });
+  const response = authenticator().register(options.challenge);
+  await verifyRegistration(d, SUB, response);
+  await rejectsWith(verifyRegistration(d, SUB, response), 'ERR_DEVICE_CHALLENGE_INVALID');
+});
+
+test('a registration challenge cannot answer an assertion', async () => {
+  const { d, a } = await enrolled();
+  const reg = await registrationOptions(d, { sub: SUB, name: 'ada' });
+  await rejectsWith(
+    verifyAuthentication(d, SUB, a.assert(reg.challenge, { counter: 6 })),
+    'ERR_DEVICE_CHALLENGE_INVALID',
+  );
+});
+
+test('a challenge Gatehouse never issued is refused', async () => {
+  const { d, a } = await enrolled();
+  await rejectsWith(
+    verifyAuthentication(d, SUB, a.assert('bm90LWlzc3VlZA', { counter: 6 })),
+    'ERR_DEVICE_CHALLENGE_INVALID',
+  );
+});
+
+test('wrong origin: registration and assertion from another origin are refused', async () => {
+  const d = deps();
+  const options = await registrationOptions(d, { sub: SUB, name: 'ada' });
+  await rejectsWith(
+    verifyRegistration(
+      d,
+      SUB,
+      authenticator().register(options.challenge, { origin: 'https://evil.example.net' }),
+    ),
+    'ERR_DEVICE_PROOF_INVALID',
+  );
+  const { d: d2, a } = await enrolled();
+  const get = await authenticationOptions(d2, SUB);
+  await rejectsWith(
+    verifyAuthentication(
+      d2,
+      SUB,
+      a.assert(get.challenge, { counter: 6, origin: 'https://app.example.com.evil.net' }),
+    ),
+    'ERR_DEVICE_PROOF_INVALID',
+  );
+});
+
+test('wrong RP ID: registration and assertion scoped to another RP ID are refused', async () => {
+  const d = deps();
+  const options = await registrationOptions(d, { sub: SUB, name: 'ada' });
+  await rejectsWith(
+    verifyRegistration(d, SUB, authenticator().register(options.challenge, { rpId: 'evil.net' })),
+    'ERR_DEVICE_PROOF_INVALID',
+  );
+  const { d: d2, a } = await enrolled();
+  const get = await authenticationOptions(d2, SUB);
+  await rejectsWith(
+    verifyAuthentication(d2, SUB, a.assert(get.challenge, { counter: 6, rpId: 'evil.net' })),
+    'ERR_DEVICE_PROOF_INVALID',
+  );
+});
+
+test('counter regression: an assertion whose counter does not rise is refused', async () => {
+  const { d, a } = await enrolled({}, 5);
+  for (const counter of [5, 4, 0]) {
+    const get = await authenticationOptions(d, SUB);
+    await rejectsWith(
+      verifyAuthentication(d, SUB, a.assert(get.challenge, { counter })),
+      'ERR_DEVICE_COUNTER_REGRESSION',
+    );
+  }
+  assert.equal((await d.registry.get(a.id))?.counter, 5);
+  const get = await authenticationOptions(d, SUB);
+  await verifyAuthentication(d, SUB, a.assert(get.challenge, { counter: 6 }));
+});
+
+test('disallowed attestation format: "none" when only "packed" is allowed', async () => {
+  const d = deps({ attestationFormats: ['packed'] });
+  const options = await registrationOptions(d, { sub: SUB, name: 'ada' });
+  await rejectsWith(
+    verifyRegistration(d, SUB, authenticator().register(options.challenge, { fmt: 'none' })),
+    'ERR_DEVICE_NOT_ALLOWED',
+  );
+  assert.deepEqual(await d.registry.listByUser(SUB), []);
+});
+
+test('disallowed attestation format: "packed" when only "none" is allowed', async () => {
+  const d = deps({ attestationFormats: ['none'] });
+  const options = await registrationOptions(d, { sub: SUB, name: 'ada' });
+  await rejectsWith(
+    verifyRegistration(d, SUB, authenticator().register(options.challenge, { fmt: 'packed' })),
+    'ERR_DEVICE_NOT_ALLOWED',
+  );
+});
+
+test('disallowed AAGUID: a model outside the list is refused, one inside accepted', async () => {
+  const d = deps({ aaguids: [YUBIKEY] });
+  const options = await registrationOptions(d, { sub: SUB, name: 'ada' });
+  await rejectsWith(
+    verifyRegistration(d, SUB, authenticator().register(options.challenge, { aaguid: OTHER })),
+    'ERR_DEVICE_NOT_ALLOWED',
+  );
+  const again = await registrationOptions(d, { sub: SUB, name: 'ada' });
+  const record = await verifyRegistration(
+    d,
+    SUB,
+    authenticator().register(again.challenge, { aaguid: YUBIKEY.toUpperCase() }),
+  );
+  assert.equal(record.aaguid, YUBIKEY);
+});
+
+test('UV required but absent: registration and assertion without UV are refused', async () => {
+  const d = deps({ requireUserVerification: true });
+  const options = await registrationOptions(d, { sub: SUB, name: 'ada' });
+  await rejectsWith(
+    verifyRegistration(
+      d,
+      SUB,
+      authenticator().register(options.challenge, { userVerified: false }),
+    ),
+    'ERR_DEVICE_NOT_ALLOWED',
+  );
+  const { d: d2, a } = await enrolled();
+  const get = await authenticationOptions(d2, SUB);
+  await rejectsWith(
+    verifyAuthentication(d2, SUB, a.assert(get.challenge, { counter: 6, userVerified: false })),
+    'ERR_DEVICE_NOT_ALLOWED',
+  );
+});
+
+test('UV preferred: a device without UV enrolls and authenticates, and says so', async () => {
+  const { d, a } = await enrolled({ requireUserVerification: false });
+  const get = await authenticationOptions(d, SUB);
+  assert.equal(get.userVerification, 'preferred');
+  const proof = await verifyAuthentication(
+    d,
+    SUB,
+    a.assert(get.challenge, { counter: 6, userVerified: false }),
+  );
+  assert.equal(proof.userVerified, false);
+});
