@@ -647,6 +647,7 @@ export const SCHEMA = {
           fields: {
             rp_id: {
               type: 'string',
+              required: true,
               pattern: /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/,
               patternDoc: 'a lower-case domain name (the RP ID), e.g. example.com',
               doc: 'The WebAuthn RP ID: a domain every origin is or is under (e.g. `example.com`). Credentials are scoped to it; changing it orphans every enrolled device.',

@@ -365,16 +365,14 @@ function checkCrossField(config: Config, problems: string[]): void {
 function checkWebAuthn(config: Config, problems: string[]): void {
   const webauthn = config.device?.webauthn;
   if (webauthn === undefined) return;
-  const rpId = webauthn.rp_id;
-  if (rpId === undefined)
-    problems.push('device.webauthn.rp_id: required when device.webauthn is configured');
+  const rpId = webauthn.rp_id; // required by the schema
   if (webauthn.origins.length === 0)
     problems.push('device.webauthn.origins: at least one origin is required');
   if (webauthn.attestation.formats.length === 0)
     problems.push('device.webauthn.attestation.formats: at least one format is required');
   for (const origin of webauthn.origins) {
     const url = new URL(origin);
-    if (rpId !== undefined && url.hostname !== rpId && !url.hostname.endsWith(`.${rpId}`))
+    if (url.hostname !== rpId && !url.hostname.endsWith(`.${rpId}`))
       problems.push(
         `device.webauthn.origins: ${origin} is not on the RP ID ${rpId} (its host must be ${rpId} or end with .${rpId})`,
       );

@@ -5,11 +5,9 @@ import { ATTESTATION_FORMATS, type AttestationFormatName, type WebAuthnSettings 
  * The ceremony settings from validated `device.webauthn` config (which guarantees `rp_id`, at
  * least one origin on it, and known formats). AAGUIDs are compared in lower case.
  *
- * @throws Error when given unvalidated config without `rp_id` (a programming error).
  * @example const settings = webauthnSettings(config.device.webauthn);
  */
 export function webauthnSettings(config: WebAuthnConfig): WebAuthnSettings {
-  if (config.rp_id === undefined) throw new Error('device.webauthn.rp_id is required');
   return Object.freeze({
     rpId: config.rp_id,
     rpName: config.rp_name,

@@ -109,7 +109,7 @@ interface Expected {
     readonly certificate: { readonly ca_file?: string; readonly require_client_auth: boolean };
     readonly xfcc: { readonly trusted: boolean };
     readonly webauthn?: {
-      readonly rp_id?: string;
+      readonly rp_id: string;
       readonly rp_name: string;
       readonly origins: readonly string[];
       readonly attestation: {
@@ -175,7 +175,7 @@ describe('what the validator builds has the derived shape', () => {
         `http:\n${tls}`,
         'identity:\n  issuer: https://idp.example\n  client_id: gatehouse',
         'tracing:\n  otlp_endpoint: http://collector:4318/v1/traces',
-        'device: {}',
+        'device:\n  webauthn:\n    rp_id: example.com\n    origins: [https://example.com]',
       ].join('\n'),
       dir,
     );
@@ -185,6 +185,9 @@ describe('what the validator builds has the derived shape', () => {
       'identity',
       'tracing',
       'device',
+      'device.webauthn',
+      'device.webauthn.rp_id',
+      'device.webauthn.origins',
       'policy.bundle',
       'grpc.tls.cert_file',
       'grpc.tls.key_file',
