@@ -9,19 +9,23 @@
  *   private (the module exports it, so it is read the way the SDK does);
  * - the `LoadedPolicy` fields its ABI 1.2 `evaluate` works on (`minorVersion`, `mem`,
  *   `dataAddr`, `dataHeapPtr`, `wasmInstance`), which the fast evaluator below uses to skip
- *   the SDK's intermediate copies.
+ *   the SDK's intermediate copies;
+ * - the module's imports (`opa_builtin0..4`, `opa_abort`, `opa_println`): the SDK's
+ *   `_importObject` loads every builtin result with the module's JSON parser, which has no set,
+ *   so the module is instantiated here with imports that dispatch builtins as the SDK does
+ *   (its table first, then the custom builtins) and load a result holding a {@link RegoSet}
+ *   with the module's Rego value parser (`opa_value_parse`); the instance is then handed to the
+ *   SDK's exported `LoadedPolicy`, exactly as its `loadPolicy` does.
  *
- * All three depend on the SDK's internals, so this module refuses to load with any SDK version
+ * All of these depend on the SDK's internals, so this module refuses to load with any SDK version
  * but {@link OPA_WASM_VERSION} (a test pins the installed and locked versions to it), and a
  * differential test compares the fast evaluator with the SDK's own `evaluate`
  * (test/integration/policy/fast-evaluate.test.ts).
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import {
-  loadPolicy as sdkLoadPolicy,
-  type LoadedPolicy as SdkLoadedPolicy,
-} from '@open-policy-agent/opa-wasm';
+import type { LoadedPolicy as SdkLoadedPolicy } from '@open-policy-agent/opa-wasm';
+import { containsSet, type RegoSet, toRegoText } from './rego-value.js';
 import { packageDir, requireVersion } from './version-guard.js';
 
 /** The SDK version this adapter was written and tested for. */
@@ -30,13 +34,37 @@ export const OPA_WASM_VERSION = '1.10.0';
 requireVersion('@open-policy-agent/opa-wasm', OPA_WASM_VERSION, 'src/deps/opa-wasm.ts');
 
 /**
- * A host builtin: JSON values in, a JSON value (or `undefined`) out. `never[]` accepts every
+ * A host builtin: JSON values in (a set argument arrives as an array, as with the SDK), a JSON
+ * value, a value holding {@link RegoSet}s, or `undefined` out. `never[]` accepts every
  * builtin's own typed parameters without opening an `any` hole.
  */
 export type HostBuiltin = (...args: never[]) => unknown;
 
+/** The parts of the `WebAssembly` global used here (the compiler's `lib` does not declare it). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+const wasmApi = (
+  globalThis as unknown as {
+    readonly WebAssembly: {
+      readonly Memory: new (limits: { initial: number; maximum: number }) => WasmMemory;
+      instantiate(bytes: Uint8Array, imports: object): Promise<{ readonly instance: object }>;
+    };
+  }
+).WebAssembly;
+
+const requireCjs = createRequire(import.meta.url);
+
+/** The SDK's `LoadedPolicy` class: exported by its CommonJS entry (its ES entry has only `loadPolicy`). */
+const SdkLoadedPolicyClass = (
+  requireCjs('@open-policy-agent/opa-wasm') as {
+    readonly LoadedPolicy: typeof SdkLoadedPolicy;
+  }
+).LoadedPolicy;
+
 /** The SDK's builtin table: the same cached CommonJS module object its `opa.js` requires. */
-const sdkTable = createRequire(import.meta.url)(
+const sdkTable = requireCjs(
   join(packageDir('@open-policy-agent/opa-wasm'), 'src', 'builtins', 'index.js'),
 ) as Record<string, HostBuiltin>;
 
@@ -85,11 +113,23 @@ export interface SdkPolicy {
  */
 export async function instantiatePolicy(
   wasm: Uint8Array,
-  memory: { readonly initial: number; readonly maximum: number },
+  memoryLimits: { readonly initial: number; readonly maximum: number },
   builtins: Readonly<Record<string, HostBuiltin>>,
 ): Promise<SdkPolicy> {
-  // The SDK copies the bytes it needs; hand it an exact ArrayBuffer-backed view.
-  const policy = await sdkLoadPolicy(new Uint8Array(wasm), { ...memory }, { ...builtins });
+  const memory = new wasmApi.Memory({ ...memoryLimits });
+  const custom = { ...builtins };
+  const env: { instance?: ModuleInstance; names: Record<number, string> } = { names: {} };
+  const imports = hostImports(memory, custom, () => {
+    if (env.instance === undefined) throw new Error('builtin called before instantiation');
+    return { instance: env.instance, names: env.names };
+  });
+  // An exact ArrayBuffer-backed copy: the bytes may be a view into a larger buffer.
+  const { instance } = await wasmApi.instantiate(new Uint8Array(wasm), imports);
+  const moduleInstance = instance as unknown as ModuleInstance;
+  const minorVersion = checkAbi(moduleInstance);
+  env.instance = moduleInstance;
+  env.names = builtinNamesById(moduleInstance, memory);
+  const policy = new SdkLoadedPolicyClass(instance as never, memory as never, minorVersion);
   const internals = policy as unknown as PolicyInternals;
   const fast = fastEvaluator(internals);
   return Object.freeze({
@@ -108,21 +148,117 @@ interface PolicyInternals extends Pick<SdkLoadedPolicy, 'evaluate'> {
   readonly mem: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   readonly dataAddr: number;
   readonly dataHeapPtr: number;
-  readonly wasmInstance: {
-    readonly exports: {
-      builtins(): number;
-      opa_json_dump(addr: number): number;
-      opa_eval(
-        reserved: number,
-        entrypoint: number,
-        data: number,
-        input: number,
-        inputLen: number,
-        heap: number,
-        format: number,
-      ): number;
-    };
+  readonly wasmInstance: ModuleInstance;
+}
+
+/** The exports of a module `opa build -t wasm` compiles (ABI 1.x) that are used here. */
+interface ModuleInstance {
+  readonly exports: {
+    readonly opa_wasm_abi_version?: number | { readonly value: number };
+    readonly opa_wasm_abi_minor_version?: number | { readonly value: number };
+    builtins(): number;
+    opa_malloc(size: number): number;
+    opa_json_parse(addr: number, len: number): number;
+    opa_value_parse(addr: number, len: number): number;
+    opa_json_dump(addr: number): number;
+    opa_eval(
+      reserved: number,
+      entrypoint: number,
+      data: number,
+      input: number,
+      inputLen: number,
+      heap: number,
+      format: number,
+    ): number;
   };
+}
+
+/** `exports.x` of a global: a number in old runtimes, a `WebAssembly.Global` in current ones. */
+function globalValue(g: number | { readonly value: number } | undefined): number | undefined {
+  return typeof g === 'number' ? g : g?.value;
+}
+
+/** The SDK's ABI check (`_preparePolicy`): major version 1; returns the minor version. */
+function checkAbi(instance: ModuleInstance): number {
+  const major = globalValue(instance.exports.opa_wasm_abi_version);
+  if (major !== undefined && major !== 1) throw `unsupported ABI version ${major}`;
+  return globalValue(instance.exports.opa_wasm_abi_minor_version) ?? 0;
+}
+
+/** Builtin id → name, from the module's `builtins` export (as the SDK reads it). */
+function builtinNamesById(instance: ModuleInstance, memory: WasmMemory): Record<number, string> {
+  const byName = JSON.parse(
+    readCString(memory, instance.exports.opa_json_dump(instance.exports.builtins())),
+  ) as Record<string, number>;
+  const names: Record<number, string> = {};
+  for (const [name, id] of Object.entries(byName)) names[id] = name;
+  return names;
+}
+
+/**
+ * The module's imports, as the SDK's `_importObject` builds them, except that a builtin result
+ * holding a {@link RegoSet} is loaded with `opa_value_parse` (see {@link loadResult}).
+ */
+function hostImports(
+  memory: WasmMemory,
+  custom: Readonly<Record<string, HostBuiltin>>,
+  module: () => { instance: ModuleInstance; names: Readonly<Record<number, string>> },
+): object {
+  const call = (id: number, argAddrs: readonly number[]): number => {
+    const { instance, names } = module();
+    const name = names[id];
+    const impl =
+      (name !== undefined && Object.hasOwn(sdkTable, name) ? sdkTable[name] : undefined) ??
+      (name !== undefined && Object.hasOwn(custom, name) ? custom[name] : undefined);
+    if (impl === undefined) throw { message: `not implemented: built-in function ${id}: ${name}` };
+    const args = argAddrs.map(
+      (addr) => JSON.parse(readCString(memory, instance.exports.opa_json_dump(addr))) as never,
+    );
+    return loadResult(instance, memory, impl(...args));
+  };
+  return {
+    env: {
+      memory,
+      opa_abort: (addr: number) => {
+        throw readCString(memory, addr);
+      },
+      opa_println: (addr: number) => {
+        console.log(readCString(memory, addr));
+      },
+      opa_builtin0: (id: number, _ctx: number) => call(id, []),
+      opa_builtin1: (id: number, _ctx: number, a: number) => call(id, [a]),
+      opa_builtin2: (id: number, _ctx: number, a: number, b: number) => call(id, [a, b]),
+      opa_builtin3: (id: number, _ctx: number, a: number, b: number, c: number) =>
+        call(id, [a, b, c]),
+      opa_builtin4: (id: number, _ctx: number, a: number, b: number, c: number, d: number) =>
+        call(id, [a, b, c, d]),
+    },
+  };
+}
+
+const resultEncoder = new TextEncoder();
+
+/**
+ * Writes a builtin's result into the module and returns its address (0: undefined). A plain
+ * JSON result (or JSON text in an `ArrayBuffer`) goes through `opa_json_parse`, as in the SDK's
+ * `_loadJSON`; one holding a
+ * {@link RegoSet} is written in Rego value syntax and read with `opa_value_parse`.
+ */
+function loadResult(instance: ModuleInstance, memory: WasmMemory, result: unknown): number {
+  if (result === undefined) return 0;
+  // An ArrayBuffer is JSON text to load verbatim (src/policy/builtins/raw-json.ts), as in the SDK.
+  const rego = !(result instanceof ArrayBuffer) && containsSet(result);
+  const bytes =
+    result instanceof ArrayBuffer
+      ? new Uint8Array(result)
+      : resultEncoder.encode(rego ? toRegoText(result) : JSON.stringify(result));
+  const addr = instance.exports.opa_malloc(bytes.byteLength);
+  new Uint8Array(memory.buffer).set(bytes, addr);
+  const parsed = rego
+    ? instance.exports.opa_value_parse(addr, bytes.byteLength)
+    : instance.exports.opa_json_parse(addr, bytes.byteLength);
+  if (parsed === 0) throw rego ? 'failed to parse rego value' : 'failed to parse json value';
+  return parsed;
 }
 
 function readCString(memory: { readonly buffer: ArrayBufferLike }, addr: number): string {

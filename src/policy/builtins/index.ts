@@ -7,9 +7,9 @@
  * functions here ({@link GATEHOUSE_BUILTINS}). A policy needing anything else (`http.send`,
  * `net.lookup_ip_addr`, …) is refused at load with `ERR_POLICY_BUILTIN_MISSING`.
  *
- * The SDK calls a builtin with its arguments as plain JSON values and serialises the return
- * value back; `undefined` makes the Rego expression undefined, a thrown error aborts the
- * evaluation.
+ * A builtin is called with its arguments as plain JSON values (a set arrives as an array) and
+ * returns JSON, or a `RegoSet` (src/deps/rego-value.ts) wherever OPA's builtin returns a set;
+ * `undefined` makes the Rego expression undefined, a thrown error aborts the evaluation.
  */
 import { EvalContext } from './context.js';
 import * as crypto from './crypto.js';

@@ -3,10 +3,12 @@
  * compiled into the wasm module by OPA). Parsing and printing follow Go's `net` package
  * ({@link parseCidr}, {@link formatCidr}).
  *
- * A set result reaches the policy as an array sorted as OPA orders the set (see
- * docs/reference/policy.md#builtins). `net.cidr_expand` is bounded: a prefix of more than
+ * Both return a Rego set, as OPA does ({@link RegoSet}, loaded into the module by
+ * src/deps/opa-wasm.ts); a set argument of `net.cidr_merge` arrives as an array.
+ * `net.cidr_expand` is bounded: a prefix of more than
  * {@link MAX_EXPAND} addresses is an error (undefined), where OPA would build the whole set.
  */
+import { RegoSet } from '../../deps/rego-value.js';
 import { formatCidr, formatIp, lastOf, mask, parseCidr, parseIp, type Cidr } from './ip.js';
 
 /** The most addresses `net.cidr_expand` lists (a /16 of IPv4). */
@@ -17,20 +19,22 @@ export function cidrIsValid(cidr: unknown): boolean {
   return typeof cidr === 'string' && parseCidr(cidr) !== undefined;
 }
 
-/** OPA's set order for strings: by UTF-8 bytes. */
-function sortedStrings(values: Iterable<string>): string[] {
-  return [...new Set(values)].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+/** A set of strings, listed in OPA's set order (by UTF-8 bytes) for readable output. */
+function stringSet(values: Iterable<string>): RegoSet {
+  return new RegoSet(
+    [...new Set(values)].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
+  );
 }
 
 /** `net.cidr_expand(cidr)`: every address of the prefix. */
-export function cidrExpand(cidr: unknown): string[] | undefined {
+export function cidrExpand(cidr: unknown): RegoSet | undefined {
   if (typeof cidr !== 'string') return undefined;
   const c = parseCidr(cidr);
   if (c === undefined || c.network.bits - c.prefix > 16) return undefined;
   const out: string[] = [];
   for (let v = c.network.value; v <= lastOf(c); v++)
     out.push(formatIp({ value: v, bits: c.network.bits }));
-  return sortedStrings(out);
+  return stringSet(out);
 }
 
 interface Range {
@@ -60,7 +64,7 @@ function rangeToCidrs(first: bigint, last: bigint, bits: 32 | 128): Cidr[] {
 }
 
 /** `net.cidr_merge(addrs)`: the fewest prefixes covering the given addresses and prefixes. */
-export function cidrMerge(addrs: unknown): string[] | undefined {
+export function cidrMerge(addrs: unknown): RegoSet | undefined {
   if (!Array.isArray(addrs)) return undefined;
   const ranges: Range[] = [];
   for (const a of addrs) {
@@ -110,7 +114,7 @@ export function cidrMerge(addrs: unknown): string[] | undefined {
         out.push(formatCidr(c));
     }
   }
-  return sortedStrings(out);
+  return stringSet(out);
 }
 
 function cmp(a: bigint, b: bigint): number {
