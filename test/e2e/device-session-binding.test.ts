@@ -152,7 +152,9 @@ test('a session bound to client certificate A: the cookie works with A, not with
       for (const o of objects(config))
         if (o['grpc_service'] !== undefined && o['timeout'] === '0.5s') o['timeout'] = '10s';
       const resources = config['static_resources'] as { listeners: Record<string, unknown>[] };
-      const chain = (resources.listeners[0]?.['filter_chains'] as Record<string, unknown>[])[0];
+      const listener = resources.listeners[0];
+      assert.ok(listener !== undefined);
+      const chain = (listener['filter_chains'] as Record<string, unknown>[])[0];
       assert.ok(chain !== undefined);
       chain['transport_socket'] = {
         name: 'envoy.transport_sockets.tls',
