@@ -149,8 +149,13 @@ test('a session bound to client certificate A: the cookie works with A, not with
     patch: (config) => {
       // A shared, loaded test machine: give the Check more than the shipped 0.5 s (the callback
       // exchanges the code at the IdP inside it).
+      let patched = 0;
       for (const o of objects(config))
-        if (o['grpc_service'] !== undefined && o['timeout'] === '0.5s') o['timeout'] = '10s';
+        if (o['envoy_grpc'] !== undefined && o['timeout'] === '0.5s') {
+          o['timeout'] = '10s';
+          patched++;
+        }
+      assert.equal(patched, 1, 'the ext_authz grpc_service timeout');
       const resources = config['static_resources'] as { listeners: Record<string, unknown>[] };
       const listener = resources.listeners[0];
       assert.ok(listener !== undefined);
