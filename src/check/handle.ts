@@ -5,7 +5,7 @@ import { normalizeDecision } from '../decision/normalize.js';
 import type { Decision, HeaderEntry } from '../decision/types.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { Caller } from '../identity/caller.js';
-import { resolveDevice, type DeviceOptions } from '../device/resolve.js';
+import { resolveDevice, type DeviceOptions, type ResolvedDevice } from '../device/resolve.js';
 import { bearerChallenge } from '../identity/bearer/challenge.js';
 import { buildInput } from '../input/build.js';
 import { ANONYMOUS, type Identity, type PolicyInput } from '../input/types.js';
@@ -180,9 +180,23 @@ async function answerCheck(
   view: RequestView,
   watch: CheckObservation,
 ): Promise<Answer> {
-  const caller = await deps.identity.resolve(view.headers, view.host);
-  if (!isReservedPath(view.pathname)) return decide(deps, request, view, watch, caller);
-  const reply = await handleReserved(view, caller, deps.identity);
+  const device = deps.device === undefined ? undefined : resolveDevice(request, deps.device);
+  if (device?.detail !== undefined)
+    deps.log.warn(
+      { request_id: view.requestId, ...device.device.certificate_error, err: device.detail },
+      'client certificate refused',
+    );
+  // The certificate a device-bound session must come with, and a new session may be bound to.
+  const fingerprint = device?.device.certificate?.fingerprint_sha256;
+  const seen = fingerprint === undefined ? view : { ...view, deviceFingerprint: fingerprint };
+  const caller = await deps.identity.resolve(view.headers, view.host, fingerprint);
+  if (caller.kind === 'refused' && caller.error.code === 'ERR_SESSION_DEVICE_MISMATCH')
+    deps.log.warn(
+      { request_id: view.requestId, err: caller.error.cause },
+      'session refused: bound to another device certificate',
+    );
+  if (!isReservedPath(view.pathname)) return decide(deps, request, view, watch, caller, device);
+  const reply = await handleReserved(seen, caller, deps.identity);
   return {
     response: localReplyToCheckResponse(reply),
     input: undefined,
@@ -202,6 +216,7 @@ async function decide(
   view: RequestView,
   watch: CheckObservation,
   caller: Caller,
+  device: ResolvedDevice | undefined,
 ): Promise<Answer> {
   const settled = await attempt(() => settle(caller, deps.identity));
   if (!settled.ok)
@@ -211,13 +226,11 @@ async function decide(
     });
   const asker = settled.value;
   const known: Reached = { identity: asker.identity, identityError: asker.identityError };
-  const device = deps.device === undefined ? undefined : resolveDevice(request, deps.device);
-  if (device?.detail !== undefined)
-    deps.log.warn(
-      { request_id: view.requestId, ...device.device.certificate_error, err: device.detail },
-      'client certificate refused',
-    );
-  const built = await attempt(() => buildInput(request, asker.identity, device?.device));
+  const deviceInput =
+    device === undefined
+      ? undefined
+      : { ...device.device, session_bound: boundSession(caller, asker.identity) };
+  const built = await attempt(() => buildInput(request, asker.identity, deviceInput));
   if (!built.ok) return failed(view, built.error, known);
   const input = built.value;
   const policy = deps.policy();
@@ -265,6 +278,19 @@ function identityErrorOf(caller: Caller): GatehouseError | undefined {
   return caller.kind === 'refused' || caller.kind === 'expired-session' ? caller.error : undefined;
 }
 
+/**
+ * `input.device.session_bound`: the caller's session is bound to a device certificate — the one
+ * this request presented, since a bound session presented with any other is refused.
+ */
+function boundSession(caller: Caller, identity: Identity): boolean {
+  return (
+    identity.authenticated &&
+    identity.method === 'session' &&
+    (caller.kind === 'session' || caller.kind === 'expired-session') &&
+    caller.session.device_x5t !== undefined
+  );
+}
+
 function setCookie(value: string): HeaderEntry {
   return { name: 'set-cookie', value };
 }
@@ -294,8 +320,12 @@ async function settle(caller: Caller, runtime: IdentityRuntime): Promise<Asker> 
         identity: caller.identity,
         credential: undefined,
         refusedBearer: caller.presented === 'bearer' ? caller.error : undefined,
-        // A refused session cookie is cleared: the browser stops sending it.
-        cookies: caller.presented === 'session' ? [setCookie(runtime.clearCookie())] : [],
+        // A refused session cookie is cleared: the browser stops sending it. Not one refused for
+        // want of its device certificate: the device it is bound to may still hold it.
+        cookies:
+          caller.presented === 'session' && caller.error.code !== 'ERR_SESSION_DEVICE_MISMATCH'
+            ? [setCookie(runtime.clearCookie())]
+            : [],
         identityError: caller.error,
       };
     case 'expired-session': {

@@ -726,6 +726,11 @@ export const SCHEMA = {
               default: true,
               doc: 'With `ca_file`: the certificate must list clientAuth in its extended key usage.',
             },
+            bind_sessions: {
+              type: 'boolean',
+              default: false,
+              doc: 'Bind a session to the client certificate it signed in with: the cookie is refused without that certificate (`ERR_SESSION_DEVICE_MISMATCH`).',
+            },
           },
         },
         xfcc: {

@@ -7,8 +7,8 @@ import { MAX_REMEMBERED_CERTIFICATES } from './limits.js';
 import type {
   CertificateSource,
   DeviceCertificate,
+  CertificateInput,
   DeviceErrorCode,
-  DeviceInput,
 } from '../input/device.js';
 import { checkChain, checkValidity, type DeviceTrust } from './verify.js';
 import { parseXfcc } from './xfcc.js';
@@ -25,12 +25,12 @@ export interface DeviceOptions {
 
 /** `input.device`, and for the log why a presented certificate was refused. */
 export interface ResolvedDevice {
-  readonly device: DeviceInput;
+  readonly device: CertificateInput;
   /** The refusal's detail (never shown to the client). */
   readonly detail?: string;
 }
 
-const NONE: DeviceInput = Object.freeze({ certificate: null, certificate_error: null });
+const NONE: CertificateInput = Object.freeze({ certificate: null, certificate_error: null });
 
 /**
  * The client certificate of a request, as `input.device`:

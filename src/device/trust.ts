@@ -10,6 +10,7 @@ export interface DeviceConfig {
   readonly certificate: {
     readonly ca_file?: string;
     readonly require_client_auth: boolean;
+    readonly bind_sessions: boolean;
   };
   readonly xfcc: {
     readonly trusted: boolean;

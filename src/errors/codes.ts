@@ -108,6 +108,11 @@ export const ERRORS = {
     http: 401,
     message: 'The session was issued for another host.',
   },
+  ERR_SESSION_DEVICE_MISMATCH: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'The session is bound to another device certificate.',
+  },
   ERR_SESSION_EXPIRED: {
     grpc: GrpcCode.UNAUTHENTICATED,
     http: 401,

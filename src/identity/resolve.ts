@@ -60,6 +60,13 @@ export interface ResolveIdentityOptions {
    * protected host to another behind the same Gatehouse is not a session there.
    */
   readonly host?: string;
+  /**
+   * SHA-256 (hex) of the client certificate this request presented (accepted into
+   * `input.device`), if any. A session bound to a certificate (`device_x5t`) is accepted only
+   * with that one (`ERR_SESSION_DEVICE_MISMATCH` otherwise), whatever the configuration: a cookie
+   * copied off its device is not a session.
+   */
+  readonly deviceFingerprint?: string;
   /** Verifies a session cookie value (see `verifySession`, bound to the ring and secret). */
   readonly verifySession: (token: string) => Promise<VerifiedSession>;
   /** Verifies a bearer token; absent when bearer tokens are disabled. */
@@ -128,15 +135,14 @@ export async function resolveIdentity(options: ResolveIdentityOptions): Promise<
   const key = cache === undefined ? undefined : credentialKey(cookie);
   if (key !== undefined) {
     const hit = cache?.get(key);
-    // The host is checked on every use, cached or not: the cache is keyed by the cookie alone.
+    // Host and device are checked on every use, cached or not: the cache is keyed by the cookie alone.
     if (hit !== undefined)
-      return hit.session === undefined || sameHost(hit.session.data, options.host)
-        ? hit
-        : wrongHost();
+      return hit.session === undefined ? hit : (misplaced(hit.session.data, options) ?? hit);
   }
   try {
     const data = await options.verifySession(cookie);
-    if (!sameHost(data, options.host)) return wrongHost();
+    const refused = misplaced(data, options);
+    if (refused !== undefined) return refused;
     const identity = identityFromSession(data);
     if (key === undefined)
       return { identity, source: 'session', session: { data, expired: false } };
@@ -150,8 +156,9 @@ export async function resolveIdentity(options: ResolveIdentityOptions): Promise<
     return resolved;
   } catch (err) {
     if (err instanceof SessionExpiredError) {
-      // An expired session for another host is not refreshed here either.
-      if (!sameHost(err.session, options.host)) return wrongHost();
+      // An expired session for another host, or off its device, is not refreshed here either.
+      const refused = misplaced(err.session, options);
+      if (refused !== undefined) return refused;
       return {
         identity: ANONYMOUS,
         source: 'session',
@@ -165,6 +172,28 @@ export async function resolveIdentity(options: ResolveIdentityOptions): Promise<
       error: GatehouseError.from(err, 'ERR_SESSION_INVALID'),
     };
   }
+}
+
+/** The refusal of a session presented on another host or without its device certificate. */
+function misplaced(
+  session: VerifiedSession,
+  options: ResolveIdentityOptions,
+): ResolvedIdentity | undefined {
+  if (!sameHost(session, options.host)) return wrongHost();
+  const bound = session.device_x5t;
+  if (bound === undefined || bound === options.deviceFingerprint) return undefined;
+  // Prefixes only: enough to tell certificates apart in the log.
+  const presented =
+    options.deviceFingerprint === undefined
+      ? 'no certificate'
+      : `${options.deviceFingerprint.slice(0, 12)}…`;
+  return {
+    identity: ANONYMOUS,
+    source: 'session',
+    error: new GatehouseError('ERR_SESSION_DEVICE_MISMATCH', {
+      cause: new Error(`session bound to ${bound.slice(0, 12)}…, request presented ${presented}`),
+    }),
+  };
 }
 
 /** True when host binding is off (`host` undefined) or the session was issued for `host`. */

@@ -32,8 +32,16 @@ export interface IdentityRuntime {
   /** Gatehouse's cookies, all removed from the `cookie` header sent upstream. */
   readonly ownCookies: readonly string[];
   readonly headerNames: IdentityHeaderNames;
-  /** Who is asking; never throws. `host` is the request's `:authority` (sessions are bound to it). */
-  resolve(headers: Readonly<Record<string, string>>, host?: string): Promise<Caller>;
+  /**
+   * Who is asking; never throws. `host` is the request's `:authority` (sessions are bound to it);
+   * `deviceFingerprint` the SHA-256 (hex) of the client certificate accepted into `input.device`,
+   * if any (a session bound to a certificate is refused without that one).
+   */
+  resolve(
+    headers: Readonly<Record<string, string>>,
+    host?: string,
+    deviceFingerprint?: string,
+  ): Promise<Caller>;
   /**
    * The signed assertion for the upstream `host`; undefined when no keys are configured.
    * `credential` (the caller's `credential`, when the identity is exactly what that

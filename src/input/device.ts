@@ -67,4 +67,12 @@ export interface DeviceInput {
   readonly certificate: DeviceCertificate | null;
   /** Why a presented certificate was refused; `null` when none was refused. */
   readonly certificate_error: CertificateRefusal | null;
+  /**
+   * True when the caller is signed in with a session bound to this certificate
+   * (`device.certificate.bind_sessions`); false otherwise.
+   */
+  readonly session_bound: boolean;
 }
+
+/** `input.device` as the certificate alone decides it (before the caller is known). */
+export type CertificateInput = Omit<DeviceInput, 'session_bound'>;

@@ -15,6 +15,11 @@ export interface RequestView {
   readonly requestId: string;
   /** The body Envoy sent (`with_request_body`), bytes as received; empty when none. */
   readonly body?: Uint8Array;
+  /**
+   * SHA-256 (lower-case hex) of the client certificate accepted into `input.device` (set by the
+   * Check handler when the `device` section is configured); absent when there is none.
+   */
+  readonly deviceFingerprint?: string;
 }
 
 const EMPTY: Readonly<Record<string, string>> = Object.freeze({});

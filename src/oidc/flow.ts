@@ -41,6 +41,11 @@ export interface SignInFlowOptions {
   /** Encrypts hand-off tokens (which are signed by `ring`); shared by every Gatehouse replica. */
   readonly handoffKey: Uint8Array;
   /**
+   * `device.certificate.bind_sessions`: a session signed in with a client certificate
+   * (`RequestView.deviceFingerprint`) is bound to it. A refresh keeps the binding.
+   */
+  readonly bindSessionsToDevice?: boolean;
+  /**
    * Least time between two refresh grants for one session (by `sid`): meanwhile the last
    * outcome (the renewed cookie, or "failed") is reused, so a client that ignores `Set-Cookie`
    * cannot make Gatehouse call the IdP on every request. Default 60000 ms.
@@ -245,6 +250,9 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
       {
         ...sessionFromClaims(claims, options, { refresh_token: tokens.refresh_token }),
         host: view.host,
+        ...(options.bindSessionsToDevice === true && view.deviceFingerprint !== undefined
+          ? { device_x5t: view.deviceFingerprint }
+          : {}),
       },
       { ttlSeconds: options.sessionTtlSeconds },
     );

@@ -201,6 +201,7 @@ export async function setupIdentity(
     ...(identity.sign_in_host === undefined ? {} : { centralHost: identity.sign_in_host }),
     allowedHosts: identity.allowed_hosts,
     handoffKey,
+    bindSessionsToDevice: config.device?.certificate.bind_sessions ?? false,
     refreshMinIntervalMs: identity.refresh_min_interval_seconds * 1000,
     onEvent: signInEvents([
       logSignInEvents(log),
@@ -277,11 +278,12 @@ export async function setupIdentity(
     cookieName,
     ownCookies: ownCookieNames(cookieName),
     headerNames: names,
-    resolve: async (headers, host) => {
+    resolve: async (headers, host, deviceFingerprint) => {
       const resolved = await resolveIdentity({
         headers,
         cookieName,
         ...(config.session.bind_to_host && host !== undefined ? { host } : {}),
+        ...(deviceFingerprint === undefined ? {} : { deviceFingerprint }),
         verifySession: (token) =>
           verifySession(ring, secret.key, token, { clockToleranceSeconds: tolerance }),
         ...(verifyBearer === undefined ? {} : { verifyBearer }),

@@ -100,6 +100,7 @@ async function encode(
     auth_time: session.auth_time ?? now,
     claims: session.claims,
     ...(session.host === undefined ? {} : { host: session.host.toLowerCase() }),
+    ...(session.device_x5t === undefined ? {} : { cnf: { 'x5t#S256': x5t(session.device_x5t) } }),
     ...(hasSecrets ? { secrets } : {}),
   })
     .setProtectedHeader({ alg: ring.signing.alg, kid: ring.signing.kid, typ: SESSION_JWS_TYP })
@@ -113,6 +114,13 @@ async function encode(
   return new CompactEncrypt(new TextEncoder().encode(jws))
     .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', cty: 'JWT', typ: SESSION_JWE_TYP })
     .encrypt(secret);
+}
+
+/** RFC 8705 §3.1 `x5t#S256`: the base64url of the certificate's SHA-256 (given in hex). */
+function x5t(fingerprintHex: string): string {
+  if (!/^[0-9a-f]{64}$/.test(fingerprintHex))
+    throw new Error('issueSession: device_x5t must be a lower-case hex SHA-256');
+  return base64url.encode(Buffer.from(fingerprintHex, 'hex'));
 }
 
 /** The ID token claims minus per-token artifacts (nonce, hashes). */

@@ -29,6 +29,12 @@ export interface SessionData {
    * host only (unless `session.bind_to_host` is off). Absent in sessions issued before binding.
    */
   readonly host?: string;
+  /**
+   * SHA-256 (lower-case hex) of the client certificate the session signed in with, when
+   * `device.certificate.bind_sessions` bound it (RFC 8705's `cnf.x5t#S256`): it is then accepted
+   * only with that certificate. Absent: the session is not bound to a device.
+   */
+  readonly device_x5t?: string;
   /** Secret: only ever stored encrypted. */
   readonly refresh_token?: string;
   /** Secret: for `id_token_hint` at sign-out; only ever stored encrypted. */

@@ -163,6 +163,7 @@ function sessionFrom(payload: JWTPayload, encrypted: boolean): VerifiedSession {
     !isPlainObject(p['claims']) ||
     (p['host'] !== undefined && typeof p['host'] !== 'string') ||
     (p['idp_sid'] !== undefined && typeof p['idp_sid'] !== 'string') ||
+    (p['cnf'] !== undefined && boundCertificate(p['cnf']) === undefined) ||
     typeof p['iat'] !== 'number' ||
     typeof p['exp'] !== 'number'
   ) {
@@ -196,11 +197,23 @@ function sessionFrom(payload: JWTPayload, encrypted: boolean): VerifiedSession {
     claims: p['claims'] as JsonObject,
     ...(typeof p['host'] === 'string' ? { host: p['host'] } : {}),
     ...(typeof p['idp_sid'] === 'string' ? { idp_sid: p['idp_sid'] } : {}),
+    ...(p['cnf'] === undefined ? {} : { device_x5t: boundCertificate(p['cnf']) as string }),
     iat: p['iat'],
     exp: p['exp'],
     ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),
     ...(idToken === undefined ? {} : { id_token: idToken }),
   });
+}
+
+/**
+ * The certificate fingerprint (hex) of a `cnf` claim that holds exactly `x5t#S256` (RFC 8705
+ * §3.1: the base64url SHA-256), or undefined when it is anything else.
+ */
+function boundCertificate(cnf: unknown): string | undefined {
+  if (!isPlainObject(cnf) || Object.keys(cnf).length !== 1) return undefined;
+  const thumbprint = cnf['x5t#S256'];
+  if (typeof thumbprint !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(thumbprint)) return undefined;
+  return Buffer.from(thumbprint, 'base64url').toString('hex');
 }
 
 function protectedHeader(token: string): Record<string, unknown> {

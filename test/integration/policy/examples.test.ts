@@ -111,7 +111,7 @@ function presented(ca: DeviceCa | undefined, sans: readonly string[] = []): Devi
     attributes: { source: { certificate: pem === undefined ? '' : encodeURIComponent(pem) } },
   });
   const trust = { anchors: [new X509Certificate(deviceCa.pem)], requireClientAuth: true };
-  return resolveDevice(request, { trust, xfccTrusted: false }).device;
+  return { ...resolveDevice(request, { trust, xfccTrusted: false }).device, session_bound: false };
 }
 
 const examples: Record<string, Case[]> = {

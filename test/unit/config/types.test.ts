@@ -106,7 +106,11 @@ interface Expected {
     readonly sample_ratio: number;
   };
   readonly device?: {
-    readonly certificate: { readonly ca_file?: string; readonly require_client_auth: boolean };
+    readonly certificate: {
+      readonly ca_file?: string;
+      readonly require_client_auth: boolean;
+      readonly bind_sessions: boolean;
+    };
     readonly xfcc: { readonly trusted: boolean };
     readonly webauthn?: {
       readonly rp_id: string;

@@ -382,7 +382,7 @@ test('config: the device section, its defaults, and a ca_file that must hold CAs
   assert.equal(parseConfig(base, dir).device, undefined);
   const config = parseConfig(`${base}device:\n  certificate:\n    ca_file: ca.crt\n`, dir);
   assert.deepEqual(config.device, {
-    certificate: { ca_file: join(dir, 'ca.crt'), require_client_auth: true },
+    certificate: { ca_file: join(dir, 'ca.crt'), require_client_auth: true, bind_sessions: false },
     xfcc: { trusted: false },
   });
   const options = deviceOptions(config.device ?? assert.fail('no device section'));
@@ -397,7 +397,7 @@ test('config: the device section, its defaults, and a ca_file that must hold CAs
     assert.throws(
       () =>
         deviceOptions({
-          certificate: { ca_file: file, require_client_auth: true },
+          certificate: { ca_file: file, require_client_auth: true, bind_sessions: false },
           xfcc: { trusted: false },
         }),
       (err: unknown) =>

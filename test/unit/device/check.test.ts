@@ -78,6 +78,7 @@ test('hostile: a refused certificate is not shown to the policy, and the refusal
   assert.deepEqual(seen[0]?.device, {
     certificate: null,
     certificate_error: { code: 'ERR_DEVICE_CERT_UNTRUSTED', source: 'peer' },
+    session_bound: false,
   });
   const refusal = lines
     .map((l) => JSON.parse(l) as Record<string, unknown>)
