@@ -71,26 +71,39 @@ export interface LogoutTarget {
  * Revoke what a logout token names, in the store (every replica): with `sid`, the sessions from
  * that IdP session; with `sub` alone, every session of the user; with both, also the user's
  * sessions whose IdP session is unknown (the IdP named none at sign-in), failing closed rather
- * than leaving them valid. Logged like every revocation (`by: identity provider`).
+ * than leaving them valid. Logged as one line like every revocation (`sessions revoked` with
+ * `iss`, `sid`, `sub`, `count`, `by`, `reason`).
  *
  * @returns the revoked session ids.
- * @throws GatehouseError `ERR_SESSION_STORE_UNAVAILABLE` when the store cannot be reached.
+ * @throws GatehouseError `ERR_SESSION_STORE_UNAVAILABLE` when the store cannot be reached (logged
+ *   as `session revocation failed`).
  */
 export async function revokeForLogout(
   store: SessionStore,
   target: LogoutTarget,
-  reason: string,
+  audit: RevokeAudit,
   log: Logger,
 ): Promise<readonly string[]> {
-  const audit = { by: 'identity provider', reason };
-  if (target.sid === undefined)
-    return target.sub === undefined ? [] : revokeSessions(store, { sub: target.sub }, audit, log);
-  const revoked = [
-    ...(await revokeSessions(store, { idp: { iss: target.iss, sid: target.sid } }, audit, log)),
-  ];
-  if (target.sub !== undefined)
-    for (const s of await store.list({ sub: target.sub }))
-      if (s.idp === undefined)
-        revoked.push(...(await revokeSessions(store, { sid: s.sid }, audit, log)));
-  return revoked;
+  const fields = {
+    iss: target.iss,
+    sid: target.sid,
+    sub: target.sub,
+    by: audit.by,
+    reason: audit.reason,
+    store: store.kind,
+  };
+  try {
+    const revoked: string[] = [];
+    if (target.sid !== undefined) {
+      revoked.push(...(await store.revokeIdpSession(target.iss, target.sid)));
+      if (target.sub !== undefined)
+        for (const s of await store.list({ sub: target.sub }))
+          if (s.idp === undefined && (await store.revoke(s.sid))) revoked.push(s.sid);
+    } else if (target.sub !== undefined) revoked.push(...(await store.revokeUser(target.sub)));
+    log.info({ ...fields, count: revoked.length }, 'sessions revoked');
+    return revoked;
+  } catch (err) {
+    log.warn({ ...fields, code: (err as { code?: string }).code }, 'session revocation failed');
+    throw err;
+  }
 }
