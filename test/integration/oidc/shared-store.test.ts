@@ -1,6 +1,7 @@
 /**
- * Two Gatehouse instances sharing one Redis session store (issue 15): what one instance consumed
- * is consumed for the other. A hand-off token replayed at the second instance is refused, and a
+ * Two Gatehouse instances sharing one Redis session store (issue 15; one in this process, one
+ * its own `gatehouse serve` process, so no in-process cache can stand in for the store): what one
+ * instance consumed is consumed for the other. A hand-off token replayed at the second instance is refused, and a
  * back-channel logout token (oidc-provider's real one) replayed at the second instance is refused;
  * the logout reaching one instance revokes the sessions from that IdP session in the store, and
  * another store client (standing for a third replica) sees them revoked within 1 s.
@@ -28,6 +29,7 @@ import { connect, httpRequest, type TestClient } from '../../support/grpc-client
 import { browseToCallback, newJar } from '../../support/idp.js';
 import { testdata } from '../../support/paths.js';
 import { startRedis } from '../../support/redis.js';
+import { createReplica } from '../../support/replicas.js';
 import { requireTool } from '../../support/tools.js';
 import { record, within } from '../store/support.js';
 
@@ -67,7 +69,8 @@ function body(res: CheckResponse): string {
 
 interface Instance {
   readonly client: TestClient;
-  readonly logs: LogSink;
+  /** The log of the in-process instance (undefined for the other process). */
+  readonly logs: LogSink | undefined;
 }
 
 /** A server that records the logout tokens the IdP POSTs (its back-channel logout URI). */
@@ -109,32 +112,35 @@ async function setup(t: TestContext) {
   const files = await generateKeyFiles(dir);
   const policyDir = mkdtempSync(join(dir, 'policy-'));
   copyFileSync(testdata('policies', 'allow-all', 'policy.rego'), join(policyDir, 'authz.rego'));
-  const instances: Instance[] = [];
-  for (let i = 0; i < 2; i++) {
-    const { gatehouse, logs } = await startTestGatehouse(
-      { dir: policyDir, opa, watch: false },
-      {
-        development: true,
-        keys: { signing: [files.signingKeyFile] },
-        session: {
-          secret: { file: files.sessionSecretFile },
-          store: { kind: 'redis', url: redis.url },
-        },
-        identity: {
-          issuer: idp.issuer,
-          client_id: CLIENT.id,
-          client_secret: CLIENT.secret,
-          scopes: ['openid', 'email', 'profile', 'groups'],
-          sign_in_host: CENTRAL,
-          allowed_hosts: [APP],
-        },
-      },
-    );
-    t.after(() => gatehouse.stop());
-    const client = connect(gatehouse.grpcPort);
-    t.after(() => client.close());
-    instances.push({ client, logs });
-  }
+  const overrides = {
+    development: true,
+    keys: { signing: [files.signingKeyFile] },
+    session: {
+      secret: { file: files.sessionSecretFile },
+      store: { kind: 'redis', url: redis.url },
+    },
+    identity: {
+      issuer: idp.issuer,
+      client_id: CLIENT.id,
+      client_secret: CLIENT.secret,
+      scopes: ['openid', 'email', 'profile', 'groups'],
+      sign_in_host: CENTRAL,
+      allowed_hosts: [APP],
+    },
+  };
+  const policy = { dir: policyDir, opa, watch: false };
+  // A in this process; B its own process (`gatehouse serve`), so nothing in-process is shared.
+  const { gatehouse, logs } = await startTestGatehouse(policy, overrides);
+  t.after(() => gatehouse.stop());
+  const replicaB = await createReplica({ ...overrides, policy });
+  await replicaB.start();
+  t.after(() => replicaB.signal('SIGTERM'));
+  const a: Instance = { client: connect(gatehouse.grpcPort), logs };
+  const b: Instance = { client: connect(replicaB.grpcPort), logs: undefined };
+  t.after(() => {
+    a.client.close();
+    b.client.close();
+  });
   // Another client of the same store: a third replica's view.
   const { key } = await loadSessionSecret({ file: files.sessionSecretFile, development: false });
   const replica = await RedisStore.open({
@@ -143,7 +149,6 @@ async function setup(t: TestContext) {
     commandTimeoutMs: 2000,
   });
   t.after(() => replica.close());
-  const [a, b] = instances as [Instance, Instance];
   return { idp, a, b, replica, catcher };
 }
 
@@ -255,7 +260,7 @@ test('a back-channel logout reaching one instance revokes in the store; replayed
   for (const r of mine) assert.equal(await s.replica.get(r.sid), undefined);
   assert.ok(await s.replica.get(elsewhere.sid), "alice's other IdP session stays");
   assert.ok(await s.replica.get(bob.sid));
-  const line = s.a.logs.lines.find((l) => l['msg'] === 'sessions revoked');
+  const line = s.a.logs?.lines.find((l) => l['msg'] === 'sessions revoked');
   assert.equal(line?.['count'], 2);
   assert.equal(line?.['by'], 'identity provider');
 
