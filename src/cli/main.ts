@@ -13,6 +13,7 @@ import { resolveWorkers } from '../workers/ipc.js';
 import { runWorker } from '../workers/worker.js';
 import { startGatehouse } from '../server/start.js';
 import { CHECK_EXIT, runCheck } from './check.js';
+import { runSessions } from './sessions.js';
 
 const USAGE = `Usage: gatehouse <command> [options]
 
@@ -23,6 +24,10 @@ Commands:
                                             print the input, decision, reasons and Envoy's response.
                                             --identity: a SIMULATED signed-in user ({"sub","email","groups",...})
                                             Exit 0 allowed, 1 denied, 2 error.
+  sessions list [--config FILE] [--user SUB] [--json]
+                                            List the sessions in the configured store (redis)
+  sessions revoke [--config FILE] (--sid ID | --user SUB) --reason TEXT [--by WHO]
+                                            Revoke sessions on every replica; logged with who and why
   keygen --out DIR                          Write a new ES256 signing key (signing-key.pem) and a session
                                             secret (session-secret) for keys.signing / session.secret
   version                                   Print the version (also --version, -v)
@@ -45,6 +50,11 @@ async function main(argv: string[]): Promise<number> {
       return check(rest);
     case 'keygen':
       return keygen(rest);
+    case 'sessions':
+      return runSessions(rest, {
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+      });
     case 'version':
     case '--version':
     case '-v':

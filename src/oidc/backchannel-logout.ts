@@ -13,8 +13,8 @@
  * 3. `events` is an object with the member `http://schemas.openid.net/event/backchannel-logout`
  *    whose value is a JSON object; `sid` or `sub` (or both); no `nonce` (an ID token is not a
  *    logout token);
- * 4. `jti` present and seen for the first time (`claimOnce`, per replica today, shared once the
- *    session store provides it). The claim is the last step: a refused token burns no `jti`.
+ * 4. `jti` present and seen for the first time (`claimOnce`: Gatehouse passes the session store's,
+ *    shared by every replica with Redis). The claim is the last step: a refused token burns no `jti`.
  */
 import {
   decodeProtectedHeader,
@@ -168,8 +168,8 @@ export function createLogoutTokenVerifier(
 }
 
 /**
- * A {@link ClaimOnce} backed by an in-process replay cache: single-use on this replica only,
- * until the shared session store provides one for every replica.
+ * A {@link ClaimOnce} backed by a replay cache (the in-process one is single-use on this replica
+ * only; Gatehouse itself claims in the session store, src/server/identity.ts).
  */
 export function replayCacheClaimOnce(cache: ReplayCache, now: () => number = Date.now): ClaimOnce {
   return (key, ttlSeconds) => {

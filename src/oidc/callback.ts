@@ -110,7 +110,7 @@ export async function completeSignIn(options: CompleteSignInOptions): Promise<Si
 
   // Single use, recorded before the exchange so two concurrent replays cannot both proceed.
   const cache = options.replayCache ?? defaultReplayCache;
-  if (!cache.claim(`state:${txn.state}`, txn.exp * 1000, now.getTime()))
+  if (!(await cache.claim(`state:${txn.state}`, txn.exp * 1000, now.getTime())))
     throw new GatehouseError('ERR_OIDC_STATE_REPLAYED');
 
   if (params.has('error'))

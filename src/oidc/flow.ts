@@ -10,6 +10,7 @@ import { acceptHandoffRequest, completeHandoff, issueHandoff, startHandoff } fro
 import type { OidcClient } from './client.js';
 import { TXN_COOKIE_NAME, startSignIn, txnClearCookie, txnSetCookie } from './sign-in.js';
 import { refreshSession } from './refresh.js';
+import type { ReplayCache } from './replay-cache.js';
 import { isAllowedHost, isSafeReturnPath, requireReturnPath } from './return-url.js';
 import { isSameOriginRequest, signOutLocation } from './sign-out.js';
 import { PATHS, errorPage, signOutConfirmPage } from '../pages/pages.js';
@@ -51,6 +52,12 @@ export interface SignInFlowOptions {
    * cannot make Gatehouse call the IdP on every request. Default 60000 ms.
    */
   readonly refreshMinIntervalMs?: number;
+  /**
+   * Where single-use values are claimed: the callback's `state` (`signIn`) and the hand-off's
+   * transaction and `jti` (`handoff`). Gatehouse passes the session store's (shared by every
+   * replica with Redis); default the process-wide in-memory cache.
+   */
+  readonly replay?: { readonly signIn: ReplayCache; readonly handoff: ReplayCache };
   /** Told every outcome as it happens; logging, metrics and tracing subscribe. Must not throw. */
   readonly onEvent: (event: SignInEvent) => void;
 }
@@ -311,6 +318,7 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
             ring: options.ring,
             host: view.host,
             centralHost: central,
+            ...(options.replay === undefined ? {} : { replayCache: options.replay.handoff }),
           });
           return await signedIn(view, result.claims, result.tokens, result.returnTo, [clearTxn]);
         }
@@ -320,6 +328,7 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
           txnCookieValue: cookies.get(TXN_COOKIE_NAME),
           txnKey: options.txnKey,
           redirectUri: callbackUri(view),
+          ...(options.replay === undefined ? {} : { replayCache: options.replay.signIn }),
         });
         if (result.handoff !== undefined && central !== undefined) {
           // Checked again where it is used, like the return path: a forged transaction (a leaked

@@ -255,7 +255,7 @@ export async function completeHandoff(
   const replay = options.replayCache ?? defaultReplayCache;
   // The first hand-off presented with this transaction consumes it, whether it then succeeds or
   // fails: a browser's transaction cannot be tried against several tokens.
-  if (!replay.claim(`handoff-txn:${txn.nonce}`, txn.exp * 1000, now.getTime()))
+  if (!(await replay.claim(`handoff-txn:${txn.nonce}`, txn.exp * 1000, now.getTime())))
     throw new GatehouseError('ERR_HANDOFF_REPLAYED', {
       cause: new Error('transaction already used'),
     });
@@ -281,7 +281,7 @@ export async function completeHandoff(
     typeof jti !== 'string'
   )
     invalid('malformed hand-off token');
-  if (!replay.claim(`handoff:${jti}`, (payload['exp'] as number) * 1000, now.getTime())) {
+  if (!(await replay.claim(`handoff:${jti}`, (payload['exp'] as number) * 1000, now.getTime()))) {
     throw new GatehouseError('ERR_HANDOFF_REPLAYED');
   }
   // The return path is checked again where it is used (a forged transaction must not redirect off-origin).

@@ -19,10 +19,13 @@ import { deriveKey, loadSessionSecret } from '../keys/session-secret.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { NOOP_TRACER, type Tracer } from '../tracing/tracer.js';
-import { handleBackchannelLogout } from '../oidc/backchannel-endpoint.js';
-import { createLogoutTokenVerifier, replayCacheClaimOnce } from '../oidc/backchannel-logout.js';
+import { handleBackchannelLogout, type Revoke } from '../oidc/backchannel-endpoint.js';
+import { createLogoutTokenVerifier } from '../oidc/backchannel-logout.js';
 import { createOidcClient, type OidcClient } from '../oidc/client.js';
-import { createReplayCache } from '../oidc/replay-cache.js';
+import { storeReplayCache } from '../oidc/replay-cache.js';
+import { openSessionStore } from '../store/open.js';
+import { revokeForLogout } from '../store/revoke.js';
+import type { SessionStore } from '../store/types.js';
 import { createRevocationSet } from '../oidc/revocation-set.js';
 import { ANONYMOUS } from '../input/types.js';
 import { ownCookieNames, sessionClearCookie } from '../identity/session/cookie.js';
@@ -41,6 +44,11 @@ import type { IdentityProviderStatus } from '../health/readiness.js';
 export interface IdentitySetup {
   readonly runtime: IdentityRuntime;
   readonly oidc: OidcClient | undefined;
+  /**
+   * The session store single-use values and revocations go through (`session.store`; the one
+   * given in {@link IdentityObservability.store}, or opened here); `undefined` without identity.
+   */
+  readonly store: SessionStore | undefined;
   /** The identity provider for readiness; `undefined` when none is configured. */
   status(): IdentityProviderStatus | undefined;
   /** Stop discovery retries and key refreshes. */
@@ -51,6 +59,11 @@ export interface IdentitySetup {
 export interface IdentityObservability {
   readonly metrics?: Metrics | undefined;
   readonly tracer?: Tracer | undefined;
+  /**
+   * The session store, when the caller opened it (a worker's IPC store, or the store the session
+   * wiring shares); default: opened here from `session.store`, and closed by `close()`.
+   */
+  readonly store?: SessionStore | undefined;
 }
 
 /**
@@ -74,6 +87,7 @@ export async function setupIdentity(
     return {
       runtime: anonymousRuntime(names, cookieName),
       oidc: undefined,
+      store: undefined,
       status: () => undefined,
       close: () => undefined,
     };
@@ -189,6 +203,13 @@ export async function setupIdentity(
       }
     : undefined;
 
+  // Single-use values and revocations go through the session store: with `redis`, every replica
+  // refuses a value used at another one and drops a session revoked anywhere.
+  const opened =
+    observe.store === undefined
+      ? await openSessionStore(config.session.store, secret.key)
+      : undefined;
+  const store = observe.store ?? (opened?.store as SessionStore);
   const baseFlow = createSignInFlow({
     client: oidc,
     ring,
@@ -203,6 +224,10 @@ export async function setupIdentity(
     handoffKey,
     bindSessionsToDevice: config.device?.certificate.bind_sessions ?? false,
     refreshMinIntervalMs: identity.refresh_min_interval_seconds * 1000,
+    replay: {
+      signIn: storeReplayCache(store, 'sign-in-state'),
+      handoff: storeReplayCache(store, 'handoff-jti'),
+    },
     onEvent: signInEvents([
       logSignInEvents(log),
       ...(metrics === undefined ? [] : [countSignInEvents(metrics)]),
@@ -229,9 +254,14 @@ export async function setupIdentity(
       ...(now === undefined ? {} : { now }),
     });
 
-  // Back-channel logout (src/oidc/backchannel-*.ts): until the shared session store lands, the
-  // sessions the IdP ends are denied by this process's revocation set (per replica and worker,
-  // lost at restart; docs/reference/identity.md § Back-channel logout).
+  // Back-channel logout (src/oidc/backchannel-*.ts): the sessions the IdP ends are revoked in the
+  // store (every replica, src/store/revoke.ts). Self-contained session cookies (not in the store)
+  // are also denied by this process's revocation set (per replica and worker, lost at restart;
+  // docs/reference/identity.md § Back-channel logout) until every session lives in the store.
+  const revokeLogout: Revoke = async (target, reason) => {
+    revocations.revoke(target);
+    await revokeForLogout(store, target, { by: 'identity provider', reason }, log);
+  };
   const revocations = createRevocationSet({
     onEvict: () =>
       log.warn('revocation set full: the oldest back-channel logout revocation was dropped'),
@@ -240,7 +270,7 @@ export async function setupIdentity(
     issuer: () => keys.issuer() ?? oidc.metadataIfReady()?.issuer,
     clientId: identity.client_id,
     keys: keys.getKey,
-    claimOnce: replayCacheClaimOnce(createReplayCache()),
+    claimOnce: (key, ttlSeconds) => store.claimOnce('backchannel-jti', key, ttlSeconds * 1000),
     algorithms: identity.bearer.algorithms,
     clockToleranceSeconds: tolerance,
     maxAgeSeconds: identity.backchannel_logout.max_age_seconds,
@@ -255,13 +285,7 @@ export async function setupIdentity(
       { method: view.method, headers: view.headers, body: view.body ?? new Uint8Array(0) },
       {
         verify: (token) => verifyLogoutToken(token),
-        revoke: async (target, reason) => {
-          revocations.revoke(target);
-          log.info(
-            { iss: target.iss, sid: target.sid, sub: target.sub, reason, by: 'identity provider' },
-            'sessions revoked',
-          );
-        },
+        revoke: revokeLogout,
         onEvent: (event) => {
           if (event.type === 'refused')
             log.warn(
@@ -326,10 +350,12 @@ export async function setupIdentity(
   return {
     runtime,
     oidc,
+    store,
     status,
     close: () => {
       oidc.close();
       keys.close();
+      void opened?.close().catch(() => undefined);
     },
   };
 }

@@ -30,6 +30,7 @@ type Operation =
   | { readonly op: 'get' | 'revoke'; readonly sid: string }
   | { readonly op: 'touch'; readonly sid: string; readonly at: number }
   | { readonly op: 'revokeUser'; readonly sub: string }
+  | { readonly op: 'revokeIdpSession'; readonly iss: string; readonly sid: string }
   | { readonly op: 'list'; readonly options: ListOptions }
   | {
       readonly op: 'claimOnce';
@@ -113,6 +114,8 @@ async function run(
       return store.revoke(m.sid);
     case 'revokeUser':
       return store.revokeUser(m.sub);
+    case 'revokeIdpSession':
+      return store.revokeIdpSession(m.iss, m.sid);
     case 'list':
       return store.list(m.options);
     case 'claimOnce':
@@ -184,6 +187,9 @@ export class IpcStore implements SessionStore {
   }
   async revokeUser(sub: string): Promise<readonly string[]> {
     return (await this.#ask({ op: 'revokeUser', sub })) as string[];
+  }
+  async revokeIdpSession(iss: string, sid: string): Promise<readonly string[]> {
+    return (await this.#ask({ op: 'revokeIdpSession', iss, sid })) as string[];
   }
   async list(options: ListOptions = {}): Promise<readonly StoredSession[]> {
     return (await this.#ask({ op: 'list', options })) as StoredSession[];

@@ -97,6 +97,15 @@ export class MemoryStore implements SessionStore {
     return sids;
   }
 
+  async revokeIdpSession(iss: string, sid: string): Promise<readonly string[]> {
+    this.#open();
+    const sids = [...this.#sessions.values()]
+      .filter((s) => s.idp?.iss === iss && s.idp.sid === sid)
+      .map((s) => s.sid);
+    for (const id of sids) await this.revoke(id);
+    return sids;
+  }
+
   async list(options: ListOptions = {}): Promise<readonly StoredSession[]> {
     this.#open();
     const limit = options.limit ?? 1000;

@@ -6,6 +6,8 @@
  * - `s:<sid>`   hash {rec: sealed record (src/store/seal.ts), seen: last use in ms, u: user index
  *               id}, expiring at the session's absolute end;
  * - `u:<hmac>`  set of a user's session ids (HMAC-SHA256 of `sub`, so no subject is in a key name);
+ * - `i:<hmac>`  set of the session ids that came from one identity provider session (HMAC of its
+ *               `iss` and `sid`: back-channel logout by `sid`); the hash's `i` field names it;
  * - `o:<ns>:<sha256>` single-use keys; `l:<name>` locks (value: the owner's random token);
  * - channel `changes`: the change feed, JSON `{kind, sid}`, published by the same script that
  *   writes, so a change and its announcement cannot come apart.
@@ -17,7 +19,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createClient } from 'redis';
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import { openRecord, sealRecord, type StoreKeys, userIndexId } from './seal.js';
+import { idpIndexId, openRecord, sealRecord, type StoreKeys, userIndexId } from './seal.js';
 import type {
   ListOptions,
   LockLease,
@@ -64,6 +66,13 @@ redis.call('SADD', KEYS[2], ARGV[5])
 if redis.call('PEXPIRETIME', KEYS[2]) < tonumber(ARGV[4]) then
   redis.call('PEXPIREAT', KEYS[2], ARGV[4])
 end
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[1], 'i', ARGV[6])
+  redis.call('SADD', KEYS[3], ARGV[5])
+  if redis.call('PEXPIRETIME', KEYS[3]) < tonumber(ARGV[4]) then
+    redis.call('PEXPIREAT', KEYS[3], ARGV[4])
+  end
+end
 return 1`;
 
 // Replace only if present: a revoked session is never recreated by a late refresh.
@@ -83,8 +92,10 @@ return 1`;
 // Delete, unindex, announce (announced even when absent: a replica may still cache it).
 const REVOKE = `
 local u = redis.call('HGET', KEYS[1], 'u')
+local i = redis.call('HGET', KEYS[1], 'i')
 local n = redis.call('DEL', KEYS[1])
 if u then redis.call('SREM', ARGV[1] .. u, ARGV[2]) end
+if i then redis.call('SREM', ARGV[5] .. i, ARGV[2]) end
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return n`;
 
@@ -173,15 +184,19 @@ export class RedisStore implements SessionStore {
 
   async create(record: SessionRecord): Promise<boolean> {
     const uid = userIndexId(this.#keys, record.sub);
+    const iid =
+      record.idp === undefined ? '' : idpIndexId(this.#keys, record.idp.iss, record.idp.sid);
     const reply = await this.#eval(
       CREATE,
-      [this.#session(record.sid), this.#user(uid)],
+      // Without an IdP session the third key is the user index again (declared, never written).
+      [this.#session(record.sid), this.#user(uid), iid === '' ? this.#user(uid) : this.#idp(iid)],
       [
         sealRecord(this.#keys, record),
         String(this.#now()),
         uid,
         String(Math.floor(record.expiresAt)),
         record.sid,
+        iid,
       ],
     );
     return reply === 1;
@@ -214,7 +229,13 @@ export class RedisStore implements SessionStore {
     const reply = await this.#eval(
       REVOKE,
       [this.#session(sid)],
-      [`${this.#prefix}u:`, sid, this.#channel, JSON.stringify({ kind: 'revoked', sid })],
+      [
+        `${this.#prefix}u:`,
+        sid,
+        this.#channel,
+        JSON.stringify({ kind: 'revoked', sid }),
+        `${this.#prefix}i:`,
+      ],
     );
     return reply === 1;
   }
@@ -224,6 +245,14 @@ export class RedisStore implements SessionStore {
     const sids = await this.#run(() => this.#client.sMembers(index));
     const revoked: string[] = [];
     for (const sid of sids) if (await this.revoke(sid)) revoked.push(sid);
+    return revoked;
+  }
+
+  async revokeIdpSession(iss: string, sid: string): Promise<readonly string[]> {
+    const index = this.#idp(idpIndexId(this.#keys, iss, sid));
+    const sids = await this.#run(() => this.#client.sMembers(index));
+    const revoked: string[] = [];
+    for (const id of sids) if (await this.revoke(id)) revoked.push(id);
     return revoked;
   }
 
@@ -318,6 +347,10 @@ export class RedisStore implements SessionStore {
 
   #user(uid: string): string {
     return `${this.#prefix}u:${uid}`;
+  }
+
+  #idp(iid: string): string {
+    return `${this.#prefix}i:${iid}`;
   }
 
   #read(sid: string, reply: readonly unknown[]): StoredSession | undefined {

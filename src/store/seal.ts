@@ -47,6 +47,7 @@ export function sealRecord(keys: StoreKeys, record: SessionRecord): string {
       createdAt: record.createdAt,
       expiresAt: record.expiresAt,
       data: record.data,
+      ...(record.idp === undefined ? {} : { idp: record.idp }),
     }),
   );
   const body = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
@@ -86,6 +87,15 @@ export function userIndexId(keys: StoreKeys, sub: string): string {
   return createHmac('sha256', keys.index).update(sub).digest('base64url');
 }
 
+/**
+ * HMAC-SHA256 of the identity provider's session (`iss`, `sid`), base64url: the name of its
+ * index. Keyed with a sub-key of the index key, so it can never equal a user index id.
+ */
+export function idpIndexId(keys: StoreKeys, iss: string, sid: string): string {
+  const key = createHmac('sha256', keys.index).update('gatehouse idp session index').digest();
+  return createHmac('sha256', key).update(`${iss}\n${sid}`).digest('base64url');
+}
+
 function aad(sid: string): Buffer {
   return Buffer.from(`gatehouse session record ${sid}`);
 }
@@ -100,8 +110,15 @@ function isRecord(value: unknown): value is SessionRecord {
     typeof v['expiresAt'] === 'number' &&
     typeof v['data'] === 'object' &&
     v['data'] !== null &&
-    !Array.isArray(v['data'])
+    !Array.isArray(v['data']) &&
+    (v['idp'] === undefined || isIdp(v['idp']))
   );
+}
+
+function isIdp(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v['iss'] === 'string' && typeof v['sid'] === 'string';
 }
 
 function invalid(detail: string, cause?: unknown): GatehouseError {

@@ -20,6 +20,11 @@ export interface SessionRecord {
   readonly expiresAt: number;
   /** What the session carries (identity, claims, tokens): opaque to the store. */
   readonly data: JsonObject;
+  /**
+   * The identity provider's session this one came from (the ID token's `iss` and `sid`), when
+   * it named one: back-channel logout by `sid` finds it (kept encrypted, indexed by HMAC).
+   */
+  readonly idp?: { readonly iss: string; readonly sid: string };
 }
 
 /** A record as read back: the record plus when it was last used. */
@@ -120,6 +125,14 @@ export interface SessionStore {
    * @returns the revoked session ids.
    */
   revokeUser(sub: string): Promise<readonly string[]>;
+
+  /**
+   * Revoke every session that came from the identity provider's session `sid` at `iss` (see
+   * {@link SessionRecord.idp}; back-channel logout) and announce each on the change feed.
+   *
+   * @returns the revoked session ids.
+   */
+  revokeIdpSession(iss: string, sid: string): Promise<readonly string[]>;
 
   /** Sessions, for operators (`gatehouse sessions list`). */
   list(options?: ListOptions): Promise<readonly StoredSession[]>;

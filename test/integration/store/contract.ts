@@ -82,6 +82,28 @@ export function storeContract(kind: string, open: OpenPair): void {
     assert.deepEqual(await b.revokeUser('alice'), []);
   });
 
+  it('revokeIdpSession revokes the sessions from that IdP session (iss and sid) only', async ({
+    a,
+    b,
+  }) => {
+    const idp = { iss: 'https://idp.example', sid: 'idp-session-1' };
+    const one = { ...record('alice'), idp };
+    const two = { ...record('alice'), idp };
+    const otherSid = { ...record('alice'), idp: { ...idp, sid: 'idp-session-2' } };
+    const otherIss = { ...record('alice'), idp: { ...idp, iss: 'https://other.example' } };
+    const none = record('alice');
+    for (const r of [one, two, otherSid, otherIss, none]) await a.create(r);
+    assert.deepEqual((await a.get(one.sid))?.idp, idp, 'the IdP session reads back');
+    const revoked = await b.revokeIdpSession(idp.iss, idp.sid);
+    assert.deepEqual([...revoked].sort(), [one.sid, two.sid].sort());
+    for (const r of [one, two]) assert.equal(await a.get(r.sid), undefined);
+    for (const r of [otherSid, otherIss, none]) assert.ok(await a.get(r.sid));
+    assert.deepEqual(await b.revokeIdpSession(idp.iss, idp.sid), []);
+    // A session revoked by id leaves the IdP index: nothing is found for it afterwards.
+    await a.revoke(otherSid.sid);
+    assert.deepEqual(await b.revokeIdpSession(idp.iss, 'idp-session-2'), []);
+  });
+
   it('list returns live sessions, by user and up to a limit', async ({ a, b }) => {
     const rs = [record('alice'), record('alice'), record('bob')];
     for (const r of rs) await a.create(r);
