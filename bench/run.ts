@@ -76,7 +76,13 @@ import {
   type SoakRun,
   type TrafficRun,
 } from './report.js';
-import { headerBytes, mintTokens, trafficRequestJson, writeTrafficRequests } from './traffic.js';
+import {
+  headerBytes,
+  mintTokens,
+  trafficGrpcBody,
+  trafficRequestJson,
+  writeTrafficRequests,
+} from './traffic.js';
 import {
   checkRequestJson,
   PLUGIN_BIN,
@@ -237,6 +243,9 @@ async function trafficStage(idp: Idp): Promise<TrafficRun[]> {
         });
         try {
           const rssIdle = round(sampleProc(system.process.pid).rssMb, 1);
+          // Measure what the stage claims: the production-shaped request is allowed.
+          if (!(await grpcProbe(system.port, trafficGrpcBody(tokens[0] as string))))
+            throw new Error(`traffic: ${systemName} does not allow the traffic request`);
           const base = {
             port: system.port,
             dataFile,
@@ -825,11 +834,15 @@ async function profile(idp: Idp, seconds: number): Promise<void> {
   });
   // --profile-tokens N: production-shaped traffic with N distinct RS256 tokens (bench/traffic.ts).
   const tokens = Number(args['profile-tokens'] ?? 0);
+  const profileTokens = tokens > 0 ? mintTokens(idp, 'RS256', tokens) : [];
   const dataFile =
     tokens > 0
-      ? writeTrafficRequests(scratch, `profile-${tokens}`, mintTokens(idp, 'RS256', tokens))
+      ? writeTrafficRequests(scratch, `profile-${tokens}`, profileTokens)
       : writeCheckRequest(scratch, 'rbac', idp.token);
   try {
+    const probe = tokens > 0 ? trafficGrpcBody(profileTokens[0] as string) : undefined;
+    if (probe !== undefined && !(await grpcProbe(system.port, probe)))
+      throw new Error('profile: Gatehouse does not allow the traffic request');
     const r = await ghz({
       port: system.port,
       dataFile,

@@ -17,7 +17,7 @@
 import { KeyObject, randomUUID, sign } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromJson, type JsonValue } from '@bufbuild/protobuf';
+import { fromJson, toBinary, type JsonValue } from '@bufbuild/protobuf';
 import { CheckRequestSchema } from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { derToRaw } from '../src/keys/ecdsa-signature.js';
 import { API_AUDIENCE, type Idp } from './systems.js';
@@ -54,16 +54,27 @@ export function mintTokens(idp: Idp, alg: TokenAlg, count: number): string[] {
   return tokens;
 }
 
-const BODY = JSON.stringify({
+const ORDER = {
   customer: 'c-4711',
   currency: 'EUR',
-  items: Array.from({ length: 12 }, (_, i) => ({
+  items: Array.from({ length: 10 }, (_, i) => ({
     sku: `SKU-${1000 + i}`,
     quantity: (i % 3) + 1,
     price: 9.99 + i,
     note: 'gift wrap, deliver to the side door',
   })),
-}).slice(0, 1024);
+  comment: '',
+};
+/**
+ * The request body: a valid JSON order of exactly 1,024 bytes (its `comment` pads it). It must
+ * parse: a body cut short is `ERR_BODY_INVALID` for Gatehouse, and the stage would measure the
+ * error path (it did, until the probe in bench/run.ts caught it).
+ */
+const BODY = JSON.stringify({
+  ...ORDER,
+  comment: 'x'.repeat(Math.max(0, 1024 - Buffer.byteLength(JSON.stringify(ORDER)))),
+});
+if (Buffer.byteLength(BODY) !== 1024) throw new Error(`traffic body is ${BODY.length} bytes`);
 
 /** One production-shaped CheckRequest carrying `token` (protobuf-JSON, as ghz takes it). */
 export function trafficRequestJson(token: string, i: number): JsonValue {
@@ -127,6 +138,18 @@ export function headerBytes(request: JsonValue): number {
   const headers = (request as { attributes: { request: { http: { headers: object } } } }).attributes
     .request.http.headers as Record<string, string>;
   return Object.entries(headers).reduce((n, [k, v]) => n + k.length + v.length + 4, 0);
+}
+
+/** One traffic CheckRequest as a gRPC unary request body (5-byte length prefix + protobuf). */
+export function trafficGrpcBody(token: string): Buffer {
+  const message = toBinary(
+    CheckRequestSchema,
+    fromJson(CheckRequestSchema, trafficRequestJson(token, 0)),
+  );
+  const body = Buffer.alloc(5 + message.length);
+  body.writeUInt32BE(message.length, 1);
+  body.set(message, 5);
+  return body;
 }
 
 /** Write the ghz data file: one CheckRequest per token, sent round-robin. */

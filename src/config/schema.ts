@@ -315,6 +315,13 @@ export const SCHEMA = {
           max: 300,
           doc: 'Allowed clock skew when checking exp, nbf and iat.',
         },
+        verified_cache_entries: {
+          type: 'integer',
+          default: 10000,
+          min: 0,
+          max: 1000000,
+          doc: 'Verified credentials kept per process, for bearer tokens and for session cookies each (LRU; 0 turns the cache off). About 1 KB each: docs/performance.md.',
+        },
         bearer: {
           type: 'object',
           doc: 'API clients: `Authorization: Bearer <JWT>` issued by the identity provider, verified against its JWKS.',
@@ -581,6 +588,13 @@ export const SCHEMA = {
           min: 10,
           max: 3600,
           doc: 'Lifetime of an assertion JWT.',
+        },
+        assertion_cache_entries: {
+          type: 'integer',
+          default: 10000,
+          min: 0,
+          max: 1000000,
+          doc: 'Signed assertions kept for reuse per process, by asserted identity and host (LRU; 0 signs one per allowed Check). About 1 KB each: docs/performance.md.',
         },
       },
     },

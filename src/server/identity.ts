@@ -3,7 +3,7 @@ import { access, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { JSONWebKeySet } from 'jose';
 import type { Config } from '../config/types.js';
-import { AssertionCache } from '../identity/assertion/cache.js';
+import { AssertionCache, assertionKey } from '../identity/assertion/cache.js';
 import { signAssertion } from '../identity/assertion/sign.js';
 import { createIdpKeySource } from '../identity/bearer/key-source.js';
 import { createBearerVerifier, type BearerVerifier } from '../identity/bearer/verify.js';
@@ -238,13 +238,17 @@ export async function setupIdentity(
 
   // Verified credentials and signed assertions are reused (see src/identity/verified-cache.ts and
   // src/identity/assertion/cache.ts): one signature verification per token, one signing per
-  // (credential, upstream host) per half assertion lifetime.
+  // (asserted identity, upstream host) per half assertion lifetime.
   const tolerance = identity.clock_tolerance_seconds;
+  const capacity = identity.verified_cache_entries;
   const cache = {
-    bearer: new VerifiedCache<ResolvedIdentity>({ clockToleranceSeconds: tolerance }),
-    session: new VerifiedCache<ResolvedIdentity>({ clockToleranceSeconds: tolerance }),
+    bearer: new VerifiedCache<ResolvedIdentity>({ clockToleranceSeconds: tolerance, capacity }),
+    session: new VerifiedCache<ResolvedIdentity>({ clockToleranceSeconds: tolerance, capacity }),
   };
-  const assertions = new AssertionCache({ ttlSeconds: names.assertion_ttl_seconds });
+  const assertions = new AssertionCache({
+    ttlSeconds: names.assertion_ttl_seconds,
+    capacity: names.assertion_cache_entries,
+  });
   const sign = (who: Parameters<IdentityRuntime['assertion']>[0], host: string, now?: Date) =>
     signAssertion(ring, {
       issuer: names.assertion_issuer,
@@ -327,7 +331,7 @@ export async function setupIdentity(
     assertion: (who, host, credential) =>
       credential === undefined
         ? sign(who, host)
-        : assertions.get(credential, host, (now) => sign(who, host, now)),
+        : assertions.get(assertionKey(who), host, (now) => sign(who, host, now)),
     jwks: ring.jwks,
     signIn: flow,
     backchannelLogout,

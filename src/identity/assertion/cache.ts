@@ -2,17 +2,38 @@
  * Reusing signed identity assertions.
  *
  * Signing an assertion (ES256/RS256/EdDSA) is the most expensive step of an allowed Check. For
- * the same credential (the exact session cookie or bearer token, by its hash) and the same
- * audience host the assertion's claims are identical but for `iat`, `exp` and `jti`, so one
- * signed assertion is reused while it has more than half its lifetime left: each assertion is
- * issued with a fresh `jti`, and then sent for at most `ttl / 2` seconds. An upstream must
- * therefore not treat `jti` as unique per request (it is unique per issuance).
+ * the same asserted identity (every identity field the assertion carries, see
+ * {@link assertionKey}) and the same audience host the assertion's claims are identical but for
+ * `iat`, `exp` and `jti`, so one signed assertion is reused while it has more than half its
+ * lifetime left: each assertion is issued with a fresh `jti`, and then sent for at most
+ * `ttl / 2` seconds. An upstream must therefore not treat `jti` as unique per request (it is
+ * unique per issuance). A user's new access token asserts the same identity and so reuses the
+ * assertion; a change in any asserted field (groups, email, name, session…) gets a new one.
  *
  * The cache is a bounded LRU; concurrent Checks for the same key share one signing.
  */
+import type { AuthenticatedIdentity } from '../../input/types.js';
 
 /** Default number of cached assertions. */
 export const DEFAULT_ASSERTION_CACHE_CAPACITY = 10_000;
+
+/**
+ * The cache key of an identity: every identity field `signAssertion` writes into the claims
+ * (`sub`, `email`, `email_verified`, `name`, `groups`, `sid`, `auth`), so two identities with
+ * the same key get byte-identical claims but for `iat`, `exp` and `jti`. The audience host is
+ * added by {@link AssertionCache.get}; the issuer is one per process.
+ */
+export function assertionKey(identity: AuthenticatedIdentity): string {
+  return JSON.stringify([
+    identity.sub,
+    identity.email,
+    identity.email_verified,
+    identity.name,
+    identity.groups,
+    identity.session_id,
+    identity.method,
+  ]);
+}
 
 /** Options for {@link AssertionCache}. */
 export interface AssertionCacheOptions {
@@ -52,23 +73,23 @@ export class AssertionCache {
   }
 
   /**
-   * The assertion for (`credential`, `audience`): a cached one with more than half its lifetime
+   * The assertion for (`key`, `audience`) — `key` is {@link assertionKey} of the identity: a cached one with more than half its lifetime
    * left, else a new one from `sign(now)` (which must set `iat` to `now`, in whole seconds).
    * A failed signing is not cached.
    */
   get(
-    credential: string,
+    key: string,
     audience: string,
     sign: (now: Date) => Promise<string | undefined>,
   ): Promise<string | undefined> {
     const nowMs = this.#now();
     if (this.#capacity === 0) return sign(new Date(nowMs));
-    const key = `${credential}\u0000${audience}`;
-    const cached = this.#entries.get(key);
+    const entryKey = `${key}\u0000${audience}`;
+    const cached = this.#entries.get(entryKey);
     if (cached !== undefined) {
-      this.#entries.delete(key);
+      this.#entries.delete(entryKey);
       if (nowMs < cached.reuseUntilMs) {
-        this.#entries.set(key, cached);
+        this.#entries.set(entryKey, cached);
         return cached.jwt;
       }
     }
@@ -76,13 +97,14 @@ export class AssertionCache {
     const reuseUntilMs = Math.floor(nowMs / 1000) * 1000 + this.#halfLifeMs;
     const jwt = sign(new Date(nowMs));
     const entry: Entry = { jwt, reuseUntilMs };
-    this.#entries.set(key, entry);
+    this.#entries.set(entryKey, entry);
     jwt.then(
       (value) => {
-        if (value === undefined && this.#entries.get(key) === entry) this.#entries.delete(key);
+        if (value === undefined && this.#entries.get(entryKey) === entry)
+          this.#entries.delete(entryKey);
       },
       () => {
-        if (this.#entries.get(key) === entry) this.#entries.delete(key);
+        if (this.#entries.get(entryKey) === entry) this.#entries.delete(entryKey);
       },
     );
     while (this.#entries.size > this.#capacity) {

@@ -647,6 +647,28 @@ test('identity through the Check path against the real demo IdP', async (t) => {
   );
 
   await t.test(
+    "issue 17: a user's new access token reuses their assertion; another user's token gets their own",
+    async () => {
+      const assertionFor = async (token: string): Promise<string> => {
+        const ok = allowed(
+          await client.check(req('/app/x', { ...JSON_ACCEPT, authorization: `Bearer ${token}` })),
+        );
+        return one(ok.headers, 'x-gatehouse-jwt-assertion') ?? '';
+      };
+      const first = await apiAccessToken(f.idp.issuer, 'bob');
+      const second = await apiAccessToken(f.idp.issuer, 'bob');
+      assert.notEqual(second, first, 'two distinct access tokens');
+      const reused = await assertionFor(first);
+      assert.equal(await assertionFor(second), reused, 'the same signed assertion');
+      assert.equal(decodeJwt(reused).sub, 'bob');
+
+      const other = await assertionFor(await apiAccessToken(f.idp.issuer, 'alice'));
+      assert.notEqual(other, reused);
+      assert.equal(decodeJwt(other).sub, 'alice');
+    },
+  );
+
+  await t.test(
     "issue 12 point 1: the IdP's real ID token for Gatehouse is never a bearer credential (401 invalid_token), nor the session cookie's ID token",
     async () => {
       const { idToken } = await idpTokens(f, 'bob');

@@ -48,6 +48,7 @@ interface Expected {
     readonly scopes: readonly string[];
     readonly groups_claim: string;
     readonly clock_tolerance_seconds: number;
+    readonly verified_cache_entries: number;
     readonly bearer: {
       readonly enabled: boolean;
       readonly audiences: readonly string[];
@@ -94,6 +95,7 @@ interface Expected {
     readonly groups: string;
     readonly assertion_issuer: string;
     readonly assertion_ttl_seconds: number;
+    readonly assertion_cache_entries: number;
   };
   readonly log: {
     readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeJwt } from 'jose';
-import { AssertionCache } from '../../../../src/identity/assertion/cache.js';
+import { AssertionCache, assertionKey } from '../../../../src/identity/assertion/cache.js';
 import { signAssertion } from '../../../../src/identity/assertion/sign.js';
 import type { AuthenticatedIdentity } from '../../../../src/input/types.js';
 import { NOW, NOW_S, ringOf } from '../../keys/support.js';
@@ -99,4 +99,59 @@ test('assertion cache: bounded', async () => {
   const cache = new AssertionCache({ ttlSeconds: TTL, capacity: 10, now: () => NOW.getTime() });
   for (let i = 0; i < 100; i++) await cache.get(`cred-${i}`, 'h', async () => `jwt-${i}`);
   assert.equal(cache.size, 10);
+});
+
+test("assertion cache: a user's new token reuses their assertion; any asserted field that differs gets its own", async () => {
+  const clock = { ms: NOW.getTime() };
+  const cache = new AssertionCache({ ttlSeconds: TTL, now: () => clock.ms });
+  let signed = 0;
+  const get = (identity: AuthenticatedIdentity, host = 'app.example.com') =>
+    cache.get(assertionKey(identity), host, (now) => {
+      signed++;
+      return signAssertion(ring, {
+        issuer: 'gatehouse',
+        audience: host,
+        identity,
+        ttlSeconds: TTL,
+        now,
+      });
+    }) as Promise<string>;
+
+  const first = await get(ALICE);
+  // A new access token for the same user: other `iat`/`exp`/claims the assertion does not carry.
+  const newToken: AuthenticatedIdentity = {
+    ...ALICE,
+    issued_at: NOW_S + 60,
+    expires_at: NOW_S + 7200,
+    claims: { jti: 'other-token' },
+  };
+  assert.equal(await get(newToken), first);
+  assert.equal(signed, 1);
+
+  // Each field the assertion carries is part of the key: a change is never masked by reuse.
+  const variants: AuthenticatedIdentity[] = [
+    { ...ALICE, sub: 'mallory' },
+    { ...ALICE, email: 'mallory@example.com' },
+    { ...ALICE, email: null },
+    { ...ALICE, email_verified: false },
+    { ...ALICE, name: 'Mallory' },
+    { ...ALICE, name: null },
+    { ...ALICE, groups: ['reader', 'admin'] },
+    { ...ALICE, groups: [] },
+    { ...ALICE, session_id: 'sid-1' },
+    { ...ALICE, method: 'session' },
+  ];
+  for (const variant of variants) {
+    const jwt = await get(variant);
+    assert.notEqual(jwt, first);
+    const claims = decodeJwt(jwt);
+    assert.equal(claims.sub, variant.sub);
+    assert.deepEqual(claims['groups'], variant.groups);
+    assert.equal(claims['auth'], variant.method);
+  }
+  assert.equal(signed, 1 + variants.length);
+  assert.equal(new Set(variants.map(assertionKey)).size, variants.length);
+
+  // Another host: its own assertion.
+  assert.equal(decodeJwt(await get(ALICE, 'other.example.com')).aud, 'other.example.com');
 });
