@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { startIdp, type RunningIdp } from '../../demo/idp/start.js';
+import { startIdp, type RunningIdp, type StartIdpOptions } from '../../demo/idp/start.js';
 import type { Gatehouse } from '../../src/server/start.js';
 import { launchChromium } from './browser.js';
 import { startEnvoy, type RunningEnvoy } from './envoy.js';
@@ -31,6 +31,10 @@ export interface BrowserStackOptions {
   readonly postLogoutRedirectUris?: (port: number) => string[];
   /** Extra `identity` config keys (e.g. sign_in_host), given Envoy's port. */
   readonly identity?: (port: number) => Record<string, unknown>;
+  /** The IdP's `acr` values and login outcomes (step-up tests). */
+  readonly idp?: Pick<StartIdpOptions, 'acrValues' | 'authenticate'>;
+  /** The client asks for `auth_time` in every ID token (`require_auth_time`). */
+  readonly requireAuthTime?: boolean;
 }
 
 const CLIENT = { id: 'gatehouse', secret: 'gatehouse-test-secret' };
@@ -57,8 +61,10 @@ export async function startBrowserStack(
         client_secret: CLIENT.secret,
         redirect_uris: options.redirectUris(port),
         post_logout_redirect_uris: options.postLogoutRedirectUris?.(port) ?? [],
+        ...(options.requireAuthTime === true ? { require_auth_time: true } : {}),
       },
     ],
+    ...options.idp,
   });
   t.after(() => idp.stop());
 
