@@ -17,6 +17,10 @@ test('step-up in Chromium: an old session re-authenticates for /admin (max_age),
     policy: testdata('e2e', 'step-up', 'authz.rego'),
     redirectUris: (port) => [`http://localhost:${port}/.gatehouse/callback`],
     requireAuthTime: true,
+    // This journey has four callbacks (each a code exchange at the IdP) on a CPU shared with
+    // other test runs: the shipped 0.5 s ext_authz timeout made it flaky there (Envoy's 403 for a
+    // callback Gatehouse did answer). Longer here; what is tested is step-up, not latency.
+    envoyPatch: (config) => lengthenGrpcTimeouts(config, '5s'),
     idp: {
       acrValues: ['urn:gatehouse:pwd', 'urn:gatehouse:mfa'],
       // The first login happened an hour ago with a password; later ones are now, and give
@@ -114,3 +118,17 @@ test('step-up in Chromium: an old session re-authenticates for /admin (max_age),
   );
   assert.equal(((await denied.json()) as Record<string, unknown>)['error'], 'ERR_STEP_UP_REQUIRED');
 });
+
+/** Set every `grpc_service.timeout` (the ext_authz call) in an Envoy config to `timeout`. */
+function lengthenGrpcTimeouts(node: unknown, timeout: string): void {
+  if (Array.isArray(node)) {
+    for (const item of node) lengthenGrpcTimeouts(item, timeout);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const record = node as Record<string, unknown>;
+  const grpc = record['grpc_service'];
+  if (grpc !== null && typeof grpc === 'object' && 'timeout' in grpc)
+    (grpc as Record<string, unknown>)['timeout'] = timeout;
+  for (const value of Object.values(record)) lengthenGrpcTimeouts(value, timeout);
+}

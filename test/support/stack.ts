@@ -35,6 +35,8 @@ export interface BrowserStackOptions {
   readonly idp?: Pick<StartIdpOptions, 'acrValues' | 'authenticate'>;
   /** The client asks for `auth_time` in every ID token (`require_auth_time`). */
   readonly requireAuthTime?: boolean;
+  /** Edits to Envoy's parsed config (see `startEnvoy`'s `patch`). */
+  readonly envoyPatch?: (config: Record<string, unknown>) => void;
 }
 
 const CLIENT = { id: 'gatehouse', secret: 'gatehouse-test-secret' };
@@ -100,6 +102,7 @@ export async function startBrowserStack(
     gatehousePort: gatehouse.grpcPort,
     upstreams: { app: upstream.port, admin: upstream.port },
     listenPort: port,
+    ...(options.envoyPatch === undefined ? {} : { patch: options.envoyPatch }),
   });
   t.after(() => envoy.stop());
 
