@@ -39,7 +39,14 @@ declare module 'oidc-provider' {
   }
 
   export interface InteractionResults {
-    login?: { accountId: string; remember?: boolean };
+    login?: {
+      accountId: string;
+      remember?: boolean;
+      acr?: string;
+      amr?: string[];
+      /** When the user authenticated (NumericDate): the session's `auth_time`. */
+      ts?: number;
+    };
     consent?: { grantId?: string };
     error?: string;
     error_description?: string;

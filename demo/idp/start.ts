@@ -41,6 +41,8 @@ export interface IdpClient {
    * `backchannel_logout_session_required: true`, so the token carries the session's `sid`.
    */
   readonly backchannel_logout_uri?: string;
+  /** Every ID token carries `auth_time`, asked for or not (OIDC Registration `require_auth_time`). */
+  readonly require_auth_time?: boolean;
   /** Default `client_secret_basic`, the OIDC default (and Gatehouse's). */
   readonly token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post';
   /**
@@ -74,12 +76,36 @@ export interface StartIdpOptions {
    * forwards to this IdP; default: the port it listens on.
    */
   readonly issuerPort?: number;
+  /** Authentication context classes the IdP offers (`acr_values_supported`); none by default. */
+  readonly acrValues?: readonly string[];
+  /**
+   * What a login records, for tests: its `acr`, `amr` and time (`ts`, NumericDate). Default: the
+   * first requested `acr_values` the IdP offers (as if it had performed it), `amr` `["pwd"]`, now.
+   */
+  readonly authenticate?: (request: LoginRequest) => LoginOutcome;
   /** Token lifetimes in seconds (defaults: ID/access token 3600, refresh token 1 day). */
   readonly ttl?: {
     readonly idToken?: number;
     readonly accessToken?: number;
     readonly refreshToken?: number;
   };
+}
+
+/** A login being completed, as {@link StartIdpOptions.authenticate} sees it. */
+export interface LoginRequest {
+  readonly username: string;
+  /** The request's `acr_values`, split (empty when none). */
+  readonly acrValues: readonly string[];
+  /** The request's `max_age`, when it had one. */
+  readonly maxAge: number | undefined;
+}
+
+/** What a login records. */
+export interface LoginOutcome {
+  readonly acr?: string;
+  readonly amr?: readonly string[];
+  /** When the user authenticated (NumericDate); default now. */
+  readonly ts?: number;
 }
 
 /** A running demo IdP. */
@@ -126,6 +152,13 @@ export async function startIdp(options: StartIdpOptions): Promise<RunningIdp> {
   const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${options.issuerPort ?? port}`;
   const provider = await createProvider(issuer, options, users);
   const callback = provider.callback();
+  const offered = options.acrValues ?? [];
+  const authenticate =
+    options.authenticate ??
+    ((login: LoginRequest): LoginOutcome => {
+      const acr = login.acrValues.find((a) => offered.includes(a));
+      return { ...(acr === undefined ? {} : { acr }), amr: ['pwd'] };
+    });
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -134,7 +167,7 @@ export async function startIdp(options: StartIdpOptions): Promise<RunningIdp> {
       callback(req, res);
       return;
     }
-    handleInteraction(provider, users, req, res, match[2]).catch((err: unknown) => {
+    handleInteraction(provider, users, req, res, match[2], authenticate).catch((err: unknown) => {
       if (res.headersSent) {
         res.destroy();
         return;
@@ -208,6 +241,7 @@ async function createProvider(
               backchannel_logout_uri: c.backchannel_logout_uri,
               backchannel_logout_session_required: true,
             }),
+        ...(c.require_auth_time === true ? { require_auth_time: true } : {}),
       };
     }),
     jwks: { keys: [jwk] },
@@ -221,6 +255,7 @@ async function createProvider(
     // Put the scope claims in the ID token itself (Gatehouse reads identity from it).
     conformIdTokenClaims: false,
     responseTypes: ['code'],
+    ...(options.acrValues === undefined ? {} : { acrValues: [...options.acrValues] }),
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
@@ -398,6 +433,7 @@ async function handleInteraction(
   req: IncomingMessage,
   res: ServerResponse,
   action: string | undefined,
+  authenticate: (request: LoginRequest) => LoginOutcome,
 ): Promise<void> {
   const details = await provider.interactionDetails(req, res);
   const clientId = details.params.client_id;
@@ -424,10 +460,24 @@ async function handleInteraction(
       );
       return;
     }
+    const acrValues = details.params['acr_values'];
+    const maxAge = details.params['max_age'];
+    const outcome = authenticate({
+      username: user.username,
+      acrValues: typeof acrValues === 'string' ? acrValues.split(' ').filter((a) => a !== '') : [],
+      maxAge: maxAge === undefined ? undefined : Number(maxAge),
+    });
     await provider.interactionFinished(
       req,
       res,
-      { login: { accountId: user.username } },
+      {
+        login: {
+          accountId: user.username,
+          ...(outcome.acr === undefined ? {} : { acr: outcome.acr }),
+          ...(outcome.amr === undefined ? {} : { amr: [...outcome.amr] }),
+          ...(outcome.ts === undefined ? {} : { ts: outcome.ts }),
+        },
+      },
       { mergeWithLastSubmission: false },
     );
     return;

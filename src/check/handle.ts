@@ -3,6 +3,13 @@ import { identityHeaderMutations } from '../identity/assertion/headers.js';
 import type { CheckRequest, CheckResponse } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { normalizeDecision } from '../decision/normalize.js';
 import type { Decision, HeaderEntry } from '../decision/types.js';
+import {
+  describe,
+  shortfalls,
+  stepUpChallenge,
+  type StepUp,
+  type StepUpShortfall,
+} from '../decision/step-up.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { Caller } from '../identity/caller.js';
 import { resolveDevice, type DeviceOptions, type ResolvedDevice } from '../device/resolve.js';
@@ -359,6 +366,8 @@ async function respond({
   decision,
 }: Respond): Promise<Pick<StageOutcome, 'response' | 'handledBy'>> {
   const { identity, cookies } = asker;
+  const stepUp = decision.allowed ? unmetStepUp(decision, identity) : undefined;
+  if (stepUp !== undefined) return stepUpResponse({ runtime, view, asker, decision }, stepUp);
   if (decision.allowed) {
     const assertion = identity.authenticated
       ? await runtime.assertion(identity, view.host, asker.credential)
@@ -419,6 +428,58 @@ async function respond({
     requestId: view.requestId,
   });
   return { response: withCookies(page), handledBy: 'policy' };
+}
+
+/** An allow's step-up and what the caller lacks for it; undefined when there is none or it is met. */
+function unmetStepUp(
+  decision: Decision,
+  identity: Identity,
+): { readonly stepUp: StepUp; readonly missing: StepUpShortfall[] } | undefined {
+  if (decision.stepUp === undefined) return undefined;
+  const facts = identity.authenticated ? identity : {};
+  const missing = shortfalls(decision.stepUp, facts, Math.floor(Date.now() / 1000));
+  return missing.length === 0 ? undefined : { stepUp: decision.stepUp, missing };
+}
+
+/**
+ * An allow whose step-up the caller does not meet is not an allow: a browser navigation with a
+ * session (or none) is sent to the IdP with `max_age`/`acr_values` and comes back to this same
+ * URL; anything else (a bearer token, an API request) gets a 401 with the RFC 9470 challenge.
+ */
+async function stepUpResponse(
+  { runtime, view, asker }: Respond,
+  unmet: { readonly stepUp: StepUp; readonly missing: StepUpShortfall[] },
+): Promise<Pick<StageOutcome, 'response' | 'handledBy'>> {
+  const { identity, cookies } = asker;
+  const withCookies = (reply: LocalReply): CheckResponse =>
+    localReplyToCheckResponse({
+      ...reply,
+      headers: [...reply.headers, ...cookies.map((c) => [c.name, c.value] as const)],
+    });
+  const byBrowser =
+    runtime.signIn !== undefined &&
+    asker.refusedBearer === undefined &&
+    (!identity.authenticated || identity.method === 'session') &&
+    isBrowserNavigation(view.method, view.headers);
+  if (byBrowser && runtime.signIn !== undefined) {
+    const reply = await runtime.signIn.start(view, view.path, {
+      stepUp: unmet.stepUp,
+      sub: identity.authenticated ? identity.sub : undefined,
+    });
+    return { response: withCookies(reply), handledBy: 'sign-in' };
+  }
+  const error = new GatehouseError('ERR_STEP_UP_REQUIRED');
+  const reply = jsonReply(
+    401,
+    {
+      error: error.code,
+      message: `${describe(unmet.missing)}.`,
+      reasons: [],
+      request_id: view.requestId,
+    },
+    [['www-authenticate', stepUpChallenge(unmet.stepUp, unmet.missing)]],
+  );
+  return { response: withCookies(reply), handledBy: 'sign-in' };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { GatehouseError } from '../errors/gatehouse-error.js';
+import type { StepUp } from './step-up.js';
 import type { Decision, HeaderEntry, JsonObject, QueryEntry } from './types.js';
 
 /** RFC 9110 token: the only characters a header name may have. */
@@ -13,7 +14,8 @@ const MAX_REASONS = 32;
  * Accepts the OPA-Envoy plugin's forms: `true`/`false`, or an object with a boolean `allowed`
  * and optional `headers`, `response_headers_to_add`, `request_headers_to_remove`,
  * `query_parameters_to_set`, `query_parameters_to_remove`, `http_status`, `body`,
- * `dynamic_metadata`, plus Gatehouse's `reasons`. Unknown keys are ignored, as the plugin does,
+ * `dynamic_metadata`, plus Gatehouse's `reasons` and, on an allow, its step-up fields
+ * `max_auth_age_seconds` and `acr_values` (src/decision/step-up.ts). Unknown keys are ignored, as the plugin does,
  * and so are fields that have no effect for the decision's outcome (`body` and `http_status` on an
  * allow; `response_headers_to_add`, `request_headers_to_remove` and the query fields on a deny).
  *
@@ -79,6 +81,7 @@ export function normalizeDecision(
     body: body as string | undefined,
     dynamicMetadata: metadata as JsonObject | undefined,
     reasons: reasons(d['reasons']),
+    stepUp: allowed ? stepUp(d['max_auth_age_seconds'], d['acr_values']) : undefined,
   };
 }
 
@@ -92,6 +95,7 @@ const EMPTY: Omit<Decision, 'allowed'> = Object.freeze({
   body: undefined,
   dynamicMetadata: undefined,
   reasons: [],
+  stepUp: undefined,
 });
 const ALLOW: Decision = Object.freeze({ ...EMPTY, allowed: true });
 const DENY: Decision = Object.freeze({ ...EMPTY, allowed: false });
@@ -159,6 +163,42 @@ function stringList(value: unknown, field: string): string[] {
     throw invalid(`decision.${field} must be a list of strings`);
   }
   return value;
+}
+
+/** Longest `max_auth_age_seconds` accepted: one year. */
+const MAX_AUTH_AGE_SECONDS = 31_536_000;
+const MAX_ACR_VALUES = 16;
+/** An `acr` value: printable ASCII without space, `"` or `\\` (it goes into a quoted-string). */
+const ACR_VALUE = /^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/;
+
+function stepUp(maxAge: unknown, acrValues: unknown): StepUp | undefined {
+  if (maxAge === undefined && acrValues === undefined) return undefined;
+  if (
+    maxAge !== undefined &&
+    (typeof maxAge !== 'number' ||
+      !Number.isInteger(maxAge) ||
+      maxAge < 0 ||
+      maxAge > MAX_AUTH_AGE_SECONDS)
+  ) {
+    throw invalid(
+      `decision.max_auth_age_seconds must be an integer from 0 to ${MAX_AUTH_AGE_SECONDS}, got ${kind(maxAge)}`,
+    );
+  }
+  if (
+    acrValues !== undefined &&
+    (!Array.isArray(acrValues) ||
+      acrValues.length === 0 ||
+      acrValues.length > MAX_ACR_VALUES ||
+      !acrValues.every((v): v is string => typeof v === 'string' && ACR_VALUE.test(v)))
+  ) {
+    throw invalid(
+      `decision.acr_values must be a list of 1 to ${MAX_ACR_VALUES} acr values (printable ASCII, no space, quote or backslash)`,
+    );
+  }
+  return Object.freeze({
+    maxAuthAgeSeconds: maxAge as number | undefined,
+    acrValues: acrValues === undefined ? undefined : Object.freeze([...(acrValues as string[])]),
+  });
 }
 
 function reasons(value: unknown): string[] {

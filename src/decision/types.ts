@@ -1,3 +1,5 @@
+import type { StepUp } from './step-up.js';
+
 /** A JSON value as the policy produced it. */
 export type JsonValue =
   | null
@@ -44,4 +46,9 @@ export interface Decision {
   readonly dynamicMetadata: JsonObject | undefined;
   /** Why: shown on the deny page and written to the decision log. */
   readonly reasons: readonly string[];
+  /**
+   * Allow only: allowed only with a recent or strong enough authentication
+   * (`max_auth_age_seconds`, `acr_values`); `undefined` when the decision asks for neither.
+   */
+  readonly stepUp: StepUp | undefined;
 }

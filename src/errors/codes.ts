@@ -201,6 +201,22 @@ export const ERRORS = {
     http: 401,
     message: 'The ID token does not belong to this transaction.',
   },
+  // Step-up (a decision's max_auth_age_seconds / acr_values).
+  ERR_STEP_UP_REQUIRED: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'This request needs a more recent or stronger authentication.',
+  },
+  ERR_STEP_UP_NOT_SATISFIED: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'The identity provider did not perform the authentication this request needs.',
+  },
+  ERR_STEP_UP_USER_CHANGED: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'A different user signed in while re-authenticating.',
+  },
   ERR_OIDC_ID_TOKEN_INVALID: {
     grpc: GrpcCode.UNAUTHENTICATED,
     http: 401,

@@ -6,7 +6,8 @@ import type { VerifiedSession } from './session/types.js';
 
 /**
  * The policy identity of a verified session. `claims` are the ID token claims kept in the
- * session (`{}` when they were dropped to fit the cookie); secrets never appear.
+ * session (`{}` when they were dropped to fit the cookie); secrets never appear. `auth_time`,
+ * `acr` and `amr` are the ID token's at sign-in, present only when the IdP sent them.
  *
  * @example
  *   const identity = identityFromSession(await verifySession(ring, key, cookie));
@@ -24,5 +25,8 @@ export function identityFromSession(session: VerifiedSession): AuthenticatedIden
     session_id: session.sid,
     issued_at: session.iat,
     expires_at: session.exp,
+    ...(session.idp_auth_time === undefined ? {} : { auth_time: session.idp_auth_time }),
+    ...(session.acr === undefined ? {} : { acr: session.acr }),
+    ...(session.amr === undefined ? {} : { amr: Object.freeze([...session.amr]) }),
   });
 }

@@ -1,14 +1,25 @@
 import type { IdentityHeaderNames } from './assertion/headers.js';
 import type { Caller } from './caller.js';
+import type { StepUp } from '../decision/step-up.js';
 import type { AuthenticatedIdentity } from '../input/types.js';
 import type { LocalReply } from '../pages/reply.js';
 import type { VerifiedSession } from './session/types.js';
 import type { RequestView } from '../input/request-view.js';
 
+/** A sign-in that must satisfy a decision's step-up. */
+export interface StepUpRequest {
+  readonly stepUp: StepUp;
+  /** The signed-in user stepping up: the new sign-in must be for the same `sub`. */
+  readonly sub: string | undefined;
+}
+
 /** Sign-in through the identity provider: present when `identity` is configured. */
 export interface SignInFlow {
-  /** The 302 to the identity provider's sign-in page, with the transaction cookie. */
-  start(request: RequestView, returnTo: string): Promise<LocalReply>;
+  /**
+   * The 302 to the identity provider's sign-in page, with the transaction cookie. With
+   * `stepUp`, the IdP is asked for `max_age`/`acr_values` and the callback checks them.
+   */
+  start(request: RequestView, returnTo: string, stepUp?: StepUpRequest): Promise<LocalReply>;
   /** `/.gatehouse/sign_in`: start explicitly (or, on the central host, for another host). */
   signIn(request: RequestView): Promise<LocalReply>;
   /** `/.gatehouse/callback`: finish sign-in, set the session, redirect to where the user was going. */

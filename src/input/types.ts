@@ -57,6 +57,15 @@ export interface AuthenticatedIdentity {
   readonly issued_at: number;
   /** When the session or token expires, seconds since the epoch (NumericDate). */
   readonly expires_at: number;
+  /**
+   * When the user last authenticated at the identity provider (the ID token's or bearer token's
+   * `auth_time`, NumericDate); absent when it gave none. Step-up compares against it.
+   */
+  readonly auth_time?: number;
+  /** Authentication context class (`acr`), e.g. an MFA level; absent when none was given. */
+  readonly acr?: string;
+  /** Authentication methods (`amr`), e.g. `["pwd", "otp"]`; absent when none were given. */
+  readonly amr?: readonly string[];
 }
 
 /** `input.identity`: who is asking. Discriminated on `authenticated`. */

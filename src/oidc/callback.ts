@@ -9,7 +9,9 @@ import { timingSafeEqual } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { OidcClient } from './client.js';
-import { openTransaction, type HandoffTarget } from './internal/transaction.js';
+import { shortfalls } from '../decision/step-up.js';
+import { authenticationFacts } from '../identity/from-bearer.js';
+import { openTransaction, type HandoffTarget, type StepUpTarget } from './internal/transaction.js';
 import { mapOidcError } from './internal/map-error.js';
 import { defaultReplayCache, type ReplayCache } from './replay-cache.js';
 import { requireReturnPath } from './return-url.js';
@@ -59,7 +61,8 @@ export interface SignInResult {
  * @throws GatehouseError `ERR_OIDC_TXN_MISSING`, `ERR_OIDC_TXN_EXPIRED`, `ERR_OIDC_TXN_INVALID`,
  *   `ERR_OIDC_STATE_MISMATCH`, `ERR_OIDC_ISSUER_MISMATCH`, `ERR_OIDC_STATE_REPLAYED`,
  *   `ERR_OIDC_PROVIDER_ERROR`, `ERR_OIDC_EXCHANGE`, `ERR_OIDC_NONCE_MISMATCH`,
- *   `ERR_OIDC_ID_TOKEN_INVALID`, `ERR_OIDC_UNAVAILABLE`.
+ *   `ERR_OIDC_ID_TOKEN_INVALID`, `ERR_OIDC_UNAVAILABLE`; for a step-up,
+ *   `ERR_STEP_UP_USER_CHANGED` and `ERR_STEP_UP_NOT_SATISFIED` (see {@link checkStepUp}).
  * @example
  *   const { claims, tokens, returnTo } = await completeSignIn({ client, txnKey, redirectUri,
  *     currentUrl: new URL(`https://${host}${path}`), txnCookieValue: cookies.get(TXN_COOKIE_NAME) });
@@ -140,6 +143,7 @@ export async function completeSignIn(options: CompleteSignInOptions): Promise<Si
   // Belt and braces: openid-client compared the nonce; a missing nonce must never pass.
   if (typeof claims.nonce !== 'string' || !constantEquals(claims.nonce, txn.nonce))
     throw new GatehouseError('ERR_OIDC_NONCE_MISMATCH');
+  if (txn.stepUp !== undefined) checkStepUp(txn.stepUp, claims, now);
 
   return {
     claims,
@@ -147,6 +151,29 @@ export async function completeSignIn(options: CompleteSignInOptions): Promise<Si
     returnTo,
     ...(txn.handoff === undefined ? {} : { handoff: txn.handoff }),
   };
+}
+
+/**
+ * A step-up's ID token must be for the user who stepped up and satisfy what was asked: with
+ * `max_age` sent, an `auth_time` is required (OIDC Core §3.1.3.7 rule 13) and must be recent
+ * enough; with `acr_values` sent, its `acr` must be one of them. Otherwise the sign-in is
+ * refused (an error page, not another trip to the IdP: no loop). The comparison is the one the
+ * Check path uses ({@link shortfalls}), so a session issued here passes the Check that follows.
+ *
+ * @throws GatehouseError `ERR_STEP_UP_USER_CHANGED`, `ERR_STEP_UP_NOT_SATISFIED`.
+ */
+export function checkStepUp(stepUp: StepUpTarget, claims: IdTokenClaims, now: Date): void {
+  if (stepUp.sub !== undefined && claims.sub !== stepUp.sub)
+    throw new GatehouseError('ERR_STEP_UP_USER_CHANGED');
+  const missing = shortfalls(
+    { maxAuthAgeSeconds: stepUp.maxAge, acrValues: stepUp.acrValues },
+    authenticationFacts(claims),
+    Math.floor(now.getTime() / 1000),
+  );
+  if (missing.length > 0)
+    throw new GatehouseError('ERR_STEP_UP_NOT_SATISFIED', {
+      cause: new Error(`the new ID token falls short: ${missing.join(', ')}`),
+    });
 }
 
 /** The token fields Gatehouse keeps from a token endpoint response. */

@@ -4,6 +4,7 @@ import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { AuthenticatedIdentity } from '../input/types.js';
 import { groupsFromClaims, asJsonObject } from '../identity/groups.js';
 import { identityFromSession } from '../identity/from-session.js';
+import { authenticationFacts } from '../identity/from-bearer.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import { completeSignIn, type IdTokenClaims, type OidcTokens } from './callback.js';
 import { acceptHandoffRequest, completeHandoff, issueHandoff, startHandoff } from './handoff.js';
@@ -18,7 +19,8 @@ import { redirectReply, type LocalReply } from '../pages/reply.js';
 import { sessionClearCookie, sessionSetCookie } from '../identity/session/cookie.js';
 import { issueSession } from '../identity/session/issue.js';
 import type { SessionInput, VerifiedSession } from '../identity/session/types.js';
-import type { SignInFlow } from '../identity/runtime.js';
+import type { SignInFlow, StepUpRequest } from '../identity/runtime.js';
+import type { StepUpTarget } from './internal/transaction.js';
 import type { RequestView } from '../input/request-view.js';
 
 export interface SignInFlowOptions {
@@ -76,7 +78,7 @@ export type SignInEvent =
   /** A redirect to the IdP (or the central host): a browser denied while signed out, or `/.gatehouse/sign_in`. */
   | {
       readonly type: 'sign-in-started';
-      readonly reason: 'unauthenticated' | 'sign_in_path';
+      readonly reason: 'unauthenticated' | 'sign_in_path' | 'step_up';
       readonly request: SignInEventRequest;
     }
   /** Starting failed (the IdP unreachable, a bad hand-off request); the Check answers with the error. */
@@ -181,6 +183,31 @@ function sessionFromClaims(
   };
 }
 
+/** What the transaction records of a step-up: what is sent to the IdP, and who asked. */
+function stepUpTarget(request: StepUpRequest): StepUpTarget {
+  const { stepUp, sub } = request;
+  return {
+    ...(stepUp.maxAuthAgeSeconds === undefined ? {} : { maxAge: stepUp.maxAuthAgeSeconds }),
+    ...(stepUp.acrValues === undefined ? {} : { acrValues: stepUp.acrValues }),
+    ...(sub === undefined ? {} : { sub }),
+  };
+}
+
+/**
+ * How the user authenticated, from the sign-in ID token: kept in the session for step-up. Set
+ * only at sign-in; a refresh keeps the session's (a refresh is not an authentication).
+ */
+function authenticationOf(
+  claims: Readonly<Record<string, unknown>>,
+): Pick<SessionInput, 'idp_auth_time' | 'acr' | 'amr'> {
+  const facts = authenticationFacts(claims);
+  return {
+    ...(facts.auth_time === undefined ? {} : { idp_auth_time: facts.auth_time }),
+    ...(facts.acr === undefined ? {} : { acr: facts.acr }),
+    ...(facts.amr === undefined ? {} : { amr: facts.amr }),
+  };
+}
+
 /**
  * Sign-in, callback, refresh and sign-out for one identity provider, answered through the
  * Check response: Envoy needs no route or cluster of its own for any of it.
@@ -204,7 +231,7 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
   /** Run a sign-in start, reporting whether it redirected or failed. */
   async function started(
     view: RequestView,
-    reason: 'unauthenticated' | 'sign_in_path',
+    reason: 'unauthenticated' | 'sign_in_path' | 'step_up',
     begin: () => Promise<LocalReply>,
   ): Promise<LocalReply> {
     try {
@@ -221,8 +248,17 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
     }
   }
 
-  async function redirectToIdp(view: RequestView, returnTo: string): Promise<LocalReply> {
+  async function redirectToIdp(
+    view: RequestView,
+    returnTo: string,
+    stepUp?: StepUpTarget,
+  ): Promise<LocalReply> {
     if (central !== undefined && !isCentral(view)) {
+      // The central host's hand-off carries no step-up yet: refuse rather than sign in without it.
+      if (stepUp !== undefined)
+        throw new GatehouseError('ERR_STEP_UP_REQUIRED', {
+          cause: new Error('step-up through a central sign-in host is not supported'),
+        });
       // Another host: sign in through the central host, bound to this browser by the txn cookie.
       const { location, txnCookie } = await startHandoff({
         centralSignInUrl: `${view.scheme}://${central}${PATHS.signIn}`,
@@ -238,6 +274,7 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
       redirectUri: callbackUri(view),
       returnTo,
       txnKey: options.txnKey,
+      ...(stepUp === undefined ? {} : { stepUp }),
     });
     return redirectReply(location, [['set-cookie', txnSetCookie(txnCookie)]]);
   }
@@ -256,6 +293,7 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
       // The ID token is not kept: it served its purpose at sign-in, and sign-out no longer sends it.
       {
         ...sessionFromClaims(claims, options, { refresh_token: tokens.refresh_token }),
+        ...authenticationOf(claims),
         host: view.host,
         ...(options.bindSessionsToDevice === true && view.deviceFingerprint !== undefined
           ? { device_x5t: view.deviceFingerprint }
@@ -296,8 +334,10 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
   }
 
   return {
-    start: (view, returnTo) =>
-      started(view, 'unauthenticated', () => redirectToIdp(view, returnTo)),
+    start: (view, returnTo, stepUp) =>
+      started(view, stepUp === undefined ? 'unauthenticated' : 'step_up', () =>
+        redirectToIdp(view, returnTo, stepUp === undefined ? undefined : stepUpTarget(stepUp)),
+      ),
 
     signIn: (view) => started(view, 'sign_in_path', () => signInPath(view)),
 

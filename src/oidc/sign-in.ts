@@ -7,13 +7,19 @@ import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { OidcClient } from './client.js';
 import { safeReturnPath } from './return-url.js';
 import { assertKey } from './internal/keys.js';
-import { sealTransaction, type HandoffTarget, type TxnCookie } from './internal/transaction.js';
+import {
+  sealTransaction,
+  type HandoffTarget,
+  type StepUpTarget,
+  type TxnCookie,
+} from './internal/transaction.js';
 
 export {
   TXN_COOKIE_NAME,
   txnClearCookie,
   txnSetCookie,
   type HandoffTarget,
+  type StepUpTarget,
   type TxnCookie,
 } from './internal/transaction.js';
 
@@ -41,6 +47,27 @@ export interface StartSignInOptions {
   readonly extraParams?: Readonly<Record<string, string>>;
   /** Central sign-in host only: hand the identity off to this protected host after the callback. */
   readonly handoff?: HandoffTarget;
+  /**
+   * A step-up: send `max_age` and/or `acr_values` (with `prompt=login`, see
+   * {@link stepUpParams}); the callback checks the new ID token against them.
+   */
+  readonly stepUp?: StepUpTarget;
+}
+
+/** The extra parameters plus a step-up's; a configured `prompt` is kept beside `login`. */
+function withStepUp(
+  extra: Readonly<Record<string, string>>,
+  stepUp: StepUpTarget | undefined,
+): Record<string, string> {
+  if (stepUp === undefined) return { ...extra };
+  const params = stepUpParams(stepUp);
+  const configured = extra['prompt'];
+  const prompt = params['prompt'];
+  if (prompt !== undefined && configured !== undefined) {
+    const values = new Set([prompt, ...configured.split(' ').filter((v) => v !== '')]);
+    params['prompt'] = [...values].join(' ');
+  }
+  return { ...extra, ...params };
 }
 
 /** Result of {@link startSignIn}. */
@@ -63,7 +90,23 @@ const PROTOCOL_PARAMS = new Set([
   'response_mode',
   'request',
   'request_uri',
+  'max_age',
+  'acr_values',
 ]);
+
+/**
+ * The authorization parameters of a step-up (OIDC Core §3.1.2.1): `max_age` and `acr_values`
+ * as asked, and `prompt=login` whenever `max_age` is 0 (its meaning in the spec) or an `acr` is
+ * asked for: `acr_values` is only a voluntary request, and an IdP would otherwise answer from
+ * its existing session with the `acr` that session already has.
+ */
+export function stepUpParams(stepUp: StepUpTarget): Record<string, string> {
+  return {
+    ...(stepUp.maxAge === undefined ? {} : { max_age: String(stepUp.maxAge) }),
+    ...(stepUp.acrValues === undefined ? {} : { acr_values: stepUp.acrValues.join(' ') }),
+    ...(stepUp.maxAge === 0 || stepUp.acrValues !== undefined ? { prompt: 'login' } : {}),
+  };
+}
 
 /**
  * Begin sign-in: fresh `state`, `nonce` and PKCE verifier (all from openid-client's CSPRNG),
@@ -101,6 +144,7 @@ export async function startSignIn(options: StartSignInOptions): Promise<SignInSt
       returnTo: safeReturnPath(options.returnTo),
       host: redirectUri.host,
       ...(options.handoff === undefined ? {} : { handoff: options.handoff }),
+      ...(options.stepUp === undefined ? {} : { stepUp: options.stepUp }),
     },
     options.txnKey,
     options.now ?? new Date(),
@@ -108,7 +152,7 @@ export async function startSignIn(options: StartSignInOptions): Promise<SignInSt
   );
 
   const url = oidc.buildAuthorizationUrl(config, {
-    ...options.extraParams,
+    ...withStepUp(options.extraParams ?? {}, options.stepUp),
     response_type: 'code',
     redirect_uri: redirectUri.href,
     scope: options.client.scopes.join(' '),

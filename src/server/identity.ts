@@ -381,7 +381,7 @@ function traceFlow(flow: SignInFlow, tracer: Tracer): SignInFlow {
     }
   };
   return {
-    start: (request, returnTo) => flow.start(request, returnTo),
+    start: (request, returnTo, stepUp) => flow.start(request, returnTo, stepUp),
     signIn: (request) => flow.signIn(request),
     callback: (request) => traced('gatehouse.oidc.callback', () => flow.callback(request)),
     signOut: (request, session) => flow.signOut(request, session),

@@ -288,3 +288,28 @@ async function waitForAdmin(
   }
   throw new Error(`not LIVE after ${timeoutMs} ms`);
 }
+
+/**
+ * Set every `grpc_service.timeout` in an Envoy config (the ext_authz call to Gatehouse) to
+ * `timeout`. The shipped 0.5 s fails fast in production; a browser journey's sign-in callback
+ * exchanges the code with the IdP inside that Check, which a loaded 2-core test machine can take
+ * longer than 0.5 s to do. The fail-fast timeout itself is tested in envoy-check and faults.
+ * Returns how many timeouts it set.
+ */
+export function lengthenGrpcTimeouts(node: unknown, timeout: string): number {
+  if (Array.isArray(node)) {
+    let count = 0;
+    for (const item of node) count += lengthenGrpcTimeouts(item, timeout);
+    return count;
+  }
+  if (node === null || typeof node !== 'object') return 0;
+  const record = node as Record<string, unknown>;
+  let count = 0;
+  const grpc = record['grpc_service'];
+  if (grpc !== null && typeof grpc === 'object' && 'timeout' in grpc) {
+    (grpc as Record<string, unknown>)['timeout'] = timeout;
+    count++;
+  }
+  for (const value of Object.values(record)) count += lengthenGrpcTimeouts(value, timeout);
+  return count;
+}

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { startIdp, type RunningIdp } from '../../demo/idp/start.js';
+import { startIdp, type RunningIdp, type StartIdpOptions } from '../../demo/idp/start.js';
 import type { Gatehouse } from '../../src/server/start.js';
 import { launchChromium } from './browser.js';
-import { startEnvoy, type RunningEnvoy } from './envoy.js';
+import { lengthenGrpcTimeouts, startEnvoy, type RunningEnvoy } from './envoy.js';
 import { startTestGatehouse, type LogSink } from './gatehouse.js';
 import { freePort } from './ports.js';
 import { requireTool } from './tools.js';
@@ -31,6 +31,12 @@ export interface BrowserStackOptions {
   readonly postLogoutRedirectUris?: (port: number) => string[];
   /** Extra `identity` config keys (e.g. sign_in_host), given Envoy's port. */
   readonly identity?: (port: number) => Record<string, unknown>;
+  /** The IdP's `acr` values and login outcomes (step-up tests). */
+  readonly idp?: Pick<StartIdpOptions, 'acrValues' | 'authenticate'>;
+  /** The client asks for `auth_time` in every ID token (`require_auth_time`). */
+  readonly requireAuthTime?: boolean;
+  /** Edits to Envoy's parsed config (see `startEnvoy`'s `patch`). */
+  readonly envoyPatch?: (config: Record<string, unknown>) => void;
 }
 
 const CLIENT = { id: 'gatehouse', secret: 'gatehouse-test-secret' };
@@ -57,8 +63,10 @@ export async function startBrowserStack(
         client_secret: CLIENT.secret,
         redirect_uris: options.redirectUris(port),
         post_logout_redirect_uris: options.postLogoutRedirectUris?.(port) ?? [],
+        ...(options.requireAuthTime === true ? { require_auth_time: true } : {}),
       },
     ],
+    ...options.idp,
   });
   t.after(() => idp.stop());
 
@@ -94,6 +102,12 @@ export async function startBrowserStack(
     gatehousePort: gatehouse.grpcPort,
     upstreams: { app: upstream.port, admin: upstream.port },
     listenPort: port,
+    // Journeys through sign-in, not the fail-fast timeout: see lengthenGrpcTimeouts.
+    patch: (config) => {
+      if (lengthenGrpcTimeouts(config, '5s') === 0)
+        throw new Error('no ext_authz timeout to lengthen');
+      options.envoyPatch?.(config);
+    },
   });
   t.after(() => envoy.stop());
 

@@ -22,6 +22,15 @@ export interface SessionData {
   readonly idp_sid?: string;
   /** When the user signed in (NumericDate); kept across refreshes, for an absolute lifetime. */
   readonly auth_time: number;
+  /**
+   * The ID token's `auth_time`: when the user last authenticated at the identity provider
+   * (NumericDate), when it said. What step-up (`max_auth_age_seconds`) compares against.
+   */
+  readonly idp_auth_time?: number;
+  /** The ID token's `acr` (authentication context class), when it sent one. */
+  readonly acr?: string;
+  /** The ID token's `amr` (authentication methods), when it sent them. */
+  readonly amr?: readonly string[];
   /** Verified ID token claims worth keeping (`{}` when dropped to fit the cookie). */
   readonly claims: JsonObject;
   /**

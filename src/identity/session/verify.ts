@@ -164,6 +164,9 @@ function sessionFrom(payload: JWTPayload, encrypted: boolean): VerifiedSession {
     (p['host'] !== undefined && typeof p['host'] !== 'string') ||
     (p['idp_sid'] !== undefined && typeof p['idp_sid'] !== 'string') ||
     (p['cnf'] !== undefined && boundCertificate(p['cnf']) === undefined) ||
+    (p['idp_auth_time'] !== undefined && typeof p['idp_auth_time'] !== 'number') ||
+    (p['acr'] !== undefined && typeof p['acr'] !== 'string') ||
+    (p['amr'] !== undefined && !isStringArray(p['amr'])) ||
     typeof p['iat'] !== 'number' ||
     typeof p['exp'] !== 'number'
   ) {
@@ -198,6 +201,9 @@ function sessionFrom(payload: JWTPayload, encrypted: boolean): VerifiedSession {
     ...(typeof p['host'] === 'string' ? { host: p['host'] } : {}),
     ...(typeof p['idp_sid'] === 'string' ? { idp_sid: p['idp_sid'] } : {}),
     ...(p['cnf'] === undefined ? {} : { device_x5t: boundCertificate(p['cnf']) as string }),
+    ...(typeof p['idp_auth_time'] === 'number' ? { idp_auth_time: p['idp_auth_time'] } : {}),
+    ...(typeof p['acr'] === 'string' ? { acr: p['acr'] } : {}),
+    ...(isStringArray(p['amr']) ? { amr: Object.freeze([...p['amr']]) } : {}),
     iat: p['iat'],
     exp: p['exp'],
     ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),

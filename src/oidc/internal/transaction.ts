@@ -22,6 +22,16 @@ export interface HandoffTarget {
   readonly nonce: string;
 }
 
+/** A step-up sign-in: what was asked of the IdP, checked again in the new ID token. */
+export interface StepUpTarget {
+  /** `max_age` sent: the new ID token must carry an `auth_time` at most this old. */
+  readonly maxAge?: number;
+  /** `acr_values` sent: the new ID token's `acr` must be one of them. */
+  readonly acrValues?: readonly string[];
+  /** The signed-in user stepping up: the new ID token must be for the same `sub`. */
+  readonly sub?: string;
+}
+
 /** Contents of a transaction cookie. */
 export type Transaction =
   | {
@@ -37,6 +47,8 @@ export type Transaction =
       readonly exp: number;
       /** Set on the central sign-in host: hand the identity off instead of starting a session. */
       readonly handoff?: HandoffTarget;
+      /** Set when the sign-in is a step-up. */
+      readonly stepUp?: StepUpTarget;
     }
   | {
       /** A protected host waiting for a hand-off from the central host. */
@@ -112,6 +124,17 @@ export async function sealTransaction(
                   nonce: txn.handoff.nonce,
                 },
               }),
+          ...(txn.stepUp === undefined
+            ? {}
+            : {
+                step_up: {
+                  ...(txn.stepUp.maxAge === undefined ? {} : { max_age: txn.stepUp.maxAge }),
+                  ...(txn.stepUp.acrValues === undefined
+                    ? {}
+                    : { acr_values: [...txn.stepUp.acrValues] }),
+                  ...(txn.stepUp.sub === undefined ? {} : { sub: txn.stepUp.sub }),
+                },
+              }),
         }
       : { kind: txn.kind, nonce: txn.nonce, return_to: txn.returnTo, host: txn.host };
   const value = await new EncryptJWT(claims)
@@ -181,12 +204,44 @@ export async function openTransaction(
     iat,
     exp,
   } as const;
+  const stepUp = stepUpOf(payload['step_up']);
+  const withStepUp = stepUp === undefined ? base : { ...base, stepUp };
   const handoff = payload['handoff'];
-  if (handoff === undefined) return base;
+  if (handoff === undefined) return withStepUp;
   if (typeof handoff !== 'object' || handoff === null) return invalid('malformed handoff');
   const h = handoff as Record<string, unknown>;
   return {
-    ...base,
+    ...withStepUp,
     handoff: { host: str('host', h), returnTo: str('return_to', h), nonce: str('nonce', h) },
+  };
+}
+
+/** The transaction's `step_up`; a malformed one is an invalid transaction (never ignored). */
+function stepUpOf(value: unknown): StepUpTarget | undefined {
+  if (value === undefined) return undefined;
+  const bad = (): never => {
+    throw new GatehouseError('ERR_OIDC_TXN_INVALID', { cause: new Error('malformed step_up') });
+  };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad();
+  const v = value as Record<string, unknown>;
+  const maxAge = v['max_age'];
+  const acrValues = v['acr_values'];
+  const sub = v['sub'];
+  if (
+    maxAge !== undefined &&
+    (typeof maxAge !== 'number' || !Number.isInteger(maxAge) || maxAge < 0)
+  )
+    bad();
+  if (
+    acrValues !== undefined &&
+    (!Array.isArray(acrValues) || !acrValues.every((a) => typeof a === 'string'))
+  )
+    bad();
+  if (sub !== undefined && typeof sub !== 'string') bad();
+  if (maxAge === undefined && acrValues === undefined) bad();
+  return {
+    ...(maxAge === undefined ? {} : { maxAge: maxAge as number }),
+    ...(acrValues === undefined ? {} : { acrValues: acrValues as string[] }),
+    ...(sub === undefined ? {} : { sub: sub as string }),
   };
 }

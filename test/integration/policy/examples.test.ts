@@ -328,6 +328,32 @@ const examples: Record<string, Case[]> = {
       expected: { allowed: false, reasons: ['no access rule for route ""'] },
     },
   ],
+  step_up: [
+    {
+      name: 'an admin is allowed on /admin only with MFA',
+      request: get('https://app.example.com/admin/users'),
+      identity: user(['admins'], { acr: 'urn:gatehouse:pwd', auth_time: 1_700_000_000 }),
+      expected: { allowed: true, acr_values: ['urn:gatehouse:mfa'] },
+    },
+    {
+      name: 'payments need a sign-in within 5 minutes',
+      request: get('https://app.example.com/payments/new'),
+      identity: user([]),
+      expected: { allowed: true, max_auth_age_seconds: 300 },
+    },
+    {
+      name: 'elsewhere a signed-in user is enough',
+      request: get('https://app.example.com/reports'),
+      identity: user([]),
+      expected: true,
+    },
+    {
+      name: 'a non-admin is kept from /admin',
+      request: get('https://app.example.com/admin/users'),
+      identity: user(['staff']),
+      expected: false,
+    },
+  ],
   device_certificate: [
     {
       name: 'a signed-in person on a company device reaches the app',

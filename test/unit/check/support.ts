@@ -10,7 +10,7 @@ import type {
   CheckOutcome,
   PolicyView,
 } from '../../../src/check/handle.js';
-import type { IdentityRuntime, SignInFlow } from '../../../src/identity/runtime.js';
+import type { IdentityRuntime, SignInFlow, StepUpRequest } from '../../../src/identity/runtime.js';
 import { anonymousRuntime } from '../../../src/identity/anonymous.js';
 import { GatehouseError } from '../../../src/errors/gatehouse-error.js';
 import {
@@ -131,6 +131,8 @@ export function fakePolicy(value: unknown): PolicyView & { readonly inputs: unkn
 export interface RuntimeCalls {
   readonly refreshed: VerifiedSession[];
   readonly started: string[];
+  /** The step-up each `start` was asked for (`undefined` for a plain sign-in). */
+  readonly stepUps: (StepUpRequest | undefined)[];
   readonly assertions: { sub: string; credential: string | undefined }[];
   readonly signedOut: (VerifiedSession | undefined)[];
 }
@@ -149,10 +151,17 @@ export interface FakeRuntimeOptions {
 export function fakeRuntime(options: FakeRuntimeOptions): IdentityRuntime & {
   readonly calls: RuntimeCalls;
 } {
-  const calls: RuntimeCalls = { refreshed: [], started: [], assertions: [], signedOut: [] };
+  const calls: RuntimeCalls = {
+    refreshed: [],
+    started: [],
+    stepUps: [],
+    assertions: [],
+    signedOut: [],
+  };
   const flow: SignInFlow = {
-    start(_view, returnTo) {
+    start(_view, returnTo, stepUp) {
       calls.started.push(returnTo);
+      calls.stepUps.push(stepUp);
       if (options.startFails !== undefined)
         return Promise.reject(new GatehouseError(options.startFails));
       return Promise.resolve(redirectReply(IDP_AUTH, [['set-cookie', 'txn=1']]));
