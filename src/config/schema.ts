@@ -439,6 +439,20 @@ export const SCHEMA = {
           max: 30 * 24 * 3600,
           doc: 'Session lifetime; with a refresh token it is renewed at expiry.',
         },
+        absolute_lifetime_seconds: {
+          type: 'integer',
+          default: 7 * 24 * 3600,
+          min: 60,
+          max: 90 * 24 * 3600,
+          doc: 'No session outlives this after sign-in, refreshed or not: the store forgets the record and the cookie stops working.',
+        },
+        idle_timeout_seconds: {
+          type: 'integer',
+          default: 0,
+          min: 0,
+          max: 30 * 24 * 3600,
+          doc: 'A session with no request for this long ends (server-side, on every replica); 0 turns it off.',
+        },
         bind_to_host: {
           type: 'boolean',
           default: true,

@@ -14,7 +14,7 @@ import { GatehouseError } from '../errors/gatehouse-error.js';
 import { callerOf } from '../identity/caller.js';
 import { resolveIdentity, type ResolvedIdentity } from '../identity/resolve.js';
 import { configuredIdentity, loadConfiguredSigningKeys } from '../identity/configured.js';
-import { VerifiedCache } from '../identity/verified-cache.js';
+import { credentialKey, VerifiedCache } from '../identity/verified-cache.js';
 import { deriveKey, loadSessionSecret } from '../keys/session-secret.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -26,7 +26,11 @@ import { createReplayCache } from '../oidc/replay-cache.js';
 import { createRevocationSet } from '../oidc/revocation-set.js';
 import { ANONYMOUS } from '../input/types.js';
 import { ownCookieNames, sessionClearCookie } from '../identity/session/cookie.js';
-import { verifySession } from '../identity/session/verify.js';
+import { createSessionBook, type SessionBook } from '../identity/session/book.js';
+import { SessionCache, type SessionCacheStatus } from '../store/cache.js';
+import { openSessionStore, type OpenedSessionStore } from '../store/open.js';
+import type { SessionStore } from '../store/types.js';
+import type { SessionStoreConfig } from '../config/types.js';
 import { createIdpEventLog, errorSummary } from '../observability/idp-events.js';
 import {
   countSignInEvents,
@@ -41,16 +45,25 @@ import type { IdentityProviderStatus } from '../health/readiness.js';
 export interface IdentitySetup {
   readonly runtime: IdentityRuntime;
   readonly oidc: OidcClient | undefined;
+  /** Server-side sessions (sign-in creates, Check reads, sign-out revokes); none without `identity`. */
+  readonly sessions: SessionBook | undefined;
+  /** What this replica's session cache serves, for readiness and metrics; none without `identity`. */
+  sessionStore(): SessionCacheStatus | undefined;
   /** The identity provider for readiness; `undefined` when none is configured. */
   status(): IdentityProviderStatus | undefined;
-  /** Stop discovery retries and key refreshes. */
-  close(): void;
+  /** Stop discovery retries and key refreshes; disconnect the session store. */
+  close(): Promise<void>;
 }
 
 /** Where the identity stage reports (metrics and spans); both optional. */
 export interface IdentityObservability {
   readonly metrics?: Metrics | undefined;
   readonly tracer?: Tracer | undefined;
+  /**
+   * The session store to use instead of opening `session.store` (a cluster worker's IpcStore,
+   * src/workers/worker.ts); closed with the setup.
+   */
+  readonly sessionStore?: SessionStore | undefined;
 }
 
 /**
@@ -74,8 +87,12 @@ export async function setupIdentity(
     return {
       runtime: anonymousRuntime(names, cookieName),
       oidc: undefined,
+      sessions: undefined,
+      sessionStore: () => undefined,
       status: () => undefined,
-      close: () => undefined,
+      close: async () => {
+        await observe.sessionStore?.close();
+      },
     };
   }
 
@@ -101,6 +118,25 @@ export async function setupIdentity(
   // The transaction cookie gets its own key, derived from the same secret for a different use.
   const txnKey = deriveKey(secret.key, 'gatehouse sign-in transaction');
   const handoffKey = deriveKey(secret.key, 'gatehouse sign-in hand-off');
+  const tolerance = identity.clock_tolerance_seconds;
+  // Server-side sessions (docs/reference/session-store.md): the store this replica shares, and
+  // its local cache in front of it.
+  const opened =
+    observe.sessionStore === undefined
+      ? await openSessionStore(config.session.store, secret.key)
+      : withCache(observe.sessionStore, config.session.store);
+  const idleSeconds = config.session.idle_timeout_seconds;
+  const sessions = createSessionBook({
+    ring,
+    store: opened.store,
+    cache: opened.cache,
+    ttlSeconds: config.session.ttl_seconds,
+    absoluteLifetimeSeconds: config.session.absolute_lifetime_seconds,
+    idleTimeoutSeconds: idleSeconds,
+    // A quarter of the idle timeout, at most a minute: the last use is never far behind.
+    touchIntervalMs: Math.min(60_000, idleSeconds > 0 ? (idleSeconds * 1000) / 4 : 60_000),
+    clockToleranceSeconds: tolerance,
+  });
 
   if (identity.cache_file !== undefined) await checkCacheFolder(identity.cache_file);
   const events = createIdpEventLog(log);
@@ -192,10 +228,9 @@ export async function setupIdentity(
   const baseFlow = createSignInFlow({
     client: oidc,
     ring,
-    sessionKey: secret.key,
+    sessions,
     txnKey,
     cookieName,
-    sessionTtlSeconds: config.session.ttl_seconds,
     groupsClaim: identity.groups_claim,
     postLogoutRedirectPath: identity.post_logout_redirect_path,
     ...(identity.sign_in_host === undefined ? {} : { centralHost: identity.sign_in_host }),
@@ -213,10 +248,10 @@ export async function setupIdentity(
   // Verified credentials and signed assertions are reused (see src/identity/verified-cache.ts and
   // src/identity/assertion/cache.ts): one signature verification per token, one signing per
   // (credential, upstream host) per half assertion lifetime.
-  const tolerance = identity.clock_tolerance_seconds;
+  // Sessions are not cached by cookie: every Check asks the store's cache (src/store/cache.ts),
+  // which the change feed invalidates, so a revocation is never hidden behind a cached cookie.
   const cache = {
     bearer: new VerifiedCache<ResolvedIdentity>({ clockToleranceSeconds: tolerance }),
-    session: new VerifiedCache<ResolvedIdentity>({ clockToleranceSeconds: tolerance }),
   };
   const assertions = new AssertionCache({ ttlSeconds: names.assertion_ttl_seconds });
   const sign = (who: Parameters<IdentityRuntime['assertion']>[0], host: string, now?: Date) =>
@@ -282,8 +317,7 @@ export async function setupIdentity(
         headers,
         cookieName,
         ...(config.session.bind_to_host && host !== undefined ? { host } : {}),
-        verifySession: (token) =>
-          verifySession(ring, secret.key, token, { clockToleranceSeconds: tolerance }),
+        verifySession: (token) => sessions.verify(token),
         ...(verifyBearer === undefined ? {} : { verifyBearer }),
         groupsClaim: identity.groups_claim,
         cache,
@@ -295,6 +329,13 @@ export async function setupIdentity(
           identity: ANONYMOUS,
           source: 'session',
           error: new GatehouseError('ERR_SESSION_REVOKED'),
+        });
+      // Assertions are reused per version of the record (sid, iat): a refreshed record, whose
+      // identity may differ, under the same cookie gets a new one.
+      if (session !== undefined && resolved.error === undefined && !resolved.session?.expired)
+        return callerOf({
+          ...resolved,
+          credential: credentialKey(`${session.sid}.${session.iat}`),
         });
       return callerOf(resolved);
     },
@@ -324,10 +365,13 @@ export async function setupIdentity(
   return {
     runtime,
     oidc,
+    sessions,
+    sessionStore: () => opened.cache.status(),
     status,
-    close: () => {
+    close: async () => {
       oidc.close();
       keys.close();
+      await opened.close().catch(() => undefined);
     },
   };
 }
@@ -413,4 +457,20 @@ async function checkCacheFolder(file: string): Promise<void> {
       cause: err,
     });
   }
+}
+
+/** A cache in front of a store opened elsewhere (a cluster worker's IpcStore). */
+function withCache(store: SessionStore, config: SessionStoreConfig): OpenedSessionStore {
+  const cache = new SessionCache(store, {
+    maxEntries: config.cache_size,
+    staleWindowMs: config.stale_window_ms,
+  });
+  return {
+    store,
+    cache,
+    close: async () => {
+      cache.close();
+      await store.close();
+    },
+  };
 }

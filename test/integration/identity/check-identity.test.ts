@@ -38,9 +38,9 @@ import { createOidcClient, type OidcClient } from '../../../src/oidc/client.js';
 import { createReplayCache } from '../../../src/oidc/replay-cache.js';
 import { startSignIn } from '../../../src/oidc/sign-in.js';
 import type { Gatehouse } from '../../../src/server/start.js';
-import { issueSession } from '../../../src/identity/session/issue.js';
 import type { SessionInput } from '../../../src/identity/session/types.js';
 import { startTestGatehouse } from '../../support/gatehouse.js';
+import { memorySessions } from '../../support/sessions.js';
 import { connect, httpRequest, type TestClient } from '../../support/grpc-client.js';
 import { apiAccessToken, browseToCallback, TEST_API, TEST_API_CLIENT } from '../../support/idp.js';
 import { testdata } from '../../support/paths.js';
@@ -343,7 +343,8 @@ test('identity through the Check path against the real demo IdP', async (t) => {
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
   const f = await setup(t, opa);
-  const { client } = await startGatehouse(t, f);
+  const { client, gatehouse } = await startGatehouse(t, f);
+  const mint = (input: SessionInput, now?: number) => mintSession(gatehouse, input, now);
 
   await t.test(
     'anonymous browser navigation to a denied path: 302 to the IdP with PKCE S256, state, nonce and a __Host- txn cookie',
@@ -533,11 +534,11 @@ test('identity through the Check path against the real demo IdP', async (t) => {
         files: [await writeKeyFile(otherDir, 'other.pem')],
         development: false,
       });
-      const foreign = await issueSession(otherRing, f.sessionKey, aliceSession(), {
-        ttlSeconds: 3600,
-      });
+      const other = memorySessions(otherRing);
+      const foreign = (await other.book.issue(aliceSession())).cookieValue;
+      await other.close();
       // Sanity: the same session from our own ring is accepted.
-      const ours = await issueSession(f.ring, f.sessionKey, aliceSession(), { ttlSeconds: 3600 });
+      const ours = await mint(aliceSession());
       allowed(
         await client.check(req('/app/x', { ...JSON_ACCEPT, cookie: `${SESSION_COOKIE}=${ours}` })),
       );
@@ -684,7 +685,7 @@ test('identity through the Check path against the real demo IdP', async (t) => {
       }
       // A session issued before binding (no host) is not accepted either.
       const { host: _host, ...unbound } = aliceSession();
-      const legacy = await issueSession(f.ring, f.sessionKey, unbound, { ttlSeconds: 3600 });
+      const legacy = await mint(unbound);
       assert.equal(
         statusOf(
           await client.check(
@@ -740,14 +741,10 @@ test('identity through the Check path against the real demo IdP', async (t) => {
     async () => {
       const { refreshToken } = await idpTokens(f);
       assert.ok(refreshToken, 'the IdP gave a refresh token (offline_access)');
-      const expired = await issueSession(
-        f.ring,
-        f.sessionKey,
+      // Signed in 9 hours ago: past session.ttl_seconds (8 h), so a refresh is due.
+      const expired = await mint(
         aliceSession({ refresh_token: refreshToken, idp_iss: f.idp.issuer }),
-        {
-          ttlSeconds: 60,
-          now: new Date(Date.now() - 2 * 3600_000),
-        },
+        Date.now() - 9 * 3600_000,
       );
       const ok = allowed(
         await client.check(
@@ -779,14 +776,10 @@ test('identity through the Check path against the real demo IdP', async (t) => {
   await t.test(
     'refresh: an expired session with a bogus refresh token is not renewed (sign-in or 401) and the cookie is cleared',
     async () => {
-      const expired = await issueSession(
-        f.ring,
-        f.sessionKey,
+      // Signed in 9 hours ago: past session.ttl_seconds (8 h), so a refresh is due.
+      const expired = await mint(
         aliceSession({ refresh_token: 'bogus-refresh-token', idp_iss: f.idp.issuer }),
-        {
-          ttlSeconds: 60,
-          now: new Date(Date.now() - 2 * 3600_000),
-        },
+        Date.now() - 9 * 3600_000,
       );
       const nav = denied(
         await client.check(req('/app/x', { ...NAV, cookie: `${SESSION_COOKIE}=${expired}` })),
@@ -1092,3 +1085,13 @@ test('bearer: an expired IdP token is 401 invalid_token with ERR_TOKEN_EXPIRED',
     assert.equal(bodyJson(res)['error'], 'ERR_TOKEN_EXPIRED');
   }
 });
+
+/** A session created in the running Gatehouse's store (as its sign-in would), as a cookie value. */
+async function mintSession(
+  gatehouse: Gatehouse,
+  input: SessionInput,
+  now?: number,
+): Promise<string> {
+  assert.ok(gatehouse.sessions, 'identity is configured');
+  return (await gatehouse.sessions.issue(input, now === undefined ? {} : { now })).cookieValue;
+}
