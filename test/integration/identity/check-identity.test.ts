@@ -2,8 +2,8 @@
  * Identity through the Check path: a real gRPC client over a real socket against an in-process
  * Gatehouse whose identity is configured against the real demo IdP (oidc-provider on loopback).
  * Sign-ins are driven without a browser (test/support/idp.ts follows the IdP's redirects and
- * posts its login form); some sessions are minted with `issueSession` using the same key file and
- * session secret Gatehouse was given, so the test controls the ring.
+ * posts its login form); some sessions are minted in the running Gatehouse's session store
+ * (`gatehouse.sessions.issue`), as its sign-in would, so the test controls their content.
  *
  * Assertions are on statuses, header names/values and stable error codes, never on messages.
  */
@@ -40,6 +40,7 @@ import { startSignIn } from '../../../src/oidc/sign-in.js';
 import type { Gatehouse } from '../../../src/server/start.js';
 import type { SessionInput } from '../../../src/identity/session/types.js';
 import { startTestGatehouse } from '../../support/gatehouse.js';
+import { startRedis } from '../../support/redis.js';
 import { memorySessions } from '../../support/sessions.js';
 import { connect, httpRequest, type TestClient } from '../../support/grpc-client.js';
 import { apiAccessToken, browseToCallback, TEST_API, TEST_API_CLIENT } from '../../support/idp.js';
@@ -985,16 +986,56 @@ test('identity through the Check path against the real demo IdP', async (t) => {
       await idpRes.arrayBuffer();
     },
   );
+
+  await t.test(
+    'issue 15: a copy of the session cookie taken before sign-out is refused afterwards (the record is revoked, not only the browser cookie)',
+    async () => {
+      // A real sign-in through Gatehouse (the previous test's session is already signed out).
+      const copy = (await signInThroughCheck(client)).session;
+      assert.ok(copy, 'the callback set a session');
+      allowed(
+        await client.check(req('/app/x', { ...JSON_ACCEPT, cookie: `${SESSION_COOKIE}=${copy}` })),
+      );
+      const out = denied(
+        await client.check(
+          req(
+            '/.gatehouse/sign_out',
+            {
+              ...NAV,
+              'sec-fetch-site': 'same-origin',
+              origin: ORIGIN,
+              cookie: `${SESSION_COOKIE}=${copy}`,
+            },
+            'POST',
+          ),
+        ),
+      );
+      assert.equal(out.status?.code, 303);
+      const api = await client.check(
+        req('/app/x', { ...JSON_ACCEPT, cookie: `${SESSION_COOKIE}=${copy}` }),
+      );
+      assert.equal(statusOf(api), 401, 'the copied cookie is no longer a session');
+      assertSessionCleared(denied(api).headers);
+      const nav = denied(
+        await client.check(req('/app/x', { ...NAV, cookie: `${SESSION_COOKIE}=${copy}` })),
+      );
+      assert.equal(nav.status?.code, 302, 'a browser with the copy goes to sign-in');
+      assert.ok(one(nav.headers, 'location')?.startsWith(`${f.idp.issuer}/auth`));
+    },
+  );
 });
 
-test('sessions survive a restart: the same key file and secret file verify a cookie issued before', async (t) => {
+test('sessions survive a restart with a redis store: the same key file, secret file and store verify a cookie issued before', async (t) => {
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
+  const redis = await startRedis(t);
+  if (redis === undefined) return;
   const f = await setup(t, opa);
-  const first = await startTestGatehouse(
-    { dir: f.policyDir, opa, watch: false },
-    identityConfig(f),
-  );
+  const config = {
+    ...identityConfig(f),
+    session: { secret: { file: f.secretFile }, store: { kind: 'redis', url: redis.url } },
+  };
+  const first = await startTestGatehouse({ dir: f.policyDir, opa, watch: false }, config);
   const c1 = connect(first.gatehouse.grpcPort);
   let signed: SignedIn;
   try {
@@ -1011,10 +1052,7 @@ test('sessions survive a restart: the same key file and secret file verify a coo
     await first.gatehouse.stop();
   }
 
-  const second = await startTestGatehouse(
-    { dir: f.policyDir, opa, watch: false },
-    identityConfig(f),
-  );
+  const second = await startTestGatehouse({ dir: f.policyDir, opa, watch: false }, config);
   const c2 = connect(second.gatehouse.grpcPort);
   t.after(async () => {
     c2.close();
