@@ -46,7 +46,13 @@ export function shortfalls(
   const out: StepUpShortfall[] = [];
   if (stepUp.maxAuthAgeSeconds !== undefined) {
     const authTime = facts.auth_time;
-    if (authTime === undefined || !Number.isFinite(authTime)) out.push('auth_time_missing');
+    // A time in the future (beyond the leeway) is no evidence of a recent sign-in: missing.
+    if (
+      authTime === undefined ||
+      !Number.isFinite(authTime) ||
+      authTime > nowSeconds + STEP_UP_LEEWAY_SECONDS
+    )
+      out.push('auth_time_missing');
     else if (nowSeconds - authTime > stepUp.maxAuthAgeSeconds + STEP_UP_LEEWAY_SECONDS)
       out.push('auth_time_too_old');
   }

@@ -16,14 +16,9 @@
  * 4. `jti` present and seen for the first time (`claimOnce`: Gatehouse passes the session store's,
  *    shared by every replica with Redis). The claim is the last step: a refused token burns no `jti`.
  */
-import {
-  decodeProtectedHeader,
-  errors,
-  jwtVerify,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-} from 'jose';
+import { decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { GatehouseError } from '../errors/gatehouse-error.js';
+import { joseErrorDetail, jwksUnavailable } from '../keys/jose-errors.js';
 import { COMPACT_JWS, headerProblem } from '../keys/jose-header.js';
 import type { ReplayCache } from './replay-cache.js';
 
@@ -136,8 +131,8 @@ export function createLogoutTokenVerifier(
         requiredClaims: ['iat', 'jti'],
       }));
     } catch (cause) {
-      if (jwksUnavailable(cause))
-        throw new GatehouseError('ERR_JWKS_UNAVAILABLE', { cause: detail('jwks', cause) });
+      if (keysUnavailable(cause))
+        throw new GatehouseError('ERR_JWKS_UNAVAILABLE', { cause: joseErrorDetail('jwks', cause) });
       throw invalid('verification failed', cause);
     }
     const nowSeconds = Math.floor(now.getTime() / 1000);
@@ -214,24 +209,11 @@ function typeProblem(typ: unknown, required: boolean): string | undefined {
 }
 
 /** A failure to obtain the keys rather than a bad token (see src/identity/bearer/verify.ts). */
-function jwksUnavailable(cause: unknown): boolean {
+function keysUnavailable(cause: unknown): boolean {
   if (cause instanceof GatehouseError) return cause.code === 'ERR_JWKS_UNAVAILABLE';
-  if (!(cause instanceof errors.JOSEError)) return true;
-  return (
-    cause instanceof errors.JWKSTimeout ||
-    cause instanceof errors.JWKSInvalid ||
-    cause.constructor === errors.JOSEError
-  );
+  return jwksUnavailable(cause);
 }
 
 function invalid(reason: string, cause?: unknown): GatehouseError {
-  return new GatehouseError('ERR_LOGOUT_TOKEN_INVALID', { cause: detail(reason, cause) });
-}
-
-/** Log detail without the token's payload (jose claim errors carry it). */
-function detail(reason: string, cause: unknown): Error {
-  if (cause instanceof errors.JOSEError)
-    return new Error(`${reason}: ${cause.code}: ${cause.message}`);
-  if (cause instanceof Error) return new Error(`${reason}: ${cause.message}`);
-  return new Error(reason);
+  return new GatehouseError('ERR_LOGOUT_TOKEN_INVALID', { cause: joseErrorDetail(reason, cause) });
 }

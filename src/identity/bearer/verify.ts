@@ -22,6 +22,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { GatehouseError } from '../../errors/gatehouse-error.js';
+import { joseErrorDetail, jwksUnavailable } from '../../keys/jose-errors.js';
 import { COMPACT_JWS, headerProblem } from '../../keys/jose-header.js';
 import { signatureCheck } from './signature.js';
 import {
@@ -195,7 +196,7 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
       payload = await verifyToken(token, header, claimOptions);
     } catch (cause) {
       if (jwksUnavailable(cause))
-        throw new GatehouseError('ERR_JWKS_UNAVAILABLE', { cause: detail('jwks', cause) });
+        throw new GatehouseError('ERR_JWKS_UNAVAILABLE', { cause: joseErrorDetail('jwks', cause) });
       // jose checks signature, iss, aud and nbf before exp: a JWTExpired payload is authentic.
       if (!(cause instanceof errors.JWTExpired) || cause.claim !== 'exp')
         throw invalid('verification failed', cause);
@@ -217,32 +218,11 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
     const notAccess = claimsProblem(header, payload, kind);
     if (notAccess !== undefined) throw invalid(notAccess);
     if (expired !== undefined)
-      throw new GatehouseError('ERR_TOKEN_EXPIRED', { cause: detail('expired', expired) });
+      throw new GatehouseError('ERR_TOKEN_EXPIRED', { cause: joseErrorDetail('expired', expired) });
     return Object.freeze(payload) as VerifiedClaims;
   };
 }
 
-/**
- * True for a failure to obtain the JWKS rather than a bad token: a timeout, a malformed set, a
- * non-200 answer (jose's generic error) or a network failure (not a jose error at all).
- */
-function jwksUnavailable(cause: unknown): boolean {
-  if (!(cause instanceof errors.JOSEError)) return true;
-  return (
-    cause instanceof errors.JWKSTimeout ||
-    cause instanceof errors.JWKSInvalid ||
-    cause.constructor === errors.JOSEError
-  );
-}
-
 function invalid(reason: string, cause?: unknown): GatehouseError {
-  return new GatehouseError('ERR_TOKEN_INVALID', { cause: detail(reason, cause) });
-}
-
-/** Log detail without the token's payload (jose claim errors carry it). */
-function detail(reason: string, cause: unknown): Error {
-  if (cause instanceof errors.JOSEError)
-    return new Error(`${reason}: ${cause.code}: ${cause.message}`);
-  if (cause instanceof Error) return new Error(`${reason}: ${cause.message}`);
-  return new Error(reason);
+  return new GatehouseError('ERR_TOKEN_INVALID', { cause: joseErrorDetail(reason, cause) });
 }

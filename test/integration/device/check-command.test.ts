@@ -56,5 +56,6 @@ test('gatehouse check fills input.device from the request file’s peer certific
   assert.deepEqual(forged.report.input.device, {
     certificate: null,
     certificate_error: { code: 'ERR_DEVICE_CERT_UNTRUSTED', source: 'peer' },
+    session_bound: false,
   });
 });

@@ -153,6 +153,20 @@ const VERDICTS: readonly (readonly [RegExp, Verdict])[] = [
     },
   ],
   [
+    /^node --expose-gc dist\/bench\/cache-memory\.js /,
+    {
+      notRunnable:
+        'a benchmark measurement, like npm run bench: the figure depends on the machine and is reported in docs/performance.md, not asserted',
+    },
+  ],
+  [
+    /^npx gatehouse sessions (list|revoke) --config gatehouse\.yaml( |$)/,
+    {
+      coveredBy:
+        'test/integration/store/cli.test.ts runs `gatehouse sessions list` and `revoke` (--sid, --user, --reason, --by, --json) against a real Redis',
+    },
+  ],
+  [
     /^node dist\/bench\/report\.js /,
     {
       notRunnable:

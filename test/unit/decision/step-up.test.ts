@@ -93,6 +93,17 @@ test('max age: no auth_time fails closed', () => {
   assert.deepEqual(shortfalls(stepUp, { auth_time: Number.NaN }, NOW), ['auth_time_missing']);
 });
 
+test('max age: an auth_time in the future (beyond the leeway) is no evidence: missing', () => {
+  const stepUp = { maxAuthAgeSeconds: 300, acrValues: undefined };
+  assert.deepEqual(shortfalls(stepUp, { auth_time: NOW + STEP_UP_LEEWAY_SECONDS }, NOW), []);
+  assert.deepEqual(shortfalls(stepUp, { auth_time: NOW + STEP_UP_LEEWAY_SECONDS + 1 }, NOW), [
+    'auth_time_missing',
+  ]);
+  assert.deepEqual(shortfalls(stepUp, { auth_time: NOW + 10 * 365 * 86400 }, NOW), [
+    'auth_time_missing',
+  ]);
+});
+
 test('acr: any of the values asked; none, or another, fails closed', () => {
   const stepUp = { maxAuthAgeSeconds: undefined, acrValues: ['mfa', 'hwk'] };
   assert.deepEqual(shortfalls(stepUp, { acr: 'mfa' }, NOW), []);
