@@ -24,8 +24,6 @@ import { createLogoutTokenVerifier } from '../oidc/backchannel-logout.js';
 import { createOidcClient, type OidcClient } from '../oidc/client.js';
 import { storeReplayCache } from '../oidc/replay-cache.js';
 import { revokeForLogout } from '../store/revoke.js';
-import { createRevocationSet } from '../oidc/revocation-set.js';
-import { ANONYMOUS } from '../input/types.js';
 import { ownCookieNames, sessionClearCookie } from '../identity/session/cookie.js';
 import { createSessionBook, type SessionBook } from '../identity/session/book.js';
 import { SessionCache, type SessionCacheStatus } from '../store/cache.js';
@@ -283,17 +281,10 @@ export async function setupIdentity(
     });
 
   // Back-channel logout (src/oidc/backchannel-*.ts): the sessions the IdP ends are revoked in the
-  // store (every replica, src/store/revoke.ts). Self-contained session cookies (not in the store)
-  // are also denied by this process's revocation set (per replica and worker, lost at restart;
-  // docs/reference/identity.md § Back-channel logout) until every session lives in the store.
+  // store, which every replica's session cache follows (src/store/revoke.ts).
   const revokeLogout: Revoke = async (target, reason) => {
-    revocations.revoke(target);
     await revokeForLogout(store, target, { by: 'identity provider', reason }, log);
   };
-  const revocations = createRevocationSet({
-    onEvict: () =>
-      log.warn('revocation set full: the oldest back-channel logout revocation was dropped'),
-  });
   const verifyLogoutToken = createLogoutTokenVerifier({
     issuer: () => keys.issuer() ?? oidc.metadataIfReady()?.issuer,
     clientId: identity.client_id,
@@ -341,14 +332,7 @@ export async function setupIdentity(
         groupsClaim: identity.groups_claim,
         cache,
       });
-      // A session the IdP ended is refused, and without `session` it is never refreshed.
       const session = resolved.session?.data;
-      if (session !== undefined && revocations.isRevoked(session))
-        return callerOf({
-          identity: ANONYMOUS,
-          source: 'session',
-          error: new GatehouseError('ERR_SESSION_REVOKED'),
-        });
       // Assertions are reused per version of the record (sid, iat): a refreshed record, whose
       // identity may differ, under the same cookie gets a new one.
       if (session !== undefined && resolved.error === undefined && !resolved.session?.expired)
