@@ -305,18 +305,15 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
     stepUp?: StepUpTarget,
   ): Promise<LocalReply> {
     if (central !== undefined && !isCentral(view)) {
-      // The central host's hand-off carries no step-up yet: refuse rather than sign in without it.
-      if (stepUp !== undefined)
-        throw new GatehouseError('ERR_STEP_UP_REQUIRED', {
-          cause: new Error('step-up through a central sign-in host is not supported'),
-        });
       // Another host: sign in through the central host, bound to this browser by the txn cookie.
+      // A step-up rides along in the signed request and is checked again here at the hand-off.
       const { location, txnCookie } = await startHandoff({
         centralSignInUrl: `${view.scheme}://${central}${PATHS.signIn}`,
         host: view.host,
         returnTo,
         txnKey: options.txnKey,
         ring: options.ring,
+        ...(stepUp === undefined ? {} : { stepUp }),
       });
       return redirectReply(location, [['set-cookie', txnSetCookie(txnCookie)]]);
     }
@@ -372,18 +369,22 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
     const request = query.get('request');
     if (request !== null && central !== undefined && isCentral(view)) {
       // The central host, asked by a protected host to sign a user in for it.
-      const target = await acceptHandoffRequest({
+      const { target, stepUp } = await acceptHandoffRequest({
         request,
         ring: options.ring,
         centralHost: central,
         allowedHosts: options.allowedHosts,
       });
+      // A step-up the protected host asked for: the IdP gets max_age / acr_values, and this
+      // host's callback checks the new ID token before handing it off (the protected host
+      // checks it again against its own transaction).
       const { location, txnCookie } = await startSignIn({
         client: options.client,
         redirectUri: callbackUri(view),
         returnTo: '/',
         txnKey: options.txnKey,
         handoff: target,
+        ...(stepUp === undefined ? {} : { stepUp }),
       });
       return redirectReply(location, [['set-cookie', txnSetCookie(txnCookie)]]);
     }
