@@ -458,11 +458,16 @@ export class RedisStore implements SessionStore {
     return this.#run(() => this.#client.eval(script, { keys, arguments: args }));
   }
 
-  /** Run a command; anything that goes wrong on the way is `ERR_SESSION_STORE_UNAVAILABLE`. */
+  /**
+   * Run a command; anything that goes wrong on the way is `ERR_SESSION_STORE_UNAVAILABLE`. The
+   * deadline is ours: node-redis's command timeout stops counting once the command is written
+   * (6.3.1), so a command sent to a Redis that stopped answering would otherwise wait forever.
+   */
   async #run<T>(command: () => Promise<T>): Promise<T> {
     if (this.#closed) throw unavailable('the store is closed');
+    const timeout = this.#options.commandTimeoutMs ?? 1000;
     try {
-      return await command();
+      return await withDeadline(command(), timeout, `no answer within ${timeout} ms`);
     } catch (cause) {
       this.#refreshStatus();
       throw GatehouseError.from(cause, 'ERR_SESSION_STORE_UNAVAILABLE');

@@ -106,3 +106,20 @@ test('redis heartbeat: a revocation missed on a silently dropped connection neve
   await other.revoke(s.sid);
   assert.ok(await within(1000, async () => (await cache.lookup(s.sid)).status === 'absent'));
 });
+
+test('redis store: a command sent to a Redis that stopped answering fails within command_timeout_ms, not never', async (t) => {
+  const server = await startRedis(t);
+  if (server === undefined) return;
+  // No heartbeat during the test: the command's own bound must hold.
+  const store = await open(t, server.url, { heartbeatIntervalMs: 60_000, commandTimeoutMs: 300 });
+  server.pause();
+  t.after(() => server.resume());
+  const outcome = await Promise.race([
+    store.get(record('alice').sid).then(
+      () => 'answered',
+      (err: unknown) => (err as { code?: string }).code,
+    ),
+    new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5000).unref()),
+  ]);
+  assert.equal(outcome, 'ERR_SESSION_STORE_UNAVAILABLE');
+});
