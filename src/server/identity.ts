@@ -468,6 +468,7 @@ function withCache(store: SessionStore, config: SessionStoreConfig): OpenedSessi
   const cache = new SessionCache(store, {
     maxEntries: config.cache_size,
     staleWindowMs: config.stale_window_ms,
+    maxAgeMs: config.cache_max_age_ms,
   });
   return {
     store,
