@@ -129,6 +129,11 @@ export class MemoryStore implements SessionStore {
     return this.#setIfAbsent(`once:${namespace}:${key}`, ttlMs);
   }
 
+  async releaseOnce(namespace: OnceNamespace, key: string): Promise<void> {
+    this.#open();
+    this.#expiring.delete(`once:${namespace}:${key}`);
+  }
+
   async acquireLock(name: string, ttlMs: number): Promise<LockLease | undefined> {
     this.#open();
     const key = `lock:${name}`;

@@ -300,6 +300,11 @@ export class RedisStore implements SessionStore {
     return reply === 'OK';
   }
 
+  async releaseOnce(namespace: OnceNamespace, key: string): Promise<void> {
+    const digest = createHash('sha256').update(key).digest('base64url');
+    await this.#run(() => this.#client.del(`${this.#prefix}o:${namespace}:${digest}`));
+  }
+
   async acquireLock(name: string, ttlMs: number): Promise<LockLease | undefined> {
     if (!(ttlMs > 0)) throw new Error('ttlMs must be positive');
     const key = `${this.#prefix}l:${name}`;

@@ -155,6 +155,18 @@ export function storeContract(kind: string, open: OpenPair): void {
     assert.equal(await a.claimOnce('handoff-jti', 'jti-1', 60_000), false);
   });
 
+  it('a released single-use key can be claimed again, at any client; other keys stay', async ({
+    a,
+    b,
+  }) => {
+    assert.equal(await a.claimOnce('backchannel-jti', 'r-1', 60_000), true);
+    assert.equal(await a.claimOnce('backchannel-jti', 'r-2', 60_000), true);
+    await b.releaseOnce('backchannel-jti', 'r-1');
+    assert.equal(await a.claimOnce('backchannel-jti', 'r-1', 60_000), true);
+    assert.equal(await b.claimOnce('backchannel-jti', 'r-1', 60_000), false);
+    assert.equal(await b.claimOnce('backchannel-jti', 'r-2', 60_000), false);
+  });
+
   it('a lock has one owner at a time; only the owner releases it', async ({ a, b }) => {
     const lease = await a.acquireLock('refresh:s1', 60_000);
     assert.ok(lease);

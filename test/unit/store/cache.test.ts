@@ -135,7 +135,11 @@ test('a fetch replaced by a newer one still learns of a later revocation: a revo
   await store.revoke(r.sid); // after read 2 took its value: read 2 is stale
   store.gates[2]?.();
   const firstResult = await first;
-  assert.notEqual(firstResult.status, 'found', 'the first fetch must not return the revoked record');
+  assert.notEqual(
+    firstResult.status,
+    'found',
+    'the first fetch must not return the revoked record',
+  );
   store.gates[1]?.(); // the second fetch was overtaken too: it reads again (read 3)
   await settle();
   store.gates[3]?.();
