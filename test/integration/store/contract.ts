@@ -104,6 +104,22 @@ export function storeContract(kind: string, open: OpenPair): void {
     assert.deepEqual(await b.revokeIdpSession(idp.iss, 'idp-session-2'), []);
   });
 
+  it('an update that names another IdP session (a refreshed ID token) moves the session between IdP indexes', async ({
+    a,
+    b,
+  }) => {
+    const first = { iss: 'https://idp.example', sid: 'idp-session-a' };
+    const second = { ...first, sid: 'idp-session-b' };
+    const r = record('alice');
+    assert.ok(await a.create(r)); // signed in without an IdP session id
+    assert.ok(await a.update({ ...r, idp: first }));
+    assert.ok(await a.update({ ...r, idp: second }));
+    assert.deepEqual(await b.revokeIdpSession(first.iss, first.sid), [], 'not under the old one');
+    assert.ok(await a.get(r.sid));
+    assert.deepEqual(await b.revokeIdpSession(second.iss, second.sid), [r.sid]);
+    assert.equal(await a.get(r.sid), undefined);
+  });
+
   it('list returns live sessions, by user and up to a limit', async ({ a, b }) => {
     const rs = [record('alice'), record('alice'), record('bob')];
     for (const r of rs) await a.create(r);
