@@ -38,6 +38,7 @@ type Operation =
       readonly key: string;
       readonly ttlMs: number;
     }
+  | { readonly op: 'releaseOnce'; readonly namespace: OnceNamespace; readonly key: string }
   | { readonly op: 'acquireLock'; readonly name: string; readonly ttlMs: number }
   | { readonly op: 'release'; readonly token: string };
 
@@ -120,6 +121,8 @@ async function run(
       return store.list(m.options);
     case 'claimOnce':
       return store.claimOnce(m.namespace, m.key, m.ttlMs);
+    case 'releaseOnce':
+      return store.releaseOnce(m.namespace, m.key);
     case 'acquireLock': {
       const lease = await store.acquireLock(m.name, m.ttlMs);
       if (lease === undefined) return null;
@@ -196,6 +199,9 @@ export class IpcStore implements SessionStore {
   }
   async claimOnce(namespace: OnceNamespace, key: string, ttlMs: number): Promise<boolean> {
     return (await this.#ask({ op: 'claimOnce', namespace, key, ttlMs })) === true;
+  }
+  async releaseOnce(namespace: OnceNamespace, key: string): Promise<void> {
+    await this.#ask({ op: 'releaseOnce', namespace, key });
   }
   async acquireLock(name: string, ttlMs: number): Promise<LockLease | undefined> {
     const token = await this.#ask({ op: 'acquireLock', name, ttlMs });

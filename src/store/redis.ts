@@ -83,11 +83,24 @@ if ARGV[6] ~= '' then
 end
 return 1`;
 
-// Replace only if present: a revoked session is never recreated by a late refresh.
+// Replace only if present: a revoked session is never recreated by a late refresh. A refreshed
+// ID token may name another IdP session (or a first one): move the session between IdP indexes.
 const UPDATE = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'rec', ARGV[1])
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+local old = redis.call('HGET', KEYS[1], 'i')
+if old and old ~= ARGV[6] then
+  redis.call('SREM', ARGV[7] .. old, ARGV[5])
+  redis.call('HDEL', KEYS[1], 'i')
+end
+if ARGV[6] ~= '' and old ~= ARGV[6] then
+  redis.call('HSET', KEYS[1], 'i', ARGV[6])
+  redis.call('SADD', KEYS[2], ARGV[5])
+  if redis.call('PEXPIRETIME', KEYS[2]) < tonumber(ARGV[2]) then
+    redis.call('PEXPIREAT', KEYS[2], ARGV[2])
+  end
+end
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`;
 
@@ -300,14 +313,20 @@ export class RedisStore implements SessionStore {
   }
 
   async update(record: SessionRecord): Promise<boolean> {
+    const iid =
+      record.idp === undefined ? '' : idpIndexId(this.#keys, record.idp.iss, record.idp.sid);
     const reply = await this.#eval(
       UPDATE,
-      [this.#session(record.sid)],
+      // Without an IdP session the second key is the session again (declared, never written).
+      [this.#session(record.sid), iid === '' ? this.#session(record.sid) : this.#idp(iid)],
       [
         sealRecord(this.#keys, record),
         String(Math.floor(record.expiresAt)),
         this.#channel,
         JSON.stringify({ kind: 'updated', sid: record.sid }),
+        record.sid,
+        iid,
+        `${this.#prefix}i:`,
       ],
     );
     return reply === 1;
@@ -395,6 +414,11 @@ export class RedisStore implements SessionStore {
       }),
     );
     return reply === 'OK';
+  }
+
+  async releaseOnce(namespace: OnceNamespace, key: string): Promise<void> {
+    const digest = createHash('sha256').update(key).digest('base64url');
+    await this.#run(() => this.#client.del(`${this.#prefix}o:${namespace}:${digest}`));
   }
 
   async acquireLock(name: string, ttlMs: number): Promise<LockLease | undefined> {
