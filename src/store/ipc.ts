@@ -165,6 +165,7 @@ export class IpcStore implements SessionStore {
   readonly #clientId = randomBytes(6).toString('base64url');
   #nextId = 1;
   #closed = false;
+  #closedAt: number | undefined;
 
   constructor(channel: IpcEndpoint, options: IpcStoreOptions = {}) {
     this.#channel = channel;
@@ -216,7 +217,10 @@ export class IpcStore implements SessionStore {
     return () => this.#listeners.delete(listener);
   }
   status(): StoreStatus {
-    return { reachable: !this.#closed };
+    // Closed: unreachable since then (the cache serves what it holds for its stale window).
+    return this.#closedAt === undefined
+      ? { reachable: true }
+      : { reachable: false, unreachableSince: this.#closedAt };
   }
   onStatus(_listener: (status: StoreStatus) => void): () => void {
     // The primary's memory store does not come and go; a dead primary ends the worker.
@@ -224,6 +228,7 @@ export class IpcStore implements SessionStore {
   }
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closedAt ??= Date.now();
     this.#channel.off('message', this.#onMessage);
     for (const p of this.#pending.values()) p.reject(unavailable('the store client is closed'));
     this.#pending.clear();

@@ -46,6 +46,7 @@ export class MemoryStore implements SessionStore {
   readonly #listeners = new Set<(change: StoreChange) => void>();
   readonly #sweep: NodeJS.Timeout;
   #closed = false;
+  #closedAt: number | undefined;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
@@ -158,7 +159,10 @@ export class MemoryStore implements SessionStore {
   }
 
   status(): StoreStatus {
-    return { reachable: !this.#closed };
+    // Closed: unreachable since then (the cache serves what it holds for its stale window).
+    return this.#closedAt === undefined
+      ? { reachable: true }
+      : { reachable: false, unreachableSince: this.#closedAt };
   }
 
   onStatus(_listener: (status: StoreStatus) => void): () => void {
@@ -168,6 +172,7 @@ export class MemoryStore implements SessionStore {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closedAt ??= this.#now();
     clearInterval(this.#sweep);
     this.#listeners.clear();
   }
