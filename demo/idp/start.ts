@@ -115,6 +115,16 @@ export interface RunningIdp {
   /** The issuer as a URL, for `createOidcClient`. */
   readonly url: URL;
   readonly users: readonly DemoUser[];
+  /**
+   * Tests and the demo only: change the accounts as the IdP's administrator would. `remove`
+   * deletes an account: its sign-in, refresh tokens and access tokens stop working (the login
+   * form, the token and UserInfo endpoints no longer find it), as when a real IdP disables a
+   * user. `update` changes its claims (e.g. `groups`) for the next token or UserInfo answer.
+   */
+  readonly accounts: {
+    remove(username: string): void;
+    update(username: string, changes: Partial<Pick<DemoUser, 'email' | 'name' | 'groups'>>): void;
+  };
   /** Close the listener and every open connection. */
   stop(): Promise<void>;
 }
@@ -140,6 +150,8 @@ const MAX_FORM_BYTES = 8 * 1024;
 export async function startIdp(options: StartIdpOptions): Promise<RunningIdp> {
   const host = options.issuerHost ?? '127.0.0.1';
   const users = options.users ?? DEFAULT_USERS;
+  // The live account store: what `accounts` changes, every endpoint reads.
+  const byName = new Map(users.map((u) => [u.username, u]));
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -150,7 +162,7 @@ export async function startIdp(options: StartIdpOptions): Promise<RunningIdp> {
   });
   const { port } = server.address() as AddressInfo;
   const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${options.issuerPort ?? port}`;
-  const provider = await createProvider(issuer, options, users);
+  const provider = await createProvider(issuer, options, byName);
   const callback = provider.callback();
   const offered = options.acrValues ?? [];
   const authenticate =
@@ -167,7 +179,7 @@ export async function startIdp(options: StartIdpOptions): Promise<RunningIdp> {
       callback(req, res);
       return;
     }
-    handleInteraction(provider, users, req, res, match[2], authenticate).catch((err: unknown) => {
+    handleInteraction(provider, byName, req, res, match[2], authenticate).catch((err: unknown) => {
       if (res.headersSent) {
         res.destroy();
         return;
@@ -188,6 +200,16 @@ export async function startIdp(options: StartIdpOptions): Promise<RunningIdp> {
     issuer,
     url: new URL(issuer),
     users,
+    accounts: {
+      remove: (username) => {
+        byName.delete(username);
+      },
+      update: (username, changes) => {
+        const user = byName.get(username);
+        if (user === undefined) throw new Error(`no account ${username}`);
+        byName.set(username, Object.freeze({ ...user, ...changes }));
+      },
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -199,7 +221,7 @@ export async function startIdp(options: StartIdpOptions): Promise<RunningIdp> {
 async function createProvider(
   issuer: string,
   options: StartIdpOptions,
-  users: readonly DemoUser[],
+  byName: ReadonlyMap<string, DemoUser>,
 ): Promise<Provider> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const jwk = {
@@ -208,7 +230,6 @@ async function createProvider(
     use: 'sig',
     kid: `demo-${randomBytes(6).toString('hex')}`,
   };
-  const byName = new Map(users.map((u) => [u.username, u]));
   const api =
     options.api === undefined
       ? undefined
@@ -328,7 +349,7 @@ async function createProvider(
     },
   });
 
-  if (api !== undefined) registerDemoPasswordGrant(provider, api, users);
+  if (api !== undefined) registerDemoPasswordGrant(provider, api, byName);
 
   // First-party clients get offline_access without an explicit prompt=consent (see the header).
   provider.use(async (ctx, next) => {
@@ -389,7 +410,7 @@ function resourceIndicators(api: ApiSettings): Record<string, unknown> {
 function registerDemoPasswordGrant(
   provider: Provider,
   api: ApiSettings,
-  users: readonly DemoUser[],
+  byName: ReadonlyMap<string, DemoUser>,
 ): void {
   provider.registerGrantType(
     'password',
@@ -401,7 +422,7 @@ function registerDemoPasswordGrant(
       if (resource !== undefined && resource !== api.resource) throw new errors.InvalidTarget();
       const username = typeof params['username'] === 'string' ? params['username'] : '';
       const password = typeof params['password'] === 'string' ? params['password'] : '';
-      const user = users.find((u) => u.username === username);
+      const user = byName.get(username);
       if (user === undefined || !samePassword(password, user.password))
         throw new errors.InvalidGrant('wrong username or password');
       const grant = new provider.Grant({ accountId: user.username, clientId: client.clientId });
@@ -429,7 +450,7 @@ function registerDemoPasswordGrant(
 
 async function handleInteraction(
   provider: Provider,
-  users: readonly DemoUser[],
+  byName: ReadonlyMap<string, DemoUser>,
   req: IncomingMessage,
   res: ServerResponse,
   action: string | undefined,
@@ -451,7 +472,7 @@ async function handleInteraction(
   if (action === '/login' && req.method === 'POST') {
     const form = new URLSearchParams(await readBody(req));
     const username = form.get('username') ?? '';
-    const user = users.find((u) => u.username === username);
+    const user = byName.get(username);
     if (user === undefined || !samePassword(form.get('password') ?? '', user.password)) {
       sendHtml(
         res,

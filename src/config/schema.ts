@@ -460,6 +460,20 @@ export const SCHEMA = {
           max: 30 * 24 * 3600,
           doc: 'A session with no request for this long ends (server-side, on every replica); 0 turns it off.',
         },
+        revalidate_interval_seconds: {
+          type: 'integer',
+          default: 300,
+          min: 0,
+          max: 30 * 24 * 3600,
+          doc: 'How often a live session is re-validated at the IdP (refresh-token grant, else UserInfo): a user disabled there loses access within one interval; 0 turns it off.',
+        },
+        revalidate_grace_seconds: {
+          type: 'integer',
+          default: 900,
+          min: 0,
+          max: 24 * 3600,
+          doc: 'While the IdP cannot be reached, a session due for re-validation keeps working this long past its due time; then it is denied (503) until the IdP answers.',
+        },
         bind_to_host: {
           type: 'boolean',
           default: true,

@@ -237,6 +237,11 @@ export const ERRORS = {
     http: 401,
     message: 'The session could not be refreshed; sign in again.',
   },
+  ERR_OIDC_USERINFO_FAILED: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'The identity provider no longer vouches for this session; sign in again.',
+  },
   ERR_OIDC_UNAVAILABLE: {
     grpc: GrpcCode.UNAVAILABLE,
     http: 503,

@@ -25,7 +25,8 @@ function where(request: SignInEventRequest): { request_id: string; host: string 
 /**
  * The log lines operators know (docs/operations.md): `sign-in completed`, `sign-in failed`,
  * `sign-in handed off`, `signed out`, `end-session unavailable; signed out locally`, `session
- * refreshed`, `session refresh failed; signing in again`. Starts are not logged: the Check's
+ * refreshed`, `session refresh failed; signing in again`, `session re-validated`, `session
+ * re-validation deferred: identity provider unavailable`. Starts are not logged: the Check's
  * decision line already says the browser was sent to sign in (or why it could not be).
  */
 export function logSignInEvents(log: Logger): SignInSubscriber {
@@ -60,6 +61,15 @@ export function logSignInEvents(log: Logger): SignInSubscriber {
         return;
       case 'session-refresh-failed':
         log.info({ code: event.code }, 'session refresh failed; signing in again');
+        return;
+      case 'session-revalidated':
+        log.info({ sub: event.sub, via: event.via }, 'session re-validated');
+        return;
+      case 'session-revalidation-deferred':
+        log.warn(
+          { sub: event.sub, code: event.code, grace_until: event.graceUntil },
+          'session re-validation deferred: identity provider unavailable',
+        );
         return;
       case 'sign-in-started':
       case 'sign-in-start-failed':
@@ -100,6 +110,12 @@ export function countSignInEvents(metrics: Metrics): SignInSubscriber {
         return;
       case 'session-refresh-unavailable':
         metrics.sessionRefreshes.inc({ result: 'no_refresh_token' });
+        return;
+      case 'session-revalidated':
+        metrics.sessionRefreshes.inc({ result: 'revalidated' });
+        return;
+      case 'session-revalidation-deferred':
+        metrics.sessionRefreshes.inc({ result: 'deferred' });
         return;
       case 'end-session-unavailable':
         return;

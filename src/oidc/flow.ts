@@ -11,6 +11,7 @@ import { acceptHandoffRequest, completeHandoff, issueHandoff, startHandoff } fro
 import type { OidcClient } from './client.js';
 import { TXN_COOKIE_NAME, startSignIn, txnClearCookie, txnSetCookie } from './sign-in.js';
 import { refreshSession } from './refresh.js';
+import { fetchUserClaims } from './userinfo.js';
 import type { ReplayCache } from './replay-cache.js';
 import { isAllowedHost, isSafeReturnPath, requireReturnPath } from './return-url.js';
 import { isSameOriginRequest, signOutLocation } from './sign-out.js';
@@ -53,6 +54,22 @@ export interface SignInFlowOptions {
    * cannot make Gatehouse call the IdP on every request. Default 60000 ms.
    */
   readonly refreshMinIntervalMs?: number;
+  /**
+   * `session.revalidate_interval_seconds` and `session.revalidate_grace_seconds`: a session due
+   * for re-validation ({@link SessionBook.due}) is re-validated at the IdP; while the IdP cannot
+   * be reached it keeps working until `graceSeconds` past its due time. Absent: off.
+   */
+  readonly revalidate?: { readonly intervalSeconds: number; readonly graceSeconds: number };
+  /**
+   * Revoke a session the identity provider refused at refresh or re-validation, with who and
+   * why for the audit log (src/store/revoke.ts). Default: the book's revoke, unlogged.
+   */
+  readonly revokeSession?: (
+    sid: string,
+    audit: { readonly by: string; readonly reason: string },
+  ) => Promise<void>;
+  /** The clock (ms since the epoch) of the re-validation grace; the book's clock. */
+  readonly now?: () => number;
   /**
    * Where single-use values are claimed: the callback's `state` (`signIn`) and the hand-off's
    * transaction and `jti` (`handoff`). Gatehouse passes the session store's (shared by every
@@ -123,7 +140,42 @@ export type SignInEvent =
   /** The refresh grant failed; the user signs in again. */
   | { readonly type: 'session-refresh-failed'; readonly code: ErrorCode }
   /** An expired session without a refresh token: nothing to renew it with. */
-  | { readonly type: 'session-refresh-unavailable' };
+  | { readonly type: 'session-refresh-unavailable' }
+  /**
+   * A live session re-validated at the IdP (`session.revalidate_interval_seconds`) by this
+   * replica (one that reused another replica's answer under the lock reports nothing).
+   */
+  | {
+      readonly type: 'session-revalidated';
+      readonly sub: string;
+      readonly via: 'refresh_token' | 'userinfo';
+    }
+  /**
+   * Re-validation could not reach the IdP: the session keeps working until `graceUntil`
+   * (NumericDate), then is denied until the IdP answers.
+   */
+  | {
+      readonly type: 'session-revalidation-deferred';
+      readonly sub: string;
+      readonly code: ErrorCode;
+      readonly graceUntil: number;
+    };
+
+/** What one refresh or re-validation at the IdP ended in, before the grace rule applies. */
+type Renewal =
+  | {
+      readonly kind: 'renewed';
+      readonly identity: AuthenticatedIdentity;
+      readonly cookie: string | undefined;
+    }
+  /** The IdP refused the user (the record is revoked), or the record is gone. */
+  | { readonly kind: 'refused' }
+  /** The IdP could not be reached, or the replica holding the lock gave up. */
+  | { readonly kind: 'unavailable' }
+  /** The session store could not be reached: a 503, the cookie kept. */
+  | { readonly kind: 'store-unavailable'; readonly error: GatehouseError }
+  /** Nothing to re-validate with: no refresh token (nor, for a re-validation, access token). */
+  | { readonly kind: 'nothing' };
 
 /** Sessions whose last refresh outcome is remembered at most (oldest forgotten first). */
 const MAX_REMEMBERED_REFRESHES = 10_000;
@@ -212,22 +264,20 @@ function authenticationOf(
  * Check response: Envoy needs no route or cluster of its own for any of it.
  */
 export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
-  // Per session id: the refresh in flight or its outcome, until refreshMinIntervalMs after it settled.
-  const refreshes = new Map<
-    string,
-    {
-      readonly run: Promise<
-        { identity: AuthenticatedIdentity; cookie: string | undefined } | undefined
-      >;
-      settledAt?: number;
-    }
-  >();
+  // Per record version (sid.iat): the renewal in flight or its outcome, until refreshMinIntervalMs after it settled.
+  const refreshes = new Map<string, { readonly run: Promise<Renewal>; settledAt?: number }>();
   const refreshWindowMs = options.refreshMinIntervalMs ?? 60_000;
 
   const central = options.centralHost?.toLowerCase();
   const isCentral = (view: RequestView) => central !== undefined && view.host === central;
 
   const emit = options.onEvent;
+  const now = options.now ?? Date.now;
+  const revoke =
+    options.revokeSession ??
+    (async (sid: string) => {
+      await options.sessions.revoke(sid);
+    });
 
   /** Run a sign-in start, reporting whether it redirected or failed. */
   async function started(
@@ -255,18 +305,15 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
     stepUp?: StepUpTarget,
   ): Promise<LocalReply> {
     if (central !== undefined && !isCentral(view)) {
-      // The central host's hand-off carries no step-up yet: refuse rather than sign in without it.
-      if (stepUp !== undefined)
-        throw new GatehouseError('ERR_STEP_UP_REQUIRED', {
-          cause: new Error('step-up through a central sign-in host is not supported'),
-        });
       // Another host: sign in through the central host, bound to this browser by the txn cookie.
+      // A step-up rides along in the signed request and is checked again here at the hand-off.
       const { location, txnCookie } = await startHandoff({
         centralSignInUrl: `${view.scheme}://${central}${PATHS.signIn}`,
         host: view.host,
         returnTo,
         txnKey: options.txnKey,
         ring: options.ring,
+        ...(stepUp === undefined ? {} : { stepUp }),
       });
       return redirectReply(location, [['set-cookie', txnSetCookie(txnCookie)]]);
     }
@@ -292,6 +339,12 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
       // The ID token is not kept: it served its purpose at sign-in, and sign-out no longer sends it.
       {
         ...sessionFromClaims(claims, options, { refresh_token: tokens.refresh_token }),
+        // Kept only where re-validation needs it: UserInfo, for want of a refresh token.
+        ...(options.revalidate !== undefined &&
+        tokens.refresh_token === undefined &&
+        tokens.access_token !== undefined
+          ? { access_token: tokens.access_token }
+          : {}),
         ...authenticationOf(claims),
         host: view.host,
         ...(options.bindSessionsToDevice === true && view.deviceFingerprint !== undefined
@@ -316,18 +369,22 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
     const request = query.get('request');
     if (request !== null && central !== undefined && isCentral(view)) {
       // The central host, asked by a protected host to sign a user in for it.
-      const target = await acceptHandoffRequest({
+      const { target, stepUp } = await acceptHandoffRequest({
         request,
         ring: options.ring,
         centralHost: central,
         allowedHosts: options.allowedHosts,
       });
+      // A step-up the protected host asked for: the IdP gets max_age / acr_values, and this
+      // host's callback checks the new ID token before handing it off (the protected host
+      // checks it again against its own transaction).
       const { location, txnCookie } = await startSignIn({
         client: options.client,
         redirectUri: callbackUri(view),
         returnTo: '/',
         txnKey: options.txnKey,
         handoff: target,
+        ...(stepUp === undefined ? {} : { stepUp }),
       });
       return redirectReply(location, [['set-cookie', txnSetCookie(txnCookie)]]);
     }
@@ -462,73 +519,207 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
     },
 
     refresh(session: VerifiedSession) {
-      const refreshToken = session.refresh_token;
-      if (refreshToken === undefined) {
-        emit({ type: 'session-refresh-unavailable' });
-        return Promise.resolve(undefined);
-      }
-      // Concurrent requests with the same expired session share one refresh (refresh tokens may
-      // be single-use), and its outcome is reused for refreshMinIntervalMs after it settled: a
+      const due = options.sessions.due(session, now()) ?? 'expired';
+      // Concurrent requests with the same due session share one call to the IdP (refresh tokens
+      // may be single-use), and its outcome is reused for refreshMinIntervalMs after it settled: a
       // client that ignores Set-Cookie gets the same renewed cookie (or the same refusal)
-      // without another call to the IdP. Sids come from authentic sessions only.
-      const now = Date.now();
-      const known = refreshes.get(session.sid);
-      if (
+      // without another call to the IdP. Keyed by the record's version (sid and iat, from
+      // authentic sessions only): a renewed record that is due again is asked about anew.
+      const key = `${session.sid}.${session.iat}`;
+      const known = refreshes.get(key);
+      const run =
         known !== undefined &&
-        (known.settledAt === undefined || now - known.settledAt < refreshWindowMs)
-      )
-        return known.run;
-      refreshes.delete(session.sid);
-      if (refreshes.size >= MAX_REMEMBERED_REFRESHES)
-        forgetOldRefreshes(refreshes, refreshWindowMs, now);
-      const run = (async () => {
-        try {
-          // The refresh grant runs under the store's lock: one replica at a time (refresh tokens
-          // may be single-use); a replica that loses the race reuses the winner's record.
-          const renewed = await options.sessions.refresh(session, async () => {
-            // The refreshed ID token must be for the same user as the session it renews.
-            const { claims, tokens } = await refreshSession({
-              client: options.client,
-              refreshToken,
-              expectedSubject: session.sub,
-            });
-            const base =
-              claims === undefined
-                ? session
-                : { ...session, ...sessionFromClaims(claims, options, {}) };
-            const next: SessionInput = {
-              ...base,
-              sid: session.sid,
-              auth_time: session.auth_time,
-              refresh_token: tokens.refresh_token ?? refreshToken,
-            };
-            return next;
-          });
-          if (renewed === undefined) throw new GatehouseError('ERR_SESSION_REVOKED');
-          emit({ type: 'session-refreshed', sub: session.sub });
-          // Same session id, a new handle (new `iat`), for the record's remaining lifetime.
-          return {
-            identity: identityFromSession(renewed.session),
-            cookie: sessionSetCookie(
-              options.cookieName,
-              renewed.cookieValue,
-              renewed.maxAgeSeconds,
-            ),
-          };
-        } catch (err) {
-          emit({ type: 'session-refresh-failed', code: GatehouseError.from(err).code });
-          return undefined;
-        }
-      })();
-      const entry: { readonly run: typeof run; settledAt?: number } = { run };
-      refreshes.set(session.sid, entry);
-      // `run` never rejects: its errors end as "failed" (undefined) above.
-      void run.then(() => {
-        entry.settledAt = Date.now();
-      });
-      return run;
+        (known.settledAt === undefined || now() - known.settledAt < refreshWindowMs)
+          ? known.run
+          : renewOnce(key, session, due);
+      return run.then((renewal) => afterRenewal(renewal, session, due));
     },
   };
+
+  /** Start one renewal of `session` and remember it (see `refresh`). */
+  function renewOnce(
+    key: string,
+    session: VerifiedSession,
+    due: 'expired' | 'revalidate',
+  ): Promise<Renewal> {
+    refreshes.delete(key);
+    if (refreshes.size >= MAX_REMEMBERED_REFRESHES)
+      forgetOldRefreshes(refreshes, refreshWindowMs, now());
+    const run = renew(session, due);
+    const entry: { readonly run: Promise<Renewal>; settledAt?: number } = { run };
+    refreshes.set(key, entry);
+    // `run` never rejects: its errors end as a Renewal.
+    void run.then(() => {
+      entry.settledAt = now();
+    });
+    return run;
+  }
+
+  /**
+   * Ask the IdP whether the session still holds: the refresh-token grant, or (a re-validation
+   * without a refresh token) UserInfo with the stored access token. Under the store's lock: one
+   * replica at a time; a replica that loses the race reuses the winner's record.
+   */
+  async function renew(session: VerifiedSession, due: 'expired' | 'revalidate'): Promise<Renewal> {
+    const via =
+      session.refresh_token !== undefined
+        ? 'refresh_token'
+        : due === 'revalidate' && session.access_token !== undefined
+          ? 'userinfo'
+          : undefined;
+    if (via === undefined) {
+      emit({ type: 'session-refresh-unavailable' });
+      return { kind: 'nothing' };
+    }
+    // Set when this replica asks the IdP itself (not when it reuses the lock winner's record).
+    let asked = false;
+    try {
+      const renewed = await options.sessions.refresh(
+        session,
+        async (current) => {
+          asked = true;
+          try {
+            return via === 'refresh_token'
+              ? await byRefreshToken(session, current)
+              : await byUserInfo(session, current);
+          } catch (err) {
+            const error = GatehouseError.from(err);
+            // The IdP said no: the session ends on every replica, before the lock is released
+            // (a replica waiting for this one then finds no record, never a session to keep).
+            if (error.code !== 'ERR_OIDC_UNAVAILABLE')
+              await revoke(session.sid, {
+                by: 'identity provider',
+                reason: `${via === 'refresh_token' ? 'refresh-token grant' : 'UserInfo'} refused at ${due === 'expired' ? 'refresh' : 're-validation'} (${error.code})`,
+              }).catch(() => undefined);
+            throw error;
+          }
+        },
+        { keepExpiry: via === 'userinfo' },
+      );
+      // The replica holding the lock gave up (or took too long): as if the IdP did not answer.
+      if (renewed === undefined) return unavailable(session, due, 'ERR_OIDC_UNAVAILABLE');
+      if (due === 'expired') emit({ type: 'session-refreshed', sub: session.sub });
+      else if (asked) emit({ type: 'session-revalidated', sub: session.sub, via });
+      // Same session id, a new handle (new `iat`), for the record's remaining lifetime.
+      return {
+        kind: 'renewed',
+        identity: identityFromSession(renewed.session),
+        cookie: sessionSetCookie(options.cookieName, renewed.cookieValue, renewed.maxAgeSeconds),
+      };
+    } catch (err) {
+      const error = GatehouseError.from(err);
+      if (error.code === 'ERR_OIDC_UNAVAILABLE') return unavailable(session, due, error.code);
+      emit({ type: 'session-refresh-failed', code: error.code });
+      if (error.code === 'ERR_SESSION_STORE_UNAVAILABLE')
+        return { kind: 'store-unavailable', error };
+      return { kind: 'refused' };
+    }
+  }
+
+  function unavailable(
+    session: VerifiedSession,
+    due: 'expired' | 'revalidate',
+    code: ErrorCode,
+  ): Renewal {
+    if (due === 'revalidate' && options.revalidate !== undefined)
+      emit({
+        type: 'session-revalidation-deferred',
+        sub: session.sub,
+        code,
+        graceUntil: graceEnd(session),
+      });
+    else emit({ type: 'session-refresh-failed', code });
+    return { kind: 'unavailable' };
+  }
+
+  /** When a session due for re-validation stops being kept without the IdP (NumericDate). */
+  function graceEnd(session: VerifiedSession): number {
+    const { intervalSeconds, graceSeconds } = options.revalidate ?? {
+      intervalSeconds: 0,
+      graceSeconds: 0,
+    };
+    return session.iat + intervalSeconds + graceSeconds;
+  }
+
+  /**
+   * What the Check gets from a renewal: the renewed identity; for a re-validation the IdP could
+   * not answer, the session as it is until its grace ends, then `ERR_OIDC_UNAVAILABLE` (a 503,
+   * the cookie kept); undefined (sign in again) otherwise.
+   *
+   * @throws GatehouseError `ERR_OIDC_UNAVAILABLE`, `ERR_SESSION_STORE_UNAVAILABLE`.
+   */
+  function afterRenewal(
+    renewal: Renewal,
+    session: VerifiedSession,
+    due: 'expired' | 'revalidate',
+  ): { identity: AuthenticatedIdentity; cookie: string | undefined } | undefined {
+    switch (renewal.kind) {
+      case 'renewed':
+        return { identity: renewal.identity, cookie: renewal.cookie };
+      case 'refused':
+      case 'nothing':
+        return undefined;
+      case 'store-unavailable':
+        throw renewal.error;
+      case 'unavailable':
+        if (due !== 'revalidate' || options.revalidate === undefined) return undefined;
+        if (Math.floor(now() / 1000) < graceEnd(session))
+          return { identity: identityFromSession(session), cookie: undefined };
+        throw new GatehouseError('ERR_OIDC_UNAVAILABLE', {
+          cause: new Error('session re-validation overdue past session.revalidate_grace_seconds'),
+        });
+    }
+  }
+
+  /** The refresh-token grant; the refreshed ID token must be for the same user. */
+  async function byRefreshToken(
+    session: VerifiedSession,
+    current: VerifiedSession,
+  ): Promise<SessionInput> {
+    // The record's token, as it is under the lock: another replica may have rotated it.
+    const refreshToken = current.refresh_token ?? session.refresh_token ?? '';
+    const { claims, tokens } = await refreshSession({
+      client: options.client,
+      refreshToken,
+      expectedSubject: session.sub,
+    });
+    const base =
+      claims === undefined ? current : { ...current, ...sessionFromClaims(claims, options, {}) };
+    return {
+      ...base,
+      sid: session.sid,
+      auth_time: session.auth_time,
+      refresh_token: tokens.refresh_token ?? refreshToken,
+    };
+  }
+
+  /** UserInfo with the stored access token: the user's current claims, same subject. */
+  async function byUserInfo(
+    session: VerifiedSession,
+    current: VerifiedSession,
+  ): Promise<SessionInput> {
+    const accessToken = current.access_token ?? session.access_token ?? '';
+    const answer = await fetchUserClaims({
+      client: options.client,
+      accessToken,
+      expectedSubject: session.sub,
+    });
+    // UserInfo names no issuer or IdP session: those stay the record's.
+    const claims = {
+      ...current.claims,
+      ...answer,
+      sub: session.sub,
+      iss: current.idp_iss,
+      ...(current.idp_sid === undefined ? {} : { sid: current.idp_sid }),
+    };
+    return {
+      ...current,
+      ...sessionFromClaims(claims, options, {}),
+      sid: session.sid,
+      auth_time: session.auth_time,
+      access_token: accessToken,
+    };
+  }
 }
 
 /** Make room: drop outcomes past their window, then the oldest entries (Map keeps insertion order). */

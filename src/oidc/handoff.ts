@@ -12,6 +12,12 @@
  *  completeHandoff: consume the transaction, decrypt, verify the signature, aud = P, iss = C,
  *  exp (60 s), nonce = txn cookie's nonce, jti unused
  *
+ * A step-up (the policy on P asked for `max_auth_age_seconds` / `acr_values`) travels the same
+ * way: P's transaction records it, the signed request carries it to C, C sends the IdP
+ * `max_age` / `acr_values` and checks the new ID token at its callback (as the direct path
+ * does), and P checks the handed-off claims (`sub`, `auth_time`, `acr`) against its own
+ * transaction again before it issues the session: P never relies on C having asked.
+ *
  * Identity that crosses hosts is SIGNED with Gatehouse's signing key (the ring every replica of
  * the deployment shares) and verified by the receiver: the request is a JWS, the token a JWS
  * (sign-then-encrypt) inside a `dir` + `A256GCM` JWE under the hand-off key, which only keeps the
@@ -26,13 +32,16 @@ import { CompactEncrypt, compactDecrypt } from 'jose';
 import type { KeyRing } from '../keys/key-ring.js';
 import { COMPACT_JWE_DIR } from '../keys/jose-header.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import type { IdTokenClaims, OidcTokens } from './callback.js';
+import { checkStepUp, type IdTokenClaims, type OidcTokens } from './callback.js';
 import { assertKey, epochSeconds } from './internal/keys.js';
 import { signOwn, verifyOwn } from './internal/own-jws.js';
 import {
   openTransaction,
   sealTransaction,
+  stepUpClaims,
+  stepUpOf,
   type HandoffTarget,
+  type StepUpTarget,
   type TxnCookie,
 } from './internal/transaction.js';
 import { defaultReplayCache, type ReplayCache } from './replay-cache.js';
@@ -73,6 +82,8 @@ export interface StartHandoffOptions {
   readonly now?: Date;
   /** Lifetime of the transaction and the request. Default 600 s. */
   readonly ttlSeconds?: number;
+  /** A step-up: asked of the IdP through the central host, checked again at the hand-off. */
+  readonly stepUp?: StepUpTarget;
 }
 
 /**
@@ -90,8 +101,9 @@ export async function startHandoff(
   const nonce = randomBytes(32).toString('base64url');
   const returnTo = safeReturnPath(options.returnTo);
   const host = options.host.toLowerCase();
+  const stepUp = options.stepUp;
   const txnCookie = await sealTransaction(
-    { kind: 'handoff', nonce, returnTo, host },
+    { kind: 'handoff', nonce, returnTo, host, ...(stepUp === undefined ? {} : { stepUp }) },
     options.txnKey,
     now,
     ttl,
@@ -100,7 +112,12 @@ export async function startHandoff(
   const request = await signOwn(
     options.ring,
     REQUEST_TYP,
-    { host, return_to: returnTo, nonce },
+    {
+      host,
+      return_to: returnTo,
+      nonce,
+      ...(stepUp === undefined ? {} : { step_up: stepUpClaims(stepUp) }),
+    },
     (jwt) =>
       jwt
         .setAudience(central.host)
@@ -128,15 +145,22 @@ export interface AcceptHandoffRequestOptions {
   readonly now?: Date;
 }
 
+/** A checked hand-off request: where to hand off, and the step-up the protected host asked for. */
+export interface HandoffRequest {
+  readonly target: HandoffTarget;
+  readonly stepUp?: StepUpTarget;
+}
+
 /**
- * Central host: check a hand-off request; pass the result to `startSignIn({ handoff })`.
+ * Central host: check a hand-off request; pass the result to
+ * `startSignIn({ handoff: target, stepUp })`.
  *
  * @throws GatehouseError `ERR_HANDOFF_INVALID` (undecryptable, expired, another audience, a
- *   host not allowed, an unsafe return path).
+ *   host not allowed, an unsafe return path, a malformed step-up).
  */
 export async function acceptHandoffRequest(
   options: AcceptHandoffRequestOptions,
-): Promise<HandoffTarget> {
+): Promise<HandoffRequest> {
   const payload = await verifySigned(
     options.ring,
     options.request,
@@ -156,7 +180,13 @@ export async function acceptHandoffRequest(
     invalid('malformed hand-off request');
   if (!isAllowedHost(host, options.allowedHosts)) invalid(`host ${host} is not allowed`);
   if (!isSafeReturnPath(returnTo)) invalid('unsafe return path');
-  return { host, returnTo, nonce };
+  let stepUp: StepUpTarget | undefined;
+  try {
+    stepUp = stepUpOf(payload['step_up']);
+  } catch {
+    invalid('malformed step-up');
+  }
+  return { target: { host, returnTo, nonce }, ...(stepUp === undefined ? {} : { stepUp }) };
 }
 
 // ── Central host, step 3 ─────────────────────────────────────────────────────────────────────
@@ -239,7 +269,9 @@ export interface CompleteHandoffOptions {
  *
  * @throws GatehouseError `ERR_OIDC_TXN_MISSING` / `_EXPIRED` / `_INVALID` (this host's
  *   transaction), `ERR_HANDOFF_INVALID` (tampered, expired, another audience or issuer, nonce not
- *   this browser's), `ERR_HANDOFF_REPLAYED` (jti already used).
+ *   this browser's), `ERR_HANDOFF_REPLAYED` (jti already used); for a step-up,
+ *   `ERR_STEP_UP_USER_CHANGED` / `ERR_STEP_UP_NOT_SATISFIED` (the handed-off ID token claims
+ *   fall short of what this host's transaction asked).
  */
 export async function completeHandoff(
   options: CompleteHandoffOptions,
@@ -284,6 +316,9 @@ export async function completeHandoff(
   if (!(await replay.claim(`handoff:${jti}`, (payload['exp'] as number) * 1000, now.getTime()))) {
     throw new GatehouseError('ERR_HANDOFF_REPLAYED');
   }
+  // A step-up is checked here against this host's own transaction, exactly as the direct
+  // callback checks it: the claims are the central host's verified ID token claims.
+  if (txn.stepUp !== undefined) checkStepUp(txn.stepUp, claims as IdTokenClaims, now);
   // The return path is checked again where it is used (a forged transaction must not redirect off-origin).
   return {
     claims: claims as IdTokenClaims,

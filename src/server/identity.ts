@@ -23,7 +23,7 @@ import { handleBackchannelLogout, type Revoke } from '../oidc/backchannel-endpoi
 import { createLogoutTokenVerifier, logoutClaimKey } from '../oidc/backchannel-logout.js';
 import { createOidcClient, type OidcClient } from '../oidc/client.js';
 import { storeReplayCache } from '../oidc/replay-cache.js';
-import { revokeForLogout } from '../store/revoke.js';
+import { revokeForLogout, revokeSessions } from '../store/revoke.js';
 import { ownCookieNames, sessionClearCookie } from '../identity/session/cookie.js';
 import { createSessionBook, type SessionBook } from '../identity/session/book.js';
 import { SessionCache, type SessionCacheStatus } from '../store/cache.js';
@@ -68,6 +68,11 @@ export interface IdentityObservability {
    * src/workers/worker.ts); closed with the setup.
    */
   readonly sessionStore?: SessionStore | undefined;
+  /**
+   * The sessions' clock (ms since the epoch): idle timeout, re-validation, session times. Only
+   * the in-process start API passes one (tests); no configuration key reaches it.
+   */
+  readonly clock?: (() => number) | undefined;
 }
 
 /**
@@ -138,9 +143,11 @@ export async function setupIdentity(
     ttlSeconds: config.session.ttl_seconds,
     absoluteLifetimeSeconds: config.session.absolute_lifetime_seconds,
     idleTimeoutSeconds: idleSeconds,
+    revalidateIntervalSeconds: config.session.revalidate_interval_seconds,
     // A quarter of the idle timeout, at most a minute: the last use is never far behind.
     touchIntervalMs: Math.min(60_000, idleSeconds > 0 ? (idleSeconds * 1000) / 4 : 60_000),
     clockToleranceSeconds: tolerance,
+    ...(observe.clock === undefined ? {} : { now: observe.clock }),
   });
 
   if (identity.cache_file !== undefined) await checkCacheFolder(identity.cache_file);
@@ -246,6 +253,20 @@ export async function setupIdentity(
     handoffKey,
     bindSessionsToDevice: config.device?.certificate.bind_sessions ?? false,
     refreshMinIntervalMs: identity.refresh_min_interval_seconds * 1000,
+    ...(config.session.revalidate_interval_seconds === 0
+      ? {}
+      : {
+          revalidate: {
+            intervalSeconds: config.session.revalidate_interval_seconds,
+            graceSeconds: config.session.revalidate_grace_seconds,
+          },
+        }),
+    // Logged like every revocation (who and why), and dropped from this replica's cache at once.
+    revokeSession: async (sid, audit) => {
+      await revokeSessions(store, { sid }, audit, log);
+      opened.cache.forget(sid);
+    },
+    ...(observe.clock === undefined ? {} : { now: observe.clock }),
     replay: {
       signIn: storeReplayCache(store, 'sign-in-state'),
       handoff: storeReplayCache(store, 'handoff-jti'),

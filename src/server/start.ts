@@ -42,6 +42,12 @@ export interface StartOptions {
    * primary's memory store over IPC (src/store/ipc.ts).
    */
   readonly sessionStore?: SessionStore;
+  /**
+   * Tests only: the sessions' clock (ms since the epoch), so a test can move time past an idle
+   * timeout or a re-validation interval. Deliberately not a configuration key: production
+   * cannot turn it on.
+   */
+  readonly clock?: () => number;
 }
 
 /** What a reload did. */
@@ -123,6 +129,7 @@ export async function startGatehouse(
     metrics,
     tracer,
     sessionStore: options.sessionStore,
+    clock: options.clock,
   });
   const oidc = identity.oidc;
   if (oidc !== undefined)

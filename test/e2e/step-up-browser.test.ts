@@ -118,4 +118,89 @@ test('step-up in Chromium: an old session re-authenticates for /admin (max_age),
   assert.equal(((await denied.json()) as Record<string, unknown>)['error'], 'ERR_STEP_UP_REQUIRED');
 });
 
+test('step-up through the central sign-in host in Chromium: the protected host hands off to the central host, the IdP re-authenticates with max_age / acr_values, the hand-off back carries the fresh auth_time / acr', async (t) => {
+  const logins: LoginRequest[] = [];
+  const stack = await startBrowserStack(t, {
+    policy: testdata('e2e', 'step-up', 'authz.rego'),
+    // Only the central host's callback is registered (see test/e2e/central-sign-in.test.ts).
+    redirectUris: (port) => [`http://localhost:${port}/.gatehouse/callback`],
+    identity: (port) => ({
+      sign_in_host: `localhost:${port}`,
+      allowed_hosts: [`127.0.0.1:${port}`],
+    }),
+    requireAuthTime: true,
+    idp: {
+      acrValues: ['urn:gatehouse:pwd', 'urn:gatehouse:mfa'],
+      authenticate: (login) => {
+        logins.push(login);
+        const first = logins.length === 1;
+        return {
+          acr: login.acrValues.includes('urn:gatehouse:mfa')
+            ? 'urn:gatehouse:mfa'
+            : 'urn:gatehouse:pwd',
+          amr: login.acrValues.includes('urn:gatehouse:mfa') ? ['pwd', 'otp'] : ['pwd'],
+          ts: Math.floor(Date.now() / 1000) - (first ? 3600 : 0),
+        };
+      },
+    },
+  });
+  if (stack === undefined) return;
+  const { port, idp, logs, upstream, browser } = stack;
+  const central = `http://localhost:${port}`;
+  const app = `http://127.0.0.1:${port}`;
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const visited: URL[] = [];
+  page.on('request', (r) => visited.push(new URL(r.url())));
+  const idpAsked = () =>
+    visited.filter((u) => `${u.origin}` === new URL(idp.issuer).origin && u.pathname === '/auth');
+  const backAt = async (url: string) =>
+    page.waitForURL(url).catch(async (err: unknown) => {
+      throw new Error(
+        `not at ${url}: at ${page.url()}\n${(await page.content()).slice(0, 1500)}\n${JSON.stringify(logs.lines.slice(-5))}`,
+        { cause: err },
+      );
+    });
+  const throughCentral = () =>
+    visited.filter((u) => u.origin === central && u.pathname === '/.gatehouse/sign_in').length;
+
+  // 1. Sign in on the protected host through the central host (the login recorded an hour ago).
+  await page.goto(`${app}/app/home`);
+  await signInAtIdp(page, 'alice', 'alice');
+  await backAt(`${app}/app/home`);
+  assert.equal(throughCentral(), 1);
+
+  // 2. /admin wants an authentication within 5 minutes: through the central host to the IdP with
+  //    max_age=300; the upstream never sees the stale request.
+  const seen = upstream.requests.length;
+  await page.goto(`${app}/admin/users`);
+  assert.ok(page.url().startsWith(idp.issuer), `expected the IdP, got ${page.url()}`);
+  assert.equal(upstream.requests.length, seen);
+  assert.equal(throughCentral(), 2, 'the step-up went through the central host');
+  assert.equal(idpAsked().at(-1)?.searchParams.get('max_age'), '300');
+  await signInAtIdp(page, 'alice', 'alice');
+  assert.equal(logins.at(-1)?.maxAge, 300, 'the IdP was asked for max_age');
+  await backAt(`${app}/admin/users`);
+  assert.equal(upstream.last()?.url, '/admin/users');
+  // The protected host's new session has the fresh authentication: no loop.
+  const trips = idpAsked().length;
+  await page.goto(`${app}/admin/again`);
+  assert.equal(page.url(), `${app}/admin/again`);
+  assert.equal(idpAsked().length, trips);
+
+  // 3. /payments wants MFA: acr_values with prompt=login through the central host, the acr back.
+  await page.goto(`${app}/payments/new`);
+  assert.ok(page.url().startsWith(idp.issuer), `expected the IdP, got ${page.url()}`);
+  const mfa = idpAsked().at(-1);
+  assert.equal(mfa?.searchParams.get('acr_values'), 'urn:gatehouse:mfa');
+  assert.equal(mfa?.searchParams.get('prompt'), 'login');
+  await signInAtIdp(page, 'alice', 'alice');
+  await backAt(`${app}/payments/new`);
+  assert.equal(upstream.last()?.url, '/payments/new');
+  const whoami = (await (
+    await page.request.get(`${app}/.gatehouse/`, { headers: { accept: 'application/json' } })
+  ).json()) as Record<string, unknown>;
+  assert.equal(whoami['sub'], 'alice');
+});
+
 /** Set every `grpc_service.timeout` (the ext_authz call) in an Envoy config to `timeout`. */

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log/logger.js';
-import { startGatehouse, type Gatehouse } from '../../src/server/start.js';
+import { startGatehouse, type Gatehouse, type StartOptions } from '../../src/server/start.js';
 
 /** Log lines captured from an in-process Gatehouse. */
 export class LogSink extends Writable {
@@ -19,11 +19,13 @@ export class LogSink extends Writable {
 
 /**
  * Start Gatehouse in this process on free loopback ports with `overrides` merged into a test
- * configuration. Stop it with `gatehouse.stop()`.
+ * configuration, and `options` (e.g. a test clock) for the start API. Stop it with
+ * `gatehouse.stop()`.
  */
 export async function startTestGatehouse(
   policy: Record<string, unknown>,
   overrides: Record<string, unknown> = {},
+  options: StartOptions = {},
 ): Promise<{ gatehouse: Gatehouse; logs: LogSink; configFile: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const doc = {
@@ -41,6 +43,7 @@ export async function startTestGatehouse(
   const gatehouse = await startGatehouse(
     config,
     createLogger({ level: config.log.level, destination: logs }),
+    options,
   );
   return { gatehouse, logs, configFile };
 }

@@ -37,6 +37,10 @@ export interface BrowserStackOptions {
   readonly requireAuthTime?: boolean;
   /** Edits to Envoy's parsed config (see `startEnvoy`'s `patch`). */
   readonly envoyPatch?: (config: Record<string, unknown>) => void;
+  /** Extra `session` config keys (e.g. idle_timeout_seconds). */
+  readonly session?: Record<string, unknown>;
+  /** The sessions' clock, through the in-process start API (never a config key). */
+  readonly clock?: () => number;
 }
 
 const CLIENT = { id: 'gatehouse', secret: 'gatehouse-test-secret' };
@@ -83,7 +87,9 @@ export async function startBrowserStack(
         scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
         ...options.identity?.(port),
       },
+      ...(options.session === undefined ? {} : { session: options.session }),
     },
+    options.clock === undefined ? {} : { clock: options.clock },
   );
   t.after(() => gatehouse.stop());
   // As behind a real load balancer: no traffic before Gatehouse is ready (the IdP discovered).

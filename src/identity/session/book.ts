@@ -12,7 +12,11 @@
  *   extends it, the store forgets the record and the handle stops verifying;
  * - the idle timeout (`session.idle_timeout_seconds`, 0 = off): no request for that long ends the
  *   session. Use is recorded at most once per `touchIntervalMs` per session and replica, and the
- *   last use is re-read from the store (another replica may have seen it) before ending one.
+ *   last use is re-read from the store (another replica may have seen it) before ending one;
+ * - re-validation (`session.revalidate_interval_seconds`, 0 = off): the record's `iat` is when
+ *   the identity provider last vouched for it (sign-in, refresh, UserInfo); once it is that old
+ *   the session is due, and the Check path re-validates it through {@link SessionBook.refresh}
+ *   (src/oidc/flow.ts) before trusting it again.
  */
 import { GatehouseError } from '../../errors/gatehouse-error.js';
 import type { JsonObject, JsonValue } from '../../input/types.js';
@@ -36,6 +40,8 @@ export interface SessionBookOptions {
   readonly absoluteLifetimeSeconds: number;
   /** `session.idle_timeout_seconds`; 0 turns the idle timeout off. */
   readonly idleTimeoutSeconds: number;
+  /** `session.revalidate_interval_seconds`; 0 (the default here) turns re-validation off. */
+  readonly revalidateIntervalSeconds?: number;
   /** Least time between two recorded uses of one session on this replica (ms). */
   readonly touchIntervalMs: number;
   readonly clockToleranceSeconds: number;
@@ -66,18 +72,28 @@ export interface SessionBook {
    */
   verify(cookieValue: string): Promise<VerifiedSession>;
   /**
-   * Replace an expired session's record with `renew()`'s result, single-flight across replicas
-   * (lock `refresh:<sid>`). A replica that loses the race waits for the winner's record and
-   * returns it: a lost race never signs the user out.
+   * Why a verified session cannot be trusted as it is at `at` (ms, default now): `expired` past
+   * its `exp` (with the clock tolerance), `revalidate` when the identity provider last vouched
+   * for it (`iat`) at least `revalidateIntervalSeconds` ago; undefined when it is live.
+   */
+  due(session: VerifiedSession, at?: number): 'expired' | 'revalidate' | undefined;
+  /**
+   * Replace a due session's record with `renew()`'s result, single-flight across replicas
+   * (lock `refresh:<sid>`). `renew` gets the record as it is under the lock (its tokens may have
+   * been rotated since `session` was read). A replica that loses the race waits for the winner's
+   * record and returns it: a lost race never signs the user out. With `keepExpiry` the record
+   * keeps its `exp` (a UserInfo re-validation vouches for the user, not for a longer session).
    *
-   * @returns the renewed session and a new handle for it (same `sid`, new `iat`), or undefined when it could not be renewed (`renew` gave
-   *   nothing, or the winner's record did not appear in time).
+   * @returns the renewed session and a new handle for it (same `sid`, new `iat`), or undefined
+   *   when it could not be renewed (`renew` gave nothing, or the winner gave up or did not
+   *   finish in time).
    * @throws what `renew` throws; GatehouseError `ERR_SESSION_REVOKED` when the session was
-   *   revoked meanwhile, `ERR_SESSION_STORE_UNAVAILABLE`.
+   *   revoked meanwhile (by the winner, too), `ERR_SESSION_STORE_UNAVAILABLE`.
    */
   refresh(
     session: VerifiedSession,
-    renew: () => Promise<SessionInput | undefined>,
+    renew: (current: VerifiedSession) => Promise<SessionInput | undefined>,
+    refreshOptions?: { readonly keepExpiry?: boolean },
   ): Promise<IssuedSession | undefined>;
   /** Revoke a session on every replica. @returns true when it existed. */
   revoke(sid: string): Promise<boolean>;
@@ -92,6 +108,13 @@ export function createSessionBook(options: SessionBookOptions): SessionBook {
   const now = options.now ?? Date.now;
   const touched = new Map<string, number>();
   const lockMs = options.refreshLockMs ?? DEFAULT_REFRESH_LOCK_MS;
+  const revalidateSeconds = options.revalidateIntervalSeconds ?? 0;
+  const due = (session: VerifiedSession, at: number): 'expired' | 'revalidate' | undefined => {
+    const seconds = Math.floor(at / 1000);
+    if (session.exp + options.clockToleranceSeconds < seconds) return 'expired';
+    if (revalidateSeconds > 0 && seconds >= session.iat + revalidateSeconds) return 'revalidate';
+    return undefined;
+  };
 
   const found = (lookup: SessionLookup): StoredSession => {
     if (lookup.status === 'found') return lookup.session;
@@ -102,11 +125,17 @@ export function createSessionBook(options: SessionBookOptions): SessionBook {
   const write = async (
     input: SessionInput,
     sid: string,
-    times: { readonly createdAt: number; readonly expiresAt: number; readonly at: number },
+    times: {
+      readonly createdAt: number;
+      readonly expiresAt: number;
+      readonly at: number;
+      /** The session's `exp` to keep (NumericDate); default `ttlSeconds` from now. */
+      readonly exp?: number;
+    },
     mode: 'create' | 'update',
   ): Promise<VerifiedSession> => {
     const iat = Math.floor(times.at / 1000);
-    const session = sessionOf(input, sid, iat, iat + options.ttlSeconds);
+    const session = sessionOf(input, sid, iat, times.exp ?? iat + options.ttlSeconds);
     const record = {
       sid,
       sub: session.sub,
@@ -188,25 +217,39 @@ export function createSessionBook(options: SessionBookOptions): SessionBook {
       }
       const session = parseRecord(stored);
       markUsed(stored, at);
-      if (session.exp + options.clockToleranceSeconds < Math.floor(at / 1000))
+      const why = due(session, at);
+      if (why === 'expired')
         throw new SessionExpiredError(session, new Error('past the session ttl: refresh due'));
+      if (why === 'revalidate')
+        throw new SessionExpiredError(
+          session,
+          new Error('re-validation with the identity provider due'),
+        );
       return session;
     },
 
-    async refresh(session, renew) {
+    due: (session, at) => due(session, at ?? now()),
+
+    async refresh(session, renew, refreshOptions = {}) {
       const lease = await options.store.acquireLock(`refresh:${session.sid}`, lockMs);
       if (lease === undefined) return waitForWinner(session);
       try {
         const stored = found(await options.cache.lookup(session.sid, { fresh: true }));
         const current = parseRecord(stored);
-        // Renewed meanwhile (by a replica whose lock this one followed): reuse it.
-        if (current.exp > session.exp) return await reissue(current, stored.expiresAt);
-        const next = await renew();
+        // Renewed meanwhile (by a replica whose lock this one followed): reuse it. Every write
+        // sets `iat` to its time, so a newer `iat` is a newer answer from the identity provider.
+        if (current.iat > session.iat) return await reissue(current, stored.expiresAt);
+        const next = await renew(current);
         if (next === undefined) return undefined;
         const renewed = await write(
           { ...next, auth_time: session.auth_time },
           session.sid,
-          { createdAt: stored.createdAt, expiresAt: stored.expiresAt, at: now() },
+          {
+            createdAt: stored.createdAt,
+            expiresAt: stored.expiresAt,
+            at: now(),
+            ...(refreshOptions.keepExpiry === true ? { exp: current.exp } : {}),
+          },
           'update',
         );
         return await reissue(renewed, stored.expiresAt);
@@ -223,15 +266,19 @@ export function createSessionBook(options: SessionBookOptions): SessionBook {
     },
   };
 
-  /** Another replica holds the refresh lock: poll the store for its renewed record. */
+  /**
+   * Another replica holds the refresh lock: poll the store for its renewed record.
+   *
+   * @throws GatehouseError `ERR_SESSION_REVOKED` when the record is gone (the winner revoked it:
+   *   the identity provider refused the user), `ERR_SESSION_STORE_UNAVAILABLE`.
+   */
   async function waitForWinner(session: VerifiedSession): Promise<IssuedSession | undefined> {
     const deadline = now() + lockMs;
     while (now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      const lookup = await options.cache.lookup(session.sid, { fresh: true });
-      if (lookup.status !== 'found') return undefined;
-      const current = parseRecord(lookup.session);
-      if (current.exp > session.exp) return reissue(current, lookup.session.expiresAt);
+      const stored = found(await options.cache.lookup(session.sid, { fresh: true }));
+      const current = parseRecord(stored);
+      if (current.iat > session.iat) return reissue(current, stored.expiresAt);
       // The winner gave up (its lock is gone) without renewing: no second refresh from here.
       const lease = await options.store
         .acquireLock(`refresh:${session.sid}`, 1)
@@ -269,6 +316,7 @@ function sessionOf(input: SessionInput, sid: string, iat: number, exp: number): 
     iat,
     exp,
     ...(input.refresh_token === undefined ? {} : { refresh_token: input.refresh_token }),
+    ...(input.access_token === undefined ? {} : { access_token: input.access_token }),
     ...(input.id_token === undefined ? {} : { id_token: input.id_token }),
   });
 }
@@ -315,6 +363,7 @@ function parseRecord(stored: StoredSession): VerifiedSession {
     (s['device_x5t'] !== undefined &&
       !(typeof s['device_x5t'] === 'string' && /^[0-9a-f]{64}$/.test(s['device_x5t']))) ||
     (s['refresh_token'] !== undefined && typeof s['refresh_token'] !== 'string') ||
+    (s['access_token'] !== undefined && typeof s['access_token'] !== 'string') ||
     (s['id_token'] !== undefined && typeof s['id_token'] !== 'string') ||
     typeof s['iat'] !== 'number' ||
     typeof s['exp'] !== 'number'
@@ -339,6 +388,7 @@ function parseRecord(stored: StoredSession): VerifiedSession {
     iat: s['iat'],
     exp: s['exp'],
     ...(typeof s['refresh_token'] === 'string' ? { refresh_token: s['refresh_token'] } : {}),
+    ...(typeof s['access_token'] === 'string' ? { access_token: s['access_token'] } : {}),
     ...(typeof s['id_token'] === 'string' ? { id_token: s['id_token'] } : {}),
   });
 }

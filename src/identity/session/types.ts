@@ -46,6 +46,12 @@ export interface SessionData {
   readonly device_x5t?: string;
   /** Secret: only ever stored encrypted. */
   readonly refresh_token?: string;
+  /**
+   * Secret: only ever stored encrypted. The access token from sign-in (or the last refresh),
+   * kept only when there is no refresh token and re-validation is on: what re-validation
+   * presents to the UserInfo endpoint.
+   */
+  readonly access_token?: string;
   /** Secret: for `id_token_hint` at sign-out; only ever stored encrypted. */
   readonly id_token?: string;
 }

@@ -58,6 +58,11 @@ export type Transaction =
       readonly host: string;
       readonly iat: number;
       readonly exp: number;
+      /**
+       * Set when the sign-in is a step-up: what this host asked for, checked again in the
+       * handed-off ID token claims (whatever the central host did).
+       */
+      readonly stepUp?: StepUpTarget;
     };
 
 /** The cookie the caller sets (attributes fixed by {@link txnSetCookie}). */
@@ -124,19 +129,15 @@ export async function sealTransaction(
                   nonce: txn.handoff.nonce,
                 },
               }),
-          ...(txn.stepUp === undefined
-            ? {}
-            : {
-                step_up: {
-                  ...(txn.stepUp.maxAge === undefined ? {} : { max_age: txn.stepUp.maxAge }),
-                  ...(txn.stepUp.acrValues === undefined
-                    ? {}
-                    : { acr_values: [...txn.stepUp.acrValues] }),
-                  ...(txn.stepUp.sub === undefined ? {} : { sub: txn.stepUp.sub }),
-                },
-              }),
+          ...(txn.stepUp === undefined ? {} : { step_up: stepUpClaims(txn.stepUp) }),
         }
-      : { kind: txn.kind, nonce: txn.nonce, return_to: txn.returnTo, host: txn.host };
+      : {
+          kind: txn.kind,
+          nonce: txn.nonce,
+          return_to: txn.returnTo,
+          host: txn.host,
+          ...(txn.stepUp === undefined ? {} : { step_up: stepUpClaims(txn.stepUp) }),
+        };
   const value = await new EncryptJWT(claims)
     .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', typ: TXN_TYP })
     .setIssuedAt(iat)
@@ -191,8 +192,18 @@ export async function openTransaction(
   if (host.toLowerCase() !== expectedHost.toLowerCase())
     invalid('transaction bound to another host');
   const kind = payload['kind'];
-  if (kind === 'handoff')
-    return { kind, nonce: str('nonce'), returnTo: str('return_to'), host, iat, exp };
+  if (kind === 'handoff') {
+    const stepUp = stepUpOf(payload['step_up']);
+    return {
+      kind,
+      nonce: str('nonce'),
+      returnTo: str('return_to'),
+      host,
+      iat,
+      exp,
+      ...(stepUp === undefined ? {} : { stepUp }),
+    };
+  }
   if (kind !== 'oidc') return invalid('unknown transaction kind');
   const base = {
     kind,
@@ -216,8 +227,21 @@ export async function openTransaction(
   };
 }
 
-/** The transaction's `step_up`; a malformed one is an invalid transaction (never ignored). */
-function stepUpOf(value: unknown): StepUpTarget | undefined {
+/** A step-up as claims (`max_age`, `acr_values`, `sub`): in a transaction or a hand-off request. */
+export function stepUpClaims(stepUp: StepUpTarget): Record<string, unknown> {
+  return {
+    ...(stepUp.maxAge === undefined ? {} : { max_age: stepUp.maxAge }),
+    ...(stepUp.acrValues === undefined ? {} : { acr_values: [...stepUp.acrValues] }),
+    ...(stepUp.sub === undefined ? {} : { sub: stepUp.sub }),
+  };
+}
+
+/**
+ * A `step_up` claim back (see {@link stepUpClaims}); absent is undefined.
+ *
+ * @throws GatehouseError `ERR_OIDC_TXN_INVALID` when it is malformed (never ignored).
+ */
+export function stepUpOf(value: unknown): StepUpTarget | undefined {
   if (value === undefined) return undefined;
   const bad = (): never => {
     throw new GatehouseError('ERR_OIDC_TXN_INVALID', { cause: new Error('malformed step_up') });

@@ -63,7 +63,7 @@ describe('central sign-in host hand-off', () => {
     assert.equal(request?.split('.').length, 3, 'the request is a JWS signed by Gatehouse');
 
     // 2. Central host: check the request, run the OIDC flow with its own redirect URI.
-    const target = await acceptHandoffRequest({
+    const { target } = await acceptHandoffRequest({
       request,
       ring,
       centralHost: CENTRAL,
@@ -204,7 +204,7 @@ describe('central sign-in host hand-off', () => {
         ring,
       });
       const request = new URL(start.location).searchParams.get(HANDOFF_REQUEST_PARAM) ?? undefined;
-      const target = await acceptHandoffRequest({
+      const { target } = await acceptHandoffRequest({
         request,
         ring,
         centralHost: CENTRAL,
@@ -482,7 +482,7 @@ describe('central sign-in host hand-off', () => {
         ring,
       });
       const request = new URL(start.location).searchParams.get(HANDOFF_REQUEST_PARAM) ?? undefined;
-      const target = await acceptHandoffRequest({
+      const { target } = await acceptHandoffRequest({
         request,
         ring,
         centralHost: CENTRAL,

@@ -74,6 +74,8 @@ interface Expected {
     readonly ttl_seconds: number;
     readonly absolute_lifetime_seconds: number;
     readonly idle_timeout_seconds: number;
+    readonly revalidate_interval_seconds: number;
+    readonly revalidate_grace_seconds: number;
     readonly bind_to_host: boolean;
     readonly secret?: string;
     readonly store: {

@@ -222,3 +222,88 @@ test('sessions: the store unreachable: a cached session is served (stale window)
   await rejectsWithCode(s.book.verify(uncached.cookieValue), 'ERR_SESSION_STORE_UNAVAILABLE');
   s.cache.close();
 });
+
+test('sessions: re-validation is due revalidateIntervalSeconds after the IdP last vouched (iat), independently of the ttl', async () => {
+  let clock = Date.parse('2026-01-01T00:00:00Z');
+  const s = memorySessions(ring, {
+    now: () => clock,
+    ttlSeconds: 3600,
+    revalidateIntervalSeconds: 300,
+    clockToleranceSeconds: 0,
+  });
+  const { cookieValue, session } = await s.book.issue(ALICE_WITH_SECRETS);
+  clock += 299_000;
+  assert.equal(s.book.due(session), undefined);
+  assert.equal((await s.book.verify(cookieValue)).sid, session.sid);
+  clock += 1000;
+  assert.equal(s.book.due(session), 'revalidate');
+  await assert.rejects(s.book.verify(cookieValue), (err: unknown) => {
+    assert.ok(
+      err instanceof SessionExpiredError,
+      'due: the Check path renews it before trusting it',
+    );
+    assert.equal(err.session.sid, session.sid);
+    return true;
+  });
+  clock += 3600_000;
+  assert.equal(s.book.due(session), 'expired', 'past exp, expiry comes first');
+  await s.close();
+});
+
+test('sessions: re-validation off (0): a live session is never due before its exp', async () => {
+  let clock = Date.parse('2026-01-01T00:00:00Z');
+  const s = memorySessions(ring, { now: () => clock, ttlSeconds: 3600, clockToleranceSeconds: 0 });
+  const { cookieValue, session } = await s.book.issue(ALICE);
+  clock += 3599_000;
+  assert.equal(s.book.due(session), undefined);
+  assert.equal((await s.book.verify(cookieValue)).sid, session.sid);
+  await s.close();
+});
+
+test('sessions: a UserInfo re-validation (keepExpiry) renews iat and the claims, never the exp; renew sees the record under the lock', async () => {
+  let clock = Date.parse('2026-01-01T00:00:00Z');
+  const s = memorySessions(ring, {
+    now: () => clock,
+    ttlSeconds: 3600,
+    revalidateIntervalSeconds: 300,
+    clockToleranceSeconds: 0,
+  });
+  const { cookieValue, session } = await s.book.issue({ ...ALICE, access_token: 'at-1' });
+  clock += 301_000;
+  let seen: string | undefined;
+  const renewed = await s.book.refresh(
+    session,
+    async (current) => {
+      seen = current.access_token;
+      return { ...current, groups: ['auditors'] };
+    },
+    { keepExpiry: true },
+  );
+  assert.equal(seen, 'at-1');
+  assert.ok(renewed);
+  assert.equal(renewed.session.exp, session.exp, 'a UserInfo answer does not lengthen the session');
+  assert.equal(renewed.session.iat, session.iat + 301);
+  const now = await s.book.verify(cookieValue);
+  assert.deepEqual(now.groups, ['auditors']);
+  assert.equal(s.book.due(now), undefined, 'vouched for again');
+  await s.close();
+});
+
+test('sessions: a replica that loses the re-validation race to one whose IdP refused the user gets ERR_SESSION_REVOKED, never the old session', async () => {
+  let clock = Date.parse('2026-01-01T00:00:00Z');
+  const s = memorySessions(ring, {
+    now: () => clock,
+    revalidateIntervalSeconds: 300,
+    refreshLockMs: 5000,
+  });
+  const { session } = await s.book.issue(ALICE_WITH_SECRETS);
+  clock += 301_000;
+  // The winner: holds the lock while its IdP call fails, revokes, then releases.
+  const lease = await s.store.acquireLock(`refresh:${session.sid}`, 5000);
+  assert.ok(lease);
+  const loser = s.book.refresh(session, async () => assert.fail('the loser never asks the IdP'));
+  await s.book.revoke(session.sid);
+  await lease.release();
+  await rejectsWithCode(loser, 'ERR_SESSION_REVOKED');
+  await s.close();
+});
