@@ -144,6 +144,8 @@ export async function setupIdentity(
     absoluteLifetimeSeconds: config.session.absolute_lifetime_seconds,
     idleTimeoutSeconds: idleSeconds,
     revalidateIntervalSeconds: config.session.revalidate_interval_seconds,
+    // A replica that lost the refresh race waits no longer than a refresh of its own would take.
+    refreshWaitMs: identity.timeout_ms,
     // A quarter of the idle timeout, at most a minute: the last use is never far behind.
     touchIntervalMs: Math.min(60_000, idleSeconds > 0 ? (idleSeconds * 1000) / 4 : 60_000),
     clockToleranceSeconds: tolerance,
@@ -356,6 +358,9 @@ export async function setupIdentity(
         cache,
       });
       const session = resolved.session?.data;
+      // A use, for the idle timeout, only once the session is accepted here (a session shown on
+      // another host or off its device came back without `session`).
+      if (session !== undefined) sessions.used(session);
       // Assertions are reused per version of the record (sid, iat): a refreshed record, whose
       // identity may differ, under the same cookie gets a new one.
       if (session !== undefined && resolved.error === undefined && !resolved.session?.expired)

@@ -47,6 +47,11 @@ export interface SessionBookOptions {
   readonly clockToleranceSeconds: number;
   /** How long a refresh lock is held at most (ms). */
   readonly refreshLockMs?: number;
+  /**
+   * How long a replica that lost the refresh race waits for the winner's record on the Check
+   * path (ms; default `refreshLockMs`): `identity.timeout_ms`, what a refresh of its own may take.
+   */
+  readonly refreshWaitMs?: number;
   /** The clock, ms since the epoch. */
   readonly now?: () => number;
 }
@@ -71,6 +76,12 @@ export interface SessionBook {
    *   `ERR_SESSION_RECORD_INVALID`, `ERR_SESSION_STORE_UNAVAILABLE`.
    */
   verify(cookieValue: string): Promise<VerifiedSession>;
+  /**
+   * Record a use of a session {@link verify} returned (or put in its SessionExpiredError), for
+   * the idle timeout. Called by the Check path only once the session was accepted for this
+   * request (right host, right device): a refused presentation never keeps a session alive.
+   */
+  used(session: VerifiedSession): void;
   /**
    * Why a verified session cannot be trusted as it is at `at` (ms, default now): `expired` past
    * its `exp` (with the clock tolerance), `revalidate` when the identity provider last vouched
@@ -107,7 +118,10 @@ const MAX_TOUCHED = 100_000;
 export function createSessionBook(options: SessionBookOptions): SessionBook {
   const now = options.now ?? Date.now;
   const touched = new Map<string, number>();
+  /** The record each verified session came from, for {@link SessionBook.used}. */
+  const records = new WeakMap<VerifiedSession, StoredSession>();
   const lockMs = options.refreshLockMs ?? DEFAULT_REFRESH_LOCK_MS;
+  const waitMs = Math.min(lockMs, options.refreshWaitMs ?? lockMs);
   const revalidateSeconds = options.revalidateIntervalSeconds ?? 0;
   const due = (session: VerifiedSession, at: number): 'expired' | 'revalidate' | undefined => {
     const seconds = Math.floor(at / 1000);
@@ -216,7 +230,7 @@ export function createSessionBook(options: SessionBookOptions): SessionBook {
         }
       }
       const session = parseRecord(stored);
-      markUsed(stored, at);
+      records.set(session, stored);
       const why = due(session, at);
       if (why === 'expired')
         throw new SessionExpiredError(session, new Error('past the session ttl: refresh due'));
@@ -226,6 +240,11 @@ export function createSessionBook(options: SessionBookOptions): SessionBook {
           new Error('re-validation with the identity provider due'),
         );
       return session;
+    },
+
+    used(session) {
+      const stored = records.get(session);
+      if (stored !== undefined) markUsed(stored, now());
     },
 
     due: (session, at) => due(session, at ?? now()),
@@ -273,9 +292,11 @@ export function createSessionBook(options: SessionBookOptions): SessionBook {
    *   the identity provider refused the user), `ERR_SESSION_STORE_UNAVAILABLE`.
    */
   async function waitForWinner(session: VerifiedSession): Promise<IssuedSession | undefined> {
-    const deadline = now() + lockMs;
-    while (now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    // Polls on the real timer, bounded by count too (a test clock may stand still).
+    const pollMs = Math.min(100, Math.max(10, waitMs / 10));
+    const deadline = now() + waitMs;
+    for (let polls = Math.ceil(waitMs / pollMs); polls > 0 && now() < deadline; polls--) {
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
       const stored = found(await options.cache.lookup(session.sid, { fresh: true }));
       const current = parseRecord(stored);
       if (current.iat > session.iat) return reissue(current, stored.expiresAt);

@@ -113,7 +113,7 @@ test('sessions: idle timeout ends a session unused for that long, unless another
   // Used on b every 5 minutes for 20 minutes: a's cached copy looks idle, the store knows better.
   for (let i = 0; i < 4; i++) {
     clock += 300_000;
-    await b.verify(cookieValue);
+    b.used(await b.verify(cookieValue)); // accepted for the request: a use
     await new Promise((r) => setImmediate(r)); // the touch is written in the background
   }
   assert.equal((await a.verify(cookieValue)).sub, ALICE.sub, 'not idle: b used it');
@@ -121,6 +121,32 @@ test('sessions: idle timeout ends a session unused for that long, unless another
   await rejectsWithCode(a.verify(cookieValue), 'ERR_SESSION_EXPIRED');
   // Ended for everyone: the record was revoked.
   await rejectsWithCode(b.verify(cookieValue), 'ERR_SESSION_REVOKED');
+  await store.close();
+});
+
+test('sessions: a presentation that was refused (verify without used: another host, off its device) does not keep a session alive', async () => {
+  let clock = Date.parse('2026-01-01T00:00:00Z');
+  const now = () => clock;
+  const store = new MemoryStore({ now });
+  const book = createSessionBook({
+    ring,
+    store,
+    cache: new SessionCache(store, { maxEntries: 100, staleWindowMs: 5000, now }),
+    ttlSeconds: 3600 * 8,
+    absoluteLifetimeSeconds: 86400,
+    idleTimeoutSeconds: 600,
+    touchIntervalMs: 60_000,
+    clockToleranceSeconds: 30,
+    now,
+  });
+  const { cookieValue } = await book.issue(ALICE);
+  // A stolen cookie shown on the wrong host every 5 minutes: verified, then refused by the caller.
+  for (let i = 0; i < 4; i++) {
+    clock += 300_000;
+    if (i < 2) await book.verify(cookieValue);
+    await new Promise((r) => setImmediate(r));
+  }
+  await rejectsWithCode(book.verify(cookieValue), 'ERR_SESSION_EXPIRED');
   await store.close();
 });
 
@@ -136,12 +162,12 @@ test('sessions: touches are throttled (at most one per interval per session)', a
   const { cookieValue } = await s.book.issue(ALICE);
   for (let i = 0; i < 50; i++) {
     clock += 1000;
-    await s.book.verify(cookieValue);
+    s.book.used(await s.book.verify(cookieValue));
   }
   assert.equal(touches, 0, 'no touch within a minute of sign-in');
   clock += 60_000;
-  await s.book.verify(cookieValue);
-  await s.book.verify(cookieValue);
+  s.book.used(await s.book.verify(cookieValue));
+  s.book.used(await s.book.verify(cookieValue));
   assert.equal(touches, 1);
   await s.close();
 });
@@ -193,6 +219,49 @@ test('sessions: a refresh lost to another replica reuses the winner record, neve
   assert.deepEqual((await b.verify(cookieValue)).groups, ['renewed']);
   assert.ok(w !== undefined);
   assert.equal((await a.verify(w.cookieValue)).refresh_token, 'rt-2');
+  await store.close();
+});
+
+test('sessions: a replica that lost the refresh race waits refreshWaitMs at most, not the lock time, and its answer is "not renewed" (never a sign-out)', async () => {
+  const clock = Date.parse('2026-01-01T00:00:00Z') + 700_000;
+  let issuedAt = Date.parse('2026-01-01T00:00:00Z');
+  const store = new MemoryStore({ now: () => clock });
+  const replica = (refreshWaitMs: number) =>
+    createSessionBook({
+      ring,
+      store,
+      cache: new SessionCache(store, { maxEntries: 100, staleWindowMs: 5000, now: () => clock }),
+      ttlSeconds: 600,
+      absoluteLifetimeSeconds: 86400,
+      idleTimeoutSeconds: 0,
+      touchIntervalMs: 60_000,
+      clockToleranceSeconds: 0,
+      now: () => issuedAt,
+      refreshLockMs: 60_000,
+      refreshWaitMs,
+    });
+  const a = replica(60_000);
+  const b = replica(200);
+  const { session } = await a.issue(ALICE_WITH_SECRETS);
+  issuedAt = clock; // the clock stands still from here: only the poll count bounds the wait
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const order: string[] = [];
+  const winner = a
+    .refresh(session, async () => {
+      await held;
+      return { ...ALICE_WITH_SECRETS, groups: ['renewed'] };
+    })
+    .then((w) => {
+      order.push('winner');
+      return w;
+    });
+  const loser = await b.refresh(session, async () => assert.fail('the loser never asks the IdP'));
+  order.push('loser');
+  assert.equal(loser, undefined, 'not renewed (the caller answers 503 and keeps the cookie)');
+  release();
+  assert.deepEqual((await winner)?.session.groups, ['renewed']);
+  assert.deepEqual(order, ['loser', 'winner'], 'the loser did not wait for the lock holder');
   await store.close();
 });
 
