@@ -65,3 +65,52 @@ export function registryContract(name: string, make: () => Promise<DeviceRegistr
     assert.equal((await r.get('a'))?.approval, 'pending');
   });
 }
+
+/** The atomic steps of the contract (create, recordAssertion), as tests. */
+export function registryAtomicContract(name: string, make: () => Promise<DeviceRegistry>): void {
+  test(`${name}: create inserts once; a second create of the id (even revoked) is false`, async () => {
+    const r = await make();
+    assert.equal(await r.create(record('a', 'ada', 10)), true);
+    assert.equal(await r.create({ ...record('a', 'mallory', 11) }), false);
+    assert.equal((await r.get('a'))?.sub, 'ada');
+    await r.revoke('a');
+    assert.equal(await r.create(record('a', 'ada', 12)), false);
+    assert.equal((await r.get('a'))?.approval, 'revoked');
+  });
+
+  test(`${name}: recordAssertion moves the counter up only, for the owner of an approved device`, async () => {
+    const r = await make();
+    await r.create(record('a', 'ada', 10));
+    assert.deepEqual(await r.recordAssertion('a', 'ada', 1, 100), { ok: false, reason: 'unknown' });
+    await r.approve('a');
+    assert.deepEqual(await r.recordAssertion('a', 'bob', 1, 100), { ok: false, reason: 'unknown' });
+    assert.deepEqual(await r.recordAssertion('zz', 'ada', 1, 100), {
+      ok: false,
+      reason: 'unknown',
+    });
+    const first = await r.recordAssertion('a', 'ada', 3, 100);
+    assert.ok(first.ok);
+    assert.equal(first.device.counter, 3);
+    assert.equal(first.device.last_used, 100);
+    assert.deepEqual(await r.recordAssertion('a', 'ada', 3, 101), { ok: false, reason: 'counter' });
+    assert.deepEqual(await r.recordAssertion('a', 'ada', 2, 101), { ok: false, reason: 'counter' });
+    assert.equal((await r.get('a'))?.counter, 3);
+    await r.revoke('a');
+    assert.deepEqual(await r.recordAssertion('a', 'ada', 4, 102), { ok: false, reason: 'unknown' });
+  });
+
+  test(`${name}: concurrent assertions with the same counter: exactly one is recorded`, async () => {
+    const r = await make();
+    await r.create({ ...record('a', 'ada', 10), approval: 'approved', counter: 5 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, () => r.recordAssertion('a', 'ada', 6, 100)),
+    );
+    assert.equal(outcomes.filter((o) => o.ok).length, 1);
+    // Authenticators that never count (0 throughout) are accepted every time.
+    await r.create({ ...record('z', 'ada', 10), approval: 'approved' });
+    const zeros = await Promise.all(
+      Array.from({ length: 3 }, () => r.recordAssertion('z', 'ada', 0, 100)),
+    );
+    assert.equal(zeros.filter((o) => o.ok).length, 3);
+  });
+}
