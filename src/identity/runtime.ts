@@ -73,6 +73,11 @@ export interface IdentityRuntime {
   readonly signIn: SignInFlow | undefined;
   /** `/.gatehouse/backchannel_logout` (OIDC Back-Channel Logout 1.0); absent when identity is off. */
   readonly backchannelLogout?: (request: RequestView) => Promise<LocalReply>;
+  /**
+   * `/.gatehouse/devices…` (enrolled devices, src/device/webauthn/mount.ts): the page or
+   * endpoint's answer, undefined for another path; absent without `device.webauthn`.
+   */
+  readonly devices?: (request: RequestView, caller: Caller) => Promise<LocalReply | undefined>;
   /** `set-cookie` that clears the session cookie. */
   clearCookie(): string;
 }

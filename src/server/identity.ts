@@ -26,6 +26,8 @@ import { storeReplayCache } from '../oidc/replay-cache.js';
 import { revokeForLogout } from '../store/revoke.js';
 import { ownCookieNames, sessionClearCookie } from '../identity/session/cookie.js';
 import { createSessionBook, type SessionBook } from '../identity/session/book.js';
+import { createDeviceRoute } from '../device/webauthn/mount.js';
+import { webauthnSettings } from '../device/webauthn/settings.js';
 import { SessionCache, type SessionCacheStatus } from '../store/cache.js';
 import { openSessionStore, type OpenedSessionStore } from '../store/open.js';
 import type { SessionStore } from '../store/types.js';
@@ -349,6 +351,17 @@ export async function setupIdentity(
     jwks: ring.jwks,
     signIn: flow,
     backchannelLogout,
+    // Enrolled devices (docs/devices.md): registry and challenges in this same store.
+    ...(config.device?.webauthn === undefined
+      ? {}
+      : {
+          devices: createDeviceRoute({
+            settings: webauthnSettings(config.device.webauthn),
+            store,
+            sessions,
+            signIn: flow,
+          }),
+        }),
     clearCookie: () => sessionClearCookie(cookieName),
   };
   const status = (): IdentityProviderStatus => {
