@@ -78,6 +78,12 @@ export interface IdentityRuntime {
    * endpoint's answer, undefined for another path; absent without `device.webauthn`.
    */
   readonly devices?: (request: RequestView, caller: Caller) => Promise<LocalReply | undefined>;
+  /**
+   * `device.webauthn.proof_interval_seconds`: how old a session's proof of possession may be for
+   * a decision that requires a device; absent without `device.webauthn` (such a decision is then
+   * never met).
+   */
+  readonly deviceProofIntervalSeconds?: number;
   /** `set-cookie` that clears the session cookie. */
   clearCookie(): string;
 }

@@ -361,6 +361,7 @@ export async function setupIdentity(
             sessions,
             signIn: flow,
           }),
+          deviceProofIntervalSeconds: config.device.webauthn.proof_interval_seconds,
         }),
     clearCookie: () => sessionClearCookie(cookieName),
   };
