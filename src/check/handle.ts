@@ -235,11 +235,25 @@ async function decide(
     });
   const asker = settled.value;
   const known: Reached = { identity: asker.identity, identityError: asker.identityError };
-  const deviceInput =
-    device === undefined
-      ? undefined
-      : { ...device.device, session_bound: boundSession(caller, asker.identity) };
-  const built = await attempt(() => buildInput(request, asker.identity, deviceInput));
+  // A device proof lives on the session record (kept across a refresh): only a session has one.
+  const session =
+    asker.identity.authenticated && asker.identity.method === 'session'
+      ? sessionOf(caller)
+      : undefined;
+  const enrolledDevice = deps.identity.enrolledDevice;
+  const built = await attempt(async () => {
+    const deviceInput =
+      device === undefined
+        ? undefined
+        : {
+            ...device.device,
+            session_bound: boundSession(caller, asker.identity),
+            ...(enrolledDevice === undefined
+              ? {}
+              : { enrolled: await enrolledDevice(session, Math.floor(Date.now() / 1000)) }),
+          };
+    return buildInput(request, asker.identity, deviceInput);
+  });
   if (!built.ok) return failed(view, built.error, known);
   const input = built.value;
   const policy = deps.policy();
@@ -251,11 +265,6 @@ async function decide(
   );
   if (!decided.ok) return failed(view, decided.error, reached);
   const decision = decided.value;
-  // A device proof lives on the session record (kept across a refresh): only a session has one.
-  const session =
-    asker.identity.authenticated && asker.identity.method === 'session'
-      ? sessionOf(caller)
-      : undefined;
   const responded = await attempt(() =>
     respond({ runtime: deps.identity, view, asker, decision, session }),
   );

@@ -3,6 +3,7 @@ import type { Caller } from './caller.js';
 import type { StepUp } from '../decision/step-up.js';
 import type { AuthenticatedIdentity } from '../input/types.js';
 import type { LocalReply } from '../pages/reply.js';
+import type { EnrolledDeviceInput } from '../input/device.js';
 import type { VerifiedSession } from './session/types.js';
 import type { RequestView } from '../input/request-view.js';
 
@@ -84,6 +85,16 @@ export interface IdentityRuntime {
    * never met).
    */
   readonly deviceProofIntervalSeconds?: number;
+  /**
+   * `input.device.enrolled` for a session: the device it proved and that proof, or null when it
+   * proved none. Absent without `device.webauthn`.
+   *
+   * @throws GatehouseError `ERR_SESSION_STORE_UNAVAILABLE`, `ERR_SESSION_RECORD_INVALID`.
+   */
+  readonly enrolledDevice?: (
+    session: VerifiedSession | undefined,
+    nowSeconds: number,
+  ) => Promise<EnrolledDeviceInput | null>;
   /** `set-cookie` that clears the session cookie. */
   clearCookie(): string;
 }

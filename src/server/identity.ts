@@ -28,6 +28,9 @@ import { ownCookieNames, sessionClearCookie } from '../identity/session/cookie.j
 import { createSessionBook, type SessionBook } from '../identity/session/book.js';
 import { createDeviceRoute } from '../device/webauthn/mount.js';
 import { webauthnSettings } from '../device/webauthn/settings.js';
+import { enrolledInput } from '../device/webauthn/enrolled-input.js';
+import type { VerifiedSession } from '../identity/session/types.js';
+import { StoreDeviceRegistry } from '../device/webauthn/store-registry.js';
 import { SessionCache, type SessionCacheStatus } from '../store/cache.js';
 import { openSessionStore, type OpenedSessionStore } from '../store/open.js';
 import type { SessionStore } from '../store/types.js';
@@ -362,6 +365,12 @@ export async function setupIdentity(
             signIn: flow,
           }),
           deviceProofIntervalSeconds: config.device.webauthn.proof_interval_seconds,
+          enrolledDevice: (() => {
+            const registry = new StoreDeviceRegistry(store);
+            const interval = config.device.webauthn.proof_interval_seconds;
+            return (session: VerifiedSession | undefined, nowSeconds: number) =>
+              enrolledInput(registry, session, interval, nowSeconds);
+          })(),
         }),
     clearCookie: () => sessionClearCookie(cookieName),
   };

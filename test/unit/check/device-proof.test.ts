@@ -15,6 +15,8 @@ import type { CheckResponse } from '../../../src/gen/envoy/service/auth/v3/exter
 import type { Caller } from '../../../src/identity/caller.js';
 import type { VerifiedSession } from '../../../src/identity/session/types.js';
 import { createLogger } from '../../../src/log/logger.js';
+import { enrolledInput } from '../../../src/device/webauthn/enrolled-input.js';
+import { MemoryDeviceRegistry } from '../../../src/device/webauthn/memory-registry.js';
 import { ALICE, API, fakePolicy, fakeRuntime, NAV, request, ROBOT, SESSION } from './support.js';
 
 const SILENT = createLogger({ level: 'silent' });
@@ -142,4 +144,54 @@ test('decision fields: booleans only; a deny never carries a requirement', () =>
         code: 'ERR_DECISION_INVALID',
       },
     );
+});
+
+test('input.device.enrolled: the device this session proved, read from the registry; null without a proof', async () => {
+  const registry = new MemoryDeviceRegistry();
+  await registry.create({
+    id: 'cred-1',
+    sub: 'alice',
+    kind: 'platform',
+    public_key: 'k',
+    counter: 0,
+    transports: ['internal'],
+    aaguid: '00000000-0000-0000-0000-000000000000',
+    attestation_format: 'none',
+    registered_at: 1_790_000_000,
+    approval: 'approved',
+  });
+  const run = async (session: VerifiedSession) => {
+    const policy = fakePolicy(true);
+    const runtime = {
+      ...fakeRuntime({ caller: sessionCaller(session) }),
+      deviceProofIntervalSeconds: INTERVAL,
+      enrolledDevice: (s: VerifiedSession | undefined, nowSeconds: number) =>
+        enrolledInput(registry, s, INTERVAL, nowSeconds),
+    };
+    await createCheckHandler({
+      policy: () => policy,
+      identity: runtime,
+      log: SILENT,
+      device: { xfccTrusted: false },
+    })(request('/admin', API));
+    return (policy.inputs[0] as { device: { enrolled: unknown } }).device.enrolled;
+  };
+  const fresh = withProof(10);
+  assert.deepEqual(await run(fresh), {
+    id: 'cred-1',
+    kind: 'platform',
+    registered_at: 1_790_000_000,
+    approval: 'approved',
+    proved_at: fresh.device_proved_at,
+    user_verified: true,
+    proof_fresh: true,
+  });
+  assert.equal(
+    ((await run(withProof(INTERVAL + 5))) as { proof_fresh: boolean }).proof_fresh,
+    false,
+  );
+  assert.equal(await run(SESSION), null);
+  await registry.revoke('cred-1');
+  assert.equal(((await run(fresh)) as { approval: string }).approval, 'revoked');
+  assert.equal(((await run(fresh)) as { proof_fresh: boolean }).proof_fresh, false);
 });
