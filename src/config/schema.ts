@@ -521,6 +521,13 @@ export const SCHEMA = {
               max: 1_000_000,
               doc: 'Sessions each replica keeps in its local cache (LRU, invalidated by the change feed); 0 asks the store on every request.',
             },
+            cache_max_age_ms: {
+              type: 'integer',
+              default: 60_000,
+              min: 1000,
+              max: 3_600_000,
+              doc: 'Longest a replica serves a cached session before reading it again from the store: bounds how long a change the feed lost (a silently dead connection) can go unseen.',
+            },
             stale_window_ms: {
               type: 'integer',
               default: 5000,

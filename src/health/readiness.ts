@@ -80,13 +80,23 @@ export class Readiness {
     };
   }
 
-  /** Re-check until ready (then stop polling: nothing un-readies Gatehouse but draining). */
+  /**
+   * Keep the gRPC health status in step with readiness: re-check every `pollMs` until ready and,
+   * with a session store, for as long as the process serves (the store can become unavailable and
+   * come back at any time; nothing else un-readies Gatehouse but draining). Without this, Envoy's
+   * health checks saw a change of the store only when something happened to GET `/readyz`.
+   */
   watch(): void {
-    if (this.#timer !== undefined || this.report().ready || this.#draining) return;
+    if (this.#timer !== undefined || this.#draining || this.#settled()) return;
     this.#timer = setInterval(() => {
-      if (this.report().ready || this.#draining) this.#stopTimer();
+      if (this.#draining || this.#settled()) this.#stopTimer();
     }, this.#options.pollMs ?? 200);
     this.#timer.unref();
+  }
+
+  /** Ready, with nothing that could un-ready it (no session store): polling may stop. */
+  #settled(): boolean {
+    return this.report().ready && this.#options.sessionStore?.() === undefined;
   }
 
   /** Draining (SIGTERM): not ready from now on. */

@@ -83,6 +83,7 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
           ...(report.identity_keys_fetched_at === undefined
             ? {}
             : { identity_keys_fetched_at: report.identity_keys_fetched_at }),
+          ...(report.session_store === undefined ? {} : { session_store: report.session_store }),
           draining: report.draining,
           ...(report.workers === undefined ? {} : { workers: report.workers }),
         });

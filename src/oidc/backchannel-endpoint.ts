@@ -44,6 +44,11 @@ export type BackchannelEvent =
 export interface BackchannelDeps {
   readonly verify: LogoutTokenVerifier;
   readonly revoke: Revoke;
+  /**
+   * Give the token's `jti` back when its revocation failed, so the identity provider's retry is
+   * not refused as a replay (best effort: the store may be the thing that failed).
+   */
+  readonly unclaim?: (logout: LogoutRequest) => Promise<void>;
   readonly onEvent?: (event: BackchannelEvent) => void;
 }
 
@@ -77,7 +82,8 @@ export async function handleBackchannelLogout(
   } catch (err) {
     const error = GatehouseError.from(err, 'ERR_LOGOUT_TOKEN_INVALID');
     emit({ type: 'refused', code: error.code, error });
-    if (error.code === 'ERR_JWKS_UNAVAILABLE')
+    // The identity provider may retry these: its keys, or the store for the `jti`, unreachable.
+    if (error.code === 'ERR_JWKS_UNAVAILABLE' || error.code === 'ERR_SESSION_STORE_UNAVAILABLE')
       return failure(503, 'temporarily_unavailable', error.message);
     if (error.code === 'ERR_INTERNAL') return failure(500, 'server_error', error.message);
     return failure(400, 'invalid_request', error.message);
@@ -94,6 +100,9 @@ export async function handleBackchannelLogout(
   } catch (err) {
     const error = GatehouseError.from(err);
     emit({ type: 'refused', code: error.code, error });
+    await deps.unclaim?.(logout).catch(() => undefined);
+    if (error.code === 'ERR_SESSION_STORE_UNAVAILABLE')
+      return failure(503, 'temporarily_unavailable', 'The sessions could not be revoked yet.');
     return failure(500, 'server_error', 'The sessions could not be revoked.');
   }
   emit({ type: 'revoked', request: logout });

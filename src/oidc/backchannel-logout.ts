@@ -149,7 +149,7 @@ export function createLogoutTokenVerifier(
     // Remembered for as long as the token could still be accepted: its age limit, or its exp.
     const until = Math.max(payload.iat + maxAge, typeof payload.exp === 'number' ? payload.exp : 0);
     const ttl = Math.max(1, until + tolerance - nowSeconds);
-    if (!(await options.claimOnce(`backchannel-logout\n${iss}\n${jti}`, ttl)))
+    if (!(await options.claimOnce(logoutClaimKey(iss, jti), ttl)))
       throw new GatehouseError('ERR_LOGOUT_TOKEN_REPLAYED', {
         cause: new Error('this "jti" was already received'),
       });
@@ -160,6 +160,11 @@ export function createLogoutTokenVerifier(
       ...(typeof payload.sub === 'string' ? { sub: payload.sub } : {}),
     });
   };
+}
+
+/** The single-use key a logout token's `jti` is claimed under (per issuer). */
+export function logoutClaimKey(iss: string, jti: string): string {
+  return `backchannel-logout\n${iss}\n${jti}`;
 }
 
 /**

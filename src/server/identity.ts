@@ -20,7 +20,7 @@ import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { NOOP_TRACER, type Tracer } from '../tracing/tracer.js';
 import { handleBackchannelLogout, type Revoke } from '../oidc/backchannel-endpoint.js';
-import { createLogoutTokenVerifier } from '../oidc/backchannel-logout.js';
+import { createLogoutTokenVerifier, logoutClaimKey } from '../oidc/backchannel-logout.js';
 import { createOidcClient, type OidcClient } from '../oidc/client.js';
 import { storeReplayCache } from '../oidc/replay-cache.js';
 import { revokeForLogout } from '../store/revoke.js';
@@ -310,6 +310,8 @@ export async function setupIdentity(
       {
         verify: (token) => verifyLogoutToken(token),
         revoke: revokeLogout,
+        unclaim: (logout) =>
+          store.releaseOnce('backchannel-jti', logoutClaimKey(logout.iss, logout.jti)),
         onEvent: (event) => {
           if (event.type === 'refused')
             log.warn(
@@ -491,6 +493,7 @@ function withCache(store: SessionStore, config: SessionStoreConfig): OpenedSessi
   const cache = new SessionCache(store, {
     maxEntries: config.cache_size,
     staleWindowMs: config.stale_window_ms,
+    maxAgeMs: config.cache_max_age_ms,
   });
   return {
     store,

@@ -5,9 +5,13 @@
  * - LRU, at most `maxEntries` sessions.
  * - Invalidated by the store's change feed: a `revoked` or `updated` session is dropped at once
  *   (the next lookup asks the store); a `reset` (the feed reconnected and may have missed events)
- *   drops everything. A fetch that a change overtook is fetched again, never cached stale.
+ *   drops everything. A fetch that a change overtook is fetched again, never cached stale: every
+ *   fetch in flight for the session is marked, not only the one new lookups would join.
+ * - An entry is trusted for `maxAgeMs` at most, then read again from the store: a change the feed
+ *   lost (a silently dead subscriber connection) is bounded by that age.
  * - While the store is unreachable, cached sessions keep working for `staleWindowMs` after it
- *   became unreachable; after that every lookup is `unavailable`. A session revoked on the feed
+ *   became unreachable (a store that cannot say since when is `unavailable` at once); after that
+ *   every lookup is `unavailable`. A session revoked on the feed
  *   is gone from the cache, so it can only be `absent` or `unavailable`: never found.
  */
 import { GatehouseError, hasCode } from '../errors/gatehouse-error.js';
@@ -29,6 +33,8 @@ export interface SessionCacheOptions {
   readonly maxEntries: number;
   /** How long cached sessions are served after the store became unreachable (ms). */
   readonly staleWindowMs: number;
+  /** Longest an entry is served before it is read again from the store (ms; default 60 s). */
+  readonly maxAgeMs?: number;
   /** The clock, ms since the epoch. */
   readonly now?: () => number;
 }
@@ -52,6 +58,15 @@ interface Fetch {
   overtaken: boolean;
 }
 
+interface Entry {
+  readonly session: StoredSession;
+  /** When it was read from the store (ms). */
+  readonly readAt: number;
+}
+
+/** Default {@link SessionCacheOptions.maxAgeMs}. */
+const DEFAULT_MAX_AGE_MS = 60_000;
+
 /**
  * The local cache of one replica.
  *
@@ -64,8 +79,12 @@ export class SessionCache {
   readonly #store: SessionStore;
   readonly #options: SessionCacheOptions;
   readonly #now: () => number;
-  readonly #entries = new Map<string, StoredSession>();
-  readonly #fetches = new Map<string, Fetch>();
+  readonly #entries = new Map<string, Entry>();
+  /** The fetch new lookups of a session join (until a change overtakes it). */
+  readonly #joinable = new Map<string, Fetch>();
+  /** Every fetch on the wire, per session: a change must mark all of them. */
+  readonly #inFlight = new Map<string, Set<Fetch>>();
+  readonly #maxAgeMs: number;
   readonly #unsubscribe: () => void;
   #hits = 0;
   #misses = 0;
@@ -77,6 +96,7 @@ export class SessionCache {
     this.#store = store;
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
     this.#unsubscribe = store.subscribe((change) => this.#onChange(change));
   }
 
@@ -90,18 +110,21 @@ export class SessionCache {
     const now = this.#now();
     const cached = this.#entries.get(sid);
     if (cached !== undefined && options.fresh !== true) {
-      if (cached.expiresAt <= now) {
+      if (cached.session.expiresAt <= now) {
         this.#entries.delete(sid);
         return { status: 'absent' };
       }
       const serving = this.#serving(now);
       if (serving === 'unavailable') return this.#unavailableResult();
-      // Refresh its place in the LRU order.
-      this.#entries.delete(sid);
-      this.#entries.set(sid, cached);
-      if (serving === 'stale') this.#staleHits++;
-      else this.#hits++;
-      return { status: 'found', session: cached, from: 'cache' };
+      // Past its age and the store answers: read it again (the feed may have lost a change).
+      if (serving === 'stale' || now - cached.readAt < this.#maxAgeMs) {
+        // Refresh its place in the LRU order.
+        this.#entries.delete(sid);
+        this.#entries.set(sid, cached);
+        if (serving === 'stale') this.#staleHits++;
+        else this.#hits++;
+        return { status: 'found', session: cached.session, from: 'cache' };
+      }
     }
     this.#misses++;
     return this.#fetch(sid);
@@ -134,17 +157,28 @@ export class SessionCache {
   #serving(now: number): SessionCacheStatus['serving'] {
     const status = this.#store.status();
     if (status.reachable) return 'live';
-    const since = status.unreachableSince ?? now;
+    // A store that cannot say since when it is unreachable (closed) is not served from the cache.
+    const since = status.unreachableSince;
+    if (since === undefined) return 'unavailable';
     return now - since <= this.#options.staleWindowMs ? 'stale' : 'unavailable';
   }
 
   #fetch(sid: string): Promise<SessionLookup> {
-    const pending = this.#fetches.get(sid);
+    const pending = this.#joinable.get(sid);
     if (pending?.promise !== undefined && !pending.overtaken) return pending.promise;
     const fetch: Fetch = { overtaken: false };
-    this.#fetches.set(sid, fetch);
+    this.#joinable.set(sid, fetch);
+    let all = this.#inFlight.get(sid);
+    if (all === undefined) {
+      all = new Set();
+      this.#inFlight.set(sid, all);
+    }
+    all.add(fetch);
     fetch.promise = this.#fetchOnce(sid, fetch).finally(() => {
-      if (this.#fetches.get(sid) === fetch) this.#fetches.delete(sid);
+      if (this.#joinable.get(sid) === fetch) this.#joinable.delete(sid);
+      const still = this.#inFlight.get(sid);
+      still?.delete(fetch);
+      if (still?.size === 0) this.#inFlight.delete(sid);
     });
     return fetch.promise;
   }
@@ -163,7 +197,10 @@ export class SessionCache {
       }
       if (fetch.overtaken && attempt === 0) continue;
       if (fetch.overtaken) return this.#unavailableResult(new Error('the session kept changing'));
-      if (session === undefined || session.expiresAt <= this.#now()) return { status: 'absent' };
+      if (session === undefined || session.expiresAt <= this.#now()) {
+        this.#entries.delete(sid);
+        return { status: 'absent' };
+      }
       this.#remember(session);
       return { status: 'found', session, from: 'store' };
     }
@@ -172,7 +209,7 @@ export class SessionCache {
   #remember(session: StoredSession): void {
     if (this.#options.maxEntries <= 0) return;
     this.#entries.delete(session.sid);
-    this.#entries.set(session.sid, session);
+    this.#entries.set(session.sid, { session, readAt: this.#now() });
     while (this.#entries.size > this.#options.maxEntries) {
       const oldest = this.#entries.keys().next();
       if (oldest.done === true) break;
@@ -195,7 +232,7 @@ export class SessionCache {
     if (change.kind === 'reset') {
       this.#invalidations += this.#entries.size;
       this.#entries.clear();
-      for (const fetch of this.#fetches.values()) fetch.overtaken = true;
+      for (const fetches of this.#inFlight.values()) for (const f of fetches) f.overtaken = true;
       return;
     }
     this.#invalidate(change.sid);
@@ -203,7 +240,6 @@ export class SessionCache {
 
   #invalidate(sid: string): void {
     if (this.#entries.delete(sid)) this.#invalidations++;
-    const fetch = this.#fetches.get(sid);
-    if (fetch !== undefined) fetch.overtaken = true;
+    for (const fetch of this.#inFlight.get(sid) ?? []) fetch.overtaken = true;
   }
 }

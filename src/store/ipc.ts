@@ -41,6 +41,7 @@ type Operation =
       readonly key: string;
       readonly ttlMs: number;
     }
+  | { readonly op: 'releaseOnce'; readonly namespace: OnceNamespace; readonly key: string }
   | { readonly op: 'acquireLock'; readonly name: string; readonly ttlMs: number }
   | { readonly op: 'release'; readonly token: string }
   | { readonly op: 'createDevice'; readonly entry: DeviceEntry }
@@ -136,6 +137,8 @@ async function run(
       return store.list(m.options);
     case 'claimOnce':
       return store.claimOnce(m.namespace, m.key, m.ttlMs);
+    case 'releaseOnce':
+      return store.releaseOnce(m.namespace, m.key);
     case 'acquireLock': {
       const lease = await store.acquireLock(m.name, m.ttlMs);
       if (lease === undefined) return null;
@@ -190,6 +193,7 @@ export class IpcStore implements SessionStore {
   readonly #clientId = randomBytes(6).toString('base64url');
   #nextId = 1;
   #closed = false;
+  #closedAt: number | undefined;
 
   constructor(channel: IpcEndpoint, options: IpcStoreOptions = {}) {
     this.#channel = channel;
@@ -224,6 +228,9 @@ export class IpcStore implements SessionStore {
   }
   async claimOnce(namespace: OnceNamespace, key: string, ttlMs: number): Promise<boolean> {
     return (await this.#ask({ op: 'claimOnce', namespace, key, ttlMs })) === true;
+  }
+  async releaseOnce(namespace: OnceNamespace, key: string): Promise<void> {
+    await this.#ask({ op: 'releaseOnce', namespace, key });
   }
   async acquireLock(name: string, ttlMs: number): Promise<LockLease | undefined> {
     const token = await this.#ask({ op: 'acquireLock', name, ttlMs });
@@ -263,7 +270,10 @@ export class IpcStore implements SessionStore {
     return () => this.#listeners.delete(listener);
   }
   status(): StoreStatus {
-    return { reachable: !this.#closed };
+    // Closed: unreachable since then (the cache serves what it holds for its stale window).
+    return this.#closedAt === undefined
+      ? { reachable: true }
+      : { reachable: false, unreachableSince: this.#closedAt };
   }
   onStatus(_listener: (status: StoreStatus) => void): () => void {
     // The primary's memory store does not come and go; a dead primary ends the worker.
@@ -271,6 +281,7 @@ export class IpcStore implements SessionStore {
   }
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closedAt ??= Date.now();
     this.#channel.off('message', this.#onMessage);
     for (const p of this.#pending.values()) p.reject(unavailable('the store client is closed'));
     this.#pending.clear();

@@ -30,6 +30,9 @@ export interface MemoryStoreOptions {
   readonly sweepIntervalMs?: number;
 }
 
+/** Most single-use keys kept (see {@link MemoryStore.claimOnce}); about 100 bytes each. */
+export const MAX_ONCE_KEYS = 100_000;
+
 /**
  * The `memory` session store.
  *
@@ -49,6 +52,7 @@ export class MemoryStore implements SessionStore {
   readonly #values = new Map<string, { value: string; expiresAt: number }>();
   readonly #sweep: NodeJS.Timeout;
   #closed = false;
+  #closedAt: number | undefined;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
@@ -132,7 +136,14 @@ export class MemoryStore implements SessionStore {
 
   async claimOnce(namespace: OnceNamespace, key: string, ttlMs: number): Promise<boolean> {
     this.#open();
-    return this.#setIfAbsent(`once:${namespace}:${key}`, ttlMs);
+    const claimed = this.#setIfAbsent(`once:${namespace}:${key}`, ttlMs);
+    if (claimed) this.#boundOnceKeys();
+    return claimed;
+  }
+
+  async releaseOnce(namespace: OnceNamespace, key: string): Promise<void> {
+    this.#open();
+    this.#expiring.delete(`once:${namespace}:${key}`);
   }
 
   async acquireLock(name: string, ttlMs: number): Promise<LockLease | undefined> {
@@ -208,7 +219,10 @@ export class MemoryStore implements SessionStore {
   }
 
   status(): StoreStatus {
-    return { reachable: !this.#closed };
+    // Closed: unreachable since then (the cache serves what it holds for its stale window).
+    return this.#closedAt === undefined
+      ? { reachable: true }
+      : { reachable: false, unreachableSince: this.#closedAt };
   }
 
   onStatus(_listener: (status: StoreStatus) => void): () => void {
@@ -218,6 +232,7 @@ export class MemoryStore implements SessionStore {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closedAt ??= this.#now();
     clearInterval(this.#sweep);
     this.#listeners.clear();
   }
@@ -250,6 +265,19 @@ export class MemoryStore implements SessionStore {
     this.#expiring.set(key, this.#now() + ttlMs);
     this.#owners.delete(key);
     return true;
+  }
+
+  /**
+   * Single-use keys can be made without signing in (a sign-in `state` per callback attempt), so
+   * their number is bounded: past {@link MAX_ONCE_KEYS} the oldest go (the closest to expiry;
+   * the periodic sweep removes the expired). Locks are never dropped. O(1) per claim: the oldest
+   * are first in the map's order.
+   */
+  #boundOnceKeys(): void {
+    for (const key of this.#expiring.keys()) {
+      if (this.#expiring.size <= MAX_ONCE_KEYS) return;
+      if (key.startsWith('once:')) this.#expiring.delete(key);
+    }
   }
 
   #emit(change: StoreChange): void {

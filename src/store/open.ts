@@ -53,6 +53,7 @@ export async function openSessionStore(
   const cache = new SessionCache(store, {
     maxEntries: config.cache_size,
     staleWindowMs: config.stale_window_ms,
+    maxAgeMs: config.cache_max_age_ms,
     ...(options.now === undefined ? {} : { now: options.now }),
   });
   return {

@@ -14,6 +14,12 @@
  *
  * The client fails fast while disconnected (no offline queue) and bounds every command with a
  * timeout, so a caller never waits unbounded on an unreachable store.
+ *
+ * A heartbeat PINGs both connections every `heartbeatIntervalMs`: a Redis that stopped answering
+ * without closing the connection (a hung or SIGSTOPped server, a path that drops packets without
+ * a FIN or RST) leaves the client believing it is connected, so a PING unanswered within
+ * `commandTimeoutMs` makes the store unreachable (since its last answer) and replaces both
+ * connections; the new subscription then resets every cache, since a change may have been missed.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -60,6 +66,8 @@ export interface RedisStoreOptions {
   readonly commandTimeoutMs?: number;
   /** Bound on connecting at start and on each reconnect attempt (default 2000 ms). */
   readonly connectTimeoutMs?: number;
+  /** How often both connections are PINGed (default 1000 ms); each PING is bounded by `commandTimeoutMs`. */
+  readonly heartbeatIntervalMs?: number;
   /** The keys records are sealed with (see `deriveStoreKeys`). */
   readonly keys: StoreKeys;
   /** The clock, ms since the epoch. */
@@ -86,11 +94,24 @@ if ARGV[6] ~= '' then
 end
 return 1`;
 
-// Replace only if present: a revoked session is never recreated by a late refresh.
+// Replace only if present: a revoked session is never recreated by a late refresh. A refreshed
+// ID token may name another IdP session (or a first one): move the session between IdP indexes.
 const UPDATE = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'rec', ARGV[1])
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+local old = redis.call('HGET', KEYS[1], 'i')
+if old and old ~= ARGV[6] then
+  redis.call('SREM', ARGV[7] .. old, ARGV[5])
+  redis.call('HDEL', KEYS[1], 'i')
+end
+if ARGV[6] ~= '' and old ~= ARGV[6] then
+  redis.call('HSET', KEYS[1], 'i', ARGV[6])
+  redis.call('SADD', KEYS[2], ARGV[5])
+  if redis.call('PEXPIRETIME', KEYS[2]) < tonumber(ARGV[2]) then
+    redis.call('PEXPIREAT', KEYS[2], ARGV[2])
+  end
+end
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`;
 
@@ -136,8 +157,10 @@ return 0`;
  */
 export class RedisStore implements SessionStore {
   readonly kind = 'redis';
-  readonly #client: Client;
-  readonly #subscriber: Client;
+  #client: Client;
+  #subscriber: Client;
+  readonly #options: RedisStoreOptions;
+  readonly #ca: string | undefined;
   readonly #keys: StoreKeys;
   readonly #prefix: string;
   readonly #channel: string;
@@ -147,28 +170,115 @@ export class RedisStore implements SessionStore {
   #status: StoreStatus;
   #subscribedOnce = false;
   #closed = false;
+  /** A heartbeat went unanswered: unreachable until fresh connections answer. */
+  #silent = false;
+  /** When Redis last answered a heartbeat (or the connections became ready). */
+  #lastAnswer: number;
+  #beating = false;
+  readonly #heartbeat: NodeJS.Timeout;
 
-  private constructor(client: Client, subscriber: Client, options: RedisStoreOptions) {
-    this.#client = client;
-    this.#subscriber = subscriber;
+  private constructor(options: RedisStoreOptions, ca: string | undefined) {
+    this.#options = options;
+    this.#ca = ca;
+    this.#client = newClient(options, ca);
+    this.#subscriber = this.#client.duplicate();
     this.#keys = options.keys;
     this.#prefix = options.keyPrefix ?? 'gatehouse:';
     this.#channel = `${this.#prefix}changes`;
     this.#now = options.now ?? Date.now;
+    this.#lastAnswer = this.#now();
     this.#status = { reachable: false, unreachableSince: this.#now() };
+    this.#watch(this.#client, this.#subscriber);
+    this.#heartbeat = setInterval(() => void this.#beat(), options.heartbeatIntervalMs ?? 1000);
+    this.#heartbeat.unref();
+  }
+
+  #watch(client: Client, subscriber: Client): void {
     for (const c of [client, subscriber]) {
       // An 'error' listener is required (node-redis throws otherwise); reachability is derived
       // from the connection state, and the cause reaches the caller through a failed command.
       c.on('error', () => this.#refreshStatus());
-      c.on('ready', () => this.#refreshStatus());
+      c.on('ready', () => {
+        if (c === this.#client || c === this.#subscriber) this.#lastAnswer = this.#now();
+        this.#refreshStatus();
+      });
       c.on('end', () => this.#refreshStatus());
       c.on('reconnecting', () => this.#refreshStatus());
     }
     // Events published while the subscriber was away are lost: every (re)subscription after the
-    // first tells caches to drop everything they hold.
+    // first tells caches to drop everything they hold. node-redis resubscribes before 'ready'.
     subscriber.on('ready', () => {
-      if (this.#subscribedOnce) this.#emit({ kind: 'reset' });
+      if (this.#subscribedOnce && subscriber === this.#subscriber) this.#emit({ kind: 'reset' });
     });
+  }
+
+  /** PING both connections; an unanswered PING means the store is unreachable (see above). */
+  async #beat(): Promise<void> {
+    if (this.#beating || this.#closed || !this.#subscribedOnce) return;
+    this.#beating = true;
+    try {
+      const client = this.#client;
+      const subscriber = this.#subscriber;
+      // Not ready: node-redis already knows and reconnects by itself.
+      if (!client.isReady || !subscriber.isReady) return;
+      const timeout = this.#options.commandTimeoutMs ?? 1000;
+      try {
+        await withDeadline(
+          Promise.all([client.ping(), subscriber.ping()]),
+          timeout,
+          `no answer to PING within ${timeout} ms`,
+        );
+        if (client !== this.#client || subscriber !== this.#subscriber) return;
+        this.#lastAnswer = this.#now();
+        this.#silent = false;
+        this.#refreshStatus();
+      } catch {
+        if (this.#closed || client !== this.#client) return;
+        this.#silent = true;
+        this.#refreshStatus();
+        await this.#replaceConnections();
+      }
+    } finally {
+      this.#beating = false;
+    }
+  }
+
+  /**
+   * Open two fresh connections and subscribe, then drop the silent ones. Until the new ones are
+   * ready the store stays unreachable; a failed attempt is retried at the next heartbeat.
+   */
+  async #replaceConnections(): Promise<void> {
+    const client = newClient(this.#options, this.#ca);
+    const subscriber = client.duplicate();
+    this.#watch(client, subscriber);
+    const connectTimeout = this.#options.connectTimeoutMs ?? 2000;
+    try {
+      await withDeadline(
+        (async () => {
+          await Promise.all([client.connect(), subscriber.connect()]);
+          await subscriber.subscribe(this.#channel, (message) => this.#onMessage(message));
+        })(),
+        connectTimeout,
+        `could not reconnect within ${connectTimeout} ms`,
+      );
+    } catch {
+      destroyQuietly(client, subscriber);
+      return;
+    }
+    if (this.#closed) {
+      destroyQuietly(client, subscriber);
+      return;
+    }
+    const old = [this.#client, this.#subscriber] as const;
+    this.#client = client;
+    this.#subscriber = subscriber;
+    destroyQuietly(...old);
+    // The new subscription is live: whatever was missed meanwhile is dropped from every cache
+    // before the store is reachable again.
+    this.#emit({ kind: 'reset' });
+    this.#lastAnswer = this.#now();
+    this.#silent = false;
+    this.#refreshStatus();
   }
 
   /**
@@ -187,9 +297,9 @@ export class RedisStore implements SessionStore {
         throw unavailable(`session.store.tls.ca_file: ${options.caFile} cannot be read`, cause);
       }
     }
-    const client = newClient(options, ca);
-    const subscriber = client.duplicate();
-    const store = new RedisStore(client, subscriber, options);
+    const store = new RedisStore(options, ca);
+    const client = store.#client;
+    const subscriber = store.#subscriber;
     try {
       await withDeadline(
         Promise.all([client.connect(), subscriber.connect()]),
@@ -227,14 +337,20 @@ export class RedisStore implements SessionStore {
   }
 
   async update(record: SessionRecord): Promise<boolean> {
+    const iid =
+      record.idp === undefined ? '' : idpIndexId(this.#keys, record.idp.iss, record.idp.sid);
     const reply = await this.#eval(
       UPDATE,
-      [this.#session(record.sid)],
+      // Without an IdP session the second key is the session again (declared, never written).
+      [this.#session(record.sid), iid === '' ? this.#session(record.sid) : this.#idp(iid)],
       [
         sealRecord(this.#keys, record),
         String(Math.floor(record.expiresAt)),
         this.#channel,
         JSON.stringify({ kind: 'updated', sid: record.sid }),
+        record.sid,
+        iid,
+        `${this.#prefix}i:`,
       ],
     );
     return reply === 1;
@@ -322,6 +438,11 @@ export class RedisStore implements SessionStore {
       }),
     );
     return reply === 'OK';
+  }
+
+  async releaseOnce(namespace: OnceNamespace, key: string): Promise<void> {
+    const digest = createHash('sha256').update(key).digest('base64url');
+    await this.#run(() => this.#client.del(`${this.#prefix}o:${namespace}:${digest}`));
   }
 
   async acquireLock(name: string, ttlMs: number): Promise<LockLease | undefined> {
@@ -445,14 +566,9 @@ export class RedisStore implements SessionStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#heartbeat);
     this.#listeners.clear();
-    for (const c of [this.#subscriber, this.#client]) {
-      try {
-        if (c.isOpen) c.destroy();
-      } catch {
-        // Already closed: nothing to release.
-      }
-    }
+    destroyQuietly(this.#subscriber, this.#client);
     this.#refreshStatus();
     this.#statusListeners.clear();
   }
@@ -496,11 +612,16 @@ export class RedisStore implements SessionStore {
     return this.#run(() => this.#client.eval(script, { keys, arguments: args }));
   }
 
-  /** Run a command; anything that goes wrong on the way is `ERR_SESSION_STORE_UNAVAILABLE`. */
+  /**
+   * Run a command; anything that goes wrong on the way is `ERR_SESSION_STORE_UNAVAILABLE`. The
+   * deadline is ours: node-redis's command timeout stops counting once the command is written
+   * (6.3.1), so a command sent to a Redis that stopped answering would otherwise wait forever.
+   */
   async #run<T>(command: () => Promise<T>): Promise<T> {
     if (this.#closed) throw unavailable('the store is closed');
+    const timeout = this.#options.commandTimeoutMs ?? 1000;
     try {
-      return await command();
+      return await withDeadline(command(), timeout, `no answer within ${timeout} ms`);
     } catch (cause) {
       this.#refreshStatus();
       throw GatehouseError.from(cause, 'ERR_SESSION_STORE_UNAVAILABLE');
@@ -530,9 +651,12 @@ export class RedisStore implements SessionStore {
   }
 
   #refreshStatus(): void {
-    const reachable = !this.#closed && this.#client.isReady && this.#subscriber.isReady;
+    const reachable =
+      !this.#closed && !this.#silent && this.#client.isReady && this.#subscriber.isReady;
     if (reachable === this.#status.reachable) return;
-    this.#status = reachable ? { reachable } : { reachable, unreachableSince: this.#now() };
+    // Silent: unreachable since its last answer, not since the heartbeat noticed.
+    const since = this.#silent ? this.#lastAnswer : this.#now();
+    this.#status = reachable ? { reachable } : { reachable, unreachableSince: since };
     for (const listener of [...this.#statusListeners]) {
       try {
         listener(this.#status);
@@ -585,6 +709,16 @@ function isDeviceEntry(value: unknown): value is DeviceEntry {
   );
 }
 
+function destroyQuietly(...clients: Client[]): void {
+  for (const c of clients) {
+    try {
+      if (c.isOpen) c.destroy();
+    } catch {
+      // Already closed: nothing to release.
+    }
+  }
+}
+
 function unavailable(detail: string, cause?: unknown): GatehouseError {
   return new GatehouseError('ERR_SESSION_STORE_UNAVAILABLE', {
     cause: new Error(detail, cause === undefined ? undefined : { cause }),
@@ -603,6 +737,8 @@ function redactUrl(url: string): string {
 }
 
 async function withDeadline<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  // The work may fail after the deadline won (e.g. a connect given up on): handled, not thrown.
+  work.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(unavailable(message)), ms);

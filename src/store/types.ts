@@ -176,6 +176,12 @@ export interface SessionStore {
   claimOnce(namespace: OnceNamespace, key: string, ttlMs: number): Promise<boolean>;
 
   /**
+   * Give a claimed single-use key back, when what it was claimed for could not be done (a
+   * back-channel logout whose revocation failed: the identity provider may then retry it).
+   */
+  releaseOnce(namespace: OnceNamespace, key: string): Promise<void>;
+
+  /**
    * Take a lock (single-flight refresh across replicas): set if absent, with `ttlMs` and a random
    * owner token.
    *

@@ -21,6 +21,8 @@ export interface RedisOptions {
   };
   /** Serve TLS only, with this certificate (issued for 127.0.0.1) and key. */
   readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string };
+  /** Keep the data across {@link TestRedis.stop} / {@link TestRedis.start} (append-only file). */
+  readonly persistent?: boolean;
 }
 
 /** A running test Redis. */
@@ -30,8 +32,14 @@ export interface TestRedis {
   readonly port: number;
   /** Stop it (SIGTERM) and wait until it has exited; the port is then closed. */
   stop(): Promise<void>;
-  /** Start it again on the same port (after {@link TestRedis.stop}), empty. */
+  /** Start it again on the same port (after {@link TestRedis.stop}), empty unless persistent. */
   start(): Promise<void>;
+  /**
+   * Freeze it (SIGSTOP) or let it go on (SIGCONT): its connections stay open and silent, as with
+   * a hung server or a network path that drops packets without a FIN.
+   */
+  pause(): void;
+  resume(): void;
 }
 
 /**
@@ -58,7 +66,9 @@ export async function startRedis(
     '--save',
     '',
     '--appendonly',
-    'no',
+    options.persistent === true ? 'yes' : 'no',
+    '--appendfsync',
+    'always',
     '--daemonize',
     'no',
     '--loglevel',
@@ -125,6 +135,7 @@ export async function startRedis(
     if (proc === undefined || proc.exitCode !== null) return;
     await new Promise<void>((resolve) => {
       proc.once('exit', () => resolve());
+      proc.kill('SIGCONT'); // a paused Redis handles SIGTERM only once it runs again
       proc.kill('SIGTERM');
     });
   };
@@ -134,5 +145,12 @@ export async function startRedis(
     rmSync(dir, { recursive: true, force: true });
   });
   const scheme = options.tls === undefined ? 'redis' : 'rediss';
-  return { url: `${scheme}://127.0.0.1:${port}`, port, stop, start };
+  return {
+    url: `${scheme}://127.0.0.1:${port}`,
+    port,
+    stop,
+    start,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
+  };
 }

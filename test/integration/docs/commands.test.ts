@@ -174,6 +174,13 @@ const VERDICTS: readonly (readonly [RegExp, Verdict])[] = [
     },
   ],
   [
+    /^bash scripts\/test\.sh dist\/test\/e2e\/replicas-revocation\.test\.js$/,
+    {
+      coveredBy:
+        'test/e2e/replicas-revocation.test.ts is that test: `npm test` runs it (its figures are its # propagation diagnostics)',
+    },
+  ],
+  [
     /^node dist\/bench\/report\.js /,
     {
       notRunnable:

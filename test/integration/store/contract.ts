@@ -104,6 +104,22 @@ export function storeContract(kind: string, open: OpenPair): void {
     assert.deepEqual(await b.revokeIdpSession(idp.iss, 'idp-session-2'), []);
   });
 
+  it('an update that names another IdP session (a refreshed ID token) moves the session between IdP indexes', async ({
+    a,
+    b,
+  }) => {
+    const first = { iss: 'https://idp.example', sid: 'idp-session-a' };
+    const second = { ...first, sid: 'idp-session-b' };
+    const r = record('alice');
+    assert.ok(await a.create(r)); // signed in without an IdP session id
+    assert.ok(await a.update({ ...r, idp: first }));
+    assert.ok(await a.update({ ...r, idp: second }));
+    assert.deepEqual(await b.revokeIdpSession(first.iss, first.sid), [], 'not under the old one');
+    assert.ok(await a.get(r.sid));
+    assert.deepEqual(await b.revokeIdpSession(second.iss, second.sid), [r.sid]);
+    assert.equal(await a.get(r.sid), undefined);
+  });
+
   it('list returns live sessions, by user and up to a limit', async ({ a, b }) => {
     const rs = [record('alice'), record('alice'), record('bob')];
     for (const r of rs) await a.create(r);
@@ -153,6 +169,18 @@ export function storeContract(kind: string, open: OpenPair): void {
     assert.equal(await b.claimOnce('sign-in-state', 'jti-1', 60_000), true);
     assert.ok(await within(5000, () => b.claimOnce('handoff-jti', 'jti-1', 60_000)));
     assert.equal(await a.claimOnce('handoff-jti', 'jti-1', 60_000), false);
+  });
+
+  it('a released single-use key can be claimed again, at any client; other keys stay', async ({
+    a,
+    b,
+  }) => {
+    assert.equal(await a.claimOnce('backchannel-jti', 'r-1', 60_000), true);
+    assert.equal(await a.claimOnce('backchannel-jti', 'r-2', 60_000), true);
+    await b.releaseOnce('backchannel-jti', 'r-1');
+    assert.equal(await a.claimOnce('backchannel-jti', 'r-1', 60_000), true);
+    assert.equal(await b.claimOnce('backchannel-jti', 'r-1', 60_000), false);
+    assert.equal(await b.claimOnce('backchannel-jti', 'r-2', 60_000), false);
   });
 
   it('a lock has one owner at a time; only the owner releases it', async ({ a, b }) => {

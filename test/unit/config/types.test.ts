@@ -84,6 +84,7 @@ interface Expected {
       readonly tls?: { readonly ca_file?: string; readonly server_name?: string };
       readonly key_prefix: string;
       readonly cache_size: number;
+      readonly cache_max_age_ms: number;
       readonly stale_window_ms: number;
       readonly command_timeout_ms: number;
       readonly connect_timeout_ms: number;

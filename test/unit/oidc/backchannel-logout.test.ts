@@ -10,14 +10,20 @@ import {
   type JWTVerifyGetKey,
   SignJWT,
 } from 'jose';
-import { hasCode } from '../../../src/errors/gatehouse-error.js';
+import { GatehouseError, hasCode } from '../../../src/errors/gatehouse-error.js';
+import {
+  type BackchannelDeps,
+  handleBackchannelLogout,
+} from '../../../src/oidc/backchannel-endpoint.js';
 import {
   BACKCHANNEL_LOGOUT_EVENT,
   createLogoutTokenVerifier,
   type LogoutTokenVerifierOptions,
+  logoutClaimKey,
   replayCacheClaimOnce,
 } from '../../../src/oidc/backchannel-logout.js';
 import { createReplayCache } from '../../../src/oidc/replay-cache.js';
+import { MemoryStore } from '../../../src/store/memory.js';
 
 const ISSUER = 'https://idp.example';
 const CLIENT_ID = 'gatehouse';
@@ -281,5 +287,44 @@ describe('back-channel logout token (OIDC Back-Channel Logout 1.0 §2.4, §2.6)'
     await assert.rejects(verify(await sign(claims()), NOW), (err: unknown) =>
       hasCode(err, 'ERR_JWKS_UNAVAILABLE'),
     );
+  });
+  test('a revocation that failed gives the jti back: the identity provider retries and succeeds; a store failure is 503, never 400', async () => {
+    const store = new MemoryStore();
+    const claimOnce: LogoutTokenVerifierOptions['claimOnce'] = (key, ttlSeconds) =>
+      store.claimOnce('backchannel-jti', key, ttlSeconds * 1000);
+    const verify = verifier({ claimOnce });
+    let failures = 1;
+    const revoked: string[] = [];
+    const deps: BackchannelDeps = {
+      verify: (token) => verify(token, NOW),
+      revoke: async (target) => {
+        if (failures-- > 0) throw new GatehouseError('ERR_SESSION_STORE_UNAVAILABLE');
+        revoked.push(target.sid ?? '');
+      },
+      unclaim: (logout) =>
+        store.releaseOnce('backchannel-jti', logoutClaimKey(logout.iss, logout.jti)),
+    };
+    const token = await sign(claims());
+    const form = (t: string) => ({
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: Buffer.from(`logout_token=${t}`),
+    });
+    assert.equal((await handleBackchannelLogout(form(token), deps)).status, 503);
+    assert.equal((await handleBackchannelLogout(form(token), deps)).status, 200, 'the retry');
+    assert.deepEqual(revoked, ['idp-session-1']);
+    const replay = await handleBackchannelLogout(form(token), deps);
+    assert.equal(replay.status, 400, 'used once it worked');
+    assert.match(replay.body, /already/);
+
+    const down: BackchannelDeps = {
+      ...deps,
+      verify: (token) =>
+        verifier({
+          claimOnce: () => Promise.reject(new GatehouseError('ERR_SESSION_STORE_UNAVAILABLE')),
+        })(token, NOW),
+    };
+    assert.equal((await handleBackchannelLogout(form(await sign(claims())), down)).status, 503);
+    await store.close();
   });
 });

@@ -106,3 +106,98 @@ test('with the store unreachable: cached sessions within the window, then unavai
   cache.close();
   await store.close();
 });
+
+/** A memory store whose every read waits at a gate of its own, opened by the test in any order. */
+class GatedStore extends MemoryStore {
+  readonly gates: (() => void)[] = [];
+  override async get(sid: string): Promise<StoredSession | undefined> {
+    const found = await super.get(sid);
+    await new Promise<void>((resolve) => this.gates.push(resolve));
+    return found;
+  }
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+test('a fetch replaced by a newer one still learns of a later revocation: a revoked session is never cached', async () => {
+  const store = new GatedStore();
+  const cache = new SessionCache(store, { maxEntries: 10, staleWindowMs: 0 });
+  const r = record('a');
+  await store.create(r);
+  const first = cache.lookup(r.sid); // read 0: the record, waiting
+  await settle();
+  assert.ok(await store.update({ ...r, data: { ...r.data, groups: ['changed'] } })); // overtakes it
+  const second = cache.lookup(r.sid); // a new fetch (read 1) replaces it for new lookups
+  await settle();
+  store.gates[0]?.(); // the first fetch sees it was overtaken and reads again (read 2)
+  await settle();
+  assert.equal(store.gates.length, 3);
+  await store.revoke(r.sid); // after read 2 took its value: read 2 is stale
+  store.gates[2]?.();
+  const firstResult = await first;
+  assert.notEqual(
+    firstResult.status,
+    'found',
+    'the first fetch must not return the revoked record',
+  );
+  store.gates[1]?.(); // the second fetch was overtaken too: it reads again (read 3)
+  await settle();
+  store.gates[3]?.();
+  assert.equal((await second).status, 'absent');
+  const later = cache.lookup(r.sid);
+  await settle();
+  for (const open of store.gates.slice(4)) open();
+  assert.equal((await later).status, 'absent', 'nothing revoked stays in the cache');
+  assert.equal(cache.status().entries, 0);
+  cache.close();
+  await store.close();
+});
+
+/** A memory store whose change feed never delivers (a silently dead subscriber connection). */
+class DeafStore extends MemoryStore {
+  override subscribe(): () => void {
+    return () => undefined;
+  }
+}
+
+test('an entry is read again after maxAgeMs: a revocation the feed lost ends within that age', async () => {
+  let now = Date.now();
+  const store = new DeafStore();
+  const cache = new SessionCache(store, {
+    maxEntries: 10,
+    staleWindowMs: 0,
+    maxAgeMs: 30_000,
+    now: () => now,
+  });
+  const r = record('a');
+  await store.create(r);
+  assert.equal((await cache.lookup(r.sid)).status, 'found');
+  await store.revoke(r.sid); // the feed never tells the cache
+  now += 29_999;
+  const cached = await cache.lookup(r.sid);
+  assert.ok(cached.status === 'found' && cached.from === 'cache', 'within the age: the cache');
+  now += 1;
+  assert.equal((await cache.lookup(r.sid)).status, 'absent', 'past it: the store says revoked');
+  assert.equal(cache.status().entries, 0);
+  cache.close();
+  await store.close();
+});
+
+/** A store unreachable without saying since when (e.g. closed). */
+class ClosedStore extends MemoryStore {
+  override status(): StoreStatus {
+    return { reachable: false };
+  }
+}
+
+test('a store unreachable without a since-time is unavailable, never stale forever', async () => {
+  const store = new ClosedStore();
+  const cache = new SessionCache(store, { maxEntries: 10, staleWindowMs: 5000 });
+  const r = record('a');
+  await store.create(r);
+  await cache.lookup(r.sid); // cached (the read itself succeeds)
+  assert.equal((await cache.lookup(r.sid)).status, 'unavailable');
+  assert.equal(cache.status().serving, 'unavailable');
+  cache.close();
+  await store.close();
+});

@@ -14,6 +14,7 @@ test('session.store defaults to the memory store with a 10000-session cache and 
     kind: 'memory',
     key_prefix: 'gatehouse:',
     cache_size: 10_000,
+    cache_max_age_ms: 60_000,
     stale_window_ms: 5000,
     command_timeout_ms: 1000,
     connect_timeout_ms: 2000,
