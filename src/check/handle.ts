@@ -11,14 +11,16 @@ import {
   type StepUpShortfall,
 } from '../decision/step-up.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import type { Caller } from '../identity/caller.js';
+import { type Caller, sessionOf } from '../identity/caller.js';
+import type { VerifiedSession } from '../identity/session/types.js';
+import { deviceShortfall, type DeviceShortfall } from '../decision/device-proof.js';
 import { resolveDevice, type DeviceOptions, type ResolvedDevice } from '../device/resolve.js';
 import { bearerChallenge } from '../identity/bearer/challenge.js';
 import { buildInput } from '../input/build.js';
 import { ANONYMOUS, type Identity, type PolicyInput } from '../input/types.js';
 import type { Logger } from '../log/logger.js';
 import { decisionResult } from './result.js';
-import { denyPage } from '../pages/pages.js';
+import { denyPage, PATHS } from '../pages/pages.js';
 import { isBrowserNavigation, jsonReply, type LocalReply } from '../pages/reply.js';
 import {
   decisionToCheckResponse,
@@ -233,11 +235,25 @@ async function decide(
     });
   const asker = settled.value;
   const known: Reached = { identity: asker.identity, identityError: asker.identityError };
-  const deviceInput =
-    device === undefined
-      ? undefined
-      : { ...device.device, session_bound: boundSession(caller, asker.identity) };
-  const built = await attempt(() => buildInput(request, asker.identity, deviceInput));
+  // A device proof lives on the session record (kept across a refresh): only a session has one.
+  const session =
+    asker.identity.authenticated && asker.identity.method === 'session'
+      ? sessionOf(caller)
+      : undefined;
+  const enrolledDevice = deps.identity.enrolledDevice;
+  const built = await attempt(async () => {
+    const deviceInput =
+      device === undefined
+        ? undefined
+        : {
+            ...device.device,
+            session_bound: boundSession(caller, asker.identity),
+            ...(enrolledDevice === undefined
+              ? {}
+              : { enrolled: await enrolledDevice(session, Math.floor(Date.now() / 1000)) }),
+          };
+    return buildInput(request, asker.identity, deviceInput);
+  });
   if (!built.ok) return failed(view, built.error, known);
   const input = built.value;
   const policy = deps.policy();
@@ -249,7 +265,9 @@ async function decide(
   );
   if (!decided.ok) return failed(view, decided.error, reached);
   const decision = decided.value;
-  const responded = await attempt(() => respond({ runtime: deps.identity, view, asker, decision }));
+  const responded = await attempt(() =>
+    respond({ runtime: deps.identity, view, asker, decision, session }),
+  );
   if (!responded.ok) return failed(view, responded.error, reached);
   return { ...reached, decision, error: undefined, ...responded.value };
 }
@@ -366,6 +384,8 @@ interface Respond {
   readonly view: RequestView;
   readonly asker: Asker;
   readonly decision: Decision;
+  /** The caller's session, when the identity is a session's: its device proof. */
+  readonly session?: VerifiedSession | undefined;
 }
 
 async function respond({
@@ -373,10 +393,21 @@ async function respond({
   view,
   asker,
   decision,
+  session,
 }: Respond): Promise<Pick<StageOutcome, 'response' | 'handledBy'>> {
   const { identity, cookies } = asker;
   const stepUp = decision.allowed ? unmetStepUp(decision, identity) : undefined;
   if (stepUp !== undefined) return stepUpResponse({ runtime, view, asker, decision }, stepUp);
+  const device =
+    decision.allowed && decision.requireDevice !== undefined
+      ? deviceShortfall(
+          decision.requireDevice,
+          session,
+          runtime.deviceProofIntervalSeconds,
+          Math.floor(Date.now() / 1000),
+        )
+      : undefined;
+  if (device !== undefined) return deviceProofResponse({ runtime, view, asker, decision }, device);
   if (decision.allowed) {
     const assertion = identity.authenticated
       ? await runtime.assertion(identity, view.host, asker.credential)
@@ -488,6 +519,51 @@ async function stepUpResponse(
     },
     [['www-authenticate', stepUpChallenge(unmet.stepUp, unmet.missing)]],
   );
+  return { response: withCookies(reply), handledBy: 'sign-in' };
+}
+
+/**
+ * An allow that requires a device the session has not (recently) proved is not an allow: a
+ * browser navigation with a session is sent to the devices page, which proves possession and
+ * comes back to this same URL; anything else (a bearer token, an API request, no session)
+ * gets 401 `ERR_DEVICE_PROOF_REQUIRED`.
+ */
+function deviceProofResponse(
+  { runtime, view, asker }: Respond,
+  shortfall: DeviceShortfall,
+): Pick<StageOutcome, 'response' | 'handledBy'> {
+  const { identity, cookies } = asker;
+  const withCookies = (reply: LocalReply): CheckResponse =>
+    localReplyToCheckResponse({
+      ...reply,
+      headers: [...reply.headers, ...cookies.map((c) => [c.name, c.value] as const)],
+    });
+  if (
+    runtime.devices !== undefined &&
+    identity.authenticated &&
+    identity.method === 'session' &&
+    isBrowserNavigation(view.method, view.headers)
+  ) {
+    const location = `${PATHS.devices}?${new URLSearchParams({ rd: view.path, why: shortfall })}`;
+    return {
+      response: withCookies({
+        status: 302,
+        headers: [
+          ['location', location],
+          ['cache-control', 'no-store'],
+        ],
+        body: '',
+      }),
+      handledBy: 'sign-in',
+    };
+  }
+  const error = new GatehouseError('ERR_DEVICE_PROOF_REQUIRED');
+  const reply = jsonReply(401, {
+    error: error.code,
+    message: error.message,
+    reasons: [],
+    request_id: view.requestId,
+  });
   return { response: withCookies(reply), handledBy: 'sign-in' };
 }
 

@@ -46,7 +46,12 @@ async function route(
   if (pathname === '/.gatehouse' || pathname === PATHS.whoami) {
     const { identity } = caller;
     if (identity.authenticated)
-      return whoamiPage(view.headers, identity, Math.floor(Date.now() / 1000));
+      return whoamiPage(
+        view.headers,
+        identity,
+        Math.floor(Date.now() / 1000),
+        runtime.devices !== undefined,
+      );
     if (runtime.signIn !== undefined && isBrowserNavigation(view.method, view.headers))
       return runtime.signIn.start(view, PATHS.whoami);
     return jsonReply(401, { authenticated: false }, [
@@ -54,6 +59,10 @@ async function route(
     ]);
   }
   if (pathname === PATHS.signedOut) return signedOutPage(view.headers);
+  if (pathname === PATHS.devices || pathname.startsWith(`${PATHS.devices}/`)) {
+    const reply = runtime.devices === undefined ? undefined : await runtime.devices(view, caller);
+    return reply ?? notFound(view);
+  }
   if (pathname === PATHS.backchannelLogout)
     return runtime.backchannelLogout === undefined
       ? notFound(view)

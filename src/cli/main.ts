@@ -14,6 +14,7 @@ import { runWorker } from '../workers/worker.js';
 import { startGatehouse } from '../server/start.js';
 import { CHECK_EXIT, runCheck } from './check.js';
 import { runSessions } from './sessions.js';
+import { runDevices } from './devices.js';
 
 const USAGE = `Usage: gatehouse <command> [options]
 
@@ -28,6 +29,10 @@ Commands:
                                             List the sessions in the configured store (redis)
   sessions revoke [--config FILE] (--sid ID | --user SUB) --reason TEXT [--by WHO]
                                             Revoke sessions on every replica; logged with who and why
+  devices list [--config FILE] [--user SUB] [--json]
+                                            List enrolled devices (WebAuthn) in the configured store (redis)
+  devices approve|revoke [--config FILE] --id ID --reason TEXT [--by WHO]
+                                            Approve a pending device, or revoke one and the sessions bound to it
   keygen --out DIR                          Write a new ES256 signing key (signing-key.pem) and a session
                                             secret (session-secret) for keys.signing / session.secret
   version                                   Print the version (also --version, -v)
@@ -52,6 +57,11 @@ async function main(argv: string[]): Promise<number> {
       return keygen(rest);
     case 'sessions':
       return runSessions(rest, {
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+      });
+    case 'devices':
+      return runDevices(rest, {
         out: (text) => process.stdout.write(text),
         err: (text) => process.stderr.write(text),
       });

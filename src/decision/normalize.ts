@@ -1,6 +1,6 @@
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type { StepUp } from './step-up.js';
-import type { Decision, HeaderEntry, JsonObject, QueryEntry } from './types.js';
+import type { Decision, DeviceRequirement, HeaderEntry, JsonObject, QueryEntry } from './types.js';
 
 /** RFC 9110 token: the only characters a header name may have. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -82,6 +82,9 @@ export function normalizeDecision(
     dynamicMetadata: metadata as JsonObject | undefined,
     reasons: reasons(d['reasons']),
     stepUp: allowed ? stepUp(d['max_auth_age_seconds'], d['acr_values']) : undefined,
+    requireDevice: allowed
+      ? deviceRequirement(d['require_device'], d['require_user_verification'])
+      : undefined,
   };
 }
 
@@ -96,6 +99,7 @@ const EMPTY: Omit<Decision, 'allowed'> = Object.freeze({
   dynamicMetadata: undefined,
   reasons: [],
   stepUp: undefined,
+  requireDevice: undefined,
 });
 const ALLOW: Decision = Object.freeze({ ...EMPTY, allowed: true });
 const DENY: Decision = Object.freeze({ ...EMPTY, allowed: false });
@@ -199,6 +203,18 @@ function stepUp(maxAge: unknown, acrValues: unknown): StepUp | undefined {
     maxAuthAgeSeconds: maxAge as number | undefined,
     acrValues: acrValues === undefined ? undefined : Object.freeze([...(acrValues as string[])]),
   });
+}
+
+/** `require_user_verification: true` implies a device: the verification is the device's. */
+function deviceRequirement(device: unknown, uv: unknown): DeviceRequirement | undefined {
+  for (const [field, value] of [
+    ['require_device', device],
+    ['require_user_verification', uv],
+  ] as const)
+    if (value !== undefined && typeof value !== 'boolean')
+      throw invalid(`decision.${field} must be a boolean, got ${kind(value)}`);
+  if (device !== true && uv !== true) return undefined;
+  return Object.freeze({ userVerification: uv === true });
 }
 
 function reasons(value: unknown): string[] {

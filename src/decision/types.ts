@@ -51,4 +51,15 @@ export interface Decision {
    * (`max_auth_age_seconds`, `acr_values`); `undefined` when the decision asks for neither.
    */
   readonly stepUp: StepUp | undefined;
+  /**
+   * Allow only: allowed only for a session with a recent proof of possession of an enrolled
+   * device (`require_device`, `require_user_verification`); `undefined` when not asked.
+   */
+  readonly requireDevice: DeviceRequirement | undefined;
+}
+
+/** What a decision asks of the caller's device (src/decision/device-proof.ts). */
+export interface DeviceRequirement {
+  /** The proof must have verified the user (PIN, biometrics). */
+  readonly userVerification: boolean;
 }

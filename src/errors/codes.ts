@@ -331,6 +331,11 @@ export const ERRORS = {
     http: 403,
     message: 'The device is not enrolled, not approved or revoked.',
   },
+  ERR_DEVICE_PROOF_REQUIRED: {
+    grpc: GrpcCode.UNAUTHENTICATED,
+    http: 401,
+    message: 'This request needs a recent proof of possession of an enrolled device.',
+  },
   ERR_INTERNAL: { grpc: GrpcCode.INTERNAL, http: 500, message: 'Internal error.' },
 } as const satisfies Record<string, ErrorSpec>;
 

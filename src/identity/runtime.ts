@@ -3,6 +3,7 @@ import type { Caller } from './caller.js';
 import type { StepUp } from '../decision/step-up.js';
 import type { AuthenticatedIdentity } from '../input/types.js';
 import type { LocalReply } from '../pages/reply.js';
+import type { EnrolledDeviceInput } from '../input/device.js';
 import type { VerifiedSession } from './session/types.js';
 import type { RequestView } from '../input/request-view.js';
 
@@ -73,6 +74,27 @@ export interface IdentityRuntime {
   readonly signIn: SignInFlow | undefined;
   /** `/.gatehouse/backchannel_logout` (OIDC Back-Channel Logout 1.0); absent when identity is off. */
   readonly backchannelLogout?: (request: RequestView) => Promise<LocalReply>;
+  /**
+   * `/.gatehouse/devices…` (enrolled devices, src/device/webauthn/mount.ts): the page or
+   * endpoint's answer, undefined for another path; absent without `device.webauthn`.
+   */
+  readonly devices?: (request: RequestView, caller: Caller) => Promise<LocalReply | undefined>;
+  /**
+   * `device.webauthn.proof_interval_seconds`: how old a session's proof of possession may be for
+   * a decision that requires a device; absent without `device.webauthn` (such a decision is then
+   * never met).
+   */
+  readonly deviceProofIntervalSeconds?: number;
+  /**
+   * `input.device.enrolled` for a session: the device it proved and that proof, or null when it
+   * proved none. Absent without `device.webauthn`.
+   *
+   * @throws GatehouseError `ERR_SESSION_STORE_UNAVAILABLE`, `ERR_SESSION_RECORD_INVALID`.
+   */
+  readonly enrolledDevice?: (
+    session: VerifiedSession | undefined,
+    nowSeconds: number,
+  ) => Promise<EnrolledDeviceInput | null>;
   /** `set-cookie` that clears the session cookie. */
   clearCookie(): string;
 }

@@ -72,6 +72,27 @@ export interface DeviceInput {
    * (`device.certificate.bind_sessions`); false otherwise.
    */
   readonly session_bound: boolean;
+  /**
+   * With `device.webauthn`: the enrolled device this session last proved possession of, or
+   * `null` when it has proved none (or the caller is not a session). Absent without WebAuthn.
+   */
+  readonly enrolled?: EnrolledDeviceInput | null;
+}
+
+/** `input.device.enrolled`: an enrolled WebAuthn device and this session's proof of it. */
+export interface EnrolledDeviceInput {
+  /** The credential id (base64url). */
+  readonly id: string;
+  readonly kind: 'platform' | 'cross-platform';
+  /** Seconds since the epoch. */
+  readonly registered_at: number;
+  readonly approval: 'pending' | 'approved' | 'revoked';
+  /** When this session proved possession of it (seconds since the epoch). */
+  readonly proved_at: number;
+  /** Whether that proof verified the user (PIN, biometrics). */
+  readonly user_verified: boolean;
+  /** The proof is younger than `device.webauthn.proof_interval_seconds` and the device approved. */
+  readonly proof_fresh: boolean;
 }
 
 /** `input.device` as the certificate alone decides it (before the caller is known). */

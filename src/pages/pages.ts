@@ -20,6 +20,8 @@ export const PATHS = Object.freeze({
   signOut: '/.gatehouse/sign_out',
   signedOut: '/.gatehouse/signed_out',
   backchannelLogout: '/.gatehouse/backchannel_logout',
+  /** Enrolled devices (with `device.webauthn`); its endpoints are under it. */
+  devices: '/.gatehouse/devices',
   jwks: '/.well-known/gatehouse/jwks.json',
 });
 
@@ -424,6 +426,7 @@ export function whoamiPage(
   headers: Headers,
   identity: AuthenticatedIdentity,
   now: number,
+  devices = false,
 ): LocalReply {
   if (wantsJson(headers)) {
     return jsonReply(200, {
@@ -454,7 +457,7 @@ ${identity.name === null ? EMPTY : html`<dt>Name</dt><dd>${identity.name}</dd>`}
 <dt>Signed in with</dt><dd>${session ? 'This browser (session cookie)' : 'An access token'}</dd>
 <dt>${session ? 'Session expires' : 'Token expires'}</dt><dd><time datetime="${expires.toISOString()}">${DATE_TIME.format(expires)} UTC</time> <span class="hint nowrap">(${inWords(identity.expires_at - now)})</span></dd>
 </dl>
-<div class="actions">${link('/', 'Go to the home page')}${session ? signOutForm('secondary') : EMPTY}</div>`,
+<div class="actions">${link('/', 'Go to the home page')}${session && devices ? link(PATHS.devices, 'Your devices') : EMPTY}${session ? signOutForm('secondary') : EMPTY}</div>`,
   );
   return htmlReply(200, page('Who am I', body));
 }

@@ -26,6 +26,11 @@ import { storeReplayCache } from '../oidc/replay-cache.js';
 import { revokeForLogout, revokeSessions } from '../store/revoke.js';
 import { ownCookieNames, sessionClearCookie } from '../identity/session/cookie.js';
 import { createSessionBook, type SessionBook } from '../identity/session/book.js';
+import { createDeviceRoute } from '../device/webauthn/mount.js';
+import { webauthnSettings } from '../device/webauthn/settings.js';
+import { enrolledInput } from '../device/webauthn/enrolled-input.js';
+import type { VerifiedSession } from '../identity/session/types.js';
+import { StoreDeviceRegistry } from '../device/webauthn/store-registry.js';
 import { SessionCache, type SessionCacheStatus } from '../store/cache.js';
 import { openSessionStore, type OpenedSessionStore } from '../store/open.js';
 import type { SessionStore } from '../store/types.js';
@@ -377,6 +382,24 @@ export async function setupIdentity(
     jwks: ring.jwks,
     signIn: flow,
     backchannelLogout,
+    // Enrolled devices (docs/devices.md): registry and challenges in this same store.
+    ...(config.device?.webauthn === undefined
+      ? {}
+      : {
+          devices: createDeviceRoute({
+            settings: webauthnSettings(config.device.webauthn),
+            store,
+            sessions,
+            signIn: flow,
+          }),
+          deviceProofIntervalSeconds: config.device.webauthn.proof_interval_seconds,
+          enrolledDevice: (() => {
+            const registry = new StoreDeviceRegistry(store);
+            const interval = config.device.webauthn.proof_interval_seconds;
+            return (session: VerifiedSession | undefined, nowSeconds: number) =>
+              enrolledInput(registry, session, interval, nowSeconds);
+          })(),
+        }),
     clearCookie: () => sessionClearCookie(cookieName),
   };
   const status = (): IdentityProviderStatus => {

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type {
+  DeviceEntry,
   ListOptions,
   LockLease,
   OnceNamespace,
@@ -15,7 +16,9 @@ import type {
   SessionStore,
   StoreChange,
   StoreStatus,
+  StoredDeviceEntry,
   StoredSession,
+  ValueNamespace,
 } from './types.js';
 
 /** One end of an IPC channel: a cluster `Worker` (primary side) or `process` (worker side). */
@@ -40,7 +43,20 @@ type Operation =
     }
   | { readonly op: 'releaseOnce'; readonly namespace: OnceNamespace; readonly key: string }
   | { readonly op: 'acquireLock'; readonly name: string; readonly ttlMs: number }
-  | { readonly op: 'release'; readonly token: string };
+  | { readonly op: 'release'; readonly token: string }
+  | { readonly op: 'createDevice'; readonly entry: DeviceEntry }
+  // Not `id`: that names the request.
+  | { readonly op: 'getDevice'; readonly deviceId: string }
+  | { readonly op: 'replaceDevice'; readonly entry: DeviceEntry; readonly revision: number }
+  | { readonly op: 'listDevices'; readonly options: ListOptions }
+  | {
+      readonly op: 'putValue';
+      readonly namespace: ValueNamespace;
+      readonly key: string;
+      readonly value: string;
+      readonly ttlMs: number;
+    }
+  | { readonly op: 'takeValue'; readonly namespace: ValueNamespace; readonly key: string };
 
 /** Worker → primary. */
 export type StoreRequest = { readonly type: 'gatehouse:store'; readonly id: string } & Operation;
@@ -136,6 +152,18 @@ async function run(
       leases.delete(m.token);
       return lease === undefined ? false : lease.release();
     }
+    case 'createDevice':
+      return store.createDevice(m.entry);
+    case 'getDevice':
+      return (await store.getDevice(m.deviceId)) ?? null;
+    case 'replaceDevice':
+      return store.replaceDevice(m.entry, m.revision);
+    case 'listDevices':
+      return store.listDevices(m.options);
+    case 'putValue':
+      return store.putValue(m.namespace, m.key, m.value, m.ttlMs).then(() => true);
+    case 'takeValue':
+      return (await store.takeValue(m.namespace, m.key)) ?? null;
   }
 }
 
@@ -211,6 +239,31 @@ export class IpcStore implements SessionStore {
       token,
       release: async () => (await this.#ask({ op: 'release', token })) === true,
     };
+  }
+  async createDevice(entry: DeviceEntry): Promise<boolean> {
+    return (await this.#ask({ op: 'createDevice', entry })) === true;
+  }
+  async getDevice(id: string): Promise<StoredDeviceEntry | undefined> {
+    const value = await this.#ask({ op: 'getDevice', deviceId: id });
+    return value === null ? undefined : (value as StoredDeviceEntry);
+  }
+  async replaceDevice(entry: DeviceEntry, revision: number): Promise<boolean> {
+    return (await this.#ask({ op: 'replaceDevice', entry, revision })) === true;
+  }
+  async listDevices(options: ListOptions = {}): Promise<readonly StoredDeviceEntry[]> {
+    return (await this.#ask({ op: 'listDevices', options })) as StoredDeviceEntry[];
+  }
+  async putValue(
+    namespace: ValueNamespace,
+    key: string,
+    value: string,
+    ttlMs: number,
+  ): Promise<void> {
+    await this.#ask({ op: 'putValue', namespace, key, value, ttlMs });
+  }
+  async takeValue(namespace: ValueNamespace, key: string): Promise<string | undefined> {
+    const value = await this.#ask({ op: 'takeValue', namespace, key });
+    return typeof value === 'string' ? value : undefined;
   }
   subscribe(listener: (change: StoreChange) => void): () => void {
     this.#listeners.add(listener);

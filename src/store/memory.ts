@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import type {
+  DeviceEntry,
   ListOptions,
   LockLease,
   OnceNamespace,
@@ -16,7 +17,9 @@ import type {
   SessionStore,
   StoreChange,
   StoreStatus,
+  StoredDeviceEntry,
   StoredSession,
+  ValueNamespace,
 } from './types.js';
 
 /** Options for {@link MemoryStore}. */
@@ -44,6 +47,9 @@ export class MemoryStore implements SessionStore {
   /** Locks: key → the owner's token. */
   readonly #owners = new Map<string, string>();
   readonly #listeners = new Set<(change: StoreChange) => void>();
+  readonly #devices = new Map<string, StoredDeviceEntry>();
+  /** Single-use values: key → value and expiry (ms). */
+  readonly #values = new Map<string, { value: string; expiresAt: number }>();
   readonly #sweep: NodeJS.Timeout;
   #closed = false;
   #closedAt: number | undefined;
@@ -158,6 +164,60 @@ export class MemoryStore implements SessionStore {
     };
   }
 
+  async createDevice(entry: DeviceEntry): Promise<boolean> {
+    this.#open();
+    if (this.#devices.has(entry.id)) return false;
+    this.#devices.set(entry.id, { ...copy(entry), revision: 1 });
+    return true;
+  }
+
+  async getDevice(id: string): Promise<StoredDeviceEntry | undefined> {
+    this.#open();
+    const found = this.#devices.get(id);
+    return found === undefined ? undefined : copy(found);
+  }
+
+  // Compare and write with no await in between: atomic in one process.
+  async replaceDevice(entry: DeviceEntry, revision: number): Promise<boolean> {
+    this.#open();
+    const current = this.#devices.get(entry.id);
+    if (current === undefined || current.revision !== revision || current.sub !== entry.sub)
+      return false;
+    this.#devices.set(entry.id, { ...copy(entry), revision: revision + 1 });
+    return true;
+  }
+
+  async listDevices(options: ListOptions = {}): Promise<readonly StoredDeviceEntry[]> {
+    this.#open();
+    const limit = options.limit ?? 1000;
+    const out: StoredDeviceEntry[] = [];
+    for (const d of this.#devices.values()) {
+      if (options.sub !== undefined && d.sub !== options.sub) continue;
+      out.push(copy(d));
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async putValue(
+    namespace: ValueNamespace,
+    key: string,
+    value: string,
+    ttlMs: number,
+  ): Promise<void> {
+    this.#open();
+    if (!(ttlMs > 0)) throw new Error('ttlMs must be positive');
+    this.#values.set(`${namespace}:${key}`, { value, expiresAt: this.#now() + ttlMs });
+  }
+
+  async takeValue(namespace: ValueNamespace, key: string): Promise<string | undefined> {
+    this.#open();
+    const k = `${namespace}:${key}`;
+    const entry = this.#values.get(k);
+    this.#values.delete(k);
+    return entry !== undefined && entry.expiresAt > this.#now() ? entry.value : undefined;
+  }
+
   status(): StoreStatus {
     // Closed: unreachable since then (the cache serves what it holds for its stale window).
     return this.#closedAt === undefined
@@ -233,6 +293,7 @@ export class MemoryStore implements SessionStore {
   #sweepExpired(): void {
     const now = this.#now();
     for (const sid of this.#sessions.keys()) this.#live(sid);
+    for (const [key, entry] of this.#values) if (entry.expiresAt <= now) this.#values.delete(key);
     for (const [key, until] of this.#expiring) {
       if (until <= now) {
         this.#expiring.delete(key);

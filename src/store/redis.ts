@@ -25,8 +25,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createClient } from 'redis';
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import { idpIndexId, openRecord, sealRecord, type StoreKeys, userIndexId } from './seal.js';
+import {
+  idpIndexId,
+  openRecord,
+  openValue,
+  sealRecord,
+  sealValue,
+  type StoreKeys,
+  userIndexId,
+} from './seal.js';
 import type {
+  DeviceEntry,
   ListOptions,
   LockLease,
   OnceNamespace,
@@ -34,7 +43,9 @@ import type {
   SessionStore,
   StoreChange,
   StoreStatus,
+  StoredDeviceEntry,
   StoredSession,
+  ValueNamespace,
 } from './types.js';
 
 /** Options for {@link RedisStore.open}. */
@@ -119,6 +130,19 @@ if u then redis.call('SREM', ARGV[1] .. u, ARGV[2]) end
 if i then redis.call('SREM', ARGV[5] .. i, ARGV[2]) end
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return n`;
+
+// Enroll a device only if its id is new; index it under its user. Devices do not expire.
+const CREATE_DEVICE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'rev', '1', 'u', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+return 1`;
+
+// Compare-and-set on the revision: a read-modify-write never overwrites another replica's.
+const REPLACE_DEVICE = `
+if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'rev', tostring(tonumber(ARGV[2]) + 1))
+return 1`;
 
 // Delete the lock only if this owner still holds it.
 const RELEASE = `
@@ -438,6 +462,98 @@ export class RedisStore implements SessionStore {
     };
   }
 
+  async createDevice(entry: DeviceEntry): Promise<boolean> {
+    const uid = userIndexId(this.#keys, entry.sub);
+    const reply = await this.#eval(
+      CREATE_DEVICE,
+      [this.#device(entry.id), this.#userDevices(uid)],
+      [sealValue(this.#keys, deviceContext(entry.id), entry), uid, entry.id],
+    );
+    return reply === 1;
+  }
+
+  async getDevice(id: string): Promise<StoredDeviceEntry | undefined> {
+    const [sealed, revision] = await this.#run(() =>
+      this.#client.hmGet(this.#device(id), ['rec', 'rev']),
+    );
+    if (typeof sealed !== 'string') return undefined;
+    const entry = openValue(this.#keys, deviceContext(id), sealed);
+    if (!isDeviceEntry(entry) || entry.id !== id)
+      throw new GatehouseError('ERR_SESSION_RECORD_INVALID', {
+        cause: new Error('device entry content is malformed'),
+      });
+    return { id: entry.id, sub: entry.sub, data: entry.data, revision: Number(revision) };
+  }
+
+  async replaceDevice(entry: DeviceEntry, revision: number): Promise<boolean> {
+    const current = await this.getDevice(entry.id);
+    // The subject never changes (the index would go stale); the revision check is the script's.
+    if (current === undefined || current.sub !== entry.sub) return false;
+    const reply = await this.#eval(
+      REPLACE_DEVICE,
+      [this.#device(entry.id)],
+      [sealValue(this.#keys, deviceContext(entry.id), entry), String(revision)],
+    );
+    return reply === 1;
+  }
+
+  async listDevices(options: ListOptions = {}): Promise<readonly StoredDeviceEntry[]> {
+    const limit = options.limit ?? 1000;
+    const out: StoredDeviceEntry[] = [];
+    const take = async (ids: readonly string[]) => {
+      for (const id of ids) {
+        if (out.length >= limit) return;
+        const d = await this.getDevice(id);
+        if (d !== undefined && (options.sub === undefined || d.sub === options.sub)) out.push(d);
+      }
+    };
+    if (options.sub !== undefined) {
+      const index = this.#userDevices(userIndexId(this.#keys, options.sub));
+      await take(await this.#run(() => this.#client.sMembers(index)));
+      return out;
+    }
+    const start = `${this.#prefix}d:`;
+    let cursor = '0';
+    do {
+      const page = await this.#run(() =>
+        this.#client.scan(cursor, { MATCH: `${start}*`, COUNT: 200 }),
+      );
+      cursor = String(page.cursor);
+      const ids: string[] = [];
+      for (const key of page.keys) {
+        const id = Buffer.from(String(key).slice(start.length), 'base64url').toString('utf8');
+        ids.push(id);
+      }
+      await take(ids);
+    } while (cursor !== '0' && out.length < limit);
+    return out;
+  }
+
+  async putValue(
+    namespace: ValueNamespace,
+    key: string,
+    value: string,
+    ttlMs: number,
+  ): Promise<void> {
+    if (!(ttlMs > 0)) throw new Error('ttlMs must be positive');
+    const name = this.#value(namespace, key);
+    await this.#run(() =>
+      this.#client.set(name, sealValue(this.#keys, `value ${name}`, value), {
+        expiration: { type: 'PX', value: Math.ceil(ttlMs) },
+      }),
+    );
+  }
+
+  async takeValue(namespace: ValueNamespace, key: string): Promise<string | undefined> {
+    const name = this.#value(namespace, key);
+    const sealed = await this.#run(() => this.#client.getDel(name));
+    if (typeof sealed !== 'string') return undefined;
+    const value = openValue(this.#keys, `value ${name}`, sealed);
+    if (typeof value !== 'string')
+      throw new GatehouseError('ERR_SESSION_RECORD_INVALID', { cause: new Error('not a string') });
+    return value;
+  }
+
   status(): StoreStatus {
     return this.#status;
   }
@@ -467,6 +583,20 @@ export class RedisStore implements SessionStore {
 
   #idp(iid: string): string {
     return `${this.#prefix}i:${iid}`;
+  }
+
+  /** `d:<base64url of the credential id>`: reversible, so a scan can list devices. */
+  #device(id: string): string {
+    return `${this.#prefix}d:${Buffer.from(id, 'utf8').toString('base64url')}`;
+  }
+
+  #userDevices(uid: string): string {
+    return `${this.#prefix}du:${uid}`;
+  }
+
+  /** `v:<namespace>:<sha256>`: no value's key in clear. */
+  #value(namespace: ValueNamespace, key: string): string {
+    return `${this.#prefix}v:${namespace}:${createHash('sha256').update(key).digest('base64url')}`;
   }
 
   #read(sid: string, reply: readonly unknown[]): StoredSession | undefined {
@@ -560,6 +690,23 @@ function newClient(options: RedisStoreOptions, ca: string | undefined) {
         : {}),
     },
   });
+}
+
+/** The additional authenticated data of a device entry: it cannot be moved to another id. */
+function deviceContext(id: string): string {
+  return `device entry ${id}`;
+}
+
+function isDeviceEntry(value: unknown): value is DeviceEntry {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v['id'] === 'string' &&
+    typeof v['sub'] === 'string' &&
+    typeof v['data'] === 'object' &&
+    v['data'] !== null &&
+    !Array.isArray(v['data'])
+  );
 }
 
 function destroyQuietly(...clients: Client[]): void {

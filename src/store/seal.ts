@@ -82,6 +82,45 @@ export function openRecord(keys: StoreKeys, sid: string, sealed: string): Sessio
   return parsed;
 }
 
+/**
+ * `v1.` + base64url(iv ‖ ciphertext ‖ tag) of `value`'s JSON, with `context` (what the value is
+ * and the key it is stored under) as additional authenticated data: device entries and
+ * single-use values are sealed like session records, and cannot be moved between keys.
+ */
+export function sealValue(keys: StoreKeys, context: string, value: unknown): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', keys.seal, iv);
+  cipher.setAAD(Buffer.from(`gatehouse ${context}`));
+  const plain = Buffer.from(JSON.stringify(value));
+  const body = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+  return `${VERSION}.${body.toString('base64url')}`;
+}
+
+/**
+ * Decrypt a value sealed by {@link sealValue} under `context`.
+ *
+ * @throws GatehouseError `ERR_SESSION_RECORD_INVALID` when it is malformed or fails
+ *   authentication (tampered, another key, another context).
+ */
+export function openValue(keys: StoreKeys, context: string, sealed: string): unknown {
+  const dot = sealed.indexOf('.');
+  if (dot < 0 || sealed.slice(0, dot) !== VERSION) throw invalid('unknown value format');
+  const body = Buffer.from(sealed.slice(dot + 1), 'base64url');
+  if (body.length < IV_BYTES + TAG_BYTES) throw invalid('value too short');
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', keys.seal, body.subarray(0, IV_BYTES));
+    decipher.setAAD(Buffer.from(`gatehouse ${context}`));
+    decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
+    const plain = Buffer.concat([
+      decipher.update(body.subarray(IV_BYTES, body.length - TAG_BYTES)),
+      decipher.final(),
+    ]);
+    return JSON.parse(plain.toString('utf8')) as unknown;
+  } catch (cause) {
+    throw invalid('value authentication failed', cause);
+  }
+}
+
 /** HMAC-SHA256(index key, sub), base64url: the name of a user's index. */
 export function userIndexId(keys: StoreKeys, sub: string): string {
   return createHmac('sha256', keys.index).update(sub).digest('base64url');

@@ -53,6 +53,28 @@ export interface StoreStatus {
 /** Namespaces of single-use keys: one replay cache per purpose, shared by every replica. */
 export type OnceNamespace = 'sign-in-state' | 'handoff-jti' | 'backchannel-jti';
 
+/**
+ * One enrolled device (a WebAuthn credential) as the store keeps it: `data` (the device record)
+ * is encrypted at rest like a session record; `id` and `sub` are what the store indexes.
+ * Devices do not expire; a removed device stays, revoked, so its id can never enroll again.
+ */
+export interface DeviceEntry {
+  /** The credential id (base64url). */
+  readonly id: string;
+  /** The user who enrolled it (kept encrypted, indexed by HMAC). */
+  readonly sub: string;
+  /** The device record: opaque to the store (src/device/webauthn/types.ts). */
+  readonly data: JsonObject;
+}
+
+/** A device entry as read back, with its revision (1 at creation, +1 per replace). */
+export interface StoredDeviceEntry extends DeviceEntry {
+  readonly revision: number;
+}
+
+/** Namespaces of short-lived single-use values (see {@link SessionStore.putValue}). */
+export type ValueNamespace = 'webauthn-challenge';
+
 /** A lock held by this replica (see {@link SessionStore.acquireLock}). */
 export interface LockLease {
   /** The random token that proves ownership. */
@@ -166,6 +188,37 @@ export interface SessionStore {
    * @returns the lease, or undefined when another owner holds the lock.
    */
   acquireLock(name: string, ttlMs: number): Promise<LockLease | undefined>;
+
+  /**
+   * Enroll a device.
+   *
+   * @returns false when a device with this id exists (revoked included): nothing is written.
+   */
+  createDevice(entry: DeviceEntry): Promise<boolean>;
+
+  /** The device, or undefined when it was never enrolled. */
+  getDevice(id: string): Promise<StoredDeviceEntry | undefined>;
+
+  /**
+   * Replace a device's entry if its stored revision is still `revision` (compare-and-set: a
+   * read-modify-write by one replica never overwrites another's). `entry.sub` must not change.
+   *
+   * @returns false when the device changed meanwhile, or does not exist.
+   */
+  replaceDevice(entry: DeviceEntry, revision: number): Promise<boolean>;
+
+  /** Devices, for the owner's page and operators (`gatehouse devices list`). */
+  listDevices(options?: ListOptions): Promise<readonly StoredDeviceEntry[]>;
+
+  /** Remember `value` under `key` for `ttlMs` (WebAuthn challenges; encrypted at rest). */
+  putValue(namespace: ValueNamespace, key: string, value: string, ttlMs: number): Promise<void>;
+
+  /**
+   * Take (read and delete, atomically) the value under `key`.
+   *
+   * @returns the value at most once, ever; undefined when unknown, taken or expired.
+   */
+  takeValue(namespace: ValueNamespace, key: string): Promise<string | undefined>;
 
   /** Reachability now, for readiness. */
   status(): StoreStatus;

@@ -8,7 +8,7 @@ import { GatehouseError } from '../../errors/gatehouse-error.js';
 import { claimChallenge, rememberChallenge } from './challenge.js';
 import type { CeremonyDeps } from './registration.js';
 import { asAuthenticationResponse } from './response-shape.js';
-import type { DeviceRecord } from './types.js';
+import type { DeviceRecord, DeviceRegistry } from './types.js';
 
 /** A successful proof of possession. */
 export interface DeviceProof {
@@ -54,7 +54,8 @@ export async function authenticationOptions(
  * (single use), the device must be `sub`'s and approved, the signature, origin, RP ID and user
  * presence verified, then user verification (when required) and the counter: it must rise
  * whenever either the stored or the new value is non-zero (a clone shows up as a regression).
- * The new counter and `last_used` are saved.
+ * The counter is compared and the new counter and `last_used` saved in one atomic step of the
+ * registry ({@link DeviceRegistry.recordAssertion}).
  *
  * @throws GatehouseError `ERR_DEVICE_CHALLENGE_INVALID`, `ERR_DEVICE_UNKNOWN`,
  *   `ERR_DEVICE_PROOF_INVALID`, `ERR_DEVICE_NOT_ALLOWED`, `ERR_DEVICE_COUNTER_REGRESSION`.
@@ -104,16 +105,17 @@ export async function verifyAuthentication(
     throw new GatehouseError('ERR_DEVICE_NOT_ALLOWED', {
       cause: new Error('user verification required but not performed'),
     });
-  if ((info.newCounter > 0 || device.counter > 0) && info.newCounter <= device.counter)
-    throw new GatehouseError('ERR_DEVICE_COUNTER_REGRESSION', {
-      cause: new Error(`counter ${info.newCounter} not above ${device.counter}`),
-    });
   const at = Math.floor((deps.now ?? Date.now)() / 1000);
-  // Re-read: the device may have been revoked while the signature was being checked.
-  const current = await deps.registry.get(device.id);
-  if (current === undefined || current.approval !== 'approved')
+  // Compared and saved in one atomic step of the registry: two concurrent assertions (a clone)
+  // read the same stored counter, and only the first to write may pass. The device is checked
+  // again there too: it may have been revoked while the signature was being checked.
+  const outcome = await deps.registry.recordAssertion(device.id, sub, info.newCounter, at);
+  if (!outcome.ok && outcome.reason === 'counter')
+    throw new GatehouseError('ERR_DEVICE_COUNTER_REGRESSION', {
+      cause: new Error(`counter ${info.newCounter} does not rise`),
+    });
+  if (!outcome.ok)
     throw new GatehouseError('ERR_DEVICE_UNKNOWN', { cause: new Error('revoked meanwhile') });
-  const updated: DeviceRecord = { ...current, counter: info.newCounter, last_used: at };
-  await deps.registry.put(updated);
+  const updated = outcome.device;
   return { device: updated, userVerified: info.userVerified, at };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { decodeClientDataJSON } from '@simplewebauthn/server/helpers';
 import { GatehouseError } from '../../errors/gatehouse-error.js';
 import type { ChallengeStore } from './types.js';
@@ -7,6 +8,15 @@ export type Ceremony = 'register' | 'authenticate';
 
 const PREFIX = 'webauthn:';
 
+/**
+ * The key a challenge is kept under names its ceremony and (hashed) subject: a claim made for
+ * another user or ceremony looks up another key, so it can neither succeed nor burn this one.
+ */
+function challengeKey(ceremony: Ceremony, sub: string, challenge: string): string {
+  const subject = createHash('sha256').update(sub, 'utf8').digest('base64url');
+  return `${PREFIX}${ceremony}:${subject}:${challenge}`;
+}
+
 /** Remember `challenge` as issued to `sub` for `ceremony`, for `ttlSeconds`. */
 export async function rememberChallenge(
   store: ChallengeStore,
@@ -15,12 +25,18 @@ export async function rememberChallenge(
   sub: string,
   ttlSeconds: number,
 ): Promise<void> {
-  await store.put(PREFIX + challenge, JSON.stringify({ ceremony, sub }), ttlSeconds);
+  await store.put(
+    challengeKey(ceremony, sub, challenge),
+    JSON.stringify({ ceremony, sub }),
+    ttlSeconds,
+  );
 }
 
 /**
  * Consume the challenge a response's `clientDataJSON` answers, before anything else is checked:
- * whatever follows, that challenge can never be answered again (a replay fails here).
+ * whatever follows, that challenge can never be answered again (a replay fails here). Only a
+ * challenge issued to `sub` for `ceremony` is consumed: the subject is part of the lookup, so a
+ * signed-in user posting another user's response cannot burn that user's challenge.
  *
  * @returns the challenge (base64url), for the library to compare with `clientDataJSON` again.
  * @throws GatehouseError `ERR_DEVICE_PROOF_INVALID` when `clientDataJSON` cannot be read;
@@ -41,11 +57,12 @@ export async function claimChallenge(
   } catch (cause) {
     throw new GatehouseError('ERR_DEVICE_PROOF_INVALID', { cause });
   }
-  const stored = await store.claimOnce(PREFIX + challenge);
+  const stored = await store.claimOnce(challengeKey(ceremony, sub, challenge));
   if (stored === undefined)
     throw new GatehouseError('ERR_DEVICE_CHALLENGE_INVALID', {
       cause: new Error('challenge unknown, already used or expired'),
     });
+  // Defence in depth: the key already named both.
   const issued: unknown = JSON.parse(stored);
   if (
     typeof issued !== 'object' ||

@@ -1,4 +1,5 @@
 import { GatehouseError } from '../../errors/gatehouse-error.js';
+import { isSameOriginRequest } from '../../oidc/sign-out.js';
 import { jsonReply, type LocalReply } from '../../pages/reply.js';
 import { authenticationOptions, type DeviceProof, verifyAuthentication } from './authentication.js';
 import { devicesPage } from './pages.js';
@@ -12,6 +13,11 @@ export interface DeviceRequest {
   /** Lower-case names. */
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+  /**
+   * `:authority`, when known: a POST must then come from this host's own pages (the same check
+   * as sign-out's: `Sec-Fetch-Site`, else `Origin`, else `Referer`; none of them → refused).
+   */
+  readonly host?: string;
   readonly user: { readonly sub: string; readonly name: string };
   readonly requestId?: string;
 }
@@ -23,6 +29,11 @@ export interface DeviceEndpointDeps extends CeremonyDeps {
     proof: DeviceProof,
     request: DeviceRequest,
   ) => Promise<readonly (readonly [string, string])[]>;
+  /**
+   * Revoke one of the user's devices. Default: the registry's `revoke`; the wiring also ends
+   * the sessions bound to it (src/device/webauthn/revoke.ts).
+   */
+  readonly revokeDevice?: (id: string) => Promise<void>;
 }
 
 /** Largest JSON body accepted: a registration response with attestation certificates fits. */
@@ -116,7 +127,8 @@ async function removeOwnDevice(
   const device = id === undefined ? undefined : await deps.registry.get(id);
   if (device === undefined || device.sub !== sub || device.approval === 'revoked')
     throw new GatehouseError('ERR_DEVICE_UNKNOWN', { cause: new Error('not an own live device') });
-  await deps.registry.revoke(device.id);
+  if (deps.revokeDevice === undefined) await deps.registry.revoke(device.id);
+  else await deps.revokeDevice(device.id);
 }
 
 function methodNotAllowed(allow: string): LocalReply {
@@ -137,6 +149,13 @@ function readJson(request: DeviceRequest): unknown {
   const site = request.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin')
     throw new GatehouseError('ERR_REQUEST_INVALID', { cause: new Error(`sec-fetch-site ${site}`) });
+  if (request.host !== undefined && !isSameOriginRequest(request.headers, request.host))
+    throw new GatehouseError('ERR_REQUEST_INVALID', {
+      cause: new Error('not from this host (Sec-Fetch-Site, Origin, Referer)'),
+    });
+  // Envoy marks a body it cut at with_request_body.max_request_bytes: never parse half of one.
+  if (request.headers['x-envoy-auth-partial-body'] === 'true')
+    throw new GatehouseError('ERR_BODY_INVALID', { cause: new Error('truncated body') });
   const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/json')
     throw new GatehouseError('ERR_REQUEST_INVALID', { cause: new Error('not application/json') });

@@ -1,3 +1,4 @@
+import { type AssertionOutcome, applyAssertion } from './assertion-rule.js';
 import type { DeviceRecord, DeviceRegistry } from './types.js';
 
 /**
@@ -21,6 +22,24 @@ export class MemoryDeviceRegistry implements DeviceRegistry {
 
   async put(record: DeviceRecord): Promise<void> {
     this.#records.set(record.id, Object.freeze({ ...record }));
+  }
+
+  async create(record: DeviceRecord): Promise<boolean> {
+    if (this.#records.has(record.id)) return false;
+    this.#records.set(record.id, Object.freeze({ ...record }));
+    return true;
+  }
+
+  // Read, compare and write with no await in between: atomic in one process.
+  async recordAssertion(
+    id: string,
+    sub: string,
+    counter: number,
+    at: number,
+  ): Promise<AssertionOutcome> {
+    const outcome = applyAssertion(this.#records.get(id), sub, counter, at);
+    if (outcome.ok) this.#records.set(id, Object.freeze({ ...outcome.device }));
+    return outcome;
   }
 
   async approve(id: string): Promise<boolean> {

@@ -1,10 +1,12 @@
+import { PATHS } from '../../pages/pages.js';
+
 /**
- * Where the enrolled-device pages and endpoints live, under the reserved prefix. Not mounted yet:
- * `src/check/reserved.ts` routes them once the registry and challenges come from the store.
+ * Where the enrolled-device pages and endpoints live, under the reserved prefix: routed by
+ * `src/check/reserved.ts` to `src/device/webauthn/mount.ts` when `device.webauthn` is set.
  */
 export const DEVICE_PATHS = Object.freeze({
   /** GET: the user's devices, with buttons to register this one or prove possession. */
-  devices: '/.gatehouse/devices',
+  devices: PATHS.devices,
   /** POST: options for `navigator.credentials.create()`. */
   registerOptions: '/.gatehouse/devices/register/options',
   /** POST: the registration response; enrolls the device. */

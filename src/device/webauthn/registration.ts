@@ -122,8 +122,6 @@ export async function verifyRegistration(
     refuse(`AAGUID ${aaguid} not allowed`);
   if (settings.requireUserVerification && !info.userVerified)
     refuse('user verification required but not performed');
-  if ((await deps.registry.get(info.credential.id)) !== undefined)
-    refuse('credential already enrolled');
   const transports = knownTransports(info.credential.transports);
   const record: DeviceRecord = {
     id: info.credential.id,
@@ -137,7 +135,8 @@ export async function verifyRegistration(
     registered_at: Math.floor((deps.now ?? Date.now)() / 1000),
     approval: settings.operatorApproval ? 'pending' : 'approved',
   };
-  await deps.registry.put(record);
+  // Insert-if-absent in one step: two concurrent enrollments of one credential cannot both win.
+  if (!(await deps.registry.create(record))) refuse('credential already enrolled');
   return record;
 }
 

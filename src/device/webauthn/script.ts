@@ -38,6 +38,13 @@ export const DEVICE_SCRIPT = `
         publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options),
       });
       await post(${JSON.stringify(DEVICE_PATHS.verify)}, credential.toJSON());
+      // Sent here by a policy that requires a device: back to where the user was going (a
+      // same-origin path only; Gatehouse checks the device again there).
+      const rd = new URLSearchParams(location.search).get('rd');
+      if (rd && rd.startsWith('/') && !rd.startsWith('//') && !rd.startsWith('/\\\\')) {
+        location.assign(rd);
+        return 'Device verified. Returning…';
+      }
       return 'Device verified.';
     },
     async remove(button) {

@@ -4,6 +4,7 @@
  * ceremonies use, and the settings they run under.
  */
 import type { AuthenticatorTransport } from '@simplewebauthn/server';
+import type { AssertionOutcome } from './assertion-rule.js';
 
 /** `platform`: built into the device (Touch ID, Windows Hello); `cross-platform`: a security key. */
 export type DeviceKind = 'platform' | 'cross-platform';
@@ -57,6 +58,18 @@ export interface DeviceRegistry {
   get(id: string): Promise<DeviceRecord | undefined>;
   /** Insert or replace the record with `record.id`. */
   put(record: DeviceRecord): Promise<void>;
+  /**
+   * Insert a new record in one atomic step.
+   *
+   * @returns false (nothing written) when a record with `record.id` exists, revoked included.
+   */
+  create(record: DeviceRecord): Promise<boolean>;
+  /**
+   * Record a verified assertion by `sub` with signature counter `counter` at `at` (Unix
+   * seconds): read, compare ({@link applyAssertion}) and write in one atomic step, so two
+   * concurrent assertions can never both pass against the same stored counter.
+   */
+  recordAssertion(id: string, sub: string, counter: number, at: number): Promise<AssertionOutcome>;
   /** `pending` → `approved`; false when the device is unknown or revoked. */
   approve(id: string): Promise<boolean>;
   /** → `revoked` (final); false when the device is unknown. */

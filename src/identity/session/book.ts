@@ -108,6 +108,18 @@ export interface SessionBook {
   ): Promise<IssuedSession | undefined>;
   /** Revoke a session on every replica. @returns true when it existed. */
   revoke(sid: string): Promise<boolean>;
+  /**
+   * Record on a session that it proved possession of enrolled device `proof.id` (every replica
+   * sees it through the change feed).
+   *
+   * @returns the updated session.
+   * @throws GatehouseError `ERR_SESSION_REVOKED` when the session is gone,
+   *   `ERR_SESSION_STORE_UNAVAILABLE`, `ERR_SESSION_RECORD_INVALID`.
+   */
+  bindDevice(
+    sid: string,
+    proof: { readonly id: string; readonly at: number; readonly userVerified: boolean },
+  ): Promise<VerifiedSession>;
 }
 
 const DEFAULT_REFRESH_LOCK_MS = 15_000;
@@ -277,6 +289,27 @@ export function createSessionBook(options: SessionBookOptions): SessionBook {
       }
     },
 
+    async bindDevice(sid, proof) {
+      const stored = found(await options.cache.lookup(sid, { fresh: true }));
+      const current = parseRecord(stored);
+      const bound: VerifiedSession = Object.freeze({
+        ...current,
+        device_id: proof.id,
+        device_proved_at: proof.at,
+        device_user_verified: proof.userVerified,
+      });
+      const ok = await options.store.update({
+        sid,
+        sub: stored.sub,
+        createdAt: stored.createdAt,
+        expiresAt: stored.expiresAt,
+        data: recordData(bound),
+        ...(stored.idp === undefined ? {} : { idp: stored.idp }),
+      });
+      if (!ok) throw new GatehouseError('ERR_SESSION_REVOKED');
+      return bound;
+    },
+
     async revoke(sid) {
       touched.delete(sid);
       const existed = await options.store.revoke(sid);
@@ -334,6 +367,11 @@ function sessionOf(input: SessionInput, sid: string, iat: number, exp: number): 
     claims,
     ...(input.host === undefined ? {} : { host: input.host.toLowerCase() }),
     ...(input.device_x5t === undefined ? {} : { device_x5t: input.device_x5t }),
+    ...(input.device_id === undefined ? {} : { device_id: input.device_id }),
+    ...(input.device_proved_at === undefined ? {} : { device_proved_at: input.device_proved_at }),
+    ...(input.device_user_verified === undefined
+      ? {}
+      : { device_user_verified: input.device_user_verified }),
     iat,
     exp,
     ...(input.refresh_token === undefined ? {} : { refresh_token: input.refresh_token }),
@@ -383,6 +421,9 @@ function parseRecord(stored: StoredSession): VerifiedSession {
       !(Array.isArray(s['amr']) && s['amr'].every((a) => typeof a === 'string'))) ||
     (s['device_x5t'] !== undefined &&
       !(typeof s['device_x5t'] === 'string' && /^[0-9a-f]{64}$/.test(s['device_x5t']))) ||
+    (s['device_id'] !== undefined && typeof s['device_id'] !== 'string') ||
+    (s['device_proved_at'] !== undefined && typeof s['device_proved_at'] !== 'number') ||
+    (s['device_user_verified'] !== undefined && typeof s['device_user_verified'] !== 'boolean') ||
     (s['refresh_token'] !== undefined && typeof s['refresh_token'] !== 'string') ||
     (s['access_token'] !== undefined && typeof s['access_token'] !== 'string') ||
     (s['id_token'] !== undefined && typeof s['id_token'] !== 'string') ||
@@ -406,6 +447,13 @@ function parseRecord(stored: StoredSession): VerifiedSession {
     claims: claims as JsonObject,
     ...(typeof s['host'] === 'string' ? { host: s['host'] } : {}),
     ...(typeof s['device_x5t'] === 'string' ? { device_x5t: s['device_x5t'] } : {}),
+    ...(typeof s['device_id'] === 'string' ? { device_id: s['device_id'] } : {}),
+    ...(typeof s['device_proved_at'] === 'number'
+      ? { device_proved_at: s['device_proved_at'] }
+      : {}),
+    ...(typeof s['device_user_verified'] === 'boolean'
+      ? { device_user_verified: s['device_user_verified'] }
+      : {}),
     iat: s['iat'],
     exp: s['exp'],
     ...(typeof s['refresh_token'] === 'string' ? { refresh_token: s['refresh_token'] } : {}),

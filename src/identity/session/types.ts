@@ -44,6 +44,15 @@ export interface SessionData {
    * only with that certificate. Absent: the session is not bound to a device.
    */
   readonly device_x5t?: string;
+  /**
+   * The enrolled device (WebAuthn credential id) this session last proved possession of, at
+   * `/.gatehouse/devices/verify`; absent until a proof. A refresh keeps it.
+   */
+  readonly device_id?: string;
+  /** When that proof happened (NumericDate). */
+  readonly device_proved_at?: number;
+  /** Whether the authenticator verified the user (PIN, biometrics) in that proof. */
+  readonly device_user_verified?: boolean;
   /** Secret: only ever stored encrypted. */
   readonly refresh_token?: string;
   /**

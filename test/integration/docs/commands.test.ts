@@ -167,6 +167,13 @@ const VERDICTS: readonly (readonly [RegExp, Verdict])[] = [
     },
   ],
   [
+    /^npx gatehouse devices (list|approve|revoke) --config gatehouse\.yaml( |$)/,
+    {
+      coveredBy:
+        'test/integration/device/cli.test.ts runs `gatehouse devices list`, `approve` and `revoke` (--id, --user, --reason, --by, --json) against a real Redis',
+    },
+  ],
+  [
     /^bash scripts\/test\.sh dist\/test\/e2e\/replicas-revocation\.test\.js$/,
     {
       coveredBy:

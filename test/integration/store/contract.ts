@@ -213,4 +213,65 @@ export function storeContract(kind: string, open: OpenPair): void {
     assert.equal(await a.acquireLock('refresh:s1', 60_000), undefined, 'still held by b');
     assert.equal(await taken!.release(), true);
   });
+
+  it('a device is enrolled once, reads back from any client, and is listed by user', async ({
+    a,
+    b,
+  }) => {
+    const id = newSid();
+    const entry = { id, sub: 'alice', data: { id, sub: 'alice', counter: 0 } };
+    assert.equal(await a.createDevice(entry), true);
+    assert.equal(await b.createDevice({ ...entry, sub: 'mallory' }), false);
+    assert.deepEqual(await b.getDevice(id), { ...entry, revision: 1 });
+    assert.equal(await a.getDevice(newSid()), undefined);
+    const other = newSid();
+    await b.createDevice({ id: other, sub: 'bob', data: { id: other } });
+    assert.deepEqual(
+      (await a.listDevices({ sub: 'alice' })).map((d) => d.id),
+      [id],
+    );
+    const all = (await b.listDevices()).map((d) => d.id);
+    assert.ok(all.includes(id) && all.includes(other));
+    assert.equal((await a.listDevices({ limit: 1 })).length, 1);
+  });
+
+  it('a device entry is replaced only at the revision read (compare-and-set)', async ({ a, b }) => {
+    const id = newSid();
+    await a.createDevice({ id, sub: 'alice', data: { counter: 0 } });
+    assert.equal(await b.replaceDevice({ id, sub: 'alice', data: { counter: 1 } }, 1), true);
+    // A replica that read revision 1 lost the race: its write is refused, the winner's stays.
+    assert.equal(await a.replaceDevice({ id, sub: 'alice', data: { counter: 9 } }, 1), false);
+    assert.deepEqual(await a.getDevice(id), {
+      id,
+      sub: 'alice',
+      data: { counter: 1 },
+      revision: 2,
+    });
+    const racers = await Promise.all(
+      [a, b, a, b].map((s, i) => s.replaceDevice({ id, sub: 'alice', data: { counter: i } }, 2)),
+    );
+    assert.equal(racers.filter(Boolean).length, 1);
+    assert.equal(await a.replaceDevice({ id, sub: 'mallory', data: {} }, 3), false);
+    assert.equal(await a.replaceDevice({ id: newSid(), sub: 'alice', data: {} }, 1), false);
+  });
+
+  it('a single-use value is taken once, by any client, and never after its TTL', async ({
+    a,
+    b,
+  }) => {
+    await a.putValue('webauthn-challenge', 'c-1', 'issued to alice', 60_000);
+    const takes = await Promise.all([
+      b.takeValue('webauthn-challenge', 'c-1'),
+      a.takeValue('webauthn-challenge', 'c-1'),
+    ]);
+    assert.deepEqual(
+      takes.filter((v) => v !== undefined),
+      ['issued to alice'],
+    );
+    assert.equal(await a.takeValue('webauthn-challenge', 'never-put'), undefined);
+    await a.putValue('webauthn-challenge', 'c-2', 'short', 50);
+    // Past its TTL, the first take already finds nothing (a take would also delete it).
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    assert.equal(await b.takeValue('webauthn-challenge', 'c-2'), undefined);
+  });
 }

@@ -213,3 +213,41 @@ test('UV preferred: a device without UV enrolls and authenticates, and says so',
   );
   assert.equal(proof.userVerified, false);
 });
+
+test('cloned authenticator race: two concurrent assertions with the same counter, only one passes', async () => {
+  const { d, a } = await enrolled({}, 5);
+  const first = await authenticationOptions(d, SUB);
+  const second = await authenticationOptions(d, SUB);
+  // The same key and counter in two places (a clone): both signatures are genuine.
+  const outcomes = await Promise.allSettled([
+    verifyAuthentication(d, SUB, a.assert(first.challenge, { counter: 6 })),
+    verifyAuthentication(d, SUB, a.assert(second.challenge, { counter: 6 })),
+  ]);
+  assert.deepEqual(
+    outcomes.map((o) => o.status),
+    ['fulfilled', 'rejected'],
+    'the counter is compared and moved in one atomic step',
+  );
+  const refused = outcomes[1];
+  assert.ok(refused?.status === 'rejected');
+  assert.equal((refused.reason as { code?: string }).code, 'ERR_DEVICE_COUNTER_REGRESSION');
+  assert.equal((await d.registry.get(a.id))?.counter, 6);
+});
+
+test("a wrong user cannot burn another user's challenge: the subject is checked before it is consumed", async () => {
+  const { d, a } = await enrolled();
+  const get = await authenticationOptions(d, SUB);
+  const response = a.assert(get.challenge, { counter: 6 });
+  // Mallory, signed in as herself, posts Ada's response (or just its challenge).
+  await rejectsWith(
+    verifyAuthentication(d, 'user-mallory', response),
+    'ERR_DEVICE_CHALLENGE_INVALID',
+  );
+  const proof = await verifyAuthentication(d, SUB, response);
+  assert.equal(proof.device.id, a.id);
+
+  const reg = await registrationOptions(d, { sub: SUB, name: 'ada' });
+  const other = authenticator().register(reg.challenge);
+  await rejectsWith(verifyRegistration(d, 'user-mallory', other), 'ERR_DEVICE_CHALLENGE_INVALID');
+  assert.equal((await verifyRegistration(d, SUB, other)).sub, SUB);
+});

@@ -1,4 +1,5 @@
 import { MemoryDeviceRegistry } from '../../../src/device/webauthn/memory-registry.js';
-import { registryContract } from './registry-contract.js';
+import { registryAtomicContract, registryContract } from './registry-contract.js';
 
 registryContract('MemoryDeviceRegistry', async () => new MemoryDeviceRegistry());
+registryAtomicContract('MemoryDeviceRegistry', async () => new MemoryDeviceRegistry());
