@@ -88,7 +88,10 @@ function normalise(text: string): string {
 function carriedExactly(text: string): boolean {
   if (!/^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(text)) return false;
   const value = Number(text);
-  return Number.isFinite(value) && normalise(String(value)) === normalise(text);
+  if (!Number.isFinite(value)) return false;
+  // The common case (what JSON.stringify wrote, e.g. 16.990000000000002) without normalising.
+  const shortest = String(value);
+  return shortest === text || normalise(shortest) === normalise(text);
 }
 
 const exactReviver: Reviver = (_key, value, context) => {
