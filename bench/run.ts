@@ -19,7 +19,7 @@
  *
  * Usage: node dist/bench/run.js [--quick] [--soak N] [--name NAME] [--only check,traffic,e2e,soak,scaling]
  *                               [--log-level info] [--no-docs] [--profile SECONDS]
- *                               [--profile-tokens N] [--merge]
+ *                               [--profile-tokens N] [--soak-seconds S] [--merge]
  *
  * --merge: keep the stages not run from the existing bench/results/<name>.json (e.g. rerun only
  * `--only scaling --merge`); each merged stage keeps the date and commit it was measured at.
@@ -109,9 +109,14 @@ const { values: args } = parseArgs({
     'no-docs': { type: 'boolean', default: false },
     profile: { type: 'string' },
     'profile-tokens': { type: 'string' },
+    'soak-seconds': { type: 'string' },
   },
   strict: true,
 });
+// Gatehouse and the transport server are started with this Node (process.execPath): it must be
+// the one Gatehouse runs on (package.json engines), not an older `node` found first on PATH.
+if (Number(process.versions.node.split('.')[0]) < 24)
+  throw new Error(`bench: Node ${process.version}; run it through \`npm run bench\` (Node 24)`);
 
 const quick = args.quick;
 const settings = {
@@ -131,9 +136,9 @@ const settings = {
   traffic_tokens: [10_000, 20_000],
   traffic_rates: quick ? [500, 1000, 2000] : [500, 1000, 2000, 3000, 4000, 6000, 8000],
   /** The soak's distinct tokens (round-robin past the 10,000-entry caches: every Check a miss). */
-  soak_tokens: quick ? 2_000 : 20_000,
+  soak_tokens: 20_000,
   /** The soak stops after this long even if it has not sent all its Checks (reported). */
-  soak_max_s: quick ? 60 : 900,
+  soak_max_s: Number(args['soak-seconds'] ?? (quick ? 60 : 900)),
   gatehouse_log_level: args['log-level'],
 };
 const stages = new Set(args.only.split(',').map((s) => s.trim()));
