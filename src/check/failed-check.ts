@@ -7,10 +7,14 @@ import { isBrowserNavigation } from '../pages/reply.js';
 import { errorToCheckResponse, localReplyToCheckResponse } from '../response/check-response.js';
 import type { RequestView } from '../input/request-view.js';
 
-/** Failures a person in a browser can understand and retry: the identity provider is unavailable. */
+/**
+ * Failures a person in a browser can understand and retry: the identity provider or the session
+ * store is unavailable.
+ */
 const PAGE_CODES: ReadonlySet<ErrorCode> = new Set([
   'ERR_OIDC_UNAVAILABLE',
   'ERR_JWKS_UNAVAILABLE',
+  'ERR_SESSION_STORE_UNAVAILABLE',
 ]);
 
 /**

@@ -323,6 +323,9 @@ async function settle(caller: Caller, runtime: IdentityRuntime): Promise<Asker> 
         identityError: undefined,
       };
     case 'refused':
+      // The session store cannot answer (past its stale window): a clear deny (503), never an
+      // allow and never a sign-out: the cookie is kept for when the store is back.
+      if (caller.error.code === 'ERR_SESSION_STORE_UNAVAILABLE') throw caller.error;
       return {
         identity: caller.identity,
         credential: undefined,
@@ -344,7 +347,13 @@ async function settle(caller: Caller, runtime: IdentityRuntime): Promise<Asker> 
         // A renewed identity is not what the old cookie gave: no assertion reuse for it.
         credential: undefined,
         refusedBearer: undefined,
-        cookies: [setCookie(renewed?.cookie ?? runtime.clearCookie())],
+        // Renewed in the store, the handle stays: no set-cookie then.
+        cookies:
+          renewed === undefined
+            ? [setCookie(runtime.clearCookie())]
+            : renewed.cookie === undefined
+              ? []
+              : [setCookie(renewed.cookie)],
         identityError: caller.error,
       };
     }

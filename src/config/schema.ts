@@ -320,7 +320,7 @@ export const SCHEMA = {
           default: 10000,
           min: 0,
           max: 1000000,
-          doc: 'Verified credentials kept per process, for bearer tokens and for session cookies each (LRU; 0 turns the cache off). About 1 KB each: docs/performance.md.',
+          doc: 'Verified bearer tokens kept per process (LRU; 0 turns the cache off; sessions use the session-store cache). About 1 KB each: docs/performance.md.',
         },
         bearer: {
           type: 'object',
@@ -445,6 +445,20 @@ export const SCHEMA = {
           min: 60,
           max: 30 * 24 * 3600,
           doc: 'Session lifetime; with a refresh token it is renewed at expiry.',
+        },
+        absolute_lifetime_seconds: {
+          type: 'integer',
+          default: 7 * 24 * 3600,
+          min: 60,
+          max: 90 * 24 * 3600,
+          doc: 'No session outlives this after sign-in, refreshed or not: the store forgets the record and the cookie stops working.',
+        },
+        idle_timeout_seconds: {
+          type: 'integer',
+          default: 0,
+          min: 0,
+          max: 30 * 24 * 3600,
+          doc: 'A session with no request for this long ends (server-side, on every replica); 0 turns it off.',
         },
         bind_to_host: {
           type: 'boolean',

@@ -15,6 +15,11 @@ export interface ReadinessReport {
   readonly identity_provider_error?: string;
   /** When the IdP keys in use were fetched (ISO 8601), when there are any. */
   readonly identity_keys_fetched_at?: string;
+  /**
+   * What the session cache serves (docs/reference/session-store.md): `unavailable` (the store
+   * unreachable past `stale_window_ms`) makes the replica not ready. Absent without identity.
+   */
+  readonly session_store?: 'live' | 'stale' | 'unavailable';
   readonly draining: boolean;
 }
 
@@ -34,6 +39,8 @@ export interface ReadinessOptions {
   readonly policyLoaded: () => boolean;
   /** The identity provider's state; `undefined` when none is configured. */
   readonly identityProvider: () => IdentityProviderStatus | undefined;
+  /** What the session cache serves now; undefined without identity. */
+  readonly sessionStore?: () => 'live' | 'stale' | 'unavailable' | undefined;
   /** How often to re-check while not ready (the OIDC client has no event to listen to). Default 200 ms. */
   readonly pollMs?: number;
 }
@@ -53,7 +60,12 @@ export class Readiness {
     const idp = this.#options.identityProvider();
     const policy = this.#options.policyLoaded() ? 'loaded' : 'loading';
     const identityProvider = idp === undefined ? 'not configured' : idp.state;
-    const ready = !this.#draining && policy === 'loaded' && identityProvider !== 'pending';
+    const store = this.#options.sessionStore?.();
+    const ready =
+      !this.#draining &&
+      policy === 'loaded' &&
+      identityProvider !== 'pending' &&
+      store !== 'unavailable';
     this.#options.health.set(ready ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
     return {
       ready,
@@ -63,6 +75,7 @@ export class Readiness {
       ...(idp?.keysFetchedAt === undefined
         ? {}
         : { identity_keys_fetched_at: new Date(idp.keysFetchedAt).toISOString() }),
+      ...(store === undefined ? {} : { session_store: store }),
       draining: this.#draining,
     };
   }

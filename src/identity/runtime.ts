@@ -26,10 +26,14 @@ export interface SignInFlow {
   callback(request: RequestView): Promise<LocalReply>;
   /** `/.gatehouse/sign_out`: clear the session and log out at the IdP where it supports it. */
   signOut(request: RequestView, session: VerifiedSession | undefined): Promise<LocalReply>;
-  /** A fresh session cookie value from the refresh token, or undefined when refresh failed. */
+  /**
+   * Renew an expired session with its refresh token: the renewed identity, and a `set-cookie`
+   * value when the cookie changes (a server-side session keeps its handle: none); undefined when
+   * refresh failed.
+   */
   refresh(
     session: VerifiedSession,
-  ): Promise<{ identity: AuthenticatedIdentity; cookie: string } | undefined>;
+  ): Promise<{ identity: AuthenticatedIdentity; cookie: string | undefined } | undefined>;
 }
 
 /** Everything the Check path needs to know who is asking and tell the upstream. */

@@ -72,6 +72,22 @@ export interface Metrics {
    * there is then no series.
    */
   watchIdentityProvider(issuer: string, state: () => 'pending' | 'ready'): void;
+  /**
+   * Report the session store as `gatehouse_session_store_serving{state}` (1 for what this
+   * replica's cache serves now: `live`, `stale` or `unavailable`) and
+   * `gatehouse_session_cache_lookups_total{result}` (hit, miss, stale, unavailable), read at each
+   * scrape; never called without identity.
+   */
+  watchSessionStore(status: () => SessionStoreCounters | undefined): void;
+}
+
+/** What {@link Metrics.watchSessionStore} reads (src/store/cache.ts `SessionCacheStatus`). */
+export interface SessionStoreCounters {
+  readonly serving: 'live' | 'stale' | 'unavailable';
+  readonly hits: number;
+  readonly misses: number;
+  readonly staleHits: number;
+  readonly unavailable: number;
 }
 
 const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
@@ -117,6 +133,41 @@ export function createMetrics(): Metrics {
     collect() {
       if (identityProvider !== undefined)
         this.set({ issuer: identityProvider.issuer }, identityProvider.state() === 'ready' ? 1 : 0);
+    },
+  });
+  let sessionStore: (() => SessionStoreCounters | undefined) | undefined;
+  new Gauge({
+    name: 'gatehouse_session_store_serving',
+    help: 'What the session cache serves now (value 1): live (store reachable), stale (unreachable, within stale_window_ms), unavailable (past it: sessions are denied). No series without identity.',
+    labelNames: ['state'] as const,
+    registers,
+    aggregator: 'max',
+    collect() {
+      const status = sessionStore?.();
+      if (status === undefined) return;
+      for (const state of ['live', 'stale', 'unavailable'] as const)
+        this.set({ state }, status.serving === state ? 1 : 0);
+    },
+  });
+  const lookupsSeen = { hit: 0, miss: 0, stale: 0, unavailable: 0 };
+  new Counter({
+    name: 'gatehouse_session_cache_lookups_total',
+    help: 'Session lookups by result: hit (cache), miss (asked the store), stale (cache while the store is unreachable), unavailable (denied). No series without identity.',
+    labelNames: ['result'] as const,
+    registers,
+    collect() {
+      const status = sessionStore?.();
+      if (status === undefined) return;
+      const now = {
+        hit: status.hits,
+        miss: status.misses,
+        stale: status.staleHits,
+        unavailable: status.unavailable,
+      };
+      for (const result of ['hit', 'miss', 'stale', 'unavailable'] as const) {
+        this.inc({ result }, Math.max(0, now[result] - lookupsSeen[result]));
+        lookupsSeen[result] = Math.max(lookupsSeen[result], now[result]);
+      }
     },
   });
   const errors = new Counter({
@@ -200,6 +251,9 @@ export function createMetrics(): Metrics {
     },
     watchIdentityProvider(issuer, state) {
       identityProvider = { issuer: issuer.slice(0, MAX_REVISION_LENGTH), state };
+    },
+    watchSessionStore(status) {
+      sessionStore = status;
     },
   };
 }

@@ -17,7 +17,7 @@ import { isSameOriginRequest, signOutLocation } from './sign-out.js';
 import { PATHS, errorPage, signOutConfirmPage } from '../pages/pages.js';
 import { redirectReply, type LocalReply } from '../pages/reply.js';
 import { sessionClearCookie, sessionSetCookie } from '../identity/session/cookie.js';
-import { issueSession } from '../identity/session/issue.js';
+import type { SessionBook } from '../identity/session/book.js';
 import type { SessionInput, VerifiedSession } from '../identity/session/types.js';
 import type { SignInFlow, StepUpRequest } from '../identity/runtime.js';
 import type { StepUpTarget } from './internal/transaction.js';
@@ -26,12 +26,11 @@ import type { RequestView } from '../input/request-view.js';
 export interface SignInFlowOptions {
   readonly client: OidcClient;
   readonly ring: KeyRing;
-  /** Encrypts session cookies (JWE dir/A256GCM). */
-  readonly sessionKey: Uint8Array;
-  /** Encrypts sign-in transaction cookies; a different key from `sessionKey`. */
+  /** Server-side sessions: sign-in creates the record, refresh updates it, sign-out revokes it. */
+  readonly sessions: SessionBook;
+  /** Encrypts sign-in transaction cookies; a key of its own (derived from `session.secret`). */
   readonly txnKey: Uint8Array;
   readonly cookieName: string;
-  readonly sessionTtlSeconds: number;
   readonly groupsClaim: string;
   readonly postLogoutRedirectPath: string;
   /**
@@ -217,7 +216,9 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
   const refreshes = new Map<
     string,
     {
-      readonly run: Promise<{ identity: AuthenticatedIdentity; cookie: string } | undefined>;
+      readonly run: Promise<
+        { identity: AuthenticatedIdentity; cookie: string | undefined } | undefined
+      >;
       settledAt?: number;
     }
   >();
@@ -287,9 +288,7 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
     extra: [string, string][],
   ): Promise<LocalReply> {
     // A new session (and session id) at every sign-in: no fixation. Bound to this host.
-    const token = await issueSession(
-      options.ring,
-      options.sessionKey,
+    const issued = await options.sessions.issue(
       // The ID token is not kept: it served its purpose at sign-in, and sign-out no longer sends it.
       {
         ...sessionFromClaims(claims, options, { refresh_token: tokens.refresh_token }),
@@ -299,13 +298,15 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
           ? { device_x5t: view.deviceFingerprint }
           : {}),
       },
-      { ttlSeconds: options.sessionTtlSeconds },
     );
     emit({ type: 'sign-in-completed', sub: claims.sub, request: where(view) });
     // Redirect to a URL without the code; no-referrer keeps the callback URL from leaking. The
     // path is checked once more at the moment it becomes a Location (issue 12 point 8).
     return redirectReply(requireReturnPath(returnTo), [
-      ['set-cookie', sessionSetCookie(options.cookieName, token, options.sessionTtlSeconds)],
+      [
+        'set-cookie',
+        sessionSetCookie(options.cookieName, issued.cookieValue, issued.maxAgeSeconds),
+      ],
       ...extra,
     ]);
   }
@@ -428,6 +429,10 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
       if (view.method !== 'POST') throw new GatehouseError('ERR_SIGN_OUT_FORBIDDEN');
       if (!isSameOriginRequest(view.headers, view.host))
         throw new GatehouseError('ERR_SIGN_OUT_FORBIDDEN');
+      // The record goes first, for every replica: a copy of the cookie is refused from now on.
+      // When the store cannot be reached this fails (ERR_SESSION_STORE_UNAVAILABLE) rather than
+      // pretending the session ended.
+      if (session !== undefined) await options.sessions.revoke(session.sid);
       const clear: [string, string] = ['set-cookie', sessionClearCookie(options.cookieName)];
       const postLogout = `${origin(view)}${options.postLogoutRedirectPath}`;
       let location = options.postLogoutRedirectPath;
@@ -478,36 +483,37 @@ export function createSignInFlow(options: SignInFlowOptions): SignInFlow {
         forgetOldRefreshes(refreshes, refreshWindowMs, now);
       const run = (async () => {
         try {
-          // The refreshed ID token must be for the same user as the session it renews.
-          const { claims, tokens } = await refreshSession({
-            client: options.client,
-            refreshToken,
-            expectedSubject: session.sub,
-          });
-          const base =
-            claims === undefined
-              ? session
-              : { ...session, ...sessionFromClaims(claims, options, {}) };
-          const next: SessionInput = {
-            ...base,
-            sid: session.sid,
-            auth_time: session.auth_time,
-            refresh_token: tokens.refresh_token ?? refreshToken,
-          };
-          const cookie = await issueSession(options.ring, options.sessionKey, next, {
-            ttlSeconds: options.sessionTtlSeconds,
-          });
-          const now = Math.floor(Date.now() / 1000);
-          emit({ type: 'session-refreshed', sub: session.sub });
-          return {
-            identity: identityFromSession({
-              ...next,
+          // The refresh grant runs under the store's lock: one replica at a time (refresh tokens
+          // may be single-use); a replica that loses the race reuses the winner's record.
+          const renewed = await options.sessions.refresh(session, async () => {
+            // The refreshed ID token must be for the same user as the session it renews.
+            const { claims, tokens } = await refreshSession({
+              client: options.client,
+              refreshToken,
+              expectedSubject: session.sub,
+            });
+            const base =
+              claims === undefined
+                ? session
+                : { ...session, ...sessionFromClaims(claims, options, {}) };
+            const next: SessionInput = {
+              ...base,
               sid: session.sid,
               auth_time: session.auth_time,
-              iat: now,
-              exp: now + options.sessionTtlSeconds,
-            } as VerifiedSession),
-            cookie: sessionSetCookie(options.cookieName, cookie, options.sessionTtlSeconds),
+              refresh_token: tokens.refresh_token ?? refreshToken,
+            };
+            return next;
+          });
+          if (renewed === undefined) throw new GatehouseError('ERR_SESSION_REVOKED');
+          emit({ type: 'session-refreshed', sub: session.sub });
+          // Same session id, a new handle (new `iat`), for the record's remaining lifetime.
+          return {
+            identity: identityFromSession(renewed.session),
+            cookie: sessionSetCookie(
+              options.cookieName,
+              renewed.cookieValue,
+              renewed.maxAgeSeconds,
+            ),
           };
         } catch (err) {
           emit({ type: 'session-refresh-failed', code: GatehouseError.from(err).code });

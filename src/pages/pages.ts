@@ -215,6 +215,15 @@ const SOMETHING_WRONG: Help = {
 const HELP: Partial<Record<ErrorCode, Help>> = {
   ERR_OIDC_UNAVAILABLE: UNAVAILABLE,
   ERR_JWKS_UNAVAILABLE: UNAVAILABLE,
+  ERR_SESSION_STORE_UNAVAILABLE: {
+    tone: 'warn',
+    eyebrow: 'Temporarily unavailable',
+    title: "Your session can't be checked right now",
+    explain:
+      "Gatehouse keeps sessions in a shared store, and it can't reach that store at the moment, so it can't tell whether your session is still valid. Nothing is wrong with your account.",
+    next: `Try again in a moment. ${TELL_ADMIN}`,
+    action: { kind: 'retry', label: 'Try again' },
+  },
   ERR_OIDC_TXN_EXPIRED: {
     tone: 'warn',
     eyebrow: 'Sign-in expired',

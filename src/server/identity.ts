@@ -15,7 +15,7 @@ import { GatehouseError } from '../errors/gatehouse-error.js';
 import { callerOf } from '../identity/caller.js';
 import { resolveIdentity, type ResolvedIdentity } from '../identity/resolve.js';
 import { configuredIdentity, loadConfiguredSigningKeys } from '../identity/configured.js';
-import { VerifiedCache } from '../identity/verified-cache.js';
+import { credentialKey, VerifiedCache } from '../identity/verified-cache.js';
 import { deriveKey, loadSessionSecret } from '../keys/session-secret.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -24,13 +24,13 @@ import { handleBackchannelLogout, type Revoke } from '../oidc/backchannel-endpoi
 import { createLogoutTokenVerifier } from '../oidc/backchannel-logout.js';
 import { createOidcClient, type OidcClient } from '../oidc/client.js';
 import { storeReplayCache } from '../oidc/replay-cache.js';
-import { openSessionStore } from '../store/open.js';
 import { revokeForLogout } from '../store/revoke.js';
-import type { SessionStore } from '../store/types.js';
-import { createRevocationSet } from '../oidc/revocation-set.js';
-import { ANONYMOUS } from '../input/types.js';
 import { ownCookieNames, sessionClearCookie } from '../identity/session/cookie.js';
-import { verifySession } from '../identity/session/verify.js';
+import { createSessionBook, type SessionBook } from '../identity/session/book.js';
+import { SessionCache, type SessionCacheStatus } from '../store/cache.js';
+import { openSessionStore, type OpenedSessionStore } from '../store/open.js';
+import type { SessionStore } from '../store/types.js';
+import type { SessionStoreConfig } from '../config/types.js';
 import { createIdpEventLog, errorSummary } from '../observability/idp-events.js';
 import {
   countSignInEvents,
@@ -50,10 +50,14 @@ export interface IdentitySetup {
    * given in {@link IdentityObservability.store}, or opened here); `undefined` without identity.
    */
   readonly store: SessionStore | undefined;
+  /** Server-side sessions (sign-in creates, Check reads, sign-out revokes); none without `identity`. */
+  readonly sessions: SessionBook | undefined;
+  /** What this replica's session cache serves, for readiness and metrics; none without `identity`. */
+  sessionStore(): SessionCacheStatus | undefined;
   /** The identity provider for readiness; `undefined` when none is configured. */
   status(): IdentityProviderStatus | undefined;
-  /** Stop discovery retries and key refreshes. */
-  close(): void;
+  /** Stop discovery retries and key refreshes; disconnect the session store. */
+  close(): Promise<void>;
 }
 
 /** Where the identity stage reports (metrics and spans); both optional. */
@@ -61,10 +65,10 @@ export interface IdentityObservability {
   readonly metrics?: Metrics | undefined;
   readonly tracer?: Tracer | undefined;
   /**
-   * The session store, when the caller opened it (a worker's IPC store, or the store the session
-   * wiring shares); default: opened here from `session.store`, and closed by `close()`.
+   * The session store to use instead of opening `session.store` (a cluster worker's IpcStore,
+   * src/workers/worker.ts); closed with the setup.
    */
-  readonly store?: SessionStore | undefined;
+  readonly sessionStore?: SessionStore | undefined;
 }
 
 /**
@@ -89,8 +93,12 @@ export async function setupIdentity(
       runtime: anonymousRuntime(names, cookieName),
       oidc: undefined,
       store: undefined,
+      sessions: undefined,
+      sessionStore: () => undefined,
       status: () => undefined,
-      close: () => undefined,
+      close: async () => {
+        await observe.sessionStore?.close();
+      },
     };
   }
 
@@ -116,6 +124,25 @@ export async function setupIdentity(
   // The transaction cookie gets its own key, derived from the same secret for a different use.
   const txnKey = deriveKey(secret.key, 'gatehouse sign-in transaction');
   const handoffKey = deriveKey(secret.key, 'gatehouse sign-in hand-off');
+  const tolerance = identity.clock_tolerance_seconds;
+  // Server-side sessions (docs/reference/session-store.md): the store this replica shares, and
+  // its local cache in front of it.
+  const opened =
+    observe.sessionStore === undefined
+      ? await openSessionStore(config.session.store, secret.key)
+      : withCache(observe.sessionStore, config.session.store);
+  const idleSeconds = config.session.idle_timeout_seconds;
+  const sessions = createSessionBook({
+    ring,
+    store: opened.store,
+    cache: opened.cache,
+    ttlSeconds: config.session.ttl_seconds,
+    absoluteLifetimeSeconds: config.session.absolute_lifetime_seconds,
+    idleTimeoutSeconds: idleSeconds,
+    // A quarter of the idle timeout, at most a minute: the last use is never far behind.
+    touchIntervalMs: Math.min(60_000, idleSeconds > 0 ? (idleSeconds * 1000) / 4 : 60_000),
+    clockToleranceSeconds: tolerance,
+  });
 
   if (identity.cache_file !== undefined) await checkCacheFolder(identity.cache_file);
   const events = createIdpEventLog(log);
@@ -204,20 +231,15 @@ export async function setupIdentity(
       }
     : undefined;
 
-  // Single-use values and revocations go through the session store: with `redis`, every replica
-  // refuses a value used at another one and drops a session revoked anywhere.
-  const opened =
-    observe.store === undefined
-      ? await openSessionStore(config.session.store, secret.key)
-      : undefined;
-  const store = observe.store ?? (opened?.store as SessionStore);
+  // Single-use values and revocations go through the same session store: with `redis`, every
+  // replica shares them.
+  const store = opened.store;
   const baseFlow = createSignInFlow({
     client: oidc,
     ring,
-    sessionKey: secret.key,
+    sessions,
     txnKey,
     cookieName,
-    sessionTtlSeconds: config.session.ttl_seconds,
     groupsClaim: identity.groups_claim,
     postLogoutRedirectPath: identity.post_logout_redirect_path,
     ...(identity.sign_in_host === undefined ? {} : { centralHost: identity.sign_in_host }),
@@ -240,11 +262,11 @@ export async function setupIdentity(
   // Verified credentials and signed assertions are reused (see src/identity/verified-cache.ts and
   // src/identity/assertion/cache.ts): one signature verification per token, one signing per
   // (asserted identity, upstream host) per half assertion lifetime.
-  const tolerance = identity.clock_tolerance_seconds;
+  // Sessions are not cached by cookie: every Check asks the store's cache (src/store/cache.ts),
+  // which the change feed invalidates, so a revocation is never hidden behind a cached cookie.
   const capacity = identity.verified_cache_entries;
   const cache = {
     bearer: new VerifiedCache<ResolvedIdentity>({ clockToleranceSeconds: tolerance, capacity }),
-    session: new VerifiedCache<ResolvedIdentity>({ clockToleranceSeconds: tolerance, capacity }),
   };
   const assertions = new AssertionCache({
     ttlSeconds: names.assertion_ttl_seconds,
@@ -260,17 +282,10 @@ export async function setupIdentity(
     });
 
   // Back-channel logout (src/oidc/backchannel-*.ts): the sessions the IdP ends are revoked in the
-  // store (every replica, src/store/revoke.ts). Self-contained session cookies (not in the store)
-  // are also denied by this process's revocation set (per replica and worker, lost at restart;
-  // docs/reference/identity.md § Back-channel logout) until every session lives in the store.
+  // store, which every replica's session cache follows (src/store/revoke.ts).
   const revokeLogout: Revoke = async (target, reason) => {
-    revocations.revoke(target);
     await revokeForLogout(store, target, { by: 'identity provider', reason }, log);
   };
-  const revocations = createRevocationSet({
-    onEvict: () =>
-      log.warn('revocation set full: the oldest back-channel logout revocation was dropped'),
-  });
   const verifyLogoutToken = createLogoutTokenVerifier({
     issuer: () => keys.issuer() ?? oidc.metadataIfReady()?.issuer,
     clientId: identity.client_id,
@@ -313,19 +328,18 @@ export async function setupIdentity(
         cookieName,
         ...(config.session.bind_to_host && host !== undefined ? { host } : {}),
         ...(deviceFingerprint === undefined ? {} : { deviceFingerprint }),
-        verifySession: (token) =>
-          verifySession(ring, secret.key, token, { clockToleranceSeconds: tolerance }),
+        verifySession: (token) => sessions.verify(token),
         ...(verifyBearer === undefined ? {} : { verifyBearer }),
         groupsClaim: identity.groups_claim,
         cache,
       });
-      // A session the IdP ended is refused, and without `session` it is never refreshed.
       const session = resolved.session?.data;
-      if (session !== undefined && revocations.isRevoked(session))
+      // Assertions are reused per version of the record (sid, iat): a refreshed record, whose
+      // identity may differ, under the same cookie gets a new one.
+      if (session !== undefined && resolved.error === undefined && !resolved.session?.expired)
         return callerOf({
-          identity: ANONYMOUS,
-          source: 'session',
-          error: new GatehouseError('ERR_SESSION_REVOKED'),
+          ...resolved,
+          credential: credentialKey(`${session.sid}.${session.iat}`),
         });
       return callerOf(resolved);
     },
@@ -358,12 +372,14 @@ export async function setupIdentity(
   return {
     runtime,
     oidc,
-    store,
+    store: opened.store,
+    sessions,
+    sessionStore: () => opened.cache.status(),
     status,
-    close: () => {
+    close: async () => {
       oidc.close();
       keys.close();
-      void opened?.close().catch(() => undefined);
+      await opened.close().catch(() => undefined);
     },
   };
 }
@@ -449,4 +465,20 @@ async function checkCacheFolder(file: string): Promise<void> {
       cause: err,
     });
   }
+}
+
+/** A cache in front of a store opened elsewhere (a cluster worker's IpcStore). */
+function withCache(store: SessionStore, config: SessionStoreConfig): OpenedSessionStore {
+  const cache = new SessionCache(store, {
+    maxEntries: config.cache_size,
+    staleWindowMs: config.stale_window_ms,
+  });
+  return {
+    store,
+    cache,
+    close: async () => {
+      cache.close();
+      await store.close();
+    },
+  };
 }

@@ -18,6 +18,8 @@ import { startGrpcServer } from '../wire/http2/server.js';
 import { listenerTls } from './listener-tls.js';
 import { missingNodeFlags } from './node-flags.js';
 import type { GrpcServer } from '../wire/types.js';
+import type { SessionStore } from '../store/types.js';
+import type { SessionBook } from '../identity/session/book.js';
 
 /** Options for {@link startGatehouse}. */
 export interface StartOptions {
@@ -35,6 +37,11 @@ export interface StartOptions {
    * worker never denies a Check with ERR_POLICY_NOT_LOADED while the other workers could allow it.
    */
   readonly grpcAfterPolicy?: boolean;
+  /**
+   * The session store to use instead of opening `session.store`: a cluster worker passes the
+   * primary's memory store over IPC (src/store/ipc.ts).
+   */
+  readonly sessionStore?: SessionStore;
 }
 
 /** What a reload did. */
@@ -58,6 +65,8 @@ export interface Gatehouse {
   /** The policy engine serving now (a new one after a reload changed the policy source). */
   readonly policy: PolicyEngine;
   readonly metrics: Metrics;
+  /** Server-side sessions (for tests and operators); undefined without `identity`. */
+  readonly sessions: SessionBook | undefined;
   /** Readiness now, as `/readyz` reports it (also keeps the gRPC health status in step). */
   readiness(): ReadinessReport;
   /**
@@ -110,16 +119,22 @@ export async function startGatehouse(
     includeQuery: config.log.include_query,
   });
   const tracer = await createTracer(config.tracing);
-  const identity = await setupIdentity(config, log, { metrics, tracer });
+  const identity = await setupIdentity(config, log, {
+    metrics,
+    tracer,
+    sessionStore: options.sessionStore,
+  });
   const oidc = identity.oidc;
   if (oidc !== undefined)
     metrics.watchIdentityProvider(config.identity?.issuer ?? oidc.issuer.href, () => oidc.state);
+  if (identity.sessions !== undefined) metrics.watchSessionStore(() => identity.sessionStore());
 
   let engine = createEngine(config, log, metrics);
   const readiness = new Readiness({
     health,
     policyLoaded: () => engine.current() !== undefined,
     identityProvider: () => identity.status(),
+    sessionStore: () => identity.sessionStore()?.serving,
   });
   const deps: CheckDeps = {
     policy: () => engine.current(),
@@ -138,7 +153,7 @@ export async function startGatehouse(
     await grpc?.shutdown(0);
     await http?.close();
     engine.stop();
-    identity.close();
+    await identity.close();
     await tracer.shutdown().catch(() => undefined);
   };
   const listenGrpc = () =>
@@ -285,6 +300,7 @@ export async function startGatehouse(
       return engine;
     },
     metrics,
+    sessions: identity.sessions,
     readiness: () => readiness.report(),
     reload,
     stop() {
@@ -296,7 +312,7 @@ export async function startGatehouse(
         await grpcServer.shutdown(config.grpc.shutdown_grace_ms);
         await httpListener?.close();
         engine.stop();
-        identity.close();
+        await identity.close();
         await tracer
           .shutdown()
           .catch((err: unknown) => log.warn({ err }, 'trace export at shutdown failed'));

@@ -25,6 +25,8 @@
  *   restarted with exponential backoff; the others keep serving meanwhile.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { MemoryStore } from '../store/memory.js';
+import { serveStoreOverIpc } from '../store/ipc.js';
 import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
@@ -82,6 +84,12 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // A `memory` session store lives here, shared by every worker over IPC (each worker keeps its
+  // own cache, fed by this store's change feed); a `redis` store is opened by each worker.
+  const sessionStore =
+    config.identity !== undefined && config.session.store.kind === 'memory'
+      ? new MemoryStore()
+      : undefined;
   const workerGauge = new Gauge({
     name: 'gatehouse_cluster_workers',
     help: 'Cluster workers by state (ready, not_ready: starting, restarting or draining).',
@@ -185,6 +193,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     slot.startedAt = Date.now();
     const worker = cluster.fork({ GATEHOUSE_WORKER_INDEX: String(slot.index) });
     slot.worker = worker;
+    const stopServingStore =
+      sessionStore === undefined ? undefined : serveStoreOverIpc(sessionStore, worker);
     worker.on('message', (message: unknown) => {
       if (!isGatehouseMessage<WorkerMessage>(message)) return;
       switch (message.type) {
@@ -214,6 +224,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       }
     });
     worker.on('exit', (code, signal) => {
+      stopServingStore?.();
       if (slot.worker !== worker) return;
       slot.worker = undefined;
       slot.readiness = undefined;
@@ -332,6 +343,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       );
       void stopWorkers()
         .then(() => http.close())
+        .then(() => sessionStore?.close())
         .then(() => {
           log.info('stopped');
           resolve(0);

@@ -11,6 +11,7 @@ import type { Config } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import { isGatehouseMessage, type PrimaryMessage, type WorkerMessage } from './ipc.js';
 import { startGatehouse } from '../server/start.js';
+import { IpcStore, type IpcEndpoint } from '../store/ipc.js';
 
 /** Options for {@link runWorker}. */
 export interface WorkerOptions {
@@ -32,10 +33,17 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     // The channel is gone when the primary died; the 'disconnect' handler stops us then.
     if (process.connected) process.send?.(message);
   };
+  // A `memory` session store is the primary's, reached over IPC: every worker sees the same
+  // sessions and revocations (docs/reference/session-store.md § workers mode).
+  const sessionStore =
+    config.identity !== undefined && config.session.store.kind === 'memory'
+      ? new IpcStore(process as IpcEndpoint)
+      : undefined;
   const gatehouse = await startGatehouse(config, log, {
     ...(options.configFile === undefined ? {} : { configFile: options.configFile }),
     httpListener: false,
     grpcAfterPolicy: true,
+    ...(sessionStore === undefined ? {} : { sessionStore }),
   });
 
   let exit!: (code: number) => void;

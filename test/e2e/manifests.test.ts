@@ -362,7 +362,11 @@ test('the ConfigMap holds a config Gatehouse accepts, and the pod mounts what it
     for (const p of paths) {
       const local = join(root, p);
       mkdirSync(dirname(local), { recursive: true });
-      writeFileSync(local, 'x'.repeat(48));
+      // The store URL must look like one (src/config/session-store.ts); other files are opaque.
+      writeFileSync(
+        local,
+        p.endsWith('/redis-url') ? 'rediss://gatehouse:x@redis.gatehouse.svc:6380' : 'x'.repeat(48),
+      );
     }
     const config = parseConfig(
       text.replaceAll('/etc/gatehouse/', `${root}/etc/gatehouse/`),

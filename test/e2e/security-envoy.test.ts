@@ -17,10 +17,8 @@ import { test, type TestContext } from 'node:test';
 import { exportPKCS8, generateKeyPair } from 'jose';
 import { startIdp } from '../../demo/idp/start.js';
 import { pathFormProblem } from '../../src/input/path-form.js';
-import { loadSigningKeys } from '../../src/keys/load.js';
-import { loadSessionSecret } from '../../src/keys/session-secret.js';
-import { issueSession } from '../../src/identity/session/issue.js';
 import { startEnvoy } from '../support/envoy.js';
+import type { Gatehouse } from '../../src/server/start.js';
 import { startTestGatehouse } from '../support/gatehouse.js';
 import { testdata } from '../support/paths.js';
 import { requireTool } from '../support/tools.js';
@@ -55,7 +53,7 @@ function rawRequest(port: number, head: string): Promise<number> {
 async function stack(
   t: TestContext,
   identity: Record<string, unknown> = {},
-): Promise<{ port: number; app: Upstream } | undefined> {
+): Promise<{ port: number; app: Upstream; gatehouse: Gatehouse } | undefined> {
   const envoyBin = requireTool(t, 'envoy');
   const opa = requireTool(t, 'opa');
   if (envoyBin === undefined || opa === undefined) return undefined;
@@ -72,7 +70,7 @@ async function stack(
     upstreams: { app: app.port, admin: app.port },
   });
   t.after(() => envoy.stop());
-  return { port: envoy.port, app };
+  return { port: envoy.port, app, gatehouse };
 }
 
 /** Every family of path that is not in normal form, in the encodings an attack run used. */
@@ -158,23 +156,17 @@ test('issue 12 point 2: through the shipped Envoy, a session cookie in a second 
     },
   });
   if (s === undefined) return;
-  const ring = await loadSigningKeys({ files: [keyFile], development: false });
-  const { key } = await loadSessionSecret({ file: secretFile, development: false });
-  const session = await issueSession(
-    ring,
-    key,
-    {
-      sub: 'alice',
-      email: 'alice@example.com',
-      email_verified: true,
-      name: 'Alice',
-      groups: ['staff'],
-      idp_iss: idp.issuer,
-      claims: {},
-      host: HOST,
-    },
-    { ttlSeconds: 3600 },
-  );
+  assert.ok(s.gatehouse.sessions, 'identity is configured');
+  const { cookieValue: session } = await s.gatehouse.sessions.issue({
+    sub: 'alice',
+    email: 'alice@example.com',
+    email_verified: true,
+    name: 'Alice',
+    groups: ['staff'],
+    idp_iss: idp.issuer,
+    claims: {},
+    host: HOST,
+  });
 
   const variants = [
     ['theme=dark', `__Host-gatehouse=${session}`],

@@ -197,6 +197,11 @@ const VERDICTS: readonly (readonly [RegExp, Verdict])[] = [
     { run: 'deploy-kubernetes.md step 2' },
   ],
   [
+    /^printf '%s' "rediss:\/\/gatehouse:\$REDIS_PASSWORD@[^"]+" > secrets\/redis-url$/,
+    { run: 'deploy-kubernetes.md step 2' },
+  ],
+  [/^cp redis-ca\.pem secrets\/redis-ca\.pem$/, { run: 'deploy-kubernetes.md step 2' }],
+  [
     /^(kustomize|kubectl) /,
     {
       notRunnable:
@@ -402,28 +407,42 @@ test('the README walkthrough ("Run it"), as written, in a clone: --version, keyg
   );
 });
 
-test('docs/deploy-kubernetes.md step 2 as written: cd deploy/kubernetes, keygen into secrets, the client secret file', async (t) => {
+test('docs/deploy-kubernetes.md step 2 as written: cd deploy/kubernetes, keygen into secrets, the client secret file, the Redis URL and CA', async (t) => {
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
   const clone = scratchClone(t);
-  const env = { ...readerEnv(opa, clone), CLIENT_SECRET: 'from-the-identity-provider' };
+  const env = {
+    ...readerEnv(opa, clone),
+    CLIENT_SECRET: 'from-the-identity-provider',
+    REDIS_PASSWORD: 'redis-acl-password',
+  };
   const file = 'docs/deploy-kubernetes.md';
   const [cd] = commandsIn(file, /^cd deploy\/kubernetes$/);
   assert.ok(cd);
+  // The operator's Redis CA, where the step expects it.
+  writeFileSync(join(clone, 'deploy', 'kubernetes', 'redis-ca.pem'), 'CA PEM\n');
   const steps = [
     cd.command,
     only(file, /^npx gatehouse keygen --out secrets$/).command,
-    only(file, /^printf /).command,
+    only(file, /^printf '%s' "\$CLIENT_SECRET" /).command,
+    only(file, /^printf '%s' "rediss:/).command,
+    only(file, /^cp redis-ca\.pem secrets\/redis-ca\.pem$/).command,
   ];
   const ran = await sh(steps.join(' && '), clone, env);
   assert.equal(ran.code, 0, ran.stderr);
   const secrets = join(clone, 'deploy', 'kubernetes', 'secrets');
   assert.deepEqual(readdirSync(secrets).sort(), [
     'client-secret',
+    'redis-ca.pem',
+    'redis-url',
     'session-secret',
     'signing-key.pem',
   ]);
   assert.equal(readFileSync(join(secrets, 'client-secret'), 'utf8'), 'from-the-identity-provider');
+  assert.equal(
+    readFileSync(join(secrets, 'redis-url'), 'utf8'),
+    'rediss://gatehouse:redis-acl-password@redis.example.internal:6380',
+  );
 });
 
 test('docs/deploy-kubernetes.md: the kubeconform command, as written, passes on deploy/', async (t) => {

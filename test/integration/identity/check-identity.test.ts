@@ -2,8 +2,8 @@
  * Identity through the Check path: a real gRPC client over a real socket against an in-process
  * Gatehouse whose identity is configured against the real demo IdP (oidc-provider on loopback).
  * Sign-ins are driven without a browser (test/support/idp.ts follows the IdP's redirects and
- * posts its login form); some sessions are minted with `issueSession` using the same key file and
- * session secret Gatehouse was given, so the test controls the ring.
+ * posts its login form); some sessions are minted in the running Gatehouse's session store
+ * (`gatehouse.sessions.issue`), as its sign-in would, so the test controls their content.
  *
  * Assertions are on statuses, header names/values and stable error codes, never on messages.
  */
@@ -38,9 +38,10 @@ import { createOidcClient, type OidcClient } from '../../../src/oidc/client.js';
 import { createReplayCache } from '../../../src/oidc/replay-cache.js';
 import { startSignIn } from '../../../src/oidc/sign-in.js';
 import type { Gatehouse } from '../../../src/server/start.js';
-import { issueSession } from '../../../src/identity/session/issue.js';
 import type { SessionInput } from '../../../src/identity/session/types.js';
 import { startTestGatehouse } from '../../support/gatehouse.js';
+import { startRedis } from '../../support/redis.js';
+import { memorySessions } from '../../support/sessions.js';
 import { connect, httpRequest, type TestClient } from '../../support/grpc-client.js';
 import { apiAccessToken, browseToCallback, TEST_API, TEST_API_CLIENT } from '../../support/idp.js';
 import { testdata } from '../../support/paths.js';
@@ -343,7 +344,8 @@ test('identity through the Check path against the real demo IdP', async (t) => {
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
   const f = await setup(t, opa);
-  const { client } = await startGatehouse(t, f);
+  const { client, gatehouse } = await startGatehouse(t, f);
+  const mint = (input: SessionInput, now?: number) => mintSession(gatehouse, input, now);
 
   await t.test(
     'anonymous browser navigation to a denied path: 302 to the IdP with PKCE S256, state, nonce and a __Host- txn cookie',
@@ -533,11 +535,11 @@ test('identity through the Check path against the real demo IdP', async (t) => {
         files: [await writeKeyFile(otherDir, 'other.pem')],
         development: false,
       });
-      const foreign = await issueSession(otherRing, f.sessionKey, aliceSession(), {
-        ttlSeconds: 3600,
-      });
+      const other = memorySessions(otherRing);
+      const foreign = (await other.book.issue(aliceSession())).cookieValue;
+      await other.close();
       // Sanity: the same session from our own ring is accepted.
-      const ours = await issueSession(f.ring, f.sessionKey, aliceSession(), { ttlSeconds: 3600 });
+      const ours = await mint(aliceSession());
       allowed(
         await client.check(req('/app/x', { ...JSON_ACCEPT, cookie: `${SESSION_COOKIE}=${ours}` })),
       );
@@ -706,7 +708,7 @@ test('identity through the Check path against the real demo IdP', async (t) => {
       }
       // A session issued before binding (no host) is not accepted either.
       const { host: _host, ...unbound } = aliceSession();
-      const legacy = await issueSession(f.ring, f.sessionKey, unbound, { ttlSeconds: 3600 });
+      const legacy = await mint(unbound);
       assert.equal(
         statusOf(
           await client.check(
@@ -762,14 +764,10 @@ test('identity through the Check path against the real demo IdP', async (t) => {
     async () => {
       const { refreshToken } = await idpTokens(f);
       assert.ok(refreshToken, 'the IdP gave a refresh token (offline_access)');
-      const expired = await issueSession(
-        f.ring,
-        f.sessionKey,
+      // Signed in 9 hours ago: past session.ttl_seconds (8 h), so a refresh is due.
+      const expired = await mint(
         aliceSession({ refresh_token: refreshToken, idp_iss: f.idp.issuer }),
-        {
-          ttlSeconds: 60,
-          now: new Date(Date.now() - 2 * 3600_000),
-        },
+        Date.now() - 9 * 3600_000,
       );
       const ok = allowed(
         await client.check(
@@ -801,14 +799,10 @@ test('identity through the Check path against the real demo IdP', async (t) => {
   await t.test(
     'refresh: an expired session with a bogus refresh token is not renewed (sign-in or 401) and the cookie is cleared',
     async () => {
-      const expired = await issueSession(
-        f.ring,
-        f.sessionKey,
+      // Signed in 9 hours ago: past session.ttl_seconds (8 h), so a refresh is due.
+      const expired = await mint(
         aliceSession({ refresh_token: 'bogus-refresh-token', idp_iss: f.idp.issuer }),
-        {
-          ttlSeconds: 60,
-          now: new Date(Date.now() - 2 * 3600_000),
-        },
+        Date.now() - 9 * 3600_000,
       );
       const nav = denied(
         await client.check(req('/app/x', { ...NAV, cookie: `${SESSION_COOKIE}=${expired}` })),
@@ -1014,16 +1008,56 @@ test('identity through the Check path against the real demo IdP', async (t) => {
       await idpRes.arrayBuffer();
     },
   );
+
+  await t.test(
+    'issue 15: a copy of the session cookie taken before sign-out is refused afterwards (the record is revoked, not only the browser cookie)',
+    async () => {
+      // A real sign-in through Gatehouse (the previous test's session is already signed out).
+      const copy = (await signInThroughCheck(client)).session;
+      assert.ok(copy, 'the callback set a session');
+      allowed(
+        await client.check(req('/app/x', { ...JSON_ACCEPT, cookie: `${SESSION_COOKIE}=${copy}` })),
+      );
+      const out = denied(
+        await client.check(
+          req(
+            '/.gatehouse/sign_out',
+            {
+              ...NAV,
+              'sec-fetch-site': 'same-origin',
+              origin: ORIGIN,
+              cookie: `${SESSION_COOKIE}=${copy}`,
+            },
+            'POST',
+          ),
+        ),
+      );
+      assert.equal(out.status?.code, 303);
+      const api = await client.check(
+        req('/app/x', { ...JSON_ACCEPT, cookie: `${SESSION_COOKIE}=${copy}` }),
+      );
+      assert.equal(statusOf(api), 401, 'the copied cookie is no longer a session');
+      assertSessionCleared(denied(api).headers);
+      const nav = denied(
+        await client.check(req('/app/x', { ...NAV, cookie: `${SESSION_COOKIE}=${copy}` })),
+      );
+      assert.equal(nav.status?.code, 302, 'a browser with the copy goes to sign-in');
+      assert.ok(one(nav.headers, 'location')?.startsWith(`${f.idp.issuer}/auth`));
+    },
+  );
 });
 
-test('sessions survive a restart: the same key file and secret file verify a cookie issued before', async (t) => {
+test('sessions survive a restart with a redis store: the same key file, secret file and store verify a cookie issued before', async (t) => {
   const opa = requireTool(t, 'opa');
   if (opa === undefined) return;
+  const redis = await startRedis(t);
+  if (redis === undefined) return;
   const f = await setup(t, opa);
-  const first = await startTestGatehouse(
-    { dir: f.policyDir, opa, watch: false },
-    identityConfig(f),
-  );
+  const config = {
+    ...identityConfig(f),
+    session: { secret: { file: f.secretFile }, store: { kind: 'redis', url: redis.url } },
+  };
+  const first = await startTestGatehouse({ dir: f.policyDir, opa, watch: false }, config);
   const c1 = connect(first.gatehouse.grpcPort);
   let signed: SignedIn;
   try {
@@ -1040,10 +1074,7 @@ test('sessions survive a restart: the same key file and secret file verify a coo
     await first.gatehouse.stop();
   }
 
-  const second = await startTestGatehouse(
-    { dir: f.policyDir, opa, watch: false },
-    identityConfig(f),
-  );
+  const second = await startTestGatehouse({ dir: f.policyDir, opa, watch: false }, config);
   const c2 = connect(second.gatehouse.grpcPort);
   t.after(async () => {
     c2.close();
@@ -1149,3 +1180,13 @@ test('headers.assertion_skip_hosts: no assertion is signed for a listed host (us
   assert.equal(assertion.aud, other);
   assert.equal(assertion.sub, 'bob');
 });
+
+/** A session created in the running Gatehouse's store (as its sign-in would), as a cookie value. */
+async function mintSession(
+  gatehouse: Gatehouse,
+  input: SessionInput,
+  now?: number,
+): Promise<string> {
+  assert.ok(gatehouse.sessions, 'identity is configured');
+  return (await gatehouse.sessions.issue(input, now === undefined ? {} : { now })).cookieValue;
+}

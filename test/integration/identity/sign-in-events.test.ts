@@ -7,19 +7,13 @@
  * real demo IdP (oidc-provider on loopback), driven without a browser (test/support/idp.ts).
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { exportPKCS8, generateKeyPair } from 'jose';
 import { startIdp } from '../../../demo/idp/start.js';
 import type { HeaderValueOption } from '../../../src/gen/envoy/config/core/v3/base_pb.js';
 import type { CheckResponse } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
-import { loadSigningKeys } from '../../../src/keys/load.js';
-import { loadSessionSecret } from '../../../src/keys/session-secret.js';
-import { issueSession } from '../../../src/identity/session/issue.js';
-import { verifySession } from '../../../src/identity/session/verify.js';
 import { startTestGatehouse } from '../../support/gatehouse.js';
 import { connect, httpRequest } from '../../support/grpc-client.js';
 import { browseToCallback } from '../../support/idp.js';
@@ -73,24 +67,13 @@ test('sign-in events: the registry counts a real sign-in, refreshes, a failed ca
     ],
   });
   t.after(() => idp.stop());
-  // Key file and secret file of our own, so the test can mint an expired session Gatehouse accepts.
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-events-'));
-  const keyFile = join(dir, 'signing.pem');
-  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-  writeFileSync(keyFile, await exportPKCS8(privateKey), { mode: 0o600 });
-  const secretFile = join(dir, 'session-secret');
-  writeFileSync(secretFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
   const policyDir = mkdtempSync(join(dir, 'policy-'));
   copyFileSync(testdata('identity', 'authz.rego'), join(policyDir, 'authz.rego'));
-  const ring = await loadSigningKeys({ files: [keyFile], development: false });
-  const { key: sessionKey } = await loadSessionSecret({ file: secretFile, development: false });
-
   const { gatehouse, logs } = await startTestGatehouse(
     { dir: policyDir, opa, watch: false },
     {
       development: true,
-      keys: { signing: [keyFile] },
-      session: { secret: { file: secretFile } },
       identity: {
         issuer: idp.issuer,
         client_id: CLIENT_ID,
@@ -134,25 +117,27 @@ test('sign-in events: the registry counts a real sign-in, refreshes, a failed ca
   // Refreshes: the signed-in session's real refresh token (renewed), a bogus one (refused), and
   // none at all — each in a session minted already expired, with a session id of its own (refresh
   // outcomes are shared per session id).
-  const live = await verifySession(ring, sessionKey, session);
+  const sessions = gatehouse.sessions;
+  assert.ok(sessions, 'identity is configured');
+  const live = await sessions.verify(session);
   assert.ok(live.refresh_token, 'the IdP gave a refresh token (offline_access)');
-  const expired = (refreshToken: string | undefined) =>
-    issueSession(
-      ring,
-      sessionKey,
-      {
-        sub: live.sub,
-        email: live.email,
-        email_verified: live.email_verified,
-        name: live.name,
-        groups: live.groups,
-        idp_iss: live.idp_iss,
-        claims: {},
-        host: HOST,
-        ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),
-      },
-      { ttlSeconds: 60, now: new Date(Date.now() - 2 * 3600_000) },
-    );
+  const expired = async (refreshToken: string | undefined) =>
+    (
+      await sessions.issue(
+        {
+          sub: live.sub,
+          email: live.email,
+          email_verified: live.email_verified,
+          name: live.name,
+          groups: live.groups,
+          idp_iss: live.idp_iss,
+          claims: {},
+          host: HOST,
+          ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),
+        },
+        { now: Date.now() - 9 * 3600_000 },
+      )
+    ).cookieValue;
   const renewed = await check('/app/x', {
     ...JSON_ACCEPT,
     cookie: `${SESSION_COOKIE}=${await expired(live.refresh_token)}`,

@@ -20,6 +20,7 @@ import { createReplayCache } from '../../../src/oidc/replay-cache.js';
 import { createSignInFlow } from '../../../src/oidc/flow.js';
 import { startSignIn } from '../../../src/oidc/sign-in.js';
 import { browseToCallback, startTestIdp, type TestIdp } from '../../support/idp.js';
+import { memorySessions } from '../../support/sessions.js';
 import { ringOf } from '../../unit/keys/support.js';
 import { EncryptJWT } from 'jose';
 
@@ -142,14 +143,13 @@ describe('central sign-in host hand-off', () => {
   });
 
   test('a forged central transaction naming a host outside allowed_hosts never gets a hand-off (checked again at the callback)', async () => {
-    const sessionKey = key();
+    const sessions = memorySessions(ring);
     const flow = createSignInFlow({
       client: t.client,
       ring,
-      sessionKey,
+      sessions: sessions.book,
       txnKey: centralTxnKey,
       cookieName: '__Host-gatehouse',
-      sessionTtlSeconds: 3600,
       groupsClaim: 'groups',
       postLogoutRedirectPath: '/.gatehouse/signed_out',
       centralHost: CENTRAL,

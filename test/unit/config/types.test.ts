@@ -72,6 +72,8 @@ interface Expected {
   readonly session: {
     readonly cookie_name: string;
     readonly ttl_seconds: number;
+    readonly absolute_lifetime_seconds: number;
+    readonly idle_timeout_seconds: number;
     readonly bind_to_host: boolean;
     readonly secret?: string;
     readonly store: {
