@@ -535,8 +535,8 @@ async function serialProbe(
  * The soak: `soak_checks` production-shaped Checks through Gatehouse (role-based), each carrying
  * one of `soak_tokens` distinct RS256 tokens round-robin (more than the 10,000-entry caches hold,
  * so every Check verifies and signs afresh and the caches evict all the time), closed loop, in
- * chunks of at most 50,000 so that the run stops after `soak_max_s` even on a slow machine (the
- * report then says how many Checks it sent). RSS at the start, the middle (half the Checks) and
+ * chunks of at most 50,000, each half within half of `soak_max_s`, so that the run stops in time
+ * even on a slow machine (the report then says how many Checks it sent). RSS at the start, the middle (half the Checks) and
  * the end, and every second in between.
  */
 async function soak(idp: Idp): Promise<SoakRun> {
@@ -575,13 +575,16 @@ async function soak(idp: Idp): Promise<SoakRun> {
     await loadgen({ ...base, seconds: settings.warmup_s });
     const start = sampleProc(system.process.pid);
     const tStart = Date.now();
-    const deadline = tStart + settings.soak_max_s * 1000;
-    /** Up to `count` Checks in chunks, stopping at the deadline. */
-    const half = async (count: number): Promise<LoadResult[]> => {
+    /**
+     * Up to `count` Checks in chunks, stopping at `deadline` (each half gets half the time bound,
+     * so a slow machine still measures a second half).
+     */
+    const half = async (count: number, deadline: number): Promise<LoadResult[]> => {
       const chunks: LoadResult[] = [];
       let sent = 0;
-      while (sent < count && Date.now() < deadline) {
-        const r = await loadgen({ ...base, requests: Math.min(50_000, count - sent) });
+      while (sent < count && Date.now() < deadline - 1000) {
+        const seconds = Math.max(1, Math.floor((deadline - Date.now()) / 1000));
+        const r = await loadgen({ ...base, requests: Math.min(50_000, count - sent), seconds });
         chunks.push(r);
         sent += r.requests;
       }
@@ -602,10 +605,11 @@ async function soak(idp: Idp): Promise<SoakRun> {
         max_ms: Math.max(0, ...chunks.map((c) => c.max_ms)),
       };
     };
-    const first = combine(await half(Math.ceil(checks / 2)));
+    const budget = settings.soak_max_s * 1000;
+    const first = combine(await half(Math.ceil(checks / 2), tStart + budget / 2));
     const middle = sampleProc(system.process.pid);
     log(`  first half: ${fmt(first)}, rss ${round(middle.rssMb, 1)} MB`);
-    const second = combine(await half(Math.floor(checks / 2)));
+    const second = combine(await half(Math.floor(checks / 2), tStart + budget));
     const end = sampleProc(system.process.pid);
     log(`  second half: ${fmt(second)}, rss ${round(end.rssMb, 1)} MB`);
     const requests = first.requests + second.requests;
