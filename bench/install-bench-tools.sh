@@ -6,6 +6,8 @@
 #                                     Go module with the module's own go.sum (scripts/lib/opa-envoy-plugin.sh,
 #                                     which scripts/install-tools.sh runs too)
 #   h2load                            HTTP load generator, Debian package nghttp2-client
+#   .tools/bench/loadgen              the benchmark's own gRPC load generator (bench/loadgen, Go,
+#                                     grpc-go pinned by its go.mod/go.sum), rebuilt when its source changes
 #
 # Idempotent: a tool already present at the pinned version is reused. Needs go, and root for apt.
 # Usage: bash bench/install-bench-tools.sh
@@ -57,7 +59,23 @@ install_h2load() {
   log "h2load: $(h2load --version | head -n1)"
 }
 
+install_loadgen() {
+  local target="$BENCH_BIN/loadgen" stamp="$BENCH_BIN/loadgen.sha256" sum
+  sum="$(cat "$ROOT"/bench/loadgen/go.mod "$ROOT"/bench/loadgen/go.sum "$ROOT"/bench/loadgen/*.go | sha256sum | cut -d' ' -f1)"
+  if [ -x "$target" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ]; then
+    log "loadgen: up to date ($target)"
+    return
+  fi
+  command -v go >/dev/null 2>&1 || die "go not found: needed to build bench/loadgen"
+  log "loadgen: go build bench/loadgen"
+  (cd "$ROOT/bench/loadgen" && go build -mod=readonly -trimpath -o "$target.tmp" .)
+  mv "$target.tmp" "$target"
+  echo "$sum" >"$stamp"
+  log "loadgen: built ($target)"
+}
+
 install_ghz
+install_loadgen
 install_opa_envoy_plugin
 install_h2load
 command -v taskset >/dev/null 2>&1 || die "taskset not found (util-linux)"

@@ -42,6 +42,8 @@ const live = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
+// Interrupted (Ctrl-C, kill): exit through the handler above, so no system under test outlives it.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
 export function spawnPinned(
   cpu: number,
@@ -272,6 +274,41 @@ export async function ghz(options: GhzOptions): Promise<LoadResult> {
     ...(cutOff > 0 ? { cut_off_at_end: cutOff } : {}),
     ...percentiles(Float64Array.from(latencies)),
   };
+}
+
+/** The benchmark's own gRPC load generator (bench/loadgen/main.go, built by bench/install-bench-tools.sh). */
+export const LOADGEN_BIN =
+  process.env['GATEHOUSE_BENCH_LOADGEN'] ?? join(ROOT, '.tools', 'bench', 'loadgen');
+
+/** Options of one run of the load generator (requests that differ per call, pre-encoded). */
+export interface LoadgenOptions {
+  readonly port: number;
+  /** File of back-to-back gRPC frames, sent round-robin. */
+  readonly framesFile: string;
+  readonly rps?: number;
+  readonly seconds?: number;
+  readonly requests?: number;
+  readonly concurrency?: number;
+  readonly connections?: number;
+}
+
+/** Load a gRPC Check server with the load generator from the load CPU. */
+export async function loadgen(options: LoadgenOptions): Promise<LoadResult> {
+  const args = [
+    '-port',
+    String(options.port),
+    '-frames',
+    options.framesFile,
+    '-concurrency',
+    String(options.concurrency ?? 50),
+    '-connections',
+    String(options.connections ?? 4),
+  ];
+  if (options.rps !== undefined) args.push('-rps', String(options.rps));
+  if (options.seconds !== undefined) args.push('-seconds', String(options.seconds));
+  if (options.requests !== undefined) args.push('-requests', String(options.requests));
+  const result = JSON.parse(await run(LOADGEN_BIN, args, { cpu: LOAD_CPU })) as LoadResult;
+  return result.target_rps === undefined ? result : { ...result, broken: isBroken(result) };
 }
 
 /** Options of one h2load run (HTTP/1.1 through Envoy). */

@@ -19,7 +19,7 @@
  *
  * Usage: node dist/bench/run.js [--quick] [--soak N] [--name NAME] [--only check,traffic,e2e,soak,scaling]
  *                               [--log-level info] [--no-docs] [--profile SECONDS]
- *                               [--profile-tokens N] [--merge]
+ *                               [--profile-tokens N] [--soak-seconds S] [--merge]
  *
  * --merge: keep the stages not run from the existing bench/results/<name>.json (e.g. rerun only
  * `--only scaling --merge`); each merged stage keeps the date and commit it was measured at.
@@ -55,6 +55,7 @@ import {
   h2load,
   isBroken,
   LOAD_CPU,
+  loadgen,
   percentiles,
   round,
   ROOT,
@@ -81,7 +82,7 @@ import {
   mintTokens,
   trafficGrpcBody,
   trafficRequestJson,
-  writeTrafficRequests,
+  writeTrafficFrames,
 } from './traffic.js';
 import {
   checkRequestJson,
@@ -108,9 +109,14 @@ const { values: args } = parseArgs({
     'no-docs': { type: 'boolean', default: false },
     profile: { type: 'string' },
     'profile-tokens': { type: 'string' },
+    'soak-seconds': { type: 'string' },
   },
   strict: true,
 });
+// Gatehouse and the transport server are started with this Node (process.execPath): it must be
+// the one Gatehouse runs on (package.json engines), not an older `node` found first on PATH.
+if (Number(process.versions.node.split('.')[0]) < 24)
+  throw new Error(`bench: Node ${process.version}; run it through \`npm run bench\` (Node 24)`);
 
 const quick = args.quick;
 const settings = {
@@ -129,6 +135,10 @@ const settings = {
   connections: 4,
   traffic_tokens: [10_000, 20_000],
   traffic_rates: quick ? [500, 1000, 2000] : [500, 1000, 2000, 3000, 4000, 6000, 8000],
+  /** The soak's distinct tokens (round-robin past the 10,000-entry caches: every Check a miss). */
+  soak_tokens: 20_000,
+  /** The soak stops after this long even if it has not sent all its Checks (reported). */
+  soak_max_s: Number(args['soak-seconds'] ?? (quick ? 60 : 900)),
   gatehouse_log_level: args['log-level'],
 };
 const stages = new Set(args.only.split(',').map((s) => s.trim()));
@@ -229,10 +239,11 @@ async function checkLevel(idp: Idp): Promise<Record<ScenarioName, Record<SystemN
  */
 async function trafficStage(idp: Idp): Promise<TrafficRun[]> {
   const out: TrafficRun[] = [];
+  trafficCeiling = await loadgenCeiling(idp);
   for (const alg of ['RS256', 'ES256'] as const) {
     for (const count of settings.traffic_tokens) {
       const tokens = mintTokens(idp, alg, count);
-      const dataFile = writeTrafficRequests(scratch, `${alg}-${count}`, tokens);
+      const framesFile = writeTrafficFrames(scratch, `${alg}-${count}`, tokens);
       const runs = {} as Record<SystemName, CheckRun>;
       for (const systemName of SYSTEMS) {
         log(`traffic ${alg} × ${count} tokens / ${systemName}: starting`);
@@ -248,19 +259,21 @@ async function trafficStage(idp: Idp): Promise<TrafficRun[]> {
             throw new Error(`traffic: ${systemName} does not allow the traffic request`);
           const base = {
             port: system.port,
-            dataFile,
+            framesFile,
             concurrency: settings.concurrency,
             connections: settings.connections,
           };
           // One pass over every token first: the cached case measures a warm cache.
-          await ghz({ ...base, requests: count });
-          const max = await measured(system, () => ghz({ ...base, seconds: settings.max_s }));
+          await loadgen({ ...base, requests: count });
+          const max = await measured(system, () => loadgen({ ...base, seconds: settings.max_s }));
           log(`  max ${fmt(max)}`);
           if (max.errors > 0) throw new Error(`traffic: errors ${JSON.stringify(max.error_kinds)}`);
           const rates: LoadResult[] = [];
           for (const rps of settings.traffic_rates) {
-            await ghz({ ...base, rps, seconds: settings.rate_warmup_s });
-            const r = await measured(system, () => ghz({ ...base, rps, seconds: settings.rate_s }));
+            await loadgen({ ...base, rps, seconds: settings.rate_warmup_s });
+            const r = await measured(system, () =>
+              loadgen({ ...base, rps, seconds: settings.rate_s }),
+            );
             log(`  ${fmt(r)}`);
             rates.push(r);
             if (r.broken === true && rps >= settings.required_rates_up_to) break;
@@ -280,6 +293,52 @@ async function trafficStage(idp: Idp): Promise<TrafficRun[]> {
     }
   }
   return out;
+}
+
+let trafficCeiling: LoadResult | undefined;
+
+/**
+ * What the traffic load generator can drive at all: its closed loop with 10,000 distinct
+ * production-shaped requests against the constant-allow server (which still decodes each one).
+ */
+async function loadgenCeiling(idp: Idp): Promise<LoadResult> {
+  const port = await freePort();
+  const server = spawnPinned(SERVER_CPU, process.execPath, [
+    join(ROOT, 'dist', 'bench', 'transport-server.js'),
+    'http2',
+    String(port),
+  ]);
+  try {
+    await waitFor(
+      'constant-allow server',
+      () =>
+        new Promise((resolve) => {
+          const s = netConnect(port, '127.0.0.1', () => {
+            s.end();
+            resolve(true);
+          }).once('error', () => resolve(false));
+        }),
+    );
+    const framesFile = writeTrafficFrames(scratch, 'ceiling', mintTokens(idp, 'ES256', 10_000));
+    const base = {
+      port,
+      framesFile,
+      concurrency: settings.concurrency,
+      connections: settings.connections,
+    };
+    await loadgen({ ...base, seconds: settings.warmup_s });
+    const before = sampleProc(server.pid);
+    const max = await loadgen({ ...base, seconds: settings.max_s });
+    const after = sampleProc(server.pid);
+    const result = {
+      ...max,
+      cpu_ms_per_1k: round(((after.cpuMs - before.cpuMs) / Math.max(1, max.requests)) * 1000, 1),
+    };
+    log(`traffic: load generator ceiling (constant-allow server) ${fmt(result)}`);
+    return result;
+  } finally {
+    await server.stop();
+  }
 }
 
 /**
@@ -472,9 +531,21 @@ async function serialProbe(
   }
 }
 
+/**
+ * The soak: `soak_checks` production-shaped Checks through Gatehouse (role-based), each carrying
+ * one of `soak_tokens` distinct RS256 tokens round-robin (more than the 10,000-entry caches hold,
+ * so every Check verifies and signs afresh and the caches evict all the time), closed loop, in
+ * chunks of at most 50,000, each half within half of `soak_max_s`, so that the run stops in time
+ * even on a slow machine (the report then says how many Checks it sent). RSS at the start, the middle (half the Checks) and
+ * the end, and every second in between.
+ */
 async function soak(idp: Idp): Promise<SoakRun> {
   const checks = settings.soak_checks;
-  log(`soak: ${checks} Checks through Gatehouse (rbac)`);
+  const tokens = mintTokens(idp, 'RS256', settings.soak_tokens);
+  const framesFile = writeTrafficFrames(scratch, `soak-${settings.soak_tokens}`, tokens);
+  log(
+    `soak: ${checks} Checks through Gatehouse (rbac, ${settings.soak_tokens} distinct tokens), at most ${settings.soak_max_s} s`,
+  );
   const system = await startSystem('gatehouse', 'rbac', {
     idp,
     dir: scratch,
@@ -489,34 +560,68 @@ async function soak(idp: Idp): Promise<SoakRun> {
         round(sampleProc(system.process.pid).rssMb, 1),
       ]);
     } catch {
-      // the process is gone; the ghz run reports errors
+      // the process is gone; the load generator reports errors
     }
   }, 1000);
   try {
-    const dataFile = writeCheckRequest(scratch, 'rbac', idp.token);
+    if (!(await grpcProbe(system.port, trafficGrpcBody(tokens[0] as string))))
+      throw new Error('soak: Gatehouse does not allow the traffic request');
     const base = {
       port: system.port,
-      dataFile,
+      framesFile,
       concurrency: settings.concurrency,
       connections: settings.connections,
     };
-    await ghz({ ...base, seconds: settings.warmup_s });
+    await loadgen({ ...base, seconds: settings.warmup_s });
     const start = sampleProc(system.process.pid);
-    const first = await ghz({ ...base, requests: Math.ceil(checks / 2) });
+    const tStart = Date.now();
+    /**
+     * Up to `count` Checks in chunks, stopping at `deadline` (each half gets half the time bound,
+     * so a slow machine still measures a second half).
+     */
+    const half = async (count: number, deadline: number): Promise<LoadResult[]> => {
+      const chunks: LoadResult[] = [];
+      let sent = 0;
+      while (sent < count && Date.now() < deadline - 1000) {
+        const seconds = Math.max(1, Math.floor((deadline - Date.now()) / 1000));
+        const r = await loadgen({ ...base, requests: Math.min(50_000, count - sent), seconds });
+        chunks.push(r);
+        sent += r.requests;
+      }
+      return chunks;
+    };
+    const combine = (chunks: LoadResult[]): LoadResult => {
+      const requests = chunks.reduce((n, c) => n + c.requests, 0);
+      const weighted = (f: (c: LoadResult) => number): number =>
+        chunks.reduce((n, c) => n + f(c) * c.requests, 0) / Math.max(1, requests);
+      return {
+        achieved_rps: Math.round(weighted((c) => c.achieved_rps)),
+        requests,
+        errors: chunks.reduce((n, c) => n + c.errors, 0),
+        // Per chunk percentiles, request-weighted: an approximation of the half's own.
+        p50_ms: round(weighted((c) => c.p50_ms)),
+        p99_ms: round(weighted((c) => c.p99_ms)),
+        p999_ms: round(weighted((c) => c.p999_ms)),
+        max_ms: Math.max(0, ...chunks.map((c) => c.max_ms)),
+      };
+    };
+    const budget = settings.soak_max_s * 1000;
+    const first = combine(await half(Math.ceil(checks / 2), tStart + budget / 2));
     const middle = sampleProc(system.process.pid);
     log(`  first half: ${fmt(first)}, rss ${round(middle.rssMb, 1)} MB`);
-    const second = await ghz({ ...base, requests: Math.floor(checks / 2) });
+    const second = combine(await half(Math.floor(checks / 2), tStart + budget));
     const end = sampleProc(system.process.pid);
     log(`  second half: ${fmt(second)}, rss ${round(end.rssMb, 1)} MB`);
     const requests = first.requests + second.requests;
+    if (requests < checks)
+      log(`  soak: stopped at ${settings.soak_max_s} s after ${requests} Checks`);
     return {
       checks: requests,
+      planned_checks: checks,
+      distinct_tokens: settings.soak_tokens,
       errors: first.errors + second.errors,
-      duration_s: round((Date.now() - t0) / 1000, 1),
-      achieved_rps: Math.round(
-        (first.achieved_rps * first.requests + second.achieved_rps * second.requests) /
-          Math.max(1, requests),
-      ),
+      duration_s: round((Date.now() - tStart) / 1000, 1),
+      achieved_rps: Math.round(requests / ((Date.now() - tStart) / 1000)),
       rss_start_mb: round(start.rssMb, 1),
       rss_middle_mb: round(middle.rssMb, 1),
       rss_end_mb: round(end.rssMb, 1),
@@ -814,6 +919,10 @@ function mergeInto(results: Results, stored: Results): void {
     results.soak = stored.soak;
     stamp('soak');
   }
+  if (results.traffic === undefined && stored.traffic !== undefined) {
+    results.traffic = stored.traffic;
+    if (stored.traffic_ceiling !== undefined) results.traffic_ceiling = stored.traffic_ceiling;
+  }
   if (results.scaling === undefined && stored.scaling !== undefined)
     results.scaling = stored.scaling;
   // The header describes the check / e2e / soak run it came from; the scaling section carries its own date.
@@ -826,30 +935,29 @@ async function profile(idp: Idp, seconds: number): Promise<void> {
   const dir = join(resultsDir, 'profile');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
+  // --profile-tokens N: production-shaped traffic with N distinct RS256 tokens (bench/traffic.ts),
+  // minted before Gatehouse starts so the profile is the load, not the wait.
+  const tokens = Number(args['profile-tokens'] ?? 0);
+  const profileTokens = tokens > 0 ? mintTokens(idp, 'RS256', tokens) : [];
+  const framesFile =
+    tokens > 0 ? writeTrafficFrames(scratch, `profile-${tokens}`, profileTokens) : undefined;
   const system = await startSystem('gatehouse', 'rbac', {
     idp,
     dir: scratch,
     logLevel: settings.gatehouse_log_level,
     nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir],
   });
-  // --profile-tokens N: production-shaped traffic with N distinct RS256 tokens (bench/traffic.ts).
-  const tokens = Number(args['profile-tokens'] ?? 0);
-  const profileTokens = tokens > 0 ? mintTokens(idp, 'RS256', tokens) : [];
-  const dataFile =
-    tokens > 0
-      ? writeTrafficRequests(scratch, `profile-${tokens}`, profileTokens)
-      : writeCheckRequest(scratch, 'rbac', idp.token);
   try {
-    const probe = tokens > 0 ? trafficGrpcBody(profileTokens[0] as string) : undefined;
-    if (probe !== undefined && !(await grpcProbe(system.port, probe)))
-      throw new Error('profile: Gatehouse does not allow the traffic request');
-    const r = await ghz({
-      port: system.port,
-      dataFile,
-      seconds,
-      concurrency: settings.concurrency,
-      connections: settings.connections,
-    });
+    const load = { concurrency: settings.concurrency, connections: settings.connections };
+    let r: LoadResult;
+    if (framesFile !== undefined) {
+      if (!(await grpcProbe(system.port, trafficGrpcBody(profileTokens[0] as string))))
+        throw new Error('profile: Gatehouse does not allow the traffic request');
+      r = await loadgen({ port: system.port, framesFile, seconds, ...load });
+    } else {
+      const dataFile = writeCheckRequest(scratch, 'rbac', idp.token);
+      r = await ghz({ port: system.port, dataFile, seconds, ...load });
+    }
     log(`profile load: ${fmt(r)}`);
   } finally {
     await system.process.stop(15_000);
@@ -857,10 +965,11 @@ async function profile(idp: Idp, seconds: number): Promise<void> {
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (file === undefined) throw new Error(`no .cpuprofile written in ${dir}`);
   const summary = summariseProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')), { top: 30 });
-  writeFileSync(join(resultsDir, 'profile-rbac.txt'), summary);
+  const summaryName = tokens > 0 ? `profile-traffic-${tokens}.txt` : 'profile-rbac.txt';
+  writeFileSync(join(resultsDir, summaryName), summary);
   process.stdout.write(summary);
   log(
-    `profile: ${join(dir, file)} (open in Chrome DevTools), summary in bench/results/profile-rbac.txt`,
+    `profile: ${join(dir, file)} (open in Chrome DevTools), summary in bench/results/${summaryName}`,
   );
 }
 
@@ -919,15 +1028,29 @@ async function main(): Promise<void> {
       await profile(idp, Number(args.profile) || 10);
       return;
     }
-    const results: Results = { meta: meta() };
+    const stageSeconds: Record<string, number> = {};
+    const results: Results = { meta: { ...meta(), stage_seconds: stageSeconds } };
     if (stages.has('check')) {
+      const t0 = Date.now();
       results.ceiling = await loadGeneratorCeiling(idp);
       results.check = await checkLevel(idp);
+      stageSeconds['check'] = Math.round((Date.now() - t0) / 1000);
     }
-    if (stages.has('traffic')) results.traffic = await trafficStage(idp);
-    if (stages.has('e2e')) results.e2e = await endToEnd(idp);
-    if (stages.has('soak')) results.soak = await soak(idp);
-    if (stages.has('scaling')) results.scaling = await scaling(idp);
+    const timed = async <T>(stage: string, f: () => Promise<T>): Promise<T> => {
+      const t0 = Date.now();
+      const value = await f();
+      const seconds = Math.round((Date.now() - t0) / 1000);
+      stageSeconds[stage] = seconds;
+      log(`${stage}: ${seconds} s`);
+      return value;
+    };
+    if (stages.has('traffic')) {
+      results.traffic = await timed('traffic', () => trafficStage(idp));
+      if (trafficCeiling !== undefined) results.traffic_ceiling = trafficCeiling;
+    }
+    if (stages.has('e2e')) results.e2e = await timed('e2e', () => endToEnd(idp));
+    if (stages.has('soak')) results.soak = await timed('soak', () => soak(idp));
+    if (stages.has('scaling')) results.scaling = await timed('scaling', () => scaling(idp));
     const file = join(resultsDir, `${name}.json`);
     if (args.merge && existsSync(file))
       mergeInto(results, JSON.parse(readFileSync(file, 'utf8')) as Results);

@@ -142,10 +142,21 @@ export function headerBytes(request: JsonValue): number {
 
 /** One traffic CheckRequest as a gRPC unary request body (5-byte length prefix + protobuf). */
 export function trafficGrpcBody(token: string): Buffer {
-  const message = toBinary(
-    CheckRequestSchema,
-    fromJson(CheckRequestSchema, trafficRequestJson(token, 0)),
-  );
+  return grpcFrame(trafficRequestJson(token, 0));
+}
+
+/**
+ * Write the load generator's frames file (bench/loadgen.ts): one CheckRequest per token as a gRPC
+ * frame, back to back, sent round-robin.
+ */
+export function writeTrafficFrames(dir: string, name: string, tokens: readonly string[]): string {
+  const file = join(dir, `traffic-${name}.grpc`);
+  writeFileSync(file, Buffer.concat(tokens.map((t, i) => grpcFrame(trafficRequestJson(t, i)))));
+  return file;
+}
+
+function grpcFrame(json: JsonValue): Buffer {
+  const message = toBinary(CheckRequestSchema, fromJson(CheckRequestSchema, json));
   const body = Buffer.alloc(5 + message.length);
   body.writeUInt32BE(message.length, 1);
   body.set(message, 5);

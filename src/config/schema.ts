@@ -631,6 +631,13 @@ export const SCHEMA = {
           max: 1000000,
           doc: 'Signed assertions kept for reuse per process, by asserted identity and host (LRU; 0 signs one per allowed Check). About 1 KB each: docs/performance.md.',
         },
+        assertion_skip_hosts: {
+          type: 'list',
+          default: [],
+          pattern: /^(\*\.)?[a-z0-9.-]+(:\d+)?$/,
+          patternDoc: 'a host name, optionally starting with *.',
+          doc: 'Hosts whose upstreams do not read the assertion: none is signed for them (the other identity headers are still set; client copies of every identity header are still removed). Saves a signing per new identity: docs/performance.md.',
+        },
       },
     },
     log: {

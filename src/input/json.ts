@@ -14,39 +14,54 @@ function invalid(reason: string): GatehouseError {
 }
 
 /**
- * Reject nesting deeper than MAX_JSON_DEPTH, and report whether any number needs the exact path
- * (an exponent, or more than 15 digits: the only ones a double may not carry exactly).
- * One linear pass over the text; strings are skipped.
+ * Reject nesting deeper than MAX_JSON_DEPTH, and return the text of every number that may need
+ * the exact path (an exponent, or more than 15 digits: the only ones a double may not carry
+ * exactly), or undefined when there is none. One linear pass over the text; strings are skipped.
  */
-function scan(text: string): boolean {
+function scan(text: string): string[] | undefined {
   let depth = 0;
-  let risky = false;
+  let risky: string[] | undefined;
   let digits = 0;
+  let exponent = false;
+  let start = -1; // where the number being read began (a digit or '-'), or -1
   const n = text.length;
+  const end = (i: number): void => {
+    if (start >= 0 && (digits > 15 || exponent)) {
+      risky = risky ?? [];
+      risky.push(text.slice(start, i));
+    }
+    start = -1;
+    digits = 0;
+    exponent = false;
+  };
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
+      end(i);
       // Skip a string; JSON.parse validates it.
       for (i++; i < n; i++) {
         const d = text.charCodeAt(i);
         if (d === 0x5c) i++;
         else if (d === 0x22) break;
       }
-      digits = 0;
     } else if (c === 0x5b || c === 0x7b) {
+      end(i);
       if (++depth > MAX_JSON_DEPTH) throw invalid(`nested deeper than ${MAX_JSON_DEPTH}`);
-      digits = 0;
     } else if (c === 0x5d || c === 0x7d) {
+      end(i);
       depth--;
-      digits = 0;
     } else if (c >= 0x30 && c <= 0x39) {
-      if (++digits > 15) risky = true;
-    } else if ((c === 0x65 || c === 0x45) && digits > 0) {
-      risky = true; // an exponent: 'e' right after digits (the 'e' of true/false follows letters)
-    } else if (c !== 0x2e && c !== 0x2d && c !== 0x2b) {
-      digits = 0;
+      if (start < 0) start = i;
+      digits++;
+    } else if (c === 0x2d) {
+      if (start < 0) start = i;
+    } else if ((c === 0x65 || c === 0x45) && start >= 0) {
+      exponent = true; // an exponent: 'e' inside a number (the 'e' of true/false follows letters)
+    } else if (c !== 0x2e && c !== 0x2b) {
+      end(i);
     }
   }
+  end(n);
   return risky;
 }
 
@@ -64,6 +79,19 @@ function normalise(text: string): string {
   const trimmed = digits.replace(/0+$/, '');
   exp += BigInt(digits.length - trimmed.length);
   return `${m[1]}${trimmed}e${exp}`;
+}
+
+/**
+ * Whether JSON.parse gives the number `text` denotes exactly, as the reviver would leave it. A
+ * token JSON.parse would reject (`1e`, `--1`) is not carried: the reviver path then reports it.
+ */
+function carriedExactly(text: string): boolean {
+  if (!/^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(text)) return false;
+  const value = Number(text);
+  if (!Number.isFinite(value)) return false;
+  // The common case (what JSON.stringify wrote, e.g. 16.990000000000002) without normalising.
+  const shortest = String(value);
+  return shortest === text || normalise(shortest) === normalise(text);
 }
 
 const exactReviver: Reviver = (_key, value, context) => {
@@ -92,7 +120,10 @@ const exactReviver: Reviver = (_key, value, context) => {
 export function parseJson(text: string): JsonValue {
   const risky = scan(text);
   try {
-    return (risky ? parseWithReviver(text, exactReviver) : JSON.parse(text)) as JsonValue;
+    // The reviver costs a call per value; it changes nothing unless a number is not carried
+    // exactly (or is out of range), so the plain parse serves every body whose numbers all are.
+    const exact = risky === undefined || risky.every(carriedExactly);
+    return (exact ? JSON.parse(text) : parseWithReviver(text, exactReviver)) as JsonValue;
   } catch (err: unknown) {
     if (err instanceof GatehouseError) throw err;
     throw new GatehouseError('ERR_BODY_INVALID', { cause: err });

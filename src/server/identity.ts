@@ -10,6 +10,7 @@ import { createBearerVerifier, type BearerVerifier } from '../identity/bearer/ve
 import { anonymousRuntime } from '../identity/anonymous.js';
 import type { IdentityRuntime, SignInFlow } from '../identity/runtime.js';
 import { createSignInFlow } from '../oidc/flow.js';
+import { isAllowedHost } from '../oidc/return-url.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { callerOf } from '../identity/caller.js';
 import { resolveIdentity, type ResolvedIdentity } from '../identity/resolve.js';
@@ -375,10 +376,13 @@ export async function setupIdentity(
         });
       return callerOf(resolved);
     },
+    // An upstream that does not read the assertion (headers.assertion_skip_hosts) costs no signing.
     assertion: (who, host, credential) =>
-      credential === undefined
-        ? sign(who, host)
-        : assertions.get(assertionKey(who), host, (now) => sign(who, host, now)),
+      isAllowedHost(host, names.assertion_skip_hosts)
+        ? Promise.resolve(undefined)
+        : credential === undefined
+          ? sign(who, host)
+          : assertions.get(assertionKey(who), host, (now) => sign(who, host, now)),
     jwks: ring.jwks,
     signIn: flow,
     backchannelLogout,

@@ -1146,6 +1146,41 @@ test('bearer: an expired IdP token is 401 invalid_token with ERR_TOKEN_EXPIRED',
   }
 });
 
+test('headers.assertion_skip_hosts: no assertion is signed for a listed host (user headers still set, a spoofed assertion still removed); other hosts still get one', async (t) => {
+  const opa = requireTool(t, 'opa');
+  if (opa === undefined) return;
+  const f = await setup(t, opa);
+  const { gatehouse } = await startTestGatehouse(
+    { dir: f.policyDir, opa, watch: false },
+    { ...identityConfig(f), headers: { assertion_skip_hosts: [HOST] } },
+  );
+  const client = connect(gatehouse.grpcPort);
+  t.after(async () => {
+    client.close();
+    await gatehouse.stop();
+  });
+  const token = await apiAccessToken(f.idp.issuer, 'bob');
+  const headers = {
+    ...JSON_ACCEPT,
+    authorization: `Bearer ${token}`,
+    'x-gatehouse-jwt-assertion': 'eyJhbGciOiJub25lIn0.e30.',
+  };
+  for (let i = 0; i < 2; i++) {
+    const skipped = allowed(await client.check(req('/app/x', headers)));
+    assert.equal(one(skipped.headers, 'x-gatehouse-jwt-assertion'), undefined);
+    assert.ok(skipped.headersToRemove.includes('x-gatehouse-jwt-assertion'));
+    assert.equal(one(skipped.headers, 'x-gatehouse-user'), 'bob');
+    assert.equal(one(skipped.headers, 'x-auth-method'), 'bearer');
+  }
+  const other = 'api.example.test';
+  const signed = allowed(
+    await client.check(httpRequest({ method: 'GET', path: '/app/x', host: other, headers })),
+  );
+  const assertion = decodeJwt(one(signed.headers, 'x-gatehouse-jwt-assertion') ?? '');
+  assert.equal(assertion.aud, other);
+  assert.equal(assertion.sub, 'bob');
+});
+
 /** A session created in the running Gatehouse's store (as its sign-in would), as a cookie value. */
 async function mintSession(
   gatehouse: Gatehouse,

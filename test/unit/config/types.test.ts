@@ -101,6 +101,7 @@ interface Expected {
     readonly assertion_issuer: string;
     readonly assertion_ttl_seconds: number;
     readonly assertion_cache_entries: number;
+    readonly assertion_skip_hosts: readonly string[];
   };
   readonly log: {
     readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
