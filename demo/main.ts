@@ -169,6 +169,9 @@ async function main(): Promise<void> {
       },
       keys: { signing: [join(keyDir, SIGNING_KEY_FILE)] },
       session: { secret: { file: join(keyDir, SESSION_SECRET_FILE) } },
+      // Enrolled devices at /.gatehouse/devices: WebAuthn needs a secure context, and
+      // http://localhost is one (http://127.0.0.1 is not a valid RP ID).
+      device: { webauthn: { rp_id: 'localhost', rp_name: 'Gatehouse demo', origins: [ORIGIN] } },
       log: { level: 'info' },
     }),
     { mode: 0o600 },
@@ -232,6 +235,7 @@ Gatehouse demo is running. Decision log (one JSON line per request): ${LOG_FILE}
 
   ${ORIGIN}/api/items        an API path      ${ORIGIN}/.gatehouse/   who am I (and sign out)
   ${ORIGIN}/public/          open to everyone
+  ${ORIGIN}/.gatehouse/devices   enroll this browser as a device (WebAuthn: Touch ID, Windows Hello, a security key)
   curl -i ${ORIGIN}/api/items   -> 401 with WWW-Authenticate (API clients never get a redirect)
 
 The demo app's page shows the identity headers it received and the verified assertion JWT.

@@ -21,6 +21,8 @@ export interface BrowserStack {
   readonly upstream: Awaited<ReturnType<typeof startUpstream>>;
   readonly envoy: RunningEnvoy;
   readonly browser: Browser;
+  /** Gatehouse's config file (for the CLI as a process, against the same store). */
+  readonly configFile: string;
 }
 
 export interface BrowserStackOptions {
@@ -39,6 +41,8 @@ export interface BrowserStackOptions {
   readonly envoyPatch?: (config: Record<string, unknown>) => void;
   /** Extra `session` config keys (e.g. idle_timeout_seconds). */
   readonly session?: Record<string, unknown>;
+  /** The `device` config section (e.g. `webauthn`), given Envoy's port. */
+  readonly device?: (port: number) => Record<string, unknown>;
   /** The sessions' clock, through the in-process start API (never a config key). */
   readonly clock?: () => number;
 }
@@ -76,7 +80,7 @@ export async function startBrowserStack(
 
   const policyDir = mkdtempSync(join(tmpdir(), 'gatehouse-browser-policy-'));
   copyFileSync(options.policy, join(policyDir, 'authz.rego'));
-  const { gatehouse, logs } = await startTestGatehouse(
+  const { gatehouse, logs, configFile } = await startTestGatehouse(
     { dir: policyDir, opa, watch: false },
     {
       development: true,
@@ -88,6 +92,7 @@ export async function startBrowserStack(
         ...options.identity?.(port),
       },
       ...(options.session === undefined ? {} : { session: options.session }),
+      ...(options.device === undefined ? {} : { device: options.device(port) }),
     },
     options.clock === undefined ? {} : { clock: options.clock },
   );
@@ -119,5 +124,5 @@ export async function startBrowserStack(
 
   const browser = await launchChromium(chromiumBin);
   t.after(() => browser.close());
-  return { port, idp, gatehouse, logs, upstream, envoy, browser };
+  return { port, idp, gatehouse, logs, upstream, envoy, browser, configFile };
 }

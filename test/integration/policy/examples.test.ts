@@ -391,6 +391,52 @@ const examples: Record<string, Case[]> = {
       expected: false,
     },
   ],
+  enrolled_device: [
+    {
+      name: 'an admin is allowed on /admin only with a device',
+      request: get('https://app.example.com/admin/users'),
+      identity: user(['admins']),
+      expected: { allowed: true, require_device: true },
+    },
+    {
+      name: 'a non-admin is kept from /admin',
+      request: get('https://app.example.com/admin/users'),
+      identity: user(['staff']),
+      expected: false,
+    },
+    {
+      name: 'elsewhere a signed-in user needs no device',
+      request: get('https://app.example.com/reports'),
+      identity: user(['staff']),
+      expected: true,
+    },
+    {
+      name: 'anonymous',
+      request: get('https://app.example.com/admin/users'),
+      identity: ANONYMOUS,
+      expected: false,
+    },
+  ],
+  user_verification: [
+    {
+      name: 'payments ask for a device that verified the user',
+      request: get('https://app.example.com/payments/new'),
+      identity: user([]),
+      expected: { allowed: true, require_user_verification: true },
+    },
+    {
+      name: 'elsewhere a signed-in user is enough',
+      request: get('https://app.example.com/reports'),
+      identity: user([]),
+      expected: true,
+    },
+    {
+      name: 'anonymous',
+      request: get('https://app.example.com/payments/new'),
+      identity: ANONYMOUS,
+      expected: false,
+    },
+  ],
   request_body: [
     {
       name: 'within the limit',
@@ -494,7 +540,14 @@ for (const [name, cases] of Object.entries(examples)) {
 
         // Gatehouse accepts it as a decision; a policy-chosen status survives normalisation.
         const normalized = normalizeDecision(decision, isEnvoyHttpStatus);
-        const expected = c.expected as { allowed?: boolean; http_status?: number } | boolean;
+        const expected = c.expected as
+          | {
+              allowed?: boolean;
+              http_status?: number;
+              require_device?: boolean;
+              require_user_verification?: boolean;
+            }
+          | boolean;
         assert.equal(
           normalized.allowed,
           typeof expected === 'boolean' ? expected : expected.allowed,
@@ -502,6 +555,19 @@ for (const [name, cases] of Object.entries(examples)) {
         assert.equal(
           normalized.httpStatus,
           typeof expected === 'boolean' ? undefined : expected.http_status,
+        );
+        // A device requirement survives too (Gatehouse, not the policy, enforces it).
+        const device =
+          typeof expected !== 'boolean' &&
+          (expected.require_device === true || expected.require_user_verification === true);
+        assert.deepEqual(
+          normalized.requireDevice,
+          device
+            ? {
+                userVerification:
+                  typeof expected !== 'boolean' && expected.require_user_verification === true,
+              }
+            : undefined,
         );
 
         // And the wasm result is what OPA itself computes from the same Rego and input.
