@@ -88,7 +88,13 @@ export function createDeviceRoute(options: DeviceRouteOptions): DeviceRoute {
           return [];
         },
         revokeDevice: async (id) => {
-          await revokeDevice(options.store, registry, id);
+          // Through the session book, so this replica's cache drops the bound sessions at once
+          // (the others hear it on the change feed).
+          await revokeDevice(
+            { list: (o) => options.store.list(o), revoke: (sid) => options.sessions.revoke(sid) },
+            registry,
+            id,
+          );
         },
       };
     }
