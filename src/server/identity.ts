@@ -394,6 +394,7 @@ export async function setupIdentity(
             settings: webauthnSettings(config.device.webauthn),
             store,
             sessions,
+            cookieName,
             signIn: flow,
           }),
           deviceProofIntervalSeconds: config.device.webauthn.proof_interval_seconds,

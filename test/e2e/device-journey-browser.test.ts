@@ -188,9 +188,9 @@ test('enrolled device in Chromium through Envoy, Redis and the CLI: enroll, appr
   assert.deepEqual(reached(seen), ['/admin/users']);
   assert.equal(upstream.last()?.headers['x-device'], `${pending.id} approved true`);
 
-  // 6. A second browser with a copy of the session cookie and an authenticator that does not
-  // hold the credential. The proof belongs to the session, so within the interval the copy
-  // rides on it: that is what proof_interval_seconds bounds.
+  // 6. A second browser with a copy of the session cookie (taken after the proof) and an
+  // authenticator that does not hold the credential. Within the interval the copy rides on that
+  // proof: that is what proof_interval_seconds bounds.
   const thief = await browser.newContext();
   await thief.addCookies(await owner.cookies(origin));
   const stolen = await thief.newPage();
@@ -223,12 +223,22 @@ test('enrolled device in Chromium through Envoy, Redis and the CLI: enroll, appr
     'the upstream never saw the copied cookie after the interval',
   );
 
-  // 8. The owner, asked again, proves again with the device and is back on /admin.
+  // 8. The owner, asked again, proves again with the device and is back on /admin. A proof moves
+  // the session to a new id: the copy, taken before this proof, is signed out at once.
   await page.goto(admin);
   assert.deepEqual(at(page), { pathname: DEVICES, rd: '/admin/users', why: 'proof_expired' });
   await page.getByRole('button', { name: 'Verify this device' }).click();
   await landedAt(page, admin);
   assert.deepEqual(reached(seen), ['/admin/users']);
+  const copy = await thief.request.get(`${origin}/.gatehouse/`, {
+    headers: { accept: 'application/json' },
+    maxRedirects: 0,
+  });
+  assert.equal(
+    ((await copy.json()) as Record<string, unknown>)['authenticated'],
+    false,
+    "the owner's new proof ended the copied cookie",
+  );
 
   // 9. The owner removes the device on the page: it is revoked, and the session bound to it
   // ends, for the owner and for the copy alike.

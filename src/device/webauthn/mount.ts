@@ -7,6 +7,7 @@
 import type { Caller } from '../../identity/caller.js';
 import type { SignInFlow } from '../../identity/runtime.js';
 import type { SessionBook } from '../../identity/session/book.js';
+import { sessionSetCookie } from '../../identity/session/cookie.js';
 import type { RequestView } from '../../input/request-view.js';
 import { isBrowserNavigation, jsonReply, type LocalReply } from '../../pages/reply.js';
 import type { SessionStore } from '../../store/types.js';
@@ -21,6 +22,8 @@ export interface DeviceRouteOptions {
   readonly settings: WebAuthnSettings;
   readonly store: SessionStore;
   readonly sessions: SessionBook;
+  /** The session cookie's name: a proof moves the session to a new id (a new cookie). */
+  readonly cookieName: string;
   /** To send a browser that is not signed in to sign-in (and back to the devices page). */
   readonly signIn: SignInFlow | undefined;
   /** The clock, ms since the epoch. */
@@ -80,12 +83,17 @@ export function createDeviceRoute(options: DeviceRouteOptions): DeviceRoute {
         challenges,
         now,
         onProof: async (proof) => {
-          await options.sessions.bindDevice(session.sid, {
+          const moved = await options.sessions.bindDevice(session.sid, {
             id: proof.device.id,
             at: proof.at,
             userVerified: proof.userVerified,
           });
-          return [];
+          return [
+            [
+              'set-cookie',
+              sessionSetCookie(options.cookieName, moved.cookieValue, moved.maxAgeSeconds),
+            ],
+          ];
         },
         revokeDevice: async (id) => {
           // Through the session book, so this replica's cache drops the bound sessions at once

@@ -109,17 +109,19 @@ export interface SessionBook {
   /** Revoke a session on every replica. @returns true when it existed. */
   revoke(sid: string): Promise<boolean>;
   /**
-   * Record on a session that it proved possession of enrolled device `proof.id` (every replica
-   * sees it through the change feed).
+   * Record that a session proved possession of enrolled device `proof.id`: the session moves to
+   * a new id carrying the proof (same identity, times and absolute end) and the old id is revoked
+   * on every replica, so a copy of the cookie taken before the proof stops working at once — the
+   * proof belongs to the browser that made it.
    *
-   * @returns the updated session.
+   * @returns the session under its new id and the handle for the cookie.
    * @throws GatehouseError `ERR_SESSION_REVOKED` when the session is gone,
    *   `ERR_SESSION_STORE_UNAVAILABLE`, `ERR_SESSION_RECORD_INVALID`.
    */
   bindDevice(
     sid: string,
     proof: { readonly id: string; readonly at: number; readonly userVerified: boolean },
-  ): Promise<VerifiedSession>;
+  ): Promise<IssuedSession>;
 }
 
 const DEFAULT_REFRESH_LOCK_MS = 15_000;
@@ -292,22 +294,31 @@ export function createSessionBook(options: SessionBookOptions): SessionBook {
     async bindDevice(sid, proof) {
       const stored = found(await options.cache.lookup(sid, { fresh: true }));
       const current = parseRecord(stored);
+      const next = newSessionId();
       const bound: VerifiedSession = Object.freeze({
         ...current,
+        sid: next,
         device_id: proof.id,
         device_proved_at: proof.at,
         device_user_verified: proof.userVerified,
       });
-      const ok = await options.store.update({
-        sid,
+      const created = await options.store.create({
+        sid: next,
         sub: stored.sub,
         createdAt: stored.createdAt,
         expiresAt: stored.expiresAt,
         data: recordData(bound),
         ...(stored.idp === undefined ? {} : { idp: stored.idp }),
       });
-      if (!ok) throw new GatehouseError('ERR_SESSION_REVOKED');
-      return bound;
+      if (!created)
+        throw new GatehouseError('ERR_INTERNAL', { cause: new Error('session id collision') });
+      // The old id ends everywhere; had it been revoked meanwhile, so is the new one.
+      if (!(await this.revoke(sid))) {
+        await this.revoke(next);
+        throw new GatehouseError('ERR_SESSION_REVOKED');
+      }
+      touched.set(next, now());
+      return reissue(bound, stored.expiresAt);
     },
 
     async revoke(sid) {

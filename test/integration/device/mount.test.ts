@@ -34,6 +34,7 @@ async function setup(t: { after(fn: () => unknown): void }) {
     settings: SETTINGS,
     store: s.store,
     sessions: s.book,
+    cookieName: '__Host-gatehouse',
     signIn: undefined,
   });
   const signIn = async (): Promise<{ cookie: string; caller: Caller }> => {
@@ -111,16 +112,27 @@ test('mounted: enroll, prove possession (the session record names the device), r
     a.assert(String(get.json['challenge']), { counter: 2 }),
   );
   assert.equal(proof.reply.status, 200, JSON.stringify(proof.json));
-  const bound = await s.book.verify(ada.cookie);
+  // The proof moves the session to a new id (a new cookie): a copy taken before it is over.
+  const setCookie = proof.reply.headers.find(([k]) => k === 'set-cookie')?.[1] ?? '';
+  const moved = /^__Host-gatehouse=([^;]+);/.exec(setCookie)?.[1];
+  assert.ok(moved !== undefined && moved !== ada.cookie, setCookie);
+  await assert.rejects(s.book.verify(ada.cookie), { code: 'ERR_SESSION_REVOKED' });
+  const bound = await s.book.verify(moved);
   assert.equal(bound.device_id, device.id);
   assert.equal(typeof bound.device_proved_at, 'number');
   assert.equal(bound.device_user_verified, true);
   assert.equal((await s.book.verify(other.cookie)).device_id, undefined);
 
-  const removed = await call(ada.caller, DEVICE_PATHS.remove, { id: device.id });
+  const movedCaller: Caller = {
+    kind: 'session',
+    identity: identityFromSession(bound),
+    session: bound,
+    credential: undefined,
+  };
+  const removed = await call(movedCaller, DEVICE_PATHS.remove, { id: device.id });
   assert.equal(removed.reply.status, 200);
   assert.equal((await registry.get(device.id))?.approval, 'revoked');
-  await assert.rejects(s.book.verify(ada.cookie), { code: 'ERR_SESSION_REVOKED' });
+  await assert.rejects(s.book.verify(moved), { code: 'ERR_SESSION_REVOKED' });
   // The same user's session that never proved possession of it goes on.
   assert.equal((await s.book.verify(other.cookie)).sub, ALICE.sub);
 });
