@@ -646,7 +646,7 @@ export function renderMarkdown(r: Results, svgPath: string): string {
       lines.push(
         `| ${labels[key]} | ${int(run.median_rps)} | ${run.max.map((m) => int(m.achieved_rps)).join(', ')} | ` +
           `${key === 'memory' ? '1×' : `**${(run.median_rps / ss.runs.memory.median_rps).toFixed(2)}×**`} | ` +
-          `${p === undefined ? '–' : `${ms(p.p50_ms)} / ${ms(p.p99_ms)} / ${ms(p.p999_ms)}`} | ${ms(mid?.cpu_ms_per_1k)} | ${ms(run.rss_end_mb)} | ` +
+          `${p === undefined ? '–' : `${ms(p.p50_ms)} / ${ms(p.p99_ms)} / ${ms(p.p999_ms)}${p.broken === true ? ` (not sustained: ${int(p.achieved_rps)} rps)` : ''}`} | ${ms(mid?.cpu_ms_per_1k)} | ${ms(run.rss_end_mb)} | ` +
           `${int(run.max.reduce((n, m) => n + m.errors, 0) + run.rates.reduce((n, m) => n + m.errors, 0))} |`,
       );
     }

@@ -1215,9 +1215,13 @@ async function main(): Promise<void> {
       results.sessions = await timed('sessions', () => sessionsStage(idp));
     if (stages.has('scaling')) results.scaling = await timed('scaling', () => scaling(idp));
     const file = join(resultsDir, `${name}.json`);
-    if (args.merge && existsSync(file))
-      mergeInto(results, JSON.parse(readFileSync(file, 'utf8')) as Results);
-    writeFileSync(file, `${JSON.stringify(results, null, 1)}\n`);
+    const stored =
+      args.merge && existsSync(file)
+        ? (JSON.parse(readFileSync(file, 'utf8')) as Results)
+        : undefined;
+    if (stored !== undefined) mergeInto(results, stored);
+    // Merged: the stored file's key order, so that its diff is the stages rerun.
+    writeFileSync(file, `${JSON.stringify({ ...stored, ...results }, null, 1)}\n`);
     log(`results: ${file}`);
     const markdown = renderAndWrite(results, { docs: !args['no-docs'] });
     process.stdout.write(`${markdown}\n`);
