@@ -2,10 +2,10 @@
 # `npm run bench [-- OPTIONS]`: install the benchmark's pinned tools (reused when present), build,
 # then run bench/run.ts with the harness itself on the load-generator CPU.
 #
-#   npm run bench                      full run (~45 min): check level, traffic, end to end, soak, scaling
+#   npm run bench                      full run (~50 min): check level, traffic, end to end, soak, sessions, scaling
 #   npm run bench -- --quick           short runs to validate the harness (~5 min)
 #   npm run bench -- --soak 200000     change the soak's Check count
-#   npm run bench -- --only check      any of check,traffic,e2e,soak,scaling
+#   npm run bench -- --only check      any of check,traffic,e2e,soak,sessions,scaling
 #   npm run bench -- --only scaling --merge   rerun one stage into the stored results (others kept)
 #   npm run bench -- --profile 10      node --cpu-prof on Gatehouse (role-based scenario) for 10 s
 #

@@ -90,6 +90,37 @@ export interface ScalingRun {
   readonly two_cores: ScalingPoint;
   readonly two_workers_one_core: ScalingPoint;
 }
+/** One system of the sessions stage. */
+export interface SessionStoreRun {
+  /** The closed-loop maximum of each interleaved round. */
+  readonly max: LoadResult[];
+  /** The median round's Checks/s. */
+  readonly median_rps: number;
+  readonly rates: LoadResult[];
+  readonly rss_end_mb: number;
+}
+/**
+ * The sessions stage: the role-based policy with browser session cookies, store `memory` and
+ * `redis`, and the same requests with bearer tokens to Gatehouse and the plugin for reference.
+ */
+export interface SessionsRun {
+  readonly measured: { readonly date: string; readonly commit: string; readonly quick: boolean };
+  /** The machine's load average when the stage began (1, 5, 15 min). */
+  readonly loadavg_at_start: number[];
+  /** Distinct signed-in users, one session each, sent round-robin. */
+  readonly sessions: number;
+  /** Header bytes of one session request (names + values). */
+  readonly header_bytes: number;
+  /** The real sign-ins that created the sessions (through the Check API). */
+  readonly sign_in: Record<'memory' | 'redis', { seconds: number; per_second: number }>;
+  readonly rounds: number;
+  readonly runs: Record<'memory' | 'redis' | 'gatehouse_bearer' | 'plugin_bearer', SessionStoreRun>;
+  /** redis-server CPU ms per 1,000 Checks of the redis runs (it shares the server CPU). */
+  readonly redis_cpu_ms_per_1k: number;
+  readonly ratio_redis_memory: number;
+  readonly ratio_memory_bearer: number;
+  readonly ratio_redis_plugin: number;
+}
 export interface Results {
   meta: {
     name: string;
@@ -122,6 +153,7 @@ export interface Results {
   traffic_ceiling?: LoadResult & { readonly cpu_ms_per_1k?: number };
   e2e?: Record<System | 'envoy', E2eRun>;
   soak?: SoakRun;
+  sessions?: SessionsRun;
   scaling?: ScalingRun;
 }
 
@@ -260,6 +292,16 @@ function verdicts(r: Results): Verdict[] {
           : `**missed** by ${(s.growth_second_half_pct - 10).toFixed(1)} points`,
     });
   }
+  const ss = r.sessions;
+  if (ss !== undefined)
+    out.push({
+      target: 'Sessions: role-based throughput with the redis store ≥ 0.90× the memory store',
+      result: `**${ss.ratio_redis_memory.toFixed(2)}×** (median of ${ss.rounds} interleaved rounds: ${int(ss.runs.redis.median_rps)} vs ${int(ss.runs.memory.median_rps)} Checks/s, ${int(ss.sessions)} sessions)`,
+      status:
+        ss.ratio_redis_memory >= 0.9
+          ? 'met'
+          : `**missed** by ${(0.9 - ss.ratio_redis_memory).toFixed(2)}×`,
+    });
   const sc = r.scaling;
   if (sc === undefined) {
     out.push({
@@ -569,6 +611,48 @@ export function renderMarkdown(r: Results, svgPath: string): string {
       row('one core', sc.one_core),
       row('two cores', sc.two_cores),
       row('two workers, one core', sc.two_workers_one_core),
+      '',
+    );
+  }
+  if (r.sessions !== undefined) {
+    const ss = r.sessions;
+    const labels = {
+      memory: 'Gatehouse, session cookie, store `memory`',
+      redis: 'Gatehouse, session cookie, store `redis`',
+      gatehouse_bearer: 'Gatehouse, bearer token (reference)',
+      plugin_bearer: 'OPA-Envoy plugin, bearer token (reference: no sessions)',
+    } as const;
+    lines.push(
+      '### Browser sessions: memory and Redis stores',
+      '',
+      `Measured ${ss.measured.date.slice(0, 16).replace('T', ' ')} UTC at ${ss.measured.commit}${ss.measured.quick ? ' (quick)' : ''}; load average at the start ${ss.loadavg_at_start.join(', ')}. ` +
+        `${int(ss.sessions)} users signed in to each Gatehouse through its Check API (real sign-ins: \`/.gatehouse/sign_in\`, the bench IdP's code flow with PKCE, the callback; ` +
+        `${int(ss.sign_in.memory.per_second)} and ${int(ss.sign_in.redis.per_second)} sign-ins/s), so every session is a record Gatehouse wrote to the store it reads. ` +
+        `Then the traffic stage's \`POST /api/orders\` (role-based policy, 1 KB body) as a signed-in browser sends it: the \`__Host-gatehouse\` handle among the site's cookies, no \`Authorization\` (${int(ss.header_bytes)} header bytes), one session per request, round-robin, after one warm pass. ` +
+        "All sessions fit each replica's 10,000-entry session cache: this is the steady state the store's design aims at (the Check path does not wait on Redis for a session seen recently; entries are re-read after `cache_max_age_ms`, 60 s). " +
+        `redis-server runs on the server CPU beside Gatehouse (loopback; ${ms(ss.redis_cpu_ms_per_1k)} CPU ms per 1,000 Checks). ` +
+        `The four systems run at once, idle but the one measured; closed-loop rounds are interleaved (${ss.rounds} each) and the median is shown. ` +
+        'The bearer rows send the same requests with an RS256 access token instead of the cookie (as many distinct tokens): the plugin has no sessions, so its row compares Gatehouse with sessions against what the plugin does for the same user with a token.',
+      '',
+      '| System | Max Checks/s (median) | Rounds | × memory | p50 / p99 / p99.9 at 1,000 rps (ms) | CPU ms / 1k Checks | RSS (MB) | Errors |',
+      '|---|---|---|---|---|---|---|---|',
+    );
+    for (const key of ['memory', 'redis', 'gatehouse_bearer', 'plugin_bearer'] as const) {
+      const run = ss.runs[key];
+      const p = at(run.rates, 1000);
+      const mid = [...run.max].sort((a, b) => a.achieved_rps - b.achieved_rps)[
+        Math.floor(run.max.length / 2)
+      ];
+      lines.push(
+        `| ${labels[key]} | ${int(run.median_rps)} | ${run.max.map((m) => int(m.achieved_rps)).join(', ')} | ` +
+          `${key === 'memory' ? '1×' : `**${(run.median_rps / ss.runs.memory.median_rps).toFixed(2)}×**`} | ` +
+          `${p === undefined ? '–' : `${ms(p.p50_ms)} / ${ms(p.p99_ms)} / ${ms(p.p999_ms)}${p.broken === true ? ` (not sustained: ${int(p.achieved_rps)} rps)` : ''}`} | ${ms(mid?.cpu_ms_per_1k)} | ${ms(run.rss_end_mb)} | ` +
+          `${int(run.max.reduce((n, m) => n + m.errors, 0) + run.rates.reduce((n, m) => n + m.errors, 0))} |`,
+      );
+    }
+    lines.push(
+      '',
+      `Redis ÷ memory: **${ss.ratio_redis_memory.toFixed(2)}×** (target ≥ 0.90). Memory-store sessions ÷ Gatehouse with bearer tokens: ${ss.ratio_memory_bearer.toFixed(2)}×. Redis-store sessions ÷ the plugin with bearer tokens: ${ss.ratio_redis_plugin.toFixed(2)}×.`,
       '',
     );
   }

@@ -9,6 +9,10 @@
  *   2. End to end: HTTP (h2load) through the real Envoy (envoy/front-proxy.yaml) to a trivial
  *      upstream: Envoy alone, Envoy + Gatehouse, Envoy + plugin, at fixed rates.
  *   3. Soak: N Checks (default 1,000,000) through Gatehouse; RSS at start, middle and end.
+ *   3b. Sessions: the role-based policy with browser session cookies (thousands of real sign-ins
+ *      through the Check API), session store `memory` and `redis` side by side, rounds
+ *      interleaved; the ratio redis ÷ memory, and the plugin with the same requests as bearer
+ *      traffic (it has no sessions) for reference (bench/sessions.ts).
  *   4. Scaling: Gatehouse's role-based closed-loop maximum with `workers: 1` on CPU 1, then
  *      `workers: 2` on CPUs 0-1 (and, for the cluster's own overhead, `workers: 2` on CPU 1).
  *      The machine has two cores and ghz needs one, so in the two-core run the load generator
@@ -17,7 +21,7 @@
  * The load generators run on CPU 0, everything under test on CPU 1 (taskset). Results go to
  * bench/results/<name>.json, and the tables and plot into docs/performance.md (bench/report.ts).
  *
- * Usage: node dist/bench/run.js [--quick] [--soak N] [--name NAME] [--only check,traffic,e2e,soak,scaling]
+ * Usage: node dist/bench/run.js [--quick] [--soak N] [--name NAME] [--only check,traffic,e2e,soak,sessions,scaling]
  *                               [--log-level info] [--no-docs] [--profile SECONDS]
  *                               [--profile-tokens N] [--soak-seconds S] [--merge]
  *
@@ -74,9 +78,12 @@ import {
   type E2eRun,
   type ScalingPoint,
   type ScalingRun,
+  type SessionsRun,
+  type SessionStoreRun,
   type SoakRun,
   type TrafficRun,
 } from './report.js';
+import { signInUsers, startBenchRedis } from './sessions.js';
 import {
   headerBytes,
   mintTokens,
@@ -103,7 +110,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     soak: { type: 'string' },
     name: { type: 'string' },
-    only: { type: 'string', default: 'check,traffic,e2e,soak,scaling' },
+    only: { type: 'string', default: 'check,traffic,e2e,soak,sessions,scaling' },
     merge: { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'info' },
     'no-docs': { type: 'boolean', default: false },
@@ -135,6 +142,11 @@ const settings = {
   connections: 4,
   traffic_tokens: [10_000, 20_000],
   traffic_rates: quick ? [500, 1000, 2000] : [500, 1000, 2000, 3000, 4000, 6000, 8000],
+  /** The sessions stage: distinct signed-in users (within the 10,000-entry session cache). */
+  session_count: quick ? 1000 : 5000,
+  /** Interleaved closed-loop rounds per system in the sessions stage (the median is reported). */
+  session_rounds: quick ? 1 : 3,
+  session_rates: quick ? [1000] : [1000, 2000],
   /** The soak's distinct tokens (round-robin past the 10,000-entry caches: every Check a miss). */
   soak_tokens: 20_000,
   /** The soak stops after this long even if it has not sent all its Checks (reported). */
@@ -296,6 +308,152 @@ async function trafficStage(idp: Idp): Promise<TrafficRun[]> {
 }
 
 let trafficCeiling: LoadResult | undefined;
+
+type SessionSystem = 'memory' | 'redis' | 'gatehouse_bearer' | 'plugin_bearer';
+
+/**
+ * The `sessions` stage (issue 15): Gatehouse's role-based policy with browser session cookies.
+ * `session_count` users sign in through the Check API (bench/sessions.ts: real sign-ins, so
+ * every record is one Gatehouse wrote to the store it reads) to a Gatehouse with
+ * `session.store.kind: memory` and to one with `redis` (a redis-server on the server CPU too,
+ * loopback); each then gets the production-shaped request of the traffic stage with the
+ * session cookie among the site's cookies and no `Authorization` header, one session per
+ * request round-robin. For reference, the same requests with a bearer token instead (as many
+ * distinct RS256 tokens) to a Gatehouse and to the plugin (which has no sessions). All four run
+ * at once (idle but one), and the closed-loop rounds are interleaved so that the machine's load
+ * falls on each alike; the median round is reported. Every answer must be an allow (the load
+ * generator counts anything else as an error and the stage fails on one).
+ */
+async function sessionsStage(idp: Idp): Promise<SessionsRun> {
+  const count = settings.session_count;
+  const loadavgAtStart = loadavg().map((x) => round(x, 2));
+  const redis = await startBenchRedis(SERVER_CPU);
+  const systems: Partial<Record<SessionSystem, RunningSystem>> = {};
+  const frames: Partial<Record<SessionSystem, string>> = {};
+  const signIn: Partial<Record<'memory' | 'redis', { seconds: number; per_second: number }>> = {};
+  let headerSize = 0;
+  try {
+    const start = (system: SystemName, sessionStore?: Record<string, unknown>) =>
+      startSystem(system, 'rbac', {
+        idp,
+        dir: scratch,
+        logLevel: settings.gatehouse_log_level,
+        ...(sessionStore === undefined ? {} : { sessionStore }),
+      });
+    systems.memory = await start('gatehouse', { kind: 'memory' });
+    systems.redis = await start('gatehouse', {
+      kind: 'redis',
+      url: redis.url,
+      key_prefix: 'gatehouse-bench:',
+    });
+    for (const store of ['memory', 'redis'] as const) {
+      const system = systems[store] as RunningSystem;
+      log(`sessions: signing ${count} users in to Gatehouse (store ${store})`);
+      const t0 = Date.now();
+      const cookies = await signInUsers(system.port, idp.issuer, count, { concurrency: 16 });
+      const seconds = (Date.now() - t0) / 1000;
+      signIn[store] = { seconds: round(seconds, 1), per_second: Math.round(count / seconds) };
+      log(`  ${count} sign-ins in ${round(seconds, 1)} s`);
+      if (!(await grpcProbe(system.port, trafficGrpcBody(cookies[0] as string, 'session'))))
+        throw new Error(`sessions: Gatehouse (${store}) does not allow the session request`);
+      // The stage measures sessions, not a policy that lets anyone in.
+      if (await grpcProbe(system.port, trafficGrpcBody('not-a-session', 'session')))
+        throw new Error(`sessions: Gatehouse (${store}) allowed a request without a session`);
+      // The other store's Gatehouse has other keys: a session from one is no session at the other.
+      frames[store] = writeTrafficFrames(scratch, `sessions-${store}`, cookies, 'session');
+      headerSize = headerBytes(trafficRequestJson(cookies[0] as string, 0, 'session'));
+    }
+    const tokens = mintTokens(idp, 'RS256', count);
+    frames.gatehouse_bearer = writeTrafficFrames(scratch, `sessions-bearer`, tokens);
+    frames.plugin_bearer = frames.gatehouse_bearer;
+    systems.gatehouse_bearer = await start('gatehouse');
+    systems.plugin_bearer = await start('plugin');
+    const order: SessionSystem[] = ['memory', 'redis', 'gatehouse_bearer', 'plugin_bearer'];
+    const base = (which: SessionSystem) => ({
+      port: (systems[which] as RunningSystem).port,
+      framesFile: frames[which] as string,
+      concurrency: settings.concurrency,
+      connections: settings.connections,
+    });
+    for (const which of order) {
+      if (which !== 'memory' && which !== 'redis') {
+        const system = systems[which] as RunningSystem;
+        if (!(await grpcProbe(system.port, trafficGrpcBody(tokens[0] as string))))
+          throw new Error(`sessions: ${which} does not allow the bearer request`);
+      }
+      // One pass over every session (or token) first: the caches are warm, as in production.
+      const warm = await loadgen({ ...base(which), requests: count });
+      if (warm.errors > 0)
+        throw new Error(`sessions: ${which}: ${JSON.stringify(warm.error_kinds)}`);
+    }
+    const redisCpu = { ms: 0, requests: 0 };
+    const maxes: Record<SessionSystem, LoadResult[]> = {
+      memory: [],
+      redis: [],
+      gatehouse_bearer: [],
+      plugin_bearer: [],
+    };
+    for (let pass = 1; pass <= settings.session_rounds; pass++) {
+      for (const which of order) {
+        const system = systems[which] as RunningSystem;
+        const redisBefore = sampleProc(redis.process.pid).cpuMs;
+        const max = await measured(system, () =>
+          loadgen({ ...base(which), seconds: settings.max_s }),
+        );
+        if (which === 'redis') {
+          redisCpu.ms += sampleProc(redis.process.pid).cpuMs - redisBefore;
+          redisCpu.requests += max.requests;
+        }
+        log(`  round ${pass} ${which}: max ${fmt(max)}`);
+        if (max.errors > 0)
+          throw new Error(`sessions: ${which}: errors ${JSON.stringify(max.error_kinds)}`);
+        maxes[which].push(max);
+      }
+    }
+    const runs = {} as Record<SessionSystem, SessionStoreRun>;
+    for (const which of order) {
+      const system = systems[which] as RunningSystem;
+      const rates: LoadResult[] = [];
+      for (const rps of settings.session_rates) {
+        await loadgen({ ...base(which), rps, seconds: settings.rate_warmup_s });
+        const r = await measured(system, () =>
+          loadgen({ ...base(which), rps, seconds: settings.rate_s }),
+        );
+        log(`  ${which}: ${fmt(r)}`);
+        rates.push(r);
+      }
+      const sorted = maxes[which].map((m) => m.achieved_rps).sort((a, b) => a - b);
+      runs[which] = {
+        max: maxes[which],
+        median_rps: sorted[Math.floor(sorted.length / 2)] ?? 0,
+        rates,
+        rss_end_mb: round(sampleProc(system.process.pid).rssMb, 1),
+      };
+    }
+    const ratio = (a: SessionSystem, b: SessionSystem): number =>
+      round(runs[a].median_rps / Math.max(1, runs[b].median_rps), 2);
+    const result: SessionsRun = {
+      measured: { date: new Date().toISOString(), commit: commitNow(), quick },
+      loadavg_at_start: loadavgAtStart,
+      sessions: count,
+      header_bytes: headerSize,
+      sign_in: signIn as SessionsRun['sign_in'],
+      rounds: settings.session_rounds,
+      runs,
+      redis_cpu_ms_per_1k: round((redisCpu.ms / Math.max(1, redisCpu.requests)) * 1000, 1),
+      ratio_redis_memory: ratio('redis', 'memory'),
+      ratio_memory_bearer: ratio('memory', 'gatehouse_bearer'),
+      ratio_redis_plugin: ratio('redis', 'plugin_bearer'),
+    };
+    log(
+      `sessions: redis ÷ memory ${result.ratio_redis_memory} (target ≥ 0.90); memory sessions ÷ Gatehouse bearer ${result.ratio_memory_bearer}; redis sessions ÷ plugin bearer ${result.ratio_redis_plugin}`,
+    );
+    return result;
+  } finally {
+    for (const system of Object.values(systems)) await system.process.stop();
+    await redis.stop();
+  }
+}
 
 /**
  * What the traffic load generator can drive at all: its closed loop with 10,000 distinct
@@ -925,7 +1083,10 @@ function mergeInto(results: Results, stored: Results): void {
   }
   if (results.scaling === undefined && stored.scaling !== undefined)
     results.scaling = stored.scaling;
-  // The header describes the check / e2e / soak run it came from; the scaling section carries its own date.
+  if (results.sessions === undefined && stored.sessions !== undefined)
+    results.sessions = stored.sessions;
+  // The header describes the check / e2e / soak run it came from; the scaling and sessions
+  // sections carry their own date.
   if (!stages.has('check') && !stages.has('e2e') && !stages.has('soak')) results.meta = stored.meta;
   else if (Object.keys(kept).length > 0) results.meta = { ...results.meta, merged: kept };
 }
@@ -1050,11 +1211,17 @@ async function main(): Promise<void> {
     }
     if (stages.has('e2e')) results.e2e = await timed('e2e', () => endToEnd(idp));
     if (stages.has('soak')) results.soak = await timed('soak', () => soak(idp));
+    if (stages.has('sessions'))
+      results.sessions = await timed('sessions', () => sessionsStage(idp));
     if (stages.has('scaling')) results.scaling = await timed('scaling', () => scaling(idp));
     const file = join(resultsDir, `${name}.json`);
-    if (args.merge && existsSync(file))
-      mergeInto(results, JSON.parse(readFileSync(file, 'utf8')) as Results);
-    writeFileSync(file, `${JSON.stringify(results, null, 1)}\n`);
+    const stored =
+      args.merge && existsSync(file)
+        ? (JSON.parse(readFileSync(file, 'utf8')) as Results)
+        : undefined;
+    if (stored !== undefined) mergeInto(results, stored);
+    // Merged: the stored file's key order, so that its diff is the stages rerun.
+    writeFileSync(file, `${JSON.stringify({ ...stored, ...results }, null, 1)}\n`);
     log(`results: ${file}`);
     const markdown = renderAndWrite(results, { docs: !args['no-docs'] });
     process.stdout.write(`${markdown}\n`);

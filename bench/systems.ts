@@ -2,10 +2,12 @@
  * The systems under test, started as separate processes pinned to the server CPU:
  * Gatehouse (`gatehouse serve`) and the OPA-Envoy plugin (`opa-envoy-plugin run --server`),
  * each serving one benchmark scenario's policy (bench/policies/<system>/<scenario>/), and a
- * tiny identity provider (discovery + JWKS, in the harness process) whose bearer JWT the
- * identity scenarios send.
+ * tiny identity provider (in the harness process): discovery + JWKS for the bearer JWTs the
+ * identity scenarios send, and the authorization code flow (authorize + token, PKCE S256) through
+ * which the `sessions` stage signs its users in to Gatehouse (bench/sessions.ts).
  */
-import { createServer, type Server } from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect as netConnect } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,7 +62,21 @@ export async function startIdp(): Promise<Idp> {
   const ecJwk = { ...(await exportJWK(ec.publicKey)), kid: 'bench-es-1', alg: 'ES256', use: 'sig' };
   const jwks = { keys: [jwk, ecJwk] };
   let issuer = '';
+  const codeFlow = authorizationCodeFlow(() => issuer, privateKey);
   const server: Server = createServer((req, res) => {
+    if (req.url?.startsWith('/authorize?') === true || req.url === '/token') {
+      codeFlow(req).then(
+        ({ status, headers, body }) => {
+          res.writeHead(status, headers);
+          res.end(body);
+        },
+        (err: unknown) => {
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: 'server_error', detail: String(err) }));
+        },
+      );
+      return;
+    }
     const body =
       req.url === '/.well-known/openid-configuration'
         ? {
@@ -104,6 +120,108 @@ export async function startIdp(): Promise<Idp> {
     token,
     privateKeys: { RS256: privateKey, ES256: ec.privateKey },
     close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** One answer of the bench IdP's code flow. */
+interface IdpReply {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/** Codes the bench IdP has issued and not yet redeemed (each redeemable once). */
+const MAX_PENDING_CODES = 10_000;
+
+/**
+ * The authorization code flow of the bench IdP, for the `sessions` stage's sign-ins:
+ * - `GET /authorize?response_type=code&client_id&redirect_uri&state&nonce&code_challenge(S256)&login_hint`:
+ *   the user named by `login_hint` (`user-<i>`) "signs in" at once (a benchmark has no login form),
+ *   and the browser is sent back to `redirect_uri` with a single-use code and the `state`;
+ * - `POST /token` (public client, `grant_type=authorization_code`): the code, checked against the
+ *   client id, redirect URI and PKCE verifier of its request, buys an RS256 ID token (`nonce`,
+ *   groups reader + writer) and an opaque access token. Gatehouse verifies it with openid-client
+ *   exactly as any IdP's.
+ */
+function authorizationCodeFlow(
+  issuerOf: () => string,
+  key: CryptoKey,
+): (req: IncomingMessage) => Promise<IdpReply> {
+  const pending = new Map<
+    string,
+    { sub: string; nonce: string; challenge: string; clientId: string; redirectUri: string }
+  >();
+  const json = (status: number, body: unknown): IdpReply => ({
+    status,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    body: JSON.stringify(body),
+  });
+  return async (req) => {
+    if (req.method === 'GET' && req.url?.startsWith('/authorize?') === true) {
+      const q = new URL(req.url, 'http://idp').searchParams;
+      const sub = q.get('login_hint') ?? '';
+      const redirectUri = q.get('redirect_uri') ?? '';
+      if (
+        q.get('response_type') !== 'code' ||
+        q.get('client_id') !== CLIENT_ID ||
+        q.get('code_challenge_method') !== 'S256' ||
+        !/^user-\d+$/.test(sub) ||
+        !redirectUri.startsWith('https://')
+      )
+        return json(400, { error: 'invalid_request' });
+      if (pending.size >= MAX_PENDING_CODES) pending.clear();
+      const code = randomBytes(24).toString('base64url');
+      pending.set(code, {
+        sub,
+        nonce: q.get('nonce') ?? '',
+        challenge: q.get('code_challenge') ?? '',
+        clientId: CLIENT_ID,
+        redirectUri,
+      });
+      const back = new URL(redirectUri);
+      back.searchParams.set('code', code);
+      back.searchParams.set('state', q.get('state') ?? '');
+      return { status: 302, headers: { location: back.href }, body: '' };
+    }
+    if (req.method !== 'POST') return json(405, { error: 'invalid_request' });
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+    const code = form.get('code') ?? '';
+    const grant = pending.get(code);
+    pending.delete(code);
+    const verifier = form.get('code_verifier') ?? '';
+    if (
+      grant === undefined ||
+      form.get('grant_type') !== 'authorization_code' ||
+      form.get('client_id') !== grant.clientId ||
+      form.get('redirect_uri') !== grant.redirectUri ||
+      createHash('sha256').update(verifier).digest('base64url') !== grant.challenge
+    )
+      return json(400, { error: 'invalid_grant' });
+    const now = Math.floor(Date.now() / 1000);
+    const n = grant.sub.slice('user-'.length);
+    const idToken = await new SignJWT({
+      nonce: grant.nonce,
+      auth_time: now,
+      email: `${grant.sub}@example.com`,
+      email_verified: true,
+      name: `User ${n}`,
+      groups: ['reader', 'writer'],
+    })
+      .setProtectedHeader({ alg: 'RS256', kid: 'bench-1', typ: 'JWT' })
+      .setIssuer(issuerOf())
+      .setAudience(grant.clientId)
+      .setSubject(grant.sub)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 300)
+      .sign(key);
+    return json(200, {
+      access_token: randomBytes(24).toString('base64url'),
+      token_type: 'Bearer',
+      expires_in: 3600,
+      id_token: idToken,
+    });
   };
 }
 
@@ -165,6 +283,8 @@ export interface StartOptions {
   readonly workers?: number;
   /** The CPUs Gatehouse may use, as `taskset -c` takes them (default: the server CPU alone). */
   readonly cpus?: string;
+  /** Gatehouse's `session.store` (default: none, i.e. the `memory` store). */
+  readonly sessionStore?: Readonly<Record<string, unknown>>;
 }
 
 let started = 0;
@@ -199,7 +319,10 @@ export async function startSystem(
         bearer: { audiences: [API_AUDIENCE] },
       },
       keys: { signing: [join(dir, 'keys', 'signing-key.pem')] },
-      session: { secret: { file: join(dir, 'keys', 'session-secret') } },
+      session: {
+        secret: { file: join(dir, 'keys', 'session-secret') },
+        ...(options.sessionStore === undefined ? {} : { store: options.sessionStore }),
+      },
       log: { level: options.logLevel },
       workers: options.workers ?? 1,
     };

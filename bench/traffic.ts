@@ -19,6 +19,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromJson, toBinary, type JsonValue } from '@bufbuild/protobuf';
 import { CheckRequestSchema } from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
+import { DEFAULT_SESSION_COOKIE } from '../src/identity/session/cookie.js';
 import { derToRaw } from '../src/keys/ecdsa-signature.js';
 import { API_AUDIENCE, type Idp } from './systems.js';
 
@@ -76,8 +77,30 @@ const BODY = JSON.stringify({
 });
 if (Buffer.byteLength(BODY) !== 1024) throw new Error(`traffic body is ${BODY.length} bytes`);
 
-/** One production-shaped CheckRequest carrying `token` (protobuf-JSON, as ghz takes it). */
-export function trafficRequestJson(token: string, i: number): JsonValue {
+/**
+ * How a request carries its caller: an `Authorization: Bearer` access token (an API client), or
+ * the session cookie `__Host-gatehouse` among the site's other cookies (a browser signed in).
+ */
+export type Credential = 'bearer' | 'session';
+
+/** Gatehouse's session cookie (src/identity/session/cookie.ts). */
+export const SESSION_COOKIE = DEFAULT_SESSION_COOKIE;
+
+const SITE_COOKIES =
+  '_ga=GA1.1.1498351716.1732012345; _ga_X1Y2Z3=GS1.1.1732012345.4.1.1732013456.0.0.0; ' +
+  'csrftoken=Jm3qT5vV9xR2kL8pN4wZ7cY1bH6dF0sA; theme=dark; locale=en-GB; ' +
+  `consent=necessary%2Canalytics; cart=${'a1b2c3d4'.repeat(6)}`;
+
+/**
+ * One production-shaped CheckRequest carrying `token` (protobuf-JSON, as ghz takes it): as a
+ * bearer token, or (`session`) as the value of the session cookie, sent as a browser sends it
+ * (between the analytics and the CSRF cookies, no `authorization` header).
+ */
+export function trafficRequestJson(
+  token: string,
+  i: number,
+  credential: Credential = 'bearer',
+): JsonValue {
   const id = `6f1c1f2e-8a43-4a39-9d2b-${String(i).padStart(12, '0')}`;
   const headers: Record<string, string> = {
     ':authority': 'app.example.com',
@@ -87,13 +110,13 @@ export function trafficRequestJson(token: string, i: number): JsonValue {
     accept: 'application/json, text/plain, */*',
     'accept-encoding': 'gzip, deflate, br, zstd',
     'accept-language': 'en-GB,en;q=0.9,de;q=0.8,fr;q=0.7',
-    authorization: `Bearer ${token}`,
+    ...(credential === 'bearer' ? { authorization: `Bearer ${token}` } : {}),
     'content-type': 'application/json',
     'content-length': String(Buffer.byteLength(BODY)),
     cookie:
-      '_ga=GA1.1.1498351716.1732012345; _ga_X1Y2Z3=GS1.1.1732012345.4.1.1732013456.0.0.0; ' +
-      'csrftoken=Jm3qT5vV9xR2kL8pN4wZ7cY1bH6dF0sA; theme=dark; locale=en-GB; ' +
-      `consent=necessary%2Canalytics; cart=${'a1b2c3d4'.repeat(6)}`,
+      credential === 'bearer'
+        ? SITE_COOKIES
+        : SITE_COOKIES.replace('; csrftoken=', `; ${SESSION_COOKIE}=${token}; csrftoken=`),
     origin: 'https://app.example.com',
     referer: 'https://app.example.com/cart?step=review',
     'sec-ch-ua': '"Chromium";v="131", "Not_A Brand";v="24", "Google Chrome";v="131"',
@@ -141,17 +164,25 @@ export function headerBytes(request: JsonValue): number {
 }
 
 /** One traffic CheckRequest as a gRPC unary request body (5-byte length prefix + protobuf). */
-export function trafficGrpcBody(token: string): Buffer {
-  return grpcFrame(trafficRequestJson(token, 0));
+export function trafficGrpcBody(token: string, credential: Credential = 'bearer'): Buffer {
+  return grpcFrame(trafficRequestJson(token, 0, credential));
 }
 
 /**
  * Write the load generator's frames file (bench/loadgen.ts): one CheckRequest per token as a gRPC
  * frame, back to back, sent round-robin.
  */
-export function writeTrafficFrames(dir: string, name: string, tokens: readonly string[]): string {
+export function writeTrafficFrames(
+  dir: string,
+  name: string,
+  tokens: readonly string[],
+  credential: Credential = 'bearer',
+): string {
   const file = join(dir, `traffic-${name}.grpc`);
-  writeFileSync(file, Buffer.concat(tokens.map((t, i) => grpcFrame(trafficRequestJson(t, i)))));
+  writeFileSync(
+    file,
+    Buffer.concat(tokens.map((t, i) => grpcFrame(trafficRequestJson(t, i, credential)))),
+  );
   return file;
 }
 
