@@ -10,13 +10,11 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { loadConfig } from '../config/load.js';
 import { revokeDevice } from '../device/webauthn/revoke.js';
 import { StoreDeviceRegistry } from '../device/webauthn/store-registry.js';
 import type { DeviceRecord } from '../device/webauthn/types.js';
-import { loadSessionSecret } from '../keys/session-secret.js';
 import { createLogger } from '../log/logger.js';
-import { openSessionStore } from '../store/open.js';
+import { openSharedStore } from './shared-store.js';
 
 /** Exit statuses: 0 done, 1 no such device (approve, revoke), 2 usage or configuration. */
 export const DEVICES_EXIT = { ok: 0, none: 1, usage: 2 } as const;
@@ -77,25 +75,13 @@ export async function runDevices(args: readonly string[], io: DevicesIo): Promis
     }
   }
 
-  const config = await loadConfig(str('config'));
-  if (config.session.store.kind === 'memory') {
-    io.err(
-      'gatehouse devices: session.store.kind is memory: enrolled devices live inside the serving\n' +
-        'Gatehouse process and no other process can reach them. Configure a shared store\n' +
-        '(session.store.kind: redis, docs/reference/session-store.md) to manage devices from the\n' +
-        'command line.\n',
-    );
-    return DEVICES_EXIT.usage;
-  }
-  if (config.session.secret === undefined) {
-    io.err(
-      'gatehouse devices: session.secret is not configured: device records are encrypted with\n' +
-        "the serving replicas' secret, and this command needs the same one.\n",
-    );
-    return DEVICES_EXIT.usage;
-  }
-  const secret = await loadSessionSecret({ value: config.session.secret, development: false });
-  const opened = await openSessionStore(config.session.store, secret.key);
+  const opened = await openSharedStore(
+    'gatehouse devices',
+    'enrolled devices',
+    str('config'),
+    io.err,
+  );
+  if (opened === undefined) return DEVICES_EXIT.usage;
   const registry = new StoreDeviceRegistry(opened.store);
   try {
     if (sub === 'list') {

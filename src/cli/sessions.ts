@@ -11,10 +11,8 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { loadConfig } from '../config/load.js';
-import { loadSessionSecret } from '../keys/session-secret.js';
 import { createLogger } from '../log/logger.js';
-import { openSessionStore } from '../store/open.js';
+import { openSharedStore } from './shared-store.js';
 import { revokeSessions } from '../store/revoke.js';
 import type { StoredSession } from '../store/types.js';
 
@@ -76,25 +74,8 @@ export async function runSessions(args: readonly string[], io: SessionsIo): Prom
     }
   }
 
-  const config = await loadConfig(str('config'));
-  if (config.session.store.kind === 'memory') {
-    io.err(
-      'gatehouse sessions: session.store.kind is memory: the sessions live inside the serving\n' +
-        'Gatehouse process and no other process can reach them. Configure a shared store\n' +
-        '(session.store.kind: redis, docs/reference/session-store.md) to list and revoke sessions\n' +
-        'from the command line; with memory, restarting Gatehouse ends every session.\n',
-    );
-    return SESSIONS_EXIT.usage;
-  }
-  if (config.session.secret === undefined) {
-    io.err(
-      'gatehouse sessions: session.secret is not configured: the records are encrypted with the\n' +
-        "serving replicas' secret, and this command needs the same one.\n",
-    );
-    return SESSIONS_EXIT.usage;
-  }
-  const secret = await loadSessionSecret({ value: config.session.secret, development: false });
-  const opened = await openSessionStore(config.session.store, secret.key);
+  const opened = await openSharedStore('gatehouse sessions', 'sessions', str('config'), io.err);
+  if (opened === undefined) return SESSIONS_EXIT.usage;
   try {
     if (sub === 'list') {
       const sessions = await opened.store.list(user === undefined ? {} : { sub: user });
