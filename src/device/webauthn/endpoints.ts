@@ -19,6 +19,8 @@ export interface DeviceRequest {
    */
   readonly host?: string;
   readonly user: { readonly sub: string; readonly name: string };
+  /** The device this session proved possession of (its record's `device_id`), if any. */
+  readonly provedDevice?: string | undefined;
   readonly requestId?: string;
 }
 
@@ -66,7 +68,7 @@ export async function handleDeviceRequest(
     if (pathname === DEVICE_PATHS.devices) {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed('GET');
       const devices = await deps.registry.listByUser(request.user.sub);
-      return devicesPage({ name: request.user.name, devices });
+      return devicesPage({ name: request.user.name, devices, provedId: request.provedDevice });
     }
     if (method !== 'POST') return methodNotAllowed('POST');
     const body = readJson(request);

@@ -195,3 +195,52 @@ test('input.device.enrolled: the device this session proved, read from the regis
   assert.equal(((await run(fresh)) as { approval: string }).approval, 'revoked');
   assert.equal(((await run(fresh)) as { proof_fresh: boolean }).proof_fresh, false);
 });
+
+test('the proof interval runs on the injected clock: a proof older than the interval by the test clock demands a new one', async () => {
+  // A time far from the wall clock: only the Check's injected clock can make this proof fresh.
+  const provedAt = 1_500_000_000;
+  const clock = { ms: (provedAt + 10) * 1000 };
+  const session: VerifiedSession = Object.freeze({
+    ...SESSION,
+    device_id: 'cred-1',
+    device_proved_at: provedAt,
+    device_user_verified: true,
+  });
+  const enrolledAt: number[] = [];
+  const runtime = {
+    ...fakeRuntime({ caller: sessionCaller(session) }),
+    deviceProofIntervalSeconds: INTERVAL,
+    devices: async () => undefined,
+    enrolledDevice: async (_s: VerifiedSession | undefined, nowSeconds: number) => {
+      enrolledAt.push(nowSeconds);
+      return null;
+    },
+  };
+  const handler = createCheckHandler({
+    policy: () => fakePolicy(DEVICE),
+    identity: runtime,
+    log: SILENT,
+    device: { xfccTrusted: false },
+    now: () => clock.ms,
+  });
+  const fresh = await handler(request('/admin', API));
+  assert.equal(status(fresh.response), 200, 'fresh by the test clock');
+  clock.ms = (provedAt + INTERVAL) * 1000;
+  assert.equal(status((await handler(request('/admin', API))).response), 200, 'at the interval');
+  clock.ms = (provedAt + INTERVAL + 1) * 1000;
+  const stale = await handler(request('/admin', API));
+  assert.equal(status(stale.response), 401);
+  assert.equal(errorOf(stale.response), 'ERR_DEVICE_PROOF_REQUIRED');
+  const browser = await handler(request('/admin', NAV));
+  assert.equal(
+    new URL(header(browser.response, 'location') ?? '', 'https://x').searchParams.get('why'),
+    'proof_expired',
+  );
+  // input.device.enrolled is computed on the same clock.
+  assert.deepEqual(enrolledAt, [
+    provedAt + 10,
+    provedAt + INTERVAL,
+    provedAt + INTERVAL + 1,
+    provedAt + INTERVAL + 1,
+  ]);
+});
