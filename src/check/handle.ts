@@ -539,7 +539,7 @@ async function stepUpResponse(
  * gets 401 `ERR_DEVICE_PROOF_REQUIRED`.
  */
 function deviceProofResponse(
-  { runtime, view, asker }: Respond,
+  { runtime, view, asker, decision }: Respond,
   shortfall: DeviceShortfall,
 ): Pick<StageOutcome, 'response' | 'handledBy'> {
   const { identity, cookies } = asker;
@@ -554,7 +554,9 @@ function deviceProofResponse(
     identity.method === 'session' &&
     isBrowserNavigation(view.method, view.headers)
   ) {
-    const location = `${PATHS.devices}?${new URLSearchParams({ rd: view.path, why: shortfall })}`;
+    // `uv=required`: the page's proof asks the authenticator for user verification.
+    const uv = decision.requireDevice?.userVerification === true ? { uv: 'required' } : {};
+    const location = `${PATHS.devices}?${new URLSearchParams({ rd: view.path, why: shortfall, ...uv })}`;
     return {
       response: withCookies({
         status: 302,

@@ -102,6 +102,20 @@ test('a copied cookie stops working: the proof ages past proof_interval_seconds'
   );
 });
 
+test('require_user_verification: the browser is sent to the proof with uv=required, require_device without', async () => {
+  for (const session of [SESSION, withProof(10, false), withProof(INTERVAL + 5)]) {
+    const uv = await check(sessionCaller(session), UV, NAV);
+    const location = new URL(header(uv.response, 'location') ?? '', 'https://x');
+    assert.equal(location.pathname, '/.gatehouse/devices');
+    assert.equal(location.searchParams.get('uv'), 'required');
+  }
+  const plain = await check(sessionCaller(SESSION), DEVICE, NAV);
+  assert.equal(
+    new URL(header(plain.response, 'location') ?? '', 'https://x').searchParams.get('uv'),
+    null,
+  );
+});
+
 test('require_user_verification: a proof without UV falls short', async () => {
   const outcome = await check(sessionCaller(withProof(10, false)), UV, API);
   assert.equal(status(outcome.response), 401);
