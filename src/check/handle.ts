@@ -56,6 +56,11 @@ export interface CheckDeps {
   readonly decisionId?: () => string;
   /** Client certificates into `input.device` (config `device`); without it there is no `input.device`. */
   readonly device?: DeviceOptions;
+  /**
+   * The clock (ms since the epoch) for device proofs' age, step-up's `auth_time` and the
+   * who-am-I page: `Date.now` unless a test moves time (the same clock as the sessions').
+   */
+  readonly now?: () => number;
 }
 
 /** Facts about one finished Check that only the Check path knows, for logs, metrics and traces. */
@@ -182,6 +187,11 @@ export function createCheckHandler(
   };
 }
 
+/** {@link CheckDeps.now} in Unix seconds. */
+function nowSeconds(deps: CheckDeps): number {
+  return Math.floor((deps.now ?? Date.now)() / 1000);
+}
+
 /** Who is asking, then a reserved path's answer or the policy's. */
 async function answerCheck(
   deps: CheckDeps,
@@ -205,7 +215,7 @@ async function answerCheck(
       'session refused: bound to another device certificate',
     );
   if (!isReservedPath(view.pathname)) return decide(deps, request, view, watch, caller, device);
-  const reply = await handleReserved(seen, caller, deps.identity);
+  const reply = await handleReserved(seen, caller, deps.identity, deps.now);
   return {
     response: localReplyToCheckResponse(reply),
     input: undefined,
@@ -250,7 +260,7 @@ async function decide(
             session_bound: boundSession(caller, asker.identity),
             ...(enrolledDevice === undefined
               ? {}
-              : { enrolled: await enrolledDevice(session, Math.floor(Date.now() / 1000)) }),
+              : { enrolled: await enrolledDevice(session, nowSeconds(deps)) }),
           };
     return buildInput(request, asker.identity, deviceInput);
   });
@@ -266,7 +276,7 @@ async function decide(
   if (!decided.ok) return failed(view, decided.error, reached);
   const decision = decided.value;
   const responded = await attempt(() =>
-    respond({ runtime: deps.identity, view, asker, decision, session }),
+    respond({ runtime: deps.identity, view, asker, decision, session, now: nowSeconds(deps) }),
   );
   if (!responded.ok) return failed(view, responded.error, reached);
   return { ...reached, decision, error: undefined, ...responded.value };
@@ -386,6 +396,8 @@ interface Respond {
   readonly decision: Decision;
   /** The caller's session, when the identity is a session's: its device proof. */
   readonly session?: VerifiedSession | undefined;
+  /** This Check's time, Unix seconds ({@link CheckDeps.now}). */
+  readonly now: number;
 }
 
 async function respond({
@@ -394,20 +406,17 @@ async function respond({
   asker,
   decision,
   session,
+  now,
 }: Respond): Promise<Pick<StageOutcome, 'response' | 'handledBy'>> {
   const { identity, cookies } = asker;
-  const stepUp = decision.allowed ? unmetStepUp(decision, identity) : undefined;
-  if (stepUp !== undefined) return stepUpResponse({ runtime, view, asker, decision }, stepUp);
+  const stepUp = decision.allowed ? unmetStepUp(decision, identity, now) : undefined;
+  if (stepUp !== undefined) return stepUpResponse({ runtime, view, asker, decision, now }, stepUp);
   const device =
     decision.allowed && decision.requireDevice !== undefined
-      ? deviceShortfall(
-          decision.requireDevice,
-          session,
-          runtime.deviceProofIntervalSeconds,
-          Math.floor(Date.now() / 1000),
-        )
+      ? deviceShortfall(decision.requireDevice, session, runtime.deviceProofIntervalSeconds, now)
       : undefined;
-  if (device !== undefined) return deviceProofResponse({ runtime, view, asker, decision }, device);
+  if (device !== undefined)
+    return deviceProofResponse({ runtime, view, asker, decision, now }, device);
   if (decision.allowed) {
     const assertion = identity.authenticated
       ? await runtime.assertion(identity, view.host, asker.credential)
@@ -474,10 +483,11 @@ async function respond({
 function unmetStepUp(
   decision: Decision,
   identity: Identity,
+  nowSeconds: number,
 ): { readonly stepUp: StepUp; readonly missing: StepUpShortfall[] } | undefined {
   if (decision.stepUp === undefined) return undefined;
   const facts = identity.authenticated ? identity : {};
-  const missing = shortfalls(decision.stepUp, facts, Math.floor(Date.now() / 1000));
+  const missing = shortfalls(decision.stepUp, facts, nowSeconds);
   return missing.length === 0 ? undefined : { stepUp: decision.stepUp, missing };
 }
 
@@ -529,7 +539,7 @@ async function stepUpResponse(
  * gets 401 `ERR_DEVICE_PROOF_REQUIRED`.
  */
 function deviceProofResponse(
-  { runtime, view, asker }: Respond,
+  { runtime, view, asker, decision }: Respond,
   shortfall: DeviceShortfall,
 ): Pick<StageOutcome, 'response' | 'handledBy'> {
   const { identity, cookies } = asker;
@@ -544,7 +554,9 @@ function deviceProofResponse(
     identity.method === 'session' &&
     isBrowserNavigation(view.method, view.headers)
   ) {
-    const location = `${PATHS.devices}?${new URLSearchParams({ rd: view.path, why: shortfall })}`;
+    // `uv=required`: the page's proof asks the authenticator for user verification.
+    const uv = decision.requireDevice?.userVerification === true ? { uv: 'required' } : {};
+    const location = `${PATHS.devices}?${new URLSearchParams({ rd: view.path, why: shortfall, ...uv })}`;
     return {
       response: withCookies({
         status: 302,

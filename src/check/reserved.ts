@@ -2,7 +2,13 @@ import { GatehouseError } from '../errors/gatehouse-error.js';
 import { sessionOf, type Caller } from '../identity/caller.js';
 import { bearerChallenge } from '../identity/bearer/challenge.js';
 import { PATHS, errorPage, notFoundPage, signedOutPage, whoamiPage } from '../pages/pages.js';
-import { isBrowserNavigation, jsonReply, jwksReply, type LocalReply } from '../pages/reply.js';
+import {
+  isBrowserNavigation,
+  jsonReply,
+  jwksReply,
+  type LocalReply,
+  wantsJson,
+} from '../pages/reply.js';
 import type { IdentityRuntime } from '../identity/runtime.js';
 import type { RequestView } from '../input/request-view.js';
 
@@ -15,15 +21,17 @@ export function isReservedPath(pathname: string): boolean {
 
 /**
  * Answer a reserved path. Errors become Gatehouse's error page (HTML, or JSON when asked);
- * the policy is not consulted: these paths are the sign-in machinery itself.
+ * the policy is not consulted: these paths are the sign-in machinery itself. `now` is the
+ * Check path's clock (ms since the epoch).
  */
 export async function handleReserved(
   view: RequestView,
   caller: Caller,
   runtime: IdentityRuntime,
+  now: () => number = Date.now,
 ): Promise<LocalReply> {
   try {
-    return await route(view, caller, runtime);
+    return await route(view, caller, runtime, now);
   } catch (err) {
     return errorPage({
       headers: view.headers,
@@ -37,6 +45,7 @@ async function route(
   view: RequestView,
   caller: Caller,
   runtime: IdentityRuntime,
+  now: () => number,
 ): Promise<LocalReply> {
   const { pathname } = view;
   if (pathname === PATHS.jwks) {
@@ -45,13 +54,14 @@ async function route(
   }
   if (pathname === '/.gatehouse' || pathname === PATHS.whoami) {
     const { identity } = caller;
-    if (identity.authenticated)
-      return whoamiPage(
-        view.headers,
-        identity,
-        Math.floor(Date.now() / 1000),
-        runtime.devices !== undefined,
-      );
+    if (identity.authenticated) {
+      // The user's devices, when device.webauthn is on (a session caller only).
+      const devices =
+        runtime.whoamiDevices === undefined || wantsJson(view.headers)
+          ? undefined
+          : await runtime.whoamiDevices(caller);
+      return whoamiPage(view.headers, identity, Math.floor(now() / 1000), devices);
+    }
     if (runtime.signIn !== undefined && isBrowserNavigation(view.method, view.headers))
       return runtime.signIn.start(view, PATHS.whoami);
     return jsonReply(401, { authenticated: false }, [

@@ -3,6 +3,7 @@ import type { Caller } from './caller.js';
 import type { StepUp } from '../decision/step-up.js';
 import type { AuthenticatedIdentity } from '../input/types.js';
 import type { LocalReply } from '../pages/reply.js';
+import type { PageSection } from '../pages/pages.js';
 import type { EnrolledDeviceInput } from '../input/device.js';
 import type { VerifiedSession } from './session/types.js';
 import type { RequestView } from '../input/request-view.js';
@@ -79,6 +80,14 @@ export interface IdentityRuntime {
    * endpoint's answer, undefined for another path; absent without `device.webauthn`.
    */
   readonly devices?: (request: RequestView, caller: Caller) => Promise<LocalReply | undefined>;
+  /**
+   * The who-am-I page's device section for a session caller (its devices, each with a Remove
+   * button posting to the devices endpoint); undefined for any other caller; absent without
+   * `device.webauthn`.
+   *
+   * @throws GatehouseError `ERR_SESSION_STORE_UNAVAILABLE` (the page is then an error page).
+   */
+  readonly whoamiDevices?: (caller: Caller) => Promise<PageSection | undefined>;
   /**
    * `device.webauthn.proof_interval_seconds`: how old a session's proof of possession may be for
    * a decision that requires a device; absent without `device.webauthn` (such a decision is then

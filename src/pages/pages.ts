@@ -1,7 +1,8 @@
 /**
  * The pages Gatehouse answers with itself: deny, errors, sign-out confirmation, signed out,
  * who am I, not found. Each is HTML for a browser and JSON when the client asks for JSON
- * ({@link wantsJson}); none carries a token, a script or an external asset.
+ * ({@link wantsJson}); none carries a token or an external asset, and none runs a script except
+ * the who-am-I page's device section (its one script, allowed by hash: {@link PageSection}).
  */
 import type { ErrorCode } from '../errors/codes.js';
 import type { GatehouseError } from '../errors/gatehouse-error.js';
@@ -417,7 +418,18 @@ export function signOutConfirmPage(options: {
 }
 
 /**
- * Who am I (`/.gatehouse/`): identity, groups and session expiry; never a token. JSON: the
+ * A section another concern adds to a page (the who-am-I page's devices,
+ * src/device/webauthn/pages.ts): its escaped markup, and the Content-Security-Policy the page
+ * must then carry (a section with a script allows exactly that script, by hash).
+ */
+export interface PageSection {
+  readonly body: Html;
+  readonly csp: string;
+}
+
+/**
+ * Who am I (`/.gatehouse/`): identity, groups and session expiry; never a token; with
+ * `devices`, the signed-in user's devices section after them, and that section's CSP. JSON: the
  * identity's fields except `claims`.
  *
  * @example whoamiPage(view.headers, identity, Math.floor(Date.now() / 1000))
@@ -426,7 +438,7 @@ export function whoamiPage(
   headers: Headers,
   identity: AuthenticatedIdentity,
   now: number,
-  devices = false,
+  devices?: PageSection,
 ): LocalReply {
   if (wantsJson(headers)) {
     return jsonReply(200, {
@@ -457,9 +469,17 @@ ${identity.name === null ? EMPTY : html`<dt>Name</dt><dd>${identity.name}</dd>`}
 <dt>Signed in with</dt><dd>${session ? 'This browser (session cookie)' : 'An access token'}</dd>
 <dt>${session ? 'Session expires' : 'Token expires'}</dt><dd><time datetime="${expires.toISOString()}">${DATE_TIME.format(expires)} UTC</time> <span class="hint nowrap">(${inWords(identity.expires_at - now)})</span></dd>
 </dl>
-<div class="actions">${link('/', 'Go to the home page')}${session && devices ? link(PATHS.devices, 'Your devices') : EMPTY}${session ? signOutForm('secondary') : EMPTY}</div>`,
+${session && devices !== undefined ? devices.body : EMPTY}
+<div class="actions">${link('/', 'Go to the home page')}${session ? signOutForm('secondary') : EMPTY}</div>`,
   );
-  return htmlReply(200, page('Who am I', body));
+  const reply = htmlReply(200, page('Who am I', body));
+  if (!session || devices === undefined) return reply;
+  return {
+    ...reply,
+    headers: reply.headers.map(([name, value]) =>
+      name === 'content-security-policy' ? [name, devices.csp] : [name, value],
+    ),
+  };
 }
 
 /**

@@ -27,7 +27,7 @@ import { storeReplayCache } from '../oidc/replay-cache.js';
 import { revokeForLogout, revokeSessions } from '../store/revoke.js';
 import { ownCookieNames, sessionClearCookie } from '../identity/session/cookie.js';
 import { createSessionBook, type SessionBook } from '../identity/session/book.js';
-import { createDeviceRoute } from '../device/webauthn/mount.js';
+import { createDeviceRoute, createWhoamiDevices } from '../device/webauthn/mount.js';
 import { webauthnSettings } from '../device/webauthn/settings.js';
 import { enrolledInput } from '../device/webauthn/enrolled-input.js';
 import type { VerifiedSession } from '../identity/session/types.js';
@@ -396,7 +396,9 @@ export async function setupIdentity(
             sessions,
             cookieName,
             signIn: flow,
+            ...(observe.clock === undefined ? {} : { now: observe.clock }),
           }),
+          whoamiDevices: createWhoamiDevices(store),
           deviceProofIntervalSeconds: config.device.webauthn.proof_interval_seconds,
           enrolledDevice: (() => {
             const registry = new StoreDeviceRegistry(store);

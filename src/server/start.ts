@@ -43,9 +43,9 @@ export interface StartOptions {
    */
   readonly sessionStore?: SessionStore;
   /**
-   * Tests only: the sessions' clock (ms since the epoch), so a test can move time past an idle
-   * timeout or a re-validation interval. Deliberately not a configuration key: production
-   * cannot turn it on.
+   * Tests only: the sessions' and the Check path's clock (ms since the epoch), so a test can
+   * move time past an idle timeout, a re-validation interval or a device proof's interval.
+   * Deliberately not a configuration key: production cannot turn it on.
    */
   readonly clock?: () => number;
 }
@@ -149,6 +149,7 @@ export async function startGatehouse(
     log,
     observer: createCheckObserver({ decisions, metrics, tracer, log }),
     ...(device === undefined ? {} : { device }),
+    ...(options.clock === undefined ? {} : { now: options.clock }),
   };
   const check = createCheckHandler(deps);
 

@@ -6,8 +6,9 @@
  * approves it with the CLI; a policy requiring a device for /admin (`require_device`) sends the
  * browser to the proof page, the assertion runs and /admin is allowed. A second browser holding
  * a copy of the session cookie and no authenticator is refused once the proof is older than
- * `device.webauthn.proof_interval_seconds` (the shortest allowed: 60 s, waited in real time,
- * since the Check reads the wall clock); removing the device ends the access.
+ * `device.webauthn.proof_interval_seconds` (the shortest allowed: 60 s, waited in real time; the
+ * Check's own clock is tested in test/unit/check/device-proof.test.ts); removing the device on
+ * the who-am-I page ends the access.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -63,7 +64,7 @@ async function addAuthenticator(
   return { cdp, authenticatorId };
 }
 
-/** Press a button of the devices page and wait for what `#device-status` then says. */
+/** Press a button of a Gatehouse page (devices, who am I) and wait for what `#device-status` then says. */
 async function press(page: Page, name: string): Promise<string> {
   const status = page.locator('#device-status');
   await page.getByRole('button', { name }).click();
@@ -240,10 +241,23 @@ test('enrolled device in Chromium through Envoy, Redis and the CLI: enroll, appr
     "the owner's new proof ended the copied cookie",
   );
 
-  // 9. The owner removes the device on the page: it is revoked, and the session bound to it
-  // ends, for the owner and for the copy alike.
-  await page.goto(origin + DEVICES);
+  // 9. The owner's who-am-I page lists the device (approved, proved by this very session) with
+  // a Remove button; pressing it revokes the device, and the session bound to it ends, for the
+  // owner and for the copy alike.
+  await page.goto(`${origin}/.gatehouse/`);
+  assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Who am I');
+  const items = page.locator('ul.devices > li');
+  assert.equal(await items.count(), 1);
+  const item = (await items.first().textContent()) ?? '';
+  assert.match(item, /^Built-in authenticator /);
+  assert.match(item, /Approved; last used: \d{1,2} \w{3} \d{4}, \d\d:\d\d UTC\./);
+  assert.match(item, /This session proved possession with it\./);
+  assert.equal(
+    await items.first().getByRole('button', { name: 'Remove' }).getAttribute('data-device'),
+    pending.id,
+  );
   assert.equal(await press(page, 'Remove'), 'Device removed.');
+  assert.equal(await items.count(), 0);
   assert.equal((await listed())[0]?.approval, 'revoked');
   seen = upstream.requests.length;
   for (const context of [owner, thief]) {

@@ -17,12 +17,18 @@ import { requireTool } from '../support/tools.js';
 
 const SUB = 'user-ada';
 
-async function serve(registry: MemoryDeviceRegistry): Promise<{
+async function serve(
+  registry: MemoryDeviceRegistry,
+  requireUserVerification = true,
+): Promise<{
   origin: string;
   server: Server;
   proofs: string[];
+  /** Each proof's user verification, in order. */
+  verified: boolean[];
 }> {
   const proofs: string[] = [];
+  const verified: boolean[] = [];
   let deps: Parameters<typeof handleDeviceRequest>[1] | undefined;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -65,7 +71,7 @@ async function serve(registry: MemoryDeviceRegistry): Promise<{
       origins: [origin],
       attestationFormats: ['none', 'packed'],
       aaguids: [],
-      requireUserVerification: true,
+      requireUserVerification,
       operatorApproval: false,
       // Short, so that the context without an authenticator gives up quickly.
       challengeTtlSeconds: 5,
@@ -74,10 +80,11 @@ async function serve(registry: MemoryDeviceRegistry): Promise<{
     challenges: new MemoryChallengeStore(),
     onProof: async (proof) => {
       proofs.push(proof.device.id);
+      verified.push(proof.userVerified);
       return [];
     },
   };
-  return { origin, server, proofs };
+  return { origin, server, proofs, verified };
 }
 
 /** Console errors (a CSP violation among them) on a page. */
@@ -182,5 +189,57 @@ test('register a device with a virtual authenticator, prove possession, remove i
   assert.equal((await registry.get(device.id))?.approval, 'revoked');
   await page.reload();
   assert.equal(await page.getByRole('button', { name: 'Verify this device' }).count(), 0);
+  assert.deepEqual(problems, []);
+});
+
+test('a decision requiring user verification (uv=required) makes the page require it, with UV merely preferred in config', async (t) => {
+  const chromium = requireTool(t, 'chromium');
+  if (chromium === undefined) return;
+  const registry = new MemoryDeviceRegistry();
+  const { origin, server, verified } = await serve(registry, false);
+  let browser: Browser | undefined;
+  t.after(async () => {
+    await browser?.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  browser = await launchChromium(chromium);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = watch(page);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable', { enableUI: false });
+  // A security key that cannot verify its user (no PIN, no biometric).
+  const key = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'usb', hasUserVerification: false },
+  });
+  await page.goto(origin + DEVICE_PATHS.devices);
+  assert.equal(await press(page, 'Register this device'), 'Device registered.');
+  await page.goto(origin + DEVICE_PATHS.devices);
+  assert.equal(await press(page, 'Verify this device'), 'Device verified.');
+  assert.deepEqual(verified, [false], 'UV preferred: a proof without it');
+
+  // Sent by a require_user_verification decision: the options require UV, which this key
+  // cannot give, so there is no proof (before, it answered with presence alone and the decision
+  // sent the user back here, again and again).
+  await page.goto(`${origin}${DEVICE_PATHS.devices}?why=user_not_verified&uv=required`);
+  assert.match(await press(page, 'Verify this device'), /^That did not work/);
+  assert.deepEqual(verified, [false], 'no proof without user verification');
+
+  // A platform authenticator that verifies its user: the same page proves with UV.
+  await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: key.authenticatorId });
+  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+    },
+  });
+  await page.goto(origin + DEVICE_PATHS.devices);
+  assert.equal(await press(page, 'Register this device'), 'Device registered.');
+  await page.goto(`${origin}${DEVICE_PATHS.devices}?why=user_not_verified&uv=required`);
+  assert.equal(await press(page, 'Verify this device'), 'Device verified.');
+  assert.deepEqual(verified, [false, true]);
   assert.deepEqual(problems, []);
 });

@@ -21,15 +21,22 @@ export interface DeviceProof {
 
 /**
  * Options for `navigator.credentials.get()` (JSON form) for user `sub`, allowing only their
- * approved devices; the challenge is remembered single-use.
+ * approved devices; the challenge is remembered single-use. User verification is `required`
+ * when `device.webauthn.require_user_verification` says so or `userVerification` asks for it (a
+ * decision with `require_user_verification` sent the user here), else `preferred`; a required
+ * one is remembered with the challenge, and {@link verifyAuthentication} then refuses an answer
+ * without it.
  *
  * @throws GatehouseError `ERR_DEVICE_UNKNOWN` when the user has no approved device.
+ * @example await authenticationOptions(deps, sub, true) // for a require_user_verification decision
  */
 export async function authenticationOptions(
   deps: CeremonyDeps,
   sub: string,
+  userVerification = false,
 ): Promise<PublicKeyCredentialRequestOptionsJSON> {
   const { settings } = deps;
+  const required = settings.requireUserVerification || userVerification;
   const devices = (await deps.registry.listByUser(sub)).filter((d) => d.approval === 'approved');
   if (devices.length === 0)
     throw new GatehouseError('ERR_DEVICE_UNKNOWN', { cause: new Error('no approved device') });
@@ -37,7 +44,7 @@ export async function authenticationOptions(
     rpID: settings.rpId,
     timeout: settings.challengeTtlSeconds * 1000,
     allowCredentials: devices.map((d) => ({ id: d.id, transports: [...d.transports] })),
-    userVerification: settings.requireUserVerification ? 'required' : 'preferred',
+    userVerification: required ? 'required' : 'preferred',
   });
   await rememberChallenge(
     deps.challenges,
@@ -45,6 +52,7 @@ export async function authenticationOptions(
     'authenticate',
     sub,
     settings.challengeTtlSeconds,
+    required,
   );
   return options;
 }
@@ -52,7 +60,8 @@ export async function authenticationOptions(
 /**
  * Verify an assertion from one of `sub`'s approved devices. In order: the challenge is consumed
  * (single use), the device must be `sub`'s and approved, the signature, origin, RP ID and user
- * presence verified, then user verification (when required) and the counter: it must rise
+ * presence verified, then user verification (when the settings or the challenge's options
+ * required it) and the counter: it must rise
  * whenever either the stored or the new value is non-zero (a clone shows up as a regression).
  * The counter is compared and the new counter and `last_used` saved in one atomic step of the
  * registry ({@link DeviceRegistry.recordAssertion}).
@@ -67,7 +76,7 @@ export async function verifyAuthentication(
 ): Promise<DeviceProof> {
   const { settings } = deps;
   const response = asAuthenticationResponse(body);
-  const challenge = await claimChallenge(
+  const { challenge, userVerification } = await claimChallenge(
     deps.challenges,
     response.response.clientDataJSON,
     'authenticate',
@@ -101,7 +110,7 @@ export async function verifyAuthentication(
   if (!verified.verified)
     throw new GatehouseError('ERR_DEVICE_PROOF_INVALID', { cause: new Error('not verified') });
   const info = verified.authenticationInfo;
-  if (settings.requireUserVerification && !info.userVerified)
+  if ((settings.requireUserVerification || userVerification) && !info.userVerified)
     throw new GatehouseError('ERR_DEVICE_NOT_ALLOWED', {
       cause: new Error('user verification required but not performed'),
     });

@@ -17,17 +17,32 @@ function challengeKey(ceremony: Ceremony, sub: string, challenge: string): strin
   return `${PREFIX}${ceremony}:${subject}:${challenge}`;
 }
 
-/** Remember `challenge` as issued to `sub` for `ceremony`, for `ttlSeconds`. */
+/** A claimed challenge and what it was issued with. */
+export interface ClaimedChallenge {
+  /** base64url, for the library to compare with `clientDataJSON` again. */
+  readonly challenge: string;
+  /**
+   * True when the options asked for `userVerification: 'required'`: the response must then
+   * carry the UV flag (the requirement travels with the challenge, so a client cannot drop it).
+   */
+  readonly userVerification: boolean;
+}
+
+/**
+ * Remember `challenge` as issued to `sub` for `ceremony`, for `ttlSeconds`; with
+ * `userVerification`, an answer to it must be user-verified ({@link ClaimedChallenge}).
+ */
 export async function rememberChallenge(
   store: ChallengeStore,
   challenge: string,
   ceremony: Ceremony,
   sub: string,
   ttlSeconds: number,
+  userVerification = false,
 ): Promise<void> {
   await store.put(
     challengeKey(ceremony, sub, challenge),
-    JSON.stringify({ ceremony, sub }),
+    JSON.stringify({ ceremony, sub, ...(userVerification ? { uv: true } : {}) }),
     ttlSeconds,
   );
 }
@@ -38,7 +53,7 @@ export async function rememberChallenge(
  * challenge issued to `sub` for `ceremony` is consumed: the subject is part of the lookup, so a
  * signed-in user posting another user's response cannot burn that user's challenge.
  *
- * @returns the challenge (base64url), for the library to compare with `clientDataJSON` again.
+ * @returns the challenge, and whether it was issued requiring user verification.
  * @throws GatehouseError `ERR_DEVICE_PROOF_INVALID` when `clientDataJSON` cannot be read;
  *   `ERR_DEVICE_CHALLENGE_INVALID` when the challenge is unknown, used, expired, or was issued
  *   to another user or for the other ceremony.
@@ -48,7 +63,7 @@ export async function claimChallenge(
   clientDataJSON: unknown,
   ceremony: Ceremony,
   sub: string,
-): Promise<string> {
+): Promise<ClaimedChallenge> {
   let challenge: string;
   try {
     if (typeof clientDataJSON !== 'string') throw new TypeError('clientDataJSON is not a string');
@@ -75,5 +90,5 @@ export async function claimChallenge(
     throw new GatehouseError('ERR_DEVICE_CHALLENGE_INVALID', {
       cause: new Error('challenge issued for another user or ceremony'),
     });
-  return challenge;
+  return { challenge, userVerification: 'uv' in issued && issued.uv === true };
 }

@@ -19,6 +19,8 @@ export interface DeviceRequest {
    */
   readonly host?: string;
   readonly user: { readonly sub: string; readonly name: string };
+  /** The device this session proved possession of (its record's `device_id`), if any. */
+  readonly provedDevice?: string | undefined;
   readonly requestId?: string;
 }
 
@@ -66,7 +68,7 @@ export async function handleDeviceRequest(
     if (pathname === DEVICE_PATHS.devices) {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed('GET');
       const devices = await deps.registry.listByUser(request.user.sub);
-      return devicesPage({ name: request.user.name, devices });
+      return devicesPage({ name: request.user.name, devices, provedId: request.provedDevice });
     }
     if (method !== 'POST') return methodNotAllowed('POST');
     const body = readJson(request);
@@ -84,7 +86,7 @@ export async function handleDeviceRequest(
         await removeOwnDevice(deps, sub, body);
         return jsonReply(200, { removed: true });
       case DEVICE_PATHS.verifyOptions:
-        return jsonReply(200, await authenticationOptions(deps, sub));
+        return jsonReply(200, await authenticationOptions(deps, sub, wantsUserVerification(body)));
       default: {
         const proof = await verifyAuthentication(deps, sub, body);
         const headers = deps.onProof === undefined ? [] : await deps.onProof(proof, request);
@@ -129,6 +131,21 @@ async function removeOwnDevice(
     throw new GatehouseError('ERR_DEVICE_UNKNOWN', { cause: new Error('not an own live device') });
   if (deps.revokeDevice === undefined) await deps.registry.revoke(device.id);
   else await deps.revokeDevice(device.id);
+}
+
+/**
+ * `{"user_verification": "required"}` in a verify-options POST: the page was sent by a decision
+ * with `require_user_verification` (`?uv=required`). Asking is safe to leave to the client: a
+ * proof without UV never meets such a decision, and a challenge issued requiring UV is never
+ * answered without it.
+ */
+function wantsUserVerification(body: unknown): boolean {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    'user_verification' in body &&
+    body.user_verification === 'required'
+  );
 }
 
 function methodNotAllowed(allow: string): LocalReply {

@@ -12,6 +12,8 @@ import type { RequestView } from '../../input/request-view.js';
 import { isBrowserNavigation, jsonReply, type LocalReply } from '../../pages/reply.js';
 import type { SessionStore } from '../../store/types.js';
 import { type DeviceEndpointDeps, handleDeviceRequest } from './endpoints.js';
+import type { PageSection } from '../../pages/pages.js';
+import { whoamiDeviceSection } from './pages.js';
 import { DEVICE_PATHS } from './paths.js';
 import { revokeDevice } from './revoke.js';
 import { StoreChallengeStore, StoreDeviceRegistry } from './store-registry.js';
@@ -71,6 +73,7 @@ export function createDeviceRoute(options: DeviceRouteOptions): DeviceRoute {
         body,
         host: view.host,
         user: { sub: session.sub, name: session.email ?? session.name ?? session.sub },
+        provedDevice: session.device_id,
         requestId: view.requestId,
       },
       deps(),
@@ -106,5 +109,24 @@ export function createDeviceRoute(options: DeviceRouteOptions): DeviceRoute {
         },
       };
     }
+  };
+}
+
+/**
+ * The who-am-I page's device section (`IdentityRuntime.whoamiDevices`): a session caller's
+ * devices from the registry in the session store, marking the one this session proved. Its
+ * Remove buttons post to `/.gatehouse/devices/remove`, answered by {@link createDeviceRoute}:
+ * the one removal path. Undefined for a caller that is not a live session.
+ *
+ * @example const section = await createWhoamiDevices(store)(caller);
+ */
+export function createWhoamiDevices(
+  store: SessionStore,
+): (caller: Caller) => Promise<PageSection | undefined> {
+  const registry = new StoreDeviceRegistry(store);
+  return async (caller) => {
+    if (caller.kind !== 'session') return undefined;
+    const devices = await registry.listByUser(caller.session.sub);
+    return whoamiDeviceSection({ devices, provedId: caller.session.device_id });
   };
 }

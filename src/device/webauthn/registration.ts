@@ -88,7 +88,7 @@ export async function verifyRegistration(
 ): Promise<DeviceRecord> {
   const { settings } = deps;
   const response = asRegistrationResponse(body);
-  const challenge = await claimChallenge(
+  const { challenge } = await claimChallenge(
     deps.challenges,
     response.response.clientDataJSON,
     'register',

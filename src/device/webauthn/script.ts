@@ -33,7 +33,12 @@ export const DEVICE_SCRIPT = `
         : 'Device registered.';
     },
     async verify() {
-      const options = await post(${JSON.stringify(DEVICE_PATHS.verifyOptions)});
+      // Sent here by a decision that requires user verification: ask the authenticator for it.
+      const uv = new URLSearchParams(location.search).get('uv') === 'required';
+      const options = await post(
+        ${JSON.stringify(DEVICE_PATHS.verifyOptions)},
+        uv ? { user_verification: 'required' } : {},
+      );
       const credential = await navigator.credentials.get({
         publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options),
       });

@@ -102,6 +102,20 @@ test('a copied cookie stops working: the proof ages past proof_interval_seconds'
   );
 });
 
+test('require_user_verification: the browser is sent to the proof with uv=required, require_device without', async () => {
+  for (const session of [SESSION, withProof(10, false), withProof(INTERVAL + 5)]) {
+    const uv = await check(sessionCaller(session), UV, NAV);
+    const location = new URL(header(uv.response, 'location') ?? '', 'https://x');
+    assert.equal(location.pathname, '/.gatehouse/devices');
+    assert.equal(location.searchParams.get('uv'), 'required');
+  }
+  const plain = await check(sessionCaller(SESSION), DEVICE, NAV);
+  assert.equal(
+    new URL(header(plain.response, 'location') ?? '', 'https://x').searchParams.get('uv'),
+    null,
+  );
+});
+
 test('require_user_verification: a proof without UV falls short', async () => {
   const outcome = await check(sessionCaller(withProof(10, false)), UV, API);
   assert.equal(status(outcome.response), 401);
@@ -194,4 +208,53 @@ test('input.device.enrolled: the device this session proved, read from the regis
   await registry.revoke('cred-1');
   assert.equal(((await run(fresh)) as { approval: string }).approval, 'revoked');
   assert.equal(((await run(fresh)) as { proof_fresh: boolean }).proof_fresh, false);
+});
+
+test('the proof interval runs on the injected clock: a proof older than the interval by the test clock demands a new one', async () => {
+  // A time far from the wall clock: only the Check's injected clock can make this proof fresh.
+  const provedAt = 1_500_000_000;
+  const clock = { ms: (provedAt + 10) * 1000 };
+  const session: VerifiedSession = Object.freeze({
+    ...SESSION,
+    device_id: 'cred-1',
+    device_proved_at: provedAt,
+    device_user_verified: true,
+  });
+  const enrolledAt: number[] = [];
+  const runtime = {
+    ...fakeRuntime({ caller: sessionCaller(session) }),
+    deviceProofIntervalSeconds: INTERVAL,
+    devices: async () => undefined,
+    enrolledDevice: async (_s: VerifiedSession | undefined, nowSeconds: number) => {
+      enrolledAt.push(nowSeconds);
+      return null;
+    },
+  };
+  const handler = createCheckHandler({
+    policy: () => fakePolicy(DEVICE),
+    identity: runtime,
+    log: SILENT,
+    device: { xfccTrusted: false },
+    now: () => clock.ms,
+  });
+  const fresh = await handler(request('/admin', API));
+  assert.equal(status(fresh.response), 200, 'fresh by the test clock');
+  clock.ms = (provedAt + INTERVAL) * 1000;
+  assert.equal(status((await handler(request('/admin', API))).response), 200, 'at the interval');
+  clock.ms = (provedAt + INTERVAL + 1) * 1000;
+  const stale = await handler(request('/admin', API));
+  assert.equal(status(stale.response), 401);
+  assert.equal(errorOf(stale.response), 'ERR_DEVICE_PROOF_REQUIRED');
+  const browser = await handler(request('/admin', NAV));
+  assert.equal(
+    new URL(header(browser.response, 'location') ?? '', 'https://x').searchParams.get('why'),
+    'proof_expired',
+  );
+  // input.device.enrolled is computed on the same clock.
+  assert.deepEqual(enrolledAt, [
+    provedAt + 10,
+    provedAt + INTERVAL,
+    provedAt + INTERVAL + 1,
+    provedAt + INTERVAL + 1,
+  ]);
 });

@@ -184,3 +184,50 @@ test("a user removes their own device, never another user's", async () => {
   );
   assert.equal(json(again)['error'], 'ERR_DEVICE_UNKNOWN');
 });
+
+test('verify options for a decision requiring UV ({"user_verification":"required"}) ask for it, and bind it to the challenge', async () => {
+  const d = deps({ requireUserVerification: false });
+  const a = authenticator();
+  const reg = json(await handleDeviceRequest(request(DEVICE_PATHS.registerOptions), d));
+  await handleDeviceRequest(
+    request(DEVICE_PATHS.register, {
+      body: JSON.stringify(a.register(String(reg['challenge']), { counter: 1 })),
+    }),
+    d,
+  );
+  const preferred = json(await handleDeviceRequest(request(DEVICE_PATHS.verifyOptions), d));
+  assert.equal(preferred['userVerification'], 'preferred');
+  const required = json(
+    await handleDeviceRequest(
+      request(DEVICE_PATHS.verifyOptions, {
+        body: JSON.stringify({ user_verification: 'required' }),
+      }),
+      d,
+    ),
+  );
+  assert.equal(required['userVerification'], 'required');
+  const refused = await handleDeviceRequest(
+    request(DEVICE_PATHS.verify, {
+      body: JSON.stringify(
+        a.assert(String(required['challenge']), { counter: 2, userVerified: false }),
+      ),
+    }),
+    d,
+  );
+  assert.equal(refused?.status, 403);
+  assert.equal(json(refused)['error'], 'ERR_DEVICE_NOT_ALLOWED');
+  const ok = await handleDeviceRequest(
+    request(DEVICE_PATHS.verify, {
+      body: JSON.stringify(
+        a.assert(String(preferred['challenge']), { counter: 3, userVerified: false }),
+      ),
+    }),
+    d,
+  );
+  assert.equal(json(ok)['user_verified'], false, 'a preferred challenge still takes no UV');
+});
+
+test('the page script asks for UV when the page was reached with uv=required', () => {
+  assert.match(DEVICE_SCRIPT, /get\('uv'\) === 'required'/);
+  assert.match(DEVICE_SCRIPT, /\{ user_verification: 'required' \}/);
+});

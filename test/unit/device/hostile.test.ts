@@ -251,3 +251,19 @@ test("a wrong user cannot burn another user's challenge: the subject is checked 
   await rejectsWith(verifyRegistration(d, 'user-mallory', other), 'ERR_DEVICE_CHALLENGE_INVALID');
   assert.equal((await verifyRegistration(d, SUB, other)).sub, SUB);
 });
+
+test('UV demanded by a decision (config preferred): options say required, and an answer without UV to that challenge is refused', async () => {
+  const { d, a } = await enrolled({ requireUserVerification: false });
+  const get = await authenticationOptions(d, SUB, true);
+  assert.equal(get.userVerification, 'required');
+  // The authenticator (or a client editing the options) answers without UV: the challenge
+  // remembers that UV was required, so the downgrade is refused, and the challenge is spent.
+  const response = a.assert(get.challenge, { counter: 6, userVerified: false });
+  await rejectsWith(verifyAuthentication(d, SUB, response), 'ERR_DEVICE_NOT_ALLOWED');
+  await rejectsWith(verifyAuthentication(d, SUB, response), 'ERR_DEVICE_CHALLENGE_INVALID');
+  assert.equal((await d.registry.get(a.id))?.counter, 5, 'nothing recorded');
+  // With UV, a fresh challenge for the same decision passes and says so.
+  const again = await authenticationOptions(d, SUB, true);
+  const proof = await verifyAuthentication(d, SUB, a.assert(again.challenge, { counter: 7 }));
+  assert.equal(proof.userVerified, true);
+});
