@@ -86,12 +86,13 @@ function normalise(text: string): string {
  * token JSON.parse would reject (`1e`, `--1`) is not carried: the reviver path then reports it.
  */
 function carriedExactly(text: string): boolean {
-  if (!/^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(text)) return false;
   const value = Number(text);
+  // The common case first (what JSON.stringify wrote, e.g. 16.990000000000002): the text is the
+  // number's shortest round-trip form, which is always a valid JSON number token.
+  if (Number.isFinite(value) && String(value) === text) return true;
+  if (!/^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(text)) return false;
   if (!Number.isFinite(value)) return false;
-  // The common case (what JSON.stringify wrote, e.g. 16.990000000000002) without normalising.
-  const shortest = String(value);
-  return shortest === text || normalise(shortest) === normalise(text);
+  return normalise(String(value)) === normalise(text);
 }
 
 const exactReviver: Reviver = (_key, value, context) => {

@@ -42,24 +42,40 @@ function decodeStrict(bytes: Uint8Array): string {
   }
 }
 
+/** The body selected: its text when Envoy sent text, and its bytes (encoded only when needed). */
+interface SelectedBody {
+  readonly text: string | undefined;
+  /** UTF-8 length in bytes, without encoding the text. */
+  readonly byteLength: number;
+  bytes(): Uint8Array;
+}
+
 /**
  * Pick the body Envoy sent. Envoy fills exactly one of `body` and `raw_body`; like the plugin we
  * read `body` and fall back to `raw_body`. Both set and different is ambiguous and rejected.
+ * A text body is encoded to bytes only when they are read (multipart, or the comparison with
+ * `raw_body`): a JSON or form body is parsed from its text, and `content-length` compared with
+ * its UTF-8 length.
  */
-function selectBody(src: BodySource): { text: string | undefined; bytes: Uint8Array } | undefined {
+function selectBody(src: BodySource): SelectedBody | undefined {
   const hasText = src.body !== '';
   const hasRaw = src.rawBody.length > 0;
   if (!hasText && !hasRaw) return undefined;
   if (hasText) {
-    const bytes = Buffer.from(src.body, 'utf8');
-    if (hasRaw && !bytes.equals(src.rawBody)) {
+    const text = src.body;
+    if (hasRaw && !Buffer.from(text, 'utf8').equals(src.rawBody)) {
       throw new GatehouseError('ERR_REQUEST_INVALID', {
         cause: new Error('body and raw_body differ'),
       });
     }
-    return { text: src.body, bytes };
+    return {
+      text,
+      byteLength: Buffer.byteLength(text, 'utf8'),
+      bytes: () => Buffer.from(text, 'utf8'),
+    };
   }
-  return { text: undefined, bytes: src.rawBody };
+  const raw = src.rawBody;
+  return { text: undefined, byteLength: raw.length, bytes: () => raw };
 }
 
 function formFields(body: Uint8Array, boundary: string): Record<string, JsonValue[]> {
@@ -121,7 +137,7 @@ export function parseBody(src: BodySource): ParsedBody {
         cause: new Error('content-length is not a number'),
       });
     }
-    if (BigInt(cl) > BigInt(selected.bytes.length)) return TRUNCATED;
+    if (BigInt(cl) > BigInt(selected.byteLength)) return TRUNCATED;
   }
 
   if (src.contentType === undefined) return NONE;
@@ -129,7 +145,7 @@ export function parseBody(src: BodySource): ParsedBody {
   if (isJsonMediaType(bare)) {
     parseMediaType(src.contentType); // a parsed type must be well-formed
     return {
-      parsedBody: parseJson(selected.text ?? decodeStrict(selected.bytes)),
+      parsedBody: parseJson(selected.text ?? decodeStrict(selected.bytes())),
       truncated: false,
     };
   }
@@ -137,7 +153,7 @@ export function parseBody(src: BodySource): ParsedBody {
     parseMediaType(src.contentType);
     return {
       parsedBody: parseUrlEncoded(
-        selected.text ?? decodeStrict(selected.bytes),
+        selected.text ?? decodeStrict(selected.bytes()),
         'ERR_BODY_INVALID',
       ),
       truncated: false,
@@ -150,7 +166,7 @@ export function parseBody(src: BodySource): ParsedBody {
         cause: new Error('multipart without boundary'),
       });
     }
-    return { parsedBody: formFields(selected.bytes, boundary), truncated: false };
+    return { parsedBody: formFields(selected.bytes(), boundary), truncated: false };
   }
   return NONE;
 }

@@ -68,3 +68,23 @@ test('parseJson: numbers out of range and invalid numbers are ERR_BODY_INVALID o
   for (const body of ['[1e400]', '[-1e400]', '[1e]', '[1.5e3, 1e400]', '{"a":--1}', '[01]', '[1.]'])
     assertCode(() => parseJson(body), 'ERR_BODY_INVALID');
 });
+
+test('parseJson: numbers in their shortest round-trip form (what JSON.stringify writes) agree on both paths', () => {
+  // carriedExactly accepts these without normalising; the exact path must give the same value.
+  const r = rng(0x2545f491);
+  const doubles = [1e21, 1.5e-7, 5e-324, 1.7976931348623157e308, -2.5e-300, 0.1 + 0.2, 9.99 + 7];
+  for (let i = 0; i < 500; i++) {
+    const bits = new DataView(new ArrayBuffer(8));
+    bits.setUint32(0, Math.floor(r() * 2 ** 32));
+    bits.setUint32(4, Math.floor(r() * 2 ** 32));
+    const x = bits.getFloat64(0);
+    if (Number.isFinite(x)) doubles.push(x);
+  }
+  for (const x of doubles) {
+    const text = String(x);
+    const fast = JSON.stringify(parseJson(`[${text}]`));
+    const exact = JSON.stringify(parseJson(`[${text},${POISON}]`));
+    assert.equal(fast, `[${text}]`);
+    assert.equal(exact, `[${text},${POISON}]`);
+  }
+});

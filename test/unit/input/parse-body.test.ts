@@ -74,3 +74,39 @@ test('limits: multipart part count is bounded', () => {
   );
   assertCode(() => parseBody(source({ headers, body: over })), 'ERR_BODY_INVALID');
 });
+
+test('a text body is measured in UTF-8 bytes against content-length, as its encoding would be', () => {
+  // Text bodies are no longer encoded to compare lengths (Buffer.byteLength instead of
+  // Buffer.from(...).length): the two must agree on every string, lone surrogates included
+  // (each is written as U+FFFD, 3 bytes).
+  const texts = ['{"a":"é"}', '{"a":"😀"}', '{"a":"\ud800"}', '{"a":"\udfff x"}', '{"a":"€ ✓ 漢"}'];
+  for (const text of texts) {
+    const bytes = Buffer.from(text, 'utf8').length;
+    assert.equal(Buffer.byteLength(text, 'utf8'), bytes, text);
+    const at = (length: number) =>
+      parseBody({
+        contentType: 'application/json',
+        contentLength: String(length),
+        partialBody: undefined,
+        body: text,
+        rawBody: new Uint8Array(),
+      });
+    assert.equal(at(bytes).truncated, false, text);
+    assert.equal(at(bytes + 1).truncated, true, text);
+  }
+});
+
+test('multipart text bodies are still parsed from their UTF-8 bytes', () => {
+  const body =
+    '--b\r\ncontent-disposition: form-data; name="note"\r\n\r\nsüß\r\n--b\r\n' +
+    'content-disposition: form-data; name="doc"\r\ncontent-type: application/json\r\n\r\n{"k":1.5}\r\n--b--\r\n';
+  const parsed = parseBody({
+    contentType: 'multipart/form-data; boundary=b',
+    contentLength: String(Buffer.byteLength(body)),
+    partialBody: undefined,
+    body,
+    rawBody: new Uint8Array(),
+  });
+  assert.deepEqual(plain(parsed.parsedBody), { note: ['süß'], doc: [{ k: 1.5 }] });
+  assert.equal(parsed.truncated, false);
+});
