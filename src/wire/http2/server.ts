@@ -9,10 +9,8 @@ import {
   type DescMessage,
   type MessageShape,
 } from '@bufbuild/protobuf';
-import {
-  CheckRequestSchema,
-  CheckResponseSchema,
-} from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
+import { CheckResponseSchema } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
+import { decodeCheckRequest } from '../check-request.js';
 import {
   HealthCheckRequestSchema,
   HealthCheckResponseSchema,
@@ -32,8 +30,9 @@ import { frame, readUnary, type GrpcError } from './framing.js';
  * Gatehouse serves four methods, three of them unary, over cleartext HTTP/2 to Envoy. A general
  * gRPC library spends most of a Check's transport time on what those four never need (call
  * objects, metadata maps, interceptors, per-call deadline timers, stream wrappers): this server
- * reads the one length-prefixed message, decodes it with protobuf-es, and answers with HEADERS,
- * one DATA frame and the trailers. Over cleartext HTTP/2, or TLS with optional client
+ * reads the one length-prefixed message, decodes it (Check: src/wire/check-request.ts, a
+ * hand-written decoder that builds exactly what protobuf-es builds; health: protobuf-es), and
+ * answers with HEADERS, one DATA frame and the trailers. Over cleartext HTTP/2, or TLS with optional client
  * certificates (`tls`: mTLS, identities checked as each connection arrives, files reloaded on
  * change with setSecureContext). Everything it refuses, it refuses with a gRPC status, so
  * Envoy (failure_mode_allow: false) denies. `bench/transport.sh` measures it against grpc-js.
@@ -107,7 +106,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     }
     switch (path) {
       case CHECK_PATH:
-        unary(stream, limits, CheckRequestSchema, CheckResponseSchema, (request) => {
+        unary(stream, limits, decodeCheckRequest, CheckResponseSchema, (request) => {
           const done = options.check(request);
           inflight.add(done);
           void done.finally(() => inflight.delete(done)).catch(() => undefined);
@@ -115,7 +114,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         });
         return;
       case HEALTH_CHECK_PATH:
-        unary(stream, limits, HealthCheckRequestSchema, HealthCheckResponseSchema, (request) => {
+        unary(stream, limits, decodeHealthCheck, HealthCheckResponseSchema, (request) => {
           const status = options.health.status(request.service);
           if (status === undefined)
             return Promise.reject(grpcError(GrpcCode.NOT_FOUND, 'unknown service'));
@@ -123,7 +122,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         });
         return;
       case HEALTH_LIST_PATH:
-        unary(stream, limits, HealthListRequestSchema, HealthListResponseSchema, () => {
+        unary(stream, limits, decodeHealthList, HealthListResponseSchema, () => {
           const statuses: Record<string, HealthCheckResponse> = {};
           for (const name of HEALTH_SERVICES) {
             statuses[name] = create(HealthCheckResponseSchema, {
@@ -233,13 +232,20 @@ function grpcError(code: GrpcCode, message: string): GrpcError {
 const RESPONSE_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc' });
 const OK_TRAILERS = Object.freeze({ 'grpc-status': '0' });
 
-/** A unary call: one message in, one message out (or a status). */
-function unary<I extends DescMessage, O extends DescMessage>(
+const decodeHealthCheck = (bytes: Uint8Array) => fromBinary(HealthCheckRequestSchema, bytes);
+const decodeHealthList = (bytes: Uint8Array) => fromBinary(HealthListRequestSchema, bytes);
+
+/**
+ * A unary call: one message in, one message out (or a status). `decode` throws on a message it
+ * cannot decode (protobuf-es `fromBinary`, or for Check the hand-written decoder that gives
+ * exactly its results: src/wire/check-request.ts).
+ */
+function unary<I, O extends DescMessage>(
   stream: http2.ServerHttp2Stream,
   limits: Limits,
-  input: I,
+  decode: (bytes: Uint8Array) => I,
   output: O,
-  handle: (request: MessageShape<I>) => Promise<MessageShape<O>>,
+  handle: (request: I) => Promise<MessageShape<O>>,
 ): void {
   readUnary(
     stream,
@@ -249,9 +255,9 @@ function unary<I extends DescMessage, O extends DescMessage>(
         respondError(stream, err);
         return;
       }
-      let request: MessageShape<I>;
+      let request: I;
       try {
-        request = fromBinary(input, bytes!);
+        request = decode(bytes!);
       } catch {
         respondError(stream, grpcError(GrpcCode.INTERNAL, 'request message could not be decoded'));
         return;
