@@ -22,6 +22,7 @@ import {
 } from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { StatusSchema } from '../src/gen/google/rpc/status_pb.js';
 import { decodeCheckRequest } from '../src/wire/check-request.js';
+import { encodeCheckResponse } from '../src/wire/check-response.js';
 import { checkRequestJson, type Idp } from './systems.js';
 import { mintTokens, trafficRequestJson } from './traffic.js';
 
@@ -131,6 +132,11 @@ const allow = create(CheckResponseSchema, {
   },
 });
 console.log(`allow CheckResponse ${toBinary(CheckResponseSchema, allow).length} bytes`);
+compare(
+  'encode allow CheckResponse',
+  ['protobuf-es toBinary', () => toBinary(CheckResponseSchema, allow)],
+  ['encodeCheckResponse', () => encodeCheckResponse(allow)],
+);
 compare(
   'encode allow CheckResponse (toBinary) against decode of the traffic request (fromBinary)',
   ['toBinary response', () => toBinary(CheckResponseSchema, allow)],
