@@ -36,6 +36,8 @@ export function encodeCheckResponse(response: CheckResponse): Uint8Array {
 
 /** The hand path alone: `undefined` where it leaves the response to protobuf-es. */
 export function encodeCheckResponseFast(response: CheckResponse): Uint8Array | undefined {
+  sizes.length = 0;
+  next = 0;
   try {
     const out = new Uint8Array(checkResponseSize(response));
     const end = writeCheckResponse(out, 0, response);
@@ -45,6 +47,19 @@ export function encodeCheckResponseFast(response: CheckResponse): Uint8Array | u
     return undefined;
   }
 }
+
+/**
+ * The size of every nested message, in the order they are written (a slot is taken before the
+ * message's children are sized): the writing pass reads them back instead of sizing again.
+ */
+const sizes: number[] = [];
+let next = 0;
+const reserve = (): number => sizes.push(0) - 1;
+const sized = (slot: number, size: number): number => {
+  sizes[slot] = size;
+  return size;
+};
+const nextSize = (): number => sizes[next++] as number;
 
 class GiveUp extends Error {}
 const giveUp = (): never => {
@@ -99,13 +114,15 @@ function checkResponseSize(r: CheckResponse): number {
 }
 
 function statusSize(s: Status): number {
+  const slot = reserve();
   plainMessage(s, 'google.rpc.Status');
   if (s.details.length > 0) giveUp();
   const code = uint31(s.code);
-  return (code === 0 ? 0 : 1 + varintSize(code)) + stringField(s.message);
+  return sized(slot, (code === 0 ? 0 : 1 + varintSize(code)) + stringField(s.message));
 }
 
 function okSize(o: OkHttpResponse): number {
+  const slot = reserve();
   plainMessage(o, 'envoy.service.auth.v3.OkHttpResponse');
   if (present(o, 'dynamicMetadata')) giveUp();
   let size = 0;
@@ -114,23 +131,25 @@ function okSize(o: OkHttpResponse): number {
   for (const h of o.responseHeadersToAdd) size += messageField(optionSize(h));
   for (const q of o.queryParametersToSet) size += messageField(queryParameterSize(q));
   for (const n of o.queryParametersToRemove) size += stringField(n, true);
-  return size;
+  return sized(slot, size);
 }
 
 function deniedSize(d: DeniedHttpResponse): number {
+  const slot = reserve();
   plainMessage(d, 'envoy.service.auth.v3.DeniedHttpResponse');
   let size = 0;
   if (present(d, 'status')) {
     const status = d.status as NonNullable<DeniedHttpResponse['status']>;
     plainMessage(status, 'envoy.type.v3.HttpStatus');
     const code = uint31(status.code);
-    size += messageField(code === 0 ? 0 : 1 + varintSize(code));
+    size += messageField(sized(reserve(), code === 0 ? 0 : 1 + varintSize(code)));
   }
   for (const h of d.headers) size += messageField(optionSize(h));
-  return size + stringField(d.body);
+  return sized(slot, size + stringField(d.body));
 }
 
 function optionSize(o: HeaderValueOption): number {
+  const slot = reserve();
   plainMessage(o, 'envoy.config.core.v3.HeaderValueOption');
   if (o.append !== undefined) giveUp(); // a BoolValue wrapper: protobuf-es
   let size = 0;
@@ -139,22 +158,27 @@ function optionSize(o: HeaderValueOption): number {
   if (action !== 0) size += 1 + varintSize(action);
   if (typeof o.keepEmptyValue !== 'boolean') giveUp();
   if (o.keepEmptyValue) size += 2;
-  return size;
+  return sized(slot, size);
 }
 
 function headerSize(h: HeaderValue): number {
+  const slot = reserve();
   plainMessage(h, 'envoy.config.core.v3.HeaderValue');
   if (!(h.rawValue instanceof Uint8Array)) giveUp();
   const raw = h.rawValue.length;
-  return stringField(h.key) + stringField(h.value) + (raw === 0 ? 0 : 1 + varintSize(raw) + raw);
+  return sized(
+    slot,
+    stringField(h.key) + stringField(h.value) + (raw === 0 ? 0 : 1 + varintSize(raw) + raw),
+  );
 }
 
 function queryParameterSize(q: QueryParameter): number {
+  const slot = reserve();
   plainMessage(q, 'envoy.config.core.v3.QueryParameter');
-  return stringField(q.key) + stringField(q.value);
+  return sized(slot, stringField(q.key) + stringField(q.value));
 }
 
-// Writing: sizes are known to be valid here (checked above); each writer returns the new offset.
+// Writing: the values were checked while sizing; each writer returns the new offset.
 
 function writeVarint(out: Uint8Array, at: number, n: number): number {
   let p = at;
@@ -196,7 +220,7 @@ function writeCheckResponse(out: Uint8Array, at: number, r: CheckResponse): numb
 }
 
 function writeStatus(out: Uint8Array, at: number, s: Status): number {
-  let p = writeMessageHeader(out, at, (1 << 3) | 2, statusSize(s));
+  let p = writeMessageHeader(out, at, (1 << 3) | 2, nextSize());
   if (s.code !== 0) {
     out[p++] = (1 << 3) | 0;
     p = writeVarint(out, p, s.code);
@@ -205,12 +229,12 @@ function writeStatus(out: Uint8Array, at: number, s: Status): number {
 }
 
 function writeOk(out: Uint8Array, at: number, o: OkHttpResponse): number {
-  let p = writeMessageHeader(out, at, (3 << 3) | 2, okSize(o));
+  let p = writeMessageHeader(out, at, (3 << 3) | 2, nextSize());
   for (const h of o.headers) p = writeOption(out, p, (2 << 3) | 2, h);
   for (const n of o.headersToRemove) p = writeString(out, p, (5 << 3) | 2, n, true);
   for (const h of o.responseHeadersToAdd) p = writeOption(out, p, (6 << 3) | 2, h);
   for (const q of o.queryParametersToSet) {
-    p = writeMessageHeader(out, p, (7 << 3) | 2, queryParameterSize(q));
+    p = writeMessageHeader(out, p, (7 << 3) | 2, nextSize());
     p = writeString(out, p, (1 << 3) | 2, q.key);
     p = writeString(out, p, (2 << 3) | 2, q.value);
   }
@@ -219,10 +243,10 @@ function writeOk(out: Uint8Array, at: number, o: OkHttpResponse): number {
 }
 
 function writeDenied(out: Uint8Array, at: number, tag: number, d: DeniedHttpResponse): number {
-  let p = writeMessageHeader(out, at, tag, deniedSize(d));
+  let p = writeMessageHeader(out, at, tag, nextSize());
   if (d.status !== undefined) {
     const code = d.status.code;
-    p = writeMessageHeader(out, p, (1 << 3) | 2, code === 0 ? 0 : 1 + varintSize(code));
+    p = writeMessageHeader(out, p, (1 << 3) | 2, nextSize());
     if (code !== 0) {
       out[p++] = (1 << 3) | 0;
       p = writeVarint(out, p, code);
@@ -233,10 +257,10 @@ function writeDenied(out: Uint8Array, at: number, tag: number, d: DeniedHttpResp
 }
 
 function writeOption(out: Uint8Array, at: number, tag: number, o: HeaderValueOption): number {
-  let p = writeMessageHeader(out, at, tag, optionSize(o));
+  let p = writeMessageHeader(out, at, tag, nextSize());
   const h = o.header;
   if (h !== undefined) {
-    p = writeMessageHeader(out, p, (1 << 3) | 2, headerSize(h));
+    p = writeMessageHeader(out, p, (1 << 3) | 2, nextSize());
     p = writeString(out, p, (1 << 3) | 2, h.key);
     p = writeString(out, p, (2 << 3) | 2, h.value);
     const raw = h.rawValue;
