@@ -11,8 +11,9 @@
  * `mergeFromBinary` for that sub-message's bytes, so no rare path is hand-written.
  *
  * Stricter than protobuf-es on purpose, and never different: the hand path accepts only what a
- * conforming encoder writes (the declared wire type for each known field, varints of their
- * minimal width class, sub-messages that end exactly at their length, no groups). Anything else —
+ * conforming encoder writes (the declared wire type for each known field, 32-bit varints of at
+ * most five bytes whose value fits, one-byte bools, sub-messages that end exactly at their
+ * length, no groups, no negative int32). Anything else —
  * a truncated or overlong varint, a length past the end, invalid UTF-8, a wire-type mismatch, a
  * group — makes it give up, and protobuf-es `fromBinary` decodes the whole message instead: the
  * caller gets exactly what protobuf-es gives (its message, or its exception; the server answers
@@ -31,9 +32,10 @@
  * strings keyed by their bytes, which also hands V8 the same property-key string for a header name
  * on every request.
  *
- * Measured with bench/decode-micro.ts: fromBinary ÷ this, CPU per decode, 1.8× for the traffic
- * stage's 3.3 KB request (1,000 distinct requests round-robin) and 3.3× for the check-level
- * request, on a loaded shared 2-core machine (docs/performance.md "What was optimised").
+ * Measured with bench/decode-micro.ts (CPU per decode, same run, medians of 7 interleaved rounds,
+ * loaded shared 2-core machine): fromBinary ÷ this 1.73× for the traffic stage's 3.3 KB request
+ * (1,000 distinct requests round-robin) and 2.91× for the check-level request (docs/performance.md,
+ * "Fifth round").
  */
 import {
   create,
