@@ -2,23 +2,16 @@ import * as http2 from 'node:http2';
 import type { Server, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { listen } from '../../net/listen.js';
-import {
-  create,
-  fromBinary,
-  toBinary,
-  type DescMessage,
-  type MessageShape,
-} from '@bufbuild/protobuf';
-import {
-  CheckRequestSchema,
-  CheckResponseSchema,
-} from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { decodeCheckRequest } from '../check-request.js';
+import { encodeCheckResponse } from '../check-response.js';
 import {
   HealthCheckRequestSchema,
   HealthCheckResponseSchema,
   HealthListRequestSchema,
   HealthListResponseSchema,
   type HealthCheckResponse,
+  type HealthListResponse,
 } from '../../gen/grpc/health/v1/health_pb.js';
 import { HEALTH_SERVICES, ServingStatus, type HealthState } from '../health.js';
 import { DEFAULT_GRPC_LIMITS, type GrpcServer, type GrpcServerOptions } from '../types.js';
@@ -32,8 +25,10 @@ import { frame, readUnary, type GrpcError } from './framing.js';
  * Gatehouse serves four methods, three of them unary, over cleartext HTTP/2 to Envoy. A general
  * gRPC library spends most of a Check's transport time on what those four never need (call
  * objects, metadata maps, interceptors, per-call deadline timers, stream wrappers): this server
- * reads the one length-prefixed message, decodes it with protobuf-es, and answers with HEADERS,
- * one DATA frame and the trailers. Over cleartext HTTP/2, or TLS with optional client
+ * reads the one length-prefixed message, decodes it, and answers with HEADERS, one DATA frame
+ * and the trailers. Check requests and responses go through a hand-written codec that gives
+ * exactly what protobuf-es gives (src/wire/check-request.ts, src/wire/check-response.ts); health
+ * through protobuf-es. Over cleartext HTTP/2, or TLS with optional client
  * certificates (`tls`: mTLS, identities checked as each connection arrives, files reloaded on
  * change with setSecureContext). Everything it refuses, it refuses with a gRPC status, so
  * Envoy (failure_mode_allow: false) denies. `bench/transport.sh` measures it against grpc-js.
@@ -107,7 +102,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     }
     switch (path) {
       case CHECK_PATH:
-        unary(stream, limits, CheckRequestSchema, CheckResponseSchema, (request) => {
+        unary(stream, limits, decodeCheckRequest, encodeCheckResponse, (request) => {
           const done = options.check(request);
           inflight.add(done);
           void done.finally(() => inflight.delete(done)).catch(() => undefined);
@@ -115,7 +110,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         });
         return;
       case HEALTH_CHECK_PATH:
-        unary(stream, limits, HealthCheckRequestSchema, HealthCheckResponseSchema, (request) => {
+        unary(stream, limits, decodeHealthCheck, encodeHealthCheck, (request) => {
           const status = options.health.status(request.service);
           if (status === undefined)
             return Promise.reject(grpcError(GrpcCode.NOT_FOUND, 'unknown service'));
@@ -123,7 +118,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         });
         return;
       case HEALTH_LIST_PATH:
-        unary(stream, limits, HealthListRequestSchema, HealthListResponseSchema, () => {
+        unary(stream, limits, decodeHealthList, encodeHealthList, () => {
           const statuses: Record<string, HealthCheckResponse> = {};
           for (const name of HEALTH_SERVICES) {
             statuses[name] = create(HealthCheckResponseSchema, {
@@ -233,13 +228,25 @@ function grpcError(code: GrpcCode, message: string): GrpcError {
 const RESPONSE_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc' });
 const OK_TRAILERS = Object.freeze({ 'grpc-status': '0' });
 
-/** A unary call: one message in, one message out (or a status). */
-function unary<I extends DescMessage, O extends DescMessage>(
+const decodeHealthCheck = (bytes: Uint8Array) => fromBinary(HealthCheckRequestSchema, bytes);
+const decodeHealthList = (bytes: Uint8Array) => fromBinary(HealthListRequestSchema, bytes);
+const encodeHealthCheck = (response: HealthCheckResponse) =>
+  toBinary(HealthCheckResponseSchema, response);
+const encodeHealthList = (response: HealthListResponse) =>
+  toBinary(HealthListResponseSchema, response);
+
+/**
+ * A unary call: one message in, one message out (or a status). `decode` and `encode` throw on a
+ * message they cannot handle: protobuf-es `fromBinary` and `toBinary`, or for Check the
+ * hand-written codec that gives exactly their results (src/wire/check-request.ts,
+ * src/wire/check-response.ts).
+ */
+function unary<I, O>(
   stream: http2.ServerHttp2Stream,
   limits: Limits,
-  input: I,
-  output: O,
-  handle: (request: MessageShape<I>) => Promise<MessageShape<O>>,
+  decode: (bytes: Uint8Array) => I,
+  encode: (response: O) => Uint8Array,
+  handle: (request: I) => Promise<O>,
 ): void {
   readUnary(
     stream,
@@ -249,9 +256,9 @@ function unary<I extends DescMessage, O extends DescMessage>(
         respondError(stream, err);
         return;
       }
-      let request: MessageShape<I>;
+      let request: I;
       try {
-        request = fromBinary(input, bytes!);
+        request = decode(bytes!);
       } catch {
         respondError(stream, grpcError(GrpcCode.INTERNAL, 'request message could not be decoded'));
         return;
@@ -261,7 +268,7 @@ function unary<I extends DescMessage, O extends DescMessage>(
           if (stream.destroyed || stream.closed) return; // the peer cancelled; nobody to answer
           let body: Uint8Array;
           try {
-            body = toBinary(output, response);
+            body = encode(response);
           } catch {
             // A response protobuf-es refuses to encode (an out-of-range number, say): still a deny.
             respondError(

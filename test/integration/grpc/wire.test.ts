@@ -483,6 +483,23 @@ describe('gRPC over node:http2 on the wire', () => {
       body: grpcFrame(Buffer.from([0x0a, 0x05, 0x01])),
       message: 'request message could not be decoded',
     },
+    {
+      // attributes.request.http.headers {"k": 0xFF}: the hand-written decoder leaves invalid
+      // UTF-8 to protobuf-es, which refuses it (src/wire/check-request.ts).
+      name: 'a header value that is not UTF-8',
+      body: grpcFrame(
+        Buffer.from([
+          0x0a, 0x0c, 0x22, 0x0a, 0x12, 0x08, 0x1a, 0x06, 0x0a, 0x01, 0x6b, 0x12, 0x01, 0xff,
+        ]),
+      ),
+      message: 'request message could not be decoded',
+    },
+    {
+      // A tag whose varint never ends.
+      name: 'a truncated varint',
+      body: grpcFrame(Buffer.from([0x0a, 0x02, 0x22, 0x80])),
+      message: 'request message could not be decoded',
+    },
   ];
   for (const c of malformed) {
     test(`${c.name} is INTERNAL (13), and check() is never called`, BOUNDED, async () => {
