@@ -622,7 +622,9 @@ class Decoder {
       if (i === hit.length) return internText[slot] as string;
     }
     const text = this.decode(start, end);
-    internBytes[slot] = buf.slice(start, end);
+    // A copy: the request's buffer (a Buffer, whose slice is a view) may be pooled, large or
+    // written again; the cache must neither keep it alive nor change under it.
+    internBytes[slot] = new Uint8Array(buf.subarray(start, end));
     internText[slot] = text;
     return text;
   }

@@ -382,3 +382,40 @@ test('decoder cases tallied', () => {
   assert.ok(tally.fast > 2000, `${tally.fast} on the hand path`);
   assert.ok(tally.refused > 500, `${tally.refused} refused by both`);
 });
+
+test('the short-string cache keeps copies: a request buffer written again after decoding decodes to its new text', () => {
+  // The cache once kept a view into the request's Buffer (Buffer.slice is a view): once that
+  // memory held other text of the same length and cache slot (a pooled buffer reused, say), the
+  // next request with that text hit the old entry and decoded to the old string; and the cache
+  // kept every cached request's buffer alive. Two values of one length in one slot (the cache is
+  // direct-mapped on FNV-1a of the bytes, 4,096 slots) show it.
+  const slot = (text: string): number => {
+    let hash = 0x811c9dc5;
+    for (const byte of Buffer.from(text)) hash = Math.imul(hash ^ byte, 0x01000193);
+    return (hash >>> 0) & 4095;
+  };
+  const before = 'value-0000';
+  let after = '';
+  for (let i = 1; i < 100_000 && after === ''; i++) {
+    const candidate = `value-${String(i).padStart(4, '0')}`;
+    if (candidate.length === before.length && slot(candidate) === slot(before)) after = candidate;
+  }
+  assert.notEqual(after, '', 'no value in the same slot found');
+  const encode = (value: string): Buffer =>
+    Buffer.from(
+      toBinary(
+        CheckRequestSchema,
+        create(CheckRequestSchema, {
+          attributes: { request: { http: { headers: { 'x-cache-probe': value } } } },
+        }),
+      ),
+    );
+  const bytes = encode(before);
+  assert.equal(
+    decodeCheckRequest(bytes).attributes?.request?.http?.headers['x-cache-probe'],
+    before,
+  );
+  bytes.write(after, bytes.indexOf(before)); // the same memory now holds the other value
+  const again = decodeCheckRequest(encode(after));
+  assert.equal(again.attributes?.request?.http?.headers['x-cache-probe'], after);
+});
