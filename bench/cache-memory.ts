@@ -6,6 +6,9 @@
  * host). The access tokens' claims are the traffic stage's (bench/traffic.ts): iss, aud, sub,
  * email, name, two groups, client_id, scope, iat, exp, jti.
  *
+ * Also the cache of verified session handles (src/identity/session/handle-cache.ts): one real
+ * ES256 handle per entry, verified once.
+ *
  * Heap used after a full GC, before and after filling `--entries` of each (the same process, so
  * the difference is the caches' own): bytes per entry, as docs/performance.md states them.
  *
@@ -20,6 +23,10 @@ import { identityFromBearer } from '../src/identity/from-bearer.js';
 import type { ResolvedIdentity } from '../src/identity/resolve.js';
 import { credentialKey, VerifiedCache } from '../src/identity/verified-cache.js';
 import { importPrivateKey } from '../src/keys/import-key.js';
+import { loadSigningKeys } from '../src/keys/load.js';
+import { issueSessionHandle } from '../src/identity/session/handle.js';
+import { VerifiedHandles } from '../src/identity/session/handle-cache.js';
+import { newSessionId } from '../src/identity/session/issue.js';
 
 const { values } = parseArgs({ options: { entries: { type: 'string', default: '100000' } } });
 const entries = Number(values.entries);
@@ -52,6 +59,26 @@ function claimsOf(i: number): VerifiedClaims {
     }),
   ) as VerifiedClaims;
 }
+
+// The verified-handle cache: the handles are signed first (they are the browsers' cookies, not
+// the cache's), so only what the cache keeps is counted.
+const handleRing = await loadSigningKeys({ files: [], development: true });
+const iat = Math.floor(Date.now() / 1000);
+const cookies: string[] = [];
+for (let i = 0; i < entries; i++) {
+  const cookie = await issueSessionHandle(handleRing, newSessionId(), { iat, exp: iat + 86_400 });
+  // A flat copy, as a parsed header value is: so flattening the concatenation is not counted.
+  cookies.push(Buffer.from(cookie, 'latin1').toString('latin1'));
+}
+// WebCrypto's jobs are released only after the event loop turns.
+await new Promise((resolve) => setTimeout(resolve, 200));
+const beforeHandles = heapAfterGc();
+const handles = new VerifiedHandles(handleRing, { clockToleranceSeconds: 30, capacity: entries });
+for (const cookie of cookies) await handles.verify(cookie, new Date());
+await new Promise((resolve) => setTimeout(resolve, 200));
+const afterHandles = heapAfterGc();
+const perHandle = (afterHandles - beforeHandles) / entries;
+cookies.length = 0;
 
 // The verified-token cache: what resolve.ts stores on a miss.
 const base = heapAfterGc();
@@ -91,5 +118,6 @@ console.log(
     `entries: ${entries} of each (held: ${verified.size} verified, ${assertions.size} assertions)`,
     `verified-token cache: ${Math.round(perVerified)} bytes per entry, ${((perVerified * 10_000) / 2 ** 20).toFixed(1)} MiB per 10,000`,
     `assertion cache: ${Math.round(perAssertion)} bytes per entry, ${((perAssertion * 10_000) / 2 ** 20).toFixed(1)} MiB per 10,000`,
+    `verified-handle cache (${handles.size} held): ${Math.round(perHandle)} bytes per entry, ${((perHandle * 10_000) / 2 ** 20).toFixed(1)} MiB per 10,000`,
   ].join('\n'),
 );

@@ -19,6 +19,22 @@ import { identityFromBearer } from './from-bearer.js';
 import { identityFromSession } from './from-session.js';
 import { credentialKey, type VerifiedCache } from './verified-cache.js';
 
+/**
+ * The identity of each verified session object, derived once: the session book returns the same
+ * frozen object for the same stored record (src/identity/session/book.ts), and a changed record
+ * is a new object.
+ */
+const sessionIdentities = new WeakMap<VerifiedSession, Identity>();
+
+function identityOfSession(session: VerifiedSession): Identity {
+  let identity = sessionIdentities.get(session);
+  if (identity === undefined) {
+    identity = identityFromSession(session);
+    sessionIdentities.set(session, identity);
+  }
+  return identity;
+}
+
 /** The session behind an identity, or the authentic-but-expired session to refresh. */
 export interface SessionResult {
   readonly data: VerifiedSession;
@@ -143,7 +159,7 @@ export async function resolveIdentity(options: ResolveIdentityOptions): Promise<
     const data = await options.verifySession(cookie);
     const refused = misplaced(data, options);
     if (refused !== undefined) return refused;
-    const identity = identityFromSession(data);
+    const identity = identityOfSession(data);
     if (key === undefined)
       return { identity, source: 'session', session: { data, expired: false } };
     const resolved: ResolvedIdentity = Object.freeze({

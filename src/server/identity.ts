@@ -155,6 +155,8 @@ export async function setupIdentity(
     // A quarter of the idle timeout, at most a minute: the last use is never far behind.
     touchIntervalMs: Math.min(60_000, idleSeconds > 0 ? (idleSeconds * 1000) / 4 : 60_000),
     clockToleranceSeconds: tolerance,
+    // Verified handles (the record is still looked up on every Check): as many as bearer tokens.
+    handleCacheEntries: identity.verified_cache_entries,
     ...(observe.clock === undefined ? {} : { now: observe.clock }),
   });
 
@@ -292,6 +294,7 @@ export async function setupIdentity(
   // (asserted identity, upstream host) per half assertion lifetime.
   // Sessions are not cached by cookie: every Check asks the store's cache (src/store/cache.ts),
   // which the change feed invalidates, so a revocation is never hidden behind a cached cookie.
+  // Only the handle's signature verification is cached (src/identity/session/handle-cache.ts).
   const capacity = identity.verified_cache_entries;
   const cache = {
     bearer: new VerifiedCache<ResolvedIdentity>({ clockToleranceSeconds: tolerance, capacity }),
@@ -347,6 +350,17 @@ export async function setupIdentity(
     );
   };
 
+  // The assertion cache key of a session record version, hashed once per record object.
+  const sessionCredentials = new WeakMap<VerifiedSession, string>();
+  const sessionCredential = (session: VerifiedSession): string => {
+    let key = sessionCredentials.get(session);
+    if (key === undefined) {
+      key = credentialKey(`${session.sid}.${session.iat}`);
+      sessionCredentials.set(session, key);
+    }
+    return key;
+  };
+
   const runtime: IdentityRuntime = {
     enabled: true,
     cookieName,
@@ -370,10 +384,7 @@ export async function setupIdentity(
       // Assertions are reused per version of the record (sid, iat): a refreshed record, whose
       // identity may differ, under the same cookie gets a new one.
       if (session !== undefined && resolved.error === undefined && !resolved.session?.expired)
-        return callerOf({
-          ...resolved,
-          credential: credentialKey(`${session.sid}.${session.iat}`),
-        });
+        return callerOf({ ...resolved, credential: sessionCredential(session) });
       return callerOf(resolved);
     },
     // An upstream that does not read the assertion (headers.assertion_skip_hosts) costs no signing.

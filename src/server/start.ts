@@ -1,7 +1,7 @@
 import { loadConfig } from '../config/load.js';
 import { diffConfig } from '../config/reload.js';
 import type { Config } from '../config/types.js';
-import { createCheckHandler, type CheckDeps } from '../check/handle.js';
+import { createCheckHandler, type CheckDeps, type CheckOutcome } from '../check/handle.js';
 import { deviceOptions } from '../device/trust.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { setupIdentity } from './identity.js';
@@ -20,6 +20,7 @@ import { missingNodeFlags } from './node-flags.js';
 import type { GrpcServer } from '../wire/types.js';
 import type { SessionStore } from '../store/types.js';
 import type { SessionBook } from '../identity/session/book.js';
+import type { CheckRequest } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 
 /** Options for {@link startGatehouse}. */
 export interface StartOptions {
@@ -73,6 +74,11 @@ export interface Gatehouse {
   readonly metrics: Metrics;
   /** Server-side sessions (for tests and operators); undefined without `identity`. */
   readonly sessions: SessionBook | undefined;
+  /**
+   * One Check in this process, exactly as the gRPC listener runs it (benchmarks: the CPU of the
+   * decision without the transport's).
+   */
+  check(request: CheckRequest): Promise<CheckOutcome>;
   /** Readiness now, as `/readyz` reports it (also keeps the gRPC health status in step). */
   readiness(): ReadinessReport;
   /**
@@ -309,6 +315,7 @@ export async function startGatehouse(
     },
     metrics,
     sessions: identity.sessions,
+    check,
     readiness: () => readiness.report(),
     reload,
     stop() {

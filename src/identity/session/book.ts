@@ -24,7 +24,8 @@ import type { KeyRing } from '../../keys/key-ring.js';
 import type { SessionCache, SessionLookup } from '../../store/cache.js';
 import type { SessionStore, StoredSession } from '../../store/types.js';
 import { DROPPED_ID_TOKEN_CLAIMS, SESSION_ID_PATTERN } from './format.js';
-import { issueSessionHandle, verifySessionHandle } from './handle.js';
+import { issueSessionHandle } from './handle.js';
+import { VerifiedHandles } from './handle-cache.js';
 import { newSessionId } from './issue.js';
 import type { SessionInput, VerifiedSession } from './types.js';
 import { SessionExpiredError } from './verify.js';
@@ -45,6 +46,11 @@ export interface SessionBookOptions {
   /** Least time between two recorded uses of one session on this replica (ms). */
   readonly touchIntervalMs: number;
   readonly clockToleranceSeconds: number;
+  /**
+   * Most verified handles remembered (src/identity/session/handle-cache.ts; default 10,000;
+   * 0 verifies the handle's signature on every Check). The record is looked up every time.
+   */
+  readonly handleCacheEntries?: number;
   /** How long a refresh lock is held at most (ms). */
   readonly refreshLockMs?: number;
   /**
@@ -134,6 +140,24 @@ export function createSessionBook(options: SessionBookOptions): SessionBook {
   const touched = new Map<string, number>();
   /** The record each verified session came from, for {@link SessionBook.used}. */
   const records = new WeakMap<VerifiedSession, StoredSession>();
+  /**
+   * Each stored record parsed once: the cache (src/store/cache.ts) holds one object per read of
+   * the store and replaces it when the record changes (a store read never returns an object it
+   * will change), so a record object always parses to the same session.
+   */
+  const parsed = new WeakMap<StoredSession, VerifiedSession>();
+  const sessionOfRecord = (stored: StoredSession): VerifiedSession => {
+    let session = parsed.get(stored);
+    if (session === undefined) {
+      session = parseRecord(stored);
+      parsed.set(stored, session);
+    }
+    return session;
+  };
+  const handles = new VerifiedHandles(options.ring, {
+    clockToleranceSeconds: options.clockToleranceSeconds,
+    ...(options.handleCacheEntries === undefined ? {} : { capacity: options.handleCacheEntries }),
+  });
   const lockMs = options.refreshLockMs ?? DEFAULT_REFRESH_LOCK_MS;
   const waitMs = Math.min(lockMs, options.refreshWaitMs ?? lockMs);
   const revalidateSeconds = options.revalidateIntervalSeconds ?? 0;
@@ -228,10 +252,9 @@ export function createSessionBook(options: SessionBookOptions): SessionBook {
 
     async verify(cookieValue) {
       const at = now();
-      const handle = await verifySessionHandle(options.ring, cookieValue, {
-        now: new Date(at),
-        clockToleranceSeconds: options.clockToleranceSeconds,
-      });
+      // The signature is verified once per cookie value (cached while a fresh verification would
+      // accept it); the record below is looked up on every Check, so revocation is unchanged.
+      const handle = await handles.verify(cookieValue, new Date(at));
       let stored = found(await options.cache.lookup(handle.sid));
       const idleMs = options.idleTimeoutSeconds * 1000;
       if (idleMs > 0 && at - Math.max(stored.lastSeenAt, touched.get(stored.sid) ?? 0) > idleMs) {
@@ -243,7 +266,7 @@ export function createSessionBook(options: SessionBookOptions): SessionBook {
           throw new GatehouseError('ERR_SESSION_EXPIRED', { cause: new Error('idle timeout') });
         }
       }
-      const session = parseRecord(stored);
+      const session = sessionOfRecord(stored);
       records.set(session, stored);
       const why = due(session, at);
       if (why === 'expired')

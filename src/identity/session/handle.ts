@@ -7,7 +7,7 @@
 import { SignJWT, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { GatehouseError } from '../../errors/gatehouse-error.js';
 import { COMPACT_JWS, headerProblem } from '../../keys/jose-header.js';
-import type { KeyRing } from '../../keys/key-ring.js';
+import type { KeyRing, VerificationKey } from '../../keys/key-ring.js';
 import {
   DEFAULT_SESSION_ISSUER,
   MAX_SESSION_COOKIE_BYTES,
@@ -59,8 +59,37 @@ export async function issueSessionHandle(
 export async function verifySessionHandle(
   ring: KeyRing,
   token: string,
-  options: { readonly now: Date; readonly clockToleranceSeconds: number; readonly issuer?: string },
+  options: HandleVerifyOptions,
 ): Promise<SessionHandle> {
+  return (await verifySessionHandleKey(ring, token, options)).handle;
+}
+
+/** Options for {@link verifySessionHandle}. */
+export interface HandleVerifyOptions {
+  readonly now: Date;
+  readonly clockToleranceSeconds: number;
+  readonly issuer?: string;
+}
+
+/** A verified handle, the ring key that verified it, and whether its payload had `nbf`. */
+export interface VerifiedHandleKey {
+  readonly handle: SessionHandle;
+  readonly kid: string;
+  readonly key: VerificationKey;
+  readonly nbf: boolean;
+}
+
+/**
+ * {@link verifySessionHandle}, also naming the key that verified the handle (for the cache of
+ * verified handles, src/identity/session/handle-cache.ts, which must not outlive that key).
+ *
+ * @throws as {@link verifySessionHandle}.
+ */
+export async function verifySessionHandleKey(
+  ring: KeyRing,
+  token: string,
+  options: HandleVerifyOptions,
+): Promise<VerifiedHandleKey> {
   if (typeof token !== 'string' || token.length > MAX_SESSION_COOKIE_BYTES)
     throw invalid('missing or oversized session cookie');
   if (!COMPACT_JWS.test(token)) throw invalid('not a compact JWS');
@@ -74,7 +103,8 @@ export async function verifySessionHandle(
   if (problem !== undefined) throw invalid(problem);
   if (Object.hasOwn(header, 'crit')) throw invalid('"crit" header present');
   if (header['typ'] !== SESSION_HANDLE_TYP) throw invalid('unexpected "typ"');
-  const key = ring.verification.get(header['kid'] as string);
+  const kid = header['kid'] as string;
+  const key = ring.verification.get(kid);
   if (key === undefined) throw invalid('unknown "kid"');
   if (header['alg'] !== key.alg) throw invalid('"alg" does not match the key');
   let payload: JWTPayload;
@@ -103,7 +133,12 @@ export async function verifySessionHandle(
     payload.iat > Math.floor(options.now.getTime() / 1000) + options.clockToleranceSeconds
   )
     throw invalid('"iat" is in the future');
-  return { sid, iat: payload.iat, exp: payload.exp as number };
+  return {
+    handle: { sid, iat: payload.iat, exp: payload.exp as number },
+    kid,
+    key,
+    nbf: payload.nbf !== undefined,
+  };
 }
 
 function invalid(reason: string, cause?: unknown): GatehouseError {
