@@ -153,6 +153,20 @@ const VERDICTS: readonly (readonly [RegExp, Verdict])[] = [
     },
   ],
   [
+    /^npm run build$/,
+    {
+      coveredBy:
+        '`npm test` runs it first (scripts/test.sh: run_step build, a clean npm run build)',
+    },
+  ],
+  [
+    /^node (--[\w-]+(=\S+)? )*dist\/bench\/(check-driver|session-check|decode-micro)\.js( |$)/,
+    {
+      notRunnable:
+        'a benchmark measurement, like npm run bench: the figure depends on the machine and is reported in docs/performance.md, not asserted',
+    },
+  ],
+  [
     /^node --expose-gc dist\/bench\/cache-memory\.js /,
     {
       notRunnable:
