@@ -11,18 +11,10 @@
  * space has grown 50% over what the last one kept holds it at ~140 MB for ~5% more CPU per
  * Check (docs/operations.md, "Memory and the V8 flags"; docs/performance.md, second round). Neither is a hard limit: a larger live heap (big policy
  * data, full caches) still grows, it never fails an allocation.
- *
- * `--single-threaded-gc` keeps V8's garbage collector on the thread that serves Checks instead of
- * helper threads. Gatehouse is one event loop per process (more cores: `workers`), usually given
- * one core or a CPU quota; there the helpers only compete with the event loop for that core (or
- * burn the quota) and the requests waiting behind them pay it: with the flag, p99 at 1,000
- * Checks/s fell from 16–64 ms to 7–16 ms in most paired runs, for ~5% less closed-loop
- * throughput (docs/operations.md, "Memory and the V8 flags").
  */
 export const NODE_FLAGS: readonly string[] = Object.freeze([
   '--max-semi-space-size=8',
   '--heap-growing-percent=50',
-  '--single-threaded-gc',
 ]);
 
 /** The flags of {@link NODE_FLAGS} this process was not started with (for the startup log). */
