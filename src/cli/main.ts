@@ -12,7 +12,6 @@ import { runPrimary } from '../workers/primary.js';
 import { resolveWorkers } from '../workers/ipc.js';
 import { runWorker } from '../workers/worker.js';
 import { startGatehouse } from '../server/start.js';
-import { keepBackgroundThreadsLow } from '../server/thread-priority.js';
 import { CHECK_EXIT, runCheck } from './check.js';
 import { runSessions } from './sessions.js';
 import { runDevices } from './devices.js';
@@ -131,9 +130,6 @@ async function serve(args: string[]): Promise<number> {
     log.flush();
     process.exit(code);
   };
-  // The event loop before V8's and libuv's helper threads on the core(s) we get
-  // (src/server/thread-priority.ts): they ran as its equals and stalled it for 100+ ms.
-  keepBackgroundThreadsLow();
 
   if (cluster.isWorker) {
     // A worker's IPC channel keeps it alive: a failed start must exit explicitly (the primary
