@@ -9,22 +9,22 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ANONYMOUS_CALLER, type Caller } from '../../../src/identity/caller.js';
 import { identityFromSession } from '../../../src/identity/from-session.js';
-import type { RequestView } from '../../../src/input/request-view.js';
 import { createDeviceRoute } from '../../../src/device/webauthn/mount.js';
 import { DEVICE_PATHS } from '../../../src/device/webauthn/paths.js';
 import { StoreDeviceRegistry } from '../../../src/device/webauthn/store-registry.js';
-import type { LocalReply } from '../../../src/pages/reply.js';
 import { memorySessions } from '../../support/sessions.js';
 import { ALICE } from '../../unit/identity/session/support.js';
 import { ringOf } from '../../unit/keys/support.js';
+import {
+  type DeviceCall,
+  deviceRequest,
+  enrollThrough,
+  HOST,
+  replyJson,
+  SAME_ORIGIN,
+  sessionCaller,
+} from './support.js';
 import { authenticator, SETTINGS } from '../../unit/device/support.js';
-
-const HOST = 'app.example.com';
-const SAME_ORIGIN = {
-  'sec-fetch-site': 'same-origin',
-  'content-type': 'application/json',
-  accept: 'application/json',
-};
 
 async function setup(t: { after(fn: () => unknown): void }) {
   const ring = await ringOf('p256.pem');
@@ -37,61 +37,20 @@ async function setup(t: { after(fn: () => unknown): void }) {
     cookieName: '__Host-gatehouse',
     signIn: undefined,
   });
-  const signIn = async (): Promise<{ cookie: string; caller: Caller }> => {
-    const issued = await s.book.issue({ ...ALICE, host: HOST });
-    const session = await s.book.verify(issued.cookieValue);
-    return {
-      cookie: issued.cookieValue,
-      caller: {
-        kind: 'session',
-        identity: identityFromSession(session),
-        session,
-        credential: undefined,
-      },
-    };
-  };
-  const call = async (
-    caller: Caller,
-    pathname: string,
-    body?: unknown,
-    headers: Record<string, string> = SAME_ORIGIN,
-  ): Promise<{ reply: LocalReply; json: Record<string, unknown> }> => {
-    const view: RequestView = {
-      method: body === undefined ? 'GET' : 'POST',
-      host: HOST,
-      scheme: 'https',
-      path: pathname,
-      pathname,
-      headers,
-      requestId: 'req-1',
-      body: Buffer.from(body === undefined ? '' : JSON.stringify(body)),
-    };
-    const reply = await route(view, caller);
+  const signIn = (): Promise<{ cookie: string; caller: Caller }> => sessionCaller(s.book);
+  const call: DeviceCall = async (caller, pathname, body, headers = SAME_ORIGIN) => {
+    const reply = await route(deviceRequest(pathname, body, headers), caller);
     assert.ok(reply !== undefined, `${pathname} is a device path`);
-    const text = typeof reply.body === 'string' ? reply.body : String(reply.body);
-    let json: Record<string, unknown> = {};
-    if ((reply.headers.find(([k]) => k === 'content-type')?.[1] ?? '').includes('json'))
-      json = JSON.parse(text) as Record<string, unknown>;
-    return { reply, json };
+    return { reply, json: replyJson(reply) };
   };
   return { s, route, signIn, call, registry: new StoreDeviceRegistry(s.store) };
 }
 
-async function enroll(
-  call: Awaited<ReturnType<typeof setup>>['call'],
+const enroll = (
+  call: DeviceCall,
   caller: Caller,
   a: ReturnType<typeof authenticator>,
-) {
-  const options = await call(caller, DEVICE_PATHS.registerOptions, {});
-  assert.equal(options.reply.status, 200);
-  const done = await call(
-    caller,
-    DEVICE_PATHS.register,
-    a.register(String(options.json['challenge']), { counter: 1 }),
-  );
-  assert.equal(done.reply.status, 200, JSON.stringify(done.json));
-  return done.json['device'] as { id: string; approval: string };
-}
+): Promise<{ id: string; approval: string }> => enrollThrough(call, caller, a);
 
 test('mounted: enroll, prove possession (the session record names the device), remove (its sessions end)', async (t) => {
   const { s, signIn, call, registry } = await setup(t);

@@ -13,9 +13,7 @@ import { DEVICES_PAGE_CSP } from '../../../src/device/webauthn/pages.js';
 import { DEVICE_PATHS } from '../../../src/device/webauthn/paths.js';
 import { StoreDeviceRegistry } from '../../../src/device/webauthn/store-registry.js';
 import type { Caller } from '../../../src/identity/caller.js';
-import { identityFromSession } from '../../../src/identity/from-session.js';
 import type { IdentityRuntime } from '../../../src/identity/runtime.js';
-import type { RequestView } from '../../../src/input/request-view.js';
 import { PATHS } from '../../../src/pages/pages.js';
 import { CONTENT_SECURITY_POLICY, type LocalReply } from '../../../src/pages/reply.js';
 import { memorySessions } from '../../support/sessions.js';
@@ -23,14 +21,17 @@ import { fakeRuntime } from '../../unit/check/support.js';
 import { authenticator, SETTINGS } from '../../unit/device/support.js';
 import { ALICE } from '../../unit/identity/session/support.js';
 import { ringOf } from '../../unit/keys/support.js';
+import {
+  type DeviceCall,
+  deviceRequest,
+  enrollThrough,
+  HOST,
+  replyJson,
+  SAME_ORIGIN,
+  sessionCaller,
+} from './support.js';
 
-const HOST = 'app.example.com';
 const PAGE = { accept: 'text/html', 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate' };
-const SAME_ORIGIN = {
-  'sec-fetch-site': 'same-origin',
-  'content-type': 'application/json',
-  accept: 'application/json',
-};
 
 async function setup(t: { after(fn: () => unknown): void }, webauthn = true) {
   const ring = await ringOf('p256.pem');
@@ -51,49 +52,14 @@ async function setup(t: { after(fn: () => unknown): void }, webauthn = true) {
         }
       : {}),
   };
-  const signIn = async (sub = ALICE.sub): Promise<Caller> => {
-    const issued = await s.book.issue({ ...ALICE, sub, host: HOST });
-    const session = await s.book.verify(issued.cookieValue);
-    return {
-      kind: 'session',
-      identity: identityFromSession(session),
-      session,
-      credential: undefined,
-    };
+  const signIn = async (sub = ALICE.sub): Promise<Caller> =>
+    (await sessionCaller(s.book, sub)).caller;
+  const call: DeviceCall = async (caller, pathname, body, headers = SAME_ORIGIN) => {
+    const reply = await handleReserved(deviceRequest(pathname, body, headers), caller, runtime);
+    return { reply, json: replyJson(reply) };
   };
-  const call = async (
-    caller: Caller,
-    pathname: string,
-    body?: unknown,
-    headers: Record<string, string> = SAME_ORIGIN,
-  ): Promise<{ reply: LocalReply; json: Record<string, unknown> }> => {
-    const view: RequestView = {
-      method: body === undefined ? 'GET' : 'POST',
-      host: HOST,
-      scheme: 'https',
-      path: pathname,
-      pathname,
-      headers,
-      requestId: 'req-1',
-      body: Buffer.from(body === undefined ? '' : JSON.stringify(body)),
-    };
-    const reply = await handleReserved(view, caller, runtime);
-    const json = (reply.headers.find(([k]) => k === 'content-type')?.[1] ?? '').includes('json')
-      ? (JSON.parse(reply.body) as Record<string, unknown>)
-      : {};
-    return { reply, json };
-  };
-  const enroll = async (caller: Caller): Promise<string> => {
-    const a = authenticator();
-    const options = await call(caller, DEVICE_PATHS.registerOptions, {});
-    const done = await call(
-      caller,
-      DEVICE_PATHS.register,
-      a.register(String(options.json['challenge']), { counter: 1 }),
-    );
-    assert.equal(done.reply.status, 200, JSON.stringify(done.json));
-    return (done.json['device'] as { id: string }).id;
-  };
+  const enroll = async (caller: Caller): Promise<string> =>
+    (await enrollThrough(call, caller, authenticator())).id;
   return { call, signIn, enroll, registry: new StoreDeviceRegistry(s.store) };
 }
 
