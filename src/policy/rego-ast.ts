@@ -10,9 +10,9 @@
  * costs the projection, never soundness.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { IGNORED_POLICY_FILES, type RegoVersion } from './compile.js';
 
 /** One Rego module read from a policy directory. */
@@ -37,21 +37,38 @@ const IGNORED = IGNORED_POLICY_FILES.map(globRegExp);
 /** Most modules analysed; a bigger directory is evaluated with the whole input. */
 export const MAX_ANALYSED_MODULES = 256;
 
+/** Deeper than any real policy tree; a symlink loop ends here (and the analysis with it). */
+const MAX_DEPTH = 32;
+
+async function collect(
+  dir: string,
+  rel: string,
+  depth: number,
+  sources: RegoSource[],
+): Promise<void> {
+  if (depth > MAX_DEPTH) throw new Error(`policy directory deeper than ${MAX_DEPTH} levels`);
+  for (const entry of await readdir(join(dir, rel), { withFileTypes: true })) {
+    if (IGNORED.some((re) => re.test(entry.name))) continue;
+    const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
+    const full = join(dir, path);
+    // `opa build` follows symbolic links to files and folders (a Kubernetes ConfigMap volume is
+    // made of them: `policy.rego -> ..data/policy.rego`).
+    const target = entry.isSymbolicLink() ? await stat(full) : entry;
+    if (target.isDirectory()) await collect(dir, path, depth + 1, sources);
+    else if (target.isFile() && entry.name.endsWith('.rego'))
+      sources.push({ path, text: await readFile(full, 'utf8') });
+  }
+}
+
 /**
  * Reads the `.rego` modules `opa build` loads from `dir`, sorted by path.
  *
- * @throws the file system's error when the directory cannot be read.
+ * @throws the file system's error when the directory cannot be read, or a tree deeper than
+ *   {@link MAX_DEPTH} levels (a symlink loop).
  */
 export async function readRegoSources(dir: string): Promise<RegoSource[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   const sources: RegoSource[] = [];
-  for (const entry of entries) {
-    if (!entry.isFile() || !entry.name.endsWith('.rego')) continue;
-    const full = join(entry.parentPath, entry.name);
-    const path = relative(dir, full).split(sep).join('/');
-    if (path.split('/').some((name) => IGNORED.some((re) => re.test(name)))) continue;
-    sources.push({ path, text: await readFile(full, 'utf8') });
-  }
+  await collect(dir, '', 0, sources);
   return sources.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 

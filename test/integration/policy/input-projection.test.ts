@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -668,6 +668,29 @@ describe('the projected input decides as the whole input', () => {
     await writeFile(join(dir, 'lib.rego'), 'package lib\n\nx := input.parsed_body\n');
     const again = await loadPolicy({ dir, entrypoint: 'envoy/authz/allow', opaPath: opa });
     assert.deepEqual(again.inputPaths, [['identity', 'authenticated'], ['parsed_body']]);
+  });
+
+  test('a Kubernetes ConfigMap volume (files and folders behind symbolic links) is analysed', async (t) => {
+    const opa = requireTool(t, 'opa');
+    if (opa === undefined) return;
+    // The layout the kubelet writes: ..<timestamp>/ holds the files, ..data points at it, and each
+    // key is a symbolic link through ..data.
+    const volume = await mkdtemp(join(tmpdir(), 'gatehouse-configmap-'));
+    await mkdir(join(volume, '..2026_12_02_06_00_00.1', 'lib'), { recursive: true });
+    await writeFile(
+      join(volume, '..2026_12_02_06_00_00.1', 'policy.rego'),
+      'package envoy.authz\n\nimport rego.v1\n\nallow if data.lib.ok\n',
+    );
+    await writeFile(
+      join(volume, '..2026_12_02_06_00_00.1', 'lib', 'lib.rego'),
+      'package lib\n\nimport rego.v1\n\nok if input.identity.authenticated\n',
+    );
+    await symlink('..2026_12_02_06_00_00.1', join(volume, '..data'));
+    await symlink(join('..data', 'policy.rego'), join(volume, 'policy.rego'));
+    await symlink(join('..data', 'lib'), join(volume, 'lib'));
+    const policy = await loadPolicy({ dir: volume, entrypoint: 'envoy/authz/allow', opaPath: opa });
+    assert.deepEqual(policy.inputPaths, [['identity', 'authenticated']]);
+    assert.equal(policy.evaluate({ identity: { authenticated: true } }), true);
   });
 });
 
