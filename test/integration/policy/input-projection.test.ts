@@ -29,6 +29,7 @@ import { readBundle, type PolicyBundle } from '../../../src/policy/bundle.js';
 import { compileRegoDir, type RegoVersion } from '../../../src/policy/compile.js';
 import { inputPathsOf, type InputPaths } from '../../../src/policy/input-paths.js';
 import { inputProjector } from '../../../src/policy/input-projection.js';
+import { PolicyEngine } from '../../../src/policy/engine.js';
 import { loadPolicy, loadPolicyFromBundle } from '../../../src/policy/load.js';
 import { parseRegoModules, readRegoSources } from '../../../src/policy/rego-ast.js';
 import { httpRequest } from '../../support/grpc-client.js';
@@ -596,6 +597,21 @@ describe('the projected input decides as the whole input', () => {
       regoVersion: 'v0',
     });
     assert.notEqual(v0.inputPaths, 'all');
+  });
+
+  test('the engine reports what the module is handed with each load', async (t) => {
+    const opa = requireTool(t, 'opa');
+    if (opa === undefined) return;
+    const dir = await regoDir(
+      'package envoy.authz\n\nimport rego.v1\n\nallow if input.parsed_path[0] == "api"\n',
+    );
+    const engine = new PolicyEngine({ dir, entrypoint: 'envoy/authz/allow', opaPath: opa });
+    const seen: unknown[] = [];
+    engine.on((event) => {
+      if (event.type === 'loaded') seen.push(event.inputPaths);
+    });
+    await engine.start();
+    assert.deepEqual(seen, [[['parsed_path']]]);
   });
 
   test('a policy that reads only input.identity is handed no attributes and no parsed_body', async (t) => {
