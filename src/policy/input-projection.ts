@@ -4,9 +4,9 @@
  *
  * Cheap by construction: it copies only the objects on the way to a kept path and shares the
  * kept subtrees (nothing under a kept path is copied or visited). A value on the way that is not
- * a plain object (an array, a string, a class instance, an object with `toJSON`) is kept whole,
- * so it serialises exactly as before; a constant key cannot select anything inside an array or a
- * scalar, and a policy that indexes one reads it whole anyway.
+ * a plain object (an array, a string, a class instance, an object with `toJSON`, a `JSON.rawJSON`
+ * number) is kept whole, so it serialises exactly as before; a constant key cannot select anything
+ * inside an array or a scalar, and a policy that indexes one reads it whole anyway.
  */
 import type { InputPaths } from './input-paths.js';
 
@@ -36,11 +36,18 @@ function trieOf(paths: readonly (readonly string[])[]): Trie {
   return root;
 }
 
+/** `JSON.isRawJSON` (Node ≥ 21; the body parser keeps long numbers exact with `JSON.rawJSON`). */
+const isRawJson = (JSON as unknown as { isRawJSON?: (value: unknown) => boolean }).isRawJSON;
+
 /** Plain JSON object: serialised key by key, so keeping some of its keys is exact. */
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const proto: unknown = Object.getPrototypeOf(value);
-  return (proto === Object.prototype || proto === null) && !('toJSON' in value);
+  return (
+    (proto === Object.prototype || proto === null) &&
+    !('toJSON' in value) &&
+    isRawJson?.(value) !== true
+  );
 }
 
 function project(value: unknown, trie: Trie): unknown {

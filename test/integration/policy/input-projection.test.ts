@@ -336,6 +336,8 @@ const BODIES: readonly unknown[] = [
   { amount: 500_000 },
   { firstname: 'Bob', lastname: 'Bar' },
   { secret: 'open-sesame', list: ['open-sesame'], map: { k: 'open-sesame' }, key: 'k' },
+  // A lone surrogate, as JSON.parse makes it from a `\ud800` escape in a body.
+  JSON.parse('{"note": "\\ud800 x", "\\udfff": 1}'),
 ];
 
 function device(pick: () => number): unknown {
@@ -744,6 +746,40 @@ describe('the projection never skips work that can fail a request', () => {
     const bad = await check(post('{"amount": '));
     assert.equal(bad.error?.code, 'ERR_BODY_INVALID');
     assert.equal(bad.response.httpResponse.case, 'deniedResponse');
+  });
+});
+
+describe('what the module is handed can always be parsed by it', () => {
+  test('a lone surrogate from a JSON body reaches the policy as U+FFFD, as Go decodes it for the plugin, whole input or not', async (t) => {
+    const opa = requireTool(t, 'opa');
+    if (opa === undefined) return;
+    const dir = await regoDir(
+      'package envoy.authz\n\nimport rego.v1\n\nallow if input.identity.ok\n\nnote := input.parsed_body.note\n\nkeys := object.keys(input.parsed_body)\n',
+    );
+    const bundle = readBundle(
+      await compileRegoDir({
+        dir,
+        entrypoints: ['envoy/authz/allow', 'envoy/authz/note', 'envoy/authz/keys'],
+        opaPath: opa,
+      }),
+    );
+    const input = {
+      identity: { ok: true },
+      parsed_body: JSON.parse('{"note": "\\ud800 x", "\\udfff": 1}') as unknown,
+    };
+    for (const paths of ['all', [['identity']]] as const) {
+      const allow = await loadPolicyFromBundle(bundle, {
+        entrypoint: 'envoy/authz/allow',
+        inputPaths: paths,
+      });
+      assert.equal(allow.evaluate(input), true, `allow with ${JSON.stringify(paths)}`);
+    }
+    const note = await loadPolicyFromBundle(bundle, { entrypoint: 'envoy/authz/note' });
+    assert.equal(note.evaluate(input), '\ufffd x');
+    const keys = await loadPolicyFromBundle(bundle, { entrypoint: 'envoy/authz/keys' });
+    assert.deepEqual(new Set(keys.evaluate(input) as string[]), new Set(['note', '\ufffd']));
+    // A backslash followed by `ud` is text, not an escape: it stays as it is.
+    assert.equal(note.evaluate({ parsed_body: { note: '\\ud800' } }), '\\ud800');
   });
 });
 

@@ -86,6 +86,13 @@ test('a value with toJSON, a class instance, or a non-object input is kept whole
   assert.equal(cut(list), list);
 });
 
+test('an exact long number (JSON.rawJSON, from the body parser) is kept whole', () => {
+  const raw = (JSON as unknown as { rawJSON: (text: string) => unknown }).rawJSON;
+  const input = { parsed_body: { id: raw('12345678901234567890'), other: 1 } };
+  const cut = inputProjector([['parsed_body', 'id', 'x']]);
+  assert.equal(JSON.stringify(cut(input)), '{"parsed_body":{"id":12345678901234567890}}');
+});
+
 test('a kept key named __proto__ is an ordinary key, never a prototype', () => {
   const input = JSON.parse('{"__proto__": {"polluted": true}, "other": 1}') as object;
   const out = inputProjector([['__proto__']])(input) as Record<string, unknown>;
