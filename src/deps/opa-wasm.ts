@@ -280,6 +280,22 @@ function importedBuiltins(p: PolicyInternals): string[] {
 
 const WASM_PAGE = 65_536;
 
+/** ES2024 string methods (Node ≥ 20), not in the compiler's `lib`. */
+type Es2024String = { isWellFormed(): boolean; toWellFormed(): string };
+const isWellFormed = (s: string): boolean => (s as unknown as Es2024String).isWellFormed();
+const toWellFormed = (s: string): string => (s as unknown as Es2024String).toWellFormed();
+
+/** `JSON.stringify` replacer: every lone surrogate, in strings and in keys, becomes U+FFFD. */
+function wellFormed(_key: string, value: unknown): unknown {
+  if (typeof value === 'string') return toWellFormed(value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const keys = Object.keys(value);
+  if (keys.every(isWellFormed)) return value;
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const key of keys) out[toWellFormed(key)] = (value as Record<string, unknown>)[key];
+  return out;
+}
+
 /**
  * The SDK's ABI 1.2 `evaluate` without its intermediate copies: the input is stringified once and
  * UTF-8-encoded straight into wasm memory at the data heap pointer (the SDK encodes into a new
@@ -299,7 +315,13 @@ function fastEvaluator(
     const inputAddr = p.dataHeapPtr;
     let inputLen = 0;
     if (input) {
-      const text = JSON.stringify(input);
+      let text = JSON.stringify(input);
+      // A lone surrogate (from a `\ud800` escape in a JSON body) comes out as `\ud800`, which
+      // OPA's JSON parser refuses ("illegal string escape character"): the whole evaluation
+      // failed, whatever the policy read. Go's JSON (the plugin) decodes it as U+FFFD; so does
+      // this, on the rare text that has one (a backslash followed by `ud` in a string also
+      // matches, and only costs the second pass).
+      if (text.includes('\\ud')) text = JSON.stringify(input, wellFormed);
       // Room for the likely size first (ASCII), then for the worst case (3 bytes per UTF-16 unit).
       let room = memory.buffer.byteLength - inputAddr;
       if (room < text.length) memory.grow(Math.ceil((text.length - room) / WASM_PAGE));

@@ -3,7 +3,9 @@
  *
  * A bundle is a gzipped tar holding `/policy.wasm`, `/.manifest` (revision, roots and the wasm
  * entrypoints) and data documents: `/data.json` for the root and `<dir>/data.json` for
- * `data.<dir>`. The Rego sources OPA also writes into the bundle are ignored.
+ * `data.<dir>`. Of the Rego sources OPA also writes into the bundle only the paths are kept: a
+ * wasm build strips the rules it compiled from them (src/policy/load.ts compares the paths with
+ * the directory it analysed).
  */
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
@@ -36,6 +38,8 @@ export interface PolicyBundle {
   readonly data: Record<string, unknown>;
   /** The manifest, when the bundle has one. */
   readonly manifest: BundleManifest | undefined;
+  /** Paths of the `.rego` files in the bundle (no leading slash), sorted. */
+  readonly regoPaths: readonly string[];
 }
 
 /** Bounds applied while reading a bundle. */
@@ -195,7 +199,8 @@ export function readBundle(
     mergeAt(data, segments, parseJson(files.get(path) as Uint8Array, `/${path}`), `/${path}`);
   }
 
-  return Object.freeze({ wasm, data, manifest });
+  const regoPaths = Object.freeze([...files.keys()].filter((p) => p.endsWith('.rego')).sort());
+  return Object.freeze({ wasm, data, manifest, regoPaths });
 }
 
 /**

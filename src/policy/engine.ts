@@ -9,6 +9,7 @@
  */
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { watchFiles, type FileWatcher } from '../files/watch.js';
+import type { InputPaths } from './input-paths.js';
 import { loadPolicy, type LoadedPolicy, type LoadPolicyOptions } from './load.js';
 
 /** What a reload reports. */
@@ -25,6 +26,8 @@ export type PolicyEvent =
       readonly type: 'loaded';
       readonly trigger: ReloadTrigger;
       readonly revision: string;
+      /** What of `input` the module is handed: `'all'`, or the paths the policy can read. */
+      readonly inputPaths: InputPaths;
       readonly previousRevision: string | undefined;
       readonly durationMs: number;
     }
@@ -150,6 +153,7 @@ export class PolicyEngine {
         type: 'loaded',
         trigger,
         revision: next.revision,
+        inputPaths: next.inputPaths,
         previousRevision: previous?.revision,
         durationMs: performance.now() - started,
       });

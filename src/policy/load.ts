@@ -5,13 +5,30 @@
  * Everything that can be checked is checked here, at start or reload, so the Check path never
  * meets it: the entrypoint must exist in the module, and every builtin the module imports must
  * be answerable by the host (SDK or Gatehouse). Evaluation itself is synchronous.
+ *
+ * A Rego directory is also analysed for the parts of `input` its modules can read
+ * (src/policy/input-paths.ts, on OPA's own ASTs), and only those are handed to the module
+ * (src/policy/input-projection.ts): serialising the input and parsing it again inside the module
+ * was a third of a Check's CPU (docs/performance.md, "Ninth round"). Any doubt — a bundle (whose
+ * Rego sources lack the rules compiled to wasm), a file read that is not the one compiled, a
+ * module OPA cannot parse, a use of `input` the analysis does not narrow — hands over the whole
+ * input, as before.
  */
 import { createHash } from 'node:crypto';
+import { posix, sep } from 'node:path';
 import { instantiatePolicy, type SdkPolicy } from '../deps/opa-wasm.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { readBundle, readBundleFile, type PolicyBundle } from './bundle.js';
 import { createBuiltins, EvalContext, HOST_BUILTINS, type NanoClock } from './builtins/index.js';
 import { compileRegoDir, type RegoVersion } from './compile.js';
+import { inputPathsOf, type InputPaths } from './input-paths.js';
+import { inputProjector } from './input-projection.js';
+import {
+  MAX_ANALYSED_MODULES,
+  parseRegoModules,
+  readRegoSources,
+  type RegoSource,
+} from './rego-ast.js';
 
 /** Builtins that would need the network in the middle of a synchronous evaluation. */
 const NETWORK_BUILTINS: ReadonlySet<string> = new Set(['http.send', 'net.lookup_ip_addr']);
@@ -38,6 +55,11 @@ export interface LoadedPolicy {
   /** Where it was loaded from. */
   readonly source: PolicySource;
   /**
+   * The parts of the input handed to the module: `'all'`, or the paths the policy can read
+   * (src/policy/input-paths.ts). The decision is the same either way; only the cost differs.
+   */
+  readonly inputPaths: InputPaths;
+  /**
    * Evaluates the entrypoint for `input`: the decision value, or `undefined` when the rule is
    * undefined. Synchronous; `time.now_ns()` is fixed for the duration of one call.
    *
@@ -63,6 +85,11 @@ export interface EvaluatorOptions {
   readonly clock?: NanoClock;
   /** wasm memory bounds. */
   readonly memory?: PolicyMemoryOptions;
+  /**
+   * The parts of `input` the policy's modules can read ({@link inputPathsOf}); only these are
+   * handed to the module. Default `'all'`: the whole input.
+   */
+  readonly inputPaths?: InputPaths;
 }
 
 /** Options for {@link loadPolicy}: exactly one of `bundle` and `dir`. */
@@ -158,6 +185,8 @@ export async function loadPolicyFromBundle(
   }
 
   if (Object.keys(bundle.data).length > 0) policy.setData(bundle.data);
+  const inputPaths = options.inputPaths ?? 'all';
+  const cut = inputProjector(inputPaths);
 
   return Object.freeze({
     revision: revisionOf(bundle),
@@ -165,11 +194,12 @@ export async function loadPolicyFromBundle(
     entrypoints: Object.freeze(entrypoints),
     builtinsRequired: Object.freeze(builtinsRequired),
     source: options.source ?? { kind: 'memory' },
+    inputPaths,
     evaluate(input: unknown): unknown {
       ctx.begin();
       let resultSet: unknown;
       try {
-        resultSet = policy.evaluate(input, entrypointId);
+        resultSet = policy.evaluate(cut(input), entrypointId);
       } catch (err) {
         throw new GatehouseError('ERR_POLICY_EVAL', { cause: evalCause(err) });
       }
@@ -206,6 +236,8 @@ export async function loadPolicy(options: LoadPolicyOptions): Promise<LoadedPoli
     });
   }
   const path = dir as string;
+  // Read before `opa build` and again after it: a file changed in between is not analysed.
+  const before = await readRegoSources(path).catch(() => undefined);
   const bytes = await compileRegoDir({
     dir: path,
     entrypoints: [normaliseEntrypoint(options.entrypoint)],
@@ -213,5 +245,51 @@ export async function loadPolicy(options: LoadPolicyOptions): Promise<LoadedPoli
     ...(options.compileTimeoutMs === undefined ? {} : { timeoutMs: options.compileTimeoutMs }),
     ...(options.regoVersion === undefined ? {} : { regoVersion: options.regoVersion }),
   });
-  return loadPolicyFromBundle(readBundle(bytes), { ...options, source: { kind: 'dir', path } });
+  const compiled = readBundle(bytes);
+  const inputPaths = await analyseDir(path, before, compiled, options);
+  return loadPolicyFromBundle(compiled, { ...options, inputPaths, source: { kind: 'dir', path } });
+}
+
+/** Where `opa build <dir>` puts the module `<dir>/<path>` in its bundle. */
+function bundlePathOf(dir: string, path: string): string {
+  return posix.join(dir.split(sep).join('/'), path).replace(/^(\.\/|\/)+/, '');
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * What the directory's modules can read of `input`, or `'all'` when that cannot be known for
+ * sure: the sources could not be read, are not exactly the modules `opa build` compiled (their
+ * paths against the bundle's; their text against a second read after the build), are too many,
+ * or `opa parse` fails on one.
+ */
+async function analyseDir(
+  dir: string,
+  before: readonly RegoSource[] | undefined,
+  bundle: PolicyBundle,
+  options: LoadPolicyOptions,
+): Promise<InputPaths> {
+  try {
+    if (before === undefined || before.length > MAX_ANALYSED_MODULES) return 'all';
+    const compiled = before.map((s) => bundlePathOf(dir, s.path)).sort();
+    if (!sameList(compiled, bundle.regoPaths)) return 'all';
+    const after = await readRegoSources(dir);
+    if (
+      !sameList(
+        before.map((s) => `${s.path}\0${s.text}`),
+        after.map((s) => `${s.path}\0${s.text}`),
+      )
+    )
+      return 'all';
+    const asts = await parseRegoModules(before, {
+      ...(options.opaPath === undefined ? {} : { opaPath: options.opaPath }),
+      ...(options.compileTimeoutMs === undefined ? {} : { timeoutMs: options.compileTimeoutMs }),
+      ...(options.regoVersion === undefined ? {} : { regoVersion: options.regoVersion }),
+    });
+    return inputPathsOf(asts);
+  } catch {
+    return 'all';
+  }
 }

@@ -360,6 +360,8 @@ function createEngine(config: Config, log: Logger, metrics: Metrics): PolicyEngi
             previous_revision: event.previousRevision,
             trigger: event.trigger,
             duration_ms: event.durationMs,
+            policy_input:
+              event.inputPaths === 'all' ? 'all' : event.inputPaths.map((p) => p.join('.')),
           },
           'policy loaded',
         );

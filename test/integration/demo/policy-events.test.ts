@@ -41,6 +41,8 @@ test('a refused edit: file, line and message in plain words, and the revision st
   await gatehouse.reload();
   const loaded = logs.lines.filter((l) => l['msg'] === 'policy loaded').at(-1);
   assert.ok(loaded);
+  // `default allow := true` reads nothing of input: nothing of it is handed to the module.
+  assert.deepEqual(loaded['policy_input'], []);
   const next = gatehouse.policy.current()?.revision ?? '';
   assert.notEqual(next, serving);
   assert.deepEqual(policyEventLines(loaded, dir), [

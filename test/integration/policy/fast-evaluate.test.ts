@@ -7,6 +7,11 @@
  * seeded random inputs shaped like Gatehouse's. Every result set must be equal, and so must
  * every abort. For the shipped policies, Gatehouse's decision (`LoadedPolicy.evaluate`) must
  * also be the SDK's.
+ *
+ * One difference is intended: the fast evaluator hands a lone surrogate over as U+FFFD (as Go's
+ * JSON does for the plugin), where the SDK writes `\ud800`, which OPA's JSON parser refuses. The
+ * SDK reference is therefore given the input with U+FFFD in their place ({@link wellFormed}),
+ * and a named test pins the SDK's refusal.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -81,6 +86,15 @@ function random(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
+}
+
+/** `value` with every lone surrogate, in strings and keys, replaced by U+FFFD. */
+function wellFormed(value: unknown): unknown {
+  const fix = (s: string): string => (s as unknown as { toWellFormed(): string }).toWellFormed();
+  if (typeof value === 'string') return fix(value);
+  if (Array.isArray(value)) return value.map(wellFormed);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [fix(k), wellFormed(v)]));
 }
 
 function pick<T>(r: () => number, values: readonly T[]): T {
@@ -332,7 +346,7 @@ for (const subject of SUBJECTS) {
             fastCtx.begin();
             const a = outcome(() => fast.evaluate(input, id as number));
             sdkCtx.begin();
-            const b = outcome(() => sdk.sdkEvaluate(input, id as number));
+            const b = outcome(() => sdk.sdkEvaluate(wellFormed(input), id as number));
             assert.deepEqual(
               a,
               b,
@@ -372,7 +386,9 @@ describe("the shipped policies' decisions: Gatehouse's LoadedPolicy = the SDK's 
         for (const [i, input] of CORPUS.entries()) {
           ctx.begin();
           const reference = outcome(() => {
-            const resultSet = sdk.sdkEvaluate(input, id) as Array<{ result?: unknown }>;
+            const resultSet = sdk.sdkEvaluate(wellFormed(input), id) as Array<{
+              result?: unknown;
+            }>;
             return resultSet[0]?.result;
           });
           // An abort is ERR_POLICY_EVAL with the SDK's reason as its cause.
@@ -392,4 +408,16 @@ describe("the shipped policies' decisions: Gatehouse's LoadedPolicy = the SDK's 
       });
     }
   }
+});
+
+test("a lone surrogate: the SDK's JSON is refused by OPA, the fast evaluator's reads as U+FFFD", async (t) => {
+  const opa = requireTool(t, 'opa');
+  if (opa === undefined) return;
+  const bundle = readBundle(await buildBundle(opa, fixture('allow-all'), ['envoy/authz/allow']));
+  const clock = CLOCKS[0] as bigint;
+  const { fast, sdk } = await instantiatePair(bundle, clock);
+  const id = fast.entrypoints['envoy/authz/allow'] as number;
+  const input = { parsed_body: { note: '\ud800' } };
+  assert.throws(() => sdk.sdkEvaluate(input, id));
+  assert.deepEqual(fast.evaluate(input, id), sdk.sdkEvaluate(wellFormed(input), id));
 });
