@@ -71,6 +71,20 @@ function project(value: unknown, trie: Trie): unknown {
  */
 export function inputProjector(paths: InputPaths): (input: unknown) => unknown {
   if (paths === 'all') return (input) => input;
-  const trie = trieOf(paths);
+  const cut = paths.map(beforeReplacementCharacter);
+  if (cut.some((path) => path.length === 0)) return (input) => input;
+  const trie = trieOf(cut);
   return (input) => project(input, trie);
+}
+
+/**
+ * A path cut before its first key holding U+FFFD, so that the object holding that key is kept
+ * whole. The module is handed every lone surrogate as U+FFFD (src/deps/opa-wasm.ts), so a
+ * policy's key `"\ufffd"` (or `"\ud800"`, which OPA parses as U+FFFD) reads an input key
+ * `"\ud800"` too, and one of several keys that become the same text: matching such keys here,
+ * before that replacement, would drop what the policy reads in the whole input.
+ */
+function beforeReplacementCharacter(path: readonly string[]): readonly string[] {
+  const i = path.findIndex((key) => key.includes('\uFFFD'));
+  return i < 0 ? path : path.slice(0, i);
 }

@@ -188,6 +188,8 @@ const HOSTILE: readonly Policy[] = [
     undefined,
   ],
   ['print(input)', `${H}allow if { print(input); input.identity.authenticated }`, undefined],
+  // The body's lone-surrogate key `\udfff` reaches the module as U+FFFD: the key names it.
+  ['a key holding U+FFFD', `${H}allow if input.parsed_body["\\ufffd"] == 1`, undefined],
 ].map(([name, source, naive]) => ({
   name: `hostile/${name as string}`,
   files: { 'policy.rego': source as string },

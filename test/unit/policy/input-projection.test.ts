@@ -99,3 +99,18 @@ test('a kept key named __proto__ is an ordinary key, never a prototype', () => {
   assert.equal(JSON.stringify(out), '{"__proto__":{"polluted":true}}');
   assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
 });
+
+test('a path key holding U+FFFD keeps the object holding it whole: lone surrogates reach the module as U+FFFD', () => {
+  // As JSON.parse makes them from `\ud800` escapes in a body: both keys become "\ufffd" in the
+  // module, so the policy's key "\ufffd" may read either.
+  const body = JSON.parse('{"\\ud800": true, "\\ufffd": false, "other": 1}') as object;
+  const input = { parsed_body: body, attributes: { a: 1 } };
+  const out = inputProjector([['parsed_body', '\uFFFD']])(input) as Record<string, unknown>;
+  assert.equal(out['parsed_body'], body);
+  assert.equal(out['attributes'], undefined);
+  // At the root: the whole input.
+  assert.equal(inputProjector([['\uFFFD', 'x']])(input), input);
+  // Keys without it are cut as before.
+  const plain = inputProjector([['parsed_body', 'other']])(input) as Record<string, unknown>;
+  assert.equal(JSON.stringify(plain), '{"parsed_body":{"other":1}}');
+});
