@@ -12,6 +12,8 @@ import {
   CheckResponseSchema,
   type CheckResponse,
 } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
+import type { Decision } from '../../../src/decision/types.js';
+import { decisionToCheckResponse, withDecisionId } from '../../../src/response/check-response.js';
 import { encodeCheckResponse, encodeCheckResponseFast } from '../../../src/wire/check-response.js';
 import { Gen, prng } from '../../support/random-check-request.js';
 
@@ -57,7 +59,10 @@ function gatehouseShaped(g: Gen): CheckResponse {
       },
       appendAction: g.pick([0, 1, 2, 3]),
       keepEmptyValue: g.chance(0.2),
+      ...(g.chance(0.5) ? { append: g.chance(0.5) } : {}),
     });
+  const metadata = () =>
+    g.chance(0.5) ? { dynamicMetadata: { decision_id: 'd-1', ...asciiJson(g, 0) } } : {};
   const options = () => Array.from({ length: g.int(8) }, option);
   const names = () => Array.from({ length: g.int(4) }, () => ascii(g));
   const code = g.pick([0, 7, 16, 13]);
@@ -77,6 +82,7 @@ function gatehouseShaped(g: Gen): CheckResponse {
           queryParametersToRemove: names(),
         },
       },
+      ...metadata(),
     });
   return create(CheckResponseSchema, {
     ...(g.chance(0.9) ? { status: { code } } : {}),
@@ -88,7 +94,25 @@ function gatehouseShaped(g: Gen): CheckResponse {
         body: g.chance(0.5) ? ascii(g) : '',
       },
     },
+    ...metadata(),
   });
+}
+
+/** JSON the hand path writes: ASCII strings, finite numbers (-0 and 1e21 among them), nesting. */
+function asciiJson(g: Gen, depth: number): Record<string, unknown> {
+  const value = (d: number): unknown => {
+    const k = g.int(d > 2 ? 4 : 6);
+    if (k === 0) return null;
+    if (k === 1) return g.chance(0.5);
+    if (k === 2) return g.pick([0, -0, 1, -1.5, 1e21, 3.14, 2 ** 53 + 2, 5e-324]);
+    if (k === 3) return ascii(g);
+    if (k === 4) return Array.from({ length: g.int(4) }, () => value(d + 1));
+    return asciiJson(g, d + 1);
+  };
+  const o: Record<string, unknown> = {};
+  for (let i = g.int(4); i > 0; i--)
+    o[g.pick(['k', '', '10', '2', 'decision_id', 'x-y'])] = value(depth);
+  return o;
 }
 
 test('encoder gives toBinary’s bytes for 3,000 Gatehouse-shaped responses', () => {
@@ -113,7 +137,18 @@ test('encoder leaves what it does not write to toBinary, which encodes or refuse
     ['negative status code', (r) => setCode(r, -1)],
     ['fractional status code', (r) => setCode(r, 1.5)],
     ['status code beyond int32', (r) => setCode(r, 2 ** 31)],
-    ['dynamic metadata', (r) => (r.dynamicMetadata = { a: 1 })],
+    ['non-ASCII metadata key', (r) => (r.dynamicMetadata = { ä: 1 })],
+    ['non-ASCII metadata value', (r) => (r.dynamicMetadata = { a: ['ok', 'ü'] })],
+    ['NaN in metadata', (r) => (r.dynamicMetadata = { a: { b: Number.NaN } })],
+    ['Infinity in metadata', (r) => (r.dynamicMetadata = { a: Number.POSITIVE_INFINITY })],
+    ['undefined in metadata', (r) => (r.dynamicMetadata = { a: [undefined] } as never)],
+    ['a hole in a metadata list', (r) => (r.dynamicMetadata = { a: holey() } as never)],
+    ['a bigint in metadata', (r) => (r.dynamicMetadata = { a: 1n } as never)],
+    ['a Date in metadata', (r) => (r.dynamicMetadata = { a: new Date(0) } as never)],
+    ['a list as metadata', (r) => (r.dynamicMetadata = [1, 2] as never)],
+    ['metadata deeper than 64', (r) => (r.dynamicMetadata = deep(80) as never)],
+    ['a __proto__ metadata key', (r) => (r.dynamicMetadata = JSON.parse('{"__proto__":{"a":1}}'))],
+    ['append that is not a boolean', (r) => setFirstAppend(r, 1 as unknown as boolean)],
     ['unknown field', (r) => (r.$unknown = [{ no: 99, wireType: 0, data: Uint8Array.of(1) }])],
     ['a string that is a number', (r) => setFirstHeader(r, 7 as unknown as string)],
     ['a foreign message', (r) => ((r as { $typeName: string }).$typeName = 'x.Y')],
@@ -130,10 +165,63 @@ function setCode(r: CheckResponse, code: number): void {
   if (r.status !== undefined) r.status.code = code;
 }
 
+function setFirstAppend(r: CheckResponse, append: boolean): void {
+  const option = r.httpResponse.value?.headers[0];
+  if (option !== undefined) option.append = append;
+}
+
+/** `[1, <hole>, 2]`. */
+function holey(): unknown[] {
+  const list: unknown[] = [1];
+  list[2] = 2;
+  return list;
+}
+
+function deep(n: number): Record<string, unknown> {
+  let o: Record<string, unknown> = { leaf: true };
+  for (let i = 0; i < n; i++) o = { n: i % 2 === 0 ? o : [o] };
+  return o;
+}
+
 function setFirstHeader(r: CheckResponse, value: string): void {
   const h = r.httpResponse.value?.headers[0]?.header;
   if (h !== undefined) h.value = value;
 }
+
+const decision = (allowed: boolean): Decision => ({
+  allowed,
+  headers: [
+    { name: 'x-user', value: 'alice' },
+    { name: 'x-role', value: 'reader' },
+    { name: 'x-role', value: 'writer' },
+  ],
+  responseHeadersToAdd: [{ name: 'x-decided', value: 'yes' }],
+  requestHeadersToRemove: ['x-internal'],
+  queryParametersToSet: [{ key: 'page', value: '1' }],
+  queryParametersToRemove: ['debug'],
+  httpStatus: allowed ? undefined : 401,
+  body: allowed ? undefined : 'no',
+  dynamicMetadata: { policy: { rule: 'allow', score: 0.5, tags: ['a', null, false] } },
+  reasons: [],
+  stepUp: undefined,
+  requireDevice: undefined,
+});
+
+test('the responses Gatehouse writes — upstream headers (the `append` wrapper), decision id — take the hand path', () => {
+  for (const allowed of [true, false]) {
+    const response = withDecisionId(
+      decisionToCheckResponse(decision(allowed), {
+        requestHeaders: [{ name: 'x-gatehouse-jwt-assertion', value: 'e30.e30.sig' }],
+        removeRequestHeaders: ['cookie'],
+        responseHeaders: [{ name: 'set-cookie', value: 'a=b' }],
+      }),
+      '0b5a9e4e-5f4e-4d7e-9b1e-2f1c3d4e5f60',
+    );
+    const fast = encodeCheckResponseFast(response);
+    assert.ok(fast !== undefined, `allowed=${allowed}: left to protobuf-es`);
+    assert.deepStrictEqual([...fast], [...toBinary(CheckResponseSchema, response)]);
+  }
+});
 
 test('encoder cases tallied', () => {
   assert.ok(tally.cases > 5000, `${tally.cases} cases`);
