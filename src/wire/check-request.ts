@@ -611,6 +611,12 @@ class Decoder {
    * A short string through the cache of recent ones: header names and most header values repeat
    * from request to request, and hashing and comparing a few bytes here costs less than a native
    * decode (and than making a fresh string into a property key, for a map key).
+   *
+   * A string enters the cache the second time its hash is seen in a row at its slot: a value
+   * unique to one request (a trace or request id, a timestamp) is decoded and never copied in.
+   * Copied in, it would outlive a few young-generation collections, be promoted, and become
+   * old-space garbage when the next one took its slot — work for every full GC — and it would
+   * evict a value that repeats.
    */
   private interned(start: number, end: number): string {
     const buf = this.buf;
@@ -624,6 +630,10 @@ class Decoder {
       if (i === hit.length) return internText[slot] as string;
     }
     const text = this.decode(start, end);
+    if (internSeen[slot] !== (hash | 0)) {
+      internSeen[slot] = hash;
+      return text;
+    }
     // A copy: the request's buffer (a Buffer, whose slice is a view) may be pooled, large or
     // written again; the cache must neither keep it alive nor change under it.
     internBytes[slot] = new Uint8Array(buf.subarray(start, end));
@@ -691,6 +701,8 @@ const INTERN_MAX_BYTES = 64;
 const INTERN_SLOTS = 4096;
 const internBytes: (Uint8Array | undefined)[] = new Array(INTERN_SLOTS);
 const internText: (string | undefined)[] = new Array(INTERN_SLOTS);
+/** Per slot, the hash of the last string that missed there (see `interned`). */
+const internSeen = new Int32Array(INTERN_SLOTS);
 
 /** Keep unknown fields as protobuf-es does: assigned after the message's fields, if any. */
 function finish<M extends Message>(m: M, unknown: UnknownField[] | undefined): M {
