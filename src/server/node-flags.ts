@@ -7,14 +7,19 @@
  * Under sustained load V8 sizes its heap for the allocation rate, not for what is live: left to
  * itself it grows the young generation to 64 MiB and lets old space fill with promoted garbage
  * to several times the live heap before a full GC, and resident memory reaches ~290 MB at ~9,500
- * Checks/s while ~25 MB is live. Capping each semi-space at 8 MiB and starting a full GC once old
- * space has grown 50% over what the last one kept holds it at ~140 MB for ~5% more CPU per
- * Check (docs/operations.md, "Memory and the V8 flags"; docs/performance.md, second round). Neither is a hard limit: a larger live heap (big policy
- * data, full caches) still grows, it never fails an allocation.
+ * Checks/s while ~25 MB is live. Capping each semi-space at 8 MiB keeps the young generation
+ * small; starting a full GC once old space has grown 100% over what the last one kept (V8's
+ * growing factor, which left alone reaches 4×) bounds old space at twice the live heap. 100
+ * rather than 50: each full GC's concurrent marking competes with the event loop for its core
+ * and shows as a 100 ms stall at the tail; with full caches (~57 MB live) 50% ran one every ~3 s
+ * of closed-loop traffic, 100% half as many, for ~25 MB more resident memory (206 → 231 MB at
+ * most, 20,000 distinct tokens; docs/performance.md, tenth round; docs/operations.md, "Memory
+ * and the V8 flags"). Neither is a hard limit: a larger live heap (big policy data, full caches)
+ * still grows, it never fails an allocation.
  */
 export const NODE_FLAGS: readonly string[] = Object.freeze([
   '--max-semi-space-size=8',
-  '--heap-growing-percent=50',
+  '--heap-growing-percent=100',
 ]);
 
 /** The flags of {@link NODE_FLAGS} this process was not started with (for the startup log). */
