@@ -60,7 +60,13 @@ export interface ResolvedIdentity {
 
 /** Caches of successful resolutions, by credential; see `VerifiedCache`. */
 export interface ResolvedIdentityCaches {
-  readonly bearer?: VerifiedCache<ResolvedIdentity>;
+  /**
+   * Bearer tokens: the verified claims as JSON text, from which each hit derives the identity
+   * again (`identityFromBearer`, a pure function of the claims). One string per entry instead of
+   * the ~20 objects of a resolved identity: every full GC marks every entry, and on one core its
+   * marking is a tail-latency stall (docs/performance.md, tenth round).
+   */
+  readonly bearer?: VerifiedCache<string>;
   readonly session?: VerifiedCache<ResolvedIdentity>;
 }
 
@@ -104,6 +110,14 @@ export interface ResolveIdentityOptions {
  */
 export async function resolveIdentity(options: ResolveIdentityOptions): Promise<ResolvedIdentity> {
   const { verifyBearer } = options;
+  const bearerResolution = (claims: VerifiedClaims, key: string | undefined): ResolvedIdentity => {
+    const identity = identityFromBearer(
+      claims,
+      options.groupsClaim === undefined ? {} : { groupsClaim: options.groupsClaim },
+    );
+    if (key === undefined) return { identity, source: 'bearer' };
+    return Object.freeze({ identity, source: 'bearer', credential: key });
+  };
   if (verifyBearer !== undefined) {
     let token: string | undefined;
     try {
@@ -120,22 +134,13 @@ export async function resolveIdentity(options: ResolveIdentityOptions): Promise<
       const key = cache === undefined ? undefined : credentialKey(token);
       if (key !== undefined) {
         const hit = cache?.get(key);
-        if (hit !== undefined) return hit;
+        if (hit !== undefined) return bearerResolution(JSON.parse(hit) as VerifiedClaims, key);
       }
       try {
         const claims = await verifyBearer(token);
-        const identity = identityFromBearer(
-          claims,
-          options.groupsClaim === undefined ? {} : { groupsClaim: options.groupsClaim },
-        );
-        if (key === undefined) return { identity, source: 'bearer' };
-        const resolved: ResolvedIdentity = Object.freeze({
-          identity,
-          source: 'bearer',
-          credential: key,
-        });
-        cache?.set(key, resolved, claims.exp);
-        return resolved;
+        if (key === undefined) return bearerResolution(claims, undefined);
+        cache?.set(key, JSON.stringify(claims), claims.exp);
+        return bearerResolution(claims, key);
       } catch (err) {
         return {
           identity: ANONYMOUS,

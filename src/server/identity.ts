@@ -13,7 +13,7 @@ import { createSignInFlow } from '../oidc/flow.js';
 import { isAllowedHost } from '../oidc/return-url.js';
 import { GatehouseError } from '../errors/gatehouse-error.js';
 import { callerOf } from '../identity/caller.js';
-import { resolveIdentity, type ResolvedIdentity } from '../identity/resolve.js';
+import { resolveIdentity } from '../identity/resolve.js';
 import { configuredIdentity, loadConfiguredSigningKeys } from '../identity/configured.js';
 import { credentialKey, VerifiedCache } from '../identity/verified-cache.js';
 import { deriveKey, loadSessionSecret } from '../keys/session-secret.js';
@@ -297,7 +297,7 @@ export async function setupIdentity(
   // Only the handle's signature verification is cached (src/identity/session/handle-cache.ts).
   const capacity = identity.verified_cache_entries;
   const cache = {
-    bearer: new VerifiedCache<ResolvedIdentity>({ clockToleranceSeconds: tolerance, capacity }),
+    bearer: new VerifiedCache<string>({ clockToleranceSeconds: tolerance, capacity }),
   };
   const assertions = new AssertionCache({
     ttlSeconds: names.assertion_ttl_seconds,

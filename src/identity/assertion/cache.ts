@@ -46,7 +46,11 @@ export interface AssertionCacheOptions {
 }
 
 interface Entry {
-  readonly jwt: Promise<string | undefined>;
+  /**
+   * The signing in flight, then the JWT it gave: a settled promise (and its reactions) is not
+   * kept, one object less per entry for every full GC to mark.
+   */
+  jwt: Promise<string | undefined> | string;
   /** Reuse while `now` (ms) is before this: `iat + ttl / 2`. */
   readonly reuseUntilMs: number;
 }
@@ -90,7 +94,7 @@ export class AssertionCache {
       this.#entries.delete(entryKey);
       if (nowMs < cached.reuseUntilMs) {
         this.#entries.set(entryKey, cached);
-        return cached.jwt;
+        return typeof cached.jwt === 'string' ? Promise.resolve(cached.jwt) : cached.jwt;
       }
     }
     // `iat` is `now` in whole seconds; reuse ends half a lifetime after it.
@@ -100,8 +104,9 @@ export class AssertionCache {
     this.#entries.set(entryKey, entry);
     jwt.then(
       (value) => {
-        if (value === undefined && this.#entries.get(entryKey) === entry)
-          this.#entries.delete(entryKey);
+        if (this.#entries.get(entryKey) !== entry) return;
+        if (value === undefined) this.#entries.delete(entryKey);
+        else entry.jwt = value;
       },
       () => {
         if (this.#entries.get(entryKey) === entry) this.#entries.delete(entryKey);

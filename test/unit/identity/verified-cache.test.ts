@@ -101,7 +101,7 @@ test('verified cache: bearer tokens — hits skip the verifier, failures are nev
   };
   let calls = 0;
   const cache = {
-    bearer: new VerifiedCache<ResolvedIdentity>({
+    bearer: new VerifiedCache<string>({
       clockToleranceSeconds: 0,
       now: () => NOW.getTime(),
     }),
@@ -121,12 +121,56 @@ test('verified cache: bearer tokens — hits skip the verifier, failures are nev
   const a = await resolve('good.bearer.token');
   const b = await resolve('good.bearer.token');
   assert.equal(calls, 1);
-  assert.equal(a, b);
+  // The cache keeps the claims as JSON text; a hit derives the same identity from them again.
+  assert.deepEqual(b, a);
   assert.ok(b.identity.authenticated && b.identity.sub === 'svc');
+  assert.ok(Object.isFrozen(b) && Object.isFrozen(b.identity));
+  assert.equal(b.credential, credentialKey('good.bearer.token'));
   for (let i = 0; i < 3; i++)
     assert.equal((await resolve('good.bearer.tokeN')).identity.authenticated, false);
   assert.equal(calls, 4, 'each refused token went to the verifier');
   assert.equal(cache.bearer.size, 1);
+});
+
+test('verified cache: a bearer hit derives the identity a miss gave, from the claims kept as JSON', async () => {
+  const claims = JSON.parse(
+    JSON.stringify({
+      iss: 'https://idp',
+      sub: 'ü-7',
+      iat: NOW_S,
+      exp: NOW_S + 60,
+      auth_time: NOW_S - 5,
+      acr: 'mfa',
+      amr: ['pwd', 'otp'],
+      email: 'a@example.com',
+      email_verified: true,
+      realm_access: { roles: ['admins', '', 7, 'staff'] },
+      big: 2 ** 64,
+      nested: { list: [null, true, 1.5, { deep: 'x' }] },
+    }).replace('"nested"', '"__proto__":{"polluted":true},"nested"'),
+  ) as VerifiedClaims;
+  const cache = { bearer: new VerifiedCache<string>({ now: () => NOW.getTime() }) };
+  let calls = 0;
+  const resolve = () =>
+    resolveIdentity({
+      headers: { authorization: 'Bearer a.b.c' },
+      cookieName: COOKIE,
+      verifySession: () => Promise.reject(new Error('unused')),
+      verifyBearer: async () => {
+        calls++;
+        return claims;
+      },
+      groupsClaim: 'realm_access.roles',
+      cache,
+    });
+  const miss = await resolve();
+  const hit = await resolve();
+  assert.equal(calls, 1);
+  assert.deepEqual(hit, miss);
+  assert.ok(hit.identity.authenticated);
+  assert.deepEqual(hit.identity.groups, ['admins', 'staff']);
+  assert.equal(Object.hasOwn(hit.identity.claims, '__proto__'), true, 'an own key, as parsed');
+  assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
 });
 
 test('verified cache: the capacity bound holds (least recently used evicted)', () => {
