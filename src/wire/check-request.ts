@@ -103,8 +103,10 @@ const I64 = 1;
 const LEN = 2;
 const I32 = 5;
 
-/** Thrown to leave the hand path; never escapes decodeCheckRequest. */
-/** One instance, thrown again each time: a fallback must not pay for a stack trace. */
+/**
+ * Thrown to leave the hand path; never escapes decodeCheckRequest. One instance, thrown again each
+ * time: a fallback must not pay for a stack trace.
+ */
 class GiveUp extends Error {}
 const GIVE_UP = new GiveUp('left to protobuf-es');
 const giveUp = (): never => {

@@ -16,6 +16,7 @@
  * loaded shared 2-core machine): toBinary ÷ this 2.29× for a six-header allow of 633 bytes
  * (docs/performance.md, "Fifth round").
  */
+import { types } from 'node:util';
 import { toBinary } from '@bufbuild/protobuf';
 import type {
   HeaderValue,
@@ -137,7 +138,10 @@ function structSize(o: unknown, depth: number): number {
   let size = 0;
   for (const key of Object.keys(o as object)) {
     const entry = reserve();
-    const value = (o as Record<string, unknown>)[key];
+    // A data property only: an accessor could answer the writing pass differently.
+    const own = Object.getOwnPropertyDescriptor(o, key);
+    if (own === undefined || !('value' in own)) giveUp();
+    const value: unknown = (own as PropertyDescriptor).value;
     size += messageField(
       sized(entry, stringField(key, true) + messageField(valueSize(value, depth))),
     );
@@ -173,9 +177,9 @@ function listSize(list: unknown[], depth: number): number {
   return sized(slot, size);
 }
 
-/** What a JSON parser returns for an object: no accessors to ask twice, no class, no symbols. */
+/** What a JSON parser returns for an object: no class, no proxy (accessors: see structSize). */
 function plainObject(o: unknown): boolean {
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) return false;
+  if (typeof o !== 'object' || o === null || Array.isArray(o) || types.isProxy(o)) return false;
   const proto: unknown = Object.getPrototypeOf(o);
   return proto === Object.prototype || proto === null;
 }

@@ -149,6 +149,7 @@ test('encoder leaves what it does not write to toBinary, which encodes or refuse
     ['metadata deeper than 64', (r) => (r.dynamicMetadata = deep(80) as never)],
     ['a __proto__ metadata key', (r) => (r.dynamicMetadata = JSON.parse('{"__proto__":{"a":1}}'))],
     ['append that is not a boolean', (r) => setFirstAppend(r, 1 as unknown as boolean)],
+    ['a proxy as metadata', (r) => (r.dynamicMetadata = new Proxy({ a: 1 }, {}) as never)],
     ['unknown field', (r) => (r.$unknown = [{ no: 99, wireType: 0, data: Uint8Array.of(1) }])],
     ['a string that is a number', (r) => setFirstHeader(r, 7 as unknown as string)],
     ['a foreign message', (r) => ((r as { $typeName: string }).$typeName = 'x.Y')],
@@ -161,6 +162,15 @@ test('encoder leaves what it does not write to toBinary, which encodes or refuse
   }
 });
 
+test('encoder leaves metadata with an accessor to protobuf-es: the two passes would read it twice', () => {
+  const g = new Gen(prng(7));
+  for (const metadata of [counting(), { nested: counting() }, { list: [counting()] }]) {
+    const r = gatehouseShaped(g);
+    r.dynamicMetadata = metadata as never;
+    assert.equal(encodeCheckResponseFast(r), undefined);
+  }
+});
+
 function setCode(r: CheckResponse, code: number): void {
   if (r.status !== undefined) r.status.code = code;
 }
@@ -168,6 +178,17 @@ function setCode(r: CheckResponse, code: number): void {
 function setFirstAppend(r: CheckResponse, append: boolean): void {
   const option = r.httpResponse.value?.headers[0];
   if (option !== undefined) option.append = append;
+}
+
+/** An object whose one property reads 1, then 2, …: the two passes must not both read it. */
+function counting(): object {
+  let n = 0;
+  return {
+    get a() {
+      n++;
+      return n;
+    },
+  };
 }
 
 /** `[1, <hole>, 2]`. */
