@@ -193,6 +193,15 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     slot.startedAt = Date.now();
     const worker = cluster.fork({ GATEHOUSE_WORKER_INDEX: String(slot.index) });
     slot.worker = worker;
+    // A message to a worker that is exiting can fail after `send` returned (a closed channel,
+    // EPIPE): its child process then emits 'error', which unheard would end the primary (exit 70)
+    // and every worker with it. The worker's exit is handled below; the error is only logged.
+    worker.on('error', (err: unknown) => {
+      log.warn(
+        { worker: worker.id, worker_pid: worker.process.pid, slot: slot.index, err },
+        'worker IPC error',
+      );
+    });
     const stopServingStore =
       sessionStore === undefined ? undefined : serveStoreOverIpc(sessionStore, worker);
     worker.on('message', (message: unknown) => {
