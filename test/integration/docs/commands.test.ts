@@ -160,7 +160,7 @@ const VERDICTS: readonly (readonly [RegExp, Verdict])[] = [
     },
   ],
   [
-    /^node (--[\w-]+(=\S+)? )*dist\/bench\/(check-driver|session-check|decode-micro)\.js( |$)/,
+    /^node (--[\w-]+(=\S+)? )*dist\/bench\/(check-driver|session-check|decode-micro|ab)\.js( |$)/,
     {
       notRunnable:
         'a benchmark measurement, like npm run bench: the figure depends on the machine and is reported in docs/performance.md, not asserted',
