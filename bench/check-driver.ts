@@ -6,7 +6,7 @@
  * before measuring), no load generator: it measures Gatehouse's own work per Check, as CPU time
  * (process.cpuUsage) per Check.
  *
- *   node --max-semi-space-size=8 --heap-growing-percent=100 dist/bench/check-driver.js --tokens 10000 --checks 20000 --rounds 3 [--stages] [--cpu-profile FILE]
+ *   node --max-semi-space-size=8 --heap-growing-percent=100 dist/bench/check-driver.js --tokens 10000 --checks 20000 --rounds 3 [--stages] [--cpu-profile FILE] [--alloc-profile]
  *
  * Prints one line per round: `round <i>: <µs> CPU µs/Check (<user>+<sys>), <wall> wall µs/Check`.
  * The decision log is written at `info` to /dev/null (the lines are built and written as in
@@ -19,7 +19,6 @@ import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { fromJson } from '@bufbuild/protobuf';
-import pino from 'pino';
 import { stringify } from 'yaml';
 import { createCheckHandler } from '../src/check/handle.js';
 import { buildInput } from '../src/input/build.js';
@@ -33,7 +32,7 @@ import {
   CheckRequestSchema,
 } from '../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { DecisionLog } from '../src/log/decision-log.js';
-import { createLogger } from '../src/log/logger.js';
+import { createLogger, stdoutDestination } from '../src/log/logger.js';
 import { createMetrics } from '../src/metrics/metrics.js';
 import { createCheckObserver } from '../src/observability/check.js';
 import { PolicyEngine } from '../src/policy/engine.js';
@@ -51,6 +50,11 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '1' },
     /** Write a .cpuprofile of the measured rounds only (not the set-up or the warm-up). */
     'cpu-profile': { type: 'string' },
+    /**
+     * Sample what the measured rounds allocate (V8's sampling heap profiler, every ~4 KiB,
+     * short-lived objects included) and print the bytes per Check of each allocating function.
+     */
+    'alloc-profile': { type: 'boolean', default: false },
     /** Also time the Check's stages one by one (warm cache), each over `checks` requests. */
     stages: { type: 'boolean', default: false },
   },
@@ -95,10 +99,11 @@ try {
   const config = await loadConfig(configFile);
   const log = createLogger({
     level: 'info',
-    destination: pino.destination({
-      dest: openSync('/dev/null', 'a'),
-      sync: false,
+    // As `gatehouse serve` writes to stdout (src/log/logger.ts), but to /dev/null.
+    destination: stdoutDestination({
+      fd: openSync('/dev/null', 'a'),
       minLength: 4096,
+      maxWrite: 16_384,
     }),
   });
   const metrics = createMetrics();
@@ -213,6 +218,16 @@ try {
     await profiler.post('Profiler.enable');
     await profiler.post('Profiler.start');
   }
+  const allocations = args['alloc-profile'] ? new Session() : undefined;
+  if (allocations !== undefined) {
+    allocations.connect();
+    await allocations.post('HeapProfiler.enable');
+    await allocations.post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMinorGC: true,
+      includeObjectsCollectedByMajorGC: true,
+    });
+  }
   for (let round = 1; round <= rounds; round++) {
     const cpu = process.cpuUsage();
     const wall = process.hrtime.bigint();
@@ -229,10 +244,42 @@ try {
     writeFileSync(args['cpu-profile'] as string, JSON.stringify(profile));
     profiler.disconnect();
   }
+  if (allocations !== undefined) {
+    const { profile } = await allocations.post('HeapProfiler.stopSampling');
+    allocations.disconnect();
+    printAllocations(profile, rounds * checks);
+  }
   engine.stop();
   await identity.close();
   await tracer.shutdown();
 } finally {
   await idp.close();
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Bytes allocated per Check by each function (self), from a sampling heap profile; top 30. */
+function printAllocations(profile: { readonly head: AllocationNode }, checkCount: number): void {
+  const bySite = new Map<string, number>();
+  let total = 0;
+  const walk = (node: AllocationNode): void => {
+    const { functionName, url, lineNumber } = node.callFrame;
+    const site = `${functionName || '(anonymous)'}  ${url.replace(/^.*\/(dist|node_modules)\//, '')}:${lineNumber + 1}`;
+    total += node.selfSize;
+    if (node.selfSize > 0) bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize);
+    for (const child of node.children) walk(child);
+  };
+  walk(profile.head);
+  console.log(`allocated: ${(total / checkCount / 1024).toFixed(1)} KB per Check (sampled)`);
+  for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 30))
+    console.log(`${(bytes / checkCount).toFixed(0).padStart(8)} B  ${site}`);
+}
+
+interface AllocationNode {
+  readonly callFrame: {
+    readonly functionName: string;
+    readonly url: string;
+    readonly lineNumber: number;
+  };
+  readonly selfSize: number;
+  readonly children: readonly AllocationNode[];
 }

@@ -4,10 +4,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { loadConfig } from '../config/load.js';
 import { generateKeyFiles, SESSION_SECRET_FILE, SIGNING_KEY_FILE } from '../keys/generate.js';
-import { createLogger } from '../log/logger.js';
+import { createLogger, stdoutDestination } from '../log/logger.js';
 import { runPrimary } from '../workers/primary.js';
 import { resolveWorkers } from '../workers/ipc.js';
 import { runWorker } from '../workers/worker.js';
@@ -99,13 +98,7 @@ async function serve(args: string[]): Promise<number> {
     level: config.log.level,
     ...(clustered
       ? {
-          destination: pino.destination({
-            dest: 1,
-            sync: false,
-            minLength: 2048,
-            maxWrite: 4096,
-            periodicFlush: 1000,
-          }),
+          destination: stdoutDestination({ minLength: 2048, maxWrite: 4096 }),
         }
       : {}),
   });
