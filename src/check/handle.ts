@@ -251,26 +251,26 @@ async function decide(
       ? sessionOf(caller)
       : undefined;
   const enrolledDevice = deps.identity.enrolledDevice;
-  const built = await attempt(async () => {
-    const deviceInput =
-      device === undefined
-        ? undefined
-        : {
+  // Without a device nothing here waits: no promise, no turn of the microtask queue.
+  const built =
+    device === undefined
+      ? attemptNow(() => buildInput(request, asker.identity, undefined))
+      : await attempt(async () =>
+          buildInput(request, asker.identity, {
             ...device.device,
             session_bound: boundSession(caller, asker.identity),
             ...(enrolledDevice === undefined
               ? {}
               : { enrolled: await enrolledDevice(session, nowSeconds(deps)) }),
-          };
-    return buildInput(request, asker.identity, deviceInput);
-  });
+          }),
+        );
   if (!built.ok) return failed(view, built.error, known);
   const input = built.value;
   const policy = deps.policy();
   if (policy === undefined)
     return failed(view, new GatehouseError('ERR_POLICY_NOT_LOADED'), { ...known, input });
   const reached = { ...known, input, revision: policy.revision };
-  const decided = await attempt(() =>
+  const decided = attemptNow(() =>
     normalizeDecision(watch.evaluate(policy, input), isEnvoyHttpStatus),
   );
   if (!decided.ok) return failed(view, decided.error, reached);
@@ -290,6 +290,15 @@ type Attempt<T> =
 async function attempt<T>(run: () => T | Promise<T>): Promise<Attempt<T>> {
   try {
     return { ok: true, value: await run() };
+  } catch (thrown) {
+    return { ok: false, error: GatehouseError.from(thrown) };
+  }
+}
+
+/** {@link attempt} for a step that never waits. */
+function attemptNow<T>(run: () => T): Attempt<T> {
+  try {
+    return { ok: true, value: run() };
   } catch (thrown) {
     return { ok: false, error: GatehouseError.from(thrown) };
   }

@@ -103,6 +103,9 @@ export function identityHeaderMutations(options: IdentityHeaderOptions): HeaderM
 
   if (cookieHeader === undefined) return { set, remove };
   const ours = options.sessionCookieNames;
+  // Most cookie headers never name one of Gatehouse's cookies, in any case: then nothing is cut
+  // out and nothing is ambiguous (both need a name in the header), so the header is not parsed.
+  if (!mayNameAny(ours).test(cookieHeader)) return { set, remove };
   let dropped = false;
   const kept = removeCookies(cookieHeader, (name) => {
     const drop = ours.includes(name);
@@ -116,6 +119,23 @@ export function identityHeaderMutations(options: IdentityHeaderOptions): HeaderM
   // be dropped at the end and leave the original, ours included, in place: remove it whole.
   if (kept !== undefined && hasControlCharacter(kept)) return { set, remove, cookie: null };
   return { set, remove, cookie: kept ?? null };
+}
+
+/**
+ * Per list of cookie names, a pattern that matches every header in which one of them could be
+ * found: the name in any ASCII case, or any non-ASCII character (`toLowerCase` turns a few into
+ * ASCII letters, the Kelvin sign into `k`, which `mentionsCookie` would then see).
+ */
+const NAME_PATTERNS = new WeakMap<readonly string[], RegExp>();
+
+function mayNameAny(names: readonly string[]): RegExp {
+  let pattern = NAME_PATTERNS.get(names);
+  if (pattern === undefined) {
+    const escaped = names.map((name) => name.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&'));
+    pattern = new RegExp(['[^\\x00-\\x7f]', ...escaped].join('|'), 'i');
+    NAME_PATTERNS.set(names, pattern);
+  }
+  return pattern;
 }
 
 function ambiguous(why: string): GatehouseError {
