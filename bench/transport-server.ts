@@ -8,12 +8,19 @@ import { CheckResponseSchema } from '../src/gen/envoy/service/auth/v3/external_a
 import { HealthState, ServingStatus } from '../src/wire/health.js';
 import { startGrpcServer as startGrpcJs } from './transports/grpc-js-server.js';
 import { startGrpcServer as startHttp2 } from '../src/wire/http2/server.js';
+import { startGrpcServer as startNodeHttp2 } from './transports/node-http2/server.js';
 import { startGrpcServer as startConnect } from './transports/connect-server.js';
 
 const transport = process.argv[2];
 const port = Number(process.argv[3] ?? 0);
-const start = { 'grpc-js': startGrpcJs, connect: startConnect, http2: startHttp2 }[transport ?? ''];
-if (start === undefined) throw new Error('usage: transport-server.js http2|grpc-js|connect PORT');
+const start = {
+  'grpc-js': startGrpcJs,
+  connect: startConnect,
+  http2: startHttp2,
+  'node-http2': startNodeHttp2,
+}[transport ?? ''];
+if (start === undefined)
+  throw new Error('usage: transport-server.js http2|node-http2|grpc-js|connect PORT');
 
 const allow = create(CheckResponseSchema, {
   status: { code: 0 },

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Compare gRPC server implementations on the Check path, everything else held equal: each serves
 # one pre-built allow (bench/transport-server.ts) on CPU 1 while ghz loads it from CPU 0:
-# Gatehouse's own node:http2 server (src/wire/http2), @grpc/grpc-js and connect-node.
+# Gatehouse's own (src/wire/http2 over src/wire/h2), the same gRPC layer on node:http2 (the
+# transport before issue 17's twelfth round, bench/transports/node-http2), @grpc/grpc-js and
+# connect-node.
 # Usage: bash bench/transport.sh [requests] [concurrency]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,7 +14,7 @@ C="${2:-50}"
 GHZ="$ROOT/.tools/bin/ghz"
 [ -x "$GHZ" ] || GOBIN="$ROOT/.tools/bin" go install github.com/bojand/ghz/cmd/ghz@v0.121.0
 PORT=19191
-for transport in ${TRANSPORTS:-http2 grpc-js connect}; do
+for transport in ${TRANSPORTS:-http2 node-http2 grpc-js connect}; do
   taskset -c 1 node_modules/.bin/node dist/bench/transport-server.js "$transport" "$PORT" >/dev/null &
   pid=$!
   sleep 1.5

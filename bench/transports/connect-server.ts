@@ -9,7 +9,7 @@ import {
   type HealthCheckResponse,
 } from '../../src/gen/grpc/health/v1/health_pb.js';
 import { HEALTH_SERVICES, ServingStatus, type HealthState } from '../../src/wire/health.js';
-import { closeGracefully } from '../../src/wire/http2/server.js';
+import { closeGracefully } from './node-http2/server.js';
 import { listen } from '../../src/net/listen.js';
 import type { GrpcServer, GrpcServerOptions } from '../../src/wire/types.js';
 

@@ -1,4 +1,3 @@
-import type { Duplex } from 'node:stream';
 import { GrpcCode } from '../../errors/codes.js';
 
 /** A gRPC status to answer with instead of a message. */
@@ -20,93 +19,113 @@ export function frame(body: Uint8Array): Buffer {
 }
 
 /**
- * Read the single message of a unary (or server-streaming) request: exactly one uncompressed
- * length-prefixed message, at most `maxBytes` long, then the end of the stream. A message
- * declared larger than the limit is refused as soon as its prefix arrives, before it is buffered.
- * The whole message must arrive within `deadlineMs` of the call (0: no deadline); a peer that
- * sends half a message and stops gets DEADLINE_EXCEEDED instead of holding the stream and its
- * buffer. `done` is called once, unless the peer resets the stream first (then nobody is waiting).
+ * The single message of a unary (or server-streaming) request, as its data arrives: exactly one
+ * uncompressed length-prefixed message, at most `maxBytes` long, then the end of the stream. A
+ * message declared larger than the limit is refused as soon as its prefix arrives, before it is
+ * buffered; a second message as soon as its first octet does.
  */
-export function readUnary(
-  stream: Duplex,
-  maxBytes: number,
-  done: (err: GrpcError | undefined, message?: Uint8Array) => void,
-  deadlineMs = 0,
-): void {
-  let chunks: Buffer[] | undefined;
-  let first: Buffer | undefined;
-  let received = 0;
-  let finished = false;
-  let timer: NodeJS.Timeout | undefined;
-  const finish = (err: GrpcError | undefined, message?: Uint8Array): void => {
-    if (finished) return;
-    finished = true;
-    if (timer !== undefined) clearTimeout(timer);
-    stream.off('data', onData);
-    stream.off('end', onEnd);
-    stream.off('close', onClose);
-    done(err, message);
-  };
-  const onClose = (): void => {
-    // Reset by the peer before the message was complete: nobody is waiting for an answer.
-    finished = true;
-    if (timer !== undefined) clearTimeout(timer);
-  };
-  const onData = (chunk: Buffer): void => {
-    if (first === undefined) first = chunk;
+export class UnaryReader {
+  private readonly maxBytes: number;
+  private first: Buffer | undefined;
+  private chunks: Buffer[] | undefined;
+  private received = 0;
+
+  constructor(maxBytes: number) {
+    this.maxBytes = maxBytes;
+  }
+
+  /** Take a chunk of the stream's data; an error means the request is refused now. */
+  push(chunk: Buffer): GrpcError | undefined {
+    if (this.first === undefined) this.first = chunk;
     else {
-      chunks ??= [first];
-      chunks.push(chunk);
+      this.chunks ??= [this.first];
+      this.chunks.push(chunk);
     }
-    received += chunk.length;
-    if (received >= PREFIX) {
-      const head = first.length >= PREFIX ? first : Buffer.concat(chunks ?? [first]);
-      const declared = head.readUInt32BE(1);
-      if (declared > maxBytes) {
-        finish({
-          code: GrpcCode.RESOURCE_EXHAUSTED,
-          message: `request message larger than ${maxBytes} bytes`,
-        });
-        return;
-      }
-      if (received > PREFIX + declared)
-        finish({
-          code: GrpcCode.INTERNAL,
-          message: 'more than one request message for a unary call',
-        });
-    }
-  };
-  const onEnd = (): void => {
+    this.received += chunk.length;
+    if (this.received < PREFIX) return undefined;
+    const head =
+      this.first.length >= PREFIX ? this.first : Buffer.concat(this.chunks ?? [this.first]);
+    const declared = head.readUInt32BE(1);
+    if (declared > this.maxBytes)
+      return {
+        code: GrpcCode.RESOURCE_EXHAUSTED,
+        message: `request message larger than ${this.maxBytes} bytes`,
+      };
+    if (this.received > PREFIX + declared)
+      return { code: GrpcCode.INTERNAL, message: 'more than one request message for a unary call' };
+    return undefined;
+  }
+
+  /** The stream ended: the message, or what is wrong with it. */
+  finish(): { readonly error: GrpcError } | { readonly message: Buffer } {
     const all =
-      first === undefined ? Buffer.alloc(0) : chunks === undefined ? first : Buffer.concat(chunks);
-    if (all.length < PREFIX) {
-      finish({ code: GrpcCode.INTERNAL, message: 'no request message' });
-      return;
-    }
+      this.first === undefined
+        ? Buffer.alloc(0)
+        : this.chunks === undefined
+          ? this.first
+          : Buffer.concat(this.chunks);
+    if (all.length < PREFIX)
+      return { error: { code: GrpcCode.INTERNAL, message: 'no request message' } };
     if (all[0] !== 0) {
       // grpc-encoding was identity (or absent), so a compressed message is a protocol error.
-      finish({ code: GrpcCode.INTERNAL, message: 'compressed message without a grpc-encoding' });
-      return;
+      return {
+        error: { code: GrpcCode.INTERNAL, message: 'compressed message without a grpc-encoding' },
+      };
     }
-    const length = all.readUInt32BE(1);
-    if (all.length !== PREFIX + length) {
-      finish({ code: GrpcCode.INTERNAL, message: 'request message truncated' });
-      return;
-    }
-    finish(undefined, all.subarray(PREFIX));
-  };
-  stream.on('data', onData);
-  stream.on('end', onEnd);
-  stream.once('close', onClose);
-  if (deadlineMs > 0) {
-    timer = setTimeout(
-      () =>
-        finish({
-          code: GrpcCode.DEADLINE_EXCEEDED,
-          message: `request message not received within ${deadlineMs} ms`,
-        }),
-      deadlineMs,
-    );
-    timer.unref();
+    if (all.length !== PREFIX + all.readUInt32BE(1))
+      return { error: { code: GrpcCode.INTERNAL, message: 'request message truncated' } };
+    return { message: all.subarray(PREFIX) };
   }
 }
+
+/**
+ * Read deadlines for request messages, all of the same length: one timer for all of them,
+ * rather than one per request. An entry fires `expire` once `deadlineMs` after it was added,
+ * unless removed first; expiry is checked every quarter of the deadline (at most once a second,
+ * at least every 10 ms), so an entry fires up to a quarter late.
+ */
+export class Deadlines {
+  private readonly deadlineMs: number;
+  private readonly entries = new Set<{ readonly at: number; readonly expire: () => void }>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(deadlineMs: number) {
+    this.deadlineMs = deadlineMs;
+  }
+
+  /** The deadline's length (ms; 0: none). */
+  get lengthMs(): number {
+    return this.deadlineMs;
+  }
+
+  /** Start a deadline; the returned function cancels it (0 ms: no deadline, a no-op). */
+  add(expire: () => void): () => void {
+    if (this.deadlineMs <= 0) return noop;
+    const entry = { at: performance.now() + this.deadlineMs, expire };
+    this.entries.add(entry);
+    if (this.timer === undefined) {
+      const period = Math.max(10, Math.min(1000, this.deadlineMs / 4));
+      this.timer = setInterval(() => this.sweep(), period);
+      this.timer.unref();
+    }
+    return () => {
+      this.entries.delete(entry);
+    };
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    // Entries are in the order they were added, and all last as long: the expired come first.
+    for (const entry of this.entries) {
+      if (entry.at > now) break;
+      this.entries.delete(entry);
+      entry.expire();
+    }
+    if (this.entries.size === 0 && this.timer !== undefined) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+}
+
+const noop = (): void => undefined;

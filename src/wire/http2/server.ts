@@ -1,6 +1,5 @@
-import * as http2 from 'node:http2';
-import type { Server, Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { listen } from '../../net/listen.js';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { decodeCheckRequest } from '../check-request.js';
@@ -15,18 +14,23 @@ import {
 } from '../../gen/grpc/health/v1/health_pb.js';
 import { HEALTH_SERVICES, ServingStatus, type HealthState } from '../health.js';
 import { DEFAULT_GRPC_LIMITS, type GrpcServer, type GrpcServerOptions } from '../types.js';
-import { guardConnections } from './connections.js';
+import { ConnectionGuard } from './connections.js';
 import { GrpcCode } from '../../errors/codes.js';
-import { frame, readUnary, type GrpcError } from './framing.js';
+import { Deadlines, frame, UnaryReader, type GrpcError } from './framing.js';
+import { H2Connection, type H2Limits } from '../h2/connection.js';
+import type { H2Stream } from '../h2/stream.js';
+import { encodeHeaderBlock } from '../h2/hpack.js';
 
 /**
- * Serve ext_authz v3 Check and grpc.health.v1 on one port: gRPC over `node:http2` directly.
+ * Serve ext_authz v3 Check and grpc.health.v1 on one port: gRPC over Gatehouse's own HTTP/2.
  *
  * Gatehouse serves four methods, three of them unary, over cleartext HTTP/2 to Envoy. A general
  * gRPC library spends most of a Check's transport time on what those four never need (call
- * objects, metadata maps, interceptors, per-call deadline timers, stream wrappers): this server
- * reads the one length-prefixed message, decodes it, and answers with HEADERS, one DATA frame
- * and the trailers. Check requests and responses go through a hand-written codec that gives
+ * objects, metadata maps, interceptors, per-call deadline timers, stream wrappers), and
+ * `node:http2` spends most of the rest on its stream objects: this server speaks HTTP/2 itself
+ * (src/wire/h2: frames, HPACK, flow control; held to RFC 9113 by h2spec in the tests), reads the
+ * one length-prefixed message, decodes it, and answers with HEADERS, one DATA frame and the
+ * trailers, written together with the other answers of the same turn. Check requests and responses go through a hand-written codec that gives
  * exactly what protobuf-es gives (src/wire/check-request.ts, src/wire/check-response.ts); health
  * through protobuf-es. Over cleartext HTTP/2, or TLS with optional client
  * certificates (`tls`: mTLS, identities checked as each connection arrives, files reloaded on
@@ -35,8 +39,8 @@ import { frame, readUnary, type GrpcError } from './framing.js';
  *
  * Bounded against hostile or broken peers (`limits`, config `grpc.*`): HTTP/2
  * SETTINGS_MAX_CONCURRENT_STREAMS per connection, a cap on connections that evicts the
- * longest-idle session before it refuses anyone (src/wire/http2/connections.ts), an idle timeout
- * (no open stream), and a read deadline per request message (a half-sent message gets
+ * longest-idle connection before it refuses anyone (src/wire/http2/connections.ts), an idle
+ * timeout (no open stream), and a read deadline per request message (a half-sent message gets
  * DEADLINE_EXCEEDED and its stream is closed).
  *
  * Not supported, on purpose: message compression (Envoy's ext_authz client does not compress;
@@ -47,57 +51,49 @@ import { frame, readUnary, type GrpcError } from './framing.js';
  */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
   const bounds = { ...DEFAULT_GRPC_LIMITS, ...options.limits };
-  const common: http2.ServerOptions = {
-    // A Check is small; still, a peer may not make us buffer more than one message's worth.
-    maxSessionMemory: Math.max(10, Math.ceil((2 * options.maxReceiveMessageBytes) / (1 << 20))),
-    settings: { initialWindowSize: 1 << 20, maxConcurrentStreams: bounds.maxConcurrentStreams },
+  const h2: H2Limits = {
+    maxConcurrentStreams: bounds.maxConcurrentStreams,
+    maxHeaderListSize: MAX_HEADER_LIST_SIZE,
+    // A Check is small; still, one message of the largest allowed size must fit the window.
+    windowSize: Math.max(1 << 20, Math.min(0x7fff_ffff, options.maxReceiveMessageBytes + 5)),
+    // A peer that stops reading is cut off once this much waits for it.
+    maxQueuedOutput: Math.max(4 << 20, 2 * options.maxSendMessageBytes),
   };
   const tls = options.tls;
-  let server: http2.Http2Server;
-  if (tls === undefined) server = http2.createServer(common);
-  else {
-    const secure = http2.createSecureServer({
-      ...common,
-      ...tls.serverOptions(),
-      allowHTTP1: false,
-      // A TLS handshake that stalls is a half-sent message too.
-      ...(bounds.messageReadTimeoutMs > 0 ? { handshakeTimeout: bounds.messageReadTimeoutMs } : {}),
-    });
-    tls.attach(secure);
-    // The secure server emits the same session and stream events; only its construction differs.
-    server = secure as unknown as http2.Http2Server;
-  }
-  const guard = guardConnections(
-    server,
+  const server: Server =
+    tls === undefined
+      ? createTcpServer()
+      : createTlsServer({
+          ...tls.serverOptions(),
+          ALPNProtocols: ['h2'],
+          // A TLS handshake that stalls is a half-sent message too.
+          ...(bounds.messageReadTimeoutMs > 0
+            ? { handshakeTimeout: bounds.messageReadTimeoutMs }
+            : {}),
+        });
+  if (tls !== undefined) tls.attach(server as Parameters<typeof tls.attach>[0]);
+  const onEvent = options.onConnectionEvent ?? (() => undefined);
+  const guard = new ConnectionGuard(
     { maxConnections: bounds.maxConnections, idleTimeoutMs: bounds.idleTimeoutMs },
-    options.onConnectionEvent,
-    tls === undefined ? undefined : (socket) => tls.admits(socket as TLSSocket),
+    onEvent,
   );
   const inflight = new Set<Promise<unknown>>();
-  const watchers = new Set<http2.ServerHttp2Stream>();
+  const watchers = new Set<H2Stream>();
   const lifecycle = { closing: false };
   const limits: Limits = {
     maxReceive: options.maxReceiveMessageBytes,
     maxSend: options.maxSendMessageBytes,
-    readTimeoutMs: bounds.messageReadTimeoutMs,
+    deadlines: new Deadlines(bounds.messageReadTimeoutMs),
   };
 
-  server.on('session', (session) => {
-    // A peer's protocol error ends its session; it must never end the process.
-    session.on('error', () => session.destroy());
-  });
-  server.on('sessionError', () => undefined);
-  // Small frames go out at once: Nagle's algorithm would hold a response's trailers back until
-  // the peer acknowledges its DATA, a delayed-ACK wait on the hot path.
-  server.on('connection', (socket: Socket) => socket.setNoDelay(true));
-  server.on('stream', (stream, headers) => {
-    stream.on('error', () => undefined);
-    guard.streamOpened(stream);
-    const path = headers[':path'];
-    const refusal = requestRefusal(headers);
+  const route = (stream: H2Stream): void => {
+    const path = stream.headers[':path'];
+    const refusal = requestRefusal(stream.headers);
     if (refusal !== undefined) {
-      if (refusal.http !== undefined) respondHttpError(stream, refusal.http);
-      else respondError(stream, refusal);
+      afterRequest(stream, limits, () => {
+        if (refusal.http !== undefined) respondHttpError(stream, refusal.http, refusal.message);
+        else respondError(stream, refusal);
+      });
       return;
     }
     switch (path) {
@@ -132,9 +128,46 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         watch(stream, limits, options.health, watchers, lifecycle);
         return;
       default:
-        respondError(stream, grpcError(GrpcCode.UNIMPLEMENTED, `unknown method ${String(path)}`));
+        afterRequest(stream, limits, () =>
+          respondError(stream, grpcError(GrpcCode.UNIMPLEMENTED, `unknown method ${String(path)}`)),
+        );
     }
+  };
+
+  const start = (socket: Socket): void => {
+    const connection: H2Connection = new H2Connection(socket, h2, {
+      onStream: (stream) => {
+        guard.streamOpened(connection);
+        route(stream);
+      },
+      onBusy: (busy) => guard.busy(connection, busy),
+      onClose: () => guard.closed(connection),
+    });
+    guard.add(connection);
+    if (lifecycle.closing) connection.close();
+  };
+  // Runs for every TCP connection, TLS ones included (before their handshake).
+  server.on('connection', (socket: Socket) => {
+    if (!guard.accept(socket)) return;
+    if (tls === undefined) start(socket);
   });
+  if (tls !== undefined) {
+    server.on('secureConnection', (socket: TLSSocket) => {
+      // HTTP/2 over TLS is negotiated with ALPN (RFC 9113 §3.2); there is no HTTP/1.1 here.
+      if (socket.alpnProtocol !== 'h2') {
+        socket.destroy();
+        return;
+      }
+      if (!tls.admits(socket)) {
+        onEvent({ type: 'unauthorized-client' });
+        socket.destroy();
+        return;
+      }
+      start(socket);
+    });
+    // A failed handshake is that client's problem, never the process's.
+    server.on('tlsClientError', (_err: Error, socket: TLSSocket) => socket.destroy());
+  }
 
   const port = await listen(server, options.port, options.address);
 
@@ -148,38 +181,17 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       watchers.clear();
       guard.stop();
       tls?.close();
-      await closeGracefully(
-        server,
-        () => guard.sessions(),
-        graceMs,
-        () => guard.destroyAll(),
-      );
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // GOAWAY: streams in flight finish, no new ones start; each connection ends when it is idle.
+      for (const connection of guard.connections()) connection.close();
+      // A peer that never reads would hold server.close() forever: the grace ends by destroying.
+      const timer = setTimeout(() => guard.destroyAll(), graceMs);
+      timer.unref();
+      await closed;
+      clearTimeout(timer);
       await Promise.allSettled([...inflight]);
     },
   };
-}
-
-/**
- * Stop accepting connections and send every session GOAWAY, so streams in flight finish and no
- * new ones start; after `graceMs`, `destroyAll` ends whatever is still open (by default every
- * session is destroyed). Resolves once the server has closed.
- */
-export async function closeGracefully(
-  server: Server,
-  sessions: () => Iterable<http2.Http2Session>,
-  graceMs: number,
-  destroyAll: () => void = () => {
-    for (const session of sessions()) session.destroy();
-  },
-): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  for (const session of sessions()) session.close();
-  // session.destroy() alone half-closes a socket and waits for the peer: one that never reads
-  // would hold server.close() forever, so the grace ends with the sockets themselves destroyed.
-  const timer = setTimeout(destroyAll, graceMs);
-  timer.unref();
-  await closed;
-  clearTimeout(timer);
 }
 
 export const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
@@ -187,11 +199,14 @@ const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
 const HEALTH_LIST_PATH = '/grpc.health.v1.Health/List';
 const HEALTH_WATCH_PATH = '/grpc.health.v1.Health/Watch';
 
+/** SETTINGS_MAX_HEADER_LIST_SIZE: gRPC metadata from Envoy is a few hundred octets. */
+const MAX_HEADER_LIST_SIZE = 65_536;
+
 interface Limits {
   readonly maxReceive: number;
   readonly maxSend: number;
-  /** The read deadline per request message (0: none). */
-  readonly readTimeoutMs: number;
+  /** The read deadline of each request message. */
+  readonly deadlines: Deadlines;
 }
 
 interface Refusal extends GrpcError {
@@ -200,7 +215,7 @@ interface Refusal extends GrpcError {
 }
 
 /** What is wrong with a request's headers for gRPC, if anything (gRPC over HTTP/2 spec). */
-function requestRefusal(headers: http2.IncomingHttpHeaders): Refusal | undefined {
+function requestRefusal(headers: Readonly<Record<string, string>>): Refusal | undefined {
   if (headers[':method'] !== 'POST')
     return { code: GrpcCode.UNIMPLEMENTED, message: 'gRPC requires POST', http: 405 };
   const type = headers['content-type'];
@@ -225,8 +240,11 @@ function grpcError(code: GrpcCode, message: string): GrpcError {
   return { code, message };
 }
 
-const RESPONSE_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc' });
-const OK_TRAILERS = Object.freeze({ 'grpc-status': '0' });
+const RESPONSE_HEADERS = encodeHeaderBlock([
+  [':status', '200'],
+  ['content-type', 'application/grpc'],
+]);
+const OK_TRAILERS = encodeHeaderBlock([['grpc-status', '0']]);
 
 const decodeHealthCheck = (bytes: Uint8Array) => fromBinary(HealthCheckRequestSchema, bytes);
 const decodeHealthList = (bytes: Uint8Array) => fromBinary(HealthListRequestSchema, bytes);
@@ -236,162 +254,220 @@ const encodeHealthList = (response: HealthListResponse) =>
   toBinary(HealthListResponseSchema, response);
 
 /**
+ * Read a request's single message within the read deadline: `done` gets it, or the stream is
+ * answered with the error. Nothing is called when the peer resets the stream first.
+ */
+function readMessage(stream: H2Stream, limits: Limits, done: (message: Buffer) => void): void {
+  const reader = new UnaryReader(limits.maxReceive);
+  let finished = false;
+  const finish = (): void => {
+    finished = true;
+    cancel();
+    stream.onData = undefined;
+    stream.onEnd = undefined;
+  };
+  const cancel = limits.deadlines.add(() => {
+    if (finished) return;
+    finish();
+    respondError(
+      stream,
+      grpcError(
+        GrpcCode.DEADLINE_EXCEEDED,
+        `request message not received within ${limits.deadlines.lengthMs} ms`,
+      ),
+    );
+  });
+  stream.onData = (chunk) => {
+    const error = reader.push(chunk);
+    if (error === undefined) return;
+    finish();
+    respondError(stream, error);
+  };
+  stream.onEnd = () => {
+    finish();
+    const read = reader.finish();
+    if ('error' in read) respondError(stream, read.error);
+    else done(read.message);
+  };
+  stream.onClose = () => {
+    // Reset before the message was complete: nobody is waiting for an answer.
+    if (finished) return;
+    finish();
+    stream.release();
+  };
+}
+
+/**
+ * Answer a request that is refused from its headers once the request has ended (its data read
+ * and dropped), or at the read deadline, whichever comes first — not while the peer is still
+ * sending it: frames the peer sends on the stream meanwhile are then judged on an open stream
+ * (a malformed one is still a stream error), and the answer does not race them. Nothing is
+ * answered when the peer resets the stream first.
+ */
+function afterRequest(stream: H2Stream, limits: Limits, answer: () => void): void {
+  let done = false;
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    cancel();
+    stream.onData = undefined;
+    stream.onEnd = undefined;
+    answer();
+  };
+  const cancel = limits.deadlines.add(finish);
+  stream.onEnd = finish;
+  stream.onClose = () => {
+    if (done) return;
+    done = true;
+    cancel();
+    stream.release();
+  };
+}
+
+/**
  * A unary call: one message in, one message out (or a status). `decode` and `encode` throw on a
  * message they cannot handle: protobuf-es `fromBinary` and `toBinary`, or for Check the
  * hand-written codec that gives exactly their results (src/wire/check-request.ts,
  * src/wire/check-response.ts).
  */
 function unary<I, O>(
-  stream: http2.ServerHttp2Stream,
+  stream: H2Stream,
   limits: Limits,
   decode: (bytes: Uint8Array) => I,
   encode: (response: O) => Uint8Array,
   handle: (request: I) => Promise<O>,
 ): void {
-  readUnary(
-    stream,
-    limits.maxReceive,
-    (err, bytes) => {
-      if (err !== undefined) {
-        respondError(stream, err);
-        return;
-      }
-      let request: I;
-      try {
-        request = decode(bytes!);
-      } catch {
-        respondError(stream, grpcError(GrpcCode.INTERNAL, 'request message could not be decoded'));
-        return;
-      }
-      handle(request).then(
-        (response) => {
-          if (stream.destroyed || stream.closed) return; // the peer cancelled; nobody to answer
-          let body: Uint8Array;
-          try {
-            body = encode(response);
-          } catch {
-            // A response protobuf-es refuses to encode (an out-of-range number, say): still a deny.
-            respondError(
-              stream,
-              grpcError(GrpcCode.INTERNAL, 'response message could not be encoded'),
-            );
-            return;
-          }
-          if (body.byteLength > limits.maxSend) {
-            respondError(
-              stream,
-              grpcError(GrpcCode.RESOURCE_EXHAUSTED, 'response message larger than the send limit'),
-            );
-            return;
-          }
-          stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-          stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
-          stream.end(frame(body));
-        },
-        (reason: unknown) => {
-          // check() never rejects; this is the last guard, and Envoy still denies on it.
-          const known = reason as Partial<GrpcError> | undefined;
+  readMessage(stream, limits, (bytes) => {
+    let request: I;
+    try {
+      request = decode(bytes);
+    } catch {
+      respondError(stream, grpcError(GrpcCode.INTERNAL, 'request message could not be decoded'));
+      return;
+    }
+    handle(request).then(
+      (response) => {
+        if (stream.closed) {
+          stream.release(); // the peer cancelled; nobody to answer
+          return;
+        }
+        let body: Uint8Array;
+        try {
+          body = encode(response);
+        } catch {
+          // A response the encoder refuses (an out-of-range number, say): still a deny.
           respondError(
             stream,
-            typeof known?.code === 'number' && typeof known.message === 'string'
-              ? (known as GrpcError)
-              : grpcError(GrpcCode.INTERNAL, 'internal error'),
+            grpcError(GrpcCode.INTERNAL, 'response message could not be encoded'),
           );
-        },
-      );
-    },
-    limits.readTimeoutMs,
-  );
+          return;
+        }
+        if (body.byteLength > limits.maxSend) {
+          respondError(
+            stream,
+            grpcError(GrpcCode.RESOURCE_EXHAUSTED, 'response message larger than the send limit'),
+          );
+          return;
+        }
+        stream.respondUnary(RESPONSE_HEADERS, frame(body), OK_TRAILERS);
+      },
+      (reason: unknown) => {
+        // check() never rejects; this is the last guard, and Envoy still denies on it.
+        const known = reason as Partial<GrpcError> | undefined;
+        respondError(
+          stream,
+          typeof known?.code === 'number' && typeof known.message === 'string'
+            ? (known as GrpcError)
+            : grpcError(GrpcCode.INTERNAL, 'internal error'),
+        );
+      },
+    );
+  });
 }
 
 /** grpc.health.v1.Health/Watch: the current status at once, then every change, until cancelled. */
 function watch(
-  stream: http2.ServerHttp2Stream,
+  stream: H2Stream,
   limits: Limits,
   health: HealthState,
-  watchers: Set<http2.ServerHttp2Stream>,
+  watchers: Set<H2Stream>,
   lifecycle: { readonly closing: boolean },
 ): void {
-  readUnary(
-    stream,
-    limits.maxReceive,
-    (err, bytes) => {
-      if (err !== undefined) {
-        respondError(stream, err);
-        return;
-      }
-      let service: string;
-      try {
-        service = fromBinary(HealthCheckRequestSchema, bytes!).service;
-      } catch {
-        respondError(stream, grpcError(GrpcCode.INTERNAL, 'request message could not be decoded'));
-        return;
-      }
-      if (stream.destroyed || stream.closed) return;
-      const send = (status: ServingStatus | undefined): void => {
-        if (stream.destroyed || stream.closed || stream.writableEnded) return;
-        stream.write(
-          frame(
-            toBinary(
-              HealthCheckResponseSchema,
-              create(HealthCheckResponseSchema, {
-                status: status ?? ServingStatus.SERVICE_UNKNOWN,
-              }),
-            ),
+  readMessage(stream, limits, (bytes) => {
+    let service: string;
+    try {
+      service = fromBinary(HealthCheckRequestSchema, bytes).service;
+    } catch {
+      respondError(stream, grpcError(GrpcCode.INTERNAL, 'request message could not be decoded'));
+      return;
+    }
+    if (stream.closed) {
+      stream.release();
+      return;
+    }
+    const send = (status: ServingStatus | undefined): void => {
+      stream.write(
+        frame(
+          toBinary(
+            HealthCheckResponseSchema,
+            create(HealthCheckResponseSchema, { status: status ?? ServingStatus.SERVICE_UNKNOWN }),
           ),
-        );
-      };
-      stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-      send(health.status(service));
-      if (lifecycle.closing) {
-        // Shutdown has begun: the current status (NOT_SERVING), then the end of the stream.
-        endWithStatus(stream, GrpcCode.OK);
-        return;
-      }
-      // An unknown service is reported as SERVICE_UNKNOWN and the stream stays open (the spec:
-      // it may become known later); Gatehouse's set never changes, so nothing more is sent.
-      watchers.add(stream);
-      const unsubscribe =
-        health.status(service) === undefined
-          ? () => undefined
-          : health.onChange(() => send(health.status(service)));
-      stream.once('close', () => {
-        unsubscribe();
-        watchers.delete(stream);
-      });
-    },
-    limits.readTimeoutMs,
+        ),
+      );
+    };
+    stream.respond(RESPONSE_HEADERS);
+    send(health.status(service));
+    if (lifecycle.closing) {
+      // Shutdown has begun: the current status (NOT_SERVING), then the end of the stream.
+      endWithStatus(stream, GrpcCode.OK);
+      return;
+    }
+    // An unknown service is reported as SERVICE_UNKNOWN and the stream stays open (the spec:
+    // it may become known later); Gatehouse's set never changes, so nothing more is sent.
+    watchers.add(stream);
+    const unsubscribe =
+      health.status(service) === undefined
+        ? () => undefined
+        : health.onChange(() => send(health.status(service)));
+    stream.onClose = () => {
+      unsubscribe();
+      watchers.delete(stream);
+      stream.release();
+    };
+  });
+}
+
+/** End a stream whose headers are sent with `code` in the trailers. */
+function endWithStatus(stream: H2Stream, code: GrpcCode): void {
+  stream.end(
+    code === GrpcCode.OK ? OK_TRAILERS : encodeHeaderBlock([['grpc-status', String(code)]]),
   );
 }
 
-/** End a stream whose headers are sent with `status` in the trailers. */
-function endWithStatus(stream: http2.ServerHttp2Stream, code: GrpcCode): void {
-  if (stream.destroyed || stream.closed || stream.writableEnded) return;
-  stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': String(code) }));
-  stream.end();
-}
-
 /** A trailers-only response carrying a gRPC status (the spec's form for an immediate error). */
-function respondError(stream: http2.ServerHttp2Stream, error: GrpcError): void {
-  if (stream.destroyed || stream.closed) return;
+function respondError(stream: H2Stream, error: GrpcError): void {
   if (stream.headersSent) {
     endWithStatus(stream, error.code);
     return;
   }
-  const headers: http2.OutgoingHttpHeaders = {
-    ':status': 200,
-    'content-type': 'application/grpc',
-    'grpc-status': String(error.code),
-    'grpc-message': encodeURIComponent(error.message),
-  };
-  if (error.code === GrpcCode.UNIMPLEMENTED) headers['grpc-accept-encoding'] = 'identity';
-  stream.respond(headers, { endStream: true });
-  // Whatever the peer still sends on this stream is not read.
-  stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  const fields: [string, string][] = [
+    [':status', '200'],
+    ['content-type', 'application/grpc'],
+    ['grpc-status', String(error.code)],
+    ['grpc-message', encodeURIComponent(error.message).slice(0, 1024)],
+  ];
+  if (error.code === GrpcCode.UNIMPLEMENTED) fields.push(['grpc-accept-encoding', 'identity']);
+  // Whatever the peer still sends on this stream is not read (the connection resets it).
+  stream.respond(encodeHeaderBlock(fields), true);
 }
 
-function respondHttpError(stream: http2.ServerHttp2Stream, status: number): void {
-  if (stream.destroyed || stream.closed) return;
-  stream.respond({ ':status': status }, { endStream: true });
-  stream.close(http2.constants.NGHTTP2_NO_ERROR);
+/** A refusal at the HTTP level (not a gRPC request at all): the status and a line of text. */
+function respondHttpError(stream: H2Stream, status: number, message: string): void {
+  stream.respond(
+    encodeHeaderBlock([
+      [':status', String(status)],
+      ['content-type', 'text/plain; charset=utf-8'],
+    ]),
+  );
+  stream.write(Buffer.from(`${message}\n`), true);
 }

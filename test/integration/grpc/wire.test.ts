@@ -279,7 +279,7 @@ function sendRaw(port: number, bytes: Buffer): Promise<void> {
   });
 }
 
-describe('gRPC over node:http2 on the wire', () => {
+describe("gRPC over Gatehouse's HTTP/2 on the wire", () => {
   let server: GrpcServer;
   let small: GrpcServer;
   const seen: CheckRequest[] = [];
@@ -391,7 +391,9 @@ describe('gRPC over node:http2 on the wire', () => {
       ':method': 'GET',
     });
     assert.equal(reply.headers[':status'], 405);
-    assert.equal(reply.data.length, 0);
+    assert.equal(reply.headers['content-type'], 'text/plain; charset=utf-8');
+    assert.equal(reply.data.toString(), 'gRPC requires POST\n');
+    assert.equal(reply.trailers, undefined);
   });
 
   test(
@@ -403,7 +405,7 @@ describe('gRPC over node:http2 on the wire', () => {
         'content-type': 'text/plain',
       });
       assert.equal(reply.headers[':status'], 415);
-      assert.equal(reply.data.length, 0);
+      assert.equal(reply.data.toString(), 'unsupported content-type\n');
     },
   );
 
