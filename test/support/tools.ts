@@ -4,7 +4,7 @@ import type { TestContext } from 'node:test';
 import { repoRoot } from './paths.js';
 
 /** External programs the tests drive. */
-export type ToolName = 'envoy' | 'opa' | 'chromium' | 'kubeconform' | 'redis-server';
+export type ToolName = 'envoy' | 'opa' | 'chromium' | 'kubeconform' | 'h2spec' | 'redis-server';
 
 function isExecutable(file: string): boolean {
   try {

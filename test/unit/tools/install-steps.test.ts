@@ -120,12 +120,20 @@ test('go: exact versions, checksums verified (no GONOSUMDB, GOSUMDB=off or @late
   for (const v of ['GONOSUMDB', 'GONOSUMCHECK', 'GOINSECURE', 'GOPRIVATE'])
     assert.match(helper, new RegExp(`\\b${v}= `), `${v} cleared`);
   const goLines = commands(installTools).filter(
-    (l) => /\bgo(_verified)? (install|mod download|get)\b/.test(l) && !l.includes('go "$@"'),
+    (l) => /\bgo(_verified)? (install|mod download|get|build)\b/.test(l) && !l.includes('go "$@"'),
   );
-  assert.ok(goLines.length >= 3, goLines.join('\n'));
-  for (const line of goLines) {
+  // h2spec: built in scripts/h2spec, whose go.mod and go.sum pin it and every dependency.
+  const builds = goLines.filter((l) => /\bgo(_verified)? build\b/.test(l));
+  assert.equal(builds.length, 1, builds.join('\n'));
+  assert.match(builds[0]!, /cd "\$ROOT\/scripts\/h2spec" && go_verified build -mod=readonly /);
+  const h2specMod = read('scripts/h2spec/go.mod');
+  assert.match(h2specMod, /github\.com\/summerwind\/h2spec v2\.2\.1\+incompatible/);
+  assert.match(installTools, /H2SPEC_VERSION="2\.2\.1\+incompatible"/);
+  // opa, kubeconform (go install); istio.io/api (go mod download)
+  assert.ok(goLines.length - builds.length >= 3, goLines.join('\n'));
+  for (const line of goLines.filter((l) => !builds.includes(l))) {
     assert.match(line, /\bgo_verified (install|mod download)\b/, `not verified: ${line}`);
-    assert.match(line, /@v\$[A-Z_]+_VERSION"/, `not pinned: ${line}`);
+    assert.match(line, /@v\$[A-Z0-9_]+_VERSION"/, `not pinned: ${line}`);
   }
   assert.doesNotMatch(installTools, /@latest|GOSUMDB=off|GOFLAGS=-insecure/);
 });
@@ -175,6 +183,7 @@ test('`npm run demo` installs only what the demo uses (Node modules, Envoy, OPA)
     'install_opa_envoy',
     'install_kubeconform',
     'install_kube_schemas',
+    'install_h2spec',
     'install_chromium',
     'install_redis',
   ]) {
