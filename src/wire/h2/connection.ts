@@ -463,7 +463,8 @@ export class H2Connection implements StreamHost {
 
   private remoteEnded(stream: H2Stream): void {
     stream.remoteEnded = true;
-    if (stream.localEnded) this.forget(stream);
+    // Answered already (and every frame of the answer sent): the stream is closed both ways.
+    if (stream.localEnded && !stream.hasOutput()) this.forget(stream);
     stream.onEnd?.();
   }
 
