@@ -27,6 +27,12 @@ export interface H2Limits {
   readonly windowSize: number;
   /** Octets queued to a peer that does not read before the connection is cut off. */
   readonly maxQueuedOutput: number;
+  /**
+   * Request data the connection's open streams may hold at once (what arrived on streams whose
+   * request has not ended); the stream whose data passes it is reset with ENHANCE_YOUR_CALM.
+   * The windows are replenished as data arrives, so this, not flow control, bounds the memory.
+   */
+  readonly maxBufferedInput: number;
 }
 
 /** What a connection tells its owner. */
@@ -86,6 +92,8 @@ export class H2Connection implements StreamHost {
   private lastStreamId = 0;
   /** Streams holding a slot: open, or reset by the peer while the service still works on them. */
   private slots = 0;
+  /** Request data held by streams whose request has not ended (see H2Limits.maxBufferedInput). */
+  private buffered = 0;
   /** A header block being continued: its stream, fragments so far, and the flags of its HEADERS. */
   private continuing:
     | { id: number; fragments: Buffer[]; size: number; endStream: boolean; selfDependent: boolean }
@@ -99,6 +107,8 @@ export class H2Connection implements StreamHost {
   private output: Buffer[] = [];
   private flushScheduled = false;
   private goawaySent = false;
+  /** The socket was ended after GOAWAY (once). */
+  private ending = false;
   private closed = false;
   /** Streams with frames to send (at the end of the turn, or when a window opens), in order. */
   private readonly pending = new Set<H2Stream>();
@@ -323,6 +333,12 @@ export class H2Connection implements StreamHost {
       return;
     }
     stream.receiveWindow -= payload.length;
+    if (this.buffered + data.length > this.limits.maxBufferedInput) {
+      this.streamError(id, H2Error.ENHANCE_YOUR_CALM);
+      return;
+    }
+    this.buffered += data.length;
+    stream.held += data.length;
     const end = (flags & Flag.END_STREAM) !== 0;
     if (!stream.receive(data, end)) {
       // More or fewer octets than its content-length (RFC 9113 §8.1.1).
@@ -350,6 +366,10 @@ export class H2Connection implements StreamHost {
       return;
     }
     const priority = (flags & Flag.PRIORITY) !== 0 ? 5 : 0;
+    if (payload.length < priority + ((flags & Flag.PADDED) !== 0 ? 1 : 0)) {
+      this.fail(H2Error.FRAME_SIZE_ERROR);
+      return;
+    }
     const fragment = this.unpad(flags, payload, priority);
     if (fragment === undefined) return;
     let selfDependent = false;
@@ -463,6 +483,7 @@ export class H2Connection implements StreamHost {
 
   private remoteEnded(stream: H2Stream): void {
     stream.remoteEnded = true;
+    this.letGo(stream);
     // Answered already (and every frame of the answer sent): the stream is closed both ways.
     if (stream.localEnded && !stream.hasOutput()) this.forget(stream);
     stream.onEnd?.();
@@ -508,6 +529,9 @@ export class H2Connection implements StreamHost {
       this.fail(H2Error.FRAME_SIZE_ERROR);
       return;
     }
+    // The last INITIAL_WINDOW_SIZE of the frame is applied once, after the loop: applying each
+    // would walk every stream per entry (a frame can hold 2,730 of them).
+    let initialWindow = -1;
     for (let at = 0; at < payload.length; at += 6) {
       const setting = payload.readUInt16BE(at);
       const value = payload.readUInt32BE(at + 2);
@@ -518,22 +542,13 @@ export class H2Connection implements StreamHost {
             return;
           }
           break;
-        case Setting.INITIAL_WINDOW_SIZE: {
+        case Setting.INITIAL_WINDOW_SIZE:
           if (value > MAX_WINDOW) {
             this.fail(H2Error.FLOW_CONTROL_ERROR);
             return;
           }
-          const delta = value - this.peerInitialWindow;
-          this.peerInitialWindow = value;
-          for (const stream of this.streams.values()) {
-            stream.sendWindow += delta;
-            if (stream.sendWindow > MAX_WINDOW) {
-              this.fail(H2Error.FLOW_CONTROL_ERROR);
-              return;
-            }
-          }
+          initialWindow = value;
           break;
-        }
         case Setting.MAX_FRAME_SIZE:
           if (value < MIN_MAX_FRAME_SIZE || value > MAX_MAX_FRAME_SIZE) {
             this.fail(H2Error.PROTOCOL_ERROR);
@@ -543,6 +558,17 @@ export class H2Connection implements StreamHost {
           break;
         default:
         // HEADER_TABLE_SIZE: Gatehouse's encoder never indexes; the rest are advisory or unknown.
+      }
+    }
+    if (initialWindow >= 0 && initialWindow !== this.peerInitialWindow) {
+      const delta = initialWindow - this.peerInitialWindow;
+      this.peerInitialWindow = initialWindow;
+      for (const stream of this.streams.values()) {
+        stream.sendWindow += delta;
+        if (stream.sendWindow > MAX_WINDOW) {
+          this.fail(H2Error.FLOW_CONTROL_ERROR);
+          return;
+        }
       }
     }
     this.queue(buildFrame(FrameType.SETTINGS, ACK, 0));
@@ -624,8 +650,15 @@ export class H2Connection implements StreamHost {
     this.rememberClosed(id, true);
   }
 
+  /** The request's data is the service's now (or nobody's): it no longer counts as buffered. */
+  private letGo(stream: H2Stream): void {
+    this.buffered -= stream.held;
+    stream.held = 0;
+  }
+
   /** The stream is closed before it ended normally: reset by either side or the connection. */
   private closeStream(stream: H2Stream): void {
+    this.letGo(stream);
     this.pending.delete(stream);
     stream.discardOutput();
     this.forget(stream);
@@ -758,6 +791,8 @@ export class H2Connection implements StreamHost {
   /** After GOAWAY: end the socket once no stream holds a slot. */
   private endIfDone(): void {
     if (!this.goawaySent || this.slots > 0 || this.closed || this.phase === Phase.Failed) return;
+    if (this.ending) return;
+    this.ending = true;
     this.flush();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();

@@ -43,6 +43,8 @@ export class H2Stream {
   localEnded = false;
   /** Reset (by either side) or cut off with its connection. */
   reset = false;
+  /** Request data this stream holds until its request ends (the connection's budget). */
+  held = 0;
   /** Whether the service still owns the stream (until it ends the response or releases it). */
   serviceBusy = true;
   slotReleased = false;
@@ -176,6 +178,12 @@ export class H2Stream {
         count++;
         continue;
       }
+      if (item.bytes.length === 0) {
+        // An empty DATA frame that ends the stream: no window needed.
+        size += FRAME_HEADER;
+        count++;
+        continue;
+      }
       const n = Math.min(item.bytes.length, budget - used);
       if (n <= 0) break;
       size += Math.ceil(n / maxFrame) * FRAME_HEADER + n;
@@ -199,6 +207,10 @@ export class H2Stream {
           this.id,
         );
         at += item.bytes.copy(out, at);
+        continue;
+      }
+      if (item.bytes.length === 0) {
+        at = writeFrameHeader(out, at, 0, FrameType.DATA, item.end ? Flag.END_STREAM : 0, this.id);
         continue;
       }
       const n = Math.min(item.bytes.length, left);

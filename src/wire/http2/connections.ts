@@ -134,7 +134,8 @@ export class ConnectionGuard {
     let best: H2Connection | undefined;
     let bestEntry: Tracked | undefined;
     for (const [connection, entry] of this.tracked) {
-      if (entry.busy) continue;
+      // One already closing is on its way out: evicting it again would admit two for one.
+      if (entry.busy || connection.closing) continue;
       const better =
         bestEntry === undefined ||
         (entry.streams === 0 && bestEntry.streams > 0) ||

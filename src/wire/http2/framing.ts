@@ -26,8 +26,11 @@ export function frame(body: Uint8Array): Buffer {
  */
 export class UnaryReader {
   private readonly maxBytes: number;
-  private first: Buffer | undefined;
-  private chunks: Buffer[] | undefined;
+  /** The 5-octet prefix as it arrives, then the message's length from it. */
+  private readonly prefix = Buffer.alloc(PREFIX);
+  private declared = -1;
+  /** Everything received, in a buffer that doubles as it fills (each octet copied O(1) times). */
+  private data: Buffer = EMPTY;
   private received = 0;
 
   constructor(maxBytes: number) {
@@ -36,47 +39,53 @@ export class UnaryReader {
 
   /** Take a chunk of the stream's data; an error means the request is refused now. */
   push(chunk: Buffer): GrpcError | undefined {
-    if (this.first === undefined) this.first = chunk;
-    else {
-      this.chunks ??= [this.first];
-      this.chunks.push(chunk);
+    if (this.received < PREFIX) chunk.copy(this.prefix, this.received, 0, PREFIX - this.received);
+    const total = this.received + chunk.length;
+    if (this.declared < 0 && total >= PREFIX) {
+      this.declared = this.prefix.readUInt32BE(1);
+      if (this.declared > this.maxBytes)
+        return {
+          code: GrpcCode.RESOURCE_EXHAUSTED,
+          message: `request message larger than ${this.maxBytes} bytes`,
+        };
     }
-    this.received += chunk.length;
-    if (this.received < PREFIX) return undefined;
-    const head =
-      this.first.length >= PREFIX ? this.first : Buffer.concat(this.chunks ?? [this.first]);
-    const declared = head.readUInt32BE(1);
-    if (declared > this.maxBytes)
-      return {
-        code: GrpcCode.RESOURCE_EXHAUSTED,
-        message: `request message larger than ${this.maxBytes} bytes`,
-      };
-    if (this.received > PREFIX + declared)
+    if (this.declared >= 0 && total > PREFIX + this.declared)
       return { code: GrpcCode.INTERNAL, message: 'more than one request message for a unary call' };
+    if (this.received === 0) {
+      // The usual case, the whole message in one DATA frame: kept as it is, not copied.
+      this.data = chunk;
+      this.received = total;
+      return undefined;
+    }
+    if (total > this.data.length) {
+      // Grown by doubling, never past what the prefix declared (nor before it is known).
+      const cap = this.declared >= 0 ? PREFIX + this.declared : PREFIX;
+      const grown = Buffer.allocUnsafe(Math.max(total, Math.min(cap, 2 * this.data.length)));
+      this.data.copy(grown, 0, 0, this.received);
+      this.data = grown;
+    }
+    chunk.copy(this.data, this.received);
+    this.received = total;
     return undefined;
   }
 
   /** The stream ended: the message, or what is wrong with it. */
   finish(): { readonly error: GrpcError } | { readonly message: Buffer } {
-    const all =
-      this.first === undefined
-        ? Buffer.alloc(0)
-        : this.chunks === undefined
-          ? this.first
-          : Buffer.concat(this.chunks);
-    if (all.length < PREFIX)
+    if (this.received < PREFIX)
       return { error: { code: GrpcCode.INTERNAL, message: 'no request message' } };
-    if (all[0] !== 0) {
+    if (this.prefix[0] !== 0) {
       // grpc-encoding was identity (or absent), so a compressed message is a protocol error.
       return {
         error: { code: GrpcCode.INTERNAL, message: 'compressed message without a grpc-encoding' },
       };
     }
-    if (all.length !== PREFIX + all.readUInt32BE(1))
+    if (this.received !== PREFIX + this.declared)
       return { error: { code: GrpcCode.INTERNAL, message: 'request message truncated' } };
-    return { message: all.subarray(PREFIX) };
+    return { message: this.data.subarray(PREFIX, this.received) };
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Read deadlines for request messages, all of the same length: one timer for all of them,

@@ -58,6 +58,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     windowSize: Math.max(1 << 20, Math.min(0x7fff_ffff, options.maxReceiveMessageBytes + 5)),
     // A peer that stops reading is cut off once this much waits for it.
     maxQueuedOutput: Math.max(4 << 20, 2 * options.maxSendMessageBytes),
+    // What node:http2's maxSessionMemory allowed before: two of the largest messages, or 10 MiB.
+    maxBufferedInput: Math.max(10 << 20, 2 * (options.maxReceiveMessageBytes + 5)),
   };
   const tls = options.tls;
   const server: Server =

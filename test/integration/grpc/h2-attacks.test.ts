@@ -336,6 +336,7 @@ test(
           maxHeaderListSize: 65_536,
           windowSize: 1 << 20,
           maxQueuedOutput: 64 << 10,
+          maxBufferedInput: 1 << 20,
         },
         { onStream: (stream) => stream.release() },
       );
@@ -414,5 +415,74 @@ test(
       'no DATA frame larger than the window',
     );
     session.destroy();
+  },
+);
+
+test(
+  'request data held by unfinished requests is bounded per connection: the stream that passes the budget is reset with ENHANCE_YOUR_CALM',
+  BOUNDED,
+  async () => {
+    let calls = 0;
+    const health = new HealthState();
+    health.set(ServingStatus.SERVING);
+    // 1 MiB messages: the connection may hold max(10 MiB, two messages) of unfinished requests.
+    const server = await startGrpcServer({
+      address: '127.0.0.1',
+      port: 0,
+      maxReceiveMessageBytes: 1 << 20,
+      maxSendMessageBytes: 1 << 20,
+      check: () => {
+        calls++;
+        return Promise.resolve(ALLOW);
+      },
+      health,
+    });
+    servers.push(server);
+    const session = http2.connect(`http://127.0.0.1:${server.port}`);
+    session.on('error', () => undefined);
+    // Twenty requests that each declare a 1 MiB message, send all of it but the last octet, and
+    // never end: 20 MiB held if nothing bounded it.
+    const body = Buffer.alloc(5 + (1 << 20) - 1);
+    body.writeUInt32BE(1 << 20, 1);
+    const codes = await Promise.all(
+      Array.from({ length: 20 }, () => {
+        const req = session.request({
+          ':method': 'POST',
+          ':path': CHECK,
+          'content-type': 'application/grpc',
+          te: 'trailers',
+        });
+        req.on('error', () => undefined);
+        req.write(body);
+        return new Promise<number>((resolve) => {
+          req.once('close', () => resolve(req.rstCode ?? -1));
+          // A stream still open after the others settled is one the budget admitted.
+          setTimeout(() => resolve(0), 3_000).unref();
+        });
+      }),
+    );
+    const calmed = codes.filter((c) => c === ENHANCE_YOUR_CALM).length;
+    assert.ok(calmed >= 10, `streams reset past the budget: ${calmed} (codes ${codes.join(',')})`);
+    assert.ok(calmed < 20, 'the streams within the budget were not reset');
+    assert.equal(calls, 0);
+    session.destroy();
+  },
+);
+
+test(
+  'a message in one-octet DATA frames is read whole and answered (each octet copied a bounded number of times)',
+  BOUNDED,
+  async () => {
+    const server = await start(() => Promise.resolve(ALLOW));
+    const client = new RawClient(server.port);
+    const message = checkMessage();
+    const frames = [frame(HEADERS, END_HEADERS, 1, REQUEST_BLOCK)];
+    for (const octet of message) frames.push(frame(DATA, 0, 1, Buffer.from([octet])));
+    frames.push(frame(DATA, END_STREAM, 1));
+    client.socket.write(Buffer.concat(frames));
+    await client.until((fs) => fs.some((f) => f.id === 1 && (f.flags & END_STREAM) !== 0));
+    assert.ok(client.answered(1));
+    assert.ok(client.frames.some((f) => f.id === 1 && f.type === DATA && f.payload.length > 5));
+    client.socket.destroy();
   },
 );
