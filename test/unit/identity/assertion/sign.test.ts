@@ -63,6 +63,19 @@ test('assertion: every assertion has a fresh jti', async () => {
   );
 });
 
+test('assertion: jtis stay distinct and whole across refills of the random pool', async () => {
+  // The pool holds 256 ids: 600 assertions draw across two refills.
+  const jtis = new Set<string>();
+  for (let i = 0; i < 600; i++) {
+    const jwt = await signAssertion(ring, { issuer: 'gh', audience: 'app', identity: IDENTITY });
+    const jti = String(JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString())['jti']);
+    assert.match(jti, /^[A-Za-z0-9_-]{22}$/);
+    assert.equal(Buffer.from(jti, 'base64url').length, 16);
+    jtis.add(jti);
+  }
+  assert.equal(jtis.size, 600);
+});
+
 test('assertion: a bearer identity has no sid, and null email/name are left out', async () => {
   const jwt = await signAssertion(ring, {
     issuer: 'gh',
