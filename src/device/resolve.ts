@@ -1,4 +1,5 @@
 import { createHash, type X509Certificate } from 'node:crypto';
+import { OldestFirst } from '../cache/oldest-first.js';
 import type { CheckRequest } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { requestHeader } from '../input/headers.js';
 import { describeCertificate, fingerprint } from './describe.js';
@@ -100,7 +101,11 @@ type Examined =
       readonly window?: { readonly notBefore: number; readonly notAfter: number };
     };
 
-const caches = new WeakMap<DeviceOptions, Map<string, Examined>>();
+interface Remembered {
+  readonly entries: Map<string, Examined>;
+  readonly oldest: OldestFirst<string>;
+}
+const caches = new WeakMap<DeviceOptions, Remembered>();
 
 /**
  * {@link examine}, remembered per options by the SHA-256 of everything it depends on (the least
@@ -112,11 +117,13 @@ function remembered(
   xfcc: Readonly<Record<string, string>> | undefined,
   options: DeviceOptions,
 ): Examined {
-  let cache = caches.get(options);
-  if (cache === undefined) {
-    cache = new Map();
-    caches.set(options, cache);
+  let memo = caches.get(options);
+  if (memo === undefined) {
+    const entries = new Map<string, Examined>();
+    memo = { entries, oldest: new OldestFirst(entries) };
+    caches.set(options, memo);
   }
+  const cache = memo.entries;
   const hash = createHash('sha256');
   // Length-prefixed, so no two different inputs share a key.
   for (const part of [source, encoded, xfcc?.['Hash'] ?? '', xfcc?.['Chain'] ?? ''])
@@ -131,10 +138,7 @@ function remembered(
   // Frozen: the same objects go into the input of every request that presents this certificate.
   const examined = deepFreeze(examine(source, encoded, xfcc, options.trust));
   cache.set(key, examined);
-  if (cache.size > MAX_REMEMBERED_CERTIFICATES) {
-    const oldest = cache.keys().next().value;
-    if (oldest !== undefined) cache.delete(oldest);
-  }
+  memo.oldest.trimTo(MAX_REMEMBERED_CERTIFICATES);
   return examined;
 }
 

@@ -14,6 +14,7 @@
  *   every lookup is `unavailable`. A session revoked on the feed
  *   is gone from the cache, so it can only be `absent` or `unavailable`: never found.
  */
+import { OldestFirst } from '../cache/oldest-first.js';
 import { GatehouseError, hasCode } from '../errors/gatehouse-error.js';
 import type { SessionStore, StoreChange, StoredSession } from './types.js';
 
@@ -80,6 +81,7 @@ export class SessionCache {
   readonly #options: SessionCacheOptions;
   readonly #now: () => number;
   readonly #entries = new Map<string, Entry>();
+  readonly #oldest = new OldestFirst(this.#entries);
   /** The fetch new lookups of a session join (until a change overtakes it). */
   readonly #joinable = new Map<string, Fetch>();
   /** Every fetch on the wire, per session: a change must mark all of them. */
@@ -210,11 +212,7 @@ export class SessionCache {
     if (this.#options.maxEntries <= 0) return;
     this.#entries.delete(session.sid);
     this.#entries.set(session.sid, { session, readAt: this.#now() });
-    while (this.#entries.size > this.#options.maxEntries) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done === true) break;
-      this.#entries.delete(oldest.value);
-    }
+    this.#oldest.trimTo(this.#options.maxEntries);
   }
 
   #unavailableResult(cause?: unknown): SessionLookup {

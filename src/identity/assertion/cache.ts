@@ -12,6 +12,7 @@
  *
  * The cache is a bounded LRU; concurrent Checks for the same key share one signing.
  */
+import { OldestFirst } from '../../cache/oldest-first.js';
 import type { AuthenticatedIdentity } from '../../input/types.js';
 
 /** Default number of cached assertions. */
@@ -62,6 +63,7 @@ interface Entry {
  */
 export class AssertionCache {
   readonly #entries = new Map<string, Entry>();
+  readonly #oldest = new OldestFirst(this.#entries);
   readonly #capacity: number;
   readonly #halfLifeMs: number;
   readonly #now: () => number;
@@ -112,11 +114,7 @@ export class AssertionCache {
         if (this.#entries.get(entryKey) === entry) this.#entries.delete(entryKey);
       },
     );
-    while (this.#entries.size > this.#capacity) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done === true) break;
-      this.#entries.delete(oldest.value);
-    }
+    this.#oldest.trimTo(this.#capacity);
     return jwt;
   }
 
