@@ -138,7 +138,9 @@ export interface Results {
     /** Wall time of each stage run, in seconds. */
     stage_seconds?: Record<string, number>;
     /** Stages kept from earlier runs by `--merge`, with when and where they were measured. */
-    merged?: Partial<Record<'check' | 'e2e' | 'soak', { date: string; commit: string }>>;
+    merged?: Partial<
+      Record<'check' | 'traffic' | 'e2e' | 'soak', { date: string; commit: string }>
+    >;
   };
   /** Each load generator's own ceiling: closed loop against a server that answers a constant allow. */
   ceiling?: {

@@ -1059,7 +1059,7 @@ function commitNow(): string {
 function mergeInto(results: Results, stored: Results): void {
   // Where each kept stage was measured: its own earlier stamp, or the stored run's.
   const kept: Record<string, { date: string; commit: string }> = {};
-  const stamp = (stage: 'check' | 'e2e' | 'soak') =>
+  const stamp = (stage: 'check' | 'traffic' | 'e2e' | 'soak') =>
     (kept[stage] = stored.meta.merged?.[stage] ?? {
       date: stored.meta.date,
       commit: stored.meta.commit,
@@ -1080,14 +1080,16 @@ function mergeInto(results: Results, stored: Results): void {
   if (results.traffic === undefined && stored.traffic !== undefined) {
     results.traffic = stored.traffic;
     if (stored.traffic_ceiling !== undefined) results.traffic_ceiling = stored.traffic_ceiling;
+    stamp('traffic');
   }
   if (results.scaling === undefined && stored.scaling !== undefined)
     results.scaling = stored.scaling;
   if (results.sessions === undefined && stored.sessions !== undefined)
     results.sessions = stored.sessions;
-  // The header describes the check / e2e / soak run it came from; the scaling and sessions
-  // sections carry their own date.
-  if (!stages.has('check') && !stages.has('e2e') && !stages.has('soak')) results.meta = stored.meta;
+  // The header describes the check / traffic / e2e / soak run it came from; the scaling and
+  // sessions sections carry their own date.
+  if (!['check', 'traffic', 'e2e', 'soak'].some((stage) => stages.has(stage)))
+    results.meta = stored.meta;
   else if (Object.keys(kept).length > 0) results.meta = { ...results.meta, merged: kept };
 }
 
