@@ -1,5 +1,5 @@
 import { createHash, type X509Certificate } from 'node:crypto';
-import { OldestFirst } from '../cache/oldest-first.js';
+import { trimOldest } from '../cache/trim.js';
 import type { CheckRequest } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { requestHeader } from '../input/headers.js';
 import { describeCertificate, fingerprint } from './describe.js';
@@ -101,11 +101,7 @@ type Examined =
       readonly window?: { readonly notBefore: number; readonly notAfter: number };
     };
 
-interface Remembered {
-  readonly entries: Map<string, Examined>;
-  readonly oldest: OldestFirst<string>;
-}
-const caches = new WeakMap<DeviceOptions, Remembered>();
+const caches = new WeakMap<DeviceOptions, Map<string, Examined>>();
 
 /**
  * {@link examine}, remembered per options by the SHA-256 of everything it depends on (the least
@@ -117,13 +113,11 @@ function remembered(
   xfcc: Readonly<Record<string, string>> | undefined,
   options: DeviceOptions,
 ): Examined {
-  let memo = caches.get(options);
-  if (memo === undefined) {
-    const entries = new Map<string, Examined>();
-    memo = { entries, oldest: new OldestFirst(entries) };
-    caches.set(options, memo);
+  let cache = caches.get(options);
+  if (cache === undefined) {
+    cache = new Map();
+    caches.set(options, cache);
   }
-  const cache = memo.entries;
   const hash = createHash('sha256');
   // Length-prefixed, so no two different inputs share a key.
   for (const part of [source, encoded, xfcc?.['Hash'] ?? '', xfcc?.['Chain'] ?? ''])
@@ -138,7 +132,7 @@ function remembered(
   // Frozen: the same objects go into the input of every request that presents this certificate.
   const examined = deepFreeze(examine(source, encoded, xfcc, options.trust));
   cache.set(key, examined);
-  memo.oldest.trimTo(MAX_REMEMBERED_CERTIFICATES);
+  trimOldest(cache, MAX_REMEMBERED_CERTIFICATES);
   return examined;
 }
 

@@ -13,7 +13,7 @@
  * - Least recently used entries are evicted beyond `capacity`.
  */
 import { hash } from 'node:crypto';
-import { OldestFirst } from '../cache/oldest-first.js';
+import { trimOldest } from '../cache/trim.js';
 
 /** Default number of entries. */
 export const DEFAULT_VERIFIED_CACHE_CAPACITY = 10_000;
@@ -54,7 +54,6 @@ export function credentialKey(token: string): string {
  */
 export class VerifiedCache<T> {
   readonly #entries = new Map<string, Entry<T>>();
-  readonly #oldest = new OldestFirst(this.#entries);
   readonly #capacity: number;
   readonly #tolerance: number;
   readonly #now: () => number;
@@ -92,7 +91,7 @@ export class VerifiedCache<T> {
     if (this.#capacity === 0 || !Number.isFinite(exp) || !this.#live(exp)) return;
     this.#entries.delete(key);
     this.#entries.set(key, { value, exp });
-    this.#oldest.trimTo(this.#capacity);
+    trimOldest(this.#entries, this.#capacity);
   }
 
   /** Forget one entry (e.g. a revoked session). */

@@ -14,7 +14,7 @@
  *   every lookup is `unavailable`. A session revoked on the feed
  *   is gone from the cache, so it can only be `absent` or `unavailable`: never found.
  */
-import { OldestFirst } from '../cache/oldest-first.js';
+import { trimOldest } from '../cache/trim.js';
 import { GatehouseError, hasCode } from '../errors/gatehouse-error.js';
 import type { SessionStore, StoreChange, StoredSession } from './types.js';
 
@@ -81,7 +81,6 @@ export class SessionCache {
   readonly #options: SessionCacheOptions;
   readonly #now: () => number;
   readonly #entries = new Map<string, Entry>();
-  readonly #oldest = new OldestFirst(this.#entries);
   /** The fetch new lookups of a session join (until a change overtakes it). */
   readonly #joinable = new Map<string, Fetch>();
   /** Every fetch on the wire, per session: a change must mark all of them. */
@@ -212,7 +211,7 @@ export class SessionCache {
     if (this.#options.maxEntries <= 0) return;
     this.#entries.delete(session.sid);
     this.#entries.set(session.sid, { session, readAt: this.#now() });
-    this.#oldest.trimTo(this.#options.maxEntries);
+    trimOldest(this.#entries, this.#options.maxEntries);
   }
 
   #unavailableResult(cause?: unknown): SessionLookup {

@@ -12,7 +12,7 @@
  *
  * The cache is a bounded LRU; concurrent Checks for the same key share one signing.
  */
-import { OldestFirst } from '../../cache/oldest-first.js';
+import { trimOldest } from '../../cache/trim.js';
 import type { AuthenticatedIdentity } from '../../input/types.js';
 
 /** Default number of cached assertions. */
@@ -63,7 +63,6 @@ interface Entry {
  */
 export class AssertionCache {
   readonly #entries = new Map<string, Entry>();
-  readonly #oldest = new OldestFirst(this.#entries);
   readonly #capacity: number;
   readonly #halfLifeMs: number;
   readonly #now: () => number;
@@ -114,7 +113,7 @@ export class AssertionCache {
         if (this.#entries.get(entryKey) === entry) this.#entries.delete(entryKey);
       },
     );
-    this.#oldest.trimTo(this.#capacity);
+    trimOldest(this.#entries, this.#capacity);
     return jwt;
   }
 

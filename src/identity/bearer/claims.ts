@@ -26,6 +26,16 @@ export interface AccessClaimOptions {
   readonly currentDate: Date;
 }
 
+/** The claims an access token must carry (jose's `requiredClaims`, for both of the verifier's paths). */
+export const REQUIRED_CLAIMS: readonly string[] = Object.freeze(['sub', 'iat', 'exp']);
+
+/** Presence is checked in jose's order: `iss`, `aud`, then the required claims last to first. */
+const PRESENCE_ORDER: readonly string[] = Object.freeze([
+  'iss',
+  'aud',
+  ...[...REQUIRED_CLAIMS].reverse(),
+]);
+
 /** `TextDecoder` with `fatal`, as jose decodes: invalid UTF-8 fails, a leading BOM is dropped. */
 const strict = new TextDecoder('utf-8', { fatal: true });
 
@@ -55,7 +65,8 @@ export function segmentObject(segment: string): Record<string, unknown> | undefi
  * @throws TypeError as jose does ("Invalid Token or Protected Header formatting").
  */
 export function protectedHeader(token: string): Record<string, unknown> {
-  const header = segmentObject(token.slice(0, token.indexOf('.')));
+  const dot = token.indexOf('.');
+  const header = dot > 0 ? segmentObject(token.slice(0, dot)) : undefined;
   if (header === undefined) throw new TypeError('Invalid Token or Protected Header formatting');
   return header;
 }
@@ -72,11 +83,13 @@ export function validateAccessClaims(
   payloadSegment: string,
   options: AccessClaimOptions,
 ): JWTPayload {
+  // 4n + 1 characters are no base64: jose fails them at decoding, with its own message.
+  if (payloadSegment.length % 4 === 1)
+    throw new errors.JWTInvalid('Failed to base64url decode the payload');
   const claims = segmentObject(payloadSegment);
   if (claims === undefined)
     throw new errors.JWTInvalid('JWT Claims Set must be a top-level JSON object');
-  // jose checks presence in this order: iss, aud, then the required claims last to first.
-  for (const claim of ['iss', 'aud', 'exp', 'iat', 'sub'])
+  for (const claim of PRESENCE_ORDER)
     if (!Object.hasOwn(claims, claim))
       throw new errors.JWTClaimValidationFailed(
         `missing required "${claim}" claim`,

@@ -3,11 +3,11 @@
  * `KeyObject`, instead of jose's WebCrypto `crypto.subtle.verify` (an asynchronous crypto job per
  * call: a thread-pool hop and several promises, the top self-time item of a cache-miss profile).
  *
- * Only the signature changes hands. jose still chooses the key (its JWK set, by `kid`/`alg`),
- * parses the payload and validates the claims (src/bearer/verify.ts), and anything this module
- * does not recognise exactly — another algorithm, a key that is not a public WebCrypto key
+ * Only the signature changes hands. jose still chooses the key (its JWK set, by `kid`/`alg`);
+ * the payload is read and its claims validated with jose's rules by ./claims.ts (called from
+ * ./verify.ts); and anything this module does not recognise exactly — another algorithm, a key that is not a public WebCrypto key
  * imported for that very algorithm, an RSA modulus under 2048 bits — gets `undefined`, and the
- * caller falls back to jose's own `jwtVerify`. A differential test (test/unit/bearer/
+ * caller falls back to jose's own `jwtVerify`. A differential test (test/unit/identity/bearer/
  * signature.test.ts) holds both paths to the same verdicts on valid and hostile tokens.
  */
 import { KeyObject, verify } from 'node:crypto';

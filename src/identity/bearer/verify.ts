@@ -21,7 +21,12 @@ import {
 import { GatehouseError } from '../../errors/gatehouse-error.js';
 import { joseErrorDetail, jwksUnavailable } from '../../keys/jose-errors.js';
 import { COMPACT_JWS, headerProblem } from '../../keys/jose-header.js';
-import { protectedHeader, validateAccessClaims, type AccessClaimOptions } from './claims.js';
+import {
+  type AccessClaimOptions,
+  protectedHeader,
+  REQUIRED_CLAIMS,
+  validateAccessClaims,
+} from './claims.js';
 import { signatureCheck } from './signature.js';
 import {
   claimsProblem,
@@ -149,10 +154,19 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
       signature: signatureSegment,
     });
     const check = signatureCheck(header['alg'] as string, key);
-    if (check === undefined)
-      return (await jwtVerify(token, key, { algorithms, ...claimOptions })).payload;
+    if (check === undefined) {
+      // The key is in hand: nothing here fetches, so whatever fails is the token or its key (jose
+      // throws a TypeError for an RSA key under 2048 bits), never a JWKS outage.
+      try {
+        return (await jwtVerify(token, key, { algorithms, ...claimOptions })).payload;
+      } catch (cause) {
+        if (cause instanceof errors.JOSEError) throw cause;
+        throw new errors.JWSInvalid('the key cannot verify this token', { cause });
+      }
+    }
     // 4n + 1 characters are no base64 (jose's atob refuses them; Buffer would drop one).
-    if (signatureSegment.length % 4 === 1) throw new errors.JWSSignatureVerificationFailed();
+    if (signatureSegment.length % 4 === 1)
+      throw new errors.JWSInvalid('Failed to base64url decode the signature');
     const signature = Buffer.from(signatureSegment, 'base64url');
     if (!check(`${protectedSegment}.${payloadSegment}`, signature))
       throw new errors.JWSSignatureVerificationFailed();
@@ -187,7 +201,7 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
       audience,
       currentDate: now,
       clockTolerance: tolerance,
-      requiredClaims: ['sub', 'iat', 'exp'],
+      requiredClaims: [...REQUIRED_CLAIMS],
     };
     try {
       payload = await verifyToken(token, header, claimOptions);

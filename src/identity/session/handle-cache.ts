@@ -19,7 +19,7 @@
  * - Least recently used entries are evicted beyond `capacity`; 0 turns the cache off.
  */
 import { hash } from 'node:crypto';
-import { OldestFirst } from '../../cache/oldest-first.js';
+import { trimOldest } from '../../cache/trim.js';
 import type { KeyRing, VerificationKey } from '../../keys/key-ring.js';
 import { MAX_SESSION_COOKIE_BYTES } from './format.js';
 import { type SessionHandle, verifySessionHandle, verifySessionHandleKey } from './handle.js';
@@ -57,7 +57,6 @@ export class VerifiedHandles {
   readonly #tolerance: number;
   readonly #issuer: string | undefined;
   readonly #entries = new Map<string, Entry>();
-  readonly #oldest = new OldestFirst(this.#entries);
 
   constructor(ring: KeyRing, options: VerifiedHandlesOptions) {
     this.#ring = ring;
@@ -127,6 +126,6 @@ export class VerifiedHandles {
         key: verified.key,
       }),
     );
-    this.#oldest.trimTo(this.#capacity);
+    trimOldest(this.#entries, this.#capacity);
   }
 }

@@ -97,10 +97,32 @@ test('claims: a protected header decodes exactly as jose’s decodeProtectedHead
 
 test('claims: a payload segment is refused or read exactly as jose’s UnsecuredJWT.decode', () => {
   for (const [name, segment] of Object.entries(SEGMENTS)) {
-    const ours = segmentObject(segment);
     const jose = outcome(() => UnsecuredJWT.decode(`${NONE}.${segment}.`, {}).payload);
+    const ours = segmentObject(segment);
     if (ours === undefined) assert.ok('error' in (jose as object), `${name}: jose accepted it`);
     else assert.deepEqual({ value: ours }, jose, name);
+    // And with the verifier's options: the same error, message and claim.
+    assert.deepEqual(
+      outcome(() =>
+        validateAccessClaims(segment, {
+          issuer: ISSUER,
+          audience: AUDIENCES,
+          clockTolerance: 30,
+          currentDate: NOW,
+        }),
+      ),
+      outcome(
+        () =>
+          UnsecuredJWT.decode(`${NONE}.${segment}.`, {
+            issuer: ISSUER,
+            audience: AUDIENCES,
+            requiredClaims: ['sub', 'iat', 'exp'],
+            clockTolerance: 30,
+            currentDate: NOW,
+          }).payload,
+      ),
+      name,
+    );
   }
 });
 

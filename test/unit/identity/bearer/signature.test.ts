@@ -141,6 +141,22 @@ async function corpus(): Promise<Record<string, string>> {
     'ES256 payload swapped': swapSegment(valid['ES256 valid'] as string, 1, tampered),
     'RS256 signature bit flipped': swapSegment(valid['RS256 valid'] as string, 2, flipped(rsSig)),
     'ES256 signature bit flipped': swapSegment(valid['ES256 valid'] as string, 2, flipped(esSig)),
+    // 4n + 1 characters: no base64 (Buffer would drop the last one).
+    'RS256 signature and three characters more': swapSegment(
+      valid['RS256 valid'] as string,
+      2,
+      `${sigOf(valid['RS256 valid'] as string)}AAA`,
+    ),
+    'ES256 signature and one character more': swapSegment(
+      valid['ES256 valid'] as string,
+      2,
+      `${sigOf(valid['ES256 valid'] as string)}A`,
+    ),
+    'payload with a leading BOM (valid signature)': rawJws(
+      { alg: 'RS256', kid: 'rs', typ: 'at+jwt' },
+      `\uFEFF${JSON.stringify({ ...CLAIMS, iss: ISSUER, aud: AUDIENCE, sub: 'alice', iat: NOW_S, exp: NOW_S + 600 })}`,
+      KeyObject.from(rs.privateKey),
+    ),
     'RS256 signature truncated': swapSegment(
       valid['RS256 valid'] as string,
       2,
@@ -266,8 +282,11 @@ async function corpus(): Promise<Record<string, string>> {
   };
 }
 
-/** The verdict: accepted, expired, or refused (with jose's error class when it is jose). */
-type Verdict = 'accepted' | 'expired' | 'refused';
+/**
+ * The verdict: accepted, expired, or refused; `outage` (a token read as a JWKS failure) is never
+ * jose's verdict, so a hostile token that makes the verifier throw a non-jose error fails the test.
+ */
+type Verdict = 'accepted' | 'expired' | 'refused' | 'outage';
 
 async function joseVerdict(jws: string): Promise<Verdict> {
   try {
@@ -297,7 +316,9 @@ async function gatehouseVerdict(jws: string): Promise<Verdict> {
     await verify(jws, NOW);
     return 'accepted';
   } catch (err) {
-    return GatehouseError.from(err).code === 'ERR_TOKEN_EXPIRED' ? 'expired' : 'refused';
+    const code = GatehouseError.from(err).code;
+    if (code === 'ERR_JWKS_UNAVAILABLE') return 'outage';
+    return code === 'ERR_TOKEN_EXPIRED' ? 'expired' : 'refused';
   }
 }
 
@@ -336,6 +357,7 @@ test('signature: the verifier gives jose jwtVerify’s verdict on every token of
     'RS256 valid',
     'crit b64 true',
     'no kid, ES256',
+    'payload with a leading BOM (valid signature)',
   ]);
 });
 
