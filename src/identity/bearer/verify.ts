@@ -132,6 +132,34 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
       cacheMaxAge: options.cacheMaxAgeMs ?? 600_000,
     });
 
+  // What the key lookup throws is read as it is (a failure that is not jose's is a JWKS outage,
+  // src/keys/jose-errors.ts); it is remembered so that it is told apart from what jose throws
+  // while verifying with a key in hand.
+  const lookupFailures = new WeakSet<object>();
+  const lookup: JWTVerifyGetKey = async (header, token) => {
+    try {
+      return await jwks(header, token);
+    } catch (cause) {
+      if (typeof cause === 'object' && cause !== null) lookupFailures.add(cause);
+      throw cause;
+    }
+  };
+  /**
+   * A failure of `jwtVerify` as the caller should read it: jose's own errors and the lookup's
+   * failures unchanged; anything else (jose's TypeError for an RSA key under 2048 bits) is about
+   * the token or its key, never a JWKS outage.
+   */
+  const asTokenError = (cause: unknown): unknown =>
+    cause instanceof errors.JOSEError ||
+    typeof cause !== 'object' ||
+    cause === null ||
+    lookupFailures.has(cause)
+      ? cause
+      : new errors.JWSInvalid(
+          `the key cannot verify this token: ${cause instanceof Error ? cause.message : 'unknown'}`,
+          { cause },
+        );
+
   /**
    * Signature, then claims, with jose's semantics throughout. The common shapes (no `crit`, a
    * public WebCrypto key imported for the header's algorithm) have their signature checked with
@@ -145,23 +173,25 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
     claimOptions: AccessClaimOptions & JWTClaimVerificationOptions,
   ): Promise<JWTPayload> {
     // Extensions (`crit`, `b64`) are jose's to judge, before any key is looked up.
-    if (Object.hasOwn(header, 'crit') || Object.hasOwn(header, 'b64'))
-      return (await jwtVerify(token, jwks, { algorithms, ...claimOptions })).payload;
+    if (Object.hasOwn(header, 'crit') || Object.hasOwn(header, 'b64')) {
+      try {
+        return (await jwtVerify(token, lookup, { algorithms, ...claimOptions })).payload;
+      } catch (cause) {
+        throw asTokenError(cause);
+      }
+    }
     const [protectedSegment = '', payloadSegment = '', signatureSegment = ''] = token.split('.');
-    const key = await jwks(header as JWTHeaderParameters, {
+    const key = await lookup(header as JWTHeaderParameters, {
       protected: protectedSegment,
       payload: payloadSegment,
       signature: signatureSegment,
     });
     const check = signatureCheck(header['alg'] as string, key);
     if (check === undefined) {
-      // The key is in hand: nothing here fetches, so whatever fails is the token or its key (jose
-      // throws a TypeError for an RSA key under 2048 bits), never a JWKS outage.
       try {
         return (await jwtVerify(token, key, { algorithms, ...claimOptions })).payload;
       } catch (cause) {
-        if (cause instanceof errors.JOSEError) throw cause;
-        throw new errors.JWSInvalid('the key cannot verify this token', { cause });
+        throw asTokenError(cause);
       }
     }
     // 4n + 1 characters are no base64 (jose's atob refuses them; Buffer would drop one).

@@ -181,7 +181,8 @@ test('verified cache: the capacity bound holds (least recently used evicted)', (
     assert.equal(cache.get(credentialKey('token-0')), 0, 'kept while used'); // touch: most recently used
     assert.ok(cache.size <= 100);
   }
-  assert.equal(cache.size, 100);
+  // A full cache sheds a 64th of its capacity at once (src/cache/trim.ts): 99 or 100 here.
+  assert.ok(cache.size >= 99, `${cache.size} entries`);
   assert.equal(cache.get(credentialKey('token-1')), undefined, 'least recently used: evicted');
   assert.equal(cache.get(credentialKey('token-999')), 999);
   // A value already expired is never stored.

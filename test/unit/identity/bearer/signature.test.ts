@@ -221,6 +221,18 @@ async function corpus(): Promise<Record<string, string>> {
       }),
       weak.privateKey,
     ),
+    'RS256 with a 1024-bit key, crit b64 true': rawJws(
+      { alg: 'RS256', kid: 'weak', typ: 'at+jwt', crit: ['b64'], b64: true },
+      JSON.stringify({
+        ...CLAIMS,
+        iss: ISSUER,
+        aud: AUDIENCE,
+        sub: 'alice',
+        iat: NOW_S,
+        exp: NOW_S + 600,
+      }),
+      weak.privateKey,
+    ),
     'unknown kid': await token(keys['rogueRs'] as Key, {}, { kid: 'nobody' }),
     // Two RS256 keys in the set: jose will not guess.
     'no kid, RS256': await token(rs, {}, { kid: undefined }),
