@@ -10,16 +10,7 @@ import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { EVICTION_BATCH, trimOldest } from '../../../src/cache/trim.js';
-
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../support/random-check-request.js';
 
 /** The reference: over capacity, evict one at a time, each with a fresh iterator. */
 function trimOneByOne(map: Map<number, number>, capacity: number): void {
@@ -34,7 +25,7 @@ function trimOneByOne(map: Map<number, number>, capacity: number): void {
 
 for (const capacity of [1, 3, 63, 64, 200]) {
   test(`trim: evicts the oldest entries exactly, in batches (capacity ${capacity})`, () => {
-    const next = random(capacity);
+    const next = prng(capacity);
     const reference = new Map<number, number>();
     const trimmed = new Map<number, number>();
     let evictions = 0;

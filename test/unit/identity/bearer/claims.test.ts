@@ -12,6 +12,7 @@ import {
   segmentObject,
   validateAccessClaims,
 } from '../../../../src/identity/bearer/claims.js';
+import { prng } from '../../../support/random-check-request.js';
 
 const ISSUER = 'https://idp.example.test';
 const AUDIENCES = ['api://orders', 'api://billing'];
@@ -126,17 +127,6 @@ test('claims: a payload segment is refused or read exactly as jose’s Unsecured
   }
 });
 
-/** A small deterministic generator (mulberry32), so a failure names a reproducible case. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ABSENT = Symbol('absent');
 const pick = <T>(next: () => number, values: readonly T[]): T =>
   values[Math.floor(next() * values.length)] as T;
@@ -222,7 +212,7 @@ function claimSet(next: () => number): string {
 }
 
 test('claims: thousands of generated claim sets get jose’s verdict, message and claim', () => {
-  const next = random(20261202);
+  const next = prng(20261202);
   const counts = new Map<string, number>();
   for (let i = 0; i < 6000; i++) {
     const json = claimSet(next);

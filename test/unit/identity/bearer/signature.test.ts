@@ -73,6 +73,15 @@ const jwks = {
 const local = createLocalJWKSet(jwks);
 
 const CLAIMS = { client_id: 'app', groups: ['reader'], jti: 'token-1' };
+/** A valid access token's payload, for tokens signed by hand below. */
+const VALID_PAYLOAD = JSON.stringify({
+  ...CLAIMS,
+  iss: ISSUER,
+  aud: AUDIENCE,
+  sub: 'alice',
+  iat: NOW_S,
+  exp: NOW_S + 600,
+});
 
 function token(
   k: Key,
@@ -154,7 +163,7 @@ async function corpus(): Promise<Record<string, string>> {
     ),
     'payload with a leading BOM (valid signature)': rawJws(
       { alg: 'RS256', kid: 'rs', typ: 'at+jwt' },
-      `\uFEFF${JSON.stringify({ ...CLAIMS, iss: ISSUER, aud: AUDIENCE, sub: 'alice', iat: NOW_S, exp: NOW_S + 600 })}`,
+      `\uFEFF${VALID_PAYLOAD}`,
       KeyObject.from(rs.privateKey),
     ),
     'RS256 signature truncated': swapSegment(
@@ -211,26 +220,12 @@ async function corpus(): Promise<Record<string, string>> {
     ),
     'RS256 with a 1024-bit key': rawJws(
       { alg: 'RS256', kid: 'weak', typ: 'at+jwt' },
-      JSON.stringify({
-        ...CLAIMS,
-        iss: ISSUER,
-        aud: AUDIENCE,
-        sub: 'alice',
-        iat: NOW_S,
-        exp: NOW_S + 600,
-      }),
+      VALID_PAYLOAD,
       weak.privateKey,
     ),
     'RS256 with a 1024-bit key, crit b64 true': rawJws(
       { alg: 'RS256', kid: 'weak', typ: 'at+jwt', crit: ['b64'], b64: true },
-      JSON.stringify({
-        ...CLAIMS,
-        iss: ISSUER,
-        aud: AUDIENCE,
-        sub: 'alice',
-        iat: NOW_S,
-        exp: NOW_S + 600,
-      }),
+      VALID_PAYLOAD,
       weak.privateKey,
     ),
     'unknown kid': await token(keys['rogueRs'] as Key, {}, { kid: 'nobody' }),
@@ -246,39 +241,18 @@ async function corpus(): Promise<Record<string, string>> {
     'exp a string': await token(es, { exp: 'tomorrow' }),
     'crit b64 false': rawJws(
       { alg: 'RS256', kid: 'rs', typ: 'at+jwt', crit: ['b64'], b64: false },
-      JSON.stringify({
-        ...CLAIMS,
-        iss: ISSUER,
-        aud: AUDIENCE,
-        sub: 'alice',
-        iat: NOW_S,
-        exp: NOW_S + 600,
-      }),
+      VALID_PAYLOAD,
       KeyObject.from(rs.privateKey),
     ),
     'crit b64 true': await token(es, {}, { crit: ['b64'], b64: true }),
     'crit unknown extension': rawJws(
       { alg: 'RS256', kid: 'rs', typ: 'at+jwt', crit: ['urn:example:ext'], 'urn:example:ext': 1 },
-      JSON.stringify({
-        ...CLAIMS,
-        iss: ISSUER,
-        aud: AUDIENCE,
-        sub: 'alice',
-        iat: NOW_S,
-        exp: NOW_S + 600,
-      }),
+      VALID_PAYLOAD,
       KeyObject.from(rs.privateKey),
     ),
     'RS256 signed by node:crypto (control)': rawJws(
       { alg: 'RS256', kid: 'rs', typ: 'at+jwt' },
-      JSON.stringify({
-        ...CLAIMS,
-        iss: ISSUER,
-        aud: AUDIENCE,
-        sub: 'alice',
-        iat: NOW_S,
-        exp: NOW_S + 600,
-      }),
+      VALID_PAYLOAD,
       KeyObject.from(rs.privateKey),
     ),
     'payload not JSON (valid signature)': await (async () => {
