@@ -11,8 +11,7 @@ import {
 } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
 import { H2Connection } from '../../../src/wire/h2/connection.js';
 import { encodeHeaderBlock } from '../../../src/wire/h2/hpack.js';
-import { HealthState, ServingStatus } from '../../../src/wire/health.js';
-import { startGrpcServer } from '../../../src/wire/http2/server.js';
+import { startServingGrpc } from '../../support/grpc-server.js';
 import type { GrpcServer } from '../../../src/wire/types.js';
 
 // Attacks on Gatehouse's own HTTP/2 layer (src/wire/h2), each sent as raw frames over a socket,
@@ -157,17 +156,7 @@ async function start(
   check: () => Promise<CheckResponse>,
   limits: { maxConcurrentStreams?: number } = {},
 ): Promise<GrpcServer> {
-  const health = new HealthState();
-  health.set(ServingStatus.SERVING);
-  const server = await startGrpcServer({
-    address: '127.0.0.1',
-    port: 0,
-    maxReceiveMessageBytes: 4 << 20,
-    maxSendMessageBytes: 4 << 20,
-    check,
-    health,
-    limits,
-  });
+  const server = await startServingGrpc({ check, limits });
   servers.push(server);
   return server;
 }
@@ -423,19 +412,14 @@ test(
   BOUNDED,
   async () => {
     let calls = 0;
-    const health = new HealthState();
-    health.set(ServingStatus.SERVING);
     // 1 MiB messages: the connection may hold max(10 MiB, two messages) of unfinished requests.
-    const server = await startGrpcServer({
-      address: '127.0.0.1',
-      port: 0,
+    const server = await startServingGrpc({
       maxReceiveMessageBytes: 1 << 20,
       maxSendMessageBytes: 1 << 20,
       check: () => {
         calls++;
         return Promise.resolve(ALLOW);
       },
-      health,
     });
     servers.push(server);
     const session = http2.connect(`http://127.0.0.1:${server.port}`);

@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { CheckResponseSchema } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
-import { HealthState, ServingStatus } from '../../../src/wire/health.js';
-import { startGrpcServer } from '../../../src/wire/http2/server.js';
+import { startServingGrpc } from '../../support/grpc-server.js';
 import { requireTool } from '../../support/tools.js';
 
 // HTTP/2 conformance of the gRPC listener: h2spec (github.com/summerwind/h2spec, pinned in
@@ -228,16 +227,7 @@ test('h2spec: the gRPC listener conforms to RFC 7540/7541 (every generic, http2 
   const h2spec = requireTool(t, 'h2spec');
   if (h2spec === undefined) return;
 
-  const health = new HealthState();
-  health.set(ServingStatus.SERVING);
-  const server = await startGrpcServer({
-    address: '127.0.0.1',
-    port: 0,
-    maxReceiveMessageBytes: 4 << 20,
-    maxSendMessageBytes: 4 << 20,
-    check: () => Promise.resolve(ALLOW),
-    health,
-  });
+  const server = await startServingGrpc({ check: () => Promise.resolve(ALLOW) });
   t.after(() => server.shutdown(0));
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-h2spec-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));

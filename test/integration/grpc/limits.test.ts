@@ -3,8 +3,7 @@ import * as net from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { CheckResponseSchema } from '../../../src/gen/envoy/service/auth/v3/external_auth_pb.js';
-import { HealthState, ServingStatus } from '../../../src/wire/health.js';
-import { startGrpcServer } from '../../../src/wire/http2/server.js';
+import { startServingGrpc } from '../../support/grpc-server.js';
 import type { GrpcListenerLimits, GrpcServer } from '../../../src/wire/types.js';
 import { connect, type TestClient } from '../../support/grpc-client.js';
 import {
@@ -36,15 +35,10 @@ async function serve(
   t: TestContext,
   limits: Partial<GrpcListenerLimits> = LIMITS,
 ): Promise<GrpcServer> {
-  const health = new HealthState();
-  health.set(ServingStatus.SERVING);
-  const server = await startGrpcServer({
-    address: '127.0.0.1',
-    port: 0,
+  const server = await startServingGrpc({
     maxReceiveMessageBytes: 1 << 20,
     maxSendMessageBytes: 1 << 20,
     check: () => Promise.resolve(ALLOW),
-    health,
     limits,
   });
   t.after(() => server.shutdown(0));
@@ -234,15 +228,10 @@ test('at max_connections with every connection holding a stream, a newcomer is r
 test('shutdown ends even with connections whose peers never read', {
   timeout: 30_000,
 }, async () => {
-  const health = new HealthState();
-  health.set(ServingStatus.SERVING);
-  const server = await startGrpcServer({
-    address: '127.0.0.1',
-    port: 0,
+  const server = await startServingGrpc({
     maxReceiveMessageBytes: 1 << 20,
     maxSendMessageBytes: 1 << 20,
     check: () => Promise.resolve(ALLOW),
-    health,
     limits: { ...LIMITS, idleTimeoutMs: 0 },
   });
   // Paused sockets: they never read the server's SETTINGS or GOAWAY, nor its FIN.
