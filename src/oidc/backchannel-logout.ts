@@ -18,7 +18,7 @@
  */
 import { decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { GatehouseError } from '../errors/gatehouse-error.js';
-import { joseErrorDetail, jwksUnavailable } from '../keys/jose-errors.js';
+import { joseErrorDetail, jwksUnavailable, watchedKeyLookup } from '../keys/jose-errors.js';
 import { COMPACT_JWS, headerProblem } from '../keys/jose-header.js';
 import type { ReplayCache } from './replay-cache.js';
 
@@ -92,6 +92,7 @@ export function createLogoutTokenVerifier(
   const tolerance = options.clockToleranceSeconds ?? 30;
   const maxAge = options.maxAgeSeconds ?? 300;
   const maxBytes = options.maxTokenBytes ?? 8192;
+  const { lookup, asTokenError } = watchedKeyLookup(options.keys);
 
   return async function verifyLogoutToken(
     token: string,
@@ -121,7 +122,7 @@ export function createLogoutTokenVerifier(
       });
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, options.keys, {
+      ({ payload } = await jwtVerify(token, lookup, {
         algorithms,
         issuer,
         audience: options.clientId,
@@ -130,7 +131,8 @@ export function createLogoutTokenVerifier(
         maxTokenAge: maxAge,
         requiredClaims: ['iat', 'jti'],
       }));
-    } catch (cause) {
+    } catch (thrown) {
+      const cause = asTokenError(thrown);
       if (keysUnavailable(cause))
         throw new GatehouseError('ERR_JWKS_UNAVAILABLE', { cause: joseErrorDetail('jwks', cause) });
       throw invalid('verification failed', cause);

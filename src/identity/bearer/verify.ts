@@ -19,7 +19,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { GatehouseError } from '../../errors/gatehouse-error.js';
-import { joseErrorDetail, jwksUnavailable } from '../../keys/jose-errors.js';
+import { joseErrorDetail, jwksUnavailable, watchedKeyLookup } from '../../keys/jose-errors.js';
 import { COMPACT_JWS, headerProblem } from '../../keys/jose-header.js';
 import {
   type AccessClaimOptions,
@@ -132,33 +132,7 @@ export function createBearerVerifier(options: BearerVerifierOptions): BearerVeri
       cacheMaxAge: options.cacheMaxAgeMs ?? 600_000,
     });
 
-  // What the key lookup throws is read as it is (a failure that is not jose's is a JWKS outage,
-  // src/keys/jose-errors.ts); it is remembered so that it is told apart from what jose throws
-  // while verifying with a key in hand.
-  const lookupFailures = new WeakSet<object>();
-  const lookup: JWTVerifyGetKey = async (header, token) => {
-    try {
-      return await jwks(header, token);
-    } catch (cause) {
-      if (typeof cause === 'object' && cause !== null) lookupFailures.add(cause);
-      throw cause;
-    }
-  };
-  /**
-   * A failure of `jwtVerify` as the caller should read it: jose's own errors and the lookup's
-   * failures unchanged; anything else (jose's TypeError for an RSA key under 2048 bits) is about
-   * the token or its key, never a JWKS outage.
-   */
-  const asTokenError = (cause: unknown): unknown =>
-    cause instanceof errors.JOSEError ||
-    typeof cause !== 'object' ||
-    cause === null ||
-    lookupFailures.has(cause)
-      ? cause
-      : new errors.JWSInvalid(
-          `the key cannot verify this token: ${cause instanceof Error ? cause.message : 'unknown'}`,
-          { cause },
-        );
+  const { lookup, asTokenError } = watchedKeyLookup(jwks);
 
   /**
    * Signature, then claims, with jose's semantics throughout. The common shapes (no `crit`, a

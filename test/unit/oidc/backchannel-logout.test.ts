@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHmac, generateKeyPairSync, sign as signBytes } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import {
   createLocalJWKSet,
@@ -288,6 +288,30 @@ describe('back-channel logout token (OIDC Back-Channel Logout 1.0 §2.4, §2.6)'
       hasCode(err, 'ERR_JWKS_UNAVAILABLE'),
     );
   });
+  test('a key lookup that fails outright (a network error) is ERR_JWKS_UNAVAILABLE', async () => {
+    const verify = verifier({
+      keys: () => Promise.reject(new TypeError('fetch failed')),
+    });
+    await assert.rejects(verify(await sign(claims()), NOW), (err: unknown) =>
+      hasCode(err, 'ERR_JWKS_UNAVAILABLE'),
+    );
+  });
+
+  test('a token for an RSA key under 2048 bits is a bad token, not a JWKS outage', async () => {
+    // jose throws a TypeError for the short key while verifying, after the lookup succeeded.
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const jwk = { ...weak.publicKey.export({ format: 'jwk' }), kid: 'weak', alg: 'RS256' };
+    const part = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const input = `${part({ alg: 'RS256', kid: 'weak', typ: 'logout+jwt' })}.${part(claims())}`;
+    const signature = signBytes('sha256', Buffer.from(input), weak.privateKey);
+    const verify = verifier({ keys: createLocalJWKSet({ keys: [jwk] }), algorithms: ['RS256'] });
+    await refused(
+      `${input}.${signature.toString('base64url')}`,
+      'ERR_LOGOUT_TOKEN_INVALID',
+      verify,
+    );
+  });
+
   test('a revocation that failed gives the jti back: the identity provider retries and succeeds; a store failure is 503, never 400', async () => {
     const store = new MemoryStore();
     const claimOnce: LogoutTokenVerifierOptions['claimOnce'] = (key, ttlSeconds) =>
