@@ -22,6 +22,8 @@ export interface LineTarget {
   flush?(cb?: (err?: Error) => void): void;
   flushSync?(): void;
   readonly destroyed?: boolean;
+  /** SonicBoom's mode: true writes each chunk at once, false starts it on the thread pool. */
+  sync?: boolean;
 }
 
 /** Every batcher, flushed synchronously on exit (one listener for all of them). */
@@ -66,10 +68,28 @@ export class LineBatcher implements DestinationStream {
     else cb?.();
   }
 
-  /** Hand every pending line over and write them synchronously (on exit, after a fatal error). */
+  /**
+   * Hand every pending line over and write them synchronously (on exit, after a fatal error).
+   * The target is in its synchronous mode meanwhile: a chunk it would otherwise start on the
+   * thread pool as it is handed over would race the synchronous writes of the chunks after it
+   * (SonicBoom's `flushSync` does not wait for a write in flight), and lines would land out of
+   * order. A write started in an earlier turn and still in flight can race the same way; that is
+   * SonicBoom's to solve (it cannot be waited for while the process exits).
+   */
   flushSync(): void {
-    this.#handOver();
-    if (this.#target.destroyed !== true) this.#target.flushSync?.();
+    const target = this.#target;
+    if (target.destroyed === true) {
+      this.#pending = [];
+      return;
+    }
+    const mode = target.sync;
+    if (mode !== undefined) target.sync = true;
+    try {
+      this.#handOver();
+      target.flushSync?.();
+    } finally {
+      if (mode !== undefined) target.sync = mode;
+    }
   }
 
   readonly #handOver = (): void => {

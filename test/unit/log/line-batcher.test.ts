@@ -89,3 +89,23 @@ test('LineBatcher: lines for a destroyed target are dropped, never thrown', asyn
   assert.deepEqual(target.chunks, []);
   assert.equal(target.syncFlushes, 0);
 });
+
+test('LineBatcher: flushSync hands over with the target in its synchronous mode, then restores it', () => {
+  // An asynchronous write started while flushing on exit would race the synchronous writes of
+  // the chunks after it (lines out of order in test/integration/log/stdout.test.ts).
+  const modes: (boolean | undefined)[] = [];
+  const target: LineTarget = {
+    sync: false,
+    write() {
+      modes.push(this.sync);
+    },
+    flushSync() {
+      modes.push(this.sync);
+    },
+  };
+  const batcher = new LineBatcher(target, 8);
+  for (const line of ['aaaa\n', 'bbbb\n', 'cccc\n']) batcher.write(line);
+  batcher.flushSync();
+  assert.deepEqual(modes, [true, true, true, true]);
+  assert.equal(target.sync, false);
+});
