@@ -43,9 +43,23 @@ test('central sign-in host: a protected host signs in through localhost and gets
       handoffUrl = url;
   });
 
+  // What each navigation got, for a failure's message.
+  const responses: string[] = [];
+  page.on('response', (response) => {
+    responses.push(
+      `${response.status()} ${response.url().slice(0, 60)} ${JSON.stringify(response.headers())}`,
+    );
+  });
+  const diagnosed = (step: string) => (err: unknown) => {
+    throw new Error(
+      `${step}: ${JSON.stringify(responses.slice(-3))}\n${JSON.stringify(logs.lines.slice(-4))}`,
+      { cause: err },
+    );
+  };
+
   // 1. The protected host sends the browser through the central host to the IdP's login page.
   const target = `http://${protectedHost}/app/x?q=1`;
-  await page.goto(target);
+  await page.goto(target).catch(diagnosed('the first visit'));
   assert.ok(page.url().startsWith(idp.issuer), `expected the IdP's login page, got ${page.url()}`);
   assert.ok(
     visited.some((u) => u.startsWith(`http://${central}/.gatehouse/sign_in?request=`)),
@@ -121,7 +135,7 @@ test('central sign-in host: a protected host signs in through localhost and gets
   assert.equal(upstream.requests.length, before, 'nothing reached the upstream for the thief');
 
   // 4. Replayed in the same browser, it is refused too (single use); the session stays.
-  const again = await page.goto(handoffUrl);
+  const again = await page.goto(handoffUrl).catch(diagnosed('the replayed hand-off'));
   assert.ok(again);
   assert.equal(again.status(), 401);
   assert.match(again.headers()['x-gatehouse-error'] ?? '', /^ERR_(HANDOFF|OIDC_TXN)_[A-Z_]+$/);
