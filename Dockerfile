@@ -44,5 +44,5 @@ EXPOSE 9191 9192
 # No HEALTHCHECK: Kubernetes probes gRPC health on 9191 and /healthz on 9192 (deploy/kubernetes).
 # The V8 flags cap the heap's sizing for the allocation rate (src/server/node-flags.ts); they are
 # launch flags, not accepted in NODE_OPTIONS.
-ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=100", "/app/dist/src/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=100", "--no-allocation-site-pretenuring", "/app/dist/src/cli/main.js"]
 CMD ["serve"]

@@ -6,7 +6,7 @@
  * before measuring), no load generator: it measures Gatehouse's own work per Check, as CPU time
  * (process.cpuUsage) per Check.
  *
- *   node --max-semi-space-size=8 --heap-growing-percent=100 dist/bench/check-driver.js --tokens 10000 --checks 20000 --rounds 3 [--stages] [--cpu-profile FILE] [--alloc-profile]
+ *   node --max-semi-space-size=8 --heap-growing-percent=100 --no-allocation-site-pretenuring dist/bench/check-driver.js --tokens 10000 --checks 20000 --rounds 3 [--stages] [--cpu-profile FILE] [--alloc-profile]
  *
  * Prints one line per round: `round <i>: <µs> CPU µs/Check (<user>+<sys>), <wall> wall µs/Check`.
  * The decision log is written at `info` to /dev/null (the lines are built and written as in
