@@ -76,9 +76,18 @@ export interface RedisStoreOptions {
 
 type Client = ReturnType<typeof newClient>;
 
-// Create only if absent; index the user; expire both at the session's end.
+// Create only if absent; index the user; expire both at the session's end. A session that ends
+// on its own (its key expires) leaves its id in the indexes, and an index lives as long as its
+// newest session: the ids whose session is gone are dropped here, so an index holds its live
+// sessions and those that ended since the last sign-in, never every session a user ever had.
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local function prune(index)
+  for _, sid in ipairs(redis.call('SMEMBERS', index)) do
+    if redis.call('EXISTS', ARGV[7] .. sid) == 0 then redis.call('SREM', index, sid) end
+  end
+end
+prune(KEYS[2])
 redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'seen', ARGV[2], 'u', ARGV[3])
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 redis.call('SADD', KEYS[2], ARGV[5])
@@ -86,6 +95,7 @@ if redis.call('PEXPIRETIME', KEYS[2]) < tonumber(ARGV[4]) then
   redis.call('PEXPIREAT', KEYS[2], ARGV[4])
 end
 if ARGV[6] ~= '' then
+  prune(KEYS[3])
   redis.call('HSET', KEYS[1], 'i', ARGV[6])
   redis.call('SADD', KEYS[3], ARGV[5])
   if redis.call('PEXPIRETIME', KEYS[3]) < tonumber(ARGV[4]) then
@@ -331,6 +341,7 @@ export class RedisStore implements SessionStore {
         String(Math.floor(record.expiresAt)),
         record.sid,
         iid,
+        `${this.#prefix}s:`,
       ],
     );
     return reply === 1;

@@ -9,7 +9,7 @@ import { type TestContext, test } from 'node:test';
 import { createClient } from 'redis';
 import { SessionCache } from '../../../src/store/cache.js';
 import { RedisStore, type RedisStoreOptions } from '../../../src/store/redis.js';
-import { deriveStoreKeys } from '../../../src/store/seal.js';
+import { deriveStoreKeys, idpIndexId, userIndexId } from '../../../src/store/seal.js';
 import type { StoreChange } from '../../../src/store/types.js';
 import { TestCa } from '../../support/certs.js';
 import { type RedisOptions, startRedis, type TestRedis } from '../../support/redis.js';
@@ -141,6 +141,34 @@ test("redis store: a revocation through one replica empties another replica's ca
       'the revoked session must be refused on every replica within 1 s',
     );
   }
+});
+
+test("redis store: a sign-in drops the ended sessions' ids from the user's and the IdP session's indexes", async (t) => {
+  const server = await redis(t);
+  if (server === undefined) return;
+  const store = await open(t, server.url);
+  const client = await raw(t, server.url);
+  const idp = { iss: 'https://idp.example', sid: 'idp-session-1' };
+  const userIndex = `gatehouse:u:${userIndexId(keys, 'carol')}`;
+  const idpIndex = `gatehouse:i:${idpIndexId(keys, idp.iss, idp.sid)}`;
+  // Two sessions that end on their own (their keys expire), one that lives on.
+  const ended = [record('carol', 50), { ...record('carol', 50), idp }];
+  const living = { ...record('carol'), idp };
+  for (const r of [...ended, living]) assert.ok(await store.create(r));
+  assert.equal((await client.sMembers(userIndex)).length, 3);
+  assert.ok(
+    await within(2000, async () => {
+      for (const r of ended) if ((await client.exists(`gatehouse:s:${r.sid}`)) !== 0) return false;
+      return true;
+    }),
+    'the short sessions expired',
+  );
+  const next = { ...record('carol'), idp };
+  assert.ok(await store.create(next));
+  assert.deepEqual((await client.sMembers(userIndex)).sort(), [living.sid, next.sid].sort());
+  assert.deepEqual((await client.sMembers(idpIndex)).sort(), [living.sid, next.sid].sort());
+  // Revocation by user still reaches every live session.
+  assert.deepEqual([...(await store.revokeUser('carol'))].sort(), [living.sid, next.sid].sort());
 });
 
 test('redis store: an update through one replica is what another replica reads next', async (t) => {
