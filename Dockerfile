@@ -42,7 +42,7 @@ EXPOSE 9191 9192
 # `gatehouse` is the entrypoint; `serve` the default command (`docker run IMAGE check ...` and
 # `docker run IMAGE keygen --out DIR` work too). Config: --config FILE or GATEHOUSE_CONFIG.
 # No HEALTHCHECK: Kubernetes probes gRPC health on 9191 and /healthz on 9192 (deploy/kubernetes).
-# The V8 flags cap the heap's sizing for the allocation rate (src/server/node-flags.ts); they are
-# launch flags, not accepted in NODE_OPTIONS.
+# The V8 flags size the heap for what is live rather than the allocation rate and keep short-lived
+# objects young (src/server/node-flags.ts); they are launch flags, not accepted in NODE_OPTIONS.
 ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=100", "--no-allocation-site-pretenuring", "/app/dist/src/cli/main.js"]
 CMD ["serve"]

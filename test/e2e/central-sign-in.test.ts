@@ -43,7 +43,7 @@ test('central sign-in host: a protected host signs in through localhost and gets
       handoffUrl = url;
   });
 
-  // What each navigation got, for a failure's message.
+  // Every response the page got (navigations and subresources), for a failure's message.
   const responses: string[] = [];
   page.on('response', (response) => {
     responses.push(
