@@ -78,12 +78,15 @@ type Client = ReturnType<typeof newClient>;
 
 // Create only if absent; index the user; expire both at the session's end. A session that ends
 // on its own (its key expires) leaves its id in the indexes, and an index lives as long as its
-// newest session: the ids whose session is gone are dropped here, so an index holds its live
-// sessions and those that ended since the last sign-in, never every session a user ever had.
+// newest session: each create checks up to PRUNE_SAMPLE of the index's ids, at random, and drops
+// those whose session is gone. Bounded work per sign-in (a script blocks Redis while it runs),
+// and an index stays near its live sessions: with L live and S ended ids, a sign-in removes
+// about PRUNE_SAMPLE * S / (L + S) ended ids while at most one session ends per sign-in.
+const PRUNE_SAMPLE = 16;
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local function prune(index)
-  for _, sid in ipairs(redis.call('SMEMBERS', index)) do
+  for _, sid in ipairs(redis.call('SRANDMEMBER', index, ${PRUNE_SAMPLE})) do
     if redis.call('EXISTS', ARGV[7] .. sid) == 0 then redis.call('SREM', index, sid) end
   end
 end
