@@ -80,8 +80,8 @@ type Client = ReturnType<typeof newClient>;
 // on its own (its key expires) leaves its id in the indexes, and an index lives as long as its
 // newest session: each create checks up to PRUNE_SAMPLE of the index's ids, at random, and drops
 // those whose session is gone. Bounded work per sign-in (a script blocks Redis while it runs),
-// and an index stays near its live sessions: with L live and S ended ids, a sign-in removes
-// about PRUNE_SAMPLE * S / (L + S) ended ids while at most one session ends per sign-in.
+// and an index stays near its live sessions: only a sign-in adds an id, and with L live and S
+// ended ids it removes about PRUNE_SAMPLE * S / (L + S), so S settles near (L + S) / PRUNE_SAMPLE.
 const PRUNE_SAMPLE = 16;
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
