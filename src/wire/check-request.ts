@@ -135,10 +135,14 @@ class Decoder {
   private readonly len: number;
   /** The input as a Buffer, for its native UTF-8 slicing. */
   private readonly text: Buffer;
+  /** This request's number, for the cache of recent strings (see `interned`). */
+  private readonly requestNumber: number;
 
   constructor(private readonly buf: Uint8Array) {
     this.len = buf.length;
     this.text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    requests = (requests + 1) | 0;
+    this.requestNumber = requests;
   }
 
   checkRequest(): CheckRequest {
@@ -614,11 +618,12 @@ class Decoder {
    * from request to request, and hashing and comparing a few bytes here costs less than a native
    * decode (and than making a fresh string into a property key, for a map key).
    *
-   * A string enters the cache the second time its hash is seen in a row at its slot: a value
-   * unique to one request (a trace or request id, a timestamp) is decoded and never copied in.
-   * Copied in, it would outlive a few young-generation collections, be promoted, and become
-   * old-space garbage when the next one took its slot — work for every full GC — and it would
-   * evict a value that repeats.
+   * A string enters the cache the second time its hash is seen in a row at its slot, in another
+   * request than the first time: a value unique to one request (a trace or request id, a
+   * timestamp) is decoded and never copied in, even when the request carries it twice (Envoy's
+   * `x-request-id` header and the request's `id` are the same value). Copied in, it would outlive
+   * a few young-generation collections, be promoted, and become old-space garbage when the next
+   * one took its slot — work for every full GC — and it would evict a value that repeats.
    */
   private interned(start: number, end: number): string {
     const buf = this.buf;
@@ -632,8 +637,9 @@ class Decoder {
       if (i === hit.length) return internText[slot] as string;
     }
     const text = this.decode(start, end);
-    if (internSeen[slot] !== (hash | 0)) {
+    if (internSeen[slot] !== (hash | 0) || internSeenIn[slot] === this.requestNumber) {
       internSeen[slot] = hash;
+      internSeenIn[slot] = this.requestNumber;
       return text;
     }
     // A copy: the request's buffer (a Buffer, whose slice is a view) may be pooled, large or
@@ -705,6 +711,17 @@ const internBytes: (Uint8Array | undefined)[] = new Array(INTERN_SLOTS);
 const internText: (string | undefined)[] = new Array(INTERN_SLOTS);
 /** Per slot, the hash of the last string that missed there (see `interned`). */
 const internSeen = new Int32Array(INTERN_SLOTS);
+/** Per slot, the request that string was seen in. */
+const internSeenIn = new Int32Array(INTERN_SLOTS);
+/** Requests decoded so far (wrapping): each Decoder's number. */
+let requests = 0;
+
+/** The strings the cache of recent strings holds now (for tests). */
+export function internedStrings(): ReadonlySet<string> {
+  const held = new Set<string>();
+  for (const text of internText) if (text !== undefined) held.add(text);
+  return held;
+}
 
 /** Keep unknown fields as protobuf-es does: assigned after the message's fields, if any. */
 function finish<M extends Message>(m: M, unknown: UnknownField[] | undefined): M {

@@ -30,6 +30,7 @@ import {
 import {
   decodeCheckRequest,
   decodeCheckRequestFast,
+  internedStrings,
   NATIVE_UTF8_SLICE,
 } from '../../../src/wire/check-request.js';
 import { checkRequestJson } from '../../../bench/systems.js';
@@ -411,11 +412,47 @@ test('the short-string cache keeps copies: a request buffer written again after 
       ),
     );
   const bytes = encode(before);
-  assert.equal(
-    decodeCheckRequest(bytes).attributes?.request?.http?.headers['x-cache-probe'],
-    before,
-  );
+  // Twice, two requests: the second sighting copies the value into the cache.
+  for (let i = 0; i < 2; i++)
+    assert.equal(
+      decodeCheckRequest(bytes).attributes?.request?.http?.headers['x-cache-probe'],
+      before,
+    );
   bytes.write(after, bytes.indexOf(before)); // the same memory now holds the other value
   const again = decodeCheckRequest(encode(after));
   assert.equal(again.attributes?.request?.http?.headers['x-cache-probe'], after);
+});
+
+test("the short-string cache takes in values that repeat across requests, not one request's id carried twice", () => {
+  // Envoy sends the request id twice (the x-request-id header and the request's id): seen twice
+  // in a row at its slot, it once entered the cache on every request, to be old-space garbage at
+  // the next one.
+  const encode = (id: string): Buffer =>
+    Buffer.from(
+      toBinary(
+        CheckRequestSchema,
+        create(CheckRequestSchema, {
+          attributes: {
+            request: { http: { id, headers: { 'x-request-id': id, 'x-tenant': 'acme' } } },
+          },
+        }),
+      ),
+    );
+  const id = (i: number) => `0a0b0c0d-1e2f-4a5b-8c9d-${String(i).padStart(12, '0')}`;
+  const ids = Array.from({ length: 200 }, (_, i) => id(i));
+  for (const value of ids) {
+    const got = decodeCheckRequest(encode(value)).attributes?.request?.http;
+    assert.equal(got?.id, value);
+    assert.equal(got?.headers['x-request-id'], value);
+  }
+  const held = internedStrings();
+  const cached = ids.filter((value) => held.has(value));
+  assert.ok(cached.length <= 2, `cached ${cached.length} of 200 one-request ids`);
+  // Values that do repeat across requests still enter, on their second request.
+  assert.ok(held.has('x-tenant') && held.has('acme'), 'the repeating strings are cached');
+  const repeated = encode('a-value-that-repeats');
+  decodeCheckRequest(repeated);
+  assert.ok(!internedStrings().has('a-value-that-repeats'), 'not after one request');
+  decodeCheckRequest(repeated);
+  assert.ok(internedStrings().has('a-value-that-repeats'), 'taken in on its second request');
 });
