@@ -418,6 +418,7 @@ test('the short-string cache keeps copies: a request buffer written again after 
       decodeCheckRequest(bytes).attributes?.request?.http?.headers['x-cache-probe'],
       before,
     );
+  assert.ok(internedStrings().has(before), 'the cache holds it (else this test proves nothing)');
   bytes.write(after, bytes.indexOf(before)); // the same memory now holds the other value
   const again = decodeCheckRequest(encode(after));
   assert.equal(again.attributes?.request?.http?.headers['x-cache-probe'], after);
@@ -447,7 +448,7 @@ test("the short-string cache takes in values that repeat across requests, not on
   }
   const held = internedStrings();
   const cached = ids.filter((value) => held.has(value));
-  assert.ok(cached.length <= 2, `cached ${cached.length} of 200 one-request ids`);
+  assert.equal(cached.length, 0, `cached ${cached.length} of 200 one-request ids`);
   // Values that do repeat across requests still enter, on their second request.
   assert.ok(held.has('x-tenant') && held.has('acme'), 'the repeating strings are cached');
   const repeated = encode('a-value-that-repeats');
