@@ -38,6 +38,7 @@ import { createCheckObserver } from '../src/observability/check.js';
 import { PolicyEngine } from '../src/policy/engine.js';
 import { setupIdentity } from '../src/server/identity.js';
 import { createTracer } from '../src/tracing/tracer.js';
+import { type AllocationNode, bytesBySite } from './heap-profile.js';
 import { ROOT } from './lib.js';
 import { API_AUDIENCE, CLIENT_ID, startIdp } from './systems.js';
 import { mintTokens, trafficRequestJson } from './traffic.js';
@@ -259,27 +260,8 @@ try {
 
 /** Bytes allocated per Check by each function (self), from a sampling heap profile; top 30. */
 function printAllocations(profile: { readonly head: AllocationNode }, checkCount: number): void {
-  const bySite = new Map<string, number>();
-  let total = 0;
-  const walk = (node: AllocationNode): void => {
-    const { functionName, url, lineNumber } = node.callFrame;
-    const site = `${functionName || '(anonymous)'}  ${url.replace(/^.*\/(dist|node_modules)\//, '')}:${lineNumber + 1}`;
-    total += node.selfSize;
-    if (node.selfSize > 0) bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize);
-    for (const child of node.children) walk(child);
-  };
-  walk(profile.head);
+  const { total, sites } = bytesBySite(profile);
   console.log(`allocated: ${(total / checkCount / 1024).toFixed(1)} KB per Check (sampled)`);
-  for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 30))
+  for (const [site, bytes] of sites.slice(0, 30))
     console.log(`${(bytes / checkCount).toFixed(0).padStart(8)} B  ${site}`);
-}
-
-interface AllocationNode {
-  readonly callFrame: {
-    readonly functionName: string;
-    readonly url: string;
-    readonly lineNumber: number;
-  };
-  readonly selfSize: number;
-  readonly children: readonly AllocationNode[];
 }

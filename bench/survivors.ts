@@ -16,6 +16,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type AllocationNode, bytesBySite } from './heap-profile.js';
 import { loadgen, ROOT } from './lib.js';
 import { startIdp, startSystem } from './systems.js';
 import { mintTokens, type TokenAlg, writeTrafficFrames } from './traffic.js';
@@ -32,16 +33,6 @@ const { values: args } = parseArgs({
 });
 const alg = args.alg as TokenAlg;
 if (alg !== 'RS256' && alg !== 'ES256') throw new Error(`--alg: RS256 or ES256, not ${alg}`);
-
-interface ProfileNode {
-  readonly callFrame: {
-    readonly functionName: string;
-    readonly url: string;
-    readonly lineNumber: number;
-  };
-  readonly selfSize: number;
-  readonly children: readonly ProfileNode[];
-}
 
 const idp = await startIdp();
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-survivors-'));
@@ -75,21 +66,12 @@ try {
   } finally {
     await system.process.stop();
   }
-  const profile = JSON.parse(readFileSync(profileFile, 'utf8')) as { head: ProfileNode };
-  const bySite = new Map<string, number>();
-  let total = 0;
-  const walk = (node: ProfileNode): void => {
-    const { functionName, url, lineNumber } = node.callFrame;
-    const site = `${functionName || '(anonymous)'}  ${url.replace(/^.*\/(dist|node_modules)\//, '')}:${lineNumber + 1}`;
-    total += node.selfSize;
-    if (node.selfSize > 0) bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize);
-    for (const child of node.children) walk(child);
-  };
-  walk(profile.head);
+  const profile = JSON.parse(readFileSync(profileFile, 'utf8')) as { head: AllocationNode };
+  const { total, sites } = bytesBySite(profile);
   console.log(
     `${alg} × ${tokenCount} tokens, ${checks} Checks at ${args.rps}/s: ${(total / checks).toFixed(0)} B per Check survived young-generation collections (sampled)`,
   );
-  for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, Number(args.top)))
+  for (const [site, bytes] of sites.slice(0, Number(args.top)))
     console.log(`${(bytes / checks).toFixed(0).padStart(7)} B  ${site}`);
 } finally {
   await idp.close();
